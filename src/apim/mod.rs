@@ -1,0 +1,550 @@
+//! The API-M home: where it is, which version and layout, and the effective value of each setting.
+//!
+//! Reads and locates only (with byte spans); it never judges a value. On 3.x/4.x the
+//! `deployment.toml` (plus the product's default/key-mapping/unit files) is the only source: the
+//! XML copies in `repository/conf` are regenerated at start-up and are never audited.
+
+pub mod catalog;
+pub mod deployment_toml;
+pub mod jvm;
+pub mod mapper;
+pub mod properties;
+pub mod xml;
+
+use crate::model::{Location, SourceProblem, display_path};
+use crate::source::{self, Read};
+use crate::version::Version;
+use catalog::{Place, Setting, SettingType};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// 1.x/2.x: the XML and properties files are edited directly.
+    Xml,
+    /// 3.x/4.x: `deployment.toml` is the source of truth.
+    Toml,
+}
+
+impl Layout {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layout::Xml => "xml",
+            Layout::Toml => "toml",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ApimHome {
+    pub path: PathBuf,
+    /// How the home was chosen: `--apim-home`, `$APIM_HOME` or `$CARBON_HOME`.
+    pub chosen_by: String,
+    /// The version as detected (None when only the layout could be told).
+    pub version: Option<Version>,
+    pub version_source: String,
+    /// The version used to pick setting locations: `version`, else the newest of the layout.
+    pub effective_version: Version,
+    pub layout: Layout,
+}
+
+/// Finds the API-M home: the flag, else `$APIM_HOME`, else `$CARBON_HOME`.
+pub fn locate(flag: Option<&Path>) -> Option<(PathBuf, String)> {
+    if let Some(p) = flag {
+        return Some((p.to_path_buf(), "--apim-home".into()));
+    }
+    for var in ["APIM_HOME", "CARBON_HOME"] {
+        if let Some(v) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+            return Some((PathBuf::from(v), format!("${var}")));
+        }
+    }
+    None
+}
+
+/// Detects version and layout. A problem is returned when the home does not look like API-M.
+pub fn detect(
+    root: &Path,
+    path: &Path,
+    chosen_by: String,
+    version_override: Option<Version>,
+) -> Result<ApimHome, String> {
+    if !path.is_dir() {
+        return Err(format!(
+            "API-M home `{}` ({chosen_by}) is not a directory",
+            path.display()
+        ));
+    }
+    let conf = path.join("repository/conf");
+    if !conf.is_dir() {
+        return Err(format!(
+            "`{}` ({chosen_by}) has no `repository/conf`: not an API-M home",
+            path.display()
+        ));
+    }
+    let has_toml = conf.join("deployment.toml").is_file();
+    let (version, version_source) = match version_override {
+        Some(v) => (Some(v), "--apim-version".to_string()),
+        None => detect_version(root, path),
+    };
+    let layout = match version {
+        Some(v) if v.major < 3 => Layout::Xml,
+        Some(_) => Layout::Toml,
+        None if has_toml => Layout::Toml,
+        None => Layout::Xml,
+    };
+    let effective_version = version.unwrap_or_else(|| fingerprint(path, layout));
+    Ok(ApimHome {
+        path: path.to_path_buf(),
+        chosen_by,
+        version,
+        version_source,
+        effective_version,
+        layout,
+    })
+}
+
+fn detect_version(root: &Path, home: &Path) -> (Option<Version>, String) {
+    // carbon.xml carries the product version once the build has filtered `${product.version}`.
+    let carbon = home.join("repository/conf/carbon.xml");
+    if let Read::File(f) = source::read_path(root, &carbon) {
+        if let Ok(doc) = xml::parse(f) {
+            if let Ok(path) = xml::XPath::parse("/Server/Version") {
+                if let Some(hit) = doc.query(&path).first() {
+                    if let Some(v) = strict_version(&hit.value) {
+                        return (
+                            Some(v),
+                            format!("{} <Version>", display_path(root, &carbon)),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // A distribution unpacks to `wso2am-X.Y.Z`; people keep that name.
+    if let Some(name) = home.file_name().and_then(|n| n.to_str()) {
+        if let Some(v) = version_in_name(name) {
+            return (Some(v), format!("the home's name `{name}`"));
+        }
+    }
+    (None, "not found in carbon.xml or the home's name".into())
+}
+
+fn strict_version(s: &str) -> Option<Version> {
+    let s = s.trim();
+    if s.split('.').count() >= 2 && s.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        Version::parse_prefix(s)
+    } else {
+        None
+    }
+}
+
+fn version_in_name(name: &str) -> Option<Version> {
+    name.split(['-', '_'])
+        .filter_map(strict_version)
+        .find(|v| (1..=9).contains(&v.major))
+}
+
+/// The newest version consistent with what the home contains, used when the version is unknown.
+fn fingerprint(home: &Path, layout: Layout) -> Version {
+    match layout {
+        Layout::Toml if home.join("bin/api-manager.sh").is_file() => Version::new(4, 3, 0),
+        Layout::Toml => Version::new(3, 2, 0),
+        Layout::Xml => {
+            let identity = home.join("repository/conf/identity/identity.xml");
+            let api_manager = home.join("repository/conf/api-manager.xml");
+            let contains = |p: &Path, needle: &str| {
+                std::fs::read_to_string(p)
+                    .map(|t| t.contains(needle))
+                    .unwrap_or(false)
+            };
+            if contains(&identity, "<TokenCleanup>") {
+                Version::new(2, 6, 0)
+            } else if contains(&api_manager, "<CacheConfigurations>") {
+                Version::new(2, 1, 0)
+            } else {
+                Version::new(1, 10, 0)
+            }
+        }
+    }
+}
+
+/// A parsed file of the home, or why there is none.
+enum Parsed<T> {
+    Ok(T),
+    Absent,
+    Failed,
+}
+
+/// The effective value of one setting and where it comes from.
+#[derive(Clone, Debug)]
+pub struct Observed {
+    pub setting: &'static Setting,
+    /// `file:key` as people write it, e.g. `deployment.toml:apim.cache.km_token.enable`.
+    pub subject: String,
+    /// The value in effect; `None` when it is not set and has no known default.
+    pub value: Option<String>,
+    /// Where it is set, with the value's byte span; `None` when a default applies.
+    pub set_at: Option<Location>,
+    /// How the value was arrived at when not set explicitly (default, fallback, inference).
+    pub note: Option<String>,
+    /// The file a fix would change (display form) and the key it would write.
+    pub file: String,
+    pub key: String,
+    /// Whether that file exists (an insert needs a file to insert into).
+    pub file_exists: bool,
+}
+
+pub struct ApimModel {
+    pub home: ApimHome,
+    pub root: PathBuf,
+    xml: BTreeMap<String, Parsed<xml::XmlDoc>>,
+    props: BTreeMap<String, Parsed<properties::Properties>>,
+    pub toml: Option<deployment_toml::DeploymentToml>,
+    pub mapper: Option<mapper::ConfigMapper>,
+    pub jvm: Option<jvm::JvmOptions>,
+    pub problems: Vec<SourceProblem>,
+    cores: u32,
+}
+
+impl ApimModel {
+    pub fn load(root: &Path, home: ApimHome, cores: u32) -> ApimModel {
+        let mut m = ApimModel {
+            root: root.to_path_buf(),
+            xml: BTreeMap::new(),
+            props: BTreeMap::new(),
+            toml: None,
+            mapper: None,
+            jvm: None,
+            problems: Vec::new(),
+            cores,
+            home,
+        };
+        match m.home.layout {
+            Layout::Xml => m.load_xml_layout(),
+            Layout::Toml => m.load_toml_layout(),
+        }
+        m.load_startup_script();
+        m
+    }
+
+    fn read(&mut self, rel: &str) -> Option<std::sync::Arc<crate::model::SourceFile>> {
+        match source::read_path(&self.root, &self.home.path.join(rel)) {
+            Read::File(f) => Some(f),
+            Read::Absent => None,
+            Read::Problem(p) => {
+                self.problems.push(p);
+                None
+            }
+        }
+    }
+
+    fn load_xml_layout(&mut self) {
+        for (name, rel) in catalog::FILES {
+            if name.ends_with(".xml") {
+                let parsed = match self.read(rel) {
+                    None => Parsed::Absent,
+                    Some(f) => match xml::parse(f) {
+                        Ok(doc) => Parsed::Ok(doc),
+                        Err(p) => {
+                            self.problems.push(p);
+                            Parsed::Failed
+                        }
+                    },
+                };
+                self.xml.insert(name.to_string(), parsed);
+            } else if name.ends_with(".properties") {
+                let parsed = match self.read(rel) {
+                    None => Parsed::Absent,
+                    Some(f) => {
+                        let (props, problems) = properties::parse(f);
+                        let failed = !problems.is_empty() && props.entries.is_empty();
+                        self.problems.extend(problems);
+                        if failed {
+                            Parsed::Failed
+                        } else {
+                            Parsed::Ok(props)
+                        }
+                    }
+                };
+                self.props.insert(name.to_string(), parsed);
+            }
+        }
+    }
+
+    fn load_toml_layout(&mut self) {
+        if let Some(f) = self.read("repository/conf/deployment.toml") {
+            match deployment_toml::parse(f) {
+                Ok(doc) => self.toml = Some(doc),
+                Err(p) => self.problems.push(p),
+            }
+        }
+        let conf_dir = self.home.path.join("repository/resources/conf");
+        let (mapper, problems) = mapper::load(&self.root, &conf_dir);
+        self.mapper = mapper;
+        self.problems.extend(problems);
+        // The datasources of the XML layout are read here too, for the validation-query rule,
+        // only on the XML layout; on 3.x/4.x they come from deployment.toml.
+    }
+
+    fn load_startup_script(&mut self) {
+        let preferred =
+            if self.home.layout == Layout::Toml && self.home.effective_version.major >= 4 {
+                ["bin/api-manager.sh", "bin/wso2server.sh"]
+            } else {
+                ["bin/wso2server.sh", "bin/api-manager.sh"]
+            };
+        for rel in preferred {
+            if let Some(f) = self.read(rel) {
+                let (opts, problems) = jvm::parse(f);
+                self.problems.extend(problems);
+                self.jvm = Some(opts);
+                return;
+            }
+        }
+    }
+
+    /// The display name of a home file (relative to `--root` when under it).
+    pub fn display(&self, rel: &str) -> String {
+        display_path(&self.root, &self.home.path.join(rel))
+    }
+
+    pub fn xml_doc(&self, name: &str) -> Option<&xml::XmlDoc> {
+        match self.xml.get(name) {
+            Some(Parsed::Ok(d)) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The effective value of catalog setting `id` in this home, or `None` when this version has
+    /// no such setting, or its file is missing or broken (already reported as a problem).
+    pub fn observe(&self, id: &str) -> Option<Observed> {
+        let setting = catalog::find(id)?;
+        let at = setting.at_version(self.home.effective_version)?;
+        let default = at
+            .default
+            .as_ref()
+            .map(|d| d.replace("${cores}", &self.cores.to_string()));
+        let mut obs = match &at.place {
+            Place::Xml { file, xpath } => self.observe_xml(setting, file, xpath, default)?,
+            Place::Property { file, key } => self.observe_property(setting, file, key, default)?,
+            Place::Toml {
+                template_key,
+                user_key,
+                unit,
+            } => self.observe_toml(setting, template_key, user_key, unit.as_deref(), default)?,
+        };
+        if obs.value.is_none() {
+            if let Some(fb) = &setting.fallback {
+                if let Some(base) = self.observe(&fb.setting) {
+                    if let Some(v) = base.value.as_deref().and_then(|v| v.parse::<i64>().ok()) {
+                        obs.value = Some((v * fb.multiply).to_string());
+                        obs.note = Some(format!(
+                            "not set; falls back to `{}` × {} = {}",
+                            base.subject,
+                            fb.multiply,
+                            v * fb.multiply
+                        ));
+                    }
+                }
+            }
+        }
+        if setting.ty == SettingType::Bool {
+            obs.value = obs.value.map(|v| v.trim().to_ascii_lowercase());
+        }
+        Some(obs)
+    }
+
+    fn observe_xml(
+        &self,
+        setting: &'static Setting,
+        file: &str,
+        xpath: &str,
+        default: Option<String>,
+    ) -> Option<Observed> {
+        let rel = catalog::file_path(file)?;
+        let display = self.display(rel);
+        let subject = format!("{file}:{xpath}");
+        let base = Observed {
+            setting,
+            subject,
+            value: None,
+            set_at: None,
+            note: None,
+            file: display,
+            key: xpath.to_string(),
+            file_exists: false,
+        };
+        match self.xml.get(file)? {
+            Parsed::Failed => None,
+            Parsed::Absent => Some(absent(base, default, file, false)),
+            Parsed::Ok(doc) => {
+                let path = xml::XPath::parse(xpath).ok()?;
+                match doc.query(&path).pop() {
+                    Some(hit) => Some(Observed {
+                        value: Some(hit.value.clone()),
+                        set_at: Some(match hit.span {
+                            Some(span) => doc.file.location(span),
+                            None => doc.file.location(hit.element_span),
+                        }),
+                        file_exists: true,
+                        ..base
+                    }),
+                    None => Some(absent(base, default, file, true)),
+                }
+            }
+        }
+    }
+
+    fn observe_property(
+        &self,
+        setting: &'static Setting,
+        file: &str,
+        key: &str,
+        default: Option<String>,
+    ) -> Option<Observed> {
+        let rel = catalog::file_path(file)?;
+        let base = Observed {
+            setting,
+            subject: format!("{file}:{key}"),
+            value: None,
+            set_at: None,
+            note: None,
+            file: self.display(rel),
+            key: key.to_string(),
+            file_exists: false,
+        };
+        match self.props.get(file)? {
+            Parsed::Failed => None,
+            Parsed::Absent => Some(absent(base, default, file, false)),
+            Parsed::Ok(props) => match props.get(key) {
+                Some(e) => Some(Observed {
+                    value: Some(e.value.clone()),
+                    set_at: Some(props.file.location(e.value_span)),
+                    file_exists: true,
+                    ..base
+                }),
+                None => {
+                    let mut o = absent(base, default, file, true);
+                    if let Some((v, line)) = props.commented(key) {
+                        o.note = Some(format!(
+                            "{} (commented out at line {line} with `{v}`)",
+                            o.note.unwrap_or_default()
+                        ));
+                    }
+                    Some(o)
+                }
+            },
+        }
+    }
+
+    fn observe_toml(
+        &self,
+        setting: &'static Setting,
+        template_key: &str,
+        user_key: &str,
+        unit: Option<&str>,
+        default: Option<String>,
+    ) -> Option<Observed> {
+        let doc = self.toml.as_ref();
+        let display = self.display("repository/conf/deployment.toml");
+        let mut obs = Observed {
+            setting,
+            subject: format!("deployment.toml:{user_key}"),
+            value: None,
+            set_at: None,
+            note: None,
+            file: display,
+            key: user_key.to_string(),
+            file_exists: doc.is_some(),
+        };
+        if let Some(mapper) = &self.mapper {
+            let eff = mapper.effective(doc, template_key);
+            match eff.origin {
+                mapper::Origin::Toml {
+                    user_key: written,
+                    value_span,
+                    ..
+                } => {
+                    obs.subject = format!("deployment.toml:{written}");
+                    obs.key = written;
+                    obs.set_at = doc.map(|d| d.file.location(value_span));
+                    obs.value = eff.value;
+                }
+                mapper::Origin::Inferred { from_key } => {
+                    obs.value = eff.value;
+                    obs.note = Some(format!("not set; inferred from `{from_key}`"));
+                }
+                mapper::Origin::Default => {
+                    let from_json = eff.value.is_some();
+                    obs.value = eff.value.or(default);
+                    if obs.value.is_some() {
+                        obs.note = Some(if from_json {
+                            "not set; the default from default.json applies".into()
+                        } else {
+                            "not set; the product default applies".into()
+                        });
+                    }
+                }
+            }
+            return Some(obs);
+        }
+        // No default.json in this home: look the keys up ourselves and use built-in defaults.
+        let written = doc.and_then(|d| {
+            [template_key, user_key]
+                .iter()
+                .filter_map(|k| d.get(k))
+                .max_by_key(|e| e.line)
+        });
+        match (written, doc) {
+            (Some(e), Some(d)) => {
+                obs.subject = format!("deployment.toml:{}", e.key);
+                obs.key = e.key.clone();
+                obs.set_at = Some(d.file.location(e.value_span));
+                obs.value = Some(match unit {
+                    Some(u) => mapper::resolve_unit(&e.value, u).unwrap_or(e.value.clone()),
+                    None => e.value.clone(),
+                });
+            }
+            _ => {
+                obs.value = default;
+                if obs.value.is_some() {
+                    obs.note = Some(format!(
+                        "not set; the built-in default of API-M {} applies (no default.json in this home)",
+                        self.home.effective_version
+                    ));
+                }
+            }
+        }
+        Some(obs)
+    }
+}
+
+fn absent(mut o: Observed, default: Option<String>, file: &str, file_exists: bool) -> Observed {
+    o.file_exists = file_exists;
+    o.note = Some(match (&default, file_exists) {
+        (Some(d), true) => format!("not set in {file}; the code default `{d}` applies"),
+        (Some(d), false) => format!("{file} is absent; the code default `{d}` applies"),
+        (None, true) => format!("not set in {file}"),
+        (None, false) => format!("{file} is absent"),
+    });
+    o.value = default;
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_from_names() {
+        assert_eq!(version_in_name("wso2am-4.2.0"), Some(Version::new(4, 2, 0)));
+        assert_eq!(
+            version_in_name("apim-2.6.0-ansible"),
+            Some(Version::new(2, 6, 0))
+        );
+        assert_eq!(version_in_name("apim"), None);
+        assert_eq!(strict_version("${product.version}"), None);
+    }
+}

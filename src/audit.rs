@@ -1,0 +1,258 @@
+//! Orchestration: host facts + profile + sources → expectations → findings, sorted.
+//!
+//! The one place that knows the order of things; it reads through `host/` and `apim/`, judges
+//! through `rules/`, and returns data. It never prints.
+
+use crate::apim::{self, ApimModel};
+use crate::finding::{Finding, Severity};
+use crate::host::detect::{self, Overrides};
+use crate::host::{HostFacts, limits, sysctl};
+use crate::model::{ProblemKind, SourceProblem};
+use crate::profile::resolve::{self, Context};
+use crate::profile::{self, Family, ProfileError};
+use crate::rules::codes::Code;
+use crate::rules::{self, LimitsUser, RuleContext};
+use crate::version::Version;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, Default)]
+pub struct AuditOptions {
+    pub root: PathBuf,
+    pub apim_home: Option<PathBuf>,
+    pub apim_version: Option<Version>,
+    pub role: Option<String>,
+    pub profile_file: Option<PathBuf>,
+    pub overrides: Overrides,
+    pub user: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error("root `{0}` is not a directory")]
+    Root(String),
+    #[error("{0}")]
+    ApimHome(String),
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ApimSummary {
+    pub home: String,
+    pub chosen_by: String,
+    pub version: Option<String>,
+    pub version_source: String,
+    /// The version whose file and key names were used (the detected one, else assumed).
+    pub assumed_version: String,
+    pub layout: &'static str,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ProfileSummary {
+    pub chain: Vec<String>,
+    pub role: String,
+    pub checks: usize,
+}
+
+#[derive(Debug)]
+pub struct AuditReport {
+    pub facts: HostFacts,
+    pub apim: Option<ApimSummary>,
+    pub user: LimitsUser,
+    pub profile: ProfileSummary,
+    pub findings: Vec<Finding>,
+    /// Things the reader should know that are not findings (e.g. "host only").
+    pub notes: Vec<String>,
+}
+
+impl AuditReport {
+    pub fn count(&self, s: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == s).count()
+    }
+
+    /// Whether any finding is at or above `threshold` (`None` = never fail).
+    pub fn fails(&self, threshold: Option<Severity>) -> bool {
+        threshold.is_some_and(|t| self.findings.iter().any(|f| f.severity >= t))
+    }
+}
+
+/// Keys read from `/proc/sys` even when no profile entry names them, for the rules.
+const RULE_KEYS: &[&str] = &["net.ipv4.tcp_tw_recycle", "fs.file-max", "fs.nr_open"];
+
+pub fn run(opts: &AuditOptions) -> Result<AuditReport, AuditError> {
+    if !opts.root.is_dir() {
+        return Err(AuditError::Root(opts.root.display().to_string()));
+    }
+    let root = opts.root.as_path();
+    let facts = detect::detect(root, &opts.overrides);
+
+    let mut notes = Vec::new();
+    let home = match apim::locate(opts.apim_home.as_deref()) {
+        Some((path, how)) => {
+            Some(apim::detect(root, &path, how, opts.apim_version).map_err(AuditError::ApimHome)?)
+        }
+        None => {
+            notes.push(
+                "no API-M home given (--apim-home, $APIM_HOME, $CARBON_HOME): auditing the host alone"
+                    .into(),
+            );
+            None
+        }
+    };
+
+    let profile = match &opts.profile_file {
+        Some(path) => profile::load_file(path)?,
+        None => profile::load_role(opts.role.as_deref().unwrap_or("all-in-one"))?,
+    };
+    let role = opts
+        .role
+        .clone()
+        .or_else(|| {
+            profile
+                .chain
+                .iter()
+                .find(|n| profile::ROLES.contains(&n.as_str()))
+                .cloned()
+        })
+        .unwrap_or_else(|| "all-in-one".into());
+
+    let cx = Context {
+        facts: &facts,
+        role: &role,
+        apim_version: home.as_ref().map(|h| h.effective_version),
+    };
+    let expectations = resolve::resolve(&profile, &cx);
+
+    let mut keys: Vec<&str> = expectations
+        .iter()
+        .filter(|e| e.family == Family::Sysctl)
+        .map(|e| e.key.as_str())
+        .collect();
+    keys.extend(RULE_KEYS);
+    let sysctl = sysctl::read(root, &keys);
+    let limits = limits::read(root);
+
+    let apim_model = home.map(|h| ApimModel::load(root, h, facts.cores.value));
+    let user = choose_user(root, opts.user.as_deref(), &limits, apim_model.as_ref());
+
+    let mut findings = Vec::new();
+    for p in sysctl
+        .problems
+        .iter()
+        .chain(&limits.problems)
+        .chain(apim_model.iter().flat_map(|m| &m.problems))
+    {
+        findings.push(problem_finding(p));
+    }
+    if let Some(m) = &apim_model {
+        if m.home.version.is_none() {
+            findings.push(
+                Finding::new(
+                    Code::Src003,
+                    format!("apim:{}", m.home.path.display()),
+                    format!(
+                        "the API-M version is not in carbon.xml or the home's name; using the file and key names of {} ({} layout)",
+                        m.home.effective_version,
+                        m.home.layout.as_str()
+                    ),
+                )
+                .expected("a known version")
+                .why("setting names and defaults differ between versions; pass `--apim-version` to be exact"),
+            );
+        }
+    }
+
+    let rcx = RuleContext {
+        facts: &facts,
+        sysctl: &sysctl,
+        limits: &limits,
+        user: &user,
+        apim: apim_model.as_ref(),
+        role: &role,
+        expectations: &expectations,
+    };
+    rules::run_all(&rcx, &mut findings);
+    findings.sort_by_key(Finding::sort_key);
+
+    let apim = apim_model.as_ref().map(|m| ApimSummary {
+        home: m.home.path.display().to_string(),
+        chosen_by: m.home.chosen_by.clone(),
+        version: m.home.version.map(|v| v.to_string()),
+        version_source: m.home.version_source.clone(),
+        assumed_version: m.home.effective_version.to_string(),
+        layout: m.home.layout.as_str(),
+    });
+    Ok(AuditReport {
+        facts,
+        apim,
+        user,
+        profile: ProfileSummary {
+            chain: profile.chain.clone(),
+            role,
+            checks: expectations.len(),
+        },
+        findings,
+        notes,
+    })
+}
+
+fn problem_finding(p: &SourceProblem) -> Finding {
+    let code = match p.kind {
+        ProblemKind::Unreadable => Code::Src001,
+        ProblemKind::Unparseable => Code::Src002,
+    };
+    Finding::new(code, format!("file:{}", p.location.file), p.message.clone())
+        .at(Some(p.location.clone()))
+        .why(match p.kind {
+            ProblemKind::Unreadable => "the settings in this file were not audited",
+            ProblemKind::Unparseable => {
+                "the program that reads this file may refuse it or ignore the broken part; its settings were not audited"
+            }
+        })
+}
+
+/// Names that suggest the account API-M runs as, seen in WSO2's own deployment scripts.
+const APIM_USER_HINTS: &[&str] = &["wso2", "apim", "carbon"];
+
+/// The user whose limits matter: `--user`, else one named like an API-M account in the limits
+/// files, else the owner of the API-M home (when not root), else any non-root user (`*`).
+fn choose_user(
+    root: &Path,
+    flag: Option<&str>,
+    limits: &limits::Limits,
+    apim: Option<&ApimModel>,
+) -> LimitsUser {
+    let make = |name: String, chosen_by: String| LimitsUser {
+        groups: limits::groups_of(root, &name),
+        name,
+        chosen_by,
+    };
+    if let Some(u) = flag {
+        return make(u.to_string(), "--user".into());
+    }
+    if let Some(d) = limits
+        .domains()
+        .into_iter()
+        .find(|d| !d.starts_with(['@', '%', '*']) && APIM_USER_HINTS.iter().any(|h| d.contains(h)))
+    {
+        return make(d, "named in the limits files".into());
+    }
+    #[cfg(unix)]
+    if let Some(m) = apim {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(meta) = std::fs::metadata(&m.home.path) {
+            if meta.uid() != 0 {
+                if let Some(name) = limits::user_of_uid(root, meta.uid()) {
+                    return make(name, "owner of the API-M home".into());
+                }
+            }
+        }
+    }
+    let _ = apim;
+    LimitsUser {
+        name: "*".into(),
+        groups: Vec::new(),
+        chosen_by: "no API-M user found (pass --user): any non-root user".into(),
+    }
+}

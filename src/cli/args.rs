@@ -1,0 +1,117 @@
+//! clap definitions: pure parsing, no side effects.
+
+use crate::host::detect::parse_memory_size;
+use crate::version::Version;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  nothing at or above --fail-on was found (always 0 with --fail-on never)
+  1  findings at or above --fail-on (default: warning)
+  2  apim-tune itself failed: bad arguments, missing root, invalid profile";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "apim-tune",
+    version,
+    about = "Audit a host and a WSO2 API Manager installation against tuning profiles",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read the host and the API-M home, compare with the profile, report what is mistuned.
+    #[command(after_help = EXIT_CODES)]
+    Audit(AuditArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum NatChoice {
+    Auto,
+    Yes,
+    No,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Read host files under this directory instead of / (a mounted image, a fake root).
+    #[arg(long, default_value = "/", value_name = "DIR", help_heading = "Host")]
+    pub root: PathBuf,
+    /// Core count to tune for (default: detected, cgroup-aware).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Host")]
+    pub cores: Option<u32>,
+    /// Memory to tune for, e.g. 16G or 4096M (default: detected).
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory_size, help_heading = "Host")]
+    pub memory: Option<u64>,
+    /// Whether clients reach this host through NAT.
+    #[arg(long, value_enum, default_value_t = NatChoice::Auto, help_heading = "Host")]
+    pub nat: NatChoice,
+    /// JDK feature release that runs API-M (default: from $JAVA_HOME/release).
+    #[arg(long, value_name = "N", help_heading = "Host")]
+    pub java_version: Option<u32>,
+    /// JDK home to read `release` from (default: $JAVA_HOME).
+    #[arg(long, value_name = "DIR", help_heading = "Host")]
+    pub java_home: Option<PathBuf>,
+    /// User API-M runs as, for limits (default: detected from the limits files or the home).
+    #[arg(long, value_name = "NAME", help_heading = "Host")]
+    pub user: Option<String>,
+
+    /// API-M home (default: $APIM_HOME, else $CARBON_HOME; none audits the host alone).
+    #[arg(long, value_name = "DIR", help_heading = "API-M")]
+    pub apim_home: Option<PathBuf>,
+    /// API-M version, when it cannot be detected (e.g. 4.2.0).
+    #[arg(long, value_name = "X.Y.Z", value_parser = parse_version, help_heading = "API-M")]
+    pub apim_version: Option<Version>,
+
+    /// Node role, selects the shipped profile of that name.
+    #[arg(long, value_parser = ["all-in-one", "gateway", "key-manager", "control-plane", "traffic-manager"], help_heading = "Profile")]
+    pub role: Option<String>,
+    /// A profile file (TOML) to use instead of the shipped one; it may `extends` a shipped one.
+    #[arg(long, value_name = "FILE", help_heading = "Profile")]
+    pub profile: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text, help_heading = "Output")]
+    pub format: Format,
+    /// Colour the text output (auto: on a terminal, unless NO_COLOR is set).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, help_heading = "Output")]
+    pub color: ColorChoice,
+    /// Lowest severity that makes the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Warning, help_heading = "Output")]
+    pub fail_on: FailOn,
+}
+
+fn parse_version(s: &str) -> Result<Version, String> {
+    let ok = !s.is_empty()
+        && s.split('.')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    Version::parse_prefix(s)
+        .filter(|_| ok)
+        .ok_or_else(|| format!("`{s}` is not a version like 4.2.0"))
+}

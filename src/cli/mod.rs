@@ -1,0 +1,40 @@
+//! Command-line interface: clap definitions and the commands. The only module that prints.
+
+pub mod args;
+mod audit;
+
+use args::{Cli, Command};
+use clap::Parser;
+use std::io::Write;
+
+/// Runs the CLI; returns the process exit code.
+pub fn main() -> u8 {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Audit(a) => audit::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return crate::exit_code::OK;
+            }
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "apim-tune failed: {e}");
+            let mut source = e.source();
+            while let Some(cause) = source {
+                let _ = writeln!(err, "  Cause: {cause}");
+                source = cause.source();
+            }
+            crate::exit_code::TOOL_ERROR
+        }
+    }
+}
+
+/// A closed pipe (`apim-tune audit | head`) is not an error (ripgrep does the same).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,8 @@
+//! Exit codes, documented here and in README and `--help`.
+
+/// Nothing at or above `--fail-on` was found.
+pub const OK: u8 = 0;
+/// Findings at or above `--fail-on`.
+pub const FINDINGS: u8 = 1;
+/// apim-tune itself failed: bad arguments, missing root, invalid profile.
+pub const TOOL_ERROR: u8 = 2;

@@ -1,0 +1,638 @@
+//! Host facts (cores, memory, kernel, JDK, NAT) detected once, each with where it came from.
+//!
+//! Owns: reading those facts from files under `--root`, from command-line overrides, and (only
+//! where a fact must have a value) from the live system. Must not: judge a fact, print, or touch
+//! the network: NAT is inferred from local files only, never by probing.
+
+use super::{Fact, HostFacts, Nat};
+use crate::source::{Read, list_dir, read_under};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+const CPU_ONLINE: &str = "sys/devices/system/cpu/online";
+const MEMINFO: &str = "proc/meminfo";
+const OSRELEASE: &str = "proc/sys/kernel/osrelease";
+const FIB_TRIE: &str = "proc/net/fib_trie";
+const IP_FORWARD: &str = "proc/sys/net/ipv4/ip_forward";
+const CLASS_NET: &str = "sys/class/net";
+
+/// `--nat`: `auto` detects, `yes`/`no` state it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NatArg {
+    Auto,
+    Yes,
+    No,
+}
+
+/// Facts given on the command line; each one wins over detection.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub cores: Option<u32>,
+    pub memory_mb: Option<u64>,
+    pub nat: Option<NatArg>,
+    pub java_version: Option<u32>,
+    /// A real path, not under `--root`: the JDK that runs API-M is named by the operator.
+    pub java_home: Option<PathBuf>,
+}
+
+/// Detects the host facts for `root`, with `ov` winning over detection.
+pub fn detect(root: &Path, ov: &Overrides) -> HostFacts {
+    let env_home = std::env::var_os("JAVA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    detect_with(root, ov, env_home)
+}
+
+/// [`detect`] with `JAVA_HOME` passed in, so tests do not depend on the environment.
+fn detect_with(root: &Path, ov: &Overrides, env_java_home: Option<PathBuf>) -> HostFacts {
+    let (nat, nat_signals) = detect_nat(root, ov.nat);
+    HostFacts {
+        cores: detect_cores(root, ov.cores),
+        memory_mb: detect_memory(root, ov.memory_mb),
+        kernel: detect_kernel(root),
+        nat,
+        nat_signals,
+        java: detect_java(ov, env_java_home),
+    }
+}
+
+fn read_text(root: &Path, rel: &str) -> Option<String> {
+    match read_under(root, rel) {
+        Read::File(f) => Some(f.text.clone()),
+        // A fact that cannot be read falls through to the next source; it is not a finding.
+        Read::Absent | Read::Problem(_) => None,
+    }
+}
+
+fn detect_cores(root: &Path, flag: Option<u32>) -> Fact<u32> {
+    if let Some(n) = flag {
+        return Fact::new(n, "--cores");
+    }
+    if let Some(n) = read_text(root, CPU_ONLINE).and_then(|t| parse_cpu_list(&t)) {
+        return Fact::new(n, CPU_ONLINE);
+    }
+    // Honours the cgroup CPU quota and the affinity mask, as the JVM's own count does.
+    match std::thread::available_parallelism() {
+        Ok(n) => Fact::new(
+            u32::try_from(n.get()).unwrap_or(u32::MAX),
+            "live system (cgroup-aware)",
+        ),
+        Err(_) => Fact::new(1, "not detected (assumed 1)"),
+    }
+}
+
+fn detect_memory(root: &Path, flag: Option<u64>) -> Fact<u64> {
+    if let Some(mb) = flag {
+        return Fact::new(mb, "--memory");
+    }
+    if let Some(mb) = read_text(root, MEMINFO).and_then(|t| parse_meminfo_mb(&t)) {
+        return Fact::new(mb, MEMINFO);
+    }
+    let live = sysinfo::System::new().ok().map(|mut s| {
+        s.refresh_memory_specifics(sysinfo::MemoryRefreshKind::nothing().with_ram());
+        s.total_memory() / (1024 * 1024)
+    });
+    match live {
+        Some(mb) if mb > 0 => Fact::new(mb, "live system"),
+        // Zero says "unknown" to the profile, which then cannot scale by memory.
+        _ => Fact::new(0, "not detected"),
+    }
+}
+
+fn detect_kernel(root: &Path) -> Option<Fact<String>> {
+    if let Some(release) = read_text(root, OSRELEASE) {
+        let release = release.trim();
+        if !release.is_empty() {
+            return Some(Fact::new(release.to_string(), OSRELEASE));
+        }
+    }
+    // uname describes the machine this runs on, which is the audited one only for `/`.
+    if root != Path::new("/") {
+        return None;
+    }
+    let uts = nix::sys::utsname::uname().ok()?;
+    let release = uts.release().to_string_lossy().trim().to_string();
+    (!release.is_empty()).then(|| Fact::new(release, "uname"))
+}
+
+fn detect_java(ov: &Overrides, env_java_home: Option<PathBuf>) -> Option<Fact<u32>> {
+    if let Some(v) = ov.java_version {
+        return Some(Fact::new(v, "--java-version"));
+    }
+    let (home, source) = match &ov.java_home {
+        Some(home) => (home.clone(), "--java-home release file"),
+        None => (env_java_home?, "$JAVA_HOME/release"),
+    };
+    let text = std::fs::read_to_string(home.join("release")).ok()?;
+    java_release_version(&text).map(|v| Fact::new(v, source))
+}
+
+/// Counts the CPUs in a kernel CPU list such as `0-3,6,8-9` (7). `None` if it is malformed.
+pub fn parse_cpu_list(s: &str) -> Option<u32> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let mut total: u32 = 0;
+    for part in s.split(',') {
+        let part = part.trim();
+        let n = match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (u32, u32) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+                b.checked_sub(a)?.checked_add(1)?
+            }
+            None => {
+                part.parse::<u32>().ok()?;
+                1
+            }
+        };
+        total = total.checked_add(n)?;
+    }
+    Some(total)
+}
+
+/// `MemTotal` of a `/proc/meminfo` text, in MiB.
+pub fn parse_meminfo_mb(s: &str) -> Option<u64> {
+    let line = s.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let mut words = line["MemTotal:".len()..].split_whitespace();
+    let n: u64 = words.next()?.parse().ok()?;
+    // The kernel always writes kB (KiB); accept a missing unit the same way.
+    match words.next() {
+        None | Some("kB") => Some(n / 1024),
+        Some(_) => None,
+    }
+}
+
+/// Parses `--memory`: a number with an optional binary unit (`K`, `M`, `G`, `T`, also written
+/// `MB`/`MiB` and so on, any case); no unit means MiB. Decimal units (`GB`) are read as binary,
+/// as memory is sized in powers of two. Returns MiB.
+pub fn parse_memory_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let not_a_size = || {
+        format!(
+            "`{s}` is not a memory size: expected a number with an optional unit, e.g. `16G` or `512M` (MiB without a unit)"
+        )
+    };
+    let kib_per_unit: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "k" | "kb" | "kib" => 1,
+        "" | "m" | "mb" | "mib" => 1024,
+        "g" | "gb" | "gib" => 1024 * 1024,
+        "t" | "tb" | "tib" => 1024 * 1024 * 1024,
+        _ => return Err(not_a_size()),
+    };
+    let kib = if num.contains('.') {
+        let f: f64 = num.parse().map_err(|_| not_a_size())?;
+        let kib = f * kib_per_unit as f64;
+        if !kib.is_finite() || kib >= u64::MAX as f64 {
+            return Err(format!("memory size `{s}` is too large"));
+        }
+        kib as u64
+    } else {
+        let n: u64 = num.parse().map_err(|_| not_a_size())?;
+        n.checked_mul(kib_per_unit)
+            .ok_or_else(|| format!("memory size `{s}` is too large"))?
+    };
+    match kib / 1024 {
+        0 => Err(format!("memory size `{s}` must be at least 1 MiB")),
+        mib => Ok(mib),
+    }
+}
+
+/// Feature release from a JDK `release` file: `JAVA_VERSION="17.0.2"` → 17,
+/// `JAVA_VERSION="1.8.0_392"` → 8 (the pre-9 `1.x` scheme).
+pub fn java_release_version(text: &str) -> Option<u32> {
+    let value = text.lines().find_map(|line| {
+        let rest = line.trim().strip_prefix("JAVA_VERSION")?;
+        // The `=` check keeps `JAVA_VERSION_DATE` out.
+        rest.trim_start().strip_prefix('=')
+    })?;
+    let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
+    let mut numbers = value.split(|c: char| !c.is_ascii_digit());
+    let first: u32 = numbers.next()?.parse().ok()?;
+    let feature = if first == 1 {
+        numbers.next()?.parse().ok()?
+    } else {
+        first
+    };
+    (feature > 0).then_some(feature)
+}
+
+/// Local IPv4 host addresses in a `/proc/net/fib_trie` text (a `/32 host LOCAL` entry under an
+/// address line), loopback excluded, each once, in the order seen.
+fn local_addresses(fib_trie: &str) -> Vec<Ipv4Addr> {
+    let mut out = Vec::new();
+    let mut last: Option<Ipv4Addr> = None;
+    for line in fib_trie.lines() {
+        let line = line.trim();
+        if let Some(addr) = line.strip_prefix("|--") {
+            last = addr.trim().parse().ok();
+        } else if line.starts_with("/32 host LOCAL")
+            && let Some(a) = last
+            && !a.is_loopback()
+            && !out.contains(&a)
+        {
+            out.push(a);
+        }
+    }
+    out
+}
+
+/// Why an address suggests clients reach this host through NAT, if it does.
+fn nat_reason(a: Ipv4Addr) -> Option<&'static str> {
+    let [o1, o2, ..] = a.octets();
+    if a.is_private() {
+        Some("private (RFC 1918)")
+    } else if o1 == 100 && (64..128).contains(&o2) {
+        Some("in the shared address space (RFC 6598, carrier-grade NAT)")
+    } else {
+        None
+    }
+}
+
+/// Bridge and overlay interfaces that container runtimes and Kubernetes CNIs create.
+fn is_nat_bridge(name: &str) -> bool {
+    name == "docker0"
+        || name == "cni0"
+        || name.starts_with("flannel.")
+        || name.starts_with("cali")
+        || name.starts_with("br-")
+}
+
+fn detect_nat(root: &Path, flag: Option<NatArg>) -> (Fact<Nat>, Vec<String>) {
+    match flag {
+        Some(NatArg::Yes) => {
+            return (
+                Fact::new(Nat::Yes, "--nat"),
+                vec!["set by `--nat yes`".to_string()],
+            );
+        }
+        Some(NatArg::No) => {
+            return (
+                Fact::new(Nat::No, "--nat"),
+                vec!["set by `--nat no`".to_string()],
+            );
+        }
+        Some(NatArg::Auto) | None => {}
+    }
+
+    let mut signals = Vec::new();
+    let mut sources = Vec::new();
+
+    // (a) Behind NAT: an interface carries an address that is not reachable from outside.
+    let by_address = match read_under(root, FIB_TRIE) {
+        Read::File(f) => {
+            let addrs = local_addresses(&f.text);
+            let private: Vec<_> = addrs
+                .iter()
+                .filter_map(|&a| nat_reason(a).map(|r| (a, r)))
+                .collect();
+            if !private.is_empty() {
+                for (a, reason) in private {
+                    signals.push(format!("interface address {a} is {reason}"));
+                }
+                sources.push(FIB_TRIE);
+                Nat::Yes
+            } else if !addrs.is_empty() {
+                for a in addrs {
+                    signals.push(format!(
+                        "interface address {a} is neither private (RFC 1918) nor shared (RFC 6598)"
+                    ));
+                }
+                Nat::No
+            } else {
+                signals.push(format!("no non-loopback interface address in `{FIB_TRIE}`"));
+                Nat::Unknown
+            }
+        }
+        Read::Problem(p) => {
+            signals.push(format!("`{FIB_TRIE}` is unreadable: {}", p.message));
+            Nat::Unknown
+        }
+        Read::Absent => {
+            signals.push("no interface addresses readable under root".to_string());
+            Nat::Unknown
+        }
+    };
+
+    // (b) Performs NAT: forwarding is on and a container or CNI bridge exists.
+    let forwarding = read_text(root, IP_FORWARD).is_some_and(|t| t.trim() == "1");
+    let bridges: Vec<String> = if forwarding {
+        list_dir(root, CLASS_NET, "")
+            .into_iter()
+            .filter(|n| is_nat_bridge(n))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if !bridges.is_empty() {
+        let names: Vec<String> = bridges.iter().map(|b| format!("`{b}`")).collect();
+        signals.push(format!(
+            "ip_forward=1 and bridge {}: this host performs NAT",
+            names.join(", ")
+        ));
+        sources.push(IP_FORWARD);
+        sources.push(CLASS_NET);
+    }
+
+    let verdict = if !bridges.is_empty() {
+        Nat::Yes
+    } else {
+        by_address
+    };
+    let source = if sources.is_empty() {
+        FIB_TRIE.to_string()
+    } else {
+        sources.join(", ")
+    };
+    (Fact::new(verdict, source), signals)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    /// A fib_trie as a cloud VM with Docker shows it: a private eth0 address and docker0.
+    const FIB_PRIVATE: &str = "\
+Main:
+  +-- 0.0.0.0/0 3 0 5
+     |-- 0.0.0.0
+        /0 universe UNICAST
+     +-- 10.0.0.0/24 2 0 2
+        +-- 10.0.0.0/29 2 0 2
+           |-- 10.0.0.0
+              /24 link UNICAST
+           |-- 10.0.0.5
+              /32 host LOCAL
+        |-- 10.0.0.255
+           /32 link BROADCAST
+     +-- 127.0.0.0/8 2 0 2
+        +-- 127.0.0.0/31 1 0 0
+           |-- 127.0.0.0
+              /8 host LOCAL
+           |-- 127.0.0.1
+              /32 host LOCAL
+        |-- 127.255.255.255
+           /32 link BROADCAST
+     +-- 172.17.0.0/16 2 0 2
+        |-- 172.17.0.1
+           /32 host LOCAL
+Local:
+  +-- 0.0.0.0/0 3 0 5
+     +-- 10.0.0.0/24 2 0 2
+           |-- 10.0.0.5
+              /32 host LOCAL
+     +-- 127.0.0.0/8 2 0 2
+           |-- 127.0.0.1
+              /32 host LOCAL
+";
+
+    const FIB_PUBLIC: &str = "\
+Main:
+  +-- 0.0.0.0/0 3 0 5
+     |-- 0.0.0.0
+        /0 universe UNICAST
+     +-- 127.0.0.0/8 2 0 2
+        +-- 127.0.0.0/31 1 0 0
+           |-- 127.0.0.1
+              /32 host LOCAL
+     +-- 203.0.113.0/24 2 0 2
+        +-- 203.0.113.0/30 2 0 2
+           |-- 203.0.113.0
+              /24 link UNICAST
+           |-- 203.0.113.7
+              /32 host LOCAL
+        |-- 203.0.113.255
+           /32 link BROADCAST
+";
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(parse_cpu_list("0-3,6,8-9\n"), Some(7));
+        assert_eq!(parse_cpu_list("0"), Some(1));
+        assert_eq!(parse_cpu_list("0-63"), Some(64));
+        assert_eq!(parse_cpu_list(""), None);
+        assert_eq!(parse_cpu_list("3-1"), None);
+        assert_eq!(parse_cpu_list("0-x"), None);
+        assert_eq!(parse_cpu_list("0,,1"), None);
+    }
+
+    #[test]
+    fn meminfo() {
+        let text = "MemTotal:       24684092 kB\nMemFree:         1000 kB\n";
+        assert_eq!(parse_meminfo_mb(text), Some(24105));
+        assert_eq!(parse_meminfo_mb("MemFree: 1 kB\n"), None);
+        assert_eq!(parse_meminfo_mb("MemTotal: lots kB\n"), None);
+    }
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(parse_memory_size("16G"), Ok(16384));
+        assert_eq!(parse_memory_size("16GiB"), Ok(16384));
+        assert_eq!(parse_memory_size("16gb"), Ok(16384));
+        assert_eq!(parse_memory_size("512M"), Ok(512));
+        assert_eq!(parse_memory_size("2048"), Ok(2048));
+        assert_eq!(parse_memory_size(" 1.5G "), Ok(1536));
+        assert_eq!(parse_memory_size("1T"), Ok(1024 * 1024));
+        assert_eq!(parse_memory_size("2097152K"), Ok(2048));
+        let err = parse_memory_size("16X").unwrap_err();
+        assert!(err.starts_with("`16X` is not a memory size"), "{err}");
+        assert!(parse_memory_size("").is_err());
+        assert!(parse_memory_size("G").is_err());
+        assert!(parse_memory_size("1.2.3G").is_err());
+        assert_eq!(
+            parse_memory_size("0"),
+            Err("memory size `0` must be at least 1 MiB".to_string())
+        );
+        assert!(parse_memory_size("99999999999999999999T").is_err());
+        assert!(parse_memory_size("18446744073709551615T").is_err());
+    }
+
+    #[test]
+    fn java_release_strings() {
+        let temurin17 = "IMPLEMENTOR=\"Eclipse Adoptium\"\nJAVA_VERSION=\"17.0.2\"\nJAVA_VERSION_DATE=\"2022-01-18\"\n";
+        assert_eq!(java_release_version(temurin17), Some(17));
+        let date_first = "JAVA_VERSION_DATE=\"2023-10-17\"\nJAVA_VERSION=\"21.0.1\"\n";
+        assert_eq!(java_release_version(date_first), Some(21));
+        assert_eq!(
+            java_release_version("JAVA_VERSION=\"1.8.0_392\"\n"),
+            Some(8)
+        );
+        assert_eq!(java_release_version("JAVA_VERSION=\"25\"\r\n"), Some(25));
+        assert_eq!(java_release_version("JAVA_VERSION=\"26-ea\""), Some(26));
+        assert_eq!(java_release_version("JAVA_VERSION=11.0.21"), Some(11));
+        assert_eq!(java_release_version("JAVA_VERSION=\"\""), None);
+        assert_eq!(java_release_version("IMPLEMENTOR=x\n"), None);
+    }
+
+    #[test]
+    fn facts_from_a_fake_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, CPU_ONLINE, "0-3\n");
+        write(root, MEMINFO, "MemTotal:        8388608 kB\n");
+        write(root, OSRELEASE, "6.1.0-18-amd64\n");
+        write(root, FIB_TRIE, FIB_PRIVATE);
+        let jdk = tempfile::tempdir().unwrap();
+        write(jdk.path(), "release", "JAVA_VERSION=\"17.0.9\"\n");
+        let f = detect_with(root, &Overrides::default(), Some(jdk.path().to_path_buf()));
+        assert_eq!(f.cores, Fact::new(4, CPU_ONLINE));
+        assert_eq!(f.memory_mb, Fact::new(8192, MEMINFO));
+        assert_eq!(
+            f.kernel,
+            Some(Fact::new("6.1.0-18-amd64".to_string(), OSRELEASE))
+        );
+        assert_eq!(f.java, Some(Fact::new(17, "$JAVA_HOME/release")));
+        assert_eq!(f.nat, Fact::new(Nat::Yes, FIB_TRIE));
+        assert_eq!(
+            f.nat_signals,
+            [
+                "interface address 10.0.0.5 is private (RFC 1918)",
+                "interface address 172.17.0.1 is private (RFC 1918)",
+            ]
+        );
+    }
+
+    #[test]
+    fn overrides_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, CPU_ONLINE, "0-3\n");
+        write(root, MEMINFO, "MemTotal:        8388608 kB\n");
+        write(root, FIB_TRIE, FIB_PRIVATE);
+        let jdk = tempfile::tempdir().unwrap();
+        write(jdk.path(), "release", "JAVA_VERSION=\"11.0.2\"\n");
+        let ov = Overrides {
+            cores: Some(16),
+            memory_mb: Some(32768),
+            nat: Some(NatArg::No),
+            java_version: Some(21),
+            java_home: None,
+        };
+        let f = detect_with(root, &ov, Some(jdk.path().to_path_buf()));
+        assert_eq!(f.cores, Fact::new(16, "--cores"));
+        assert_eq!(f.memory_mb, Fact::new(32768, "--memory"));
+        assert_eq!(f.nat, Fact::new(Nat::No, "--nat"));
+        assert_eq!(f.java, Some(Fact::new(21, "--java-version")));
+
+        let ov = Overrides {
+            nat: Some(NatArg::Yes),
+            java_home: Some(jdk.path().to_path_buf()),
+            ..Overrides::default()
+        };
+        let f = detect_with(root, &ov, None);
+        assert_eq!(f.nat.value, Nat::Yes);
+        assert_eq!(f.java, Some(Fact::new(11, "--java-home release file")));
+
+        // `--nat auto` detects.
+        let ov = Overrides {
+            nat: Some(NatArg::Auto),
+            ..Overrides::default()
+        };
+        assert_eq!(detect_with(root, &ov, None).nat.source, FIB_TRIE);
+    }
+
+    #[test]
+    fn nat_public_cgnat_and_bridges() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, FIB_TRIE, FIB_PUBLIC);
+        let (nat, signals) = detect_nat(root, None);
+        assert_eq!(nat, Fact::new(Nat::No, FIB_TRIE));
+        assert_eq!(
+            signals,
+            ["interface address 203.0.113.7 is neither private (RFC 1918) nor shared (RFC 6598)"]
+        );
+
+        // A container host with a public address still performs NAT.
+        write(root, IP_FORWARD, "1\n");
+        std::fs::create_dir_all(root.join("sys/class/net/eth0")).unwrap();
+        std::fs::create_dir_all(root.join("sys/class/net/docker0")).unwrap();
+        let (nat, signals) = detect_nat(root, None);
+        assert_eq!(nat.value, Nat::Yes);
+        assert_eq!(nat.source, "proc/sys/net/ipv4/ip_forward, sys/class/net");
+        assert_eq!(
+            signals.last().map(String::as_str),
+            Some("ip_forward=1 and bridge `docker0`: this host performs NAT")
+        );
+
+        // Bridges without forwarding are not NAT.
+        write(root, IP_FORWARD, "0\n");
+        assert_eq!(detect_nat(root, None).0.value, Nat::No);
+
+        write(
+            root,
+            FIB_TRIE,
+            "Local:\n  +-- 100.64.0.0/10 2 0 2\n     |-- 100.100.3.4\n        /32 host LOCAL\n",
+        );
+        let (nat, signals) = detect_nat(root, None);
+        assert_eq!(nat.value, Nat::Yes);
+        assert_eq!(
+            signals,
+            [
+                "interface address 100.100.3.4 is in the shared address space (RFC 6598, carrier-grade NAT)"
+            ]
+        );
+    }
+
+    #[test]
+    fn nat_unknown_without_addresses() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let (nat, signals) = detect_nat(root, None);
+        assert_eq!(nat.value, Nat::Unknown);
+        assert_eq!(signals, ["no interface addresses readable under root"]);
+        write(
+            root,
+            FIB_TRIE,
+            "Main:\n     |-- 127.0.0.1\n        /32 host LOCAL\n",
+        );
+        let (nat, signals) = detect_nat(root, None);
+        assert_eq!(nat.value, Nat::Unknown);
+        assert_eq!(
+            signals,
+            ["no non-loopback interface address in `proc/net/fib_trie`"]
+        );
+    }
+
+    #[test]
+    fn missing_or_empty_root_falls_back_without_panicking() {
+        let empty = tempfile::tempdir().unwrap();
+        for root in [
+            PathBuf::from("/nonexistent/apim-tune-test-root"),
+            empty.path().to_path_buf(),
+        ] {
+            let f = detect_with(&root, &Overrides::default(), None);
+            assert_eq!(f.cores.source, "live system (cgroup-aware)");
+            assert!(f.cores.value >= 1);
+            assert!(f.memory_mb.source == "live system" || f.memory_mb.source == "not detected");
+            assert_eq!(f.kernel, None);
+            assert_eq!(f.java, None);
+            assert_eq!(f.nat.value, Nat::Unknown);
+        }
+        // A JAVA_HOME without a release file says nothing.
+        let jdk = tempfile::tempdir().unwrap();
+        let f = detect_with(
+            Path::new("/nonexistent"),
+            &Overrides::default(),
+            Some(jdk.path().to_path_buf()),
+        );
+        assert_eq!(f.java, None);
+    }
+
+    #[test]
+    fn live_root_kernel_comes_from_somewhere() {
+        // On `/`, the kernel is read from proc or, failing that, uname; either way it is known.
+        let f = detect_with(Path::new("/"), &Overrides::default(), None);
+        assert!(f.kernel.is_some());
+    }
+}

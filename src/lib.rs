@@ -1,0 +1,25 @@
+//! apim-tune: audit a host and a WSO2 API Manager installation against tuning profiles.
+//!
+//! Data flows one way, in this order:
+//! - [`source`], [`model`]: reading files under `--root`, byte spans and locations.
+//! - [`host`]: machine facts, sysctl and limits readers.
+//! - [`apim`]: the API-M home: version, layout, which file and key holds each setting, parsers.
+//! - [`profile`]: profiles (TOML) turned into concrete expectations for these host facts.
+//! - [`rules`]: finding codes, the generic expectation check and the cross-setting rules.
+//! - [`audit`]: orchestration: sources + expectations → sorted findings.
+//! - [`report`]: renderers (text, JSON).
+//! - [`cli`]: argument parsing and the commands; the only place that prints.
+
+pub mod apim;
+pub mod audit;
+pub mod cli;
+pub mod exit_code;
+pub mod finding;
+pub mod host;
+pub mod model;
+pub mod profile;
+pub mod redact;
+pub mod report;
+pub mod rules;
+pub mod source;
+pub mod version;

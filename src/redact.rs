@@ -1,0 +1,123 @@
+//! Secrets never reach output: a `Secret` newtype, and redaction of credentials in URLs.
+//!
+//! Parsers mark secret values when they read them (datasource passwords, `password`/`secret`
+//! keys in deployment.toml); renderers can then only print `****`.
+
+use serde::{Serialize, Serializer};
+use std::fmt;
+
+pub const MASK: &str = "****";
+
+/// A value that must never be displayed, logged or serialised.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+
+    /// The real value, for the code paths that must write it back (apply), never for output.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(MASK)
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(MASK)
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(MASK)
+    }
+}
+
+/// Whether a key names a secret (`password`, `key_password`, `client_secret`, `secret`…).
+pub fn is_secret_key(key: &str) -> bool {
+    let last = key
+        .rsplit(['.', '/'])
+        .next()
+        .unwrap_or(key)
+        .trim_matches(['\'', '"'])
+        .to_ascii_lowercase();
+    last.contains("password") || last.contains("secret") || last == "passwd"
+}
+
+/// Masks credentials in a JDBC or URL string: `user:pass@`, `password=…`, `;password=…`.
+pub fn redact_url(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    let lower = url.to_ascii_lowercase();
+    let mut i = 0;
+    while i < url.len() {
+        let rest = &lower[i..];
+        let hit = ["password=", "passwd=", "pwd="]
+            .iter()
+            .find(|p| rest.starts_with(**p));
+        if let Some(p) = hit {
+            out.push_str(&url[i..i + p.len()]);
+            out.push_str(MASK);
+            i += p.len();
+            while i < url.len() && !matches!(url.as_bytes()[i], b'&' | b';' | b'?' | b')') {
+                i += 1;
+            }
+            continue;
+        }
+        let ch = url[i..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    // `scheme://user:pass@host`: mask what follows the colon of the userinfo.
+    if let Some(scheme_end) = out.find("://") {
+        let after = scheme_end + 3;
+        if let Some(at) = out[after..].find('@') {
+            let userinfo = &out[after..after + at];
+            if let Some(colon) = userinfo.find(':') {
+                let start = after + colon + 1;
+                out.replace_range(start..after + at, MASK);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_never_prints() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s} {s:?}"), "**** ****");
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"****\"");
+        assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn keys_and_urls() {
+        assert!(is_secret_key("database.apim_db.password"));
+        assert!(is_secret_key("keystore.tls.key_password"));
+        assert!(is_secret_key("apim.key_manager.'client_secret'"));
+        assert!(!is_secret_key("database.apim_db.username"));
+        assert_eq!(
+            redact_url("jdbc:mysql://db/am?user=a&password=s3cr3t&ssl=true"),
+            "jdbc:mysql://db/am?user=a&password=****&ssl=true"
+        );
+        assert_eq!(
+            redact_url("jdbc:postgresql://am:s3cr3t@db:5432/am"),
+            "jdbc:postgresql://am:****@db:5432/am"
+        );
+        assert_eq!(
+            redact_url("jdbc:sqlserver://db;user=a;Password=x;db=am"),
+            "jdbc:sqlserver://db;user=a;Password=****;db=am"
+        );
+    }
+}

@@ -1,0 +1,95 @@
+//! `--format json`: exactly one object, schema `apim-tune/audit/v1`.
+//!
+//! Fields named in the issue must stay; more are welcome. Secrets never reach here: parsers
+//! already masked them.
+
+use crate::audit::AuditReport;
+use crate::finding::{Finding, Fix, Severity};
+use serde_json::{Value, json};
+
+pub fn render(r: &AuditReport) -> String {
+    let f = &r.facts;
+    let doc = json!({
+        "schema": "apim-tune/audit/v1",
+        "version": env!("CARGO_PKG_VERSION"),
+        "host": {
+            "cores": f.cores.value,
+            "memory_mb": f.memory_mb.value,
+            "kernel": f.kernel.as_ref().map(|k| k.value.clone()),
+            "nat": f.nat.value.as_str(),
+            "java": f.java.as_ref().map(|j| j.value),
+            "sources": {
+                "cores": f.cores.source,
+                "memory_mb": f.memory_mb.source,
+                "kernel": f.kernel.as_ref().map(|k| k.source.clone()),
+                "nat": f.nat.source,
+                "java": f.java.as_ref().map(|j| j.source.clone()),
+            },
+            "nat_signals": f.nat_signals,
+            "limits_user": { "name": r.user.name, "chosen_by": r.user.chosen_by },
+        },
+        "apim": match &r.apim {
+            Some(a) => json!({
+                "home": a.home,
+                "version": a.version,
+                "layout": a.layout,
+                "version_source": a.version_source,
+                "assumed_version": a.assumed_version,
+                "chosen_by": a.chosen_by,
+            }),
+            None => json!({ "home": null, "version": null, "layout": null }),
+        },
+        "profile": { "chain": r.profile.chain, "role": r.profile.role, "checks": r.profile.checks },
+        "notes": r.notes,
+        "findings": r.findings.iter().map(finding).collect::<Vec<_>>(),
+        "summary": {
+            "error": r.count(Severity::Error),
+            "warning": r.count(Severity::Warning),
+            "info": r.count(Severity::Info),
+            "fixable": r.findings.iter().filter(|f| f.fixable()).count(),
+        },
+    });
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
+    s.push('\n');
+    s
+}
+
+fn finding(f: &Finding) -> Value {
+    let loc = f.location.as_ref();
+    json!({
+        "code": f.code.code(),
+        "name": f.code.name(),
+        "severity": f.severity.as_str(),
+        "subject": f.subject,
+        "file": loc.map(|l| l.file.clone()),
+        "line": loc.and_then(|l| l.line),
+        "column": loc.and_then(|l| l.column),
+        "current": f.current,
+        "expected": f.expected,
+        "message": f.message,
+        "why": f.why,
+        "see": f.see,
+        "profile": f.profile_at.as_ref().map(|p| p.to_string()),
+        "notes": f.notes,
+        "fixable": f.fixable(),
+        "fix": f.fix.as_ref().map(fix),
+    })
+}
+
+fn fix(fx: &Fix) -> Value {
+    match fx {
+        Fix::Replace { location, value } => json!({
+            "kind": "replace",
+            "file": location.file,
+            "line": location.line,
+            "span": location.span.map(|s| [s.start, s.end]),
+            "value": value,
+        }),
+        Fix::Insert { file, key, value } => json!({
+            "kind": "insert", "file": file, "key": key, "value": value,
+        }),
+        Fix::RemoveLine { location } => json!({
+            "kind": "remove-line", "file": location.file, "line": location.line,
+        }),
+    }
+}

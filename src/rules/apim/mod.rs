@@ -1,0 +1,18 @@
+//! API-M rules that need code: both token caches on, keep-alive vs socket timeout, reactor
+//! threads vs cores, and datasource validation queries vs their database.
+
+mod io_threads;
+mod keepalive;
+mod token_caches;
+mod validation_query;
+
+use super::RuleContext;
+use crate::finding::Finding;
+
+pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
+    let Some(apim) = cx.apim else { return };
+    token_caches::check(apim, out);
+    keepalive::check(apim, out);
+    io_threads::check(cx, apim, out);
+    validation_query::check(apim, out);
+}

@@ -1,0 +1,300 @@
+//! APM013 validation-query-mismatch: a datasource `validationQuery` that its database rejects.
+//!
+//! With `testOnBorrow`, every borrow runs the query; one the database rejects makes every borrow
+//! fail. The database is told from the JDBC URL, else the driver class, else (3.x/4.x) the
+//! `type`. Accepted queries per database follow carbon-kernel's infer.json plus what each
+//! database really accepts (MySQL, MariaDB and H2 also accept `FROM DUAL`; PostgreSQL does not).
+
+use crate::apim::xml::Element;
+use crate::apim::{ApimModel, Layout};
+use crate::finding::{Finding, Fix};
+use crate::model::Location;
+use crate::redact::redact_url;
+use crate::rules::codes::Code;
+use std::collections::BTreeSet;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Db {
+    Oracle,
+    Db2,
+    MySql,
+    MariaDb,
+    Postgres,
+    MsSql,
+    H2,
+}
+
+impl Db {
+    fn name(self) -> &'static str {
+        match self {
+            Db::Oracle => "Oracle",
+            Db::Db2 => "DB2",
+            Db::MySql => "MySQL",
+            Db::MariaDb => "MariaDB",
+            Db::Postgres => "PostgreSQL",
+            Db::MsSql => "SQL Server",
+            Db::H2 => "H2",
+        }
+    }
+
+    /// Accepted queries, normalised (upper case, single spaces, no trailing `;`). The first is
+    /// the one a fix writes.
+    fn accepted(self) -> &'static [&'static str] {
+        match self {
+            Db::Oracle => &["SELECT 1 FROM DUAL"],
+            Db::Db2 => &["SELECT 1 FROM SYSIBM.SYSDUMMY1", "VALUES 1"],
+            Db::MySql | Db::MariaDb | Db::H2 => &["SELECT 1", "SELECT 1 FROM DUAL"],
+            Db::Postgres => &["SELECT 1", "SELECT 1; COMMIT"],
+            Db::MsSql => &["SELECT 1"],
+        }
+    }
+
+    fn fix_text(self) -> &'static str {
+        match self {
+            Db::Oracle => "SELECT 1 FROM DUAL",
+            Db::Db2 => "SELECT 1 FROM SYSIBM.SYSDUMMY1",
+            _ => "SELECT 1",
+        }
+    }
+}
+
+pub fn db_from_url(url: &str) -> Option<Db> {
+    let u = url.trim().to_ascii_lowercase();
+    let rest = u.strip_prefix("jdbc:")?;
+    Some(match rest.split(':').next()? {
+        "oracle" => Db::Oracle,
+        "db2" | "as400" => Db::Db2,
+        "mysql" => Db::MySql,
+        "mariadb" => Db::MariaDb,
+        "postgresql" => Db::Postgres,
+        "sqlserver" | "jtds" => Db::MsSql,
+        "h2" => Db::H2,
+        _ => return None,
+    })
+}
+
+pub fn db_from_driver(driver: &str) -> Option<Db> {
+    let d = driver.trim().to_ascii_lowercase();
+    [
+        ("oracle.", Db::Oracle),
+        ("com.ibm.db2", Db::Db2),
+        ("com.mysql", Db::MySql),
+        ("org.mariadb", Db::MariaDb),
+        ("org.postgresql", Db::Postgres),
+        ("com.microsoft.sqlserver", Db::MsSql),
+        ("net.sourceforge.jtds", Db::MsSql),
+        ("org.h2", Db::H2),
+    ]
+    .iter()
+    .find(|(p, _)| d.starts_with(p))
+    .map(|(_, db)| *db)
+}
+
+pub fn db_from_type(ty: &str) -> Option<Db> {
+    Some(match ty.trim().to_ascii_lowercase().as_str() {
+        "oracle" => Db::Oracle,
+        "db2" => Db::Db2,
+        "mysql" => Db::MySql,
+        "mariadb" => Db::MariaDb,
+        "postgre" | "postgres" | "postgresql" => Db::Postgres,
+        "mssql" => Db::MsSql,
+        "h2" => Db::H2,
+        _ => return None,
+    })
+}
+
+fn normalise(q: &str) -> String {
+    q.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_end_matches(';')
+        .trim()
+        .to_ascii_uppercase()
+}
+
+/// What is known about one datasource.
+struct Source {
+    name: String,
+    subject: String,
+    url: Option<String>,
+    driver: Option<String>,
+    ty: Option<String>,
+    query: Option<String>,
+    query_at: Option<Location>,
+    file: String,
+}
+
+pub fn check(apim: &ApimModel, out: &mut Vec<Finding>) {
+    let sources = match apim.home.layout {
+        Layout::Xml => xml_sources(apim),
+        Layout::Toml => toml_sources(apim),
+    };
+    for s in sources {
+        let db = s
+            .url
+            .as_deref()
+            .and_then(db_from_url)
+            .or_else(|| s.driver.as_deref().and_then(db_from_driver))
+            .or_else(|| s.ty.as_deref().and_then(db_from_type));
+        let (Some(db), Some(query)) = (db, s.query.as_deref()) else {
+            continue;
+        };
+        if db.accepted().contains(&normalise(query).as_str()) {
+            continue;
+        }
+        let told_by = match (&s.url, &s.driver, &s.ty) {
+            (Some(u), _, _) if db_from_url(u).is_some() => format!("URL `{}`", redact_url(u)),
+            (_, Some(d), _) if db_from_driver(d).is_some() => format!("driver `{d}`"),
+            (_, _, Some(t)) => format!("type `{t}`"),
+            _ => "its settings".into(),
+        };
+        let mut f = Finding::new(
+            Code::Apm013,
+            s.subject.clone(),
+            format!(
+                "datasource `{}` is {} (from its {told_by}) but its validation query is `{query}`",
+                s.name,
+                db.name()
+            ),
+        )
+        .at(s.query_at.clone().or_else(|| Some(Location::file_only(&s.file))))
+        .current(query.to_string())
+        .expected(db.accepted().join(" or "))
+        .why("with testOnBorrow every borrow runs this query; one the database rejects makes every borrow, and so every request needing the database, fail")
+        .see("tuning-1.9, Key Manager nodes; carbon-kernel infer.json");
+        if let Some(loc) = &s.query_at {
+            if loc.span.is_some() {
+                f = f.fix(Fix::Replace {
+                    location: loc.clone(),
+                    value: db.fix_text().into(),
+                });
+            }
+        } else if s.query_at.is_none() && s.ty.is_some() {
+            f = f.note("the query is inferred from `type`; check that `type` matches the URL");
+        }
+        out.push(f);
+    }
+}
+
+fn child<'a>(e: &'a Element, name: &str) -> Option<&'a Element> {
+    e.children.iter().find(|c| c.name == name)
+}
+
+fn text(e: Option<&Element>) -> Option<String> {
+    e.and_then(|e| e.text.as_ref()).map(|t| t.value.clone())
+}
+
+fn xml_sources(apim: &ApimModel) -> Vec<Source> {
+    let Some(doc) = apim.xml_doc("master-datasources.xml") else {
+        return Vec::new();
+    };
+    let Ok(path) =
+        crate::apim::xml::XPath::parse("/datasources-configuration/datasources/datasource")
+    else {
+        return Vec::new();
+    };
+    let file = doc.file.display.clone();
+    doc.query_elements(&path)
+        .into_iter()
+        .filter_map(|ds| {
+            let name = text(child(ds, "name"))?;
+            let conf = child(ds, "definition").and_then(|d| child(d, "configuration"))?;
+            let q = child(conf, "validationQuery");
+            Some(Source {
+                subject: format!(
+                    "master-datasources.xml:/datasources-configuration/datasources/datasource[name='{name}']/definition/configuration/validationQuery"
+                ),
+                url: text(child(conf, "url")),
+                driver: text(child(conf, "driverClassName")),
+                ty: None,
+                query: text(q),
+                query_at: q.and_then(|q| q.text.as_ref()).map(|t| doc.file.location(t.span)),
+                file: file.clone(),
+                name,
+            })
+        })
+        .collect()
+}
+
+fn toml_sources(apim: &ApimModel) -> Vec<Source> {
+    let Some(doc) = apim.toml.as_ref() else {
+        return Vec::new();
+    };
+    let mut names = BTreeSet::new();
+    for key in doc.entries.keys() {
+        let Some(rest) = key.strip_prefix("database.") else {
+            continue;
+        };
+        if rest.contains(".pool_options.") {
+            continue;
+        }
+        for leaf in [".type", ".url", ".driver", ".validationQuery"] {
+            if let Some(name) = rest.strip_suffix(leaf) {
+                names.insert(name.to_string());
+            }
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let get = |leaf: &str| -> (Option<String>, Option<Location>) {
+                let key = format!("database.{name}.{leaf}");
+                if let Some(e) = doc.get(&key) {
+                    return (Some(e.value.clone()), Some(doc.file.location(e.value_span)));
+                }
+                let inferred = apim
+                    .mapper
+                    .as_ref()
+                    .map(|m| m.effective(Some(doc), &key))
+                    .and_then(|eff| eff.value);
+                (inferred, None)
+            };
+            let (ty, _) = get("type");
+            let (url, _) = get("url");
+            let (driver, _) = get("driver");
+            let (mut query, query_at) = get("validationQuery");
+            if query.is_none() && apim.mapper.is_none() {
+                // No infer.json in this home: infer as the product does from `type`.
+                query = ty
+                    .as_deref()
+                    .and_then(db_from_type)
+                    .map(|db| db.fix_text().to_string());
+            }
+            Source {
+                subject: format!("deployment.toml:database.{name}.validationQuery"),
+                url,
+                driver,
+                ty,
+                query,
+                query_at,
+                file: doc.file.display.clone(),
+                name,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn databases_are_told_apart() {
+        assert_eq!(db_from_url("jdbc:oracle:thin:@db:1521/x"), Some(Db::Oracle));
+        assert_eq!(db_from_url("JDBC:DB2://h:50000/x"), Some(Db::Db2));
+        assert_eq!(db_from_url("jdbc:h2:./repository/database/X"), Some(Db::H2));
+        assert_eq!(db_from_url("postgres://x"), None);
+        assert_eq!(db_from_driver("oracle.jdbc.OracleDriver"), Some(Db::Oracle));
+        assert_eq!(db_from_type("postgre"), Some(Db::Postgres));
+        assert!(
+            Db::Oracle
+                .accepted()
+                .contains(&normalise(" select 1\n from dual ;").as_str())
+        );
+        assert!(
+            !Db::Postgres
+                .accepted()
+                .contains(&normalise("SELECT 1 FROM DUAL").as_str())
+        );
+    }
+}

@@ -1,0 +1,336 @@
+//! The one generic check: each resolved profile expectation against the value in effect.
+//!
+//! Picks the code from the family and the outcome (below / above / mismatch / present), and the
+//! fix: replace the value where it is set, or insert it where it would take effect.
+
+use super::RuleContext;
+use super::codes::Code;
+use super::compare::{Outcome, compare, target_value};
+use crate::finding::{Finding, Fix};
+use crate::host::limits::LimitType;
+use crate::model::Location;
+use crate::profile::Family;
+use crate::profile::resolve::{Check, Expectation, Val};
+
+/// Drop-in files a fix would create when a setting is not persisted anywhere yet.
+pub const SYSCTL_DROP_IN: &str = "etc/sysctl.d/99-apim-tune.conf";
+pub const LIMITS_DROP_IN: &str = "etc/security/limits.d/99-apim-tune.conf";
+
+/// Keys systemd raises to the kernel maximum at boot: never recommend less than the live value.
+pub const NEVER_LOWER: &[&str] = &["fs.file-max", "fs.nr_open"];
+
+/// What is known about one setting before judging it.
+struct Seen {
+    subject: String,
+    value: Option<String>,
+    location: Option<Location>,
+    notes: Vec<String>,
+    /// Where a fix writes: replace at `location`, else insert into `file` under `key`.
+    insert: Option<(String, String)>,
+}
+
+pub fn check_all(cx: &RuleContext, out: &mut Vec<Finding>) {
+    for exp in cx.expectations {
+        let seen = match exp.family {
+            Family::Sysctl => sysctl_seen(cx, exp),
+            Family::Limits => limits_seen(cx, exp),
+            Family::Apim => apim_seen(cx, exp),
+            Family::Jvm => jvm_seen(cx, exp),
+        };
+        let Some((seen, check)) = seen else { continue };
+        if let Some(f) = judge(exp, &check, seen) {
+            out.push(f);
+        }
+    }
+}
+
+fn judge(exp: &Expectation, check: &Check, seen: Seen) -> Option<Finding> {
+    let outcome = compare(check, seen.value.as_deref());
+    let code = code_for(exp.family, outcome)?;
+    let key = seen
+        .subject
+        .split_once(':')
+        .map(|(_, k)| k)
+        .unwrap_or(&seen.subject);
+    let key = key.to_string();
+    let current = seen.value.clone().unwrap_or_else(|| "not set".into());
+    let expected = check.describe();
+    let message = match outcome {
+        Outcome::Below => format!(
+            "`{key}` is {current}, expected at least {}",
+            bound(check, true)
+        ),
+        Outcome::Above => format!(
+            "`{key}` is {current}, expected at most {}",
+            bound(check, false)
+        ),
+        Outcome::Mismatch => format!("`{key}` is `{current}`, expected {expected}"),
+        Outcome::Present => format!("`{key}` is set to `{current}` but should not be set"),
+        Outcome::Missing => format!("`{key}` is not set, expected {expected}"),
+        Outcome::Pass => return None,
+    };
+    let with_span = seen.location.as_ref().filter(|l| l.span.is_some());
+    let fix = match (outcome, with_span) {
+        (Outcome::Present, Some(loc)) => Some(Fix::RemoveLine {
+            location: loc.clone(),
+        }),
+        (Outcome::Present, None) => None,
+        (_, Some(loc)) => target_value(check, outcome).map(|value| Fix::Replace {
+            location: loc.clone(),
+            value,
+        }),
+        (_, None) => match (&seen.insert, target_value(check, outcome)) {
+            (Some((file, k)), Some(value)) => Some(Fix::Insert {
+                file: file.clone(),
+                key: k.clone(),
+                value,
+            }),
+            _ => None,
+        },
+    };
+    let mut f = Finding::new(code, seen.subject, message)
+        .at(seen.location)
+        .current(current)
+        .expected(expected)
+        .why(exp.why.clone());
+    if let Some(s) = exp.severity {
+        f = f.severity(s);
+    }
+    if let Some(see) = &exp.see {
+        f = f.see(see.clone());
+    }
+    f.profile_at = Some(exp.at.clone());
+    f.notes = seen.notes;
+    f.fix = fix;
+    Some(f)
+}
+
+fn bound(check: &Check, lower: bool) -> String {
+    match check {
+        Check::Range { min: Some(v), .. } if lower => v.to_string(),
+        Check::Range { max: Some(v), .. } if !lower => v.to_string(),
+        other => other.describe(),
+    }
+}
+
+fn code_for(family: Family, outcome: Outcome) -> Option<Code> {
+    use Outcome::*;
+    Some(match (family, outcome) {
+        (_, Pass) => return None,
+        (Family::Sysctl, Below) => Code::Sys001,
+        (Family::Sysctl, Above) => Code::Sys002,
+        (Family::Sysctl, Mismatch | Missing) => Code::Sys003,
+        (Family::Sysctl, Present) => Code::Sys004,
+        (Family::Limits, _) => Code::Lim001,
+        (Family::Apim, Below) => Code::Apm001,
+        (Family::Apim, Above) => Code::Apm002,
+        (Family::Apim, Mismatch | Missing) => Code::Apm003,
+        (Family::Apim, Present) => Code::Apm004,
+        (Family::Jvm, Below) => Code::Jvm001,
+        (Family::Jvm, Above) => Code::Jvm002,
+        (Family::Jvm, Mismatch | Missing) => Code::Jvm003,
+        (Family::Jvm, Present) => Code::Jvm004,
+    })
+}
+
+fn sysctl_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
+    let entry = cx.sysctl.get(&exp.key);
+    let live = entry.and_then(|e| e.live.clone());
+    // A key the running kernel lacks cannot be tuned; SYS011 reports persisted lines for it.
+    if cx.sysctl.kernel_has(&exp.key) == Some(false) {
+        return None;
+    }
+    let winner = entry.and_then(|e| e.winner.as_ref());
+    let mut notes = Vec::new();
+    let (value, location) = match winner {
+        Some(w) => (Some(w.value.clone()), Some(w.location())),
+        None => {
+            if let Some(l) = &live {
+                notes.push(format!(
+                    "not persisted in any sysctl file; live value from `proc/sys/{}`",
+                    exp.key.replace('.', "/")
+                ));
+                (Some(l.clone()), None)
+            } else {
+                (None, None)
+            }
+        }
+    };
+    let mut check = exp.check.clone();
+    if NEVER_LOWER.contains(&exp.key.as_str())
+        && lowers_live(winner.map(|w| w.value.as_str()), live.as_deref())
+    {
+        // SYS012 already reports a persisted value below the live one.
+        return None;
+    }
+    if NEVER_LOWER.contains(&exp.key.as_str()) {
+        // systemd raised the live value at boot; a minimum below it would lower it.
+        if let (
+            Check::Range {
+                min: Some(Val::Int(lo)),
+                ..
+            },
+            Some(l),
+        ) = (&mut check, &live)
+        {
+            if let Ok(l) = l.trim().parse::<i64>() {
+                if l > *lo {
+                    notes.push(format!(
+                        "expected raised to the live value {l}: systemd sets it at boot and it must not be lowered"
+                    ));
+                    *lo = l;
+                }
+            }
+        }
+    }
+    Some((
+        Seen {
+            subject: format!("sysctl:{}", exp.key),
+            value,
+            location,
+            notes,
+            insert: Some((SYSCTL_DROP_IN.into(), exp.key.clone())),
+        },
+        check,
+    ))
+}
+
+fn lowers_live(persisted: Option<&str>, live: Option<&str>) -> bool {
+    match (persisted, live) {
+        (Some(p), Some(l)) => match (p.trim().parse::<u64>(), l.trim().parse::<u64>()) {
+            (Ok(p), Ok(l)) => p < l,
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+fn limits_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
+    let (item, kind) = exp.key.split_once(':')?;
+    let eff = cx.limits.effective(&cx.user.name, &cx.user.groups, item);
+    let line = if kind == "soft" { eff.soft } else { eff.hard };
+    let mut notes = Vec::new();
+    if let Some(l) = line {
+        if l.domain != cx.user.name {
+            notes.push(format!(
+                "from the `{}` line; API-M user `{}` ({})",
+                l.domain, cx.user.name, cx.user.chosen_by
+            ));
+        }
+        if l.kind == LimitType::Both {
+            notes.push("`-` sets soft and hard together".into());
+        }
+    }
+    Some((
+        Seen {
+            subject: format!("limits:{}:{item}:{kind}", cx.user.name),
+            value: line.map(|l| l.value.to_string()),
+            location: line.map(|l| l.location()),
+            notes,
+            insert: Some((
+                LIMITS_DROP_IN.into(),
+                format!("{} {kind} {item}", cx.user.name),
+            )),
+        },
+        unlimited_aware(&exp.check, line.map(|l| l.value.to_string())),
+    ))
+}
+
+/// `unlimited` satisfies any minimum: compare it as the largest integer.
+fn unlimited_aware(check: &Check, value: Option<String>) -> Check {
+    if value.as_deref() == Some("unlimited") {
+        if let Check::Range { max: None, .. } = check {
+            return Check::Range {
+                min: None,
+                max: None,
+            };
+        }
+    }
+    check.clone()
+}
+
+fn apim_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
+    let obs = cx.apim?.observe(&exp.key)?;
+    let mut notes = Vec::new();
+    if let Some(n) = &obs.note {
+        notes.push(n.clone());
+    }
+    let insert = obs.file_exists.then(|| (obs.file.clone(), obs.key.clone()));
+    // Name the file even when the setting is absent from it: that is where it would go.
+    let location = obs.set_at.or_else(|| Some(Location::file_only(&obs.file)));
+    Some((
+        Seen {
+            subject: obs.subject,
+            value: obs.value,
+            location,
+            notes,
+            insert,
+        },
+        exp.check.clone(),
+    ))
+}
+
+/// The JVM's own value for a flag the script does not set, for the detected JDK.
+pub fn jvm_default(flag: &str, java: Option<u32>) -> Option<String> {
+    match flag {
+        // JDK 24+ ships conf/jaxp.properties with entityExpansionLimit=2500; before, 64000.
+        "-DentityExpansionLimit" | "-Djdk.xml.entityExpansionLimit" => Some(match java {
+            Some(v) if v >= 24 => "2500".into(),
+            _ => "64000".into(),
+        }),
+        _ => None,
+    }
+}
+
+fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
+    let apim = cx.apim?;
+    let opts = apim.jvm.as_ref()?;
+    let script = opts
+        .file
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let alias = match exp.key.as_str() {
+        "-DentityExpansionLimit" => Some("-Djdk.xml.entityExpansionLimit"),
+        "-Djdk.xml.entityExpansionLimit" => Some("-DentityExpansionLimit"),
+        _ => None,
+    };
+    let flag = opts
+        .get(&exp.key)
+        .or_else(|| alias.and_then(|a| opts.get(a)));
+    let mut notes = Vec::new();
+    let (value, location) = match flag {
+        Some(f) => (
+            f.value.clone(),
+            Some(match f.value_span {
+                Some(span) => opts.file.location(span),
+                None => opts.file.location(f.token_span),
+            }),
+        ),
+        None => {
+            let java = cx.facts.java.as_ref().map(|j| j.value);
+            let d = jvm_default(&exp.key, java);
+            if let Some(d) = &d {
+                notes.push(format!(
+                    "not set in {script}; the JDK default `{d}` applies ({})",
+                    match java {
+                        Some(v) => format!("JDK {v}"),
+                        None => "JDK unknown, assuming 23 or older".into(),
+                    }
+                ));
+            }
+            (d, Some(Location::file_only(&opts.file.display)))
+        }
+    };
+    Some((
+        Seen {
+            subject: format!("{script}:{}", exp.key),
+            value,
+            location,
+            notes,
+            insert: Some((opts.file.display.clone(), exp.key.clone())),
+        },
+        exp.check.clone(),
+    ))
+}

@@ -1,0 +1,44 @@
+//! JVM011 heap-above-half-ram: a maximum heap above about half of the host's memory.
+//!
+//! Besides the heap the JVM needs metaspace, direct buffers (the pass-through I/O buffers), a
+//! stack per thread (hundreds of workers), and the OS needs page cache. WSO2 sizes 2 GB of heap on
+//! 4 GB of RAM.
+
+use super::script_name;
+use crate::apim::jvm::{JvmOptions, parse_size};
+use crate::finding::Finding;
+use crate::profile::resolve::format_size;
+use crate::rules::RuleContext;
+use crate::rules::codes::Code;
+
+pub fn check(cx: &RuleContext, opts: &JvmOptions, out: &mut Vec<Finding>) {
+    let Some(flag) = opts.get("-Xmx") else { return };
+    let Some(heap) = flag.value.as_deref().and_then(parse_size) else {
+        return;
+    };
+    let ram = cx.facts.memory_mb.value.saturating_mul(1024 * 1024);
+    if ram == 0 || heap <= ram / 2 {
+        return;
+    }
+    let location = flag
+        .value_span
+        .map(|s| opts.file.location(s))
+        .unwrap_or_else(|| opts.file.location(flag.token_span));
+    out.push(
+        Finding::new(
+            Code::Jvm011,
+            format!("{}:-Xmx", script_name(opts)),
+            format!(
+                "`-Xmx{}` is more than half of the host's {} of memory",
+                flag.value.clone().unwrap_or_default(),
+                format_size(ram / (1024 * 1024) * 1024 * 1024)
+            ),
+        )
+        .at(Some(location))
+        .current(flag.value.clone().unwrap_or_default())
+        .expected(format!("<= {}", format_size(ram / 2 / (1024 * 1024) * 1024 * 1024)))
+        .why("the JVM also needs metaspace, direct I/O buffers and a stack per thread, and the OS needs page cache; WSO2 gives the JVM 2 GB of a 4 GB host")
+        .see("WSO2 installation prerequisites")
+        .note(format!("memory {} MiB from {}", cx.facts.memory_mb.value, cx.facts.memory_mb.source)),
+    );
+}

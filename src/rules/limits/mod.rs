@@ -1,0 +1,14 @@
+//! Limits rules that need code: soft above hard, nproc for Carbon's threads, root and `*`.
+
+mod nproc_threads;
+mod root_wildcard;
+mod soft_above_hard;
+
+use super::RuleContext;
+use crate::finding::Finding;
+
+pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
+    soft_above_hard::check(cx, out);
+    nproc_threads::check(cx, out);
+    root_wildcard::check(cx, out);
+}

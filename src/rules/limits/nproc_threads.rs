@@ -1,0 +1,40 @@
+//! LIM003 nproc-below-carbon-threads: nproc below the 1024 threads one Carbon instance needs.
+//!
+//! WSO2: "each carbon server instance you run would require up to 1024 threads (with default
+//! thread pool configuration)". Threads count against RLIMIT_NPROC for the user.
+
+use crate::finding::Finding;
+use crate::host::limits::LimitValue;
+use crate::rules::RuleContext;
+use crate::rules::codes::Code;
+
+/// Threads one Carbon instance may start with the default pools (WSO2 tuning guide).
+const THREADS_PER_INSTANCE: u64 = 1024;
+
+pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
+    let eff = cx.limits.effective(&cx.user.name, &cx.user.groups, "nproc");
+    for (kind, line) in [("soft", eff.soft), ("hard", eff.hard)] {
+        let Some(line) = line else { continue };
+        let LimitValue::Value(v) = line.value else {
+            continue;
+        };
+        if v >= THREADS_PER_INSTANCE {
+            continue;
+        }
+        out.push(
+            Finding::new(
+                Code::Lim003,
+                format!("limits:{}:nproc:{kind}", cx.user.name),
+                format!(
+                    "{kind} `nproc` for `{}` is {v}: one Carbon instance needs up to {THREADS_PER_INSTANCE} threads",
+                    cx.user.name
+                ),
+            )
+            .at(Some(line.location()))
+            .current(v.to_string())
+            .expected(format!(">= {THREADS_PER_INSTANCE} per Carbon instance"))
+            .why("thread creation fails with `unable to create new native thread` once the user's processes and threads reach nproc")
+            .see("tuning-1.9, limits.conf"),
+        );
+    }
+}

@@ -1,0 +1,57 @@
+//! SYS011 sysctl-key-not-in-kernel: a persisted line for a key the running kernel does not have.
+//!
+//! `sysctl -p` prints "cannot stat /proc/sys/…" and exits 1 on such a line (measured with
+//! procps-ng 4.0.2, even with the `-` prefix); systemd-sysctl only logs it. The usual case is
+//! `net.ipv4.tcp_tw_recycle` on Linux 4.12 and later. Only judged when `proc/sys` is readable.
+
+use crate::finding::{Finding, Fix};
+use crate::rules::RuleContext;
+use crate::rules::codes::Code;
+
+pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
+    if !cx.sysctl.live_available {
+        return;
+    }
+    for entry in cx.sysctl.entries.values() {
+        if entry.key.contains('*') || entry.live.is_some() {
+            continue;
+        }
+        if cx.sysctl.kernel_has(&entry.key) != Some(false) {
+            continue;
+        }
+        let lines = entry.shadowed.iter().chain(entry.winner.as_ref());
+        for line in lines {
+            let kernel = cx
+                .facts
+                .kernel
+                .as_ref()
+                .map(|k| format!("kernel {}", k.value))
+                .unwrap_or_else(|| "the running kernel".into());
+            let mut f = Finding::new(
+                Code::Sys011,
+                format!("sysctl:{}", entry.key),
+                format!(
+                    "`{}` does not exist in {kernel}: `sysctl -p` fails with exit code 1 on this line",
+                    entry.key
+                ),
+            )
+            .at(Some(line.location()))
+            .current(line.value.clone())
+            .expected("absent (the key does not exist)")
+            .why(if entry.key == "net.ipv4.tcp_tw_recycle" {
+                "tcp_tw_recycle was removed in Linux 4.12 (commit 4396e46187ca); the line does nothing but break `sysctl -p`"
+            } else {
+                "the running kernel has no such parameter (removed, misspelt, or its module is not loaded)"
+            })
+            .fix(Fix::RemoveLine {
+                location: line.location(),
+            });
+            if line.ignore_failure {
+                f = f.note(
+                    "the `-` prefix silences systemd-sysctl, but procps `sysctl -p` still exits 1",
+                );
+            }
+            out.push(f);
+        }
+    }
+}

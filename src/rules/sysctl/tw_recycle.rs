@@ -1,0 +1,67 @@
+//! SYS010 tcp-tw-recycle-enabled: `net.ipv4.tcp_tw_recycle = 1` where the kernel still has it.
+//!
+//! On 4.12+ the key does not exist; a persisted line for it is SYS011's business. This rule fires
+//! when recycling is (or will be, at boot) on: before 4.12 it silently drops SYNs from clients
+//! behind NAT. WSO2's tuning page lists it; the facts win and the finding says so.
+//! See: kernel commit 4396e46187ca (tcp: remove tcp_tw_recycle), tcp(7).
+
+use crate::finding::{Finding, Fix};
+use crate::host::Nat;
+use crate::rules::RuleContext;
+use crate::rules::codes::Code;
+use crate::version::Version;
+
+const KEY: &str = "net.ipv4.tcp_tw_recycle";
+
+pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
+    let Some(entry) = cx.sysctl.get(KEY) else {
+        return;
+    };
+    let kernel_removed = cx
+        .facts
+        .kernel_version()
+        .is_some_and(|v| v >= Version::new(4, 12, 0));
+    if kernel_removed || cx.sysctl.kernel_has(KEY) == Some(false) {
+        return;
+    }
+    let persisted_on = entry.winner.as_ref().is_some_and(|w| w.value.trim() == "1");
+    let live_on = entry.live.as_deref().map(str::trim) == Some("1");
+    if !persisted_on && !live_on {
+        return;
+    }
+    let mut f = Finding::new(
+        Code::Sys010,
+        format!("sysctl:{KEY}"),
+        match cx.facts.nat.value {
+            Nat::Yes => format!(
+                "`{KEY}` is 1 on a host behind NAT: connections from clients sharing an address are silently dropped"
+            ),
+            _ => format!(
+                "`{KEY}` is 1: clients behind NAT (most Internet and corporate clients) get their connections silently dropped"
+            ),
+        },
+    )
+    .current("1")
+    .expected("absent (never set it)")
+    .why("recycling keeps the last TCP timestamp per remote address and drops SYNs with an older one; clients behind one NAT share an address but not a clock. WSO2's tuning page still lists it; it was broken from Linux 4.10 and removed in 4.12")
+    .see("kernel commit 4396e46187ca; tcp(7); WSO2 tuning page warning on NAT");
+    for signal in &cx.facts.nat_signals {
+        f = f.note(format!("NAT: {signal}"));
+    }
+    f = f.note(format!(
+        "NAT verdict `{}` ({})",
+        cx.facts.nat.value.as_str(),
+        cx.facts.nat.source
+    ));
+    match &entry.winner {
+        Some(w) if w.value.trim() == "1" => {
+            f = f.at(Some(w.location())).fix(Fix::RemoveLine {
+                location: w.location(),
+            });
+        }
+        _ => {
+            f = f.note("set in the running kernel only (not persisted): `sysctl -w net.ipv4.tcp_tw_recycle=0`");
+        }
+    }
+    out.push(f);
+}

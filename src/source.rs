@@ -1,0 +1,197 @@
+//! Reading files for the audit: under `--root` with symlinks resolved inside that root.
+//!
+//! Every reader goes through here so that a missing file, an unreadable file and a file that is
+//! not UTF-8 are told apart, and so that a symlink in a fake root never escapes to the real host.
+
+use crate::model::{SourceFile, SourceProblem, display_path};
+use std::io;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+/// The outcome of reading one file.
+#[derive(Debug)]
+pub enum Read {
+    Absent,
+    File(Arc<SourceFile>),
+    Problem(SourceProblem),
+}
+
+/// Links followed before giving up; the kernel's own limit for path resolution is 40.
+const MAX_LINKS: usize = 40;
+
+/// Resolves `rel` (a path inside `root`) component by component. Absolute symlink targets are
+/// taken relative to `root`, and `..` never climbs above it, as in a chroot.
+pub fn resolve_in_root(root: &Path, rel: &Path) -> io::Result<PathBuf> {
+    let mut pending: Vec<Component<'static>> = Vec::new();
+    push_components(&mut pending, rel);
+    pending.reverse();
+    let mut resolved = PathBuf::new();
+    let mut links = 0;
+    while let Some(comp) = pending.pop() {
+        match comp {
+            Component::RootDir | Component::Prefix(_) => resolved.clear(),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                resolved.pop();
+            }
+            Component::Normal(name) => {
+                let candidate = resolved.join(name);
+                let full = root.join(&candidate);
+                match std::fs::symlink_metadata(&full) {
+                    Ok(meta) if meta.file_type().is_symlink() => {
+                        links += 1;
+                        if links > MAX_LINKS {
+                            return Err(io::Error::other("too many levels of symbolic links"));
+                        }
+                        let target = std::fs::read_link(&full)?;
+                        let mut rest: Vec<Component<'static>> = Vec::new();
+                        push_components(&mut rest, &target);
+                        if target.is_absolute() {
+                            resolved.clear();
+                        }
+                        for c in rest.into_iter().rev() {
+                            pending.push(c);
+                        }
+                    }
+                    _ => resolved = candidate,
+                }
+            }
+        }
+    }
+    Ok(root.join(resolved))
+}
+
+fn push_components(out: &mut Vec<Component<'static>>, path: &Path) {
+    for c in path.components() {
+        let owned = match c {
+            Component::Normal(s) => {
+                Component::Normal(Box::leak(s.to_os_string().into_boxed_os_str()))
+            }
+            Component::RootDir => Component::RootDir,
+            Component::CurDir => Component::CurDir,
+            Component::ParentDir => Component::ParentDir,
+            Component::Prefix(_) => continue,
+        };
+        out.push(owned);
+    }
+}
+
+/// Reads `rel` under `root` (symlinks resolved inside the root). The display name is `rel`.
+pub fn read_under(root: &Path, rel: &str) -> Read {
+    let rel_path = Path::new(rel.trim_start_matches('/'));
+    let display = rel_path.to_string_lossy().into_owned();
+    let resolved = match resolve_in_root(root, rel_path) {
+        Ok(p) => p,
+        Err(e) => return Read::Problem(SourceProblem::unreadable(&display, lower(&e))),
+    };
+    read_file(&resolved, display)
+}
+
+/// Reads a file named by a real path (the API-M home is not under `--root`).
+pub fn read_path(root: &Path, path: &Path) -> Read {
+    let display = display_path(root, path);
+    read_file(path, display)
+}
+
+fn read_file(path: &Path, display: String) -> Read {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            // A dangling symlink is a problem worth reporting, a missing file is not.
+            if std::fs::symlink_metadata(path).is_ok() {
+                return Read::Problem(SourceProblem::unreadable(
+                    &display,
+                    "dangling symbolic link",
+                ));
+            }
+            return Read::Absent;
+        }
+        Err(e) => return Read::Problem(SourceProblem::unreadable(&display, lower(&e))),
+        Ok(m) if m.is_dir() => {
+            return Read::Problem(SourceProblem::unreadable(
+                &display,
+                "is a directory, expected a file",
+            ));
+        }
+        Ok(_) => {}
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return Read::Problem(SourceProblem::unreadable(&display, lower(&e))),
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => Read::File(SourceFile::new(path.to_path_buf(), display, text)),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            Read::Problem(SourceProblem::unreadable(
+                &display,
+                format!("not valid UTF-8 (first bad byte at offset {at})"),
+            ))
+        }
+    }
+}
+
+/// Lists the regular entries of `dir` (under `root`) whose name ends with `suffix`, sorted by
+/// name in byte order, which is the "C" locale order pam_limits and systemd use.
+pub fn list_dir(root: &Path, dir: &str, suffix: &str) -> Vec<String> {
+    let Ok(resolved) = resolve_in_root(root, Path::new(dir.trim_start_matches('/'))) else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(resolved) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.ends_with(suffix) && !n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+}
+
+fn lower(e: &io::Error) -> String {
+    let s = e.to_string();
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absolute_symlink_stays_in_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("etc/sysctl.d")).unwrap();
+        std::fs::write(root.join("etc/sysctl.conf"), "a = 1\n").unwrap();
+        std::os::unix::fs::symlink("/etc/sysctl.conf", root.join("etc/sysctl.d/99-sysctl.conf"))
+            .unwrap();
+        match read_under(root, "etc/sysctl.d/99-sysctl.conf") {
+            Read::File(f) => {
+                assert_eq!(f.text, "a = 1\n");
+                assert_eq!(f.path, root.join("etc/sysctl.conf"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_dangling_and_binary_are_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        assert!(matches!(read_under(root, "nope"), Read::Absent));
+        std::os::unix::fs::symlink("/nowhere", root.join("dangling")).unwrap();
+        assert!(matches!(
+            read_under(root, "dangling"),
+            Read::Absent | Read::Problem(_)
+        ));
+        std::fs::write(root.join("bin"), [0x66, 0xff, 0x00]).unwrap();
+        match read_under(root, "bin") {
+            Read::Problem(p) => assert!(p.message.contains("UTF-8"), "{}", p.message),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
