@@ -145,9 +145,10 @@ pub fn run(opts: &AuditOptions) -> Result<AuditReport, AuditError> {
     {
         findings.push(problem_finding(p));
     }
-    if let Some(m) = &apim_model {
-        if m.home.version.is_none() {
-            findings.push(
+    if let Some(m) = &apim_model
+        && m.home.version.is_none()
+    {
+        findings.push(
                 Finding::new(
                     Code::Src003,
                     format!("apim:{}", m.home.path.display()),
@@ -160,7 +161,6 @@ pub fn run(opts: &AuditOptions) -> Result<AuditReport, AuditError> {
                 .expected("a known version")
                 .why("setting names and defaults differ between versions; pass `--apim-version` to be exact"),
             );
-        }
     }
 
     let rcx = RuleContext {
@@ -241,12 +241,11 @@ fn choose_user(
     #[cfg(unix)]
     if let Some(m) = apim {
         use std::os::unix::fs::MetadataExt;
-        if let Ok(meta) = std::fs::metadata(&m.home.path) {
-            if meta.uid() != 0 {
-                if let Some(name) = limits::user_of_uid(root, meta.uid()) {
-                    return make(name, "owner of the API-M home".into());
-                }
-            }
+        if let Ok(meta) = std::fs::metadata(&m.home.path)
+            && meta.uid() != 0
+            && let Some(name) = limits::user_of_uid(root, meta.uid())
+        {
+            return make(name, "owner of the API-M home".into());
         }
     }
     let _ = apim;

@@ -108,25 +108,22 @@ pub fn detect(
 fn detect_version(root: &Path, home: &Path) -> (Option<Version>, String) {
     // carbon.xml carries the product version once the build has filtered `${product.version}`.
     let carbon = home.join("repository/conf/carbon.xml");
-    if let Read::File(f) = source::read_path(root, &carbon) {
-        if let Ok(doc) = xml::parse(f) {
-            if let Ok(path) = xml::XPath::parse("/Server/Version") {
-                if let Some(hit) = doc.query(&path).first() {
-                    if let Some(v) = strict_version(&hit.value) {
-                        return (
-                            Some(v),
-                            format!("{} <Version>", display_path(root, &carbon)),
-                        );
-                    }
-                }
-            }
-        }
+    if let Read::File(f) = source::read_path(root, &carbon)
+        && let Ok(doc) = xml::parse(f)
+        && let Ok(path) = xml::XPath::parse("/Server/Version")
+        && let Some(hit) = doc.query(&path).first()
+        && let Some(v) = strict_version(&hit.value)
+    {
+        return (
+            Some(v),
+            format!("{} <Version>", display_path(root, &carbon)),
+        );
     }
     // A distribution unpacks to `wso2am-X.Y.Z`; people keep that name.
-    if let Some(name) = home.file_name().and_then(|n| n.to_str()) {
-        if let Some(v) = version_in_name(name) {
-            return (Some(v), format!("the home's name `{name}`"));
-        }
+    if let Some(name) = home.file_name().and_then(|n| n.to_str())
+        && let Some(v) = version_in_name(name)
+    {
+        return (Some(v), format!("the home's name `{name}`"));
     }
     (None, "not found in carbon.xml or the home's name".into())
 }
@@ -335,20 +332,18 @@ impl ApimModel {
                 unit,
             } => self.observe_toml(setting, template_key, user_key, unit.as_deref(), default)?,
         };
-        if obs.value.is_none() {
-            if let Some(fb) = &setting.fallback {
-                if let Some(base) = self.observe(&fb.setting) {
-                    if let Some(v) = base.value.as_deref().and_then(|v| v.parse::<i64>().ok()) {
-                        obs.value = Some((v * fb.multiply).to_string());
-                        obs.note = Some(format!(
-                            "not set; falls back to `{}` × {} = {}",
-                            base.subject,
-                            fb.multiply,
-                            v * fb.multiply
-                        ));
-                    }
-                }
-            }
+        if obs.value.is_none()
+            && let Some(fb) = &setting.fallback
+            && let Some(base) = self.observe(&fb.setting)
+            && let Some(v) = base.value.as_deref().and_then(|v| v.parse::<i64>().ok())
+        {
+            obs.value = Some((v * fb.multiply).to_string());
+            obs.note = Some(format!(
+                "not set; falls back to `{}` × {} = {}",
+                base.subject,
+                fb.multiply,
+                v * fb.multiply
+            ));
         }
         if setting.ty == SettingType::Bool {
             obs.value = obs.value.map(|v| v.trim().to_ascii_lowercase());

@@ -124,10 +124,7 @@ pub fn load_file(path: &Path) -> Result<Profile, ProfileError> {
 
 fn load_chain(leaf: Loaded) -> Result<Profile, ProfileError> {
     let mut chain = vec![leaf];
-    loop {
-        let Some(parent) = chain.last().and_then(|l| l.doc.meta.extends.clone()) else {
-            break;
-        };
+    while let Some(parent) = chain.last().and_then(|l| l.doc.meta.extends.clone()) {
         let name = parent.get_ref().clone();
         let child_file = chain.last().map(|l| l.file.clone());
         let err_at = |msg: String| ProfileError {
@@ -233,12 +230,12 @@ fn validate_common(
     why: &Option<String>,
     when: &Option<When>,
 ) -> Result<(), String> {
-    if let Some(s) = severity {
-        if Severity::parse(s).is_none() {
-            return Err(format!(
-                "`severity = \"{s}\"` must be one of error, warning, info"
-            ));
-        }
+    if let Some(s) = severity
+        && Severity::parse(s).is_none()
+    {
+        return Err(format!(
+            "`severity = \"{s}\"` must be one of error, warning, info"
+        ));
     }
     if why.as_deref().is_none_or(|w| w.trim().is_empty()) {
         return Err("every entry needs a `why` saying the reason and its source".into());

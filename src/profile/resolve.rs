@@ -41,7 +41,7 @@ impl fmt::Display for Val {
 pub fn format_size(bytes: u64) -> String {
     const K: u64 = 1024;
     for (unit, factor) in [("g", K * K * K), ("m", K * K), ("k", K)] {
-        if bytes >= factor && bytes % factor == 0 {
+        if bytes >= factor && bytes.is_multiple_of(factor) {
             return format!("{}{unit}", bytes / factor);
         }
     }
@@ -110,10 +110,10 @@ pub fn resolve(profile: &Profile, cx: &Context) -> Vec<Expectation> {
         (Family::Jvm, &profile.jvm),
     ] {
         for (key, rec) in map {
-            if applies(&rec.entry.when, cx) {
-                if let Some(check) = entry_check(family, &rec.entry, cx) {
-                    out.push(expectation(family, key.clone(), check, rec, &rec.entry));
-                }
+            if applies(&rec.entry.when, cx)
+                && let Some(check) = entry_check(family, &rec.entry, cx)
+            {
+                out.push(expectation(family, key.clone(), check, rec, &rec.entry));
             }
         }
     }
@@ -123,22 +123,22 @@ pub fn resolve(profile: &Profile, cx: &Context) -> Vec<Expectation> {
             continue;
         }
         for (kind, bound) in [("soft", &e.soft), ("hard", &e.hard)] {
-            if let Some(b) = bound {
-                if let Some(v) = value(Family::Limits, &b.min, cx) {
-                    out.push(Expectation {
-                        family: Family::Limits,
-                        key: format!("{item}:{kind}"),
-                        check: Check::Range {
-                            min: Some(v),
-                            max: None,
-                        },
-                        severity: e.severity.as_deref().and_then(Severity::parse),
-                        why: e.why.clone().unwrap_or_default(),
-                        see: e.see.clone(),
-                        at: rec.at.clone(),
-                        profile: rec.profile.clone(),
-                    });
-                }
+            if let Some(b) = bound
+                && let Some(v) = value(Family::Limits, &b.min, cx)
+            {
+                out.push(Expectation {
+                    family: Family::Limits,
+                    key: format!("{item}:{kind}"),
+                    check: Check::Range {
+                        min: Some(v),
+                        max: None,
+                    },
+                    severity: e.severity.as_deref().and_then(Severity::parse),
+                    why: e.why.clone().unwrap_or_default(),
+                    see: e.see.clone(),
+                    at: rec.at.clone(),
+                    profile: rec.profile.clone(),
+                });
             }
         }
     }

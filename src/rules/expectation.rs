@@ -172,15 +172,13 @@ fn sysctl_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
             },
             Some(l),
         ) = (&mut check, &live)
+            && let Ok(l) = l.trim().parse::<i64>()
+            && l > *lo
         {
-            if let Ok(l) = l.trim().parse::<i64>() {
-                if l > *lo {
-                    notes.push(format!(
+            notes.push(format!(
                         "expected raised to the live value {l}: systemd sets it at boot and it must not be lowered"
                     ));
-                    *lo = l;
-                }
-            }
+            *lo = l;
         }
     }
     Some((
@@ -238,13 +236,13 @@ fn limits_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
 
 /// `unlimited` satisfies any minimum: compare it as the largest integer.
 fn unlimited_aware(check: &Check, value: Option<String>) -> Check {
-    if value.as_deref() == Some("unlimited") {
-        if let Check::Range { max: None, .. } = check {
-            return Check::Range {
-                min: None,
-                max: None,
-            };
-        }
+    if value.as_deref() == Some("unlimited")
+        && let Check::Range { max: None, .. } = check
+    {
+        return Check::Range {
+            min: None,
+            max: None,
+        };
     }
     check.clone()
 }

@@ -14,26 +14,26 @@ use crate::rules::codes::Code;
 use std::collections::BTreeSet;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Db {
+pub enum Database {
     Oracle,
     Db2,
     MySql,
-    MariaDb,
+    Maria,
     Postgres,
     MsSql,
     H2,
 }
 
-impl Db {
+impl Database {
     fn name(self) -> &'static str {
         match self {
-            Db::Oracle => "Oracle",
-            Db::Db2 => "DB2",
-            Db::MySql => "MySQL",
-            Db::MariaDb => "MariaDB",
-            Db::Postgres => "PostgreSQL",
-            Db::MsSql => "SQL Server",
-            Db::H2 => "H2",
+            Database::Oracle => "Oracle",
+            Database::Db2 => "DB2",
+            Database::MySql => "MySQL",
+            Database::Maria => "MariaDB",
+            Database::Postgres => "PostgreSQL",
+            Database::MsSql => "SQL Server",
+            Database::H2 => "H2",
         }
     }
 
@@ -41,64 +41,64 @@ impl Db {
     /// the one a fix writes.
     fn accepted(self) -> &'static [&'static str] {
         match self {
-            Db::Oracle => &["SELECT 1 FROM DUAL"],
-            Db::Db2 => &["SELECT 1 FROM SYSIBM.SYSDUMMY1", "VALUES 1"],
-            Db::MySql | Db::MariaDb | Db::H2 => &["SELECT 1", "SELECT 1 FROM DUAL"],
-            Db::Postgres => &["SELECT 1", "SELECT 1; COMMIT"],
-            Db::MsSql => &["SELECT 1"],
+            Database::Oracle => &["SELECT 1 FROM DUAL"],
+            Database::Db2 => &["SELECT 1 FROM SYSIBM.SYSDUMMY1", "VALUES 1"],
+            Database::MySql | Database::Maria | Database::H2 => &["SELECT 1", "SELECT 1 FROM DUAL"],
+            Database::Postgres => &["SELECT 1", "SELECT 1; COMMIT"],
+            Database::MsSql => &["SELECT 1"],
         }
     }
 
     fn fix_text(self) -> &'static str {
         match self {
-            Db::Oracle => "SELECT 1 FROM DUAL",
-            Db::Db2 => "SELECT 1 FROM SYSIBM.SYSDUMMY1",
+            Database::Oracle => "SELECT 1 FROM DUAL",
+            Database::Db2 => "SELECT 1 FROM SYSIBM.SYSDUMMY1",
             _ => "SELECT 1",
         }
     }
 }
 
-pub fn db_from_url(url: &str) -> Option<Db> {
+pub fn db_from_url(url: &str) -> Option<Database> {
     let u = url.trim().to_ascii_lowercase();
     let rest = u.strip_prefix("jdbc:")?;
     Some(match rest.split(':').next()? {
-        "oracle" => Db::Oracle,
-        "db2" | "as400" => Db::Db2,
-        "mysql" => Db::MySql,
-        "mariadb" => Db::MariaDb,
-        "postgresql" => Db::Postgres,
-        "sqlserver" | "jtds" => Db::MsSql,
-        "h2" => Db::H2,
+        "oracle" => Database::Oracle,
+        "db2" | "as400" => Database::Db2,
+        "mysql" => Database::MySql,
+        "mariadb" => Database::Maria,
+        "postgresql" => Database::Postgres,
+        "sqlserver" | "jtds" => Database::MsSql,
+        "h2" => Database::H2,
         _ => return None,
     })
 }
 
-pub fn db_from_driver(driver: &str) -> Option<Db> {
+pub fn db_from_driver(driver: &str) -> Option<Database> {
     let d = driver.trim().to_ascii_lowercase();
     [
-        ("oracle.", Db::Oracle),
-        ("com.ibm.db2", Db::Db2),
-        ("com.mysql", Db::MySql),
-        ("org.mariadb", Db::MariaDb),
-        ("org.postgresql", Db::Postgres),
-        ("com.microsoft.sqlserver", Db::MsSql),
-        ("net.sourceforge.jtds", Db::MsSql),
-        ("org.h2", Db::H2),
+        ("oracle.", Database::Oracle),
+        ("com.ibm.db2", Database::Db2),
+        ("com.mysql", Database::MySql),
+        ("org.mariadb", Database::Maria),
+        ("org.postgresql", Database::Postgres),
+        ("com.microsoft.sqlserver", Database::MsSql),
+        ("net.sourceforge.jtds", Database::MsSql),
+        ("org.h2", Database::H2),
     ]
     .iter()
     .find(|(p, _)| d.starts_with(p))
     .map(|(_, db)| *db)
 }
 
-pub fn db_from_type(ty: &str) -> Option<Db> {
+pub fn db_from_type(ty: &str) -> Option<Database> {
     Some(match ty.trim().to_ascii_lowercase().as_str() {
-        "oracle" => Db::Oracle,
-        "db2" => Db::Db2,
-        "mysql" => Db::MySql,
-        "mariadb" => Db::MariaDb,
-        "postgre" | "postgres" | "postgresql" => Db::Postgres,
-        "mssql" => Db::MsSql,
-        "h2" => Db::H2,
+        "oracle" => Database::Oracle,
+        "db2" => Database::Db2,
+        "mysql" => Database::MySql,
+        "mariadb" => Database::Maria,
+        "postgre" | "postgres" | "postgresql" => Database::Postgres,
+        "mssql" => Database::MsSql,
+        "h2" => Database::H2,
         _ => return None,
     })
 }
@@ -280,19 +280,28 @@ mod tests {
 
     #[test]
     fn databases_are_told_apart() {
-        assert_eq!(db_from_url("jdbc:oracle:thin:@db:1521/x"), Some(Db::Oracle));
-        assert_eq!(db_from_url("JDBC:DB2://h:50000/x"), Some(Db::Db2));
-        assert_eq!(db_from_url("jdbc:h2:./repository/database/X"), Some(Db::H2));
+        assert_eq!(
+            db_from_url("jdbc:oracle:thin:@db:1521/x"),
+            Some(Database::Oracle)
+        );
+        assert_eq!(db_from_url("JDBC:DB2://h:50000/x"), Some(Database::Db2));
+        assert_eq!(
+            db_from_url("jdbc:h2:./repository/database/X"),
+            Some(Database::H2)
+        );
         assert_eq!(db_from_url("postgres://x"), None);
-        assert_eq!(db_from_driver("oracle.jdbc.OracleDriver"), Some(Db::Oracle));
-        assert_eq!(db_from_type("postgre"), Some(Db::Postgres));
+        assert_eq!(
+            db_from_driver("oracle.jdbc.OracleDriver"),
+            Some(Database::Oracle)
+        );
+        assert_eq!(db_from_type("postgre"), Some(Database::Postgres));
         assert!(
-            Db::Oracle
+            Database::Oracle
                 .accepted()
                 .contains(&normalise(" select 1\n from dual ;").as_str())
         );
         assert!(
-            !Db::Postgres
+            !Database::Postgres
                 .accepted()
                 .contains(&normalise("SELECT 1 FROM DUAL").as_str())
         );
