@@ -75,6 +75,17 @@ pub fn redact_url(url: &str) -> String {
         out.push(ch);
         i += ch.len_utf8();
     }
+    // Oracle thin: `jdbc:oracle:thin:user/pass@host`: mask what follows the slash.
+    if let Some(at) = out.find('@') {
+        let before = &out[..at];
+        let seg_start = before.rfind(':').map(|i| i + 1).unwrap_or(0);
+        if let Some(slash) = before[seg_start..].find('/') {
+            let start = seg_start + slash + 1;
+            if start < at && !before[seg_start..].starts_with('/') {
+                out.replace_range(start..at, MASK);
+            }
+        }
+    }
     // `scheme://user:pass@host`: mask what follows the colon of the userinfo.
     if let Some(scheme_end) = out.find("://") {
         let after = scheme_end + 3;
@@ -114,6 +125,14 @@ mod tests {
         assert_eq!(
             redact_url("jdbc:postgresql://am:s3cr3t@db:5432/am"),
             "jdbc:postgresql://am:****@db:5432/am"
+        );
+        assert_eq!(
+            redact_url("jdbc:oracle:thin:apim/s3cr3t@db:1521/APIM"),
+            "jdbc:oracle:thin:apim/****@db:1521/APIM"
+        );
+        assert_eq!(
+            redact_url("jdbc:oracle:thin:@db.example:1521/APIM"),
+            "jdbc:oracle:thin:@db.example:1521/APIM"
         );
         assert_eq!(
             redact_url("jdbc:sqlserver://db;user=a;Password=x;db=am"),

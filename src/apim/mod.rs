@@ -202,6 +202,8 @@ pub struct ApimModel {
     pub mapper: Option<mapper::ConfigMapper>,
     pub jvm: Option<jvm::JvmOptions>,
     pub problems: Vec<SourceProblem>,
+    /// deployment.toml exists but could not be parsed: its settings are unknown, not defaults.
+    toml_failed: bool,
     cores: u32,
 }
 
@@ -215,6 +217,7 @@ impl ApimModel {
             mapper: None,
             jvm: None,
             problems: Vec::new(),
+            toml_failed: false,
             cores,
             home,
         };
@@ -274,7 +277,10 @@ impl ApimModel {
         if let Some(f) = self.read("repository/conf/deployment.toml") {
             match deployment_toml::parse(f) {
                 Ok(doc) => self.toml = Some(doc),
-                Err(p) => self.problems.push(p),
+                Err(p) => {
+                    self.problems.push(p);
+                    self.toml_failed = true;
+                }
             }
         }
         let conf_dir = self.home.path.join("repository/resources/conf");
@@ -295,8 +301,12 @@ impl ApimModel {
         for rel in preferred {
             if let Some(f) = self.read(rel) {
                 let (opts, problems) = jvm::parse(f);
+                // A script the parser could not follow to the end may hide flags after the
+                // error: judge none of them rather than report a present flag as missing.
+                if problems.is_empty() {
+                    self.jvm = Some(opts);
+                }
                 self.problems.extend(problems);
-                self.jvm = Some(opts);
                 return;
             }
         }
@@ -442,6 +452,9 @@ impl ApimModel {
         unit: Option<&str>,
         default: Option<String>,
     ) -> Option<Observed> {
+        if self.toml_failed {
+            return None;
+        }
         let doc = self.toml.as_ref();
         let display = self.display("repository/conf/deployment.toml");
         let mut obs = Observed {

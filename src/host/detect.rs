@@ -68,7 +68,12 @@ fn detect_cores(root: &Path, flag: Option<u32>) -> Fact<u32> {
     if let Some(n) = flag {
         return Fact::new(n, "--cores");
     }
-    if let Some(n) = read_text(root, CPU_ONLINE).and_then(|t| parse_cpu_list(&t)) {
+    // On the live system the JVM sizes its pools by the cgroup quota and affinity mask, not by
+    // the CPUs online, so that is the count to tune for. Under `--root` (an image, a fake root)
+    // the root's own CPU list is what describes the target host.
+    if root != Path::new("/")
+        && let Some(n) = read_text(root, CPU_ONLINE).and_then(|t| parse_cpu_list(&t))
+    {
         return Fact::new(n, CPU_ONLINE);
     }
     // Honours the cgroup CPU quota and the affinity mask, as the JVM's own count does.

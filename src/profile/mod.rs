@@ -275,6 +275,19 @@ fn validate_entry(family: Family, key: &str, e: &Entry) -> Result<(), String> {
             "`{key}` needs exactly one comparison: `min`/`max`, `eq`, `one-of`, `absent = true` or `set = true`"
         ));
     }
+    for x in [&e.min, &e.max, &e.eq]
+        .into_iter()
+        .flatten()
+        .chain(e.one_of.iter().flatten())
+    {
+        if let schema::Expr::Scaled(sc) = x
+            && sc.per_core.is_some() == sc.per_gib.is_some()
+        {
+            return Err(format!(
+                "`{key}`: a scaled value needs exactly one of `per-core` or `per-gib`"
+            ));
+        }
+    }
     match family {
         Family::Sysctl => {
             if !key.contains('.') || key.contains(char::is_whitespace) {
@@ -367,6 +380,10 @@ mod tests {
             ),
             ("[limits.files]\nsoft={min=1}\nwhy='w'\n", "limit item"),
             ("[sysctl.'a.b']\nmin = {per-cpu = 1}\nwhy='w'\n", "per-cpu"),
+            (
+                "[sysctl.'a.b']\nmin = {at-least = 1}\nwhy='w'\n",
+                "per-core",
+            ),
         ] {
             let e = err(&format!("{head}{body}"));
             assert!(e.to_string().contains(needle), "{body}: {e}");

@@ -46,7 +46,7 @@ pub fn check_all(cx: &RuleContext, out: &mut Vec<Finding>) {
 
 fn judge(exp: &Expectation, check: &Check, seen: Seen) -> Option<Finding> {
     let outcome = compare(check, seen.value.as_deref());
-    let code = code_for(exp.family, outcome)?;
+    let code = code_for(exp.family, outcome, check)?;
     let key = seen
         .subject
         .split_once(':')
@@ -105,6 +105,27 @@ fn judge(exp: &Expectation, check: &Check, seen: Seen) -> Option<Finding> {
     Some(f)
 }
 
+/// The name people know a setting by: the key after `file:`, and for an XPath its last element
+/// (`TokenCacheExpiry`, `parameter[@name='SO_TIMEOUT']` → `SO_TIMEOUT`, `Valve/@threshold`).
+pub fn short_key(subject: &str) -> String {
+    let key = subject.split_once(':').map(|(_, k)| k).unwrap_or(subject);
+    if !key.starts_with('/') {
+        return key.to_string();
+    }
+    let steps: Vec<&str> = key.split('/').filter(|s| !s.is_empty()).collect();
+    let name_of = |step: &str| -> String {
+        match step.split_once("[@name='") {
+            Some((_, rest)) => rest.trim_end_matches("']").to_string(),
+            None => step.split('[').next().unwrap_or(step).to_string(),
+        }
+    };
+    match steps.as_slice() {
+        [.., parent, attr] if attr.starts_with('@') => format!("{}/{attr}", name_of(parent)),
+        [.., last] => name_of(last),
+        [] => key.to_string(),
+    }
+}
+
 fn bound(check: &Check, lower: bool) -> String {
     match check {
         Check::Range { min: Some(v), .. } if lower => v.to_string(),
@@ -113,22 +134,30 @@ fn bound(check: &Check, lower: bool) -> String {
     }
 }
 
-fn code_for(family: Family, outcome: Outcome) -> Option<Code> {
+/// A missing value under a minimum is "below" it; under anything else it is a mismatch.
+fn code_for(family: Family, outcome: Outcome, check: &Check) -> Option<Code> {
     use Outcome::*;
+    let has_min = matches!(check, Check::Range { min: Some(_), .. });
     Some(match (family, outcome) {
         (_, Pass) => return None,
         (Family::Sysctl, Below) => Code::Sys001,
         (Family::Sysctl, Above) => Code::Sys002,
-        (Family::Sysctl, Mismatch | Missing) => Code::Sys003,
+        (Family::Sysctl, Mismatch) => Code::Sys003,
+        (Family::Sysctl, Missing) if has_min => Code::Sys001,
+        (Family::Sysctl, Missing) => Code::Sys003,
         (Family::Sysctl, Present) => Code::Sys004,
         (Family::Limits, _) => Code::Lim001,
         (Family::Apim, Below) => Code::Apm001,
         (Family::Apim, Above) => Code::Apm002,
-        (Family::Apim, Mismatch | Missing) => Code::Apm003,
+        (Family::Apim, Mismatch) => Code::Apm003,
+        (Family::Apim, Missing) if has_min => Code::Apm001,
+        (Family::Apim, Missing) => Code::Apm003,
         (Family::Apim, Present) => Code::Apm004,
         (Family::Jvm, Below) => Code::Jvm001,
         (Family::Jvm, Above) => Code::Jvm002,
-        (Family::Jvm, Mismatch | Missing) => Code::Jvm003,
+        (Family::Jvm, Mismatch) => Code::Jvm003,
+        (Family::Jvm, Missing) if has_min => Code::Jvm001,
+        (Family::Jvm, Missing) => Code::Jvm003,
         (Family::Jvm, Present) => Code::Jvm004,
     })
 }
@@ -208,6 +237,12 @@ fn limits_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
     let eff = cx.limits.effective(&cx.user.name, &cx.user.groups, item);
     let line = if kind == "soft" { eff.soft } else { eff.hard };
     let mut notes = Vec::new();
+    if line.is_none() {
+        notes.push(format!(
+            "no line in etc/security/limits.conf or limits.d sets it for `{}` ({}); the login default applies",
+            cx.user.name, cx.user.chosen_by
+        ));
+    }
     if let Some(l) = line {
         if l.domain != cx.user.name {
             notes.push(format!(
@@ -268,9 +303,12 @@ fn apim_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
     ))
 }
 
-/// The JVM's own value for a flag the script does not set, for the detected JDK.
-pub fn jvm_default(flag: &str, java: Option<u32>) -> Option<String> {
+/// The JVM's own value for a flag the script does not set, for the detected JDK and memory.
+pub fn jvm_default(flag: &str, java: Option<u32>, memory_mb: u64) -> Option<String> {
     match flag {
+        // HotSpot ergonomics: MaxRAMPercentage=25 and InitialRAMPercentage=1.5625 (1/64).
+        "-Xmx" if memory_mb > 0 => Some(format!("{}m", memory_mb / 4)),
+        "-Xms" if memory_mb > 0 => Some(format!("{}m", memory_mb / 64)),
         // JDK 24+ ships conf/jaxp.properties with entityExpansionLimit=2500; before, 64000.
         "-DentityExpansionLimit" | "-Djdk.xml.entityExpansionLimit" => Some(match java {
             Some(v) if v >= 24 => "2500".into(),
@@ -300,7 +338,8 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
     let mut notes = Vec::new();
     let (value, location) = match flag {
         Some(f) => (
-            f.value.clone(),
+            // A boolean flag (`-XX:+UseG1GC`) has no value: its presence is its value.
+            f.value.clone().or_else(|| Some(f.raw.clone())),
             Some(match f.value_span {
                 Some(span) => opts.file.location(span),
                 None => opts.file.location(f.token_span),
@@ -308,13 +347,16 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
         ),
         None => {
             let java = cx.facts.java.as_ref().map(|j| j.value);
-            let d = jvm_default(&exp.key, java);
+            let d = jvm_default(&exp.key, java, cx.facts.memory_mb.value);
             if let Some(d) = &d {
                 notes.push(format!(
-                    "not set in {script}; the JDK default `{d}` applies ({})",
+                    "not set in {script}; the JVM default `{d}` applies ({})",
                     match java {
-                        Some(v) => format!("JDK {v}"),
-                        None => "JDK unknown, assuming 23 or older".into(),
+                        Some(v) => format!("JDK {v}, {} MiB of memory", cx.facts.memory_mb.value),
+                        None => format!(
+                            "JDK unknown, assuming 23 or older; {} MiB of memory",
+                            cx.facts.memory_mb.value
+                        ),
                     }
                 ));
             }
@@ -331,4 +373,34 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
         },
         exp.check.clone(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_key;
+
+    #[test]
+    fn short_keys_name_the_element() {
+        assert_eq!(short_key("sysctl:net.core.somaxconn"), "net.core.somaxconn");
+        assert_eq!(
+            short_key("api-manager.xml:/APIManager/CacheConfigurations/TokenCacheExpiry"),
+            "TokenCacheExpiry"
+        );
+        assert_eq!(
+            short_key(
+                "axis2_client.xml:/axisconfig/transportSender[@name='https']/parameter[@name='SO_TIMEOUT']"
+            ),
+            "SO_TIMEOUT"
+        );
+        assert_eq!(
+            short_key(
+                "catalina-server.xml:/Server/Service/Engine/Host/Valve[@className='x']/@threshold"
+            ),
+            "Valve/@threshold"
+        );
+        assert_eq!(
+            short_key("deployment.toml:passthru_http.'http.socket.timeout'"),
+            "passthru_http.'http.socket.timeout'"
+        );
+    }
 }

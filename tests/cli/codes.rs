@@ -1,0 +1,93 @@
+//! The code registry: stable, documented, and every code reachable from a fixture.
+
+use super::{CliTest, codes_of, fixtures};
+use apim_tune::rules::codes::Code;
+use std::collections::BTreeSet;
+
+#[test]
+fn codes_are_unique_and_listed() {
+    let listing: Vec<String> = Code::ALL
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} {} — {}",
+                c.code(),
+                c.name(),
+                c.default_severity().as_str(),
+                c.summary()
+            )
+        })
+        .collect();
+    let codes: BTreeSet<_> = Code::ALL.iter().map(|c| c.code()).collect();
+    let names: BTreeSet<_> = Code::ALL.iter().map(|c| c.name()).collect();
+    assert_eq!(codes.len(), Code::ALL.len(), "duplicate code");
+    assert_eq!(names.len(), Code::ALL.len(), "duplicate name");
+    crate::in_snapshots! { insta::assert_snapshot!("codes", listing.join("\n")); }
+}
+
+#[test]
+fn every_code_is_documented_in_the_message_convention() {
+    for c in Code::ALL {
+        let doc = c.explain();
+        for heading in ["### What it checks", "### Why it matters", "### Fix"] {
+            assert!(doc.contains(heading), "{} lacks `{heading}`", c.code());
+        }
+        let name = c.name();
+        assert!(
+            name.chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-'),
+            "{name} is not kebab-case"
+        );
+        let code = c.code();
+        assert!(
+            code.len() == 6 && code[3..].chars().all(|d| d.is_ascii_digit()),
+            "{code}"
+        );
+        assert!(
+            !c.summary().ends_with('.'),
+            "{code} summary ends with a period"
+        );
+    }
+}
+
+/// Every code fires on at least one fixture, so none is dead or untested.
+#[test]
+fn every_code_has_a_fixture() {
+    let site = fixtures().join("profiles/site.toml");
+    let site = site.to_str().unwrap();
+    let runs: &[(&str, Option<&str>, &[&str])] = &[
+        (
+            "legacy-2.6",
+            Some("wso2am-2.6.0"),
+            &["--java-version", "17"],
+        ),
+        ("legacy-2.6", Some("wso2am-2.6.0"), &["--user", "root"]),
+        (
+            "legacy-2.6",
+            Some("wso2am-2.6.0"),
+            &["--profile", site, "--java-version", "17"],
+        ),
+        (
+            "modern-4.2",
+            Some("wso2am-4.2.0"),
+            &["--java-version", "21"],
+        ),
+        ("broken", Some("apim"), &[]),
+        (
+            "tuned-4.2",
+            Some("wso2am-4.2.0"),
+            &["--cores", "8", "--memory", "2G"],
+        ),
+    ];
+    let mut seen = BTreeSet::new();
+    for (scenario, home, args) in runs {
+        let (_, v) = CliTest::new(scenario).json(*home, args);
+        seen.extend(codes_of(&v));
+    }
+    let missing: Vec<_> = Code::ALL
+        .iter()
+        .map(|c| c.code().to_string())
+        .filter(|c| !seen.contains(c))
+        .collect();
+    assert!(missing.is_empty(), "codes with no fixture: {missing:?}");
+}

@@ -1,0 +1,55 @@
+//! No password or secret ever appears in any output, whatever the format.
+
+use super::CliTest;
+
+const SECRET: &str = "Zq9-unique-S3cret";
+
+#[test]
+fn passwords_never_reach_any_output() {
+    let t = CliTest::new("modern-4.2");
+    let toml = t
+        .root
+        .join("opt/wso2am-4.2.0/repository/conf/deployment.toml");
+    let text = std::fs::read_to_string(&toml).unwrap().replace(
+        "password = \"modern-fixture-password\"",
+        &format!(
+            "password = \"{SECRET}\"\n\n[apim.key_manager]\nclient_secret = \"{SECRET}\"\nkey_password = \"{SECRET}\""
+        ),
+    );
+    // Also a password inside the JDBC URL, which findings may quote.
+    let text = text.replace(
+        "jdbc:postgresql://db.example.internal:5432/apim",
+        &format!("jdbc:postgresql://db.example.internal:5432/apim?user=apim&password={SECRET}"),
+    );
+    std::fs::write(&toml, text).unwrap();
+
+    let legacy = CliTest::new("legacy-2.6");
+    let ds = legacy
+        .root
+        .join("opt/wso2am-2.6.0/repository/conf/datasources/master-datasources.xml");
+    let text = std::fs::read_to_string(&ds)
+        .unwrap()
+        .replace("legacy-fixture-password", SECRET)
+        .replace(
+            "jdbc:oracle:thin:@db.example.internal:1521/APIM",
+            &format!(
+                "jdbc:oracle:thin:apim/{SECRET}@db.example.internal:1521/APIM?password={SECRET}"
+            ),
+        );
+    std::fs::write(&ds, text).unwrap();
+
+    for (t, home) in [(&t, "wso2am-4.2.0"), (&legacy, "wso2am-2.6.0")] {
+        for format in ["text", "json"] {
+            let (_, out, err) = t.run(Some(home), &["--format", format, "--java-version", "17"]);
+            assert!(
+                !out.contains(SECRET),
+                "{format} stdout leaks the secret:\n{out}"
+            );
+            assert!(
+                !err.contains(SECRET),
+                "{format} stderr leaks the secret:\n{err}"
+            );
+            assert!(out.contains("validation"), "the datasource was audited");
+        }
+    }
+}
