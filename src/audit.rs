@@ -62,8 +62,47 @@ pub struct AuditReport {
     pub user: LimitsUser,
     pub profile: ProfileSummary,
     pub findings: Vec<Finding>,
+    /// Every kernel parameter looked at: live value, the line that wins at boot, shadowed lines.
+    pub sysctl: Vec<SysctlKeyReport>,
     /// Things the reader should know that are not findings (e.g. "host only").
     pub notes: Vec<String>,
+}
+
+/// One sysctl line as reported: where it is and what it sets.
+#[derive(Clone, Debug, Serialize)]
+pub struct SysctlLineReport {
+    pub file: String,
+    pub line: u32,
+    pub value: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SysctlKeyReport {
+    pub key: String,
+    pub live: Option<String>,
+    /// `Some(false)` when `proc/sys` is readable and the running kernel has no such key.
+    pub in_kernel: Option<bool>,
+    pub persisted: Option<SysctlLineReport>,
+    pub shadowed: Vec<SysctlLineReport>,
+}
+
+fn sysctl_report(sysctl: &sysctl::Sysctl) -> Vec<SysctlKeyReport> {
+    let line = |l: &sysctl::SysctlLine| SysctlLineReport {
+        file: l.file.display.clone(),
+        line: l.line,
+        value: l.value.clone(),
+    };
+    sysctl
+        .entries
+        .values()
+        .map(|e| SysctlKeyReport {
+            key: e.key.clone(),
+            live: e.live.clone(),
+            in_kernel: sysctl.kernel_has(&e.key),
+            persisted: e.winner.as_ref().map(line),
+            shadowed: e.shadowed.iter().map(line).collect(),
+        })
+        .collect()
 }
 
 impl AuditReport {
@@ -193,6 +232,7 @@ pub fn run(opts: &AuditOptions) -> Result<AuditReport, AuditError> {
             checks: expectations.len(),
         },
         findings,
+        sysctl: sysctl_report(&sysctl),
         notes,
     })
 }

@@ -42,6 +42,7 @@ pub fn render(r: &AuditReport) -> String {
         "profile": { "chain": r.profile.chain, "role": r.profile.role, "checks": r.profile.checks },
         "notes": r.notes,
         "findings": r.findings.iter().map(finding).collect::<Vec<_>>(),
+        "sysctl": r.sysctl,
         "summary": {
             "error": r.count(Severity::Error),
             "warning": r.count(Severity::Warning),

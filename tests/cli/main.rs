@@ -15,6 +15,7 @@ macro_rules! in_snapshots {
 mod audit;
 mod codes;
 mod exit_codes;
+mod output;
 mod secrets;
 
 use assert_cmd::Command;
@@ -42,6 +43,13 @@ impl CliTest {
     /// `apim-tune audit --root ROOT --color never [--apim-home ROOT/opt/HOME] ARGS…`, with an
     /// environment that cannot leak in (no JAVA_HOME, APIM_HOME, CARBON_HOME, NO_COLOR).
     pub fn audit(&self, home: Option<&str>, args: &[&str]) -> Command {
+        let mut cmd = self.audit_with_color(home, args);
+        cmd.args(["--color", "never"]);
+        cmd
+    }
+
+    /// Like [`CliTest::audit`] but without `--color never`, for the colour tests.
+    pub fn audit_with_color(&self, home: Option<&str>, args: &[&str]) -> Command {
         let mut cmd = Command::cargo_bin("apim-tune").unwrap();
         cmd.env_remove("JAVA_HOME")
             .env_remove("APIM_HOME")
@@ -50,8 +58,7 @@ impl CliTest {
             .current_dir(self.dir.path())
             .arg("audit")
             .arg("--root")
-            .arg(&self.root)
-            .args(["--color", "never"]);
+            .arg(&self.root);
         if let Some(h) = home {
             cmd.arg("--apim-home").arg(self.root.join("opt").join(h));
         }
