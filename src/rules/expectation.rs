@@ -181,6 +181,10 @@ fn sysctl_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
                 ));
                 (Some(l.clone()), None)
             } else {
+                notes.push(
+                    "not persisted in any sysctl file and no live value under the root (`proc/sys`): the kernel default applies at boot"
+                        .into(),
+                );
                 (None, None)
             }
         }
