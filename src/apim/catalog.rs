@@ -30,6 +30,8 @@ pub enum Place {
     Toml {
         template_key: String,
         user_key: String,
+        /// Other names (key-mappings.json aliases) that set the same template key.
+        aliases: Vec<String>,
         unit: Option<String>,
     },
 }
@@ -97,6 +99,8 @@ struct RawAt {
     property: Option<String>,
     toml: Option<String>,
     user_key: Option<String>,
+    #[serde(default)]
+    aliases: Vec<String>,
     unit: Option<String>,
     default: Option<String>,
 }
@@ -154,6 +158,7 @@ fn convert(raw: RawCatalog) -> Result<Vec<Setting>, String> {
                 (None, None, Some(template_key)) => Place::Toml {
                     user_key: a.user_key.unwrap_or_else(|| template_key.clone()),
                     template_key,
+                    aliases: a.aliases,
                     unit: a.unit,
                 },
                 _ => {
@@ -200,6 +205,47 @@ pub fn catalog() -> &'static [Setting] {
             .and_then(convert)
             .unwrap_or_default()
     })
+}
+
+/// The key mappings, units and defaults the catalog knows for `version`, for homes that lack the
+/// product's own `repository/resources/conf/*.json`: (alias → template keys, template key →
+/// unit, template key → default). Defaults that depend on the host (`${cores}`) are left out.
+pub type BuiltInTables = (
+    std::collections::BTreeMap<String, Vec<String>>,
+    std::collections::BTreeMap<String, String>,
+    std::collections::BTreeMap<String, serde_json::Value>,
+);
+
+pub fn builtin_tables(version: Version) -> BuiltInTables {
+    let (mut aliases, mut units, mut defaults) = BuiltInTables::default();
+    for s in catalog() {
+        let Some(at) = s.at_version(version) else {
+            continue;
+        };
+        if let Place::Toml {
+            template_key,
+            user_key,
+            aliases: more,
+            unit,
+        } = &at.place
+        {
+            for alias in std::iter::once(user_key).chain(more) {
+                if alias != template_key {
+                    aliases
+                        .entry(alias.clone())
+                        .or_insert_with(Vec::new)
+                        .push(template_key.clone());
+                }
+            }
+            if let Some(u) = unit {
+                units.insert(template_key.clone(), u.clone());
+            }
+            if let Some(d) = at.default.as_ref().filter(|d| !d.contains("${")) {
+                defaults.insert(template_key.clone(), serde_json::Value::String(d.clone()));
+            }
+        }
+    }
+    (aliases, units, defaults)
 }
 
 pub fn find(id: &str) -> Option<&'static Setting> {

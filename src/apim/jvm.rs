@@ -36,6 +36,9 @@ pub struct JvmFlag {
     /// Inside the `then` branch of `if [ -z "$JVM_MEM_OPTS" ]`: the default that applies when
     /// the environment does not set `JVM_MEM_OPTS`.
     pub in_mem_opts_default: bool,
+    /// The shell variable this option is assigned to (`JVM_MEM_OPTS`, `JAVA_OPTS`); `None` when
+    /// it is written directly on a command line.
+    pub var: Option<String>,
 }
 
 #[derive(Debug)]
@@ -43,16 +46,35 @@ pub struct JvmOptions {
     pub file: Arc<SourceFile>,
     /// In file order.
     pub flags: Vec<JvmFlag>,
+    /// `$NAME` references on the java command line (`$JAVACMD …` or `java …`), with the byte
+    /// offset of each: the order in which the JVM sees the options those variables hold.
+    pub java_refs: Vec<(String, usize)>,
 }
 
 impl JvmOptions {
-    /// The occurrence in effect on a current JDK: the last one without a guard, since the JVM
-    /// takes the last of repeated options.
+    /// The occurrence in effect on a current JDK: the last one without a guard in the order the
+    /// JVM receives them, since the JVM takes the last of repeated options. That order is the
+    /// java command line's: `$JAVACMD $JVM_MEM_OPTS … $JAVA_OPTS` puts `JAVA_OPTS` last even when
+    /// it is assigned at the top of the script. Options in variables the command line does not
+    /// reference, or scripts without a recognisable java command, fall back to file order.
     pub fn get(&self, name: &str) -> Option<&JvmFlag> {
         self.flags
             .iter()
-            .rev()
-            .find(|f| f.name == name && f.guard.is_none())
+            .filter(|f| f.name == name && f.guard.is_none())
+            .max_by_key(|f| (self.command_line_position(f), f.token_span.start))
+    }
+
+    fn command_line_position(&self, f: &JvmFlag) -> usize {
+        match &f.var {
+            Some(var) => self
+                .java_refs
+                .iter()
+                .filter(|(v, _)| v == var)
+                .map(|(_, at)| *at)
+                .max()
+                .unwrap_or(f.token_span.start),
+            None => f.token_span.start,
+        }
     }
 
     /// Every occurrence, guarded or not, in file order.
@@ -94,14 +116,23 @@ pub fn parse(file: Arc<SourceFile>) -> (JvmOptions, Vec<SourceProblem>) {
         file: &file,
         frames: Vec::new(),
         flags: Vec::new(),
+        java_refs: Vec::new(),
         problems: &mut problems,
     };
     // When the text was cut short by a lexical error, an `if` left open is a consequence of
     // that error, not a second one.
     walker.walk(&tokens, complete);
     let flags = walker.flags;
+    let java_refs = walker.java_refs;
     problems.sort_by_key(|p| (p.location.line, p.location.column));
-    (JvmOptions { file, flags }, problems)
+    (
+        JvmOptions {
+            file,
+            flags,
+            java_refs,
+        },
+        problems,
+    )
 }
 
 fn problem(file: &SourceFile, offset: usize, message: impl Into<String>) -> SourceProblem {
@@ -561,6 +592,7 @@ struct Walker<'a> {
     file: &'a SourceFile,
     frames: Vec<Frame>,
     flags: Vec<JvmFlag>,
+    java_refs: Vec<(String, usize)>,
     problems: &'a mut Vec<SourceProblem>,
 }
 
@@ -621,6 +653,12 @@ impl Walker<'_> {
             }
             let cmd = command.as_deref().unwrap_or("");
             if MESSAGE_COMMANDS.contains(&cmd) {
+                continue;
+            }
+            if is_java_command(cmd)
+                && let Some(var) = variable_reference(&text)
+            {
+                self.java_refs.push((var.to_string(), word.span.start));
                 continue;
             }
             match assignment {
@@ -711,22 +749,29 @@ impl Walker<'_> {
 
     /// A word passed to a command as it is: the whole word is one option.
     fn extract_whole(&mut self, word: &Word) {
-        self.extract(&word.chars, Some(word.span));
+        self.extract(&word.chars, Some(word.span), None);
     }
 
     /// An assignment's value, which the script later expands unquoted (`$JVM_MEM_OPTS`), so it
     /// is split on whitespace like the shell will.
     fn extract_split(&mut self, word: &Word, value_start: usize) {
+        let name: String = word
+            .chars
+            .iter()
+            .take(value_start.saturating_sub(1))
+            .map(|w| w.c)
+            .collect();
+        let var = Some(name.trim_end_matches('+').to_string());
         let chars = word.chars.get(value_start..).unwrap_or(&[]);
         for field in chars.split(|w| w.c.is_whitespace() && !w.in_subst) {
             if !field.is_empty() {
-                self.extract(field, None);
+                self.extract(field, None, var.clone());
             }
         }
     }
 
     /// Records `chars` if it is a JVM option. `word_span` is the raw span of a whole word.
-    fn extract(&mut self, chars: &[WChar], word_span: Option<Span>) {
+    fn extract(&mut self, chars: &[WChar], word_span: Option<Span>, var: Option<String>) {
         let text: String = chars.iter().map(|w| w.c).collect();
         let Some((name, value_at)) = recognise(&text) else {
             return;
@@ -762,8 +807,26 @@ impl Walker<'_> {
             value_span,
             guard: self.guard(),
             in_mem_opts_default: self.in_mem_default(),
+            var,
         });
     }
+}
+
+/// `$JAVACMD`, `"$JAVA_HOME/bin/java"`, `java`: the command that starts the JVM.
+fn is_java_command(cmd: &str) -> bool {
+    let c = cmd.trim_matches('"');
+    c.contains("JAVACMD") || c == "java" || c.ends_with("/java")
+}
+
+/// `$NAME`, `${NAME}` or `"$NAME"` as a whole word: the variable's name.
+fn variable_reference(word: &str) -> Option<&str> {
+    let w = word.trim_matches('"');
+    let name = w
+        .strip_prefix("${")
+        .and_then(|r| r.strip_suffix('}'))
+        .or_else(|| w.strip_prefix('$'))?;
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then_some(name)
 }
 
 /// Name and the character index where the value starts (`None`: no value) of a JVM option.
@@ -928,6 +991,22 @@ mod tests {
     use super::*;
     use crate::source::{Read, read_path};
     use std::path::{Path, PathBuf};
+
+    #[test]
+    fn java_command_line_order_decides_which_option_wins() {
+        let o = ok(
+            "#!/bin/sh\nJAVA_OPTS=\"-Xmx6g -Xms6g\"\nif [ -z \"$JVM_MEM_OPTS\" ]; then\n   JVM_MEM_OPTS=\"-Xms256m -Xmx1024m\"\nfi\n$JAVACMD \\\n    $JVM_MEM_OPTS \\\n    $JAVA_OPTS \\\n    -Dcarbon.home=x Main\n",
+        );
+        assert_eq!(o.get("-Xmx").and_then(|f| f.value.as_deref()), Some("6g"));
+        assert_eq!(o.get("-Xms").and_then(|f| f.value.as_deref()), Some("6g"));
+        assert_eq!(
+            o.get("-Xmx").and_then(|f| f.var.as_deref()),
+            Some("JAVA_OPTS")
+        );
+        // Without JAVA_OPTS on the command line, file order decides.
+        let o = ok("JAVA_OPTS=\"-Xmx6g\"\nJVM_MEM_OPTS=\"-Xmx1g\"\n$JAVACMD $JVM_MEM_OPTS Main\n");
+        assert_eq!(o.get("-Xmx").and_then(|f| f.value.as_deref()), Some("1g"));
+    }
 
     fn run(text: &str) -> (JvmOptions, Vec<SourceProblem>) {
         parse(SourceFile::new(

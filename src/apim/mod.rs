@@ -285,8 +285,13 @@ impl ApimModel {
         }
         let conf_dir = self.home.path.join("repository/resources/conf");
         let (mapper, problems) = mapper::load(&self.root, &conf_dir);
-        self.mapper = mapper;
         self.problems.extend(problems);
+        // A home without the product's JSON files (a trimmed copy, a config repository) still
+        // gets aliases, units and defaults: the catalog's built-in tables for this version.
+        self.mapper = Some(mapper.unwrap_or_else(|| {
+            let (aliases, units, defaults) = catalog::builtin_tables(self.home.effective_version);
+            mapper::builtin(aliases, units, defaults)
+        }));
         // The datasources of the XML layout are read here too, for the validation-query rule,
         // only on the XML layout; on 3.x/4.x they come from deployment.toml.
     }
@@ -339,8 +344,8 @@ impl ApimModel {
             Place::Toml {
                 template_key,
                 user_key,
-                unit,
-            } => self.observe_toml(setting, template_key, user_key, unit.as_deref(), default)?,
+                ..
+            } => self.observe_toml(setting, template_key, user_key, default)?,
         };
         if obs.value.is_none()
             && let Some(fb) = &setting.fallback
@@ -449,7 +454,6 @@ impl ApimModel {
         setting: &'static Setting,
         template_key: &str,
         user_key: &str,
-        unit: Option<&str>,
         default: Option<String>,
     ) -> Option<Observed> {
         if self.toml_failed {
@@ -467,61 +471,44 @@ impl ApimModel {
             key: user_key.to_string(),
             file_exists: doc.is_some(),
         };
-        if let Some(mapper) = &self.mapper {
-            let eff = mapper.effective(doc, template_key);
-            match eff.origin {
-                mapper::Origin::Toml {
-                    user_key: written,
-                    value_span,
-                    ..
-                } => {
-                    obs.subject = format!("deployment.toml:{written}");
-                    obs.key = written;
-                    obs.set_at = doc.map(|d| d.file.location(value_span));
-                    obs.value = eff.value;
-                }
-                mapper::Origin::Inferred { from_key } => {
-                    obs.value = eff.value;
-                    obs.note = Some(format!("not set; inferred from `{from_key}`"));
-                }
-                mapper::Origin::Default => {
-                    let from_json = eff.value.is_some();
-                    obs.value = eff.value.or(default);
-                    if obs.value.is_some() {
-                        obs.note = Some(if from_json {
-                            "not set; the default from default.json applies".into()
-                        } else {
-                            "not set; the product default applies".into()
-                        });
-                    }
+        let mapper = self.mapper.as_ref()?;
+        let eff = mapper.effective(doc, template_key);
+        match eff.origin {
+            mapper::Origin::Toml {
+                user_key: written,
+                value_span,
+                ..
+            } => {
+                obs.subject = format!("deployment.toml:{written}");
+                obs.key = written;
+                obs.set_at = doc.map(|d| d.file.location(value_span));
+                obs.value = eff.value;
+                if obs.value.is_none() {
+                    obs.note = eff.raw.map(|raw| {
+                        format!("`{raw}` does not resolve to a value in the expected unit")
+                    });
                 }
             }
-            return Some(obs);
-        }
-        // No default.json in this home: look the keys up ourselves and use built-in defaults.
-        let written = doc.and_then(|d| {
-            [template_key, user_key]
-                .iter()
-                .filter_map(|k| d.get(k))
-                .max_by_key(|e| e.line)
-        });
-        match (written, doc) {
-            (Some(e), Some(d)) => {
-                obs.subject = format!("deployment.toml:{}", e.key);
-                obs.key = e.key.clone();
-                obs.set_at = Some(d.file.location(e.value_span));
-                obs.value = Some(match unit {
-                    Some(u) => mapper::resolve_unit(&e.value, u).unwrap_or(e.value.clone()),
-                    None => e.value.clone(),
-                });
+            mapper::Origin::Inferred { from_key } => {
+                obs.value = eff.value;
+                obs.note = Some(format!("not set; inferred from `{from_key}`"));
             }
-            _ => {
-                obs.value = default;
+            mapper::Origin::Default => {
+                let from_tables = eff.value.is_some();
+                obs.value = eff.value.or(default);
                 if obs.value.is_some() {
-                    obs.note = Some(format!(
-                        "not set; the built-in default of API-M {} applies (no default.json in this home)",
-                        self.home.effective_version
-                    ));
+                    obs.note = Some(match (&mapper.origin, from_tables) {
+                        (mapper::DefaultsOrigin::Files(_), true) => {
+                            "not set; the default from default.json applies".into()
+                        }
+                        (mapper::DefaultsOrigin::Files(_), false) => {
+                            "not set; the product default applies".into()
+                        }
+                        (mapper::DefaultsOrigin::BuiltIn, _) => format!(
+                            "not set; the built-in default of API-M {} applies (no default.json in this home)",
+                            self.home.effective_version
+                        ),
+                    });
                 }
             }
         }

@@ -305,3 +305,52 @@ fn site_profile_extends_a_role() {
     // `disabled = true` removed the inherited somaxconn entry.
     assert!(!v.to_string().contains("sysctl:net.core.somaxconn"));
 }
+
+#[test]
+fn aliases_and_units_resolve_without_the_products_json_files() {
+    // The fake homes carry no repository/resources/conf: the built-in key mappings apply.
+    let t = CliTest::new("modern-4.2");
+    let toml = t
+        .root
+        .join("opt/wso2am-4.2.0/repository/conf/deployment.toml");
+    std::fs::write(
+        &toml,
+        "[transport.http]\ncore_worker_pool_size = 10\nio_buffer_size = 1024\nworker_pool_queue_length = 100\n\n[apim.cache.km_token]\nexpiry_time = \"2h\"\n",
+    )
+    .unwrap();
+    let (_, v) = t.json(Some("wso2am-4.2.0"), &["--role", "gateway"]);
+    let f = finding(&v, "APM001", "transport.http.core_worker_pool_size");
+    assert_eq!(
+        (f["current"].as_str(), f["line"].as_u64()),
+        (Some("10"), Some(2))
+    );
+    finding(&v, "APM001", "transport.http.io_buffer_size");
+    finding(&v, "APM003", "transport.http.worker_pool_queue_length");
+    let f = finding(&v, "APM002", "apim.cache.km_token.expiry_time");
+    assert_eq!(f["current"], "7200", "2h in seconds");
+}
+
+#[test]
+fn java_opts_on_the_command_line_beat_the_default_block() {
+    let t = CliTest::new("tuned-4.2");
+    let script = t.root.join("opt/wso2am-4.2.0/bin/api-manager.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nJAVA_OPTS=\"-Xmx6g -Xms6g\"\nif [ -z \"$JVM_MEM_OPTS\" ]; then\n   JVM_MEM_OPTS=\"-Xms256m -Xmx1024m\"\nfi\n$JAVACMD \\\n    $JVM_MEM_OPTS \\\n    $JAVA_OPTS \\\n    -DentityExpansionLimit=10000 org.wso2.carbon.bootstrap.Bootstrap\n",
+    )
+    .unwrap();
+    let (_, v) = t.json(
+        Some("wso2am-4.2.0"),
+        &["--memory", "8G", "--java-version", "17"],
+    );
+    let f = finding(&v, "JVM011", "-Xmx");
+    assert_eq!(
+        (f["current"].as_str(), f["line"].as_u64()),
+        (Some("6g"), Some(2))
+    );
+    let codes = codes_of(&v);
+    assert!(
+        !codes.contains(&"JVM001".into()) && !codes.contains(&"JVM012".into()),
+        "{codes:?}"
+    );
+}

@@ -253,8 +253,9 @@ fn toml_sources(apim: &ApimModel) -> Vec<Source> {
             let (url, _) = get("url");
             let (driver, _) = get("driver");
             let (mut query, query_at) = get("validationQuery");
-            if query.is_none() && apim.mapper.is_none() {
-                // No infer.json in this home: infer as the product does from `type`.
+            if query.is_none() {
+                // No infer.json rule resolved it (a home without the product's JSON files):
+                // infer as the product does from `type`.
                 query = ty
                     .as_deref()
                     .and_then(db_from_type)
