@@ -229,13 +229,31 @@ impl ApimModel {
         m
     }
 
-    fn read(&mut self, rel: &str) -> Option<std::sync::Arc<crate::model::SourceFile>> {
-        match source::read_path(&self.root, &self.home.path.join(rel)) {
-            Read::File(f) => Some(f),
-            Read::Absent => None,
+    /// Reads a home file. `Err(())` means it exists but could not be read (already reported):
+    /// its settings are unknown, which is not the same as absent.
+    fn read(&mut self, rel: &str) -> Result<Option<std::sync::Arc<crate::model::SourceFile>>, ()> {
+        let path = self.home.path.join(rel);
+        // A home inside `--root` (an image, a copied tree) resolves its symlinks inside that
+        // root, like every host file; only a home outside it is read as a real path.
+        let read = match path.strip_prefix(&self.root) {
+            Ok(inside) if self.root != Path::new("/") => {
+                let inside = inside.to_string_lossy().into_owned();
+                match source::read_under(&self.root, &inside) {
+                    Read::Absent if is_symlink(&path) => Read::Problem(SourceProblem::unreadable(
+                        &inside,
+                        "dangling symbolic link (resolved inside --root)",
+                    )),
+                    other => other,
+                }
+            }
+            _ => source::read_path(&self.root, &path),
+        };
+        match read {
+            Read::File(f) => Ok(Some(f)),
+            Read::Absent => Ok(None),
             Read::Problem(p) => {
                 self.problems.push(p);
-                None
+                Err(())
             }
         }
     }
@@ -244,8 +262,9 @@ impl ApimModel {
         for (name, rel) in catalog::FILES {
             if name.ends_with(".xml") {
                 let parsed = match self.read(rel) {
-                    None => Parsed::Absent,
-                    Some(f) => match xml::parse(f) {
+                    Err(()) => Parsed::Failed,
+                    Ok(None) => Parsed::Absent,
+                    Ok(Some(f)) => match xml::parse(f) {
                         Ok(doc) => Parsed::Ok(doc),
                         Err(p) => {
                             self.problems.push(p);
@@ -256,8 +275,9 @@ impl ApimModel {
                 self.xml.insert(name.to_string(), parsed);
             } else if name.ends_with(".properties") {
                 let parsed = match self.read(rel) {
-                    None => Parsed::Absent,
-                    Some(f) => {
+                    Err(()) => Parsed::Failed,
+                    Ok(None) => Parsed::Absent,
+                    Ok(Some(f)) => {
                         let (props, problems) = properties::parse(f);
                         let failed = !problems.is_empty() && props.entries.is_empty();
                         self.problems.extend(problems);
@@ -274,7 +294,11 @@ impl ApimModel {
     }
 
     fn load_toml_layout(&mut self) {
-        if let Some(f) = self.read("repository/conf/deployment.toml") {
+        let read = self.read("repository/conf/deployment.toml");
+        if read.is_err() {
+            self.toml_failed = true;
+        }
+        if let Ok(Some(f)) = read {
             match deployment_toml::parse(f) {
                 Ok(doc) => self.toml = Some(doc),
                 Err(p) => {
@@ -304,7 +328,11 @@ impl ApimModel {
                 ["bin/wso2server.sh", "bin/api-manager.sh"]
             };
         for rel in preferred {
-            if let Some(f) = self.read(rel) {
+            let Ok(read) = self.read(rel) else {
+                // Present but unreadable: reported; the other script is not the one that runs.
+                return;
+            };
+            if let Some(f) = read {
                 let (opts, problems) = jvm::parse(f);
                 // A script the parser could not follow to the end may hide flags after the
                 // error: judge none of them rather than report a present flag as missing.
@@ -514,6 +542,10 @@ impl ApimModel {
         }
         Some(obs)
     }
+}
+
+fn is_symlink(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
 fn absent(mut o: Observed, default: Option<String>, file: &str, file_exists: bool) -> Observed {

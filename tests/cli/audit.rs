@@ -354,3 +354,48 @@ fn java_opts_on_the_command_line_beat_the_default_block() {
         "{codes:?}"
     );
 }
+
+#[test]
+fn an_unreadable_file_is_not_judged_as_absent() {
+    let t = CliTest::new("legacy-2.6");
+    let identity = t
+        .root
+        .join("opt/wso2am-2.6.0/repository/conf/identity/identity.xml");
+    std::fs::remove_file(&identity).unwrap();
+    std::fs::create_dir(&identity).unwrap();
+    let (_, v) = t.json(Some("wso2am-2.6.0"), &[]);
+    finding(&v, "SRC001", "identity.xml");
+    assert!(
+        !v["findings"].to_string().contains("TokenCleanup"),
+        "settings of an unreadable file must not be judged: {v:#}"
+    );
+}
+
+#[test]
+fn symlinks_in_a_home_under_the_root_resolve_inside_the_root() {
+    let t = CliTest::new("modern-4.2");
+    let conf = t.root.join("opt/wso2am-4.2.0/repository/conf");
+    std::fs::create_dir_all(t.root.join("etc/wso2")).unwrap();
+    std::fs::rename(
+        conf.join("deployment.toml"),
+        t.root.join("etc/wso2/deployment.toml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/etc/wso2/deployment.toml", conf.join("deployment.toml")).unwrap();
+    let (_, v) = t.json(Some("wso2am-4.2.0"), &["--role", "gateway"]);
+    // Read through the link from inside the root (line 20 of the moved file), named by the path
+    // API-M itself opens.
+    let f = finding(&v, "APM002", "transport.http.socket_timeout");
+    assert_eq!(f["line"], 20);
+    assert_eq!(
+        f["file"],
+        "opt/wso2am-4.2.0/repository/conf/deployment.toml"
+    );
+
+    // A link to a file the root does not have is reported, not read from the real host.
+    std::fs::remove_file(t.root.join("etc/wso2/deployment.toml")).unwrap();
+    let (_, v) = t.json(Some("wso2am-4.2.0"), &["--role", "gateway"]);
+    let f = finding(&v, "SRC001", "deployment.toml");
+    assert!(f["message"].as_str().unwrap().contains("dangling"), "{f:#}");
+    assert!(!codes_of(&v).iter().any(|c| c.starts_with("APM")), "{v:#}");
+}
