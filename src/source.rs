@@ -22,20 +22,19 @@ const MAX_LINKS: usize = 40;
 /// Resolves `rel` (a path inside `root`) component by component. Absolute symlink targets are
 /// taken relative to `root`, and `..` never climbs above it, as in a chroot.
 pub fn resolve_in_root(root: &Path, rel: &Path) -> io::Result<PathBuf> {
-    let mut pending: Vec<Component<'static>> = Vec::new();
-    push_components(&mut pending, rel);
+    // Components still to walk, last first, so a link's target can be pushed in front.
+    let mut pending: Vec<Part> = parts(rel);
     pending.reverse();
     let mut resolved = PathBuf::new();
     let mut links = 0;
-    while let Some(comp) = pending.pop() {
-        match comp {
-            Component::RootDir | Component::Prefix(_) => resolved.clear(),
-            Component::CurDir => {}
-            Component::ParentDir => {
+    while let Some(part) = pending.pop() {
+        match part {
+            Part::Root => resolved.clear(),
+            Part::Parent => {
                 resolved.pop();
             }
-            Component::Normal(name) => {
-                let candidate = resolved.join(name);
+            Part::Name(name) => {
+                let candidate = resolved.join(&name);
                 let full = root.join(&candidate);
                 match std::fs::symlink_metadata(&full) {
                     Ok(meta) if meta.file_type().is_symlink() => {
@@ -44,14 +43,10 @@ pub fn resolve_in_root(root: &Path, rel: &Path) -> io::Result<PathBuf> {
                             return Err(io::Error::other("too many levels of symbolic links"));
                         }
                         let target = std::fs::read_link(&full)?;
-                        let mut rest: Vec<Component<'static>> = Vec::new();
-                        push_components(&mut rest, &target);
                         if target.is_absolute() {
                             resolved.clear();
                         }
-                        for c in rest.into_iter().rev() {
-                            pending.push(c);
-                        }
+                        pending.extend(parts(&target).into_iter().rev());
                     }
                     _ => resolved = candidate,
                 }
@@ -61,19 +56,22 @@ pub fn resolve_in_root(root: &Path, rel: &Path) -> io::Result<PathBuf> {
     Ok(root.join(resolved))
 }
 
-fn push_components(out: &mut Vec<Component<'static>>, path: &Path) {
-    for c in path.components() {
-        let owned = match c {
-            Component::Normal(s) => {
-                Component::Normal(Box::leak(s.to_os_string().into_boxed_os_str()))
-            }
-            Component::RootDir => Component::RootDir,
-            Component::CurDir => Component::CurDir,
-            Component::ParentDir => Component::ParentDir,
-            Component::Prefix(_) => continue,
-        };
-        out.push(owned);
-    }
+/// A path component that matters for resolution (`.` and prefixes dropped).
+enum Part {
+    Root,
+    Parent,
+    Name(std::ffi::OsString),
+}
+
+fn parts(path: &Path) -> Vec<Part> {
+    path.components()
+        .filter_map(|c| match c {
+            Component::RootDir => Some(Part::Root),
+            Component::ParentDir => Some(Part::Parent),
+            Component::Normal(s) => Some(Part::Name(s.to_os_string())),
+            Component::CurDir | Component::Prefix(_) => None,
+        })
+        .collect()
 }
 
 /// Reads `rel` under `root` (symlinks resolved inside the root). The display name is `rel`.
@@ -176,6 +174,20 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn dot_dot_never_climbs_out_of_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("r");
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::write(dir.path().join("outside"), "secret").unwrap();
+        std::os::unix::fs::symlink("../../../outside", root.join("etc/link")).unwrap();
+        assert_eq!(
+            resolve_in_root(&root, Path::new("etc/link")).unwrap(),
+            root.join("outside")
+        );
+        assert!(matches!(read_under(&root, "etc/link"), Read::Absent));
     }
 
     #[test]

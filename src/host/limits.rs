@@ -276,6 +276,12 @@ fn fields(text: &str, start: usize, end: usize) -> Vec<(Span, &str)> {
 fn parse_file(file: &Arc<SourceFile>, out: &mut Vec<LimitLine>, problems: &mut Vec<SourceProblem>) {
     let text = file.text.as_str();
     for (number, start, end) in line_ranges(text) {
+        // A UTF-8 byte-order mark (some editors add one) is not part of the first key.
+        let start = if start == 0 && text.starts_with('\u{feff}') {
+            '\u{feff}'.len_utf8()
+        } else {
+            start
+        };
         // pam_limits cuts at the first `#` anywhere on the line.
         let content_end = text[start..end].find('#').map_or(end, |i| start + i);
         let f = fields(text, start, content_end);
@@ -693,5 +699,25 @@ mod tests {
         assert!(l.files.is_empty() && l.lines.is_empty() && l.problems.is_empty());
         assert_eq!(vals(l.effective("u", &[], "nofile")), (None, None));
         assert!(l.domains().is_empty());
+    }
+}
+
+#[cfg(test)]
+mod bom_tests {
+    use super::*;
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_domain() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("etc/security")).unwrap();
+        std::fs::write(
+            root.join("etc/security/limits.conf"),
+            "\u{feff}wso2 soft nofile 4096\n",
+        )
+        .unwrap();
+        let l = read(root);
+        assert_eq!(l.lines[0].domain, "wso2");
+        assert!(l.problems.is_empty());
     }
 }

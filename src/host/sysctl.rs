@@ -304,6 +304,12 @@ fn parse_file(
 ) {
     let text = file.text.as_str();
     for (number, start, end) in line_ranges(text) {
+        // A UTF-8 byte-order mark (some editors add one) is not part of the first key.
+        let start = if start == 0 && text.starts_with('\u{feff}') {
+            '\u{feff}'.len_utf8()
+        } else {
+            start
+        };
         let line_span = Span::new(start, end);
         let content = trim_span(text, line_span);
         let body = &text[content.start..content.end];
@@ -701,5 +707,27 @@ mod tests {
         assert_eq!(normalize_key("/kernel/pid_max"), "kernel.pid_max");
         assert_eq!(proc_path("a.b/c"), Some("proc/sys/a/b.c".to_string()));
         assert_eq!(proc_path("a..b"), None);
+    }
+}
+
+#[cfg(test)]
+mod bom_tests {
+    use super::*;
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("etc/sysctl.d")).unwrap();
+        std::fs::write(
+            root.join("etc/sysctl.d/10-bom.conf"),
+            "\u{feff}net.core.somaxconn = 4096\n",
+        )
+        .unwrap();
+        let s = read(root, &[]);
+        let e = s.get("net.core.somaxconn").expect("key without the BOM");
+        let w = e.winner.as_ref().unwrap();
+        assert_eq!(w.file.slice(w.value_span), "4096");
+        assert!(s.problems.is_empty());
     }
 }

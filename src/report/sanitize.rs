@@ -7,9 +7,12 @@ pub fn sanitize(s: &str) -> String {
         match c {
             '\t' => out.push(' '),
             c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
-            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' => {
-                out.push_str(&c.escape_unicode().to_string())
-            }
+            // Bidi overrides, zero-width characters and the BOM would hide or reorder text.
+            '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2060}'
+            | '\u{FEFF}' => out.push_str(&c.escape_unicode().to_string()),
             c => out.push(c),
         }
     }
@@ -23,5 +26,6 @@ mod tests {
         assert_eq!(super::sanitize("a\u{1b}[31mb"), "a\\u{1b}[31mb");
         assert_eq!(super::sanitize("x\u{202E}y"), "x\\u{202e}y");
         assert_eq!(super::sanitize("plain `v`"), "plain `v`");
+        assert_eq!(super::sanitize("\u{feff}k\u{200b}"), "\\u{feff}k\\u{200b}");
     }
 }

@@ -153,10 +153,12 @@ declare_codes! {
     /// ### What it checks
     /// A soft limit above the hard limit for the same user and item.
     /// ### Why it matters
-    /// pam_limits fails to set it and the session keeps the default.
+    /// pam_limits clamps the soft value to the hard one before setrlimit(2) (libpam
+    /// `setup_limits`), so the soft value written is never the one in effect: the file says
+    /// something the system does not do.
     /// ### Fix
-    /// Raise the hard limit or lower the soft one.
-    Lim002 "LIM002" "limit-soft-above-hard" Error "a soft limit is above its hard limit";
+    /// Raise the hard limit, or lower the soft one to what is really wanted.
+    Lim002 "LIM002" "limit-soft-above-hard" Warning "a soft limit is above its hard limit and is clamped to it";
     /// ### What it checks
     /// An `nproc` limit below the 1024 threads one Carbon instance needs with its default pools.
     /// ### Why it matters

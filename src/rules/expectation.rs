@@ -273,9 +273,14 @@ fn limits_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
     ))
 }
 
-/// `unlimited` satisfies any minimum: compare it as the largest integer.
+/// `unlimited` (and values beyond the comparison's integers, such as RLIM_INFINITY written as a
+/// number) satisfies any minimum.
 fn unlimited_aware(check: &Check, value: Option<String>) -> Check {
-    if value.as_deref() == Some("unlimited")
+    let huge = value
+        .as_deref()
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|v| v > i64::MAX as u64);
+    if (value.as_deref() == Some("unlimited") || huge)
         && let Check::Range { max: None, .. } = check
     {
         return Check::Range {
@@ -342,8 +347,13 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
     let mut notes = Vec::new();
     let (value, location) = match flag {
         Some(f) => (
-            // A boolean flag (`-XX:+UseG1GC`) has no value: its presence is its value.
-            f.value.clone().or_else(|| Some(f.raw.clone())),
+            if crate::redact::is_secret_key(&f.name) {
+                // `-Djavax.net.ssl.trustStorePassword=…`: never print the value.
+                Some(crate::redact::MASK.to_string())
+            } else {
+                // A boolean flag (`-XX:+UseG1GC`) has no value: its presence is its value.
+                f.value.clone().or_else(|| Some(f.raw.clone()))
+            },
             Some(match f.value_span {
                 Some(span) => opts.file.location(span),
                 None => opts.file.location(f.token_span),
@@ -367,9 +377,12 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
             (d, Some(Location::file_only(&opts.file.display)))
         }
     };
+    let shown = flag
+        .map(|f| f.name.clone())
+        .unwrap_or_else(|| exp.key.clone());
     Some((
         Seen {
-            subject: format!("{script}:{}", exp.key),
+            subject: format!("{script}:{shown}"),
             value,
             location,
             notes,

@@ -399,3 +399,39 @@ fn symlinks_in_a_home_under_the_root_resolve_inside_the_root() {
     assert!(f["message"].as_str().unwrap().contains("dangling"), "{f:#}");
     assert!(!codes_of(&v).iter().any(|c| c.starts_with("APM")), "{v:#}");
 }
+
+#[test]
+fn entity_expansion_limit_is_never_raised_on_jdk_24_and_later() {
+    // The tuned host sets WSO2's -DentityExpansionLimit=10000: right up to JDK 23, a fourfold
+    // raise of JDK 24+'s own 2500.
+    let t = CliTest::new("tuned-4.2");
+    let (_, v) = t.json(
+        Some("wso2am-4.2.0"),
+        &["--role", "gateway", "--java-version", "17"],
+    );
+    assert!(!v.to_string().contains("entityExpansionLimit"), "{v:#}");
+    let (_, v) = t.json(
+        Some("wso2am-4.2.0"),
+        &["--role", "gateway", "--java-version", "25"],
+    );
+    let f = finding(&v, "JVM002", "-DentityExpansionLimit");
+    assert_eq!(
+        (f["current"].as_str(), f["expected"].as_str()),
+        (Some("10000"), Some("<= 2500"))
+    );
+}
+
+#[test]
+fn limits_written_as_rlim_infinity_count_as_unlimited() {
+    let t = CliTest::new("tuned-4.2");
+    std::fs::write(
+        t.root.join("etc/security/limits.d/90-wso2.conf"),
+        "wso2carbon - nofile 18446744073709551615\nwso2carbon - nproc 20000\n",
+    )
+    .unwrap();
+    let (_, v) = t.json(
+        Some("wso2am-4.2.0"),
+        &["--role", "gateway", "--java-version", "17"],
+    );
+    assert!(!codes_of(&v).iter().any(|c| c.starts_with("LIM")), "{v:#}");
+}

@@ -43,18 +43,32 @@ fn fail_on_thresholds() {
 }
 
 #[test]
-fn only_info_findings_pass_at_warning() {
-    // modern-4.2 as traffic-manager: only host and JVM checks; JDK 8 makes MaxPermSize info.
+fn only_info_findings_pass_at_warning_and_fail_at_info() {
+    // An unguarded -XX:MaxPermSize on JDK 11 is ignored by the JVM: an info finding only.
     let t = CliTest::new("tuned-4.2");
-    let (c, v) = t.json(
-        Some("wso2am-4.2.0"),
-        &["--cores", "8", "--role", "traffic-manager"],
+    let script = t.root.join("opt/wso2am-4.2.0/bin/api-manager.sh");
+    let text = std::fs::read_to_string(&script).unwrap().replace(
+        "-DentityExpansionLimit=10000",
+        "-DentityExpansionLimit=10000 -XX:MaxPermSize=256m",
     );
-    assert!(
-        v["summary"]["error"] == 0 && v["summary"]["warning"] == 0,
-        "{v:#}"
+    std::fs::write(&script, text).unwrap();
+    let args = ["--role", "gateway", "--java-version", "11"];
+    let (c, v) = t.json(Some("wso2am-4.2.0"), &args);
+    assert_eq!(v["summary"]["info"], 1, "{v:#}");
+    assert_eq!(
+        (
+            v["summary"]["error"].as_u64(),
+            v["summary"]["warning"].as_u64()
+        ),
+        (Some(0), Some(0))
     );
-    assert_eq!(c, 0);
+    assert_eq!(c, i32::from(exit_code::OK));
+    let mut with_info = args.to_vec();
+    with_info.extend(["--fail-on", "info"]);
+    assert_eq!(
+        code(&t, Some("wso2am-4.2.0"), &with_info),
+        i32::from(exit_code::FINDINGS)
+    );
 }
 
 #[test]

@@ -53,3 +53,34 @@ fn passwords_never_reach_any_output() {
         }
     }
 }
+
+#[test]
+fn secret_jvm_options_are_masked() {
+    let t = CliTest::new("tuned-4.2");
+    let script = t.root.join("opt/wso2am-4.2.0/bin/api-manager.sh");
+    let text = std::fs::read_to_string(&script).unwrap().replace(
+        "-DentityExpansionLimit=10000",
+        &format!("-DentityExpansionLimit=10000 -Djavax.net.ssl.trustStorePassword={SECRET}"),
+    );
+    std::fs::write(&script, text).unwrap();
+    let profile = t.dir.path().join("site.toml");
+    std::fs::write(
+        &profile,
+        "[meta]\nname='s'\nsummary='s'\nextends='gateway'\n[jvm.'-Djavax.net.ssl.trustStorePassword']\nabsent = true\nwhy = 'keep store passwords out of the command line'\n",
+    )
+    .unwrap();
+    for format in ["text", "json"] {
+        let (_, out, err) = t.run(
+            Some("wso2am-4.2.0"),
+            &["--profile", profile.to_str().unwrap(), "--format", format],
+        );
+        assert!(
+            out.contains("trustStorePassword"),
+            "the flag was judged: {out}{err}"
+        );
+        assert!(
+            !out.contains(SECRET) && !err.contains(SECRET),
+            "{format} leaks:\n{out}"
+        );
+    }
+}

@@ -37,15 +37,28 @@ impl Database {
         }
     }
 
-    /// Accepted queries, normalised (upper case, single spaces, no trailing `;`). The first is
-    /// the one a fix writes.
-    fn accepted(self) -> &'static [&'static str] {
+    /// Why this database rejects `query` (normalised), or `None` when it accepts it. A
+    /// deny-list on purpose: any query the database runs is a valid validation query
+    /// (`/* ping */ SELECT 1`, `select 'x' from dual`), only known failures are findings.
+    fn rejects(self, query: &str) -> Option<&'static str> {
+        let has_from = query.contains(" FROM ");
+        let dual = query.contains(" FROM DUAL");
+        if query.is_empty() {
+            return Some("an empty query fails on every database");
+        }
         match self {
-            Database::Oracle => &["SELECT 1 FROM DUAL"],
-            Database::Db2 => &["SELECT 1 FROM SYSIBM.SYSDUMMY1", "VALUES 1"],
-            Database::MySql | Database::Maria | Database::H2 => &["SELECT 1", "SELECT 1 FROM DUAL"],
-            Database::Postgres => &["SELECT 1", "SELECT 1; COMMIT"],
-            Database::MsSql => &["SELECT 1"],
+            Database::Oracle if !has_from => {
+                Some("Oracle needs a FROM clause (`SELECT 1 FROM DUAL`)")
+            }
+            Database::Db2 if dual => {
+                Some("DB2 has no DUAL table (`SELECT 1 FROM SYSIBM.SYSDUMMY1`)")
+            }
+            Database::Db2 if !has_from && !query.starts_with("VALUES") => {
+                Some("DB2 needs a FROM clause (`SELECT 1 FROM SYSIBM.SYSDUMMY1`)")
+            }
+            Database::Postgres if dual => Some("PostgreSQL has no DUAL table (`SELECT 1`)"),
+            Database::MsSql if dual => Some("SQL Server has no DUAL table (`SELECT 1`)"),
+            _ => None,
         }
     }
 
@@ -139,9 +152,9 @@ pub fn check(apim: &ApimModel, out: &mut Vec<Finding>) {
         let (Some(db), Some(query)) = (db, s.query.as_deref()) else {
             continue;
         };
-        if db.accepted().contains(&normalise(query).as_str()) {
+        let Some(reason) = db.rejects(&normalise(query)) else {
             continue;
-        }
+        };
         let told_by = match (&s.url, &s.driver, &s.ty) {
             (Some(u), _, _) if db_from_url(u).is_some() => format!("URL `{}`", redact_url(u)),
             (_, Some(d), _) if db_from_driver(d).is_some() => format!("driver `{d}`"),
@@ -159,7 +172,8 @@ pub fn check(apim: &ApimModel, out: &mut Vec<Finding>) {
         )
         .at(s.query_at.clone().or_else(|| Some(Location::file_only(&s.file))))
         .current(query.to_string())
-        .expected(db.accepted().join(" or "))
+        .expected(db.fix_text())
+        .note(reason)
         .why("with testOnBorrow every borrow runs this query; one the database rejects makes every borrow, and so every request needing the database, fail")
         .see("tuning-1.9, Key Manager nodes; carbon-kernel infer.json");
         if let Some(loc) = &s.query_at {
@@ -296,15 +310,15 @@ mod tests {
             Some(Database::Oracle)
         );
         assert_eq!(db_from_type("postgre"), Some(Database::Postgres));
-        assert!(
-            Database::Oracle
-                .accepted()
-                .contains(&normalise(" select 1\n from dual ;").as_str())
-        );
-        assert!(
-            !Database::Postgres
-                .accepted()
-                .contains(&normalise("SELECT 1 FROM DUAL").as_str())
-        );
+        let rejects = |db: Database, q: &str| db.rejects(&normalise(q)).is_some();
+        assert!(!rejects(Database::Oracle, " select 1\n from dual ;"));
+        assert!(!rejects(Database::Oracle, "select 'x' from dual"));
+        assert!(rejects(Database::Oracle, "SELECT 1"));
+        assert!(!rejects(Database::MySql, "/* ping */ SELECT 1"));
+        assert!(rejects(Database::Postgres, "SELECT 1 FROM DUAL"));
+        assert!(!rejects(Database::Postgres, "SELECT 1; COMMIT"));
+        assert!(!rejects(Database::Db2, "VALUES 1"));
+        assert!(rejects(Database::Db2, "SELECT 1 FROM DUAL"));
+        assert!(rejects(Database::H2, ""));
     }
 }

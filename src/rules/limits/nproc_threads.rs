@@ -15,7 +15,12 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     let eff = cx.limits.effective(&cx.user.name, &cx.user.groups, "nproc");
     for (kind, line) in [("soft", eff.soft), ("hard", eff.hard)] {
         let Some(line) = line else { continue };
-        let LimitValue::Value(v) = line.value else {
+        // pam_limits clamps soft to hard: judge what the session really gets.
+        let value = match (kind, eff.hard) {
+            ("soft", Some(hard)) => line.value.min(hard.value),
+            _ => line.value,
+        };
+        let LimitValue::Value(v) = value else {
             continue;
         };
         if v >= THREADS_PER_INSTANCE {

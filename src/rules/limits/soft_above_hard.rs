@@ -1,7 +1,8 @@
 //! LIM002 limit-soft-above-hard: the effective soft limit exceeds the hard limit.
 //!
-//! setrlimit(2) rejects soft > hard, so pam_limits fails to apply the pair and the session keeps
-//! its defaults.
+//! pam_limits clamps the soft value to the hard one before calling setrlimit(2) (libpam
+//! `setup_limits`: `if (rlim_cur > rlim_max) rlim_cur = rlim_max`), so the session gets soft =
+//! hard and the soft value written is never in effect.
 
 use crate::finding::Finding;
 use crate::host::limits::LimitValue;
@@ -29,7 +30,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
                 Code::Lim002,
                 format!("limits:{}:{item}:soft", cx.user.name),
                 format!(
-                    "soft `{item}` {} for `{}` is above its hard limit {hard_text} ({})",
+                    "soft `{item}` {} for `{}` is above its hard limit {hard_text} ({}): pam_limits lowers it to {hard_text}",
                     soft.value,
                     cx.user.name,
                     hard.location()
@@ -38,7 +39,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             .at(Some(soft.location()))
             .current(soft.value.to_string())
             .expected(format!("<= {hard_text}"))
-            .why("setrlimit(2) refuses a soft limit above the hard one, so pam_limits cannot apply it and the session keeps the defaults"),
+            .why("pam_limits clamps a soft limit to the hard one, so the value written here never applies"),
         );
     }
 }
