@@ -237,6 +237,28 @@ declare_codes! {
     Apm013 "APM013" "validation-query-mismatch" Error "a datasource validation query does not fit its database";
 
     /// ### What it checks
+    /// A deployment.toml key that sets nothing the product reads: a dotted property name left
+    /// unquoted (`http.socket.timeout = 180000` under `[passthru_http]` is a nested table in
+    /// TOML, not the key `'http.socket.timeout'`), or a `[transport.http]` alias name written
+    /// under `[passthru_http]` (where it is copied verbatim into passthru-http.properties and
+    /// ignored).
+    /// ### Why it matters
+    /// The value looks tuned but the default stays in effect. WSO2's own 4.x tuning page shows
+    /// both mistakes.
+    /// ### Fix
+    /// Quote the dotted name (`'http.socket.timeout' = 180000`), or use the key the table expects.
+    Apm014 "APM014" "toml-key-has-no-effect" Error "a deployment.toml key sets nothing the product reads";
+    /// ### What it checks
+    /// Two names that map onto one template key (e.g. `[apim.cache.gateway_token] expiry_time`
+    /// and `[apim.cache.km_token] expiry_time`, both `TokenCacheExpiry`) set to different values.
+    /// ### Why it matters
+    /// Only one value can reach the rendered file; which one depends on the config mapper's
+    /// processing order, not on what the operator meant.
+    /// ### Fix
+    /// Set one of them, or both to the same value.
+    Apm015 "APM015" "toml-aliases-conflict" Warning "two deployment.toml names for one setting disagree";
+
+    /// ### What it checks
     /// A JVM flag of the start-up script below the profile's minimum (e.g. heap size).
     /// ### Why it matters
     /// See the profile entry's `why`.

@@ -175,9 +175,22 @@ fn modern_host_text_and_json() {
     // The alias `[transport.http] socket_timeout` is what the user wrote; the finding says so.
     let f = finding(&v, "APM002", "transport.http.socket_timeout");
     assert_eq!(f["line"], 20);
-    // "1h" resolved through the unit table to 3600 seconds.
+    // "30m" (the alias written last) resolved through the unit table to 1800 seconds, and the
+    // disagreement with the gateway's "1h" is reported.
     let f = finding(&v, "APM002", "expiry_time");
-    assert_eq!(f["current"], "3600");
+    assert_eq!(f["current"], "1800");
+    let f = finding(&v, "APM015", "apim.cache.gateway_token.expiry_time");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("apim.cache.km_token.expiry_time"),
+        "{f:#}"
+    );
+    // The tuning page's traps: an unquoted dotted key and an alias in the raw table.
+    let f = finding(&v, "APM014", "passthru_http.http.socket.timeout");
+    assert_eq!(f["expected"], "passthru_http.'http.socket.timeout'");
+    finding(&v, "APM014", "passthru_http.core_worker_pool_size");
     // PostgreSQL does not accept FROM DUAL.
     finding(&v, "APM013", "apim_db");
     // jdk.xml.entityExpansionLimit is the same limit under its new name: 5000 <= 10000 passes.
