@@ -297,11 +297,12 @@ fn validate_entry(family: Family, key: &str, e: &Entry) -> Result<(), String> {
             }
         }
         Family::Apim => {
-            if catalog::find(key).is_none() {
+            let Some(setting) = catalog::find(key) else {
                 return Err(format!(
                     "`{key}` is not a known API-M setting (see src/apim/catalog.toml)"
                 ));
-            }
+            };
+            check_types(key, setting.ty, e)?;
         }
         Family::Jvm => {
             if !key.starts_with('-') {
@@ -309,6 +310,43 @@ fn validate_entry(family: Family, key: &str, e: &Entry) -> Result<(), String> {
             }
         }
         Family::Limits => {}
+    }
+    Ok(())
+}
+
+/// The values of an API-M entry must have the setting's type, and a range must not be empty.
+fn check_types(key: &str, ty: catalog::SettingType, e: &Entry) -> Result<(), String> {
+    use catalog::SettingType as T;
+    use schema::Expr as X;
+    let values = [&e.min, &e.max, &e.eq]
+        .into_iter()
+        .flatten()
+        .chain(e.one_of.iter().flatten());
+    for v in values {
+        let ok = matches!(
+            (ty, v),
+            (T::Bool, X::Bool(_))
+                | (T::Int, X::Int(_) | X::Float(_) | X::Scaled(_))
+                | (T::String, X::Str(_))
+        );
+        if !ok {
+            let want = match ty {
+                T::Bool => "true or false",
+                T::Int => "a number",
+                T::String => "a string",
+            };
+            return Err(format!("`{key}` takes {want}, found `{v:?}`"));
+        }
+    }
+    if (e.min.is_some() || e.max.is_some()) && ty != T::Int {
+        return Err(format!(
+            "`{key}` is not numeric: use `eq` or `one-of`, not `min`/`max`"
+        ));
+    }
+    if let (Some(X::Int(lo)), Some(X::Int(hi))) = (&e.min, &e.max)
+        && lo > hi
+    {
+        return Err(format!("`{key}`: `min` {lo} is above `max` {hi}"));
     }
     Ok(())
 }
@@ -383,6 +421,22 @@ mod tests {
             (
                 "[sysctl.'a.b']\nmin = {at-least = 1}\nwhy='w'\n",
                 "per-core",
+            ),
+            (
+                "[apim.'passthru.socket_timeout']\nmin = 'abc'\nwhy='w'\n",
+                "takes a number",
+            ),
+            (
+                "[apim.'passthru.socket_timeout']\nmin = 9\nmax = 1\nwhy='w'\n",
+                "above `max`",
+            ),
+            (
+                "[apim.'cache.km_token.enable']\neq = 'no'\nwhy='w'\n",
+                "true or false",
+            ),
+            (
+                "[apim.'oauth.revoke_url']\neq = 1\nwhy='w'\n",
+                "takes a string",
             ),
         ] {
             let e = err(&format!("{head}{body}"));
