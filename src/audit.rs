@@ -119,7 +119,18 @@ impl AuditReport {
 /// Keys read from `/proc/sys` even when no profile entry names them, for the rules.
 const RULE_KEYS: &[&str] = &["net.ipv4.tcp_tw_recycle", "fs.file-max", "fs.nr_open"];
 
+/// What the audit read, kept for the planner of `--diff`/`--apply`, which edits these files.
+pub struct Sources {
+    pub sysctl: sysctl::Sysctl,
+    pub limits: limits::Limits,
+    pub apim: Option<ApimModel>,
+}
+
 pub fn run(opts: &AuditOptions) -> Result<AuditReport, AuditError> {
+    run_with_sources(opts).map(|(report, _)| report)
+}
+
+pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditError> {
     if !opts.root.is_dir() {
         return Err(AuditError::Root(opts.root.display().to_string()));
     }
@@ -202,6 +213,8 @@ pub fn run(opts: &AuditOptions) -> Result<AuditReport, AuditError> {
             );
     }
 
+    let sysctl_drop_in = format!("etc/sysctl.d/{}", sysctl::drop_in_name(root));
+    let limits_drop_in = format!("etc/security/limits.d/{}", limits::drop_in_name(root));
     let rcx = RuleContext {
         facts: &facts,
         sysctl: &sysctl,
@@ -210,6 +223,8 @@ pub fn run(opts: &AuditOptions) -> Result<AuditReport, AuditError> {
         apim: apim_model.as_ref(),
         role: &role,
         expectations: &expectations,
+        sysctl_drop_in: &sysctl_drop_in,
+        limits_drop_in: &limits_drop_in,
     };
     rules::run_all(&rcx, &mut findings);
     findings.sort_by_key(Finding::sort_key);
@@ -222,7 +237,7 @@ pub fn run(opts: &AuditOptions) -> Result<AuditReport, AuditError> {
         assumed_version: m.home.effective_version.to_string(),
         layout: m.home.layout.as_str(),
     });
-    Ok(AuditReport {
+    let report = AuditReport {
         facts,
         apim,
         user,
@@ -234,7 +249,15 @@ pub fn run(opts: &AuditOptions) -> Result<AuditReport, AuditError> {
         findings,
         sysctl: sysctl_report(&sysctl),
         notes,
-    })
+    };
+    Ok((
+        report,
+        Sources {
+            sysctl,
+            limits,
+            apim: apim_model,
+        },
+    ))
 }
 
 fn problem_finding(p: &SourceProblem) -> Finding {

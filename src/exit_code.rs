@@ -6,3 +6,5 @@ pub const OK: u8 = 0;
 pub const FINDINGS: u8 = 1;
 /// apim-tune itself failed: bad arguments, missing root, invalid profile.
 pub const TOOL_ERROR: u8 = 2;
+/// `--apply` or `rollback` failed while writing, and every file it had written was restored.
+pub const ROLLED_BACK: u8 = 3;

@@ -13,6 +13,7 @@
 pub mod apim;
 pub mod audit;
 pub mod cli;
+pub mod edit;
 pub mod exit_code;
 pub mod finding;
 pub mod host;

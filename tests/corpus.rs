@@ -722,3 +722,139 @@ fn datasource_passwords_never_printed() {
     }
     report("secrets", &failures);
 }
+
+/// Deleted byte ranges of `before` (char-level diff), as (start, end) byte offsets.
+fn deleted_ranges(before: &str, after: &str) -> Vec<(usize, usize)> {
+    use similar::{ChangeTag, TextDiff};
+    let diff = TextDiff::configure()
+        .timeout(std::time::Duration::from_secs(5))
+        .diff_chars(before, after);
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for change in diff.iter_all_changes() {
+        let len = change.value().len();
+        match change.tag() {
+            ChangeTag::Equal => offset += len,
+            ChangeTag::Delete => {
+                out.push((offset, offset + len));
+                offset += len;
+            }
+            ChangeTag::Insert => {}
+        }
+    }
+    out
+}
+
+/// Applies the profile's fixes to a copy of every real home (under an otherwise empty root) and
+/// checks: every byte outside the edited value spans is unchanged (only insertions elsewhere),
+/// the results still parse, the binary writes exactly what was planned, and a second apply is
+/// a no-op.
+#[test]
+fn apply_round_trips_on_every_home() {
+    let Some(corpus) = corpus() else { return };
+    let mut failures = Vec::new();
+    let mut edited = 0;
+    for home in homes(&corpus) {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path().join("root");
+        let name = home.dir.file_name().expect("name").to_owned();
+        let copy = root.join("opt").join(&name);
+        copy_dir(&home.dir, &copy);
+        let opts = AuditOptions {
+            root: root.clone(),
+            apim_home: Some(copy.clone()),
+            overrides: overrides(),
+            ..AuditOptions::default()
+        };
+        let label = home.dir.display().to_string();
+        let (report, sources) = match audit::run_with_sources(&opts) {
+            Ok(r) => r,
+            Err(e) => {
+                failures.push(format!("{label}: audit failed: {e}"));
+                continue;
+            }
+        };
+        let today = "2026-11-22";
+        let plan = apim_tune::edit::plan::plan(
+            &report,
+            &sources,
+            &apim_tune::edit::plan::PlanContext { root: &root, today },
+        );
+        for s in &plan.skipped {
+            failures.push(format!(
+                "{label}: fix skipped: {} {}: {}",
+                s.code, s.subject, s.reason
+            ));
+        }
+        for f in &plan.files {
+            let Some(before) = &f.before else { continue };
+            edited += 1;
+            let spans: Vec<(usize, usize)> = report
+                .findings
+                .iter()
+                .filter_map(|x| match &x.fix {
+                    Some(Fix::Replace { location, .. }) if location.file == f.display => {
+                        location.span.map(|s| (s.start, s.end))
+                    }
+                    _ => None,
+                })
+                .collect();
+            for (s, e) in deleted_ranges(before, &f.after) {
+                if !spans.iter().any(|(a, b)| *a <= s && e <= *b) {
+                    failures.push(format!(
+                        "{}: bytes {s}..{e} ({:?}) changed outside every edited value",
+                        f.display,
+                        &before[s..e]
+                    ));
+                }
+            }
+        }
+        let mut args = audit_args(&root, &copy, "text");
+        args.extend(["--apply".into(), "--yes".into()]);
+        let out = binary().args(&args).output().expect("run apim-tune");
+        if !matches!(out.status.code(), Some(0 | 1)) {
+            failures.push(format!(
+                "{label}: --apply exited {:?}: {}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+            continue;
+        }
+        for f in &plan.files {
+            let written = std::fs::read_to_string(&f.path).unwrap_or_default();
+            if written != f.after {
+                failures.push(format!(
+                    "{}: --apply wrote something else than planned",
+                    f.display
+                ));
+            }
+        }
+        match audit::run_with_sources(&opts) {
+            Ok((again, sources)) => {
+                for f in again
+                    .findings
+                    .iter()
+                    .filter(|f| matches!(f.code, Code::Src001 | Code::Src002))
+                {
+                    failures.push(format!("{label}: after --apply: {} {}", f.code, f.message));
+                }
+                let second = apim_tune::edit::plan::plan(
+                    &again,
+                    &sources,
+                    &apim_tune::edit::plan::PlanContext { root: &root, today },
+                );
+                for f in &second.files {
+                    failures.push(format!(
+                        "{label}: a second apply would change {}",
+                        f.display
+                    ));
+                }
+            }
+            Err(e) => failures.push(format!("{label}: re-audit failed: {e}")),
+        }
+    }
+    notice(&format!(
+        "corpus: applied fixes to {edited} files of every home; round trip checked"
+    ));
+    report("apply round trip", &failures);
+}

@@ -350,6 +350,13 @@ impl ApimModel {
         display_path(&self.root, &self.home.path.join(rel))
     }
 
+    pub fn properties_doc(&self, name: &str) -> Option<&properties::Properties> {
+        match self.props.get(name) {
+            Some(Parsed::Ok(p)) => Some(p),
+            _ => None,
+        }
+    }
+
     pub fn xml_doc(&self, name: &str) -> Option<&xml::XmlDoc> {
         match self.xml.get(name) {
             Some(Parsed::Ok(d)) => Some(d),

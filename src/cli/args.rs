@@ -7,9 +7,11 @@ use std::path::PathBuf;
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  nothing at or above --fail-on was found (always 0 with --fail-on never)
-  1  findings at or above --fail-on (default: warning)
-  2  apim-tune itself failed: bad arguments, missing root, invalid profile";
+  0  nothing at or above --fail-on was found (always 0 with --fail-on never);
+     with --diff: nothing to change
+  1  findings at or above --fail-on (after --apply: what remains); with --diff: changes
+  2  apim-tune itself failed: bad arguments, missing root, invalid profile, nothing written
+  3  --apply or rollback failed while writing and restored every file it had written";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,6 +30,38 @@ pub enum Command {
     /// Read the host and the API-M home, compare with the profile, report what is mistuned.
     #[command(after_help = EXIT_CODES)]
     Audit(AuditArgs),
+    /// Restore the files of the last (or a named) `--apply` byte for byte.
+    #[command(after_help = EXIT_CODES)]
+    Rollback(RollbackArgs),
+    /// List the backups `--apply` made.
+    Backups(BackupsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The root the apply was made under.
+    #[arg(long, default_value = "/", value_name = "DIR")]
+    pub root: PathBuf,
+    /// Where the backups are (default: var/backups/apim-tune under the root).
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// The backup to restore (default: the newest); see `apim-tune backups`.
+    #[arg(long, value_name = "ID")]
+    pub to: Option<String>,
+    /// Restore even files changed since the apply (their current content is lost).
+    #[arg(long)]
+    pub force: bool,
+    /// The API-M home, when it is outside the root (files there may be restored).
+    #[arg(long, value_name = "DIR")]
+    pub apim_home: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupsArgs {
+    #[arg(long, default_value = "/", value_name = "DIR")]
+    pub root: PathBuf,
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -105,6 +139,22 @@ pub struct AuditArgs {
     /// Lowest severity that makes the exit code 1.
     #[arg(long, value_enum, default_value_t = FailOn::Warning, help_heading = "Output")]
     pub fail_on: FailOn,
+
+    /// Print a unified diff of what --apply would change (exit 1 when there is a change).
+    #[arg(long, conflicts_with = "apply", help_heading = "Changes")]
+    pub diff: bool,
+    /// Apply the fixable findings: backups, atomic writes, then re-audit.
+    #[arg(long, help_heading = "Changes")]
+    pub apply: bool,
+    /// Apply without asking (required when not on a terminal).
+    #[arg(long, requires = "apply", help_heading = "Changes")]
+    pub yes: bool,
+    /// Also write kernel parameters to the running kernel (/proc/sys); only without --root, as root.
+    #[arg(long, requires = "apply", help_heading = "Changes")]
+    pub live: bool,
+    /// Where --apply keeps backups (default: var/backups/apim-tune under the root).
+    #[arg(long, value_name = "DIR", help_heading = "Changes")]
+    pub backup_dir: Option<PathBuf>,
 }
 
 fn parse_version(s: &str) -> Result<Version, String> {

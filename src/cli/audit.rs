@@ -1,7 +1,7 @@
 //! `apim-tune audit`: run the audit, render it, map the result to an exit code.
 
 use super::args::{AuditArgs, ColorChoice, FailOn, Format, NatChoice};
-use crate::audit::{AuditOptions, run as run_audit};
+use crate::audit::{AuditOptions, AuditReport, run as run_audit};
 use crate::exit_code;
 use crate::finding::Severity;
 use crate::host::detect::{NatArg, Overrides};
@@ -10,7 +10,17 @@ use std::io::{IsTerminal, Write};
 
 pub fn run(a: &AuditArgs) -> anyhow::Result<u8> {
     set_color(a.color);
-    let opts = AuditOptions {
+    let opts = options(a);
+    if a.diff || a.apply {
+        return super::changes::diff_or_apply(a, &opts);
+    }
+    let report = run_audit(&opts)?;
+    print_report(a.format, &report)?;
+    Ok(exit_for(&report, a.fail_on))
+}
+
+pub(super) fn options(a: &AuditArgs) -> AuditOptions {
+    AuditOptions {
         root: a.root.clone(),
         apim_home: a.apim_home.clone(),
         apim_version: a.apim_version,
@@ -28,26 +38,32 @@ pub fn run(a: &AuditArgs) -> anyhow::Result<u8> {
             java_home: a.java_home.clone(),
         },
         user: a.user.clone(),
-    };
-    let report = run_audit(&opts)?;
-    let text = match a.format {
-        Format::Text => report::text::render(&report),
-        Format::Json => report::json::render(&report),
+    }
+}
+
+pub(super) fn print_report(format: Format, report: &AuditReport) -> anyhow::Result<()> {
+    let text = match format {
+        Format::Text => report::text::render(report),
+        Format::Json => report::json::render(report),
     };
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;
-    let threshold = match a.fail_on {
+    Ok(())
+}
+
+pub(super) fn exit_for(report: &AuditReport, fail_on: FailOn) -> u8 {
+    let threshold = match fail_on {
         FailOn::Error => Some(Severity::Error),
         FailOn::Warning => Some(Severity::Warning),
         FailOn::Info => Some(Severity::Info),
         FailOn::Never => None,
     };
-    Ok(if report.fails(threshold) {
+    if report.fails(threshold) {
         exit_code::FINDINGS
     } else {
         exit_code::OK
-    })
+    }
 }
 
 /// `auto` colours only a terminal, and a non-empty NO_COLOR wins (https://no-color.org).

@@ -2,6 +2,7 @@
 
 pub mod args;
 mod audit;
+mod changes;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -12,6 +13,8 @@ pub fn main() -> u8 {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Audit(a) => audit::run(a),
+        Command::Rollback(a) => changes::rollback(a),
+        Command::Backups(a) => changes::backups(a),
     };
     match result {
         Ok(code) => code,

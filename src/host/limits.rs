@@ -721,3 +721,18 @@ mod bom_tests {
         assert!(l.problems.is_empty());
     }
 }
+
+/// The name of apim-tune's drop-in in `etc/security/limits.d`: it sorts after every existing
+/// file, so among lines of the same priority (same user) its own win (pam_limits reads the
+/// files in C-locale order and a later line of equal priority replaces an earlier one).
+pub fn drop_in_name(root: &Path) -> String {
+    let names = crate::source::list_dir(root, "etc/security/limits.d", ".conf");
+    let mut candidate = "99-zz-apim-tune.conf".to_string();
+    while names
+        .iter()
+        .any(|n| n.as_str() > candidate.as_str() && !n.ends_with("apim-tune.conf"))
+    {
+        candidate.insert(0, 'z');
+    }
+    candidate
+}

@@ -731,3 +731,61 @@ mod bom_tests {
         assert!(s.problems.is_empty());
     }
 }
+
+/// Directories whose `*.conf` files systemd-sysctl reads, by priority (see `read`).
+const DROP_IN_DIRS: &[&str] = &[
+    "etc/sysctl.d",
+    "run/sysctl.d",
+    "usr/local/lib/sysctl.d",
+    "usr/lib/sysctl.d",
+    "lib/sysctl.d",
+];
+
+/// The name of apim-tune's drop-in in `etc/sysctl.d`: one that sorts after every existing file
+/// in any sysctl.d directory, so it wins at boot. `99-apim-tune.conf` would lose to the common
+/// `99-sysctl.conf` (a link to /etc/sysctl.conf on many distributions), hence `99-zz-…`, with
+/// more `z`s in front when something still sorts later. An existing apim-tune drop-in is reused.
+pub fn drop_in_name(root: &Path) -> String {
+    let names: Vec<String> = DROP_IN_DIRS
+        .iter()
+        .flat_map(|d| crate::source::list_dir(root, d, ".conf"))
+        .collect();
+    let mut candidate = "99-zz-apim-tune.conf".to_string();
+    loop {
+        let later = names
+            .iter()
+            .any(|n| n.as_str() > candidate.as_str() && !n.ends_with("apim-tune.conf"));
+        if !later {
+            break;
+        }
+        candidate.insert(0, 'z');
+    }
+    if let Some(existing) = names
+        .iter()
+        .filter(|n| n.ends_with("apim-tune.conf"))
+        .max()
+        .filter(|n| n.as_str() >= candidate.as_str())
+    {
+        return existing.clone();
+    }
+    candidate
+}
+
+#[cfg(test)]
+mod drop_in_tests {
+    use super::*;
+
+    #[test]
+    fn the_drop_in_sorts_after_every_existing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("etc/sysctl.d")).unwrap();
+        std::fs::create_dir_all(root.join("usr/lib/sysctl.d")).unwrap();
+        std::fs::write(root.join("etc/sysctl.d/99-sysctl.conf"), "").unwrap();
+        assert_eq!(drop_in_name(root), "99-zz-apim-tune.conf");
+        assert!("99-zz-apim-tune.conf" > "99-sysctl.conf");
+        std::fs::write(root.join("usr/lib/sysctl.d/zzz-vendor.conf"), "").unwrap();
+        let name = drop_in_name(root);
+        assert!(name.as_str() > "zzz-vendor.conf", "{name}");
+    }
+}

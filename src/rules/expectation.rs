@@ -12,10 +12,6 @@ use crate::model::Location;
 use crate::profile::Family;
 use crate::profile::resolve::{Check, Expectation, Val};
 
-/// Drop-in files a fix would create when a setting is not persisted anywhere yet.
-pub const SYSCTL_DROP_IN: &str = "etc/sysctl.d/99-apim-tune.conf";
-pub const LIMITS_DROP_IN: &str = "etc/security/limits.d/99-apim-tune.conf";
-
 /// Keys systemd raises to the kernel maximum at boot: never recommend less than the live value.
 pub const NEVER_LOWER: &[&str] = &["fs.file-max", "fs.nr_open"];
 
@@ -220,7 +216,7 @@ fn sysctl_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
             value,
             location,
             notes,
-            insert: Some((SYSCTL_DROP_IN.into(), exp.key.clone())),
+            insert: Some((cx.sysctl_drop_in.to_string(), exp.key.clone())),
         },
         check,
     ))
@@ -265,7 +261,7 @@ fn limits_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
             location: line.map(|l| l.location()),
             notes,
             insert: Some((
-                LIMITS_DROP_IN.into(),
+                cx.limits_drop_in.to_string(),
                 format!("{} {kind} {item}", cx.user.name),
             )),
         },

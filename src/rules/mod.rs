@@ -35,6 +35,9 @@ pub struct RuleContext<'a> {
     pub apim: Option<&'a ApimModel>,
     pub role: &'a str,
     pub expectations: &'a [Expectation],
+    /// Where a fix adds a kernel parameter or a limit that no file sets yet (under the root).
+    pub sysctl_drop_in: &'a str,
+    pub limits_drop_in: &'a str,
 }
 
 /// Runs the generic check and every cross-setting rule.

@@ -12,6 +12,7 @@ macro_rules! in_snapshots {
     };
 }
 
+mod apply;
 mod audit;
 mod codes;
 mod exit_codes;

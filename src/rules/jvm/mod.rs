@@ -14,7 +14,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     };
     max_perm_size::check(cx, opts, out);
     heap_vs_ram::check(cx, opts, out);
-    xms_xmx::check(opts, out);
+    xms_xmx::check(cx, opts, out);
 }
 
 /// `api-manager.sh` / `wso2server.sh`, for subjects.

@@ -5,9 +5,10 @@
 use super::script_name;
 use crate::apim::jvm::{JvmOptions, parse_size};
 use crate::finding::{Finding, Fix};
+use crate::rules::RuleContext;
 use crate::rules::codes::Code;
 
-pub fn check(opts: &JvmOptions, out: &mut Vec<Finding>) {
+pub fn check(cx: &RuleContext, opts: &JvmOptions, out: &mut Vec<Finding>) {
     let (Some(xms), Some(xmx)) = (opts.get("-Xms"), opts.get("-Xmx")) else {
         return;
     };
@@ -25,8 +26,11 @@ pub fn check(opts: &JvmOptions, out: &mut Vec<Finding>) {
         .value_span
         .map(|s| opts.file.location(s))
         .unwrap_or_else(|| opts.file.location(xms.token_span));
-    out.push(
-        Finding::new(
+    // Raising -Xms commits that much memory at start: not while -Xmx is itself above half of
+    // RAM (JVM011), which has to be lowered first.
+    let ram = cx.facts.memory_mb.value.saturating_mul(1024 * 1024);
+    let oversized = ram > 0 && max > ram / 2;
+    let mut f = Finding::new(
             Code::Jvm012,
             format!("{}:-Xms", script_name(opts)),
             format!(
@@ -38,10 +42,16 @@ pub fn check(opts: &JvmOptions, out: &mut Vec<Finding>) {
         .current(xms.value.clone().unwrap_or_default())
         .expected(xmx_value.clone())
         .why("a heap that starts small grows through full collections under the first load; WSO2 sets both to the same size")
-        .see("tuning-1.9 (API Gateway nodes: -Xms2048m -Xmx2048m)")
-        .fix(Fix::Replace {
+        .see("tuning-1.9 (API Gateway nodes: -Xms2048m -Xmx2048m)");
+    if oversized {
+        f = f.note(
+            "not fixed automatically while `-Xmx` is above half of RAM (JVM011): lower it first",
+        );
+    } else {
+        f = f.fix(Fix::Replace {
             location,
             value: xmx_value,
-        }),
-    );
+        });
+    }
+    out.push(f);
 }

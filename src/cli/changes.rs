@@ -1,0 +1,241 @@
+//! `audit --diff`, `audit --apply [--live]`, `rollback`, `backups`: the commands that show or
+//! make changes. Planning and writing live in `edit/`; this module asks, prints and maps
+//! results to exit codes.
+
+use super::args::{AuditArgs, BackupsArgs, Format, RollbackArgs};
+use super::audit::{exit_for, print_report};
+use crate::audit::{AuditOptions, run as run_audit, run_with_sources};
+use crate::edit::plan::{Plan, PlanContext, plan};
+use crate::edit::write::{self, ApplyError, ApplyOptions, FileChange};
+use crate::edit::{self, Effect};
+use crate::exit_code;
+use anyhow::{Context, bail};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+/// Test hook: `after-temp-write` makes the writer fail between a temp write and its rename.
+const FAILPOINT_ENV: &str = "APIM_TUNE_FAILPOINT";
+
+pub fn diff_or_apply(a: &AuditArgs, opts: &AuditOptions) -> anyhow::Result<u8> {
+    let (report, sources) = run_with_sources(opts)?;
+    let today = edit::today();
+    let planned = plan(
+        &report,
+        &sources,
+        &PlanContext {
+            root: &opts.root,
+            today: &today,
+        },
+    );
+    let diff = edit::diff::unified(&planned);
+    let mut err = std::io::stderr().lock();
+    for s in &planned.skipped {
+        writeln!(
+            err,
+            "note: {} {}: not changed: {}",
+            s.code, s.subject, s.reason
+        )?;
+    }
+    drop(err);
+    if a.diff {
+        let mut out = std::io::stdout().lock();
+        out.write_all(diff.as_bytes())?;
+        out.flush()?;
+        return Ok(if planned.is_empty() {
+            exit_code::OK
+        } else {
+            exit_code::FINDINGS
+        });
+    }
+    apply(a, opts, &planned, &diff)
+}
+
+fn apply(a: &AuditArgs, opts: &AuditOptions, planned: &Plan, diff: &str) -> anyhow::Result<u8> {
+    // Progress goes to stderr under --format json, so stdout stays one JSON object.
+    let mut say: Box<dyn Write> = match a.format {
+        Format::Text => Box::new(std::io::stdout()),
+        Format::Json => Box::new(std::io::stderr()),
+    };
+    if a.live {
+        if opts.root != Path::new("/") {
+            bail!("--live writes the running kernel, so it cannot be combined with --root");
+        }
+        if !nix::unistd::geteuid().is_root() {
+            bail!("--live writes /proc/sys and needs root");
+        }
+    }
+    if planned.is_empty() {
+        writeln!(say, "nothing to change")?;
+    } else {
+        if !a.yes {
+            let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+            if !interactive {
+                bail!(
+                    "refusing to apply without --yes when not on a terminal (review the changes with --diff)"
+                );
+            }
+            print!("{diff}");
+            print!(
+                "apply {} change(s) to {} file(s)? [y/N] ",
+                planned.changes(),
+                planned.files.len()
+            );
+            std::io::stdout().flush()?;
+            let mut answer = String::new();
+            std::io::stdin().lock().read_line(&mut answer)?;
+            if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                writeln!(say, "nothing applied")?;
+                return Ok(exit_code::OK);
+            }
+        }
+        let changes: Vec<FileChange> = planned
+            .files
+            .iter()
+            .map(|f| FileChange {
+                path: f.path.clone(),
+                display: f.display.clone(),
+                before: f.before.as_ref().map(|b| b.as_bytes().to_vec()),
+                after: f.after.as_bytes().to_vec(),
+            })
+            .collect();
+        let wopts = ApplyOptions {
+            backup_dir: backup_dir(&opts.root, a.backup_dir.as_deref()),
+            allowed: allowed_dirs(&opts.root, opts.apim_home.as_deref()),
+            now: edit::timestamp(),
+            failpoint: std::env::var(FAILPOINT_ENV).ok(),
+        };
+        match write::apply(&changes, &wopts) {
+            Ok(record) => {
+                writeln!(
+                    say,
+                    "applied {} change(s) to {} file(s); backup `{}` in {}",
+                    planned.changes(),
+                    planned.files.len(),
+                    record.id,
+                    record.dir.display()
+                )?;
+                for f in &planned.files {
+                    writeln!(say, "  {}", f.display)?;
+                    for c in &f.changes {
+                        writeln!(say, "    {} {}", c.code, c.summary)?;
+                    }
+                }
+                let effects = planned.effects();
+                if !effects.is_empty() {
+                    writeln!(say, "to take effect:")?;
+                    for e in &effects {
+                        writeln!(say, "  - {}", e.describe())?;
+                    }
+                }
+                if a.live && effects.contains(&Effect::SysctlReload) {
+                    live(planned, &mut say)?;
+                }
+                writeln!(say)?;
+            }
+            Err(e @ ApplyError::RolledBack { .. }) => {
+                eprintln!("apim-tune failed: {e}");
+                eprintln!("  every file written by this apply was restored");
+                return Ok(exit_code::ROLLED_BACK);
+            }
+            // Failed midway and some files could not be restored: say which, loudly.
+            Err(e @ ApplyError::RestoreIncomplete { .. }) => return Err(e.into()),
+            Err(e) => return Err(e).context("nothing was written"),
+        }
+    }
+    drop(say);
+    // What remains after the change decides the exit code.
+    let after = run_audit(opts)?;
+    print_report(a.format, &after)?;
+    Ok(exit_for(&after, a.fail_on))
+}
+
+/// Writes each planned kernel parameter to /proc/sys and says what happened to each.
+fn live(planned: &Plan, say: &mut dyn Write) -> anyhow::Result<()> {
+    writeln!(say, "running kernel (--live):")?;
+    for c in planned.files.iter().flat_map(|f| &f.changes) {
+        let Some((key, value)) = &c.live else {
+            continue;
+        };
+        let path = PathBuf::from("/proc/sys").join(key.replace('.', "/"));
+        let result = if !path.exists() {
+            "refused: the running kernel has no such parameter".to_string()
+        } else {
+            match std::fs::write(&path, format!("{value}\n")) {
+                Ok(()) => format!("set to {value}"),
+                Err(e) if e.raw_os_error() == Some(nix::libc::EROFS) => {
+                    "not set: /proc/sys is read-only here (a container): set it with the runtime, e.g. `docker run --sysctl` or a Kubernetes pod's securityContext.sysctls".into()
+                }
+                Err(e) => format!("not set: {e}"),
+            }
+        };
+        writeln!(say, "  {key}: {result}")?;
+    }
+    Ok(())
+}
+
+fn backup_dir(root: &Path, flag: Option<&Path>) -> PathBuf {
+    match flag {
+        Some(p) => p.to_path_buf(),
+        None => root.join("var/backups/apim-tune"),
+    }
+}
+
+/// Directories a change may land in after symlinks are resolved: the root and the API-M home.
+fn allowed_dirs(root: &Path, apim_home: Option<&Path>) -> Vec<PathBuf> {
+    let home = apim_home
+        .map(Path::to_path_buf)
+        .or_else(|| crate::apim::locate(None).map(|(p, _)| p));
+    std::iter::once(root.to_path_buf())
+        .chain(home)
+        .filter_map(|p| p.canonicalize().ok())
+        .collect()
+}
+
+pub fn rollback(a: &RollbackArgs) -> anyhow::Result<u8> {
+    let dir = backup_dir(&a.root, a.backup_dir.as_deref());
+    let allowed = allowed_dirs(&a.root, a.apim_home.as_deref());
+    match write::rollback(&dir, a.to.as_deref(), a.force, &allowed, &edit::timestamp()) {
+        Ok(r) => {
+            println!("rolled back `{}`", r.id);
+            for f in &r.restored {
+                println!("  restored {f}");
+            }
+            for f in &r.removed {
+                println!("  removed {f} (created by that apply)");
+            }
+            for f in &r.skipped {
+                println!("  {f} already as before");
+            }
+            Ok(exit_code::OK)
+        }
+        // A rollback that fails midway can simply be run again: restored files are skipped.
+        Err(e @ ApplyError::RollbackIncomplete { .. }) => {
+            eprintln!("apim-tune failed: {e}");
+            eprintln!("  run `apim-tune rollback` again to finish");
+            Ok(exit_code::ROLLED_BACK)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn backups(a: &BackupsArgs) -> anyhow::Result<u8> {
+    let dir = backup_dir(&a.root, a.backup_dir.as_deref());
+    let list = write::list_backups(&dir)?;
+    if list.is_empty() {
+        println!("no backups in {}", dir.display());
+    }
+    for b in list {
+        let state = match &b.rolled_back {
+            Some(when) => format!("  (rolled back {when})"),
+            None => String::new(),
+        };
+        println!(
+            "{}  {}  {} file(s)  {}{state}",
+            b.id,
+            b.created,
+            b.files,
+            b.dir.display()
+        );
+    }
+    Ok(exit_code::OK)
+}

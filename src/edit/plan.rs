@@ -1,0 +1,736 @@
+//! Plans the fixes of an audit onto files: where each change takes effect, and the new bytes.
+//!
+//! - sysctl: the line that wins at boot when it is in a file of ours (`etc/`), else a drop-in
+//!   in `etc/sysctl.d` that sorts last; lines for keys the kernel lacks are commented out with
+//!   a dated note.
+//! - limits: the winning line when it is the API-M user's own, else a drop-in for that user.
+//! - API-M: `deployment.toml` on 3.x/4.x, the XML/properties file on 1.x/2.x, the start-up
+//!   script for JVM options.
+//!
+//! Pure: reads nothing, writes nothing; `write` does that. A fix that cannot be realised is
+//! reported as skipped with the reason, never half-done.
+
+use super::{Effect, jvm as jvm_edit, line, toml as toml_edit, xml as xml_edit};
+use crate::apim::catalog::{self, SettingType};
+use crate::apim::{ApimModel, deployment_toml, properties, xml};
+use crate::audit::{AuditReport, Sources};
+use crate::finding::{Finding, Fix};
+use crate::model::{Location, SourceFile, Span};
+use crate::redact::is_secret_key;
+use crate::rules::codes::Code;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Clone, Debug)]
+pub struct PlannedChange {
+    pub code: Code,
+    pub subject: String,
+    /// What changes, e.g. "set `net.core.somaxconn` = 4096".
+    pub summary: String,
+    pub effect: Effect,
+    /// For `--live`: the kernel parameter and value this change sets.
+    pub live: Option<(String, String)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PlannedFile {
+    /// Where the change lands, as the audit named it (`write` resolves symlinks).
+    pub path: PathBuf,
+    pub display: String,
+    /// `None` for a file this plan creates (a drop-in).
+    pub before: Option<String>,
+    pub after: String,
+    pub changes: Vec<PlannedChange>,
+    /// Secret values in this file, masked wherever the plan is shown.
+    pub secrets: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Skipped {
+    pub code: Code,
+    pub subject: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    /// Only files whose bytes change.
+    pub files: Vec<PlannedFile>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    pub fn effects(&self) -> BTreeSet<Effect> {
+        self.files
+            .iter()
+            .flat_map(|f| f.changes.iter().map(|c| c.effect))
+            .collect()
+    }
+
+    pub fn changes(&self) -> usize {
+        self.files.iter().map(|f| f.changes.len()).sum()
+    }
+}
+
+pub struct PlanContext<'a> {
+    pub root: &'a Path,
+    /// `YYYY-MM-DD` for the notes on commented-out lines.
+    pub today: &'a str,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Kind {
+    Sysctl,
+    Limits,
+    Toml,
+    Xml(String),
+    Properties(String),
+    Script,
+}
+
+/// A line-file operation, applied from the end of the file backwards so earlier offsets hold.
+#[derive(Clone, Debug)]
+enum LineOp {
+    Splice { span: Span, value: String },
+    CommentOut { line_span: Span, note: String },
+    Append { line: String },
+}
+
+impl LineOp {
+    fn anchor(&self) -> usize {
+        match self {
+            LineOp::Splice { span, .. } => span.start,
+            LineOp::CommentOut { line_span, .. } => line_span.start,
+            LineOp::Append { .. } => usize::MAX,
+        }
+    }
+}
+
+struct Work {
+    path: PathBuf,
+    display: String,
+    kind: Kind,
+    before: Option<String>,
+    text: String,
+    line_ops: Vec<LineOp>,
+    changes: Vec<PlannedChange>,
+}
+
+pub fn plan(report: &AuditReport, sources: &Sources, cx: &PlanContext) -> Plan {
+    let mut planner = Planner {
+        sources,
+        cx,
+        work: BTreeMap::new(),
+        skipped: Vec::new(),
+    };
+    for f in report.findings.iter().filter(|f| f.fix.is_some()) {
+        if let Err(reason) = planner.add(f) {
+            planner.skipped.push(Skipped {
+                code: f.code,
+                subject: f.subject.clone(),
+                reason,
+            });
+        }
+    }
+    planner.finish()
+}
+
+struct Planner<'a> {
+    sources: &'a Sources,
+    cx: &'a PlanContext<'a>,
+    work: BTreeMap<String, Work>,
+    skipped: Vec<Skipped>,
+}
+
+impl Planner<'_> {
+    fn add(&mut self, f: &Finding) -> Result<(), String> {
+        let Some(fix) = &f.fix else { return Ok(()) };
+        let (family, key) = f
+            .subject
+            .split_once(':')
+            .ok_or_else(|| "the finding names no setting".to_string())?;
+        match family {
+            "sysctl" => self.sysctl(f, key, fix),
+            "limits" => self.limits(f, key, fix),
+            _ => self.apim(f, key, fix),
+        }
+    }
+
+    /// The work item for a file the audit read (or a new one under the root).
+    fn work_for(&mut self, display: &str, kind: Kind) -> Result<&mut Work, String> {
+        if !self.work.contains_key(display) {
+            let existing = self.source_file(display, &kind);
+            let (path, before) = match &existing {
+                Some(file) => (file.path.clone(), Some(file.text.clone())),
+                None if matches!(kind, Kind::Sysctl | Kind::Limits) => {
+                    (self.cx.root.join(display), None)
+                }
+                None => return Err(format!("`{display}` was not read by the audit")),
+            };
+            self.work.insert(
+                display.to_string(),
+                Work {
+                    path,
+                    display: display.to_string(),
+                    kind,
+                    text: before.clone().unwrap_or_default(),
+                    before,
+                    line_ops: Vec::new(),
+                    changes: Vec::new(),
+                },
+            );
+        }
+        self.work
+            .get_mut(display)
+            .ok_or_else(|| format!("`{display}` vanished from the plan"))
+    }
+
+    fn source_file(&self, display: &str, kind: &Kind) -> Option<Arc<SourceFile>> {
+        let apim = self.sources.apim.as_ref();
+        match kind {
+            Kind::Sysctl => self
+                .sources
+                .sysctl
+                .files
+                .iter()
+                .find(|f| f.display == display)
+                .cloned(),
+            Kind::Limits => self
+                .sources
+                .limits
+                .files
+                .iter()
+                .find(|f| f.display == display)
+                .cloned(),
+            Kind::Toml => apim?.toml.as_ref().map(|d| d.file.clone()),
+            Kind::Xml(name) => apim?.xml_doc(name).map(|d| d.file.clone()),
+            Kind::Properties(name) => apim?.properties_doc(name).map(|p| p.file.clone()),
+            Kind::Script => apim?.jvm.as_ref().map(|j| j.file.clone()),
+        }
+    }
+
+    // --- sysctl -------------------------------------------------------------------------
+
+    fn sysctl(&mut self, f: &Finding, key: &str, fix: &Fix) -> Result<(), String> {
+        let effect = Effect::SysctlReload;
+        match fix {
+            Fix::Replace { location, value } if is_ours(&location.file) => {
+                let span = location.span.ok_or("the value has no byte span")?;
+                let display = location.file.clone();
+                let w = self.work_for(&display, Kind::Sysctl)?;
+                w.line_ops.push(LineOp::Splice {
+                    span,
+                    value: value.clone(),
+                });
+                w.changes.push(change(
+                    f,
+                    format!("set `{key}` = {value}"),
+                    effect,
+                    key,
+                    value,
+                ));
+                Ok(())
+            }
+            Fix::Replace { value, .. } | Fix::Insert { value, .. } => {
+                // Not persisted, or set in a vendor file (usr/lib, run): a drop-in of ours
+                // that sorts last wins at boot and survives package updates.
+                let drop_in = match fix {
+                    Fix::Insert { file, .. } => file.clone(),
+                    _ => format!(
+                        "etc/sysctl.d/{}",
+                        crate::host::sysctl::drop_in_name(self.cx.root)
+                    ),
+                };
+                let entry_lines = self.sysctl_lines(key);
+                let w = self.work_for(&drop_in, Kind::Sysctl)?;
+                let line = line::sysctl_line(&w.text, key, value);
+                w.line_ops.push(LineOp::Append { line });
+                w.changes.push(change(
+                    f,
+                    format!("set `{key}` = {value} in the drop-in"),
+                    effect,
+                    key,
+                    value,
+                ));
+                // Lines that would still override the drop-in at boot are commented out.
+                let name = drop_in.rsplit('/').next().unwrap_or(&drop_in).to_string();
+                for (display, line_span) in entry_lines {
+                    if applied_after(&display, &name) {
+                        let note = format!(
+                            "apim-tune {}: overridden by {drop_in}, which sets `{key}`",
+                            self.cx.today
+                        );
+                        let w = self.work_for(&display, Kind::Sysctl)?;
+                        w.line_ops.push(LineOp::CommentOut { line_span, note });
+                    }
+                }
+                Ok(())
+            }
+            Fix::RemoveLine { location } => {
+                let (display, line_span) = self
+                    .sysctl_line_at(key, location)
+                    .ok_or("the line is no longer in the sysctl model")?;
+                let why = match f.code {
+                    Code::Sys010 => {
+                        "drops connections from clients behind NAT (removed in Linux 4.12)"
+                            .to_string()
+                    }
+                    Code::Sys011 => "does not exist in the running kernel".to_string(),
+                    Code::Sys012 => "would lower a limit systemd raises at boot".to_string(),
+                    _ => format!("({})", f.code.name()),
+                };
+                let note = format!("apim-tune {}: disabled, `{key}` {why}", self.cx.today);
+                let w = self.work_for(&display, Kind::Sysctl)?;
+                w.line_ops.push(LineOp::CommentOut { line_span, note });
+                w.changes.push(PlannedChange {
+                    code: f.code,
+                    subject: f.subject.clone(),
+                    summary: format!("comment out `{key}` ({why})"),
+                    effect,
+                    live: None,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    /// Every persisted line for `key`: (file display, line span).
+    fn sysctl_lines(&self, key: &str) -> Vec<(String, Span)> {
+        self.sources
+            .sysctl
+            .get(key)
+            .map(|e| {
+                e.shadowed
+                    .iter()
+                    .chain(e.winner.as_ref())
+                    .map(|l| (l.file.display.clone(), l.line_span))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn sysctl_line_at(&self, key: &str, loc: &Location) -> Option<(String, Span)> {
+        let e = self.sources.sysctl.get(key)?;
+        e.shadowed
+            .iter()
+            .chain(e.winner.as_ref())
+            .find(|l| l.file.display == loc.file && Some(l.line) == loc.line)
+            .map(|l| (l.file.display.clone(), l.line_span))
+    }
+
+    // --- limits -------------------------------------------------------------------------
+
+    fn limits(&mut self, f: &Finding, key: &str, fix: &Fix) -> Result<(), String> {
+        // Subject `limits:<user>:<item>:<soft|hard>`.
+        let parts: Vec<&str> = key.split(':').collect();
+        let [user, item, kind] = parts[..] else {
+            return Err(format!("unexpected limits subject `{key}`"));
+        };
+        let effect = Effect::NewSessions;
+        let summary = |v: &str| format!("set {kind} `{item}` for `{user}` = {v}");
+        match fix {
+            Fix::Replace { location, value } => {
+                let own_line = self.sources.limits.lines.iter().find(|l| {
+                    l.file.display == location.file
+                        && Some(l.line) == location.line
+                        && l.domain == user
+                });
+                match own_line {
+                    Some(l) => {
+                        let (display, span) = (l.file.display.clone(), l.value_span);
+                        let w = self.work_for(&display, Kind::Limits)?;
+                        w.line_ops.push(LineOp::Splice {
+                            span,
+                            value: value.clone(),
+                        });
+                        w.changes.push(change_plain(f, summary(value), effect));
+                        Ok(())
+                    }
+                    // A `*` or group line also governs other users: give the API-M user a line
+                    // of its own instead, which beats them.
+                    None => self.limits_drop_in(f, user, kind, item, value, summary(value)),
+                }
+            }
+            Fix::Insert { file, value, .. } => {
+                let w = self.work_for(file, Kind::Limits)?;
+                let line = line::limits_line(&w.text, user, kind, item, value);
+                w.line_ops.push(LineOp::Append { line });
+                w.changes.push(change_plain(f, summary(value), effect));
+                Ok(())
+            }
+            Fix::RemoveLine { .. } => Err("limits lines are never removed".into()),
+        }
+    }
+
+    fn limits_drop_in(
+        &mut self,
+        f: &Finding,
+        user: &str,
+        kind: &str,
+        item: &str,
+        value: &str,
+        summary: String,
+    ) -> Result<(), String> {
+        let display = format!(
+            "etc/security/limits.d/{}",
+            crate::host::limits::drop_in_name(self.cx.root)
+        );
+        let w = self.work_for(&display, Kind::Limits)?;
+        let line = line::limits_line(&w.text, user, kind, item, value);
+        w.line_ops.push(LineOp::Append { line });
+        w.changes
+            .push(change_plain(f, summary, Effect::NewSessions));
+        Ok(())
+    }
+
+    // --- API-M files and the start-up script ----------------------------------------------
+
+    fn apim(&mut self, f: &Finding, key: &str, fix: &Fix) -> Result<(), String> {
+        let apim = self
+            .sources
+            .apim
+            .as_ref()
+            .ok_or("no API-M home was audited")?;
+        let file = match fix {
+            Fix::Replace { location, .. } | Fix::RemoveLine { location } => location.file.clone(),
+            Fix::Insert { file, .. } => file.clone(),
+        };
+        let kind = apim_kind(apim, &file)
+            .ok_or_else(|| format!("`{file}` is not an API-M file apim-tune edits"))?;
+        let effect = Effect::RestartApim;
+        let w = self.work_for(&file, kind.clone())?;
+        let current = SourceFile::new(w.path.clone(), w.display.clone(), w.text.clone());
+        let (new, summary) = match (&kind, fix) {
+            // Earlier edits to the same script move the bytes: find options by name in the
+            // script as planned so far, not by the span the audit saw.
+            (Kind::Script, Fix::Replace { value, .. }) if value.is_empty() => {
+                let opts = parse_script(current)?;
+                let span = unguarded(&opts, key).ok_or("the option is no longer there")?;
+                (
+                    jvm_edit::remove_flag(&opts, span)?,
+                    format!("remove `{key}`"),
+                )
+            }
+            (Kind::Script, Fix::RemoveLine { .. }) => {
+                let opts = parse_script(current)?;
+                let span = unguarded(&opts, key).ok_or("the option is no longer there")?;
+                (
+                    jvm_edit::remove_flag(&opts, span)?,
+                    format!("remove `{key}`"),
+                )
+            }
+            (Kind::Script, Fix::Replace { value, .. } | Fix::Insert { value, .. }) => {
+                let opts = parse_script(current)?;
+                // `-Xms` follows `-Xmx` as planned, which an earlier fix may have raised.
+                let value = match f.code {
+                    Code::Jvm012 => opts
+                        .get("-Xmx")
+                        .and_then(|x| x.value.clone())
+                        .unwrap_or_else(|| value.clone()),
+                    _ => value.clone(),
+                };
+                let mut new = jvm_edit::set_flag(&opts, key, &value)?;
+                let mut summary = format!("set `{}`", jvm_edit::render(key, &value));
+                // A heap whose -Xms equalled -Xmx stays fixed-size: raise both together.
+                let paired = key == "-Xmx"
+                    && opts.get("-Xms").and_then(|x| x.value.as_deref())
+                        == opts.get("-Xmx").and_then(|x| x.value.as_deref());
+                if paired {
+                    let raised = parse_script(SourceFile::new(
+                        w.path.clone(),
+                        w.display.clone(),
+                        new.clone(),
+                    ))?;
+                    new = jvm_edit::set_flag(&raised, "-Xms", &value)?;
+                    summary.push_str(&format!(
+                        " and `{}` to keep them equal",
+                        jvm_edit::render("-Xms", &value)
+                    ));
+                }
+                (new, summary)
+            }
+            (_, Fix::RemoveLine { .. }) => {
+                return Err("removing an API-M setting is not automated; remove it by hand".into());
+            }
+            (Kind::Toml, Fix::Replace { value, .. } | Fix::Insert { value, .. }) => {
+                let doc = deployment_toml::parse(current).map_err(|p| p.message)?;
+                let vk = value_kind(f, value);
+                (
+                    toml_edit::set(&doc, key, value, vk)?,
+                    format!("set `{key}` = {value}"),
+                )
+            }
+            (Kind::Xml(_), Fix::Replace { value, .. } | Fix::Insert { value, .. }) => {
+                let doc = xml::parse(current).map_err(|p| p.message)?;
+                let path = xml::XPath::parse(key)?;
+                (
+                    xml_edit::set(&doc, &path, value)?,
+                    format!(
+                        "set `{}` = {value}",
+                        crate::rules::expectation::short_key(&f.subject)
+                    ),
+                )
+            }
+            (Kind::Properties(_), Fix::Replace { value, .. } | Fix::Insert { value, .. }) => {
+                let (props, problems) = properties::parse(current);
+                if let Some(p) = problems.first() {
+                    return Err(p.message.clone());
+                }
+                (
+                    line::set_property(&props, key, value),
+                    format!("set `{key}` = {value}"),
+                )
+            }
+            (Kind::Sysctl | Kind::Limits, _) => return Err("not an API-M file".into()),
+        };
+        w.text = new;
+        w.changes.push(change_plain(f, summary, effect));
+        Ok(())
+    }
+
+    fn finish(self) -> Plan {
+        let mut files = Vec::new();
+        let apim = self.sources.apim.as_ref();
+        for (_, mut w) in self.work {
+            if !w.line_ops.is_empty() {
+                let mut ops = std::mem::take(&mut w.line_ops);
+                // Back to front, so every span still points at the original bytes; appends in
+                // the order they were planned.
+                ops.sort_by_key(|op| std::cmp::Reverse(op.anchor()));
+                let (appends, others): (Vec<_>, Vec<_>) = ops
+                    .into_iter()
+                    .partition(|op| matches!(op, LineOp::Append { .. }));
+                let mut text = w.text.clone();
+                for op in others {
+                    text = match op {
+                        LineOp::Splice { span, value } => line::splice(&text, span, &value),
+                        LineOp::CommentOut { line_span, note } => {
+                            line::comment_out(&text, line_span, &note)
+                        }
+                        LineOp::Append { .. } => text,
+                    };
+                }
+                let appended: Vec<String> = appends
+                    .into_iter()
+                    .filter_map(|op| match op {
+                        LineOp::Append { line } => Some(line),
+                        _ => None,
+                    })
+                    .collect();
+                if !appended.is_empty() {
+                    text = if w.before.is_none() {
+                        line::new_file(&drop_in_header(&w.kind, self.cx.today), &appended)
+                    } else {
+                        appended.iter().fold(text, |t, l| line::append_line(&t, l))
+                    };
+                }
+                w.text = text;
+            }
+            if w.before.as_deref() == Some(w.text.as_str()) {
+                continue;
+            }
+            let secrets = secrets_of(&w, apim);
+            files.push(PlannedFile {
+                path: w.path,
+                display: w.display,
+                before: w.before,
+                after: w.text,
+                changes: w.changes,
+                secrets,
+            });
+        }
+        Plan {
+            files,
+            skipped: self.skipped,
+        }
+    }
+}
+
+fn change(f: &Finding, summary: String, effect: Effect, key: &str, value: &str) -> PlannedChange {
+    PlannedChange {
+        code: f.code,
+        subject: f.subject.clone(),
+        summary,
+        effect,
+        live: Some((key.to_string(), value.to_string())),
+    }
+}
+
+fn change_plain(f: &Finding, summary: String, effect: Effect) -> PlannedChange {
+    PlannedChange {
+        code: f.code,
+        subject: f.subject.clone(),
+        summary,
+        effect,
+        live: None,
+    }
+}
+
+/// Files under `etc/` are the administrator's; `usr/lib`, `lib`, `run` belong to packages and
+/// the runtime, where an edit is lost on the next update or boot.
+fn is_ours(display: &str) -> bool {
+    display.starts_with("etc/")
+}
+
+/// Whether a sysctl file is applied after the drop-in named `drop_in` (so it would override
+/// it): `etc/sysctl.conf` is applied last, other files by name.
+fn applied_after(display: &str, drop_in: &str) -> bool {
+    if display == "etc/sysctl.conf" {
+        return true;
+    }
+    let name = display.rsplit('/').next().unwrap_or(display);
+    name > drop_in
+}
+
+fn drop_in_header(kind: &Kind, today: &str) -> Vec<&'static str> {
+    // The header is static text; the date goes in the first line the caller formats.
+    let _ = today;
+    match kind {
+        Kind::Sysctl => vec![
+            "Written by apim-tune (`apim-tune audit --apply`): kernel parameters for WSO2 API Manager.",
+            "It sorts after every other sysctl.d file so its values win at boot; undo with `apim-tune rollback`.",
+        ],
+        _ => vec![
+            "Written by apim-tune (`apim-tune audit --apply`): limits for the user that runs WSO2 API Manager.",
+            "Undo with `apim-tune rollback`.",
+        ],
+    }
+}
+
+fn apim_kind(apim: &ApimModel, display: &str) -> Option<Kind> {
+    if apim
+        .toml
+        .as_ref()
+        .is_some_and(|d| d.file.display == display)
+    {
+        return Some(Kind::Toml);
+    }
+    if apim.jvm.as_ref().is_some_and(|j| j.file.display == display) {
+        return Some(Kind::Script);
+    }
+    for (name, _) in catalog::FILES {
+        if apim
+            .xml_doc(name)
+            .is_some_and(|d| d.file.display == display)
+        {
+            return Some(Kind::Xml(name.to_string()));
+        }
+        if apim
+            .properties_doc(name)
+            .is_some_and(|p| p.file.display == display)
+        {
+            return Some(Kind::Properties(name.to_string()));
+        }
+    }
+    None
+}
+
+fn parse_script(file: Arc<SourceFile>) -> Result<crate::apim::jvm::JvmOptions, String> {
+    let (opts, problems) = crate::apim::jvm::parse(file);
+    match problems.first() {
+        Some(p) => Err(p.message.clone()),
+        None => Ok(opts),
+    }
+}
+
+/// The first occurrence of `name` that runs on a current JDK (not behind a java-version guard).
+fn unguarded(opts: &crate::apim::jvm::JvmOptions, name: &str) -> Option<Span> {
+    opts.flags
+        .iter()
+        .find(|f| f.name == name && f.guard.is_none())
+        .map(|f| f.token_span)
+}
+
+/// How to write a TOML value: from the setting's type when the catalog knows it.
+fn value_kind(f: &Finding, value: &str) -> toml_edit::ValueKind {
+    let ty = f
+        .subject
+        .split_once(':')
+        .and_then(|(_, k)| {
+            catalog::catalog().iter().find(|s| {
+                s.at.iter().any(|a| match &a.place {
+                    catalog::Place::Toml {
+                        template_key,
+                        user_key,
+                        aliases,
+                        ..
+                    } => template_key == k || user_key == k || aliases.iter().any(|x| x == k),
+                    _ => false,
+                })
+            })
+        })
+        .map(|s| s.ty);
+    match ty {
+        Some(SettingType::Bool) => toml_edit::ValueKind::Bool,
+        Some(SettingType::Int) => toml_edit::ValueKind::Int,
+        Some(SettingType::String) => toml_edit::ValueKind::Str,
+        None if value == "true" || value == "false" => toml_edit::ValueKind::Bool,
+        None if value.parse::<i64>().is_ok() => toml_edit::ValueKind::Int,
+        None => toml_edit::ValueKind::Str,
+    }
+}
+
+/// Secret values in the original file (passwords, `*secret*` keys), to mask in any display.
+fn secrets_of(w: &Work, apim: Option<&ApimModel>) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(apim) = apim else { return out };
+    match &w.kind {
+        Kind::Toml => {
+            if let Some(doc) = &apim.toml {
+                for e in doc.entries.values().filter(|e| e.secret) {
+                    let raw = doc.file.slice(e.value_span);
+                    out.push(raw.trim_matches(['"', '\'']).to_string());
+                }
+            }
+        }
+        Kind::Xml(name) => {
+            if let Some(doc) = apim.xml_doc(name) {
+                collect_xml_secrets(&doc.root, &mut out);
+            }
+        }
+        Kind::Properties(name) => {
+            if let Some(p) = apim.properties_doc(name) {
+                out.extend(
+                    p.entries
+                        .iter()
+                        .filter(|e| is_secret_key(&e.key))
+                        .map(|e| e.value.clone()),
+                );
+            }
+        }
+        Kind::Script => {
+            if let Some(j) = &apim.jvm {
+                out.extend(
+                    j.flags
+                        .iter()
+                        .filter(|f| is_secret_key(&f.name))
+                        .filter_map(|f| f.value.clone()),
+                );
+            }
+        }
+        Kind::Sysctl | Kind::Limits => {}
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+fn collect_xml_secrets(e: &xml::Element, out: &mut Vec<String>) {
+    if is_secret_key(&e.name)
+        && let Some(t) = &e.text
+    {
+        out.push(t.value.clone());
+    }
+    for a in &e.attrs {
+        if is_secret_key(&a.name) {
+            out.push(a.value.clone());
+        }
+    }
+    for c in &e.children {
+        collect_xml_secrets(c, out);
+    }
+}

@@ -1,0 +1,339 @@
+//! `--diff`, `--apply`, `rollback`, `backups` through the real binary on the fake roots.
+
+use super::{CliTest, codes_of};
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// Every file under the root except apim-tune's own backups, as bytes.
+fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(root).unwrap().to_path_buf();
+            if rel.starts_with("var/backups") {
+                continue;
+            }
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            if meta.is_dir() {
+                walk(&p, root, out);
+            } else if meta.is_file() {
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+/// The same scenario in two roots, with datasource passwords removed: a masked secret in a
+/// diff hunk would (rightly) stop `patch` from applying it.
+fn pair(scenario: &str) -> (CliTest, CliTest) {
+    let strip = |t: &CliTest| {
+        for (rel, bytes) in files(&t.root) {
+            let text = String::from_utf8_lossy(&bytes);
+            if text.contains("password") {
+                let kept: String = text
+                    .split_inclusive('\n')
+                    .filter(|l| !l.contains("password"))
+                    .collect();
+                std::fs::write(t.root.join(rel), kept).unwrap();
+            }
+        }
+    };
+    let (a, b) = (CliTest::new(scenario), CliTest::new(scenario));
+    strip(&a);
+    strip(&b);
+    (a, b)
+}
+
+const EPOCH: &str = "1795326481";
+
+fn apply(t: &CliTest, home: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["--apply", "--yes", "--java-version", "17"];
+    args.extend_from_slice(extra);
+    let out = t
+        .audit(Some(home), &args)
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn diff(t: &CliTest, home: &str) -> (i32, String) {
+    let out = t
+        .audit(Some(home), &["--diff", "--java-version", "17"])
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn diff_then_patch_equals_apply() {
+    for (scenario, home) in [
+        ("legacy-2.6", "wso2am-2.6.0"),
+        ("modern-4.2", "wso2am-4.2.0"),
+    ] {
+        let (a, b) = pair(scenario);
+        let (code, patchfile) = diff(&a, home);
+        assert_eq!(code, 1, "{scenario}: --diff exits 1 when there are changes");
+        assert!(
+            patchfile.contains("--- a/") && patchfile.contains("+++ b/"),
+            "{patchfile}"
+        );
+        let out = std::process::Command::new("patch")
+            .args(["-p1", "-s", "-d"])
+            .arg(&a.root)
+            .stdin(
+                std::fs::File::open({
+                    let p = a.dir.path().join("changes.diff");
+                    std::fs::write(&p, &patchfile).unwrap();
+                    p
+                })
+                .unwrap(),
+            )
+            .output()
+            .expect("the `patch` program (Debian package `patch`)");
+        assert!(
+            out.status.success(),
+            "patch failed: {}\n{patchfile}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (code, stdout, stderr) = apply(&b, home, &[]);
+        assert!(code == 0 || code == 1, "{stdout}{stderr}");
+        assert_eq!(
+            files(&a.root),
+            files(&b.root),
+            "{scenario}: patch and --apply differ"
+        );
+    }
+}
+
+#[test]
+fn apply_converges_and_a_second_apply_is_a_no_op() {
+    for (scenario, home) in [
+        ("legacy-2.6", "wso2am-2.6.0"),
+        ("modern-4.2", "wso2am-4.2.0"),
+    ] {
+        let t = CliTest::new(scenario);
+        let (_, stdout, stderr) = apply(&t, home, &["--format", "json"]);
+        let v: serde_json::Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}{stderr}"));
+        let left: Vec<_> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["fixable"] == true)
+            .map(|f| format!("{} {}", f["code"], f["subject"]))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "{scenario}: fixable findings remain after --apply: {left:?}\n{stderr}"
+        );
+        let backups = std::fs::read_dir(t.root.join("var/backups/apim-tune"))
+            .unwrap()
+            .count();
+        let before = files(&t.root);
+        let (_, stdout, _) = apply(&t, home, &[]);
+        assert!(stdout.contains("nothing to change"), "{stdout}");
+        assert_eq!(
+            files(&t.root),
+            before,
+            "{scenario}: the second apply changed something"
+        );
+        let after = std::fs::read_dir(t.root.join("var/backups/apim-tune"))
+            .unwrap()
+            .count();
+        assert_eq!(after, backups, "{scenario}: the second apply made a backup");
+    }
+}
+
+#[test]
+fn rollback_restores_every_byte() {
+    let t = CliTest::new("legacy-2.6");
+    let before = files(&t.root);
+    let (code, _, stderr) = apply(&t, "wso2am-2.6.0", &[]);
+    assert!(code == 0 || code == 1, "{stderr}");
+    assert_ne!(files(&t.root), before);
+    let out = assert_cmd::Command::cargo_bin("apim-tune")
+        .unwrap()
+        .args(["backups", "--root"])
+        .arg(&t.root)
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(listing.contains("20261122T054801Z"), "{listing}");
+    let out = assert_cmd::Command::cargo_bin("apim-tune")
+        .unwrap()
+        .args(["rollback", "--root"])
+        .arg(&t.root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(files(&t.root), before, "rollback left a difference");
+}
+
+#[test]
+fn rollback_refuses_a_file_changed_since_the_apply() {
+    let t = CliTest::new("modern-4.2");
+    apply(&t, "wso2am-4.2.0", &[]);
+    let toml = t
+        .root
+        .join("opt/wso2am-4.2.0/repository/conf/deployment.toml");
+    let mut text = std::fs::read_to_string(&toml).unwrap();
+    text.push_str("# edited by hand after the apply\n");
+    std::fs::write(&toml, &text).unwrap();
+    let run = |force: bool| {
+        let mut cmd = assert_cmd::Command::cargo_bin("apim-tune").unwrap();
+        cmd.args(["rollback", "--root"]).arg(&t.root);
+        if force {
+            cmd.arg("--force");
+        }
+        cmd.output().unwrap()
+    };
+    let out = run(false);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&toml).unwrap(),
+        text,
+        "nothing restored on refusal"
+    );
+    assert!(run(true).status.success());
+    assert!(
+        !std::fs::read_to_string(&toml)
+            .unwrap()
+            .contains("edited by hand")
+    );
+}
+
+#[test]
+fn mode_and_crlf_survive() {
+    let t = CliTest::new("legacy-2.6");
+    let props = t
+        .root
+        .join("opt/wso2am-2.6.0/repository/conf/passthru-http.properties");
+    std::fs::set_permissions(&props, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let before = std::fs::read_to_string(&props).unwrap();
+    apply(&t, "wso2am-2.6.0", &[]);
+    let after = std::fs::read_to_string(&props).unwrap();
+    assert_ne!(before, after, "the file was meant to change");
+    assert_eq!(
+        std::fs::metadata(&props).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    assert_eq!(
+        after.matches('\n').count(),
+        after.matches("\r\n").count(),
+        "every line still ends in CRLF:\n{after:?}"
+    );
+    assert!(after.contains("worker_pool_size_core=400\r\n"), "{after:?}");
+}
+
+#[test]
+fn malformed_files_are_reported_and_left_untouched() {
+    let t = CliTest::new("broken");
+    let broken = [
+        "etc/sysctl.d/20-broken.conf",
+        "etc/sysctl.d/30-latin1.conf",
+        "etc/security/limits.d/20-broken.conf",
+        "opt/apim/repository/conf/deployment.toml",
+        "opt/apim/bin/api-manager.sh",
+    ];
+    let before: Vec<_> = broken
+        .iter()
+        .map(|p| std::fs::read(t.root.join(p)).unwrap())
+        .collect();
+    let (_, v) = t.json(Some("apim"), &["--apply", "--yes"]);
+    assert!(codes_of(&v).contains(&"SRC002".to_string()));
+    let after: Vec<_> = broken
+        .iter()
+        .map(|p| std::fs::read(t.root.join(p)).unwrap())
+        .collect();
+    // 20-broken.conf has a valid line that is fixed in place (fin_timeout 120 → 30); its
+    // malformed line must be byte-identical. The other files must not change at all.
+    let sysctl = String::from_utf8(after[0].clone()).unwrap();
+    assert!(sysctl.contains("net.core.somaxconn 4096\n"), "{sysctl}");
+    assert_eq!(before[1..], after[1..]);
+}
+
+#[test]
+fn a_crash_between_temp_write_and_rename_leaves_every_original() {
+    let t = CliTest::new("legacy-2.6");
+    let before = files(&t.root);
+    let out = t
+        .audit(Some("wso2am-2.6.0"), &["--apply", "--yes"])
+        .env("APIM_TUNE_FAILPOINT", "after-temp-write")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        files(&t.root),
+        before,
+        "a file changed or a temp file was left behind"
+    );
+}
+
+#[test]
+fn apply_needs_yes_off_a_terminal_and_live_needs_the_real_root() {
+    let t = CliTest::new("legacy-2.6");
+    let before = files(&t.root);
+    let (code, _, err) = t.run(Some("wso2am-2.6.0"), &["--apply"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--yes"), "{err}");
+    let (code, _, err) = t.run(Some("wso2am-2.6.0"), &["--apply", "--yes", "--live"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--root"), "{err}");
+    assert_eq!(files(&t.root), before);
+}
+
+#[test]
+fn diff_is_empty_and_exits_0_when_nothing_would_change() {
+    let t = CliTest::new("tuned-4.2");
+    let (code, out, _) = t.run(
+        Some("wso2am-4.2.0"),
+        &["--diff", "--role", "gateway", "--java-version", "17"],
+    );
+    assert_eq!((code, out.as_str()), (0, ""));
+}
+
+#[test]
+fn diff_masks_secrets_and_names_files_relative_to_the_root() {
+    let t = CliTest::new("legacy-2.6");
+    let (_, d) = diff(&t, "wso2am-2.6.0");
+    assert!(!d.contains("legacy-fixture-password"), "{d}");
+    assert!(
+        d.contains("--- a/opt/wso2am-2.6.0/repository/conf/datasources/master-datasources.xml"),
+        "{d}"
+    );
+    // somaxconn is not persisted anywhere: a new drop-in that sorts after 99-sysctl.conf.
+    assert!(
+        d.contains("--- /dev/null\n+++ b/etc/sysctl.d/99-zz-apim-tune.conf"),
+        "{d}"
+    );
+    // The API-M user is `*` here (no user found): the winning `*` lines are edited in place.
+    assert!(d.contains("+*       hard    nproc   20000"), "{d}");
+    crate::in_snapshots! { insta::assert_snapshot!("legacy_diff", d); }
+}
