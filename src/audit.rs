@@ -25,6 +25,10 @@ pub struct AuditOptions {
     pub profile_file: Option<PathBuf>,
     pub overrides: Overrides,
     pub user: Option<String>,
+    /// Waivers file (`--waivers`, or `apim-tune.waivers.toml` found by the CLI).
+    pub waivers: Option<PathBuf>,
+    /// A previous JSON report: only findings it does not have are kept.
+    pub baseline: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +39,10 @@ pub enum AuditError {
     Root(String),
     #[error("{0}")]
     ApimHome(String),
+    #[error(transparent)]
+    Waivers(#[from] crate::waivers::WaiverError),
+    #[error(transparent)]
+    Baseline(#[from] crate::baseline::BaselineError),
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -62,6 +70,8 @@ pub struct AuditReport {
     pub user: LimitsUser,
     pub profile: ProfileSummary,
     pub findings: Vec<Finding>,
+    /// Every setting checked (passing or not), for reports that list passes.
+    pub checked: Vec<Checked>,
     /// Every kernel parameter looked at: live value, the line that wins at boot, shadowed lines.
     pub sysctl: Vec<SysctlKeyReport>,
     /// Things the reader should know that are not findings (e.g. "host only").
@@ -106,14 +116,45 @@ fn sysctl_report(sysctl: &sysctl::Sysctl) -> Vec<SysctlKeyReport> {
 }
 
 impl AuditReport {
+    /// Findings of severity `s` that count (not waived).
     pub fn count(&self, s: Severity) -> usize {
-        self.findings.iter().filter(|f| f.severity == s).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity == s && f.waived.is_none())
+            .count()
     }
 
-    /// Whether any finding is at or above `threshold` (`None` = never fail).
-    pub fn fails(&self, threshold: Option<Severity>) -> bool {
-        threshold.is_some_and(|t| self.findings.iter().any(|f| f.severity >= t))
+    pub fn waived(&self) -> usize {
+        self.findings.iter().filter(|f| f.waived.is_some()).count()
     }
+
+    /// Whether any finding that is not waived is at or above `threshold` (`None` = never fail).
+    pub fn fails(&self, threshold: Option<Severity>) -> bool {
+        threshold.is_some_and(|t| {
+            self.findings
+                .iter()
+                .any(|f| f.severity >= t && f.waived.is_none())
+        })
+    }
+
+    /// Every setting checked in this run, as (suite, subject): the suites are `sysctl`,
+    /// `limits`, each API-M file by name, the start-up script, and `sources` for the files
+    /// themselves. Derived from the expectations and the findings.
+    pub fn suite_of(subject: &str) -> String {
+        let (family, _) = subject.split_once(':').unwrap_or(("other", subject));
+        match family {
+            "sysctl" | "limits" => family.to_string(),
+            "file" | "apim" => "sources".to_string(),
+            file => file.to_string(),
+        }
+    }
+}
+
+/// One checked setting, whether or not it produced a finding (JUnit lists passing ones too).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Checked {
+    pub suite: String,
+    pub subject: String,
 }
 
 /// Keys read from `/proc/sys` even when no profile entry names them, for the rules.
@@ -226,8 +267,32 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
         sysctl_drop_in: &sysctl_drop_in,
         limits_drop_in: &limits_drop_in,
     };
-    rules::run_all(&rcx, &mut findings);
+    let mut subjects = Vec::new();
+    rules::run_all(&rcx, &mut findings, &mut subjects);
+    if let Some(path) = &opts.baseline {
+        let known = crate::baseline::load(path)?;
+        let dropped = crate::baseline::filter(&known, &mut findings);
+        notes.push(format!(
+            "baseline {}: {dropped} known finding(s) not shown",
+            path.display()
+        ));
+    }
+    if let Some(path) = &opts.waivers {
+        let waivers = crate::waivers::load(path)?;
+        let extra = crate::waivers::apply(&waivers, &mut findings, &crate::clock::today());
+        findings.extend(extra);
+    }
     findings.sort_by_key(Finding::sort_key);
+    subjects.extend(findings.iter().map(|f| f.subject.clone()));
+    let mut checked: Vec<Checked> = subjects
+        .into_iter()
+        .map(|subject| Checked {
+            suite: AuditReport::suite_of(&subject),
+            subject,
+        })
+        .collect();
+    checked.sort();
+    checked.dedup();
 
     let apim = apim_model.as_ref().map(|m| ApimSummary {
         home: m.home.path.display().to_string(),
@@ -247,6 +312,7 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
             checks: expectations.len(),
         },
         findings,
+        checked,
         sysctl: sysctl_report(&sysctl),
         notes,
     };

@@ -70,6 +70,18 @@ pub struct Finding {
     /// Extra evidence lines (shadowed lines, NAT signals…).
     pub notes: Vec<String>,
     pub fix: Option<Fix>,
+    /// Set when a waiver accepts this finding: it is shown, but does not count for the exit code.
+    pub waived: Option<Waived>,
+}
+
+/// The waiver that accepted a finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Waived {
+    pub reason: String,
+    /// `YYYY-MM-DD`, when the waiver has an end date.
+    pub expires: Option<String>,
+    /// The waiver's `[[waiver]]` table in its file.
+    pub at: Location,
 }
 
 impl Finding {
@@ -87,6 +99,7 @@ impl Finding {
             profile_at: None,
             notes: Vec::new(),
             fix: None,
+            waived: None,
         }
     }
 

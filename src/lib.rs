@@ -6,13 +6,17 @@
 //! - [`apim`]: the API-M home: version, layout, which file and key holds each setting, parsers.
 //! - [`profile`]: profiles (TOML) turned into concrete expectations for these host facts.
 //! - [`rules`]: finding codes, the generic expectation check and the cross-setting rules.
-//! - [`audit`]: orchestration: sources + expectations → sorted findings.
-//! - [`report`]: renderers (text, JSON).
+//! - [`audit`]: orchestration: sources + expectations → sorted findings, then [`waivers`] and
+//!   [`baseline`] decide which of them count.
+//! - [`report`]: renderers (text, JSON, SARIF, JUnit, Markdown).
+//! - [`edit`]: plans fixes onto files, renders diffs, writes atomically with backups.
 //! - [`cli`]: argument parsing and the commands; the only place that prints.
 
 pub mod apim;
 pub mod audit;
+pub mod baseline;
 pub mod cli;
+pub mod clock;
 pub mod edit;
 pub mod exit_code;
 pub mod finding;
@@ -24,3 +28,4 @@ pub mod report;
 pub mod rules;
 pub mod source;
 pub mod version;
+pub mod waivers;

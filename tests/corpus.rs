@@ -746,7 +746,8 @@ fn deleted_ranges(before: &str, after: &str) -> Vec<(usize, usize)> {
 }
 
 /// Applies the profile's fixes to a copy of every real home (under an otherwise empty root) and
-/// checks: every byte outside the edited value spans is unchanged (only insertions elsewhere),
+/// checks: the written file is the original with exactly the planned value replacements, plus
+/// pure insertions (so every other byte is unchanged and in place),
 /// the results still parse, the binary writes exactly what was planned, and a second apply is
 /// a no-op.
 #[test]
@@ -789,24 +790,51 @@ fn apply_round_trips_on_every_home() {
         for f in &plan.files {
             let Some(before) = &f.before else { continue };
             edited += 1;
-            let spans: Vec<(usize, usize)> = report
+            // The original with exactly the planned value replacements made: the written file
+            // must be this text plus pure insertions (new lines, `# ` markers, quotes, escapes).
+            // -Xms follows the -Xmx the same plan sets (JVM012 after JVM001).
+            let planned_xmx = report.findings.iter().find_map(|x| match &x.fix {
+                Some(Fix::Replace { location, value })
+                    if location.file == f.display && x.subject.ends_with(":-Xmx") =>
+                {
+                    Some(value.clone())
+                }
+                _ => None,
+            });
+            let mut replaces: Vec<(usize, usize, String)> = report
                 .findings
                 .iter()
                 .filter_map(|x| match &x.fix {
-                    Some(Fix::Replace { location, .. }) if location.file == f.display => {
-                        location.span.map(|s| (s.start, s.end))
+                    Some(Fix::Replace { location, value }) if location.file == f.display => {
+                        let value = match (x.code, &planned_xmx) {
+                            (Code::Jvm012, Some(xmx)) => xmx.clone(),
+                            _ => value.clone(),
+                        };
+                        location.span.map(|s| (s.start, s.end, value))
                     }
                     _ => None,
                 })
                 .collect();
-            for (s, e) in deleted_ranges(before, &f.after) {
-                if !spans.iter().any(|(a, b)| *a <= s && e <= *b) {
-                    failures.push(format!(
-                        "{}: bytes {s}..{e} ({:?}) changed outside every edited value",
-                        f.display,
-                        &before[s..e]
-                    ));
+            replaces.sort_by_key(|r| std::cmp::Reverse(r.0));
+            let mut expected = before.clone();
+            for (start, end, value) in replaces {
+                let mut start = start;
+                if value.is_empty() {
+                    // Removing an option also removes the blanks before it.
+                    while start > 0 && matches!(before.as_bytes()[start - 1], b' ' | b'\t') {
+                        start -= 1;
+                    }
                 }
+                if end <= expected.len() {
+                    expected.replace_range(start..end, &value);
+                }
+            }
+            for (s, e) in deleted_ranges(&expected, &f.after) {
+                failures.push(format!(
+                    "{}: {:?} (bytes {s}..{e} of the expected text) is missing or changed",
+                    f.display,
+                    &expected[s..e]
+                ));
             }
         }
         let mut args = audit_args(&root, &copy, "text");

@@ -35,6 +35,13 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// List the backups `--apply` made.
     Backups(BackupsArgs),
+    /// List every finding code with its name, severity and one line.
+    Rules,
+    /// Print the documentation of a finding code (e.g. `apim-tune explain SYS010`).
+    Explain {
+        /// The code (`SYS010`) or its name (`tcp-tw-recycle-enabled`).
+        code: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -75,6 +82,31 @@ pub enum NatChoice {
 pub enum Format {
     Text,
     Json,
+    Sarif,
+    Junit,
+    Markdown,
+}
+
+/// `--output FORMAT=FILE`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputSpec {
+    pub format: Format,
+    pub path: PathBuf,
+}
+
+fn parse_output(s: &str) -> Result<OutputSpec, String> {
+    let (format, path) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not FORMAT=FILE (e.g. sarif=apim.sarif)"))?;
+    let format = Format::from_str(format, true)
+        .map_err(|_| format!("`{format}` is not a format (text, json, sarif, junit, markdown)"))?;
+    if path.is_empty() {
+        return Err(format!("`{s}` names no file"));
+    }
+    Ok(OutputSpec {
+        format,
+        path: PathBuf::from(path),
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -130,9 +162,18 @@ pub struct AuditArgs {
     #[arg(long, value_name = "FILE", help_heading = "Profile")]
     pub profile: Option<PathBuf>,
 
-    /// Output format.
+    /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text, help_heading = "Output")]
     pub format: Format,
+    /// Also write a report to a file, as FORMAT=FILE (repeatable), e.g. --output sarif=apim.sarif.
+    #[arg(long, value_name = "FORMAT=FILE", value_parser = parse_output, help_heading = "Output")]
+    pub output: Vec<OutputSpec>,
+    /// Accepted deviations (default: apim-tune.waivers.toml in the current directory, if any).
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub waivers: Option<PathBuf>,
+    /// A previous JSON report: show and count only findings that are new since it.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub baseline: Option<PathBuf>,
     /// Colour the text output (auto: on a terminal, unless NO_COLOR is set).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, help_heading = "Output")]
     pub color: ColorChoice,

@@ -1,11 +1,13 @@
 //! `apim-tune audit`: run the audit, render it, map the result to an exit code.
 
 use super::args::{AuditArgs, ColorChoice, FailOn, Format, NatChoice};
-use crate::audit::{AuditOptions, AuditReport, run as run_audit};
+use crate::audit::{AuditOptions, AuditReport, run as run_audit, run_with_sources};
 use crate::exit_code;
 use crate::finding::Severity;
 use crate::host::detect::{NatArg, Overrides};
 use crate::report;
+use crate::report::RenderOptions;
+use anyhow::Context;
 use std::io::{IsTerminal, Write};
 
 pub fn run(a: &AuditArgs) -> anyhow::Result<u8> {
@@ -14,15 +16,68 @@ pub fn run(a: &AuditArgs) -> anyhow::Result<u8> {
     if a.diff || a.apply {
         return super::changes::diff_or_apply(a, &opts);
     }
-    let report = run_audit(&opts)?;
-    print_report(a.format, &report)?;
+    let needs_diff =
+        a.format == Format::Markdown || a.output.iter().any(|o| o.format == Format::Markdown);
+    let (report, diff) = if needs_diff {
+        // The Markdown report carries the diff of what --apply would change.
+        let (report, sources) = run_with_sources(&opts)?;
+        let today = crate::clock::today();
+        let planned = crate::edit::plan::plan(
+            &report,
+            &sources,
+            &crate::edit::plan::PlanContext {
+                root: &opts.root,
+                today: &today,
+            },
+        );
+        let diff = crate::edit::diff::unified(&planned);
+        (report, Some(diff))
+    } else {
+        (run_audit(&opts)?, None)
+    };
+    let ro = RenderOptions {
+        fail_on: threshold(a.fail_on),
+        diff: diff.as_deref(),
+    };
+    for o in &a.output {
+        std::fs::write(&o.path, render(o.format, &report, &ro))
+            .with_context(|| format!("cannot write `{}`", o.path.display()))?;
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(render(a.format, &report, &ro).as_bytes())?;
+    out.flush()?;
     Ok(exit_for(&report, a.fail_on))
+}
+
+pub(super) fn render(format: Format, report: &AuditReport, ro: &RenderOptions) -> String {
+    match format {
+        Format::Text => report::text::render(report),
+        Format::Json => report::json::render(report),
+        Format::Sarif => report::sarif::render(report, ro),
+        Format::Junit => report::junit::render(report, ro),
+        Format::Markdown => report::markdown::render(report, ro),
+    }
+}
+
+pub(super) fn threshold(fail_on: FailOn) -> Option<Severity> {
+    match fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Never => None,
+    }
+}
+
+/// A path made absolute and free of links when it exists, so every path the audit prints
+/// relates to `--root` the same way however the two were spelled.
+pub(super) fn canonical(p: &std::path::Path) -> std::path::PathBuf {
+    p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
 }
 
 pub(super) fn options(a: &AuditArgs) -> AuditOptions {
     AuditOptions {
-        root: a.root.clone(),
-        apim_home: a.apim_home.clone(),
+        root: canonical(&a.root),
+        apim_home: a.apim_home.as_deref().map(canonical),
         apim_version: a.apim_version,
         role: a.role.clone(),
         profile_file: a.profile.clone(),
@@ -38,14 +93,16 @@ pub(super) fn options(a: &AuditArgs) -> AuditOptions {
             java_home: a.java_home.clone(),
         },
         user: a.user.clone(),
+        waivers: a.waivers.clone().or_else(|| {
+            let default = std::path::PathBuf::from(crate::waivers::DEFAULT_FILE);
+            default.is_file().then_some(default)
+        }),
+        baseline: a.baseline.clone(),
     }
 }
 
 pub(super) fn print_report(format: Format, report: &AuditReport) -> anyhow::Result<()> {
-    let text = match format {
-        Format::Text => report::text::render(report),
-        Format::Json => report::json::render(report),
-    };
+    let text = render(format, report, &RenderOptions::default());
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;
@@ -53,13 +110,7 @@ pub(super) fn print_report(format: Format, report: &AuditReport) -> anyhow::Resu
 }
 
 pub(super) fn exit_for(report: &AuditReport, fail_on: FailOn) -> u8 {
-    let threshold = match fail_on {
-        FailOn::Error => Some(Severity::Error),
-        FailOn::Warning => Some(Severity::Warning),
-        FailOn::Info => Some(Severity::Info),
-        FailOn::Never => None,
-    };
-    if report.fails(threshold) {
+    if report.fails(threshold(fail_on)) {
         exit_code::FINDINGS
     } else {
         exit_code::OK

@@ -51,10 +51,10 @@ pub fn diff_or_apply(a: &AuditArgs, opts: &AuditOptions) -> anyhow::Result<u8> {
 }
 
 fn apply(a: &AuditArgs, opts: &AuditOptions, planned: &Plan, diff: &str) -> anyhow::Result<u8> {
-    // Progress goes to stderr under --format json, so stdout stays one JSON object.
+    // Progress goes to stderr under machine formats, so stdout stays one document.
     let mut say: Box<dyn Write> = match a.format {
-        Format::Text => Box::new(std::io::stdout()),
-        Format::Json => Box::new(std::io::stderr()),
+        Format::Text | Format::Markdown => Box::new(std::io::stdout()),
+        Format::Json | Format::Sarif | Format::Junit => Box::new(std::io::stderr()),
     };
     if a.live {
         if opts.root != Path::new("/") {
@@ -192,8 +192,9 @@ fn allowed_dirs(root: &Path, apim_home: Option<&Path>) -> Vec<PathBuf> {
 }
 
 pub fn rollback(a: &RollbackArgs) -> anyhow::Result<u8> {
-    let dir = backup_dir(&a.root, a.backup_dir.as_deref());
-    let allowed = allowed_dirs(&a.root, a.apim_home.as_deref());
+    let root = super::audit::canonical(&a.root);
+    let dir = backup_dir(&root, a.backup_dir.as_deref());
+    let allowed = allowed_dirs(&root, a.apim_home.as_deref());
     match write::rollback(&dir, a.to.as_deref(), a.force, &allowed, &edit::timestamp()) {
         Ok(r) => {
             println!("rolled back `{}`", r.id);
@@ -214,12 +215,15 @@ pub fn rollback(a: &RollbackArgs) -> anyhow::Result<u8> {
             eprintln!("  run `apim-tune rollback` again to finish");
             Ok(exit_code::ROLLED_BACK)
         }
+        Err(e @ ApplyError::LinkEscapes { .. }) => Err(anyhow::Error::new(e).context(
+            "a file of that apply is outside --root: pass the --apim-home it was applied with",
+        )),
         Err(e) => Err(e.into()),
     }
 }
 
 pub fn backups(a: &BackupsArgs) -> anyhow::Result<u8> {
-    let dir = backup_dir(&a.root, a.backup_dir.as_deref());
+    let dir = backup_dir(&super::audit::canonical(&a.root), a.backup_dir.as_deref());
     let list = write::list_backups(&dir)?;
     if list.is_empty() {
         println!("no backups in {}", dir.display());

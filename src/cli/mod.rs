@@ -3,6 +3,7 @@
 pub mod args;
 mod audit;
 mod changes;
+mod explain;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -15,6 +16,8 @@ pub fn main() -> u8 {
         Command::Audit(a) => audit::run(a),
         Command::Rollback(a) => changes::rollback(a),
         Command::Backups(a) => changes::backups(a),
+        Command::Rules => explain::rules(),
+        Command::Explain { code } => explain::explain(code),
     };
     match result {
         Ok(code) => code,

@@ -30,20 +30,22 @@ pub fn unified(plan: &Plan) -> String {
 
 fn file_diff(f: &PlannedFile) -> (String, usize) {
     let before = f.before.as_deref().unwrap_or("");
-    let (old_name, new_name) = if f.display.starts_with('/') {
+    // The real file (links resolved): `patch` refuses to write through a symlink.
+    let name = &f.real;
+    let (old_name, new_name) = if name.starts_with('/') {
         let old = if f.before.is_some() {
-            f.display.clone()
+            name.clone()
         } else {
             "/dev/null".into()
         };
-        (old, f.display.clone())
+        (old, name.clone())
     } else {
         let old = if f.before.is_some() {
-            format!("a/{}", f.display)
+            format!("a/{name}")
         } else {
             "/dev/null".into()
         };
-        (old, format!("b/{}", f.display))
+        (old, format!("b/{name}"))
     };
     let diff = TextDiff::from_lines(before, f.after.as_str());
     let text = diff
@@ -71,6 +73,8 @@ fn mask(diff: &str, secrets: &[String]) -> (String, usize) {
             masked = masked.replace(s.as_str(), MASK);
         }
         masked = mask_secret_assignment(&masked);
+        // Credentials inside JDBC and other URLs (`password=`, `user:pass@`, Oracle `u/p@`).
+        masked = crate::redact::redact_url(&masked);
         if masked != line {
             count += 1;
         }
@@ -122,5 +126,10 @@ mod tests {
         assert!(out.contains("+a = 2"));
         let (out, _) = mask(" key_password=abc\r\n", &[]);
         assert_eq!(out, " key_password= ****\r\n");
+        let (out, n) = mask(
+            "+url = \"jdbc:postgresql://db/apim?user=a&password=Hunter2\"\n",
+            &[],
+        );
+        assert!(!out.contains("Hunter2") && n == 1, "{out}");
     }
 }

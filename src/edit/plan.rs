@@ -38,6 +38,9 @@ pub struct PlannedFile {
     /// Where the change lands, as the audit named it (`write` resolves symlinks).
     pub path: PathBuf,
     pub display: String,
+    /// The real file's path relative to the root (absolute when outside it): what a diff names,
+    /// since `patch` edits real files, not links.
+    pub real: String,
     /// `None` for a file this plan creates (a drop-in).
     pub before: Option<String>,
     pub after: String,
@@ -219,7 +222,7 @@ impl Planner<'_> {
     fn sysctl(&mut self, f: &Finding, key: &str, fix: &Fix) -> Result<(), String> {
         let effect = Effect::SysctlReload;
         match fix {
-            Fix::Replace { location, value } if is_ours(&location.file) => {
+            Fix::Replace { location, value } if self.is_ours(&location.file) => {
                 let span = location.span.ok_or("the value has no byte span")?;
                 let display = location.file.clone();
                 let w = self.work_for(&display, Kind::Sysctl)?;
@@ -299,6 +302,20 @@ impl Planner<'_> {
         }
     }
 
+    /// Whether a sysctl file is the administrator's to edit: its real path (after links) is
+    /// under `etc/`. A link in /etc/sysctl.d into usr/lib leads to a package's file, where an
+    /// edit is lost on the next update.
+    fn is_ours(&self, display: &str) -> bool {
+        self.sources
+            .sysctl
+            .files
+            .iter()
+            .find(|f| f.display == display)
+            .map(|f| real_rel(self.cx.root, &f.path))
+            .unwrap_or_else(|| display.to_string())
+            .starts_with("etc/")
+    }
+
     /// Every persisted line for `key`: (file display, line span).
     fn sysctl_lines(&self, key: &str) -> Vec<(String, Span)> {
         self.sources
@@ -344,10 +361,23 @@ impl Planner<'_> {
                     Some(l) => {
                         let (display, span) = (l.file.display.clone(), l.value_span);
                         let w = self.work_for(&display, Kind::Limits)?;
-                        w.line_ops.push(LineOp::Splice {
-                            span,
-                            value: value.clone(),
+                        // A `-` line sets soft and hard at once: both fixes land on the same
+                        // value, which must satisfy both (the larger one).
+                        let merged = w.line_ops.iter_mut().find_map(|op| match op {
+                            LineOp::Splice { span: s, value: v } if *s == span => Some(v),
+                            _ => None,
                         });
+                        match merged {
+                            Some(existing) => {
+                                if limit_rank(value) > limit_rank(existing) {
+                                    *existing = value.clone();
+                                }
+                            }
+                            None => w.line_ops.push(LineOp::Splice {
+                                span,
+                                value: value.clone(),
+                            }),
+                        }
                         w.changes.push(change_plain(f, summary(value), effect));
                         Ok(())
                     }
@@ -505,8 +535,18 @@ impl Planner<'_> {
                 let (appends, others): (Vec<_>, Vec<_>) = ops
                     .into_iter()
                     .partition(|op| matches!(op, LineOp::Append { .. }));
+                // Never splice twice into the same bytes: an overlapping operation (which the
+                // planner should have merged) is dropped rather than garbling the line.
+                let mut others = others;
+                let mut kept: Vec<LineOp> = Vec::new();
+                for op in others.drain(..) {
+                    let overlaps = kept.iter().any(|k| ops_overlap(k, &op));
+                    if !overlaps {
+                        kept.push(op);
+                    }
+                }
                 let mut text = w.text.clone();
-                for op in others {
+                for op in kept {
                     text = match op {
                         LineOp::Splice { span, value } => line::splice(&text, span, &value),
                         LineOp::CommentOut { line_span, note } => {
@@ -535,8 +575,12 @@ impl Planner<'_> {
                 continue;
             }
             let secrets = secrets_of(&w, apim);
+            let real = std::fs::canonicalize(&w.path)
+                .map(|p| real_rel(self.cx.root, &p))
+                .unwrap_or_else(|_| real_rel(self.cx.root, &w.path));
             files.push(PlannedFile {
                 path: w.path,
+                real,
                 display: w.display,
                 before: w.before,
                 after: w.text,
@@ -548,6 +592,29 @@ impl Planner<'_> {
             files,
             skipped: self.skipped,
         }
+    }
+}
+
+/// Orders limit values: numbers by size, `unlimited` above all.
+fn limit_rank(v: &str) -> u128 {
+    match v.trim() {
+        "unlimited" | "infinity" | "-1" => u128::MAX,
+        n => n.parse::<u128>().unwrap_or(0),
+    }
+}
+
+fn op_span(op: &LineOp) -> Option<Span> {
+    match op {
+        LineOp::Splice { span, .. } => Some(*span),
+        LineOp::CommentOut { line_span, .. } => Some(*line_span),
+        LineOp::Append { .. } => None,
+    }
+}
+
+fn ops_overlap(a: &LineOp, b: &LineOp) -> bool {
+    match (op_span(a), op_span(b)) {
+        (Some(x), Some(y)) => x.start < y.end.max(y.start + 1) && y.start < x.end.max(x.start + 1),
+        _ => false,
     }
 }
 
@@ -571,10 +638,12 @@ fn change_plain(f: &Finding, summary: String, effect: Effect) -> PlannedChange {
     }
 }
 
-/// Files under `etc/` are the administrator's; `usr/lib`, `lib`, `run` belong to packages and
-/// the runtime, where an edit is lost on the next update or boot.
-fn is_ours(display: &str) -> bool {
-    display.starts_with("etc/")
+/// A path relative to the root when under it, else absolute.
+fn real_rel(root: &Path, path: &Path) -> String {
+    match path.strip_prefix(root) {
+        Ok(rel) if root != Path::new("") => rel.to_string_lossy().into_owned(),
+        _ => path.to_string_lossy().into_owned(),
+    }
 }
 
 /// Whether a sysctl file is applied after the drop-in named `drop_in` (so it would override

@@ -48,6 +48,7 @@ pub fn render(r: &AuditReport) -> String {
             "warning": r.count(Severity::Warning),
             "info": r.count(Severity::Info),
             "fixable": r.findings.iter().filter(|f| f.fixable()).count(),
+            "waived": r.waived(),
         },
     });
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
@@ -74,6 +75,11 @@ fn finding(f: &Finding) -> Value {
         "notes": f.notes,
         "fixable": f.fixable(),
         "fix": f.fix.as_ref().map(fix),
+        "waived": f.waived.as_ref().map(|w| json!({
+            "reason": w.reason,
+            "expires": w.expires,
+            "waiver": w.at.to_string(),
+        })),
     })
 }
 

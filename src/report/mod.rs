@@ -1,5 +1,20 @@
-//! Renderers: turn an audit report into text or JSON. They never judge or read files.
+//! Renderers: turn an audit report into text, JSON, SARIF, JUnit or Markdown. They never judge
+//! or read files.
 
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod sanitize;
+pub mod sarif;
 pub mod text;
+
+use crate::finding::Severity;
+
+/// What a renderer needs besides the report itself.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RenderOptions<'a> {
+    /// `--fail-on`: findings at or above it (and not waived) are failures; `None` = never.
+    pub fail_on: Option<Severity>,
+    /// The unified diff of the fixable changes (already secret-masked), when computed.
+    pub diff: Option<&'a str>,
+}

@@ -84,9 +84,14 @@ fn severity_label(s: Severity) -> String {
 }
 
 fn finding(f: &Finding, out: &mut String) {
+    let waived = if f.waived.is_some() {
+        format!("{} ", "waived".dimmed())
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "{}[{}] {}: {}",
+        "{waived}{}[{}] {}: {}",
         severity_label(f.severity),
         f.code.code(),
         f.code.name(),
@@ -116,6 +121,19 @@ fn finding(f: &Finding, out: &mut String) {
     if let Some(p) = &f.profile_at {
         let _ = writeln!(out, "     profile: {p}");
     }
+    if let Some(w) = &f.waived {
+        let until = w
+            .expires
+            .as_ref()
+            .map(|e| format!(" until {e}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "     waived{until} ({}): {}",
+            w.at,
+            sanitize(&w.reason)
+        );
+    }
     let fix = match &f.fix {
         Some(Fix::Replace { value, .. }) if value.is_empty() => {
             "fixable with --apply (remove the option)".to_string()
@@ -143,13 +161,17 @@ fn summary(r: &AuditReport, out: &mut String) {
         r.count(Severity::Info),
     );
     let fixable = r.findings.iter().filter(|f| f.fixable()).count();
+    let waived = match r.waived() {
+        0 => String::new(),
+        n => format!(", {n} waived"),
+    };
     if r.findings.is_empty() {
         let _ = writeln!(out, "{}", "no findings".green().bold());
         return;
     }
     let _ = writeln!(
         out,
-        "{} {} error(s), {} warning(s), {} info ({} fixable with --apply)",
+        "{} {} error(s), {} warning(s), {} info ({} fixable with --apply{waived})",
         "summary:".bold(),
         e,
         w,

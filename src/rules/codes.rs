@@ -72,6 +72,22 @@ declare_codes! {
     Src003 "SRC003" "apim-version-unknown" Info "the API-M version could not be detected";
 
     /// ### What it checks
+    /// A waiver in the waivers file whose `expires` date has passed.
+    /// ### Why it matters
+    /// An accepted deviation was meant to be temporary; the findings it covered count again.
+    /// ### Fix
+    /// Fix the findings, or renew the waiver with a new `expires` and a reason that still holds.
+    Wav001 "WAV001" "waiver-expired" Warning "a waiver has expired and no longer applies";
+    /// ### What it checks
+    /// A waiver that matched no finding in this run.
+    /// ### Why it matters
+    /// Like an unused suppression, it hides nothing today but would silently hide a future
+    /// regression of the same kind.
+    /// ### Fix
+    /// Remove the waiver, or correct its `code`/`subject`.
+    Wav002 "WAV002" "waiver-unused" Info "a waiver matched no finding";
+
+    /// ### What it checks
     /// A kernel parameter whose effective value (persisted, else live) is below the profile's
     /// minimum.
     /// ### Why it matters
@@ -314,6 +330,15 @@ declare_codes! {
 }
 
 impl Code {
+    /// The documentation as text: `explain()` without the leading space doc comments carry.
+    pub fn doc(self) -> String {
+        self.explain()
+            .lines()
+            .map(|l| l.strip_prefix(' ').unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     pub fn family(self) -> &'static str {
         &self.code()[..3]
     }

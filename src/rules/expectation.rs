@@ -25,7 +25,8 @@ struct Seen {
     insert: Option<(String, String)>,
 }
 
-pub fn check_all(cx: &RuleContext, out: &mut Vec<Finding>) {
+/// Judges every expectation; `checked` receives the subject of each setting looked at.
+pub fn check_all(cx: &RuleContext, out: &mut Vec<Finding>, checked: &mut Vec<String>) {
     for exp in cx.expectations {
         let seen = match exp.family {
             Family::Sysctl => sysctl_seen(cx, exp),
@@ -34,6 +35,7 @@ pub fn check_all(cx: &RuleContext, out: &mut Vec<Finding>) {
             Family::Jvm => jvm_seen(cx, exp),
         };
         let Some((seen, check)) = seen else { continue };
+        checked.push(seen.subject.clone());
         if let Some(f) = judge(exp, &check, seen) {
             out.push(f);
         }

@@ -40,9 +40,10 @@ pub struct RuleContext<'a> {
     pub limits_drop_in: &'a str,
 }
 
-/// Runs the generic check and every cross-setting rule.
-pub fn run_all(cx: &RuleContext, out: &mut Vec<Finding>) {
-    expectation::check_all(cx, out);
+/// Runs the generic check and every cross-setting rule; `checked` receives the subject of every
+/// setting the generic check looked at.
+pub fn run_all(cx: &RuleContext, out: &mut Vec<Finding>, checked: &mut Vec<String>) {
+    expectation::check_all(cx, out, checked);
     sysctl::check(cx, out);
     limits::check(cx, out);
     jvm::check(cx, out);

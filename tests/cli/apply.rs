@@ -280,7 +280,8 @@ fn a_crash_between_temp_write_and_rename_leaves_every_original() {
     let before = files(&t.root);
     let out = t
         .audit(Some("wso2am-2.6.0"), &["--apply", "--yes"])
-        .env("APIM_TUNE_FAILPOINT", "after-temp-write")
+        // The third file fails: the two already written must be restored.
+        .env("APIM_TUNE_FAILPOINT", "after-temp-write:3")
         .output()
         .unwrap();
     assert_eq!(
@@ -336,4 +337,98 @@ fn diff_masks_secrets_and_names_files_relative_to_the_root() {
     // The API-M user is `*` here (no user found): the winning `*` lines are edited in place.
     assert!(d.contains("+*       hard    nproc   20000"), "{d}");
     crate::in_snapshots! { insta::assert_snapshot!("legacy_diff", d); }
+}
+
+#[test]
+fn a_dash_line_gets_one_value_that_satisfies_soft_and_hard() {
+    // See: review of issue 3 — two splices into one `-` line garbled it.
+    let t = CliTest::new("modern-4.2");
+    std::fs::write(
+        t.root.join("etc/security/limits.d/wso2.conf"),
+        "# test\nwso2carbon  -  nofile  1024\nwso2carbon  -  nproc  100\n",
+    )
+    .unwrap();
+    apply(&t, "wso2am-4.2.0", &[]);
+    let text = std::fs::read_to_string(t.root.join("etc/security/limits.d/wso2.conf")).unwrap();
+    assert_eq!(
+        text,
+        "# test\nwso2carbon  -  nofile  65535\nwso2carbon  -  nproc  20000\n"
+    );
+    let (_, v) = t.json(Some("wso2am-4.2.0"), &["--java-version", "17"]);
+    assert!(!codes_of(&v).iter().any(|c| c.starts_with("LIM")), "{v:#}");
+}
+
+#[test]
+fn a_link_into_a_vendor_file_is_not_edited_and_diffs_name_real_files() {
+    let (a, b) = pair("modern-4.2");
+    for t in [&a, &b] {
+        std::fs::create_dir_all(t.root.join("usr/lib/sysctl.d")).unwrap();
+        std::fs::write(
+            t.root.join("usr/lib/sysctl.d/60-vendor.conf"),
+            "net.ipv4.ip_local_port_range = 1024 65535\n",
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(
+            "../../usr/lib/sysctl.d/60-vendor.conf",
+            t.root.join("etc/sysctl.d/60-vendor.conf"),
+        )
+        .unwrap();
+        let dropin = t.root.join("etc/sysctl.d/99-wso2.conf");
+        let text = std::fs::read_to_string(&dropin)
+            .unwrap()
+            .replace("net.ipv4.ip_local_port_range = 10000 65535\n", "");
+        std::fs::write(&dropin, text).unwrap();
+    }
+    let (_, patchfile) = diff(&a, "wso2am-4.2.0");
+    assert!(
+        !patchfile.contains("60-vendor.conf"),
+        "a package file is not ours to edit:\n{patchfile}"
+    );
+    assert!(
+        patchfile.contains("+net.ipv4.ip_local_port_range = 10000 65535"),
+        "{patchfile}"
+    );
+    apply(&b, "wso2am-4.2.0", &[]);
+    assert_eq!(
+        std::fs::read_to_string(b.root.join("usr/lib/sysctl.d/60-vendor.conf")).unwrap(),
+        "net.ipv4.ip_local_port_range = 1024 65535\n"
+    );
+}
+
+#[test]
+fn credentials_in_urls_are_masked_in_the_diff() {
+    let t = CliTest::new("modern-4.2");
+    let toml = t
+        .root
+        .join("opt/wso2am-4.2.0/repository/conf/deployment.toml");
+    let text = std::fs::read_to_string(&toml).unwrap().replace(
+        "jdbc:postgresql://db.example.internal:5432/apim",
+        "jdbc:postgresql://db.example.internal:5432/apim?user=apim&password=Hunter2Secret",
+    );
+    std::fs::write(&toml, text).unwrap();
+    let (_, d) = diff(&t, "wso2am-4.2.0");
+    assert!(
+        d.contains("validationQuery"),
+        "the hunk near the URL is shown:\n{d}"
+    );
+    assert!(!d.contains("Hunter2Secret"), "{d}");
+}
+
+#[test]
+fn paths_relate_to_the_root_however_they_are_spelled() {
+    // A relative --root with an absolute --apim-home still gives root-relative diff headers.
+    let t = CliTest::new("legacy-2.6");
+    let out = assert_cmd::Command::cargo_bin("apim-tune")
+        .unwrap()
+        .current_dir(t.dir.path())
+        .args(["audit", "--root", "root", "--apim-home"])
+        .arg(t.root.join("opt/wso2am-2.6.0"))
+        .args(["--diff", "--java-version", "17"])
+        .output()
+        .unwrap();
+    let d = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        d.contains("--- a/opt/wso2am-2.6.0/repository/conf/carbon.xml"),
+        "{d}"
+    );
 }

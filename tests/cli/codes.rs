@@ -55,6 +55,8 @@ fn every_code_is_documented_in_the_message_convention() {
 fn every_code_has_a_fixture() {
     let site = fixtures().join("profiles/site.toml");
     let site = site.to_str().unwrap();
+    let waivers = fixtures().join("waivers/legacy.toml");
+    let waivers = waivers.to_str().unwrap();
     let runs: &[(&str, Option<&str>, &[&str])] = &[
         (
             "legacy-2.6",
@@ -73,6 +75,7 @@ fn every_code_has_a_fixture() {
             &["--java-version", "21"],
         ),
         ("broken", Some("apim"), &[]),
+        ("legacy-2.6", Some("wso2am-2.6.0"), &["--waivers", waivers]),
         (
             "tuned-4.2",
             Some("wso2am-4.2.0"),

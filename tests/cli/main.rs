@@ -17,6 +17,7 @@ mod audit;
 mod codes;
 mod exit_codes;
 mod output;
+mod reports;
 mod secrets;
 
 use assert_cmd::Command;

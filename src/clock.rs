@@ -1,0 +1,65 @@
+//! Dates for notes, waivers and backup names, in UTC. `SOURCE_DATE_EPOCH` (the
+//! reproducible-builds convention) fixes "now", which makes output and tests repeatable.
+
+/// Today as `YYYY-MM-DD` (UTC), for dated notes. `SOURCE_DATE_EPOCH` fixes it (reproducible
+/// output, tests).
+pub fn today() -> String {
+    let (y, m, d, ..) = civil_now();
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// `YYYYMMDDTHHMMSSZ` (UTC), for backup folder names; `SOURCE_DATE_EPOCH` fixes it.
+pub fn timestamp() -> String {
+    let (y, mo, d, h, mi, s) = civil_now();
+    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
+}
+
+fn civil_now() -> (i64, u32, u32, u32, u32, u32) {
+    civil(now_secs())
+}
+
+fn now_secs() -> i64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0)
+        })
+}
+
+/// Seconds since the epoch → (year, month, day, hour, minute, second), UTC.
+fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (
+        y,
+        m,
+        d,
+        (rem / 3600) as u32,
+        (rem % 3600 / 60) as u32,
+        (rem % 60) as u32,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn civil_dates() {
+        assert_eq!(super::civil(1_795_326_481), (2026, 11, 22, 5, 48, 1));
+        assert_eq!(super::civil(0), (1970, 1, 1, 0, 0, 0));
+        assert_eq!(super::civil(951_782_400), (2000, 2, 29, 0, 0, 0));
+    }
+}
