@@ -249,6 +249,10 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
                         m.home.layout.as_str()
                     ),
                 )
+                .at(Some(crate::model::Location::file_only(&m.display(match m.home.layout {
+                    apim::Layout::Toml => "repository/conf/deployment.toml",
+                    apim::Layout::Xml => "repository/conf/carbon.xml",
+                }))))
                 .expected("a known version")
                 .why("setting names and defaults differ between versions; pass `--apim-version` to be exact"),
             );

@@ -64,10 +64,21 @@ pub fn redact_url(url: &str) -> String {
             .find(|p| rest.starts_with(**p));
         if let Some(p) = hit {
             out.push_str(&url[i..i + p.len()]);
-            out.push_str(MASK);
             i += p.len();
-            while i < url.len() && !matches!(url.as_bytes()[i], b'&' | b';' | b'?' | b')') {
+            let value_start = i;
+            // The value ends at the next parameter, or where the URL itself ends in the text
+            // around it (whitespace, a quote, markup).
+            while i < url.len()
+                && !matches!(
+                    url.as_bytes()[i],
+                    b'&' | b';' | b'?' | b')' | b'"' | b'\'' | b'<' | b' ' | b'\t' | b'\r' | b'\n'
+                )
+            {
                 i += 1;
+            }
+            // An empty value (`password=` then a separator) has nothing to hide.
+            if i > value_start {
+                out.push_str(MASK);
             }
             continue;
         }

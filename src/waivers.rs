@@ -100,7 +100,12 @@ pub fn parse(display: &str, text: &str) -> Result<Vec<Waiver>, WaiverError> {
             .span()
             .map(&at)
             .unwrap_or_else(|| Location::file_only(display)),
-        message: e.message().trim().to_string(),
+        message: match e.message().trim() {
+            m if m.contains("expected a TOML datetime") => {
+                "`expires` must be a date like 2027-01-31".to_string()
+            }
+            m => m.to_string(),
+        },
     })?;
     let mut out = Vec::new();
     for w in raw.waiver {
@@ -246,7 +251,8 @@ reason = "nothing matches this"
         assert!(fs[2].waived.is_none(), "expired waivers do not apply");
         let codes: Vec<_> = extra.iter().map(|f| f.code).collect();
         assert_eq!(codes, vec![Code::Wav001, Code::Wav002]);
-        assert_eq!(extra[0].location.as_ref().unwrap().line, Some(12));
+        // The `[[waiver]]` header of the expired waiver.
+        assert_eq!(extra[0].location.as_ref().unwrap().line, Some(11));
     }
 
     #[test]

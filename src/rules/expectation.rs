@@ -45,12 +45,9 @@ pub fn check_all(cx: &RuleContext, out: &mut Vec<Finding>, checked: &mut Vec<Str
 fn judge(exp: &Expectation, check: &Check, seen: Seen) -> Option<Finding> {
     let outcome = compare(check, seen.value.as_deref());
     let code = code_for(exp.family, outcome, check)?;
-    let key = seen
-        .subject
-        .split_once(':')
-        .map(|(_, k)| k)
-        .unwrap_or(&seen.subject);
-    let key = key.to_string();
+    // `TokenCacheExpiry`, not `/APIManager/CacheConfigurations/TokenCacheExpiry`: the subject
+    // keeps the full path, the message names what people know.
+    let key = short_key(&seen.subject);
     let current = seen.value.clone().unwrap_or_else(|| "not set".into());
     let expected = check.describe();
     let message = match outcome {

@@ -38,19 +38,55 @@ fn passwords_never_reach_any_output() {
         );
     std::fs::write(&ds, text).unwrap();
 
+    // And in the start-up scripts, as a system property.
+    for (t, script) in [
+        (&t, "opt/wso2am-4.2.0/bin/api-manager.sh"),
+        (&legacy, "opt/wso2am-2.6.0/bin/wso2server.sh"),
+    ] {
+        let path = t.root.join(script);
+        let text = std::fs::read_to_string(&path).unwrap().replacen(
+            "org.wso2.carbon.bootstrap.Bootstrap",
+            &format!(
+                "-Djavax.net.ssl.keyStorePassword={SECRET} org.wso2.carbon.bootstrap.Bootstrap"
+            ),
+            1,
+        );
+        std::fs::write(&path, text).unwrap();
+    }
+
     for (t, home) in [(&t, "wso2am-4.2.0"), (&legacy, "wso2am-2.6.0")] {
-        for format in ["text", "json"] {
-            let (_, out, err) = t.run(Some(home), &["--format", format, "--java-version", "17"]);
-            assert!(
-                !out.contains(SECRET),
-                "{format} stdout leaks the secret:\n{out}"
+        for format in ["text", "json", "sarif", "junit", "markdown"] {
+            let report = t.dir.path().join(format!("report.{format}"));
+            let output = format!("{format}={}", report.display());
+            let (_, out, err) = t.run(
+                Some(home),
+                &[
+                    "--format",
+                    format,
+                    "--java-version",
+                    "17",
+                    "--output",
+                    &output,
+                ],
             );
+            let written = std::fs::read_to_string(&report).unwrap();
+            for (what, text) in [("stdout", &out), ("stderr", &err), ("--output", &written)] {
+                assert!(
+                    !text.contains(SECRET),
+                    "{format} {what} leaks the secret:\n{text}"
+                );
+            }
             assert!(
-                !err.contains(SECRET),
-                "{format} stderr leaks the secret:\n{err}"
+                out.contains("alidation"),
+                "{format}: the datasource was audited"
             );
-            assert!(out.contains("validation"), "the datasource was audited");
         }
+        let (code, diff, err) = t.run(Some(home), &["--diff", "--java-version", "17"]);
+        assert_eq!(code, 1, "{err}");
+        assert!(
+            !diff.contains(SECRET) && !err.contains(SECRET),
+            "the diff leaks:\n{diff}"
+        );
     }
 }
 
