@@ -53,6 +53,12 @@ fn detect_with(root: &Path, ov: &Overrides, env_java_home: Option<PathBuf>) -> H
         nat,
         nat_signals,
         java: detect_java(ov, env_java_home),
+        distro: None,
+        cloud: None,
+        container: None,
+        proc_sys_read_only: None,
+        nat_verdict: crate::host::NatVerdict::Unknown,
+        nat_evidence: Vec::new(),
     }
 }
 

@@ -4,7 +4,10 @@
 
 pub mod detect;
 pub mod limits;
+pub mod platform;
+pub mod process;
 pub mod sysctl;
+pub mod systemd;
 
 use crate::version::Version;
 use serde::Serialize;
@@ -44,6 +47,46 @@ impl<T> Fact<T> {
     }
 }
 
+/// The two NAT questions answered together: is the host behind NAT (clients or its own address
+/// translated), does it perform NAT (a container host or router), neither, or unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NatVerdict {
+    BehindNat,
+    PerformsNat,
+    None,
+    Unknown,
+}
+
+impl NatVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NatVerdict::BehindNat => "behind-nat",
+            NatVerdict::PerformsNat => "performs-nat",
+            NatVerdict::None => "none",
+            NatVerdict::Unknown => "unknown",
+        }
+    }
+}
+
+/// One piece of NAT evidence: what was looked at and what it showed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NatSignal {
+    /// Short stable name: `private-address`, `cgnat-address`, `cloud-vm`, `ip-forward`,
+    /// `bridge`, `conntrack`, `nat-module`, `nat-rules`, `flag`.
+    pub name: String,
+    pub detail: String,
+}
+
+/// `etc/os-release`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Distro {
+    pub id: String,
+    pub version_id: Option<String>,
+    pub pretty_name: Option<String>,
+    pub source: String,
+}
+
 /// The host facts the profiles and rules depend on, detected once after argument parsing.
 #[derive(Clone, Debug, Serialize)]
 pub struct HostFacts {
@@ -56,6 +99,15 @@ pub struct HostFacts {
     pub nat_signals: Vec<String>,
     /// Feature release of the JDK that runs API-M (8, 11, 17, 21…), when known.
     pub java: Option<Fact<u32>>,
+    pub distro: Option<Distro>,
+    /// `aws`, `gcp`, `azure`, `oci`, `alibaba`… from DMI / the hypervisor UUID.
+    pub cloud: Option<Fact<String>>,
+    /// `docker`, `podman`, `kubernetes`, `lxc`, `container` when running inside one.
+    pub container: Option<Fact<String>>,
+    /// Whether `/proc/sys` is mounted read-only (containers): sysctls cannot be set from inside.
+    pub proc_sys_read_only: Option<bool>,
+    pub nat_verdict: NatVerdict,
+    pub nat_evidence: Vec<NatSignal>,
 }
 
 impl HostFacts {

@@ -343,6 +343,12 @@ pub(crate) mod sample {
             nat: Fact::new(Nat::Yes, "--nat"),
             nat_signals: Vec::new(),
             java: None,
+            distro: None,
+            cloud: None,
+            container: None,
+            proc_sys_read_only: None,
+            nat_verdict: crate::host::NatVerdict::BehindNat,
+            nat_evidence: Vec::new(),
         }
     }
 

@@ -1,0 +1,1 @@
+//! STUB until the real module lands.
