@@ -176,7 +176,13 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
         return Err(AuditError::Root(opts.root.display().to_string()));
     }
     let root = opts.root.as_path();
-    let facts = detect::detect(root, &opts.overrides);
+    let mut facts = detect::detect(root, &opts.overrides);
+    let (units, unit_problems) = crate::host::systemd::find_apim_units(root);
+    let default_nofile = crate::host::systemd::default_limit_nofile(root);
+    let processes = crate::host::process::find_apim_processes(root);
+    if facts.java.is_none() {
+        facts.java = java_from_services(root, &units, &processes);
+    }
 
     let mut notes = Vec::new();
     let home = match apim::locate(opts.apim_home.as_deref()) {
@@ -221,7 +227,14 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
         .map(|e| e.key.as_str())
         .collect();
     keys.extend(RULE_KEYS);
-    let sysctl = sysctl::read(root, &keys);
+    let mut sysctl = sysctl::read(root, &keys);
+    // Debian 13+ without the 99-sysctl.conf link never reads /etc/sysctl.conf at boot: its lines
+    // are not persisted values, and each tuning line there is a finding (SYS013).
+    let unread_conf_lines = if sysctl_conf_unread(root, &facts) {
+        sysctl.drop_file("etc/sysctl.conf")
+    } else {
+        Vec::new()
+    };
     let limits = limits::read(root);
 
     let apim_model = home.map(|h| ApimModel::load(root, h, facts.cores.value));
@@ -232,6 +245,7 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
         .problems
         .iter()
         .chain(&limits.problems)
+        .chain(&unit_problems)
         .chain(apim_model.iter().flat_map(|m| &m.problems))
     {
         findings.push(problem_finding(p));
@@ -270,7 +284,37 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
         expectations: &expectations,
         sysctl_drop_in: &sysctl_drop_in,
         limits_drop_in: &limits_drop_in,
+        units: &units,
+        default_nofile: default_nofile.as_ref(),
+        processes: &processes,
     };
+    for line in &unread_conf_lines {
+        let distro = facts
+            .distro
+            .as_ref()
+            .map(|d| format!("{} {}", d.id, d.version_id.clone().unwrap_or_default()))
+            .unwrap_or_default();
+        findings.push(
+            Finding::new(
+                Code::Sys013,
+                format!("sysctl:{}", line.key),
+                format!(
+                    "`{}` = {} in etc/sysctl.conf is not applied at boot: {distro} does not read that file",
+                    line.key, line.value
+                ),
+            )
+            .at(Some(line.location()))
+            .current(line.value.clone())
+            .expected(format!("in {sysctl_drop_in}"))
+            .why("systemd-sysctl reads only sysctl.d directories; Debian 13 dropped the 99-sysctl.conf link that made it read /etc/sysctl.conf")
+            .see("Debian 13 release notes (procps); sysctl.d(5)")
+            .fix(crate::finding::Fix::Insert {
+                file: sysctl_drop_in.clone(),
+                key: line.key.clone(),
+                value: line.value.clone(),
+            }),
+        );
+    }
     let mut subjects = Vec::new();
     rules::run_all(&rcx, &mut findings, &mut subjects);
     if let Some(path) = &opts.baseline {
@@ -285,6 +329,9 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
         let waivers = crate::waivers::load(path)?;
         let extra = crate::waivers::apply(&waivers, &mut findings, &crate::clock::today());
         findings.extend(extra);
+    }
+    if facts.container.is_some() || facts.proc_sys_read_only == Some(true) {
+        container_sysctl_notes(&mut findings);
     }
     findings.sort_by_key(Finding::sort_key);
     subjects.extend(findings.iter().map(|f| f.subject.clone()));
@@ -328,6 +375,94 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
             apim: apim_model,
         },
     ))
+}
+
+/// The JDK that runs API-M, when no flag or $JAVA_HOME said: `JAVA_HOME` in the unit's
+/// `Environment=`, else the running JVM's executable; read from `<home>/release` under the root.
+pub fn java_from_services(
+    root: &Path,
+    units: &[crate::host::systemd::Unit],
+    processes: &[crate::host::process::JvmProcess],
+) -> Option<crate::host::Fact<u32>> {
+    let release = |home: &str| match crate::source::read_under(
+        root,
+        &format!("{}/release", home.trim_end_matches('/')),
+    ) {
+        crate::source::Read::File(f) => detect::java_release_version(&f.text),
+        _ => None,
+    };
+    for u in units {
+        if let Some(j) = u.environment.get("JAVA_HOME")
+            && let Some(v) = release(&j.value)
+        {
+            return Some(crate::host::Fact::new(
+                v,
+                format!("JAVA_HOME in {}", u.name),
+            ));
+        }
+    }
+    for p in processes {
+        if let Some(home) = &p.java_home
+            && let Some(v) = release(home)
+        {
+            return Some(crate::host::Fact::new(
+                v,
+                format!("{} executable", p.source),
+            ));
+        }
+    }
+    None
+}
+
+/// Debian 13 and later read `/etc/sysctl.conf` at boot only through a `99-sysctl.conf` link in a
+/// sysctl.d directory.
+fn sysctl_conf_unread(root: &Path, facts: &HostFacts) -> bool {
+    let Some(d) = &facts.distro else { return false };
+    let major = d
+        .version_id
+        .as_deref()
+        .and_then(|v| v.split('.').next())
+        .and_then(|v| v.parse::<u32>().ok());
+    if d.id != "debian" || major.is_none_or(|m| m < 13) {
+        return false;
+    }
+    let conf = root.join("etc/sysctl.conf");
+    let linked = [
+        "etc/sysctl.d",
+        "run/sysctl.d",
+        "usr/local/lib/sysctl.d",
+        "usr/lib/sysctl.d",
+        "lib/sysctl.d",
+    ]
+    .iter()
+    .flat_map(|dir| {
+        crate::source::list_dir(root, dir, ".conf")
+            .into_iter()
+            .map(move |n| format!("{dir}/{n}"))
+    })
+    .any(|rel| crate::source::resolve_in_root(root, Path::new(&rel)).is_ok_and(|p| p == conf));
+    !linked
+}
+
+/// In a container `/proc/sys` is the runtime's: say where each kernel parameter can be set, and
+/// offer no file fix (a sysctl.d file in an image changes nothing) and never `--live`.
+fn container_sysctl_notes(findings: &mut [Finding]) {
+    for f in findings.iter_mut() {
+        let Some(key) = f.subject.strip_prefix("sysctl:") else {
+            continue;
+        };
+        let note = if crate::host::namespaced::is_namespaced(key) {
+            format!(
+                "in a container: `{key}` is namespaced, set it per pod (securityContext.sysctls) or with `docker run --sysctl`; see `apim-tune host --format k8s`"
+            )
+        } else {
+            format!(
+                "in a container: `{key}` is node-level, set it on the host or node, not in the container"
+            )
+        };
+        f.notes.push(note);
+        f.fix = None;
+    }
 }
 
 fn problem_finding(p: &SourceProblem) -> Finding {

@@ -35,6 +35,8 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// List the backups `--apply` made.
     Backups(BackupsArgs),
+    /// Print the host facts the audit uses, each with where it came from.
+    Host(HostArgs),
     /// List every finding code with its name, severity and one line.
     Rules,
     /// Print the documentation of a finding code (e.g. `apim-tune explain SYS010`).
@@ -61,6 +63,35 @@ pub struct RollbackArgs {
     /// The API-M home, when it is outside the root (files there may be restored).
     #[arg(long, value_name = "DIR")]
     pub apim_home: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HostFormat {
+    Text,
+    Json,
+    /// Kubernetes securityContext.sysctls and docker --sysctl for the namespaced recommendations.
+    K8s,
+}
+
+#[derive(Debug, Args)]
+pub struct HostArgs {
+    #[arg(long, default_value = "/", value_name = "DIR")]
+    pub root: PathBuf,
+    #[arg(long, value_enum, default_value_t = HostFormat::Text)]
+    pub format: HostFormat,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub cores: Option<u32>,
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory_size)]
+    pub memory: Option<u64>,
+    #[arg(long, value_enum, default_value_t = NatChoice::Auto)]
+    pub nat: NatChoice,
+    #[arg(long, value_name = "N")]
+    pub java_version: Option<u32>,
+    #[arg(long, value_name = "DIR")]
+    pub java_home: Option<PathBuf>,
+    /// Role whose recommended kernel parameters `--format k8s` prints.
+    #[arg(long, default_value = "all-in-one", value_parser = ["all-in-one", "gateway", "key-manager", "control-plane", "traffic-manager"])]
+    pub role: String,
 }
 
 #[derive(Debug, Args)]

@@ -63,6 +63,12 @@ fn apply(a: &AuditArgs, opts: &AuditOptions, planned: &Plan, diff: &str) -> anyh
         if !nix::unistd::geteuid().is_root() {
             bail!("--live writes /proc/sys and needs root");
         }
+        let facts = crate::host::detect::detect(&opts.root, &opts.overrides);
+        if facts.container.is_some() || facts.proc_sys_read_only == Some(true) {
+            bail!(
+                "--live: this is a container; kernel parameters are set by the runtime (see `apim-tune host --format k8s`)"
+            );
+        }
     }
     if planned.is_empty() {
         writeln!(say, "nothing to change")?;

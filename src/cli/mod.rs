@@ -4,6 +4,7 @@ pub mod args;
 mod audit;
 mod changes;
 mod explain;
+mod host;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -16,6 +17,7 @@ pub fn main() -> u8 {
         Command::Audit(a) => audit::run(a),
         Command::Rollback(a) => changes::rollback(a),
         Command::Backups(a) => changes::backups(a),
+        Command::Host(a) => host::run(a),
         Command::Rules => explain::rules(),
         Command::Explain { code } => explain::explain(code),
     };

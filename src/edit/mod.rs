@@ -20,6 +20,8 @@ pub enum Effect {
     SysctlReload,
     /// pam limits: new login sessions (and API-M restarted from one) get them.
     NewSessions,
+    /// A systemd unit drop-in: `systemctl daemon-reload`, then restart the unit.
+    RestartService,
     /// API-M configuration and JVM options: restart API-M.
     RestartApim,
 }
@@ -32,6 +34,9 @@ impl Effect {
             }
             Effect::NewSessions => {
                 "limits: apply to new login sessions; restart API-M from a new session"
+            }
+            Effect::RestartService => {
+                "systemd unit limits: `systemctl daemon-reload`, then restart the API-M unit"
             }
             Effect::RestartApim => "API-M settings and JVM options: restart API-M",
         }

@@ -90,6 +90,8 @@ pub struct PlanContext<'a> {
 enum Kind {
     Sysctl,
     Limits,
+    /// `etc/systemd/system/<unit>.d/apim-tune.conf`.
+    Unit,
     Toml,
     Xml(String),
     Properties(String),
@@ -160,6 +162,7 @@ impl Planner<'_> {
         match family {
             "sysctl" => self.sysctl(f, key, fix),
             "limits" => self.limits(f, key, fix),
+            "systemd" => self.unit(f, fix),
             _ => self.apim(f, key, fix),
         }
     }
@@ -170,7 +173,7 @@ impl Planner<'_> {
             let existing = self.source_file(display, &kind);
             let (path, before) = match &existing {
                 Some(file) => (file.path.clone(), Some(file.text.clone())),
-                None if matches!(kind, Kind::Sysctl | Kind::Limits) => {
+                None if matches!(kind, Kind::Sysctl | Kind::Limits | Kind::Unit) => {
                     (self.cx.root.join(display), None)
                 }
                 None => return Err(format!("`{display}` was not read by the audit")),
@@ -196,13 +199,19 @@ impl Planner<'_> {
     fn source_file(&self, display: &str, kind: &Kind) -> Option<Arc<SourceFile>> {
         let apim = self.sources.apim.as_ref();
         match kind {
+            // A file the model set aside (sysctl.conf where boot does not read it) is still a
+            // file on disk: read it rather than plan it as new.
             Kind::Sysctl => self
                 .sources
                 .sysctl
                 .files
                 .iter()
                 .find(|f| f.display == display)
-                .cloned(),
+                .cloned()
+                .or_else(|| match crate::source::read_under(self.cx.root, display) {
+                    crate::source::Read::File(f) => Some(f),
+                    _ => None,
+                }),
             Kind::Limits => self
                 .sources
                 .limits
@@ -210,6 +219,11 @@ impl Planner<'_> {
                 .iter()
                 .find(|f| f.display == display)
                 .cloned(),
+            // Only apim-tune's own drop-in is ever written; it may exist from an earlier apply.
+            Kind::Unit => match crate::source::read_under(self.cx.root, display) {
+                crate::source::Read::File(f) => Some(f),
+                _ => None,
+            },
             Kind::Toml => apim?.toml.as_ref().map(|d| d.file.clone()),
             Kind::Xml(name) => apim?.xml_doc(name).map(|d| d.file.clone()),
             Kind::Properties(name) => apim?.properties_doc(name).map(|p| p.file.clone()),
@@ -250,9 +264,21 @@ impl Planner<'_> {
                     ),
                 };
                 let entry_lines = self.sysctl_lines(key);
+                let moved_from = match (f.code, &f.location) {
+                    (Code::Sys013, Some(loc)) => self.line_span_at(loc),
+                    _ => None,
+                };
                 let w = self.work_for(&drop_in, Kind::Sysctl)?;
                 let line = line::sysctl_line(&w.text, key, value);
-                w.line_ops.push(LineOp::Append { line });
+                // One line per key in the drop-in: a recommended value beats a moved one.
+                let existing = w.line_ops.iter().position(|op| {
+                    matches!(op, LineOp::Append { line: l } if l.split('=').next().map(str::trim) == Some(key))
+                });
+                match existing {
+                    Some(_) if f.code == Code::Sys013 => {}
+                    Some(i) => w.line_ops[i] = LineOp::Append { line },
+                    None => w.line_ops.push(LineOp::Append { line }),
+                }
                 w.changes.push(change(
                     f,
                     format!("set `{key}` = {value} in the drop-in"),
@@ -260,6 +286,21 @@ impl Planner<'_> {
                     key,
                     value,
                 ));
+                if let Some((display, line_span)) = moved_from {
+                    let note = format!(
+                        "apim-tune {}: moved to {drop_in}, this file is not read at boot",
+                        self.cx.today
+                    );
+                    let w = self.work_for(&display, Kind::Sysctl)?;
+                    w.line_ops.push(LineOp::CommentOut { line_span, note });
+                    w.changes.push(PlannedChange {
+                        code: f.code,
+                        subject: f.subject.clone(),
+                        summary: format!("comment out `{key}` (moved to the drop-in)"),
+                        effect,
+                        live: None,
+                    });
+                }
                 // Lines that would still override the drop-in at boot are commented out.
                 let name = drop_in.rsplit('/').next().unwrap_or(&drop_in).to_string();
                 for (display, line_span) in entry_lines {
@@ -316,6 +357,23 @@ impl Planner<'_> {
             .starts_with("etc/")
     }
 
+    /// The span of line `loc.line` in the sysctl file `loc.file` (without its line ending).
+    fn line_span_at(&self, loc: &Location) -> Option<(String, Span)> {
+        let file = crate::source::read_under(self.cx.root, &loc.file);
+        let crate::source::Read::File(file) = file else {
+            return None;
+        };
+        let start = file.line_start(loc.line?)?;
+        let rest = &file.text[start..];
+        let len = rest.find('\n').unwrap_or(rest.len());
+        let len = if rest[..len].ends_with('\r') {
+            len - 1
+        } else {
+            len
+        };
+        Some((loc.file.clone(), Span::new(start, start + len)))
+    }
+
     /// Every persisted line for `key`: (file display, line span).
     fn sysctl_lines(&self, key: &str) -> Vec<(String, Span)> {
         self.sources
@@ -338,6 +396,24 @@ impl Planner<'_> {
             .chain(e.winner.as_ref())
             .find(|l| l.file.display == loc.file && Some(l.line) == loc.line)
             .map(|l| (l.file.display.clone(), l.line_span))
+    }
+
+    // --- systemd units ----------------------------------------------------------------
+
+    fn unit(&mut self, f: &Finding, fix: &Fix) -> Result<(), String> {
+        let Fix::Insert { file, key, value } = fix else {
+            return Err("unit files are changed through a drop-in only".into());
+        };
+        let w = self.work_for(file, Kind::Unit)?;
+        w.line_ops.push(LineOp::Append {
+            line: format!("{key}={value}"),
+        });
+        w.changes.push(change_plain(
+            f,
+            format!("set `{key}={value}` in the drop-in"),
+            Effect::RestartService,
+        ));
+        Ok(())
     }
 
     // --- limits -------------------------------------------------------------------------
@@ -516,7 +592,9 @@ impl Planner<'_> {
                     format!("set `{key}` = {value}"),
                 )
             }
-            (Kind::Sysctl | Kind::Limits, _) => return Err("not an API-M file".into()),
+            (Kind::Sysctl | Kind::Limits | Kind::Unit, _) => {
+                return Err("not an API-M file".into());
+            }
         };
         w.text = new;
         w.changes.push(change_plain(f, summary, effect));
@@ -564,7 +642,11 @@ impl Planner<'_> {
                     .collect();
                 if !appended.is_empty() {
                     text = if w.before.is_none() {
-                        line::new_file(&drop_in_header(&w.kind, self.cx.today), &appended)
+                        let mut lines = appended.clone();
+                        if w.kind == Kind::Unit {
+                            lines.insert(0, "[Service]".to_string());
+                        }
+                        line::new_file(&drop_in_header(&w.kind, self.cx.today), &lines)
                     } else {
                         appended.iter().fold(text, |t, l| line::append_line(&t, l))
                     };
@@ -663,6 +745,10 @@ fn drop_in_header(kind: &Kind, today: &str) -> Vec<&'static str> {
         Kind::Sysctl => vec![
             "Written by apim-tune (`apim-tune audit --apply`): kernel parameters for WSO2 API Manager.",
             "It sorts after every other sysctl.d file so its values win at boot; undo with `apim-tune rollback`.",
+        ],
+        Kind::Unit => vec![
+            "Written by apim-tune (`apim-tune audit --apply`): limits for the unit that runs WSO2 API Manager.",
+            "Services ignore limits.conf. Run `systemctl daemon-reload` and restart the unit; undo with `apim-tune rollback`.",
         ],
         _ => vec![
             "Written by apim-tune (`apim-tune audit --apply`): limits for the user that runs WSO2 API Manager.",
@@ -782,7 +868,7 @@ fn secrets_of(w: &Work, apim: Option<&ApimModel>) -> Vec<String> {
                 );
             }
         }
-        Kind::Sysctl | Kind::Limits => {}
+        Kind::Sysctl | Kind::Limits | Kind::Unit => {}
     }
     out.retain(|s| !s.is_empty());
     out

@@ -1,20 +1,18 @@
-//! Host facts (cores, memory, kernel, JDK, NAT) detected once, each with where it came from.
+//! Host facts (cores, memory, kernel, JDK, platform, NAT) detected once, each with where it came
+//! from.
 //!
 //! Owns: reading those facts from files under `--root`, from command-line overrides, and (only
 //! where a fact must have a value) from the live system. Must not: judge a fact, print, or touch
-//! the network: NAT is inferred from local files only, never by probing.
+//! the network. Distribution, cloud, container and NAT evidence are read by `platform`; this
+//! module assembles them and keeps the older `nat`/`nat_signals` view in step with them.
 
-use super::{Fact, HostFacts, Nat};
-use crate::source::{Read, list_dir, read_under};
-use std::net::Ipv4Addr;
+use super::{Fact, HostFacts, Nat, NatSignal, NatVerdict, platform};
+use crate::source::{Read, read_under};
 use std::path::{Path, PathBuf};
 
 const CPU_ONLINE: &str = "sys/devices/system/cpu/online";
 const MEMINFO: &str = "proc/meminfo";
 const OSRELEASE: &str = "proc/sys/kernel/osrelease";
-const FIB_TRIE: &str = "proc/net/fib_trie";
-const IP_FORWARD: &str = "proc/sys/net/ipv4/ip_forward";
-const CLASS_NET: &str = "sys/class/net";
 
 /// `--nat`: `auto` detects, `yes`/`no` state it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,7 +43,8 @@ pub fn detect(root: &Path, ov: &Overrides) -> HostFacts {
 
 /// [`detect`] with `JAVA_HOME` passed in, so tests do not depend on the environment.
 fn detect_with(root: &Path, ov: &Overrides, env_java_home: Option<PathBuf>) -> HostFacts {
-    let (nat, nat_signals) = detect_nat(root, ov.nat);
+    let (nat_fact, nat_evidence) = platform::nat_with_source(root, ov.nat);
+    let (nat, nat_signals) = legacy_nat(&nat_fact, &nat_evidence);
     HostFacts {
         cores: detect_cores(root, ov.cores),
         memory_mb: detect_memory(root, ov.memory_mb),
@@ -53,13 +52,25 @@ fn detect_with(root: &Path, ov: &Overrides, env_java_home: Option<PathBuf>) -> H
         nat,
         nat_signals,
         java: detect_java(ov, env_java_home),
-        distro: None,
-        cloud: None,
-        container: None,
-        proc_sys_read_only: None,
-        nat_verdict: crate::host::NatVerdict::Unknown,
-        nat_evidence: Vec::new(),
+        distro: platform::distro(root),
+        cloud: platform::cloud(root),
+        container: platform::container(root),
+        proc_sys_read_only: platform::proc_sys_read_only(root),
+        nat_verdict: nat_fact.value,
+        nat_evidence,
     }
+}
+
+/// The older yes/no/unknown view of the NAT verdict, which rules and reports still read: either
+/// NAT question answered yes is `yes`, and the signals are the evidence details.
+fn legacy_nat(verdict: &Fact<NatVerdict>, evidence: &[NatSignal]) -> (Fact<Nat>, Vec<String>) {
+    let nat = match verdict.value {
+        NatVerdict::BehindNat | NatVerdict::PerformsNat => Nat::Yes,
+        NatVerdict::None => Nat::No,
+        NatVerdict::Unknown => Nat::Unknown,
+    };
+    let signals = evidence.iter().map(|s| s.detail.clone()).collect();
+    (Fact::new(nat, verdict.source.clone()), signals)
 }
 
 fn read_text(root: &Path, rel: &str) -> Option<String> {
@@ -232,139 +243,10 @@ pub fn java_release_version(text: &str) -> Option<u32> {
     (feature > 0).then_some(feature)
 }
 
-/// Local IPv4 host addresses in a `/proc/net/fib_trie` text (a `/32 host LOCAL` entry under an
-/// address line), loopback excluded, each once, in the order seen.
-fn local_addresses(fib_trie: &str) -> Vec<Ipv4Addr> {
-    let mut out = Vec::new();
-    let mut last: Option<Ipv4Addr> = None;
-    for line in fib_trie.lines() {
-        let line = line.trim();
-        if let Some(addr) = line.strip_prefix("|--") {
-            last = addr.trim().parse().ok();
-        } else if line.starts_with("/32 host LOCAL")
-            && let Some(a) = last
-            && !a.is_loopback()
-            && !out.contains(&a)
-        {
-            out.push(a);
-        }
-    }
-    out
-}
-
-/// Why an address suggests clients reach this host through NAT, if it does.
-fn nat_reason(a: Ipv4Addr) -> Option<&'static str> {
-    let [o1, o2, ..] = a.octets();
-    if a.is_private() {
-        Some("private (RFC 1918)")
-    } else if o1 == 100 && (64..128).contains(&o2) {
-        Some("in the shared address space (RFC 6598, carrier-grade NAT)")
-    } else {
-        None
-    }
-}
-
-/// Bridge and overlay interfaces that container runtimes and Kubernetes CNIs create.
-fn is_nat_bridge(name: &str) -> bool {
-    name == "docker0"
-        || name == "cni0"
-        || name.starts_with("flannel.")
-        || name.starts_with("cali")
-        || name.starts_with("br-")
-}
-
-fn detect_nat(root: &Path, flag: Option<NatArg>) -> (Fact<Nat>, Vec<String>) {
-    match flag {
-        Some(NatArg::Yes) => {
-            return (
-                Fact::new(Nat::Yes, "--nat"),
-                vec!["set by `--nat yes`".to_string()],
-            );
-        }
-        Some(NatArg::No) => {
-            return (
-                Fact::new(Nat::No, "--nat"),
-                vec!["set by `--nat no`".to_string()],
-            );
-        }
-        Some(NatArg::Auto) | None => {}
-    }
-
-    let mut signals = Vec::new();
-    let mut sources = Vec::new();
-
-    // (a) Behind NAT: an interface carries an address that is not reachable from outside.
-    let by_address = match read_under(root, FIB_TRIE) {
-        Read::File(f) => {
-            let addrs = local_addresses(&f.text);
-            let private: Vec<_> = addrs
-                .iter()
-                .filter_map(|&a| nat_reason(a).map(|r| (a, r)))
-                .collect();
-            if !private.is_empty() {
-                for (a, reason) in private {
-                    signals.push(format!("interface address {a} is {reason}"));
-                }
-                sources.push(FIB_TRIE);
-                Nat::Yes
-            } else if !addrs.is_empty() {
-                for a in addrs {
-                    signals.push(format!(
-                        "interface address {a} is neither private (RFC 1918) nor shared (RFC 6598)"
-                    ));
-                }
-                Nat::No
-            } else {
-                signals.push(format!("no non-loopback interface address in `{FIB_TRIE}`"));
-                Nat::Unknown
-            }
-        }
-        Read::Problem(p) => {
-            signals.push(format!("`{FIB_TRIE}` is unreadable: {}", p.message));
-            Nat::Unknown
-        }
-        Read::Absent => {
-            signals.push("no interface addresses readable under root".to_string());
-            Nat::Unknown
-        }
-    };
-
-    // (b) Performs NAT: forwarding is on and a container or CNI bridge exists.
-    let forwarding = read_text(root, IP_FORWARD).is_some_and(|t| t.trim() == "1");
-    let bridges: Vec<String> = if forwarding {
-        list_dir(root, CLASS_NET, "")
-            .into_iter()
-            .filter(|n| is_nat_bridge(n))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    if !bridges.is_empty() {
-        let names: Vec<String> = bridges.iter().map(|b| format!("`{b}`")).collect();
-        signals.push(format!(
-            "ip_forward=1 and bridge {}: this host performs NAT",
-            names.join(", ")
-        ));
-        sources.push(IP_FORWARD);
-        sources.push(CLASS_NET);
-    }
-
-    let verdict = if !bridges.is_empty() {
-        Nat::Yes
-    } else {
-        by_address
-    };
-    let source = if sources.is_empty() {
-        FIB_TRIE.to_string()
-    } else {
-        sources.join(", ")
-    };
-    (Fact::new(verdict, source), signals)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::platform::{FIB_TRIE, IP_FORWARD};
 
     fn write(root: &Path, rel: &str, text: &str) {
         let p = root.join(rel);
@@ -504,13 +386,20 @@ Main:
         );
         assert_eq!(f.java, Some(Fact::new(17, "$JAVA_HOME/release")));
         assert_eq!(f.nat, Fact::new(Nat::Yes, FIB_TRIE));
+        assert_eq!(f.nat_verdict, NatVerdict::BehindNat);
+        // One more signal than before: the NAT rules could not be checked.
         assert_eq!(
             f.nat_signals,
             [
                 "interface address 10.0.0.5 is private (RFC 1918)",
                 "interface address 172.17.0.1 is private (RFC 1918)",
+                "not readable without root: iptables/nft rules not checked",
             ]
         );
+        assert_eq!(f.distro, None);
+        assert_eq!(f.cloud, None);
+        assert_eq!(f.container, None);
+        assert_eq!(f.proc_sys_read_only, None);
     }
 
     #[test]
@@ -533,6 +422,8 @@ Main:
         assert_eq!(f.cores, Fact::new(16, "--cores"));
         assert_eq!(f.memory_mb, Fact::new(32768, "--memory"));
         assert_eq!(f.nat, Fact::new(Nat::No, "--nat"));
+        assert_eq!(f.nat_verdict, NatVerdict::None);
+        assert_eq!(f.nat_signals, ["set by --nat no"]);
         assert_eq!(f.java, Some(Fact::new(21, "--java-version")));
 
         let ov = Overrides {
@@ -542,6 +433,8 @@ Main:
         };
         let f = detect_with(root, &ov, None);
         assert_eq!(f.nat.value, Nat::Yes);
+        assert_eq!(f.nat_verdict, NatVerdict::BehindNat);
+        assert_eq!(f.nat_evidence[0].name, "flag");
         assert_eq!(f.java, Some(Fact::new(11, "--java-home release file")));
 
         // `--nat auto` detects.
@@ -556,42 +449,63 @@ Main:
     fn nat_public_cgnat_and_bridges() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
+        // Was `no`: 203.0.113.7 is TEST-NET-3 (documentation), not globally reachable, so it
+        // now decides nothing (more precise; see the IANA special-purpose registry).
         write(root, FIB_TRIE, FIB_PUBLIC);
-        let (nat, signals) = detect_nat(root, None);
-        assert_eq!(nat, Fact::new(Nat::No, FIB_TRIE));
+        let f = detect_with(root, &Overrides::default(), None);
+        assert_eq!(f.nat.value, Nat::Unknown);
+        assert_eq!(f.nat_verdict, NatVerdict::Unknown);
+        assert_eq!(f.nat_evidence[0].name, "special-address");
+
+        write(
+            root,
+            FIB_TRIE,
+            &FIB_PUBLIC.replace("203.0.113.", "88.99.12."),
+        );
+        let f = detect_with(root, &Overrides::default(), None);
+        assert_eq!(f.nat, Fact::new(Nat::No, FIB_TRIE));
+        assert_eq!(f.nat_verdict, NatVerdict::None);
         assert_eq!(
-            signals,
-            ["interface address 203.0.113.7 is neither private (RFC 1918) nor shared (RFC 6598)"]
+            f.nat_signals,
+            [
+                "interface address 88.99.12.7 is globally reachable",
+                "not readable without root: iptables/nft rules not checked",
+            ]
         );
 
         // A container host with a public address still performs NAT.
         write(root, IP_FORWARD, "1\n");
         std::fs::create_dir_all(root.join("sys/class/net/eth0")).unwrap();
         std::fs::create_dir_all(root.join("sys/class/net/docker0")).unwrap();
-        let (nat, signals) = detect_nat(root, None);
-        assert_eq!(nat.value, Nat::Yes);
-        assert_eq!(nat.source, "proc/sys/net/ipv4/ip_forward, sys/class/net");
-        assert_eq!(
-            signals.last().map(String::as_str),
-            Some("ip_forward=1 and bridge `docker0`: this host performs NAT")
+        let f = detect_with(root, &Overrides::default(), None);
+        assert_eq!(f.nat.value, Nat::Yes);
+        assert_eq!(f.nat_verdict, NatVerdict::PerformsNat);
+        assert_eq!(f.nat.source, "proc/sys/net/ipv4/ip_forward, sys/class/net");
+        assert!(
+            f.nat_signals
+                .contains(&"container/CNI interfaces: docker0".to_string()),
+            "{:?}",
+            f.nat_signals
         );
 
         // Bridges without forwarding are not NAT.
         write(root, IP_FORWARD, "0\n");
-        assert_eq!(detect_nat(root, None).0.value, Nat::No);
+        assert_eq!(
+            detect_with(root, &Overrides::default(), None).nat.value,
+            Nat::No
+        );
 
         write(
             root,
             FIB_TRIE,
             "Local:\n  +-- 100.64.0.0/10 2 0 2\n     |-- 100.100.3.4\n        /32 host LOCAL\n",
         );
-        let (nat, signals) = detect_nat(root, None);
-        assert_eq!(nat.value, Nat::Yes);
+        let f = detect_with(root, &Overrides::default(), None);
+        assert_eq!(f.nat.value, Nat::Yes);
+        assert_eq!(f.nat_verdict, NatVerdict::BehindNat);
         assert_eq!(
-            signals,
-            [
-                "interface address 100.100.3.4 is in the shared address space (RFC 6598, carrier-grade NAT)"
-            ]
+            f.nat_signals[0],
+            "interface address 100.100.3.4 is in the shared address space (RFC 6598, carrier-grade NAT)"
         );
     }
 
@@ -599,22 +513,49 @@ Main:
     fn nat_unknown_without_addresses() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        let (nat, signals) = detect_nat(root, None);
-        assert_eq!(nat.value, Nat::Unknown);
-        assert_eq!(signals, ["no interface addresses readable under root"]);
+        let f = detect_with(root, &Overrides::default(), None);
+        assert_eq!(f.nat.value, Nat::Unknown);
+        assert_eq!(
+            f.nat_signals[0],
+            "no interface addresses readable under the root (proc/net/fib_trie, proc/net/if_inet6)"
+        );
         write(
             root,
             FIB_TRIE,
             "Main:\n     |-- 127.0.0.1\n        /32 host LOCAL\n",
         );
-        let (nat, signals) = detect_nat(root, None);
-        assert_eq!(nat.value, Nat::Unknown);
+        let f = detect_with(root, &Overrides::default(), None);
+        assert_eq!(f.nat.value, Nat::Unknown);
         assert_eq!(
-            signals,
-            ["no non-loopback interface address in `proc/net/fib_trie`"]
+            f.nat_signals[0],
+            "no non-loopback interface address in proc/net/fib_trie"
         );
+        // Every evidence detail, and only those, is a legacy signal.
+        let details: Vec<_> = f.nat_evidence.iter().map(|s| s.detail.clone()).collect();
+        assert_eq!(f.nat_signals, details);
     }
 
+    #[test]
+    fn platform_facts_are_filled() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "etc/os-release", "ID=ubuntu\nVERSION_ID=\"22.04\"\n");
+        write(root, "sys/class/dmi/id/sys_vendor", "Amazon EC2\n");
+        write(root, ".dockerenv", "");
+        write(
+            root,
+            "proc/self/mountinfo",
+            "33 25 0:30 / /proc/sys ro,nosuid,nodev,noexec,relatime - proc proc rw\n",
+        );
+        let f = detect_with(root, &Overrides::default(), None);
+        assert_eq!(f.distro.map(|d| d.id), Some("ubuntu".to_string()));
+        assert_eq!(f.cloud.map(|c| c.value), Some("aws".to_string()));
+        assert_eq!(f.container.map(|c| c.value), Some("docker".to_string()));
+        assert_eq!(f.proc_sys_read_only, Some(true));
+        // A cloud VM without readable addresses is still behind NAT.
+        assert_eq!(f.nat_verdict, NatVerdict::BehindNat);
+        assert_eq!(f.nat, Fact::new(Nat::Yes, "sys/class/dmi/id"));
+    }
     #[test]
     fn missing_or_empty_root_falls_back_without_panicking() {
         let empty = tempfile::tempdir().unwrap();

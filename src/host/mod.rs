@@ -4,6 +4,7 @@
 
 pub mod detect;
 pub mod limits;
+pub mod namespaced;
 pub mod platform;
 pub mod process;
 pub mod sysctl;

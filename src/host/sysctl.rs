@@ -789,3 +789,24 @@ mod drop_in_tests {
         assert!(name.as_str() > "zzz-vendor.conf", "{name}");
     }
 }
+
+impl Sysctl {
+    /// Forgets every line of the file shown as `display` (a file the system does not read at
+    /// boot), recomputing which line wins for each key; returns the lines removed.
+    pub fn drop_file(&mut self, display: &str) -> Vec<SysctlLine> {
+        let mut removed = Vec::new();
+        for entry in self.entries.values_mut() {
+            let mut lines: Vec<SysctlLine> = std::mem::take(&mut entry.shadowed);
+            lines.extend(entry.winner.take());
+            let (gone, kept): (Vec<_>, Vec<_>) =
+                lines.into_iter().partition(|l| l.file.display == display);
+            removed.extend(gone);
+            let mut kept = kept;
+            entry.winner = kept.pop();
+            entry.shadowed = kept;
+        }
+        self.files.retain(|f| f.display != display);
+        removed.sort_by_key(|l| l.line);
+        removed
+    }
+}

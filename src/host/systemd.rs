@@ -1,1 +1,962 @@
-//! STUB until the real module lands.
+//! systemd units that run WSO2 API Manager, and the manager-wide `DefaultLimitNOFILE=`.
+//!
+//! Owns: finding the unit file and drop-ins systemd would load for each `*.service`, parsing
+//! them (sections, comments, `\` continuations) with exact byte spans, and computing the
+//! effective `[Service]` settings the audit cares about (`ExecStart=`, `User=`, `LimitNOFILE=`,
+//! `LimitNPROC=`, `Environment=`). Must not: judge a value, consult the live manager
+//! (`systemctl show`), write anything, or print. A service never reads `limits.conf`; it gets
+//! its limits from the unit or from `DefaultLimitNOFILE=`, which is why this reader exists.
+
+use crate::host::limits::LimitValue;
+use crate::model::{Location, SourceFile, SourceProblem, Span};
+use crate::source::{Read, list_dir, read_under, resolve_in_root};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Unit directories, highest priority first (systemd.unit(5), "unit file load path"). A unit
+/// name found in an earlier directory hides the same name in every later one. `lib/…` is the
+/// split-usr location; on merged-usr systems it is a link to `usr/lib/…`, so the same files
+/// show up twice and the first sighting wins harmlessly. Generator, transient and `.control`
+/// directories are not read: nothing in them is written by hand.
+const UNIT_DIRS: [&str; 5] = [
+    "etc/systemd/system",
+    "run/systemd/system",
+    "usr/local/lib/systemd/system",
+    "usr/lib/systemd/system",
+    "lib/systemd/system",
+];
+
+/// Manager configuration and its drop-in directories, by priority (systemd-system.conf(5)).
+const SYSTEM_CONF: &str = "etc/systemd/system.conf";
+const SYSTEM_CONF_D: [&str; 4] = [
+    "etc/systemd/system.conf.d",
+    "run/systemd/system.conf.d",
+    "usr/local/lib/systemd/system.conf.d",
+    "usr/lib/systemd/system.conf.d",
+];
+
+/// What systemd trims around lines, keys and values (its `WHITESPACE`): ASCII only, so a
+/// non-breaking space stays part of a value, as it does for systemd.
+const WS: &[char] = &[' ', '\t', '\n', '\r'];
+
+/// Unit names containing one of these (case-insensitively) are taken to run API-M.
+const NAME_HINTS: [&str; 3] = ["wso2", "carbon", "apim"];
+
+/// An effective `ExecStart=` containing one of these runs API-M whatever the unit is called.
+const EXEC_HINTS: [&str; 3] = [
+    "api-manager.sh",
+    "wso2server.sh",
+    "org.wso2.carbon.bootstrap",
+];
+
+/// systemd's built-in `DefaultLimitNOFILE=` (soft, hard) when system.conf does not set it:
+/// soft 1024 keeps `select()` safe, hard 512 Ki lets programs raise their own soft limit, which
+/// HotSpot does by default (`-XX:+MaxFDLimit`).
+pub const SYSTEMD_DEFAULT_NOFILE: (u64, u64) = (1024, 524288);
+
+/// One effective setting: its value and where it was written.
+#[derive(Clone, Debug)]
+pub struct UnitSetting {
+    /// The value as systemd reads it: trimmed, continuations joined (the `\` becomes a space),
+    /// and for an `Environment=` variable unquoted and unescaped. Equal to
+    /// `file.slice(span)` unless a continuation or an escape sits inside the value.
+    pub value: String,
+    /// Carries the exact byte span of the value in `file.text`.
+    pub location: Location,
+    pub file: Arc<SourceFile>,
+}
+
+impl UnitSetting {
+    pub fn span(&self) -> Option<Span> {
+        self.location.span
+    }
+}
+
+/// A service unit that runs API-M, with the files systemd loads for it.
+#[derive(Clone, Debug)]
+pub struct Unit {
+    /// File name, e.g. `wso2am.service`.
+    pub name: String,
+    /// The unit file that wins across [`UNIT_DIRS`].
+    pub file: Arc<SourceFile>,
+    /// `<name>.d/*.conf` from every unit directory (a name in a higher directory hides the same
+    /// name lower down), in the order systemd applies them: by file name, after the unit.
+    pub drop_ins: Vec<Arc<SourceFile>>,
+    /// The last `ExecStart=` still in force after any empty assignment reset the list.
+    pub exec_start: Option<UnitSetting>,
+    pub user: Option<UnitSetting>,
+    /// The effective `LimitNOFILE=`: later files and lines win; an empty assignment resets it to
+    /// the manager default, shown here as `None`.
+    pub limit_nofile: Option<UnitSetting>,
+    pub limit_nproc: Option<UnitSetting>,
+    /// Variables from `Environment=` lines (later wins; an empty `Environment=` clears them).
+    /// `EnvironmentFile=` is not read.
+    pub environment: BTreeMap<String, UnitSetting>,
+}
+
+/// Every API-M service unit under `root`, by name, with the problems met in its files.
+///
+/// A unit counts as API-M when its name contains `wso2`, `carbon` or `apim`, or when its
+/// effective `ExecStart=` mentions `api-manager.sh`, `wso2server.sh` or
+/// `org.wso2.carbon.bootstrap`. Problems in other units are not reported: they are not ours.
+/// Masked units (linked to `/dev/null`, or empty) are skipped, since systemd will not run them.
+pub fn find_apim_units(root: &Path) -> (Vec<Unit>, Vec<SourceProblem>) {
+    let mut chosen: BTreeMap<String, &str> = BTreeMap::new();
+    for dir in UNIT_DIRS {
+        for name in list_dir(root, dir, ".service") {
+            chosen.entry(name).or_insert(dir);
+        }
+    }
+    let mut units = Vec::new();
+    let mut problems = Vec::new();
+    for (name, dir) in chosen {
+        let rel = format!("{dir}/{name}");
+        if is_masked(root, &rel) {
+            continue;
+        }
+        let named = has_name_hint(&name);
+        let file = match read_under(root, &rel) {
+            Read::File(f) => f,
+            Read::Problem(p) => {
+                if named {
+                    problems.push(p);
+                }
+                continue;
+            }
+            Read::Absent => continue,
+        };
+        if file.text.is_empty() {
+            continue; // an empty unit file masks the unit too
+        }
+        let mut unit_problems = Vec::new();
+        let mut drop_ins = Vec::new();
+        let mut state = ServiceState::default();
+        state.apply(&file, &mut unit_problems);
+        for rel in drop_in_files(root, &name) {
+            match read_under(root, &rel) {
+                Read::File(f) => {
+                    state.apply(&f, &mut unit_problems);
+                    drop_ins.push(f);
+                }
+                Read::Problem(p) => unit_problems.push(p),
+                Read::Absent => {}
+            }
+        }
+        let by_exec = state
+            .exec_start
+            .iter()
+            .any(|s| EXEC_HINTS.iter().any(|h| s.value.contains(h)));
+        if !named && !by_exec {
+            continue;
+        }
+        problems.extend(unit_problems);
+        units.push(Unit {
+            name,
+            file,
+            drop_ins,
+            exec_start: state.exec_start.pop(),
+            user: state.user,
+            limit_nofile: state.limit_nofile,
+            limit_nproc: state.limit_nproc,
+            environment: state.environment,
+        });
+    }
+    (units, problems)
+}
+
+/// Parses a `LimitNOFILE=`/`LimitNPROC=` value: `N` (soft = hard), `soft:hard`, `infinity`.
+/// `None` for anything systemd rejects for these two resources, including a soft limit above
+/// the hard one. Size suffixes (`K`, `M`, `G`) only apply to byte-sized limits, so they are
+/// rejected here as systemd rejects them for counts.
+pub fn parse_limit(value: &str) -> Option<(LimitValue, LimitValue)> {
+    fn one(s: &str) -> Option<LimitValue> {
+        if s == "infinity" {
+            return Some(LimitValue::Unlimited);
+        }
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok().map(LimitValue::Value)
+    }
+    let value = value.trim();
+    let (soft, hard) = match value.split_once(':') {
+        Some((s, h)) => (one(s)?, one(h)?),
+        None => {
+            let v = one(value)?;
+            (v, v)
+        }
+    };
+    (soft <= hard).then_some((soft, hard))
+}
+
+/// The effective `DefaultLimitNOFILE=` from `[Manager]` in `etc/systemd/system.conf`, then the
+/// `system.conf.d/*.conf` drop-ins in name order (later wins; an empty assignment resets to the
+/// built-in [`SYSTEMD_DEFAULT_NOFILE`], shown as `None`). Syntax problems in these files are
+/// not reported here.
+pub fn default_limit_nofile(root: &Path) -> Option<UnitSetting> {
+    let mut files = vec![SYSTEM_CONF.to_string()];
+    files.extend(chosen_drop_ins(root, &SYSTEM_CONF_D));
+    let mut found = None;
+    for rel in files {
+        let Read::File(file) = read_under(root, &rel) else {
+            continue;
+        };
+        let mut ignored = Vec::new();
+        for a in parse_file(&file, &mut ignored) {
+            if a.section == "Manager" && a.key == "DefaultLimitNOFILE" {
+                found = setting_or_reset(&file, &a);
+            }
+        }
+    }
+    found
+}
+
+fn has_name_hint(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    NAME_HINTS.iter().any(|h| lower.contains(h))
+}
+
+/// `<dir>/<name>.d/*.conf` across [`UNIT_DIRS`], in application order.
+fn drop_in_files(root: &Path, name: &str) -> Vec<String> {
+    let dirs: Vec<String> = UNIT_DIRS.iter().map(|d| format!("{d}/{name}.d")).collect();
+    let dirs: Vec<&str> = dirs.iter().map(String::as_str).collect();
+    chosen_drop_ins(root, &dirs)
+}
+
+/// `*.conf` names across `dirs` (first directory wins a name, a `/dev/null` link masks it), as
+/// `dir/name` sorted by name: byte order, which is how systemd sorts them.
+fn chosen_drop_ins(root: &Path, dirs: &[&str]) -> Vec<String> {
+    let mut chosen: BTreeMap<String, &str> = BTreeMap::new();
+    for dir in dirs {
+        for name in list_dir(root, dir, ".conf") {
+            chosen.entry(name).or_insert(dir);
+        }
+    }
+    chosen
+        .into_iter()
+        .map(|(name, dir)| format!("{dir}/{name}"))
+        .filter(|rel| !is_masked(root, rel))
+        .collect()
+}
+
+/// Whether `rel` is a link to `/dev/null`. Reading it under a fake root would report a dangling
+/// link; on the real host it would read as empty. Either way systemd treats it as masked.
+fn is_masked(root: &Path, rel: &str) -> bool {
+    let rel = Path::new(rel);
+    // Resolve the directory inside the root first so the `read_link` never reaches the host.
+    let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
+        return false;
+    };
+    resolve_in_root(root, parent)
+        .and_then(|dir| std::fs::read_link(dir.join(name)))
+        .is_ok_and(|t| t == Path::new("/dev/null"))
+}
+
+/// The `[Service]` settings accumulated over the unit and its drop-ins, in order.
+#[derive(Default)]
+struct ServiceState {
+    /// Every `ExecStart=` in force (oneshot services may have several).
+    exec_start: Vec<UnitSetting>,
+    user: Option<UnitSetting>,
+    limit_nofile: Option<UnitSetting>,
+    limit_nproc: Option<UnitSetting>,
+    environment: BTreeMap<String, UnitSetting>,
+}
+
+impl ServiceState {
+    fn apply(&mut self, file: &Arc<SourceFile>, problems: &mut Vec<SourceProblem>) {
+        for a in parse_file(file, problems) {
+            if a.section != "Service" {
+                continue;
+            }
+            match a.key.as_str() {
+                "ExecStart" => match setting_or_reset(file, &a) {
+                    Some(s) => self.exec_start.push(s),
+                    None => self.exec_start.clear(),
+                },
+                "User" => self.user = setting_or_reset(file, &a),
+                "LimitNOFILE" => self.limit_nofile = setting_or_reset(file, &a),
+                "LimitNPROC" => self.limit_nproc = setting_or_reset(file, &a),
+                "Environment" if a.value.is_empty() => self.environment.clear(),
+                "Environment" => {
+                    for (name, setting) in environment(file, &a, problems) {
+                        self.environment.insert(name, setting);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The assignment as a setting, or `None` for an empty assignment (a reset in systemd).
+fn setting_or_reset(file: &Arc<SourceFile>, a: &Assignment) -> Option<UnitSetting> {
+    if a.value.is_empty() {
+        return None;
+    }
+    Some(UnitSetting {
+        value: a.value.clone(),
+        location: file.location(a.span()),
+        file: Arc::clone(file),
+    })
+}
+
+/// One `Key=Value` line (continuations joined), with its section.
+struct Assignment {
+    section: String,
+    key: String,
+    /// Trimmed value, continuations joined.
+    value: String,
+    /// Byte offset in the file of every byte of `value` (a joined `\` maps to the backslash).
+    raw: Vec<usize>,
+    /// Offset just after the `=`, where an empty value sits.
+    after_eq: usize,
+}
+
+impl Assignment {
+    fn span(&self) -> Span {
+        span_of(&self.raw, 0, self.raw.len(), self.after_eq)
+    }
+}
+
+/// File span of the value bytes `[from, to)`, whose offsets are `raw`; `empty_at` when empty.
+fn span_of(raw: &[usize], from: usize, to: usize, empty_at: usize) -> Span {
+    match (
+        raw.get(from),
+        to.checked_sub(1).and_then(|last| raw.get(last)),
+    ) {
+        (Some(&start), Some(&last)) if from < to => Span::new(start, last + 1),
+        _ => Span::new(empty_at, empty_at),
+    }
+}
+
+/// A logical line being assembled: its text and the file offset of each byte.
+#[derive(Default)]
+struct Logical {
+    text: String,
+    raw: Vec<usize>,
+}
+
+impl Logical {
+    fn push_str(&mut self, s: &str, at: usize) {
+        self.text.push_str(s);
+        self.raw.extend(at..at + s.len());
+    }
+}
+
+/// Parses a unit or manager configuration file as systemd's `config_parse` does: leading
+/// whitespace skipped, `#`/`;` comment lines, `[Section]` headers, `Key=Value` with both sides
+/// trimmed, and a trailing unescaped `\` joining the next line (the `\` becomes a space; comment
+/// lines inside a continuation are skipped). Malformed lines become problems and are skipped.
+fn parse_file(file: &Arc<SourceFile>, problems: &mut Vec<SourceProblem>) -> Vec<Assignment> {
+    let text = &file.text;
+    let mut out = Vec::new();
+    let mut section: Option<String> = None;
+    let mut pending: Option<Logical> = None;
+    for (start, end) in line_ranges(text) {
+        let line = &text[start..end];
+        // systemd skips a UTF-8 byte order mark at the start of the file.
+        let (line, start) = match line.strip_prefix('\u{feff}') {
+            Some(rest) if start == 0 => (rest, start + '\u{feff}'.len_utf8()),
+            _ => (line, start),
+        };
+        let body = line.trim_start_matches(WS);
+        let at = start + (line.len() - body.len());
+        let is_comment = body.starts_with(['#', ';']);
+        let mut logical = match pending.take() {
+            Some(l) if is_comment => {
+                pending = Some(l);
+                continue;
+            }
+            Some(l) => l,
+            None if body.is_empty() || is_comment => continue,
+            None => Logical::default(),
+        };
+        logical.push_str(body, at);
+        if ends_with_unescaped_backslash(body) {
+            // The `\` stays mapped to its own offset, so spans still cover the exact bytes.
+            logical.text.pop();
+            logical.text.push(' ');
+            pending = Some(logical);
+            continue;
+        }
+        if !handle_line(file, logical, &mut section, &mut out, problems) {
+            return out;
+        }
+    }
+    if let Some(logical) = pending {
+        handle_line(file, logical, &mut section, &mut out, problems);
+    }
+    out
+}
+
+fn ends_with_unescaped_backslash(s: &str) -> bool {
+    let trailing = s.bytes().rev().take_while(|&b| b == b'\\').count();
+    trailing % 2 == 1
+}
+
+/// Handles one logical line; `false` when systemd would stop reading the file here.
+fn handle_line(
+    file: &Arc<SourceFile>,
+    logical: Logical,
+    section: &mut Option<String>,
+    out: &mut Vec<Assignment>,
+    problems: &mut Vec<SourceProblem>,
+) -> bool {
+    let Logical { text, raw } = logical;
+    let lead = text.len() - text.trim_start_matches(WS).len();
+    let trimmed = text.trim_matches(WS);
+    if trimmed.is_empty() {
+        return true;
+    }
+    let here = |i: usize| {
+        let off = raw.get(i).copied().unwrap_or(0);
+        file.location(Span::new(off, off))
+    };
+    if trimmed.starts_with('[') {
+        if let Some(name) = trimmed.strip_suffix(']') {
+            *section = Some(name[1..].to_string());
+        } else {
+            // systemd fails the whole file here (`config_parse` returns -EBADMSG): nothing
+            // after this line is applied, and a unit file that fails does not load.
+            problems.push(SourceProblem::unparseable(
+                here(lead),
+                "unterminated section header, expected `]`; systemd ignores the rest of the file",
+            ));
+            return false;
+        }
+        return true;
+    }
+    let Some(eq) = text.find('=') else {
+        problems.push(SourceProblem::unparseable(
+            here(lead),
+            "expected `=` after key",
+        ));
+        return true;
+    };
+    let key = text[..eq].trim_matches(WS);
+    if key.is_empty() {
+        problems.push(SourceProblem::unparseable(
+            here(lead),
+            "missing key before `=`",
+        ));
+        return true;
+    }
+    let Some(section) = section.as_ref() else {
+        // A drop-in without `[Service]` sets nothing: systemd only warns, so say so here.
+        problems.push(SourceProblem::unparseable(
+            here(lead),
+            "assignment outside of a section is ignored",
+        ));
+        return true;
+    };
+    let after = &text[eq + 1..];
+    let v_start = eq + 1 + (after.len() - after.trim_start_matches(WS).len());
+    let v_end = (eq + 1 + after.trim_end_matches(WS).len()).max(v_start);
+    out.push(Assignment {
+        section: section.clone(),
+        key: key.to_string(),
+        value: text[v_start..v_end].to_string(),
+        raw: raw[v_start..v_end].to_vec(),
+        after_eq: raw.get(eq).map_or(0, |o| o + 1),
+    });
+    true
+}
+
+/// Lines of `text` as (start, end) with the terminator (`\n`, `\r\n`) excluded.
+fn line_ranges(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start >= text.len() {
+            return None;
+        }
+        let rest = &text[start..];
+        let (len, next) = match rest.find('\n') {
+            Some(i) => (i, start + i + 1),
+            None => (rest.len(), text.len()),
+        };
+        let body = rest[..len].strip_suffix('\r').unwrap_or(&rest[..len]);
+        let item = (start, start + body.len());
+        start = next;
+        Some(item)
+    })
+}
+
+/// Splits an `Environment=` value into `NAME=value` words as systemd does (whitespace between
+/// words, `"…"`/`'…'` quoting anywhere in a word, C escapes), each variable's span covering the
+/// bytes its value was read from (surrounding quotes excluded).
+fn environment(
+    file: &Arc<SourceFile>,
+    a: &Assignment,
+    problems: &mut Vec<SourceProblem>,
+) -> Vec<(String, UnitSetting)> {
+    let mut out = Vec::new();
+    for word in split_words(&a.value) {
+        let Some(eq) = word.chars.iter().position(|c| c.ch == '=') else {
+            problems.push(invalid_env(file, a, &word));
+            continue;
+        };
+        let name: String = word.chars[..eq].iter().map(|c| c.ch).collect();
+        if !valid_env_name(&name) {
+            problems.push(invalid_env(file, a, &word));
+            continue;
+        }
+        let value_chars = &word.chars[eq + 1..];
+        let value: String = value_chars.iter().map(|c| c.ch).collect();
+        let after_eq = a.raw.get(word.chars[eq].from).map_or(a.after_eq, |o| o + 1);
+        let span = match (value_chars.first(), value_chars.last()) {
+            (Some(first), Some(last)) => span_of(&a.raw, first.from, last.to, after_eq),
+            // Empty value: an empty span right after the `=` (before any `""` that follows).
+            _ => Span::new(after_eq, after_eq),
+        };
+        out.push((
+            name,
+            UnitSetting {
+                value,
+                location: file.location(span),
+                file: Arc::clone(file),
+            },
+        ));
+    }
+    out
+}
+
+fn invalid_env(file: &Arc<SourceFile>, a: &Assignment, word: &Word) -> SourceProblem {
+    let span = span_of(&a.raw, word.start, word.end, a.after_eq);
+    SourceProblem::unparseable(
+        file.location(Span::new(span.start, span.start)),
+        "invalid environment assignment, expected `NAME=value`",
+    )
+}
+
+/// Environment variable names systemd accepts: not empty, no `=`, no control characters, not
+/// starting with a digit.
+fn valid_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// One character of an unquoted word and the value bytes `[from, to)` it was read from.
+struct WordChar {
+    ch: char,
+    from: usize,
+    to: usize,
+}
+
+/// A word of an `Environment=` value: its characters and its byte range in the value.
+struct Word {
+    chars: Vec<WordChar>,
+    start: usize,
+    end: usize,
+}
+
+/// systemd's `extract_first_word(…, EXTRACT_UNQUOTE | EXTRACT_CUNESCAPE | EXTRACT_RELAX)`,
+/// applied repeatedly. An unterminated quote runs to the end of the value (relaxed mode).
+fn split_words(value: &str) -> Vec<Word> {
+    let mut words = Vec::new();
+    let mut iter = value.char_indices().peekable();
+    loop {
+        while iter.next_if(|(_, c)| c.is_ascii_whitespace()).is_some() {}
+        let Some(&(start, _)) = iter.peek() else {
+            break;
+        };
+        let mut word = Word {
+            chars: Vec::new(),
+            start,
+            end: start,
+        };
+        let mut quote: Option<char> = None;
+        while let Some(&(i, c)) = iter.peek() {
+            if quote.is_none() && c.is_ascii_whitespace() {
+                break;
+            }
+            iter.next();
+            word.end = i + c.len_utf8();
+            match c {
+                '\\' => {
+                    let Some((j, e)) = iter.next() else {
+                        // A lone trailing backslash is kept as is.
+                        word.chars.push(WordChar {
+                            ch: c,
+                            from: i,
+                            to: i + 1,
+                        });
+                        break;
+                    };
+                    let to = j + e.len_utf8();
+                    word.end = to;
+                    match unescape(e) {
+                        Some(ch) => word.chars.push(WordChar { ch, from: i, to }),
+                        None => {
+                            // Relaxed mode keeps an unknown escape verbatim.
+                            word.chars.push(WordChar {
+                                ch: '\\',
+                                from: i,
+                                to: j,
+                            });
+                            word.chars.push(WordChar { ch: e, from: j, to });
+                        }
+                    }
+                }
+                '"' | '\'' if quote.is_none() => {
+                    quote = Some(c);
+                }
+                c if quote == Some(c) => {
+                    quote = None;
+                }
+                c => word.chars.push(WordChar {
+                    ch: c,
+                    from: i,
+                    to: i + c.len_utf8(),
+                }),
+            }
+        }
+        words.push(word);
+    }
+    words
+}
+
+/// The single-character C escapes systemd's `cunescape` knows; numeric forms are left verbatim.
+fn unescape(c: char) -> Option<char> {
+    Some(match c {
+        'a' => '\u{7}',
+        'b' => '\u{8}',
+        'f' => '\u{c}',
+        'n' => '\n',
+        'r' => '\r',
+        't' => '\t',
+        'v' => '\u{b}',
+        's' => ' ',
+        '\\' | '"' | '\'' => c,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ProblemKind;
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn span_text(s: &UnitSetting) -> &str {
+        let span = s.location.span.unwrap();
+        &s.file.text[span.start..span.end]
+    }
+
+    const WSO2AM: &str = "[Unit]\nDescription=WSO2 API Manager\n\n[Service]\nUser=wso2carbon\n\
+        ExecStart=/opt/wso2am-4.2.0/bin/api-manager.sh\nLimitNOFILE=4096\n\
+        Environment=\"JAVA_HOME=/usr/lib/jvm/java-17\" \"JVM_MEM_OPTS=-Xms2g -Xmx2g\"\n";
+
+    fn names(units: &[Unit]) -> Vec<&str> {
+        units.iter().map(|u| u.name.as_str()).collect()
+    }
+
+    #[test]
+    fn unit_with_drop_in_environment_and_exact_spans() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "etc/systemd/system/wso2am.service", WSO2AM);
+        write(
+            root,
+            "etc/systemd/system/wso2am.service.d/override.conf",
+            "[Service]\nLimitNOFILE=65535:65535\n",
+        );
+        let (units, problems) = find_apim_units(root);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(names(&units), ["wso2am.service"]);
+        let u = &units[0];
+        assert_eq!(u.file.display, "etc/systemd/system/wso2am.service");
+        assert_eq!(u.drop_ins.len(), 1);
+
+        let nofile = u.limit_nofile.as_ref().unwrap();
+        assert_eq!(nofile.value, "65535:65535");
+        assert_eq!(span_text(nofile), "65535:65535");
+        assert_eq!(
+            nofile.file.display,
+            "etc/systemd/system/wso2am.service.d/override.conf"
+        );
+        assert_eq!(
+            (nofile.location.line, nofile.location.column),
+            (Some(2), Some(13))
+        );
+        assert_eq!(
+            parse_limit(&nofile.value),
+            Some((LimitValue::Value(65535), LimitValue::Value(65535)))
+        );
+
+        let user = u.user.as_ref().unwrap();
+        assert_eq!(span_text(user), "wso2carbon");
+        assert_eq!(user.location.line, Some(5));
+        let exec = u.exec_start.as_ref().unwrap();
+        assert_eq!(span_text(exec), "/opt/wso2am-4.2.0/bin/api-manager.sh");
+        assert!(u.limit_nproc.is_none());
+
+        let env = &u.environment;
+        assert_eq!(env.len(), 2);
+        assert_eq!(env["JAVA_HOME"].value, "/usr/lib/jvm/java-17");
+        assert_eq!(span_text(&env["JAVA_HOME"]), "/usr/lib/jvm/java-17");
+        assert_eq!(env["JVM_MEM_OPTS"].value, "-Xms2g -Xmx2g");
+        assert_eq!(span_text(&env["JVM_MEM_OPTS"]), "-Xms2g -Xmx2g");
+    }
+
+    #[test]
+    fn etc_masks_vendor_unit_and_drop_ins_merge_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            "usr/lib/systemd/system/wso2am.service",
+            "[Service]\nExecStart=/vendor/api-manager.sh\nLimitNOFILE=1000\n",
+        );
+        write(root, "etc/systemd/system/wso2am.service", WSO2AM);
+        // Same drop-in name in etc and usr/lib: etc wins; others apply by name across dirs.
+        write(
+            root,
+            "usr/lib/systemd/system/wso2am.service.d/10-limits.conf",
+            "[Service]\nLimitNOFILE=1\nLimitNPROC=100\n",
+        );
+        write(
+            root,
+            "etc/systemd/system/wso2am.service.d/10-limits.conf",
+            "[Service]\nLimitNPROC=8192\n",
+        );
+        write(
+            root,
+            "usr/lib/systemd/system/wso2am.service.d/20-reset.conf",
+            "[Service]\nLimitNOFILE=\nEnvironment=\nEnvironment=A=1\n",
+        );
+        let (units, problems) = find_apim_units(root);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(units.len(), 1);
+        let u = &units[0];
+        assert_eq!(u.file.display, "etc/systemd/system/wso2am.service");
+        let drop_ins: Vec<&str> = u.drop_ins.iter().map(|f| f.display.as_str()).collect();
+        assert_eq!(
+            drop_ins,
+            [
+                "etc/systemd/system/wso2am.service.d/10-limits.conf",
+                "usr/lib/systemd/system/wso2am.service.d/20-reset.conf"
+            ]
+        );
+        assert_eq!(u.limit_nproc.as_ref().unwrap().value, "8192");
+        // The empty assignment reset the unit's 4096 back to the manager default.
+        assert!(u.limit_nofile.is_none());
+        assert_eq!(u.environment.keys().collect::<Vec<_>>(), ["A"]);
+        assert_eq!(
+            u.exec_start.as_ref().unwrap().value,
+            "/opt/wso2am-4.2.0/bin/api-manager.sh"
+        );
+    }
+
+    #[test]
+    fn found_by_exec_start_others_ignored_masked_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            "lib/systemd/system/gateway.service",
+            "[Service]\nExecStart=/opt/am/bin/api-manager.sh -Dprofile=gateway-worker\n",
+        );
+        write(
+            root,
+            "usr/lib/systemd/system/nginx.service",
+            "[Service]\nExecStart=/usr/sbin/nginx\nbroken line\n",
+        );
+        // A reset then a new ExecStart in a drop-in decides detection.
+        write(
+            root,
+            "etc/systemd/system/keymanager.service",
+            "[Service]\nExecStart=/bin/true\n",
+        );
+        write(
+            root,
+            "etc/systemd/system/keymanager.service.d/x.conf",
+            "[Service]\nExecStart=\nExecStart=/opt/am/bin/wso2server.sh\n",
+        );
+        write(
+            root,
+            "usr/lib/systemd/system/apim-old.service",
+            "[Service]\nExecStart=/x\n",
+        );
+        std::fs::create_dir_all(root.join("etc/systemd/system")).unwrap();
+        std::os::unix::fs::symlink(
+            "/dev/null",
+            root.join("etc/systemd/system/apim-old.service"),
+        )
+        .unwrap();
+        let (units, problems) = find_apim_units(root);
+        // nginx's broken line is not ours to report.
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(names(&units), ["gateway.service", "keymanager.service"]);
+        assert_eq!(
+            units[1].exec_start.as_ref().unwrap().value,
+            "/opt/am/bin/wso2server.sh"
+        );
+    }
+
+    #[test]
+    fn malformed_lines_are_located_and_parsing_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            "etc/systemd/system/wso2am.service",
+            "# comment\n[Service]\n  LimitNOFILE 4096\nUser=wso2\n[Install\nLimitNPROC=1\n",
+        );
+        write(
+            root,
+            "etc/systemd/system/wso2am.service.d/bad.conf",
+            "LimitNOFILE=65535\n",
+        );
+        let (units, problems) = find_apim_units(root);
+        assert_eq!(units.len(), 1);
+        assert_eq!(units[0].user.as_ref().unwrap().value, "wso2");
+        assert!(units[0].limit_nofile.is_none());
+        // Nothing after the broken header applies, and it is not reported line by line.
+        assert!(units[0].limit_nproc.is_none());
+        let got: Vec<(String, &str)> = problems
+            .iter()
+            .map(|p| {
+                assert_eq!(p.kind, ProblemKind::Unparseable);
+                (p.location.to_string(), p.message.as_str())
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "etc/systemd/system/wso2am.service:3:3".to_string(),
+                    "expected `=` after key"
+                ),
+                (
+                    "etc/systemd/system/wso2am.service:5:1".to_string(),
+                    "unterminated section header, expected `]`; systemd ignores the rest of the file"
+                ),
+                (
+                    "etc/systemd/system/wso2am.service.d/bad.conf:1:1".to_string(),
+                    "assignment outside of a section is ignored"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn continuations_comments_crlf_and_quoting() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let text = "[Service]\r\n; c\r\nExecStart=/opt/wso2am/bin/java \\\r\n  # skipped\r\n  \
+            org.wso2.carbon.bootstrap.Bootstrap\r\n\
+            Environment=JVM_MEM_OPTS=\"-Xmx4g -Xms4g\" EMPTY= 'Q=a b' E=x\\sy\r\n\
+            LimitNPROC = infinity \r\n";
+        write(root, "etc/systemd/system/am.service", text);
+        let (units, problems) = find_apim_units(root);
+        assert!(problems.is_empty(), "{problems:?}");
+        let u = &units[0];
+        let exec = u.exec_start.as_ref().unwrap();
+        assert_eq!(
+            exec.value,
+            "/opt/wso2am/bin/java  org.wso2.carbon.bootstrap.Bootstrap"
+        );
+        assert!(span_text(exec).starts_with("/opt/wso2am/bin/java \\\r\n"));
+        assert!(span_text(exec).ends_with("Bootstrap"));
+        assert_eq!(exec.location.line, Some(3));
+        let env = &u.environment;
+        assert_eq!(span_text(&env["JVM_MEM_OPTS"]), "-Xmx4g -Xms4g");
+        assert_eq!(env["EMPTY"].value, "");
+        assert_eq!(span_text(&env["EMPTY"]), "");
+        assert_eq!(span_text(&env["Q"]), "a b");
+        assert_eq!(env["E"].value, "x y");
+        assert_eq!(span_text(&env["E"]), "x\\sy");
+        let nproc = u.limit_nproc.as_ref().unwrap();
+        assert_eq!(span_text(nproc), "infinity");
+    }
+
+    #[test]
+    fn invalid_environment_word_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            "etc/systemd/system/wso2.service",
+            "[Service]\nEnvironment=GOOD=1 bad\n",
+        );
+        let (units, problems) = find_apim_units(root);
+        assert_eq!(units[0].environment.len(), 1);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(
+            problems[0].location.to_string(),
+            "etc/systemd/system/wso2.service:2:20"
+        );
+    }
+
+    #[test]
+    fn parse_limit_forms() {
+        use LimitValue::{Unlimited, Value};
+        assert_eq!(parse_limit("65535"), Some((Value(65535), Value(65535))));
+        assert_eq!(
+            parse_limit("1024:524288"),
+            Some((Value(1024), Value(524288)))
+        );
+        assert_eq!(parse_limit(" infinity "), Some((Unlimited, Unlimited)));
+        assert_eq!(
+            parse_limit("infinity:infinity"),
+            Some((Unlimited, Unlimited))
+        );
+        assert_eq!(parse_limit("4096:infinity"), Some((Value(4096), Unlimited)));
+        assert_eq!(parse_limit("infinity:4096"), None);
+        assert_eq!(parse_limit("8192:4096"), None);
+        assert_eq!(parse_limit("64K"), None);
+        assert_eq!(parse_limit("unlimited"), None);
+        assert_eq!(parse_limit(""), None);
+        assert_eq!(parse_limit("1:2:3"), None);
+        assert_eq!(parse_limit("-1"), None);
+    }
+
+    #[test]
+    fn default_limit_nofile_from_system_conf_and_drop_ins() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        assert!(default_limit_nofile(root).is_none());
+        write(
+            root,
+            "etc/systemd/system.conf",
+            "[Manager]\n#DefaultLimitNOFILE=1024:524288\nDefaultLimitNOFILE=8192:524288\n",
+        );
+        let d = default_limit_nofile(root).unwrap();
+        assert_eq!(d.value, "8192:524288");
+        assert_eq!(span_text(&d), "8192:524288");
+        assert_eq!(d.location.line, Some(3));
+        write(
+            root,
+            "usr/lib/systemd/system.conf.d/20-vendor.conf",
+            "[Manager]\nDefaultLimitNOFILE=1:2\n",
+        );
+        write(
+            root,
+            "etc/systemd/system.conf.d/10-site.conf",
+            "[Manager]\nDefaultLimitNOFILE=65536\n",
+        );
+        assert_eq!(default_limit_nofile(root).unwrap().value, "1:2");
+        write(
+            root,
+            "etc/systemd/system.conf.d/30-reset.conf",
+            "[Manager]\nDefaultLimitNOFILE=\n",
+        );
+        assert!(default_limit_nofile(root).is_none());
+        assert_eq!(SYSTEMD_DEFAULT_NOFILE, (1024, 524288));
+    }
+
+    #[test]
+    fn empty_root_finds_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (units, problems) = find_apim_units(dir.path());
+        assert!(units.is_empty() && problems.is_empty());
+    }
+}

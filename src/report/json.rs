@@ -26,6 +26,10 @@ pub fn render(r: &AuditReport) -> String {
                 "java": f.java.as_ref().map(|j| j.source.clone()),
             },
             "nat_signals": f.nat_signals,
+            "nat_verdict": f.nat_verdict.as_str(),
+            "distro": f.distro.as_ref().map(|d| d.id.clone() + d.version_id.as_deref().map(|v| format!(" {v}")).as_deref().unwrap_or("")),
+            "cloud": f.cloud.as_ref().map(|c| c.value.clone()),
+            "container": f.container.as_ref().map(|c| c.value.clone()),
             "limits_user": { "name": r.user.name, "chosen_by": r.user.chosen_by },
         },
         "apim": match &r.apim {

@@ -1,6 +1,7 @@
 //! Renderers: turn an audit report into text, JSON, SARIF, JUnit or Markdown. They never judge
 //! or read files.
 
+pub mod host;
 pub mod json;
 pub mod junit;
 pub mod markdown;

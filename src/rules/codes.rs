@@ -158,6 +158,15 @@ declare_codes! {
     Sys012 "SYS012" "sysctl-lowers-kernel-maximum" Warning "a persisted value lowers a limit the system already raised";
 
     /// ### What it checks
+    /// A tuning line in `/etc/sysctl.conf` on a distribution that no longer reads that file at
+    /// boot (Debian 13 and later, unless `/etc/sysctl.d/99-sysctl.conf` links to it).
+    /// ### Why it matters
+    /// The value looks persisted but the next boot does not apply it.
+    /// ### Fix
+    /// Move the line to a drop-in in `/etc/sysctl.d` (apim-tune comments it out with a note).
+    Sys013 "SYS013" "sysctl-conf-not-read-at-boot" Warning "a sysctl.conf line is not applied at boot on this distribution";
+
+    /// ### What it checks
     /// The effective soft or hard `nofile`/`nproc` limit for the API-M user (pam_limits
     /// semantics over limits.conf and limits.d) is below the profile's minimum.
     /// ### Why it matters
@@ -189,6 +198,34 @@ declare_codes! {
     /// ### Fix
     /// Add explicit `root` lines, or better, run API-M as an unprivileged user.
     Lim004 "LIM004" "limits-wildcard-skips-root" Warning "wildcard limits do not apply to root";
+
+    /// ### What it checks
+    /// `LimitNOFILE`/`LimitNPROC` of the systemd unit that runs API-M (from the unit, its
+    /// drop-ins, `DefaultLimitNOFILE` in system.conf, or systemd's default 1024:524288) below
+    /// the profile's limits.
+    /// ### Why it matters
+    /// A systemd service never reads limits.conf: only the unit's limits apply to API-M.
+    /// ### Fix
+    /// A unit drop-in `<unit>.d/apim-tune.conf` with `[Service] LimitNOFILE=soft:hard`, then
+    /// `systemctl daemon-reload` and a restart of the unit.
+    Svc001 "SVC001" "unit-limit-below-recommended" Warning "the systemd unit running API-M has a limit below the recommended one";
+    /// ### What it checks
+    /// limits.conf or limits.d lines for the API-M user while API-M runs as a systemd service.
+    /// ### Why it matters
+    /// pam_limits applies to login sessions only; these lines do not reach the service and give
+    /// a false sense of being tuned.
+    /// ### Fix
+    /// Set the limits in the unit (see SVC001); the lines can stay for interactive sessions.
+    Svc002 "SVC002" "limits-conf-not-applied-to-service" Info "limits.conf does not apply to the API-M systemd service";
+    /// ### What it checks
+    /// The live limits of a running API-M JVM (`/proc/<pid>/limits`) below the profile's, even
+    /// when every file is right.
+    /// ### Why it matters
+    /// Limits are fixed when the process starts: the running server keeps the old ones until it
+    /// is restarted.
+    /// ### Fix
+    /// Restart API-M (from the unit or a new login session) after fixing the files.
+    Prc001 "PRC001" "process-limit-below-recommended" Warning "a running API-M JVM has a live limit below the recommended one";
 
     /// ### What it checks
     /// An API-M setting whose effective value is below the profile's minimum.

@@ -232,6 +232,10 @@ fn lowers_live(persisted: Option<&str>, live: Option<&str>) -> bool {
 }
 
 fn limits_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
+    // Under systemd the unit's limits apply, never limits.conf: SVC001 judges those.
+    if !cx.units.is_empty() {
+        return None;
+    }
     let (item, kind) = exp.key.split_once(':')?;
     let eff = cx.limits.effective(&cx.user.name, &cx.user.groups, item);
     let line = if kind == "soft" { eff.soft } else { eff.hard };

@@ -9,6 +9,7 @@ pub mod compare;
 pub mod expectation;
 pub mod jvm;
 pub mod limits;
+pub mod service;
 pub mod sysctl;
 
 use crate::apim::ApimModel;
@@ -38,6 +39,11 @@ pub struct RuleContext<'a> {
     /// Where a fix adds a kernel parameter or a limit that no file sets yet (under the root).
     pub sysctl_drop_in: &'a str,
     pub limits_drop_in: &'a str,
+    /// systemd units that run API-M; when any, limits.conf does not apply to it.
+    pub units: &'a [crate::host::systemd::Unit],
+    pub default_nofile: Option<&'a crate::host::systemd::UnitSetting>,
+    /// Running API-M JVMs.
+    pub processes: &'a [crate::host::process::JvmProcess],
 }
 
 /// Runs the generic check and every cross-setting rule; `checked` receives the subject of every
@@ -46,6 +52,7 @@ pub fn run_all(cx: &RuleContext, out: &mut Vec<Finding>, checked: &mut Vec<Strin
     expectation::check_all(cx, out, checked);
     sysctl::check(cx, out);
     limits::check(cx, out);
+    service::check(cx, out);
     jvm::check(cx, out);
     apim::check(cx, out);
 }

@@ -76,6 +76,9 @@ fn every_code_has_a_fixture() {
         ),
         ("broken", Some("apim"), &[]),
         ("legacy-2.6", Some("wso2am-2.6.0"), &["--waivers", waivers]),
+        ("systemd-unit", Some("wso2am-4.2.0"), &[]),
+        ("jvm-low-limits", Some("wso2am-4.2.0"), &[]),
+        ("debian13-no-link", None, &[]),
         (
             "tuned-4.2",
             Some("wso2am-4.2.0"),

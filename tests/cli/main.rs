@@ -16,6 +16,7 @@ mod apply;
 mod audit;
 mod codes;
 mod exit_codes;
+mod host;
 mod output;
 mod reports;
 mod secrets;

@@ -1,0 +1,69 @@
+//! `apim-tune host`: detect the facts, the API-M systemd units and JVMs, and print them.
+
+use super::args::{HostArgs, HostFormat, NatChoice};
+use crate::exit_code;
+use crate::host::detect::{self, NatArg, Overrides};
+use crate::host::{process, systemd};
+use crate::profile::resolve::{self, Check, Context};
+use crate::profile::{self, Family};
+use crate::report::host::{self as render, HostView};
+use std::io::Write;
+
+pub fn run(a: &HostArgs) -> anyhow::Result<u8> {
+    let root = super::audit::canonical(&a.root);
+    if !root.is_dir() {
+        anyhow::bail!("root `{}` is not a directory", root.display());
+    }
+    let ov = Overrides {
+        cores: a.cores,
+        memory_mb: a.memory,
+        nat: Some(match a.nat {
+            NatChoice::Auto => NatArg::Auto,
+            NatChoice::Yes => NatArg::Yes,
+            NatChoice::No => NatArg::No,
+        }),
+        java_version: a.java_version,
+        java_home: a.java_home.clone(),
+    };
+    let mut facts = detect::detect(&root, &ov);
+    let (units, _problems) = systemd::find_apim_units(&root);
+    let default_nofile = systemd::default_limit_nofile(&root);
+    let processes = process::find_apim_processes(&root);
+    if facts.java.is_none() {
+        facts.java = crate::audit::java_from_services(&root, &units, &processes);
+    }
+    let profile = profile::load_role(&a.role)?;
+    let cx = Context {
+        facts: &facts,
+        role: &a.role,
+        apim_version: None,
+    };
+    let sysctls = resolve::resolve(&profile, &cx)
+        .into_iter()
+        .filter(|e| e.family == Family::Sysctl)
+        .filter_map(|e| {
+            let v = match e.check {
+                Check::Range { min: Some(v), .. } | Check::Eq(v) => v,
+                Check::Range { max: Some(v), .. } => v,
+                _ => return None,
+            };
+            Some((e.key, v.to_string()))
+        })
+        .collect();
+    let view = HostView {
+        facts: &facts,
+        units: &units,
+        default_nofile: default_nofile.as_ref(),
+        processes: &processes,
+        sysctls,
+    };
+    let text = match a.format {
+        HostFormat::Text => render::text(&view),
+        HostFormat::Json => render::json(&view),
+        HostFormat::K8s => render::k8s(&view),
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(exit_code::OK)
+}

@@ -1,0 +1,33 @@
+//! Rules about how API-M actually runs: the systemd unit's limits (limits.conf does not apply to
+//! a service) and the live limits of running API-M JVMs.
+
+mod process_limits;
+mod unit_limits;
+
+use super::RuleContext;
+use crate::finding::Finding;
+use crate::host::limits::LimitValue;
+use crate::profile::Family;
+use crate::profile::resolve::{Check, Val};
+
+pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
+    unit_limits::check(cx, out);
+    process_limits::check(cx, out);
+}
+
+/// The profile's minimum for `item:kind` (`nofile:soft`…), as a limit value.
+fn minimum(cx: &RuleContext, item: &str, kind: &str) -> Option<(LimitValue, String)> {
+    let key = format!("{item}:{kind}");
+    cx.expectations
+        .iter()
+        .filter(|e| e.family == Family::Limits && e.key == key)
+        .find_map(|e| match &e.check {
+            Check::Range {
+                min: Some(Val::Int(v)),
+                ..
+            } => u64::try_from(*v)
+                .ok()
+                .map(|v| (LimitValue::Value(v), e.why.clone())),
+            _ => None,
+        })
+}

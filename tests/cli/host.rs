@@ -1,0 +1,181 @@
+//! `apim-tune host` on the fake roots, and what the host facts change in the audit: systemd
+//! units, running JVMs, Debian 13's unread sysctl.conf, containers.
+
+use super::{CliTest, codes_of};
+use serde_json::Value;
+
+fn host(t: &CliTest, format: &str) -> String {
+    let out = assert_cmd::Command::cargo_bin("apim-tune")
+        .unwrap()
+        .env_remove("JAVA_HOME")
+        .args(["host", "--root"])
+        .arg(&t.root)
+        .args(["--format", format])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).replace(&t.root.display().to_string(), "[ROOT]")
+}
+
+fn finding<'a>(v: &'a Value, code: &str) -> &'a Value {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code)
+        .unwrap_or_else(|| panic!("no {code} in {v:#}"))
+}
+
+#[test]
+fn host_facts_for_every_scenario() {
+    for (scenario, verdict) in [
+        ("cloud-vm", "behind-nat"),
+        ("docker-host", "performs-nat"),
+        ("bare-public", "none"),
+        ("systemd-unit", "none"),
+        ("jvm-low-limits", "none"),
+        ("debian13-no-link", "none"),
+        ("container-ro", "behind-nat"),
+    ] {
+        let t = CliTest::new(scenario);
+        let json = host(&t, "json");
+        let v: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["nat"]["verdict"], verdict, "{scenario}: {json}");
+        assert!(
+            !v["nat"]["signals"].as_array().unwrap().is_empty(),
+            "{scenario}: evidence is listed"
+        );
+        let text = host(&t, "text");
+        crate::in_snapshots! {
+            insta::assert_snapshot!(format!("host_{scenario}_text"), text);
+            insta::assert_json_snapshot!(format!("host_{scenario}_json"), v);
+        }
+    }
+}
+
+#[test]
+fn cloud_docker_and_container_facts() {
+    let v: Value = serde_json::from_str(&host(&CliTest::new("cloud-vm"), "json")).unwrap();
+    assert_eq!(v["cloud"], "aws");
+    assert_eq!(v["distro"]["id"], "ubuntu");
+    let v: Value = serde_json::from_str(&host(&CliTest::new("container-ro"), "json")).unwrap();
+    assert_eq!(v["container"], "docker");
+    assert_eq!(v["proc_sys_read_only"], true);
+    let k8s = host(&CliTest::new("container-ro"), "k8s");
+    assert!(
+        k8s.contains("securityContext:") && k8s.contains("- name: net.ipv4.ip_local_port_range"),
+        "{k8s}"
+    );
+    assert!(k8s.contains("--sysctl net.core.somaxconn="), "{k8s}");
+    assert!(
+        k8s.contains("# fs.file-max = "),
+        "node-level keys are listed apart: {k8s}"
+    );
+    crate::in_snapshots! { insta::assert_snapshot!("host_container_k8s", k8s); }
+}
+
+#[test]
+fn a_systemd_unit_is_judged_instead_of_limits_conf() {
+    let t = CliTest::new("systemd-unit");
+    let v: Value = serde_json::from_str(&host(&t, "json")).unwrap();
+    assert_eq!(v["services"][0]["name"], "wso2am.service");
+    assert_eq!(v["services"][0]["limit_nofile"]["value"], "4096");
+    let (_, v) = t.json(Some("wso2am-4.2.0"), &["--role", "gateway"]);
+    assert_eq!(v["host"]["java"], 17, "JDK from the unit's JAVA_HOME");
+    let f = finding(&v, "SVC001");
+    assert_eq!(f["file"], "etc/systemd/system/wso2am.service");
+    assert_eq!(
+        f["fix"]["file"],
+        "etc/systemd/system/wso2am.service.d/apim-tune.conf"
+    );
+    finding(&v, "SVC002");
+    assert!(
+        !codes_of(&v).iter().any(|c| c.starts_with("LIM")),
+        "limits.conf is not judged for a service"
+    );
+    // --apply writes the unit drop-in; then the unit is tuned.
+    let out = t
+        .audit(
+            Some("wso2am-4.2.0"),
+            &["--role", "gateway", "--apply", "--yes"],
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("daemon-reload"), "{stdout}");
+    let dropin = std::fs::read_to_string(
+        t.root
+            .join("etc/systemd/system/wso2am.service.d/apim-tune.conf"),
+    )
+    .unwrap();
+    assert!(
+        dropin.contains("[Service]\nLimitNOFILE=4096:65535\n"),
+        "{dropin}"
+    );
+    let (_, v) = t.json(Some("wso2am-4.2.0"), &["--role", "gateway"]);
+    assert!(!codes_of(&v).contains(&"SVC001".to_string()), "{v:#}");
+}
+
+#[test]
+fn a_running_jvm_with_low_limits_needs_a_restart() {
+    let t = CliTest::new("jvm-low-limits");
+    let (code, v) = t.json(Some("wso2am-4.2.0"), &["--role", "gateway"]);
+    assert_eq!(code, 1);
+    let f = finding(&v, "PRC001");
+    assert_eq!(f["subject"], "process:4242:nofile");
+    assert_eq!(f["current"], "1024/4096");
+    assert_eq!(v["host"]["java"], 17, "JDK from the process's executable");
+}
+
+#[test]
+fn debian_13_does_not_read_sysctl_conf() {
+    let t = CliTest::new("debian13-no-link");
+    let (_, v) = t.json(None, &[]);
+    let f = finding(&v, "SYS013");
+    assert_eq!(f["file"], "etc/sysctl.conf");
+    // Its lines are not what boot applies: the persisted value is the kernel's.
+    let fin = v["sysctl"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["key"] == "net.ipv4.tcp_fin_timeout")
+        .unwrap();
+    assert!(fin["persisted"].is_null(), "{fin:#}");
+    // --apply moves them to the drop-in and comments them out.
+    t.audit(None, &["--apply", "--yes"]).output().unwrap();
+    let conf = std::fs::read_to_string(t.root.join("etc/sysctl.conf")).unwrap();
+    assert!(conf.contains("# net.ipv4.tcp_fin_timeout = 30"), "{conf}");
+    let dropin = std::fs::read_to_string(t.root.join("etc/sysctl.d/99-zz-apim-tune.conf")).unwrap();
+    assert_eq!(
+        dropin.matches("net.ipv4.tcp_fin_timeout").count(),
+        1,
+        "{dropin}"
+    );
+    assert!(dropin.contains("net.core.rmem_max = 67108864"), "{dropin}");
+    let (_, v) = t.json(None, &[]);
+    assert!(!codes_of(&v).contains(&"SYS013".to_string()));
+}
+
+#[test]
+fn in_a_container_sysctls_are_for_the_runtime() {
+    let t = CliTest::new("container-ro");
+    let (_, v) = t.json(None, &[]);
+    let findings = v["findings"].as_array().unwrap();
+    let sysctl: Vec<_> = findings
+        .iter()
+        .filter(|f| f["subject"].as_str().unwrap().starts_with("sysctl:"))
+        .collect();
+    assert!(!sysctl.is_empty());
+    for f in &sysctl {
+        assert_eq!(f["fixable"], false, "no file fix in a container: {f:#}");
+        let notes = f["notes"].to_string();
+        assert!(
+            notes.contains("per pod") || notes.contains("node-level"),
+            "{f:#}"
+        );
+    }
+}
