@@ -180,8 +180,18 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
     let (units, unit_problems) = crate::host::systemd::find_apim_units(root);
     let default_nofile = crate::host::systemd::default_limit_nofile(root);
     let processes = crate::host::process::find_apim_processes(root);
-    if facts.java.is_none() {
-        facts.java = java_from_services(root, &units, &processes);
+    // The JDK API-M runs with: the unit's JAVA_HOME or the running JVM beat the $JAVA_HOME of
+    // whoever runs apim-tune, which says nothing about another machine's tree under --root.
+    let from_env = facts
+        .java
+        .as_ref()
+        .is_some_and(|j| j.source.starts_with("$JAVA_HOME"));
+    if facts.java.is_none() || from_env {
+        match java_from_services(root, &units, &processes) {
+            Some(j) => facts.java = Some(j),
+            None if from_env && root != std::path::Path::new("/") => facts.java = None,
+            None => {}
+        }
     }
 
     let mut notes = Vec::new();
@@ -289,34 +299,23 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
         processes: &processes,
     };
     for line in &unread_conf_lines {
-        let distro = facts
-            .distro
-            .as_ref()
-            .map(|d| format!("{} {}", d.id, d.version_id.clone().unwrap_or_default()))
-            .unwrap_or_default();
-        findings.push(
-            Finding::new(
-                Code::Sys013,
-                format!("sysctl:{}", line.key),
-                format!(
-                    "`{}` = {} in etc/sysctl.conf is not applied at boot: {distro} does not read that file",
-                    line.key, line.value
-                ),
-            )
-            .at(Some(line.location()))
-            .current(line.value.clone())
-            .expected(format!("in {sysctl_drop_in}"))
-            .why("systemd-sysctl reads only sysctl.d directories; Debian 13 dropped the 99-sysctl.conf link that made it read /etc/sysctl.conf")
-            .see("Debian 13 release notes (procps); sysctl.d(5)")
-            .fix(crate::finding::Fix::Insert {
-                file: sysctl_drop_in.clone(),
-                key: line.key.clone(),
-                value: line.value.clone(),
-            }),
-        );
+        findings.push(unread_line_finding(
+            line,
+            &facts,
+            &sysctl,
+            &expectations,
+            &sysctl_drop_in,
+        ));
     }
     let mut subjects = Vec::new();
     rules::run_all(&rcx, &mut findings, &mut subjects);
+    // Waivers first: whether a waiver is used is decided on every finding, before the baseline
+    // hides the known ones.
+    if let Some(path) = &opts.waivers {
+        let waivers = crate::waivers::load(path)?;
+        let extra = crate::waivers::apply(&waivers, &mut findings, &crate::clock::today());
+        findings.extend(extra);
+    }
     if let Some(path) = &opts.baseline {
         let known = crate::baseline::load(path)?;
         let dropped = crate::baseline::filter(&known, &mut findings);
@@ -325,12 +324,7 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
             path.display()
         ));
     }
-    if let Some(path) = &opts.waivers {
-        let waivers = crate::waivers::load(path)?;
-        let extra = crate::waivers::apply(&waivers, &mut findings, &crate::clock::today());
-        findings.extend(extra);
-    }
-    if facts.container.is_some() || facts.proc_sys_read_only == Some(true) {
+    if facts.runtime_owns_sysctls() {
         container_sysctl_notes(&mut findings);
     }
     findings.sort_by_key(Finding::sort_key);
@@ -375,6 +369,92 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
             apim: apim_model,
         },
     ))
+}
+
+/// SYS013 for one `etc/sysctl.conf` line that boot does not read. Moving it is only right when
+/// nothing read at boot sets the key, the key is not one a rule rejects, and its value is not
+/// below the profile (then the recommended value moves instead); otherwise it is only commented
+/// out.
+fn unread_line_finding(
+    line: &sysctl::SysctlLine,
+    facts: &HostFacts,
+    sysctl: &sysctl::Sysctl,
+    expectations: &[crate::profile::resolve::Expectation],
+    drop_in: &str,
+) -> Finding {
+    use crate::finding::Fix;
+    use crate::rules::compare::{Outcome, compare, target_value};
+    let distro = facts
+        .distro
+        .as_ref()
+        .map(|d| format!("{} {}", d.id, d.version_id.clone().unwrap_or_default()))
+        .unwrap_or_default();
+    let key = line.key.as_str();
+    let entry = sysctl.get(key);
+    let set_elsewhere = entry.and_then(|e| e.winner.as_ref());
+    let live = entry.and_then(|e| e.live.as_deref());
+    let lowers_live = crate::rules::expectation::NEVER_LOWER.contains(&key)
+        && matches!(
+            (line.value.trim().parse::<u64>(), live.map(|l| l.trim().parse::<u64>())),
+            (Ok(v), Some(Ok(l))) if v < l
+        );
+    let rejected = key == "net.ipv4.tcp_tw_recycle" || lowers_live;
+    let recommended = expectations
+        .iter()
+        .find(|e| e.family == Family::Sysctl && e.key == key)
+        .and_then(|e| match compare(&e.check, Some(&line.value)) {
+            Outcome::Pass => None,
+            o => target_value(&e.check, o),
+        });
+    let comment_only = Fix::RemoveLine {
+        location: line.location(),
+    };
+    let (message, fix) = match (set_elsewhere, rejected, recommended) {
+        (Some(w), _, _) => (
+            format!(
+                "`{key}` = {} in etc/sysctl.conf is not read at boot ({distro}); {} sets it at boot",
+                line.value,
+                w.location()
+            ),
+            comment_only,
+        ),
+        (None, true, _) => (
+            format!(
+                "`{key}` = {} in etc/sysctl.conf is not read at boot ({distro}), and must not be moved: it is harmful",
+                line.value
+            ),
+            comment_only,
+        ),
+        (None, false, Some(value)) => (
+            format!(
+                "`{key}` = {} in etc/sysctl.conf is not read at boot ({distro}); the drop-in gets the recommended {value}",
+                line.value
+            ),
+            Fix::Insert {
+                file: drop_in.to_string(),
+                key: key.to_string(),
+                value,
+            },
+        ),
+        (None, false, None) => (
+            format!(
+                "`{key}` = {} in etc/sysctl.conf is not applied at boot: {distro} does not read that file",
+                line.value
+            ),
+            Fix::Insert {
+                file: drop_in.to_string(),
+                key: key.to_string(),
+                value: line.value.clone(),
+            },
+        ),
+    };
+    Finding::new(Code::Sys013, format!("sysctl:{key}"), message)
+        .at(Some(line.location()))
+        .current(line.value.clone())
+        .expected(format!("in {drop_in}, or removed"))
+        .why("systemd-sysctl reads only sysctl.d directories; Debian 13 dropped the 99-sysctl.conf link that made it read /etc/sysctl.conf")
+        .see("Debian 13 release notes (procps); sysctl.d(5)")
+        .fix(fix)
 }
 
 /// The JDK that runs API-M, when no flag or $JAVA_HOME said: `JAVA_HOME` in the unit's

@@ -111,6 +111,31 @@ pub fn redact_url(url: &str) -> String {
     out
 }
 
+/// Masks secret values in a command line: `-Dsome.password=x`, `--password x`, `password=x`,
+/// and credentials inside URLs.
+pub fn redact_args(cmd: &str) -> String {
+    let mut out = Vec::new();
+    let mut mask_next = false;
+    for word in cmd.split(' ') {
+        if mask_next && !word.is_empty() {
+            out.push(MASK.to_string());
+            mask_next = false;
+            continue;
+        }
+        if let Some((k, _)) = word.split_once('=')
+            && is_secret_key(k.trim_start_matches('-').trim_start_matches("D"))
+        {
+            out.push(format!("{k}={MASK}"));
+            continue;
+        }
+        if word.starts_with("--") && is_secret_key(word.trim_start_matches('-')) {
+            mask_next = true;
+        }
+        out.push(redact_url(word));
+    }
+    out.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +146,18 @@ mod tests {
         assert_eq!(format!("{s} {s:?}"), "**** ****");
         assert_eq!(serde_json::to_string(&s).unwrap(), "\"****\"");
         assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn command_lines() {
+        assert_eq!(
+            redact_args("/opt/x/bin/api-manager.sh -Dwso2.admin.password=S3cret -Xmx2g start"),
+            "/opt/x/bin/api-manager.sh -Dwso2.admin.password=**** -Xmx2g start"
+        );
+        assert_eq!(
+            redact_args("run --db-password hunter2 -v"),
+            "run --db-password **** -v"
+        );
     }
 
     #[test]

@@ -64,7 +64,7 @@ fn apply(a: &AuditArgs, opts: &AuditOptions, planned: &Plan, diff: &str) -> anyh
             bail!("--live writes /proc/sys and needs root");
         }
         let facts = crate::host::detect::detect(&opts.root, &opts.overrides);
-        if facts.container.is_some() || facts.proc_sys_read_only == Some(true) {
+        if facts.runtime_owns_sysctls() {
             bail!(
                 "--live: this is a container; kernel parameters are set by the runtime (see `apim-tune host --format k8s`)"
             );

@@ -316,8 +316,11 @@ impl Planner<'_> {
                 Ok(())
             }
             Fix::RemoveLine { location } => {
+                // A line the model set aside (sysctl.conf where boot does not read it) is found
+                // in its file directly.
                 let (display, line_span) = self
                     .sysctl_line_at(key, location)
+                    .or_else(|| self.line_span_at(location))
                     .ok_or("the line is no longer in the sysctl model")?;
                 let why = match f.code {
                     Code::Sys010 => {
@@ -326,6 +329,7 @@ impl Planner<'_> {
                     }
                     Code::Sys011 => "does not exist in the running kernel".to_string(),
                     Code::Sys012 => "would lower a limit systemd raises at boot".to_string(),
+                    Code::Sys013 => "is in a file not read at boot".to_string(),
                     _ => format!("({})", f.code.name()),
                 };
                 let note = format!("apim-tune {}: disabled, `{key}` {why}", self.cx.today);

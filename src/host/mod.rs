@@ -112,6 +112,16 @@ pub struct HostFacts {
 }
 
 impl HostFacts {
+    /// Whether kernel parameters belong to a container runtime here: `/proc/sys` is read-only,
+    /// or a container was detected and `/proc/sys` is not known to be writable. A leftover
+    /// `/.dockerenv` on a VM with a writable `/proc/sys` does not count.
+    pub fn runtime_owns_sysctls(&self) -> bool {
+        match self.proc_sys_read_only {
+            Some(ro) => ro,
+            None => self.container.is_some(),
+        }
+    }
+
     pub fn kernel_version(&self) -> Option<Version> {
         self.kernel
             .as_ref()

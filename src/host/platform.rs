@@ -344,12 +344,14 @@ pub fn nat_with_source(root: &Path, flag: Option<NatArg>) -> (Fact<NatVerdict>, 
     performs_evidence(root, &mut ev);
 
     let has = |role| ev.iter().any(|e| e.role == role);
+    // A globally reachable address on an interface means clients reach this host directly,
+    // whatever private addresses (backends, bridges) sit beside it.
     let verdict = if has(Role::Forwarding) && has(Role::Enabler) {
         NatVerdict::PerformsNat
-    } else if has(Role::Behind) {
-        NatVerdict::BehindNat
     } else if has(Role::Public) {
         NatVerdict::None
+    } else if has(Role::Behind) {
+        NatVerdict::BehindNat
     } else {
         NatVerdict::Unknown
     };

@@ -41,7 +41,9 @@ const SYSTEM_CONF_D: [&str; 4] = [
 const WS: &[char] = &[' ', '\t', '\n', '\r'];
 
 /// Unit names containing one of these (case-insensitively) are taken to run API-M.
-const NAME_HINTS: [&str; 3] = ["wso2", "carbon", "apim"];
+/// Only `wso2` is specific enough in a unit name: `carbon-cache.service` is Graphite, `apim` can
+/// be anything. Other units count only by their ExecStart.
+const NAME_HINTS: [&str; 1] = ["wso2"];
 
 /// An effective `ExecStart=` containing one of these runs API-M whatever the unit is called.
 const EXEC_HINTS: [&str; 3] = [
@@ -97,7 +99,7 @@ pub struct Unit {
 
 /// Every API-M service unit under `root`, by name, with the problems met in its files.
 ///
-/// A unit counts as API-M when its name contains `wso2`, `carbon` or `apim`, or when its
+/// A unit counts as API-M when its name contains `wso2`, or when its
 /// effective `ExecStart=` mentions `api-manager.sh`, `wso2server.sh` or
 /// `org.wso2.carbon.bootstrap`. Problems in other units are not reported: they are not ours.
 /// Masked units (linked to `/dev/null`, or empty) are skipped, since systemd will not run them.
@@ -276,8 +278,28 @@ impl ServiceState {
                     None => self.exec_start.clear(),
                 },
                 "User" => self.user = setting_or_reset(file, &a),
-                "LimitNOFILE" => self.limit_nofile = setting_or_reset(file, &a),
-                "LimitNPROC" => self.limit_nproc = setting_or_reset(file, &a),
+                // systemd ignores a value it cannot parse and keeps the earlier one; so do we,
+                // and say so.
+                "LimitNOFILE" | "LimitNPROC" => {
+                    let setting = setting_or_reset(file, &a);
+                    if let Some(s) = &setting
+                        && parse_limit(&s.value).is_none()
+                    {
+                        problems.push(SourceProblem::unparseable(
+                            s.location.clone(),
+                            format!(
+                                "`{}={}` is not a limit systemd accepts (a number, `soft:hard` or `infinity`); it is ignored",
+                                a.key, s.value
+                            ),
+                        ));
+                        continue;
+                    }
+                    if a.key == "LimitNOFILE" {
+                        self.limit_nofile = setting;
+                    } else {
+                        self.limit_nproc = setting;
+                    }
+                }
                 "Environment" if a.value.is_empty() => self.environment.clear(),
                 "Environment" => {
                     for (name, setting) in environment(file, &a, problems) {

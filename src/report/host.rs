@@ -57,7 +57,7 @@ pub fn json(v: &HostView) -> String {
             "file": u.file.display,
             "drop_ins": u.drop_ins.iter().map(|d| d.display.clone()).collect::<Vec<_>>(),
             "user": u.user.as_ref().map(|s| s.value.clone()),
-            "exec_start": u.exec_start.as_ref().map(|s| s.value.clone()),
+            "exec_start": u.exec_start.as_ref().map(|s| crate::redact::redact_args(&s.value)),
             "limit_nofile": setting(&u.limit_nofile),
             "limit_nproc": setting(&u.limit_nproc),
             "java_home": u.environment.get("JAVA_HOME").map(|s| s.value.clone()),

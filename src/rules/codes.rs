@@ -206,7 +206,7 @@ declare_codes! {
     /// ### Why it matters
     /// A systemd service never reads limits.conf: only the unit's limits apply to API-M.
     /// ### Fix
-    /// A unit drop-in `<unit>.d/apim-tune.conf` with `[Service] LimitNOFILE=soft:hard`, then
+    /// A unit drop-in `<unit>.d/zz-apim-tune.conf` with `[Service] LimitNOFILE=soft:hard`, then
     /// `systemctl daemon-reload` and a restart of the unit.
     Svc001 "SVC001" "unit-limit-below-recommended" Warning "the systemd unit running API-M has a limit below the recommended one";
     /// ### What it checks

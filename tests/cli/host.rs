@@ -90,7 +90,7 @@ fn a_systemd_unit_is_judged_instead_of_limits_conf() {
     assert_eq!(f["file"], "etc/systemd/system/wso2am.service");
     assert_eq!(
         f["fix"]["file"],
-        "etc/systemd/system/wso2am.service.d/apim-tune.conf"
+        "etc/systemd/system/wso2am.service.d/zz-apim-tune.conf"
     );
     finding(&v, "SVC002");
     assert!(
@@ -109,7 +109,7 @@ fn a_systemd_unit_is_judged_instead_of_limits_conf() {
     assert!(stdout.contains("daemon-reload"), "{stdout}");
     let dropin = std::fs::read_to_string(
         t.root
-            .join("etc/systemd/system/wso2am.service.d/apim-tune.conf"),
+            .join("etc/systemd/system/wso2am.service.d/zz-apim-tune.conf"),
     )
     .unwrap();
     assert!(
@@ -126,7 +126,10 @@ fn a_running_jvm_with_low_limits_needs_a_restart() {
     let (code, v) = t.json(Some("wso2am-4.2.0"), &["--role", "gateway"]);
     assert_eq!(code, 1);
     let f = finding(&v, "PRC001");
-    assert_eq!(f["subject"], "process:4242:nofile");
+    assert_eq!(
+        f["subject"], "process:/opt/wso2am-4.2.0:nofile",
+        "named by its home, stable across restarts"
+    );
     assert_eq!(f["current"], "1024/4096");
     assert_eq!(v["host"]["java"], 17, "JDK from the process's executable");
 }
@@ -177,5 +180,114 @@ fn in_a_container_sysctls_are_for_the_runtime() {
             notes.contains("per pod") || notes.contains("node-level"),
             "{f:#}"
         );
+    }
+}
+
+// See: review of issue 5.
+#[test]
+fn debian_13_never_moves_a_harmful_or_overridden_line() {
+    let t = CliTest::new("debian13-no-link");
+    std::fs::write(
+        t.root.join("etc/sysctl.conf"),
+        "net.ipv4.tcp_tw_recycle = 1\nfs.file-max = 2097152\nnet.core.rmem_max = 1048576\nnet.ipv4.tcp_fin_timeout = 30\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.root.join("etc/sysctl.d/60-net.conf"),
+        "net.core.rmem_max = 134217728\n",
+    )
+    .unwrap();
+    let out = t.audit(None, &["--diff"]).output().unwrap();
+    let d = String::from_utf8_lossy(&out.stdout);
+    assert!(!d.contains("+net.ipv4.tcp_tw_recycle"), "{d}");
+    assert!(!d.contains("+fs.file-max"), "{d}");
+    assert!(
+        !d.contains("+net.core.rmem_max = 1048576"),
+        "a stale value must not override 60-net.conf:\n{d}"
+    );
+    assert!(
+        d.contains("+net.ipv4.tcp_fin_timeout = 30"),
+        "a good line moves:\n{d}"
+    );
+    assert!(d.contains("+# net.ipv4.tcp_tw_recycle = 1"), "{d}");
+}
+
+#[test]
+fn the_unit_drop_in_wins_over_override_conf() {
+    let t = CliTest::new("systemd-unit");
+    let d = t.root.join("etc/systemd/system/wso2am.service.d");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("override.conf"), "[Service]\nLimitNOFILE=4096\n").unwrap();
+    t.audit(
+        Some("wso2am-4.2.0"),
+        &["--role", "gateway", "--apply", "--yes"],
+    )
+    .output()
+    .unwrap();
+    let (_, v) = t.json(Some("wso2am-4.2.0"), &["--role", "gateway"]);
+    assert!(!codes_of(&v).contains(&"SVC001".to_string()), "{v:#}");
+}
+
+#[test]
+fn only_units_that_run_api_m_count() {
+    // Graphite's carbon-cache is not API-M; an invalid Limit value is reported and ignored, as
+    // systemd ignores it; systemd's default 1024:524288 is enough for a JVM (MaxFDLimit).
+    let t = CliTest::new("bare-public");
+    let lib = t.root.join("usr/lib/systemd/system");
+    std::fs::create_dir_all(&lib).unwrap();
+    std::fs::write(
+        lib.join("carbon-cache.service"),
+        "[Service]\nExecStart=/usr/bin/carbon-cache\n",
+    )
+    .unwrap();
+    let v: Value = serde_json::from_str(&host(&t, "json")).unwrap();
+    assert_eq!(v["services"].as_array().unwrap().len(), 0, "{v:#}");
+    std::fs::write(
+        t.root.join("usr/lib/systemd/system/wso2am.service"),
+        "[Service]\nExecStart=/opt/wso2am/bin/api-manager.sh\nLimitNPROC=20000\n",
+    )
+    .unwrap();
+    let (_, v) = t.json(None, &[]);
+    assert!(
+        !codes_of(&v).contains(&"SVC001".to_string()),
+        "default NOFILE is fine: {v:#}"
+    );
+    let d = t.root.join("etc/systemd/system/wso2am.service.d");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("10-limits.conf"), "[Service]\nLimitNOFILE=64K\n").unwrap();
+    let (_, v) = t.json(None, &[]);
+    let f = finding(&v, "SRC002");
+    assert!(
+        f["message"].as_str().unwrap().contains("LimitNOFILE=64K"),
+        "{f:#}"
+    );
+}
+
+#[test]
+fn a_public_address_beside_a_private_one_is_not_nat() {
+    let t = CliTest::new("bare-public");
+    let fib = std::fs::read_to_string(t.root.join("proc/net/fib_trie")).unwrap();
+    let with_backend = fib.replacen(
+        "  +-- 127.0.0.0/8",
+        "     +-- 10.20.0.0/24 2 0 2\n        |-- 10.20.0.0\n           /24 link UNICAST\n        |-- 10.20.0.5\n           /32 host LOCAL\n  +-- 127.0.0.0/8",
+        1,
+    );
+    std::fs::write(t.root.join("proc/net/fib_trie"), with_backend).unwrap();
+    let v: Value = serde_json::from_str(&host(&t, "json")).unwrap();
+    assert_eq!(v["nat"]["verdict"], "none", "{v:#}");
+}
+
+#[test]
+fn host_output_masks_secrets_in_the_unit() {
+    let t = CliTest::new("systemd-unit");
+    let unit = t.root.join("etc/systemd/system/wso2am.service");
+    let text = std::fs::read_to_string(&unit).unwrap().replace(
+        "api-manager.sh start",
+        "api-manager.sh -Dwso2.admin.password=ExecSecret55 start",
+    );
+    std::fs::write(&unit, text).unwrap();
+    for format in ["text", "json"] {
+        let out = host(&t, format);
+        assert!(!out.contains("ExecSecret55"), "{format}: {out}");
     }
 }

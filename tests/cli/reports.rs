@@ -324,3 +324,43 @@ fn rules_and_explain() {
     let out = bin().args(["explain", "NOPE42"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn waivers_stay_used_when_a_baseline_hides_their_findings() {
+    let t = CliTest::new("legacy-2.6");
+    let (_, before, _) = run_fmt(
+        &t,
+        "wso2am-2.6.0",
+        &["--format", "json", "--java-version", "17"],
+    );
+    let baseline = t.dir.path().join("base.json");
+    std::fs::write(&baseline, &before).unwrap();
+    let waivers = fixtures().join("waivers/legacy.toml");
+    let (_, out, _) = run_fmt(
+        &t,
+        "wso2am-2.6.0",
+        &[
+            "--format",
+            "json",
+            "--java-version",
+            "17",
+            "--baseline",
+            baseline.to_str().unwrap(),
+            "--waivers",
+            waivers.to_str().unwrap(),
+        ],
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let unused: Vec<_> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "WAV002")
+        .map(|f| f["subject"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        unused,
+        vec!["waiver:JVM004".to_string()],
+        "only the truly unused waiver: {out}"
+    );
+}

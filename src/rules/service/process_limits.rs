@@ -10,13 +10,23 @@ use crate::rules::codes::Code;
 
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     for p in cx.processes {
-        // With an API-M home audited, only its own processes (matched by -Dcarbon.home).
-        if let (Some(apim), Some(home)) = (cx.apim, &p.carbon_home) {
-            let home = home.trim_end_matches('/').trim_start_matches('/');
-            if !apim.home.path.ends_with(home) {
+        // With an API-M home audited, only its own processes: -Dcarbon.home resolved under the
+        // root (links followed) must be that home. A JVM without it cannot be attributed.
+        if let Some(apim) = cx.apim {
+            let Some(home) = &p.carbon_home else { continue };
+            let resolved = crate::source::resolve_in_root(&apim.root, std::path::Path::new(home))
+                .ok()
+                .and_then(|p| p.canonicalize().ok());
+            let audited = apim.home.path.canonicalize().ok();
+            if resolved.is_none() || resolved != audited {
                 continue;
             }
         }
+        // Named by its home, not its pid: the pid changes at every restart, the finding does not.
+        let who = p
+            .carbon_home
+            .clone()
+            .unwrap_or_else(|| format!("pid {}", p.pid));
         for (item, live) in [("nofile", p.nofile), ("nproc", p.nproc)] {
             let Some((soft, hard)) = live else { continue };
             let (Some((soft_min, why)), Some((hard_min, _))) =
@@ -30,7 +40,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             out.push(
                 Finding::new(
                     Code::Prc001,
-                    format!("process:{}:{item}", p.pid),
+                    format!("process:{who}:{item}"),
                     format!(
                         "the running API-M JVM (pid {}) has `{item}` {soft}/{hard}, expected at least {soft_min}/{hard_min}",
                         p.pid

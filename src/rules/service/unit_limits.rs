@@ -49,12 +49,20 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             let Some((soft, hard)) = parse_limit(&value) else {
                 continue;
             };
+            // HotSpot raises its soft NOFILE to the hard limit at start (MaxFDLimit): for the
+            // JVM the soft value in effect is the hard one.
+            let soft = if item == "nofile" {
+                soft.max(hard)
+            } else {
+                soft
+            };
             if soft >= soft_min && hard >= hard_min {
                 continue;
             }
             let target = |cur: LimitValue, min: LimitValue| cur.max(min).to_string();
             let fixed = format!("{}:{}", target(soft, soft_min), target(hard, hard_min));
-            let drop_in = format!("etc/systemd/system/{}.d/apim-tune.conf", unit.name);
+            // `zz-` sorts after `override.conf` (what `systemctl edit` writes), so ours wins.
+            let drop_in = format!("etc/systemd/system/{}.d/zz-apim-tune.conf", unit.name);
             let mut f = Finding::new(
                 Code::Svc001,
                 format!("systemd:{}:{key}", unit.name),
