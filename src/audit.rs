@@ -240,7 +240,7 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
     let mut sysctl = sysctl::read(root, &keys);
     // Debian 13+ without the 99-sysctl.conf link never reads /etc/sysctl.conf at boot: its lines
     // are not persisted values, and each tuning line there is a finding (SYS013).
-    let unread_conf_lines = if sysctl_conf_unread(root, &facts) {
+    let unread_conf_lines = if sysctl_conf_unread(&facts, &sysctl) {
         sysctl.drop_file("etc/sysctl.conf")
     } else {
         Vec::new()
@@ -495,33 +495,15 @@ pub fn java_from_services(
 }
 
 /// Debian 13 and later read `/etc/sysctl.conf` at boot only through a `99-sysctl.conf` link in a
-/// sysctl.d directory.
-fn sysctl_conf_unread(root: &Path, facts: &HostFacts) -> bool {
+/// sysctl.d directory, which the sysctl reader noticed when it met it.
+fn sysctl_conf_unread(facts: &HostFacts, sysctl: &sysctl::Sysctl) -> bool {
     let Some(d) = &facts.distro else { return false };
     let major = d
         .version_id
         .as_deref()
         .and_then(|v| v.split('.').next())
         .and_then(|v| v.parse::<u32>().ok());
-    if d.id != "debian" || major.is_none_or(|m| m < 13) {
-        return false;
-    }
-    let conf = root.join("etc/sysctl.conf");
-    let linked = [
-        "etc/sysctl.d",
-        "run/sysctl.d",
-        "usr/local/lib/sysctl.d",
-        "usr/lib/sysctl.d",
-        "lib/sysctl.d",
-    ]
-    .iter()
-    .flat_map(|dir| {
-        crate::source::list_dir(root, dir, ".conf")
-            .into_iter()
-            .map(move |n| format!("{dir}/{n}"))
-    })
-    .any(|rel| crate::source::resolve_in_root(root, Path::new(&rel)).is_ok_and(|p| p == conf));
-    !linked
+    d.id == "debian" && major.is_some_and(|m| m >= 13) && !sysctl.conf_linked
 }
 
 /// In a container `/proc/sys` is the runtime's: say where each kernel parameter can be set, and

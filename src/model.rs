@@ -162,6 +162,28 @@ impl SourceProblem {
     }
 }
 
+/// Lines of `text` as (1-based number, start, end), the terminator (`\n`, `\r\n`) excluded:
+/// the line walk every line-based reader shares.
+pub fn line_ranges(text: &str) -> impl Iterator<Item = (u32, usize, usize)> + '_ {
+    let mut start = 0;
+    let mut number = 0u32;
+    std::iter::from_fn(move || {
+        if start >= text.len() {
+            return None;
+        }
+        let rest = &text[start..];
+        let (len, next) = match rest.find('\n') {
+            Some(i) => (i, start + i + 1),
+            None => (rest.len(), text.len()),
+        };
+        let body = rest[..len].strip_suffix('\r').unwrap_or(&rest[..len]);
+        let item = (number + 1, start, start + body.len());
+        number += 1;
+        start = next;
+        Some(item)
+    })
+}
+
 /// How to name `path` in findings: relative to `root` when under it, else as given.
 pub fn display_path(root: &Path, path: &Path) -> String {
     match path.strip_prefix(root) {

@@ -146,6 +146,50 @@ pub fn list_dir(root: &Path, dir: &str, suffix: &str) -> Vec<String> {
     names
 }
 
+/// The files of a set of drop-in directories as systemd chooses them: for each file name the
+/// first directory (highest priority) wins and the others are ignored; the result is `dir/name`
+/// sorted by name in byte order, the order systemd applies them in. Masked entries are kept:
+/// callers decide with [`is_masked`].
+pub fn drop_in_order(root: &Path, dirs: &[&str], suffix: &str) -> Vec<String> {
+    let mut chosen: std::collections::BTreeMap<String, &str> = std::collections::BTreeMap::new();
+    for dir in dirs {
+        for name in list_dir(root, dir, suffix) {
+            chosen.entry(name).or_insert(dir);
+        }
+    }
+    chosen
+        .into_iter()
+        .map(|(name, dir)| format!("{dir}/{name}"))
+        .collect()
+}
+
+/// Whether `rel` (under `root`) is a link to `/dev/null`: systemd's mask, which hides the same
+/// name in lower-priority directories and sets nothing. The directory is resolved inside the
+/// root first, so the `read_link` never reaches the real host.
+pub fn is_masked(root: &Path, rel: &str) -> bool {
+    let rel = Path::new(rel);
+    let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
+        return false;
+    };
+    resolve_in_root(root, parent)
+        .and_then(|dir| std::fs::read_link(dir.join(name)))
+        .is_ok_and(|t| t == Path::new("/dev/null"))
+}
+
+/// A name for apim-tune's own drop-in that sorts after every name in `existing` (so it is
+/// applied last): `base`, with `z`s put in front while something still sorts later. Earlier
+/// apim-tune drop-ins (names ending in `apim-tune.conf`) do not count.
+pub fn name_sorting_last(existing: &[String], base: &str) -> String {
+    let mut candidate = base.to_string();
+    while existing
+        .iter()
+        .any(|n| n.as_str() > candidate.as_str() && !n.ends_with("apim-tune.conf"))
+    {
+        candidate.insert(0, 'z');
+    }
+    candidate
+}
+
 fn lower(e: &io::Error) -> String {
     let s = e.to_string();
     let mut chars = s.chars();

@@ -109,6 +109,16 @@ pub enum NatChoice {
     No,
 }
 
+impl From<NatChoice> for crate::host::detect::NatArg {
+    fn from(c: NatChoice) -> Self {
+        match c {
+            NatChoice::Auto => Self::Auto,
+            NatChoice::Yes => Self::Yes,
+            NatChoice::No => Self::No,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Text,

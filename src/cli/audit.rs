@@ -1,10 +1,10 @@
 //! `apim-tune audit`: run the audit, render it, map the result to an exit code.
 
-use super::args::{AuditArgs, ColorChoice, FailOn, Format, NatChoice};
+use super::args::{AuditArgs, ColorChoice, FailOn, Format};
 use crate::audit::{AuditOptions, AuditReport, run as run_audit, run_with_sources};
 use crate::exit_code;
 use crate::finding::Severity;
-use crate::host::detect::{NatArg, Overrides};
+use crate::host::detect::Overrides;
 use crate::report;
 use crate::report::RenderOptions;
 use anyhow::Context;
@@ -84,11 +84,7 @@ pub(super) fn options(a: &AuditArgs) -> AuditOptions {
         overrides: Overrides {
             cores: a.cores,
             memory_mb: a.memory,
-            nat: Some(match a.nat {
-                NatChoice::Auto => NatArg::Auto,
-                NatChoice::Yes => NatArg::Yes,
-                NatChoice::No => NatArg::No,
-            }),
+            nat: Some(a.nat.into()),
             java_version: a.java_version,
             java_home: a.java_home.clone(),
         },

@@ -1,8 +1,8 @@
 //! `apim-tune host`: detect the facts, the API-M systemd units and JVMs, and print them.
 
-use super::args::{HostArgs, HostFormat, NatChoice};
+use super::args::{HostArgs, HostFormat};
 use crate::exit_code;
-use crate::host::detect::{self, NatArg, Overrides};
+use crate::host::detect::{self, Overrides};
 use crate::host::{process, systemd};
 use crate::profile::resolve::{self, Check, Context};
 use crate::profile::{self, Family};
@@ -17,11 +17,7 @@ pub fn run(a: &HostArgs) -> anyhow::Result<u8> {
     let ov = Overrides {
         cores: a.cores,
         memory_mb: a.memory,
-        nat: Some(match a.nat {
-            NatChoice::Auto => NatArg::Auto,
-            NatChoice::Yes => NatArg::Yes,
-            NatChoice::No => NatArg::No,
-        }),
+        nat: Some(a.nat.into()),
         java_version: a.java_version,
         java_home: a.java_home.clone(),
     };

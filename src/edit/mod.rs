@@ -13,6 +13,34 @@ pub mod toml;
 pub mod write;
 pub mod xml;
 
+/// One byte-span replacement (an insertion when the span is empty): how the XML and TOML
+/// editors build their result. Unlike `line::splice`, a span outside the text is an error.
+pub(crate) struct Edit {
+    pub(crate) span: crate::model::Span,
+    pub(crate) with: String,
+}
+
+impl Edit {
+    pub(crate) fn replace(span: crate::model::Span, with: String) -> Edit {
+        Edit { span, with }
+    }
+
+    pub(crate) fn insert(at: usize, with: String) -> Edit {
+        Edit {
+            span: crate::model::Span::new(at, at),
+            with,
+        }
+    }
+
+    pub(crate) fn apply(&self, text: &str) -> Result<String, String> {
+        let (Some(head), Some(tail)) = (text.get(..self.span.start), text.get(self.span.end..))
+        else {
+            return Err("internal error: edit position outside the file".into());
+        };
+        Ok(format!("{head}{}{tail}", self.with))
+    }
+}
+
 /// What it takes for a change to be in effect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Effect {

@@ -356,7 +356,7 @@ impl Planner<'_> {
             .files
             .iter()
             .find(|f| f.display == display)
-            .map(|f| real_rel(self.cx.root, &f.path))
+            .map(|f| crate::model::display_path(self.cx.root, &f.path))
             .unwrap_or_else(|| display.to_string())
             .starts_with("etc/")
     }
@@ -662,8 +662,8 @@ impl Planner<'_> {
             }
             let secrets = secrets_of(&w, apim);
             let real = std::fs::canonicalize(&w.path)
-                .map(|p| real_rel(self.cx.root, &p))
-                .unwrap_or_else(|_| real_rel(self.cx.root, &w.path));
+                .map(|p| crate::model::display_path(self.cx.root, &p))
+                .unwrap_or_else(|_| crate::model::display_path(self.cx.root, &w.path));
             files.push(PlannedFile {
                 path: w.path,
                 real,
@@ -721,14 +721,6 @@ fn change_plain(f: &Finding, summary: String, effect: Effect) -> PlannedChange {
         summary,
         effect,
         live: None,
-    }
-}
-
-/// A path relative to the root when under it, else absolute.
-fn real_rel(root: &Path, path: &Path) -> String {
-    match path.strip_prefix(root) {
-        Ok(rel) if root != Path::new("") => rel.to_string_lossy().into_owned(),
-        _ => path.to_string_lossy().into_owned(),
     }
 }
 

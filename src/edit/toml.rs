@@ -27,6 +27,7 @@
 //! - Array-of-tables entries (`x.y[0].k`) are replaced and can take new keys, but a missing
 //!   `[[x.y]]` element is not created.
 
+use super::Edit;
 use crate::apim::deployment_toml::{
     DeploymentToml, TomlEntry, TomlKind, canonical_key, parse, split_key,
 };
@@ -327,33 +328,6 @@ fn scrub(message: &str, value: &str) -> String {
 
 // ------------------------------------------------------------------------------------------------
 // Text helpers
-
-/// Replace `span` by `with` (an insertion when the span is empty).
-struct Edit {
-    span: Span,
-    with: String,
-}
-
-impl Edit {
-    fn replace(span: Span, with: String) -> Edit {
-        Edit { span, with }
-    }
-
-    fn insert(at: usize, with: String) -> Edit {
-        Edit {
-            span: Span::new(at, at),
-            with,
-        }
-    }
-
-    fn apply(&self, text: &str) -> Result<String, String> {
-        let (Some(head), Some(tail)) = (text.get(..self.span.start), text.get(self.span.end..))
-        else {
-            return Err("internal error: edit position outside the file".into());
-        };
-        Ok(format!("{head}{}{tail}", self.with))
-    }
-}
 
 const BOM: &str = "\u{feff}";
 

@@ -21,6 +21,7 @@
 //!   from its own start tag and the result is re-parsed, so this is not risky.
 //! - Created elements take the namespace prefix of the element they are created in.
 
+use super::Edit;
 use crate::apim::xml::{Element, XPath, XmlDoc, parse};
 use crate::model::{SourceFile, Span};
 use std::collections::BTreeMap;
@@ -418,37 +419,6 @@ fn ambiguous(xpath: &XPath, n: usize) -> String {
 
 // ------------------------------------------------------------------------------------------------
 // Text edits
-
-/// Replace `span` by `with` (an insertion when the span is empty).
-struct Edit {
-    span: Span,
-    with: String,
-}
-
-impl Edit {
-    fn replace(span: Span, with: String) -> Edit {
-        Edit { span, with }
-    }
-
-    fn insert(at: usize, with: String) -> Edit {
-        Edit {
-            span: Span::new(at, at),
-            with,
-        }
-    }
-
-    fn apply(&self, text: &str) -> Result<String, String> {
-        let (Some(head), Some(tail)) = (text.get(..self.span.start), text.get(self.span.end..))
-        else {
-            return Err("internal error: edit position outside the file".into());
-        };
-        let mut out = String::with_capacity(text.len() + self.with.len());
-        out.push_str(head);
-        out.push_str(&self.with);
-        out.push_str(tail);
-        Ok(out)
-    }
-}
 
 /// The replacement for element text at `span`: a lone CDATA section stays CDATA when the value
 /// allows it, anything else becomes escaped text.

@@ -231,27 +231,6 @@ pub fn read(root: &Path) -> Limits {
     out
 }
 
-/// Lines of `text` as (1-based number, start, end) with the terminator (`\n`, `\r\n`) excluded.
-fn line_ranges(text: &str) -> impl Iterator<Item = (u32, usize, usize)> + '_ {
-    let mut start = 0;
-    let mut number = 0u32;
-    std::iter::from_fn(move || {
-        if start >= text.len() {
-            return None;
-        }
-        let rest = &text[start..];
-        let (len, next) = match rest.find('\n') {
-            Some(i) => (i, start + i + 1),
-            None => (rest.len(), text.len()),
-        };
-        let body = rest[..len].strip_suffix('\r').unwrap_or(&rest[..len]);
-        let item = (number + 1, start, start + body.len());
-        number += 1;
-        start = next;
-        Some(item)
-    })
-}
-
 /// Whitespace-separated fields of `text[start..end]` with their spans.
 fn fields(text: &str, start: usize, end: usize) -> Vec<(Span, &str)> {
     let mut out = Vec::new();
@@ -275,7 +254,7 @@ fn fields(text: &str, start: usize, end: usize) -> Vec<(Span, &str)> {
 
 fn parse_file(file: &Arc<SourceFile>, out: &mut Vec<LimitLine>, problems: &mut Vec<SourceProblem>) {
     let text = file.text.as_str();
-    for (number, start, end) in line_ranges(text) {
+    for (number, start, end) in crate::model::line_ranges(text) {
         // A UTF-8 byte-order mark (some editors add one) is not part of the first key.
         let start = if start == 0 && text.starts_with('\u{feff}') {
             '\u{feff}'.len_utf8()
@@ -727,12 +706,5 @@ mod bom_tests {
 /// files in C-locale order and a later line of equal priority replaces an earlier one).
 pub fn drop_in_name(root: &Path) -> String {
     let names = crate::source::list_dir(root, "etc/security/limits.d", ".conf");
-    let mut candidate = "99-zz-apim-tune.conf".to_string();
-    while names
-        .iter()
-        .any(|n| n.as_str() > candidate.as_str() && !n.ends_with("apim-tune.conf"))
-    {
-        candidate.insert(0, 'z');
-    }
-    candidate
+    crate::source::name_sorting_last(&names, "99-zz-apim-tune.conf")
 }

@@ -5,7 +5,7 @@
 //! Must not: judge any value, write anything, or print. Rules compare; this only reads and locates.
 
 use crate::model::{Location, SourceFile, SourceProblem, Span};
-use crate::source::{Read, list_dir, read_under, resolve_in_root};
+use crate::source::{Read, read_under, resolve_in_root};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -87,6 +87,9 @@ pub struct Sysctl {
     pub problems: Vec<SourceProblem>,
     /// `proc/sys` exists under the root, so live values and key existence can be told.
     pub live_available: bool,
+    /// A sysctl.d entry links to `etc/sysctl.conf` (the `99-sysctl.conf` link), which is how
+    /// systemd-sysctl reads that file at boot.
+    pub conf_linked: bool,
 }
 
 impl Sysctl {
@@ -159,8 +162,8 @@ pub fn read(root: &Path, keys: &[&str]) -> Sysctl {
     let mut lines = Vec::new();
     let mut conf_applied = false;
     let conf_resolved = resolve_in_root(root, Path::new(SYSCTL_CONF)).ok();
-    for rel in chosen_files(root) {
-        if is_masked(root, &rel) {
+    for rel in crate::source::drop_in_order(root, &DIRS, ".conf") {
+        if crate::source::is_masked(root, &rel) {
             continue;
         }
         let resolved = resolve_in_root(root, Path::new(&rel)).ok();
@@ -172,6 +175,7 @@ pub fn read(root: &Path, keys: &[&str]) -> Sysctl {
                 continue;
             }
             conf_applied = true;
+            out.conf_linked = true;
             SYSCTL_CONF.to_string()
         } else {
             rel
@@ -207,35 +211,6 @@ pub fn read(root: &Path, keys: &[&str]) -> Sysctl {
     out
 }
 
-/// Names chosen across [`DIRS`] (first directory wins a name), as `dir/name`, sorted by name.
-fn chosen_files(root: &Path) -> Vec<String> {
-    let mut chosen: BTreeMap<String, &str> = BTreeMap::new();
-    for dir in DIRS {
-        for name in list_dir(root, dir, ".conf") {
-            chosen.entry(name).or_insert(dir);
-        }
-    }
-    // BTreeMap<String, _> iterates in byte order, which is the order systemd sorts names in.
-    chosen
-        .into_iter()
-        .map(|(name, dir)| format!("{dir}/{name}"))
-        .collect()
-}
-
-/// A drop-in linked to `/dev/null` masks the same name in lower-priority directories and sets
-/// nothing itself (sysctl.d(5)). Reading it under a fake root would report a dangling link.
-fn is_masked(root: &Path, rel: &str) -> bool {
-    let rel = Path::new(rel);
-    // Resolve the directory inside the root first: a linked directory must not lead the
-    // `read_link` out to the real host.
-    let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
-        return false;
-    };
-    resolve_in_root(root, parent)
-        .and_then(|dir| std::fs::read_link(dir.join(name)))
-        .is_ok_and(|t| t == Path::new("/dev/null"))
-}
-
 fn read_one(root: &Path, rel: &str, out: &mut Sysctl, lines: &mut Vec<SysctlLine>) {
     match read_under(root, rel) {
         Read::Absent => {}
@@ -266,27 +241,6 @@ fn read_live(root: &Path, entry: &mut SysctlEntry) {
     }
 }
 
-/// Lines of `text` as (1-based number, start, end) with the terminator (`\n`, `\r\n`) excluded.
-fn line_ranges(text: &str) -> impl Iterator<Item = (u32, usize, usize)> + '_ {
-    let mut start = 0;
-    let mut number = 0u32;
-    std::iter::from_fn(move || {
-        if start >= text.len() {
-            return None;
-        }
-        let rest = &text[start..];
-        let (len, next) = match rest.find('\n') {
-            Some(i) => (i, start + i + 1),
-            None => (rest.len(), text.len()),
-        };
-        let body = rest[..len].strip_suffix('\r').unwrap_or(&rest[..len]);
-        let item = (number + 1, start, start + body.len());
-        number += 1;
-        start = next;
-        Some(item)
-    })
-}
-
 /// Span of `text[span]` with ASCII whitespace trimmed on both sides.
 fn trim_span(text: &str, span: Span) -> Span {
     let s = &text[span.start..span.end];
@@ -303,7 +257,7 @@ fn parse_file(
     problems: &mut Vec<SourceProblem>,
 ) {
     let text = file.text.as_str();
-    for (number, start, end) in line_ranges(text) {
+    for (number, start, end) in crate::model::line_ranges(text) {
         // A UTF-8 byte-order mark (some editors add one) is not part of the first key.
         let start = if start == 0 && text.starts_with('\u{feff}') {
             '\u{feff}'.len_utf8()
@@ -732,34 +686,16 @@ mod bom_tests {
     }
 }
 
-/// Directories whose `*.conf` files systemd-sysctl reads, by priority (see `read`).
-const DROP_IN_DIRS: &[&str] = &[
-    "etc/sysctl.d",
-    "run/sysctl.d",
-    "usr/local/lib/sysctl.d",
-    "usr/lib/sysctl.d",
-    "lib/sysctl.d",
-];
-
 /// The name of apim-tune's drop-in in `etc/sysctl.d`: one that sorts after every existing file
 /// in any sysctl.d directory, so it wins at boot. `99-apim-tune.conf` would lose to the common
 /// `99-sysctl.conf` (a link to /etc/sysctl.conf on many distributions), hence `99-zz-…`, with
 /// more `z`s in front when something still sorts later. An existing apim-tune drop-in is reused.
 pub fn drop_in_name(root: &Path) -> String {
-    let names: Vec<String> = DROP_IN_DIRS
+    let names: Vec<String> = DIRS
         .iter()
         .flat_map(|d| crate::source::list_dir(root, d, ".conf"))
         .collect();
-    let mut candidate = "99-zz-apim-tune.conf".to_string();
-    loop {
-        let later = names
-            .iter()
-            .any(|n| n.as_str() > candidate.as_str() && !n.ends_with("apim-tune.conf"));
-        if !later {
-            break;
-        }
-        candidate.insert(0, 'z');
-    }
+    let candidate = crate::source::name_sorting_last(&names, "99-zz-apim-tune.conf");
     if let Some(existing) = names
         .iter()
         .filter(|n| n.ends_with("apim-tune.conf"))

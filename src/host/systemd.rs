@@ -9,7 +9,7 @@
 
 use crate::host::limits::LimitValue;
 use crate::model::{Location, SourceFile, SourceProblem, Span};
-use crate::source::{Read, list_dir, read_under, resolve_in_root};
+use crate::source::{Read, drop_in_order, is_masked, read_under};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -104,16 +104,10 @@ pub struct Unit {
 /// `org.wso2.carbon.bootstrap`. Problems in other units are not reported: they are not ours.
 /// Masked units (linked to `/dev/null`, or empty) are skipped, since systemd will not run them.
 pub fn find_apim_units(root: &Path) -> (Vec<Unit>, Vec<SourceProblem>) {
-    let mut chosen: BTreeMap<String, &str> = BTreeMap::new();
-    for dir in UNIT_DIRS {
-        for name in list_dir(root, dir, ".service") {
-            chosen.entry(name).or_insert(dir);
-        }
-    }
     let mut units = Vec::new();
     let mut problems = Vec::new();
-    for (name, dir) in chosen {
-        let rel = format!("{dir}/{name}");
+    for rel in drop_in_order(root, &UNIT_DIRS, ".service") {
+        let name = rel.rsplit('/').next().unwrap_or(&rel).to_string();
         if is_masked(root, &rel) {
             continue;
         }
@@ -229,30 +223,10 @@ fn drop_in_files(root: &Path, name: &str) -> Vec<String> {
 /// `*.conf` names across `dirs` (first directory wins a name, a `/dev/null` link masks it), as
 /// `dir/name` sorted by name: byte order, which is how systemd sorts them.
 fn chosen_drop_ins(root: &Path, dirs: &[&str]) -> Vec<String> {
-    let mut chosen: BTreeMap<String, &str> = BTreeMap::new();
-    for dir in dirs {
-        for name in list_dir(root, dir, ".conf") {
-            chosen.entry(name).or_insert(dir);
-        }
-    }
-    chosen
+    drop_in_order(root, dirs, ".conf")
         .into_iter()
-        .map(|(name, dir)| format!("{dir}/{name}"))
         .filter(|rel| !is_masked(root, rel))
         .collect()
-}
-
-/// Whether `rel` is a link to `/dev/null`. Reading it under a fake root would report a dangling
-/// link; on the real host it would read as empty. Either way systemd treats it as masked.
-fn is_masked(root: &Path, rel: &str) -> bool {
-    let rel = Path::new(rel);
-    // Resolve the directory inside the root first so the `read_link` never reaches the host.
-    let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
-        return false;
-    };
-    resolve_in_root(root, parent)
-        .and_then(|dir| std::fs::read_link(dir.join(name)))
-        .is_ok_and(|t| t == Path::new("/dev/null"))
 }
 
 /// The `[Service]` settings accumulated over the unit and its drop-ins, in order.
@@ -376,7 +350,7 @@ fn parse_file(file: &Arc<SourceFile>, problems: &mut Vec<SourceProblem>) -> Vec<
     let mut out = Vec::new();
     let mut section: Option<String> = None;
     let mut pending: Option<Logical> = None;
-    for (start, end) in line_ranges(text) {
+    for (_, start, end) in crate::model::line_ranges(text) {
         let line = &text[start..end];
         // systemd skips a UTF-8 byte order mark at the start of the file.
         let (line, start) = match line.strip_prefix('\u{feff}') {
@@ -484,25 +458,6 @@ fn handle_line(
         after_eq: raw.get(eq).map_or(0, |o| o + 1),
     });
     true
-}
-
-/// Lines of `text` as (start, end) with the terminator (`\n`, `\r\n`) excluded.
-fn line_ranges(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let mut start = 0;
-    std::iter::from_fn(move || {
-        if start >= text.len() {
-            return None;
-        }
-        let rest = &text[start..];
-        let (len, next) = match rest.find('\n') {
-            Some(i) => (i, start + i + 1),
-            None => (rest.len(), text.len()),
-        };
-        let body = rest[..len].strip_suffix('\r').unwrap_or(&rest[..len]);
-        let item = (start, start + body.len());
-        start = next;
-        Some(item)
-    })
 }
 
 /// Splits an `Environment=` value into `NAME=value` words as systemd does (whitespace between
