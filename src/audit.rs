@@ -171,7 +171,22 @@ pub fn run(opts: &AuditOptions) -> Result<AuditReport, AuditError> {
     run_with_sources(opts).map(|(report, _)| report)
 }
 
-pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditError> {
+/// Everything the audit decides before reading the tunable files: host facts, services, the
+/// API-M home, the profile and its expectations for this host. `validate` starts from it too.
+pub struct Prepared {
+    pub facts: HostFacts,
+    pub units: Vec<crate::host::systemd::Unit>,
+    pub unit_problems: Vec<SourceProblem>,
+    pub default_nofile: Option<crate::host::systemd::UnitSetting>,
+    pub processes: Vec<crate::host::process::JvmProcess>,
+    pub home: Option<apim::ApimHome>,
+    pub profile: profile::Profile,
+    pub role: String,
+    pub expectations: Vec<resolve::Expectation>,
+    pub notes: Vec<String>,
+}
+
+pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
     if !opts.root.is_dir() {
         return Err(AuditError::Root(opts.root.display().to_string()));
     }
@@ -230,6 +245,34 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
         apim_version: home.as_ref().map(|h| h.effective_version),
     };
     let expectations = resolve::resolve(&profile, &cx);
+    Ok(Prepared {
+        facts,
+        units,
+        unit_problems,
+        default_nofile,
+        processes,
+        home,
+        profile,
+        role,
+        expectations,
+        notes,
+    })
+}
+
+pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditError> {
+    let Prepared {
+        facts,
+        units,
+        unit_problems,
+        default_nofile,
+        processes,
+        home,
+        profile,
+        role,
+        expectations,
+        mut notes,
+    } = prepare(opts)?;
+    let root = opts.root.as_path();
 
     let mut keys: Vec<&str> = expectations
         .iter()

@@ -10,6 +10,8 @@
 //!   [`baseline`] decide which of them count.
 //! - [`report`]: renderers (text, JSON, SARIF, JUnit, Markdown).
 //! - [`edit`]: plans fixes onto files, renders diffs, writes atomically with backups.
+//! - [`runtime_config`], [`gateway`]: the embedded gateway runtime (the only async code), run
+//!   with a home's current or proposed settings by `gateway` and `validate`.
 //! - [`cli`]: argument parsing and the commands; the only place that prints.
 
 pub mod apim;
@@ -20,12 +22,14 @@ pub mod clock;
 pub mod edit;
 pub mod exit_code;
 pub mod finding;
+pub mod gateway;
 pub mod host;
 pub mod model;
 pub mod profile;
 pub mod redact;
 pub mod report;
 pub mod rules;
+pub mod runtime_config;
 pub mod source;
 pub mod version;
 pub mod waivers;

@@ -3,7 +3,9 @@
 use crate::host::detect::parse_memory_size;
 use crate::version::Version;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -44,6 +46,183 @@ pub enum Command {
         /// The code (`SYS010`) or its name (`tcp-tw-recycle-enabled`).
         code: String,
     },
+    /// Run the embedded gateway, key manager and backend on loopback with a home's settings.
+    Gateway(GatewayArgs),
+    /// Run the current and the proposed settings under the same bounded load, side by side.
+    #[command(after_help = VALIDATE_EXIT_CODES)]
+    Validate(ValidateArgs),
+    /// Run the embedded backend alone (to measure another proxy in front of it).
+    Backend(BackendArgs),
+    /// Send a bounded keep-alive HTTP/1.1 load to a loopback URL; print throughput and latency.
+    Load(LoadArgs),
+}
+
+const VALIDATE_EXIT_CODES: &str = "\
+Exit codes:
+  0  every check passed (or was skipped)
+  1  a check failed
+  2  apim-tune itself failed: bad arguments, missing root, a port it could not bind";
+
+/// A loopback address (`127.0.0.1:8280`, `[::1]:0`); anything else is refused.
+fn parse_loopback(s: &str) -> Result<SocketAddr, String> {
+    let addr: SocketAddr = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not an address like 127.0.0.1:8280"))?;
+    if addr.ip().is_loopback() {
+        Ok(addr)
+    } else {
+        Err(format!(
+            "`{s}` is not a loopback address: the embedded runtime only uses 127.0.0.1 or ::1"
+        ))
+    }
+}
+
+fn parse_millis(s: &str) -> Result<Duration, String> {
+    s.parse::<u64>()
+        .map(Duration::from_millis)
+        .map_err(|_| format!("`{s}` is not a whole number of milliseconds"))
+}
+
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => Ok(Duration::from_secs_f64(v)),
+        _ => Err(format!(
+            "`{s}` is not a number of seconds between 0 and 86400"
+        )),
+    }
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a positive number of requests per second"
+        )),
+    }
+}
+
+/// The test bench shared by `gateway` and `validate`: not API-M settings, the test's conditions.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Cost of a key-validation call that reaches the database, in ms.
+    #[arg(long, value_name = "MS", default_value = "2", value_parser = parse_millis, help_heading = "Bench")]
+    pub km_latency: Duration,
+    /// How long the embedded backend takes to answer, in ms.
+    #[arg(long, value_name = "MS", default_value = "0", value_parser = parse_millis, help_heading = "Bench")]
+    pub backend_delay: Duration,
+    /// Response body size of the embedded backend, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(0..=16_777_216), help_heading = "Bench")]
+    pub payload: u64,
+    /// Active tokens in the key manager's store (a tenth as many expired and revoked are added).
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000), help_heading = "Bench")]
+    pub tokens: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RunFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub bench: BenchArgs,
+    /// Run the profile's proposed settings instead of the home's current ones.
+    #[arg(long)]
+    pub proposed: bool,
+    /// Where the gateway listens (loopback only; port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8280", value_parser = parse_loopback)]
+    pub listen: SocketAddr,
+    /// Proxy to this loopback backend instead of starting the embedded one.
+    #[arg(long, value_name = "ADDR", value_parser = parse_loopback)]
+    pub backend: Option<SocketAddr>,
+    /// Runtime threads, instead of the setting io_threads_per_reactor (benchmarks use 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub worker_threads: Option<u64>,
+    /// Stop after this many seconds (default: at Ctrl-C or SIGTERM).
+    #[arg(long = "for", value_name = "SECS", value_parser = parse_seconds)]
+    pub run_for: Option<Duration>,
+    /// `json` prints one line with the addresses, the settings and sample tokens.
+    #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+    pub format: RunFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub bench: BenchArgs,
+    /// How long each configuration is loaded, in seconds.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds, help_heading = "Load")]
+    pub duration: Duration,
+    /// Concurrent keep-alive connections.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=20_000), help_heading = "Load")]
+    pub connections: u64,
+    /// Requests per second in all (open model, latency corrected for coordinated omission);
+    /// default: as fast as the gateway answers.
+    #[arg(long, value_name = "R", value_parser = parse_rate, help_heading = "Load")]
+    pub rate: Option<f64>,
+    /// At most this many requests per configuration.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..), help_heading = "Load")]
+    pub requests: u64,
+    /// The clients' read timeout in seconds (set your load balancer's, e.g. 60 for AWS ALB).
+    #[arg(long, value_name = "SECS", default_value = "180", value_parser = parse_seconds, help_heading = "Load")]
+    pub client_timeout: Duration,
+    /// Only the load, no checks.
+    #[arg(long, help_heading = "Load")]
+    pub no_checks: bool,
+    #[arg(long, value_enum, default_value_t = RunFormat::Text, help_heading = "Output")]
+    pub format: RunFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct BackendArgs {
+    /// Where to listen (loopback only).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8281", value_parser = parse_loopback)]
+    pub listen: SocketAddr,
+    /// Response body size, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(0..=16_777_216))]
+    pub payload: u64,
+    /// How long each answer takes, in ms.
+    #[arg(long, value_name = "MS", default_value = "0", value_parser = parse_millis)]
+    pub delay: Duration,
+    /// Runtime threads.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub threads: u64,
+    /// Stop after this many seconds (default: at Ctrl-C).
+    #[arg(long = "for", value_name = "SECS", value_parser = parse_seconds)]
+    pub run_for: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// `http://127.0.0.1:PORT/path` (loopback only).
+    pub url: String,
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=20_000))]
+    pub connections: u64,
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
+    pub duration: Duration,
+    /// At most this many requests.
+    #[arg(long, value_name = "N", default_value_t = 10_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub requests: u64,
+    /// Requests per second in all (open model, latency corrected for coordinated omission).
+    #[arg(long, value_name = "R", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+    /// A request header, `Name: value` (repeatable).
+    #[arg(long = "header", short = 'H', value_name = "HEADER")]
+    pub headers: Vec<String>,
+    /// Client timeout per request, in seconds.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
+    pub timeout: Duration,
+    /// Runtime threads of the load generator.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub threads: u64,
+    #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+    pub format: RunFormat,
 }
 
 #[derive(Debug, Args)]
@@ -165,8 +344,9 @@ pub enum FailOn {
     Never,
 }
 
+/// What to look at: the host (or a root standing for it), the API-M home, the profile.
 #[derive(Debug, Args)]
-pub struct AuditArgs {
+pub struct TargetArgs {
     /// Read host files under this directory instead of / (a mounted image, a fake root).
     #[arg(long, default_value = "/", value_name = "DIR", help_heading = "Host")]
     pub root: PathBuf,
@@ -202,6 +382,12 @@ pub struct AuditArgs {
     /// A profile file (TOML) to use instead of the shipped one; it may `extends` a shipped one.
     #[arg(long, value_name = "FILE", help_heading = "Profile")]
     pub profile: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
 
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text, help_heading = "Output")]

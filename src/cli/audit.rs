@@ -1,6 +1,6 @@
 //! `apim-tune audit`: run the audit, render it, map the result to an exit code.
 
-use super::args::{AuditArgs, ColorChoice, FailOn, Format};
+use super::args::{AuditArgs, ColorChoice, FailOn, Format, TargetArgs};
 use crate::audit::{AuditOptions, AuditReport, run as run_audit, run_with_sources};
 use crate::exit_code;
 use crate::finding::Severity;
@@ -76,6 +76,18 @@ pub(super) fn canonical(p: &std::path::Path) -> std::path::PathBuf {
 
 pub(super) fn options(a: &AuditArgs) -> AuditOptions {
     AuditOptions {
+        waivers: a.waivers.clone().or_else(|| {
+            let default = std::path::PathBuf::from(crate::waivers::DEFAULT_FILE);
+            default.is_file().then_some(default)
+        }),
+        baseline: a.baseline.clone(),
+        ..target_options(&a.target)
+    }
+}
+
+/// The audit options of the host, home and profile flags (no waivers, no baseline).
+pub(super) fn target_options(a: &TargetArgs) -> AuditOptions {
+    AuditOptions {
         root: canonical(&a.root),
         apim_home: a.apim_home.as_deref().map(canonical),
         apim_version: a.apim_version,
@@ -89,11 +101,8 @@ pub(super) fn options(a: &AuditArgs) -> AuditOptions {
             java_home: a.java_home.clone(),
         },
         user: a.user.clone(),
-        waivers: a.waivers.clone().or_else(|| {
-            let default = std::path::PathBuf::from(crate::waivers::DEFAULT_FILE);
-            default.is_file().then_some(default)
-        }),
-        baseline: a.baseline.clone(),
+        waivers: None,
+        baseline: None,
     }
 }
 

@@ -4,7 +4,9 @@ pub mod args;
 mod audit;
 mod changes;
 mod explain;
+mod gateway;
 mod host;
+mod validate;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -20,6 +22,10 @@ pub fn main() -> u8 {
         Command::Host(a) => host::run(a),
         Command::Rules => explain::rules(),
         Command::Explain { code } => explain::explain(code),
+        Command::Gateway(a) => gateway::run(a),
+        Command::Validate(a) => validate::run(a),
+        Command::Backend(a) => gateway::backend(a),
+        Command::Load(a) => gateway::load(a),
     };
     match result {
         Ok(code) => code,

@@ -8,6 +8,7 @@ pub mod markdown;
 pub mod sanitize;
 pub mod sarif;
 pub mod text;
+pub mod validate;
 
 use crate::finding::Severity;
 

@@ -20,6 +20,7 @@ mod host;
 mod output;
 mod reports;
 mod secrets;
+mod validate;
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
@@ -53,13 +54,28 @@ impl CliTest {
 
     /// Like [`CliTest::audit`] but without `--color never`, for the colour tests.
     pub fn audit_with_color(&self, home: Option<&str>, args: &[&str]) -> Command {
-        let mut cmd = Command::cargo_bin("apim-tune").unwrap();
+        self.command("audit", home, args)
+    }
+
+    /// `apim-tune SUBCOMMAND --root ROOT [--apim-home ROOT/opt/HOME] ARGS…` in a clean environment.
+    pub fn command(&self, subcommand: &str, home: Option<&str>, args: &[&str]) -> Command {
+        Command::from_std(self.std_command(subcommand, home, args))
+    }
+
+    /// [`CliTest::command`] as a plain `std::process::Command`, for servers spawned in the background.
+    pub fn std_command(
+        &self,
+        subcommand: &str,
+        home: Option<&str>,
+        args: &[&str],
+    ) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("apim-tune"));
         cmd.env_remove("JAVA_HOME")
             .env_remove("APIM_HOME")
             .env_remove("CARBON_HOME")
             .env_remove("NO_COLOR")
             .current_dir(self.dir.path())
-            .arg("audit")
+            .arg(subcommand)
             .arg("--root")
             .arg(&self.root);
         if let Some(h) = home {

@@ -1,0 +1,75 @@
+//! `apim-tune validate`: current and proposed settings under one bounded load, then checks.
+
+use super::args::{RunFormat, ValidateArgs};
+use crate::exit_code;
+use crate::gateway::checks::Status;
+use crate::gateway::validate::{self, LoadOptions, ValidatePlan};
+use crate::report;
+use crate::runtime_config;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::Duration;
+
+pub fn run(a: &ValidateArgs) -> anyhow::Result<u8> {
+    let configs = runtime_config::load(&super::audit::target_options(&a.target))?;
+    let plan = ValidatePlan {
+        configs: vec![
+            ("current", &configs.current),
+            ("proposed", &configs.proposed),
+        ],
+        bench: super::gateway::bench_options(&a.bench),
+        load: LoadOptions {
+            connections: a.connections as usize,
+            duration: a.duration,
+            max_requests: a.requests,
+            rate: a.rate,
+            client_timeout: a.client_timeout,
+        },
+        run_checks: !a.no_checks,
+    };
+    let bar = std::io::stderr()
+        .is_terminal()
+        .then(|| progress_bar(a.duration));
+    let current_run = Mutex::new(String::new());
+    let draw = |name: &str, done: u64, elapsed: Duration| {
+        if let Some(bar) = &bar {
+            let mut cur = current_run.lock().unwrap_or_else(|p| p.into_inner());
+            if *cur != name {
+                *cur = name.to_string();
+                bar.reset();
+                bar.set_prefix(name.to_string());
+            }
+            bar.set_position(elapsed.as_millis().min(a.duration.as_millis()) as u64);
+            let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
+            bar.set_message(format!("{done} requests, {rate:.0} req/s"));
+        }
+    };
+    let mut report = validate::run(&plan, Some(&draw))?;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    report.home = configs.home.clone();
+    report.notes = configs.notes.clone();
+    let text = match a.format {
+        RunFormat::Json => report::validate::json(&report),
+        RunFormat::Text => report::validate::text(&report),
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(if report.checks.iter().any(|c| c.status == Status::Fail) {
+        exit_code::FINDINGS
+    } else {
+        exit_code::OK
+    })
+}
+
+fn progress_bar(duration: Duration) -> ProgressBar {
+    let bar = ProgressBar::new(duration.as_millis() as u64);
+    let style = ProgressStyle::with_template("{prefix:>9} [{bar:30}] {msg} (eta {eta})")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar
+}

@@ -1,0 +1,368 @@
+//! The checks `validate` runs on each configuration, each on a fresh runtime and bounded:
+//! timeout ordering, connection capacity, and the token cache's eviction, expiry and
+//! revocation. Long timeouts are scaled down so a check takes seconds, not minutes; the
+//! report says by how much.
+
+use super::load::{LoadSpec, RequestTemplate};
+use super::settings::{BenchOptions, GatewaySettings, Sourced};
+use super::validate::{LoadOptions, templates};
+use super::{GatewayError, Running, run_load};
+use serde::Serialize;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Skip,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckResult {
+    pub name: &'static str,
+    pub config: String,
+    pub status: Status,
+    pub detail: String,
+}
+
+/// Connections the capacity check opens at most, so it stays bounded on any configuration.
+pub const CAPACITY_CHECK_MAX: usize = 20_000;
+
+pub fn run_all(
+    config: &str,
+    settings: &GatewaySettings,
+    load: &LoadOptions,
+) -> Result<Vec<CheckResult>, GatewayError> {
+    let mut out = Vec::new();
+    let mut push = |name, (status, detail)| {
+        out.push(CheckResult {
+            name,
+            config: config.to_string(),
+            status,
+            detail,
+        })
+    };
+    push("timeout-ordering", timeout_ordering(settings, load)?);
+    push("connection-capacity", connection_capacity(settings, load)?);
+    push("cache-eviction", cache_eviction(settings)?);
+    push("cache-expiry", cache_expiry(settings)?);
+    push("revocation", revocation(settings)?);
+    Ok(out)
+}
+
+type Outcome = (Status, String);
+
+/// A quiet bench: no key-manager cost (the checks count calls, they do not time them).
+fn quiet_bench(tokens: usize) -> BenchOptions {
+    BenchOptions {
+        km_latency: Duration::ZERO,
+        tokens,
+        ..BenchOptions::default()
+    }
+}
+
+/// What one request got: a status, or a timeout.
+struct Answer {
+    status: Option<u16>,
+    timed_out: bool,
+    latency: Duration,
+}
+
+fn send(
+    running: &Running,
+    template: RequestTemplate,
+    timeout: Duration,
+) -> Result<Answer, GatewayError> {
+    let spec = LoadSpec {
+        target: running.addr,
+        templates: vec![template],
+        connections: 1,
+        duration: timeout + Duration::from_secs(1),
+        max_requests: Some(1),
+        rate: None,
+        timeout,
+    };
+    let r = run_load(&spec, 1, Arc::new(AtomicU64::new(0)))?;
+    Ok(Answer {
+        status: r.status.keys().next().copied(),
+        timed_out: r.errors.timeouts > 0,
+        latency: Duration::from_secs_f64(r.latency.max_ms() / 1000.0),
+    })
+}
+
+fn get_menu(token: &str) -> RequestTemplate {
+    templates(std::slice::from_ref(&token.to_string())).remove(0)
+}
+
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 1.0 && s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else if s >= 1.0 {
+        format!("{s:.1} s")
+    } else {
+        format!("{:.0} ms", s * 1000.0)
+    }
+}
+
+/// A slow backend must get a 504 from the gateway before the client stops waiting.
+fn timeout_ordering(s: &GatewaySettings, load: &LoadOptions) -> Result<Outcome, GatewayError> {
+    let (gateway, which) = s.backend_timeout();
+    let client = load.client_timeout;
+    if gateway.is_zero() {
+        return Ok((Status::Skip, format!("{which} is 0")));
+    }
+    // Scale so that the gateway's timeout takes 300 ms; the client's keeps its ratio to it.
+    const SCALED: Duration = Duration::from_millis(300);
+    let factor = SCALED.as_secs_f64() / gateway.as_secs_f64();
+    let scaled_client = Duration::from_secs_f64(client.as_secs_f64() * factor)
+        // Far longer than the gateway's: the outcome is the same, the check need not wait.
+        .min(Duration::from_secs(2));
+    let mut scaled = s.clone();
+    let ms = |v: u64| ((v as f64 * factor).round() as u64).max(1);
+    scaled.socket_timeout_ms = Sourced::new(ms(s.socket_timeout_ms.value), "scaled");
+    scaled.global_timeout_ms = Sourced::new(ms(s.global_timeout_ms.value), "scaled");
+    let bench = BenchOptions {
+        backend_delay: (SCALED.max(scaled_client) + Duration::from_millis(300))
+            .min(Duration::from_secs(3)),
+        ..quiet_bench(10)
+    };
+    let running = Running::start(&scaled, &bench)?;
+    let token = running.tokens.active[0].clone();
+    let answer = send(&running, get_menu(&token), scaled_client);
+    running.shutdown();
+    let answer = answer?;
+    let scale_note = format!("run ×{:.0} faster", 1.0 / factor);
+    Ok(match (answer.status, answer.timed_out) {
+        (Some(504), _) => (
+            Status::Pass,
+            format!(
+                "a backend slower than {which} ({}) got a 504 from the gateway after {} ({scale_note}), before the client's {} timeout",
+                seconds(gateway),
+                seconds(Duration::from_secs_f64(
+                    answer.latency.as_secs_f64() / factor
+                )),
+                seconds(client)
+            ),
+        ),
+        (_, true) => (
+            Status::Fail,
+            format!(
+                "the client's {} timeout came before the gateway's {which} ({}): clients give up with no answer while the gateway still waits; set {which} below {} ({scale_note})",
+                seconds(client),
+                seconds(gateway),
+                seconds(client)
+            ),
+        ),
+        (status, false) => (
+            Status::Fail,
+            format!(
+                "a backend slower than {which} got {} instead of a 504 ({scale_note})",
+                status.map_or("no answer".to_string(), |s| format!("status {s}"))
+            ),
+        ),
+    })
+}
+
+/// Opens as many connections as the configuration is meant to serve and says which limit,
+/// if any, cut them short.
+fn connection_capacity(s: &GatewaySettings, load: &LoadOptions) -> Result<Outcome, GatewayError> {
+    let wanted = load
+        .connections
+        .max(s.worker_pool_max.value as usize)
+        .min(CAPACITY_CHECK_MAX);
+    let limits = super::capacity::Limits::read();
+    let running = Running::start(s, &quiet_bench(10))?;
+    let token = running.tokens.active[0].clone();
+    let opened = super::hold_connections(&running, wanted, &get_menu(&token));
+    let accept_errors = running.accept_errors();
+    running.shutdown();
+    let opened = opened?;
+    let context = format!(
+        "open files: {}; local ports: {}; this process holds both ends, 2 descriptors per connection",
+        limits
+            .nofile
+            .map_or("unknown".into(), |n| format!("{n} (RLIMIT_NOFILE soft)")),
+        limits.ports.map_or("unknown".into(), |(lo, hi)| format!(
+            "{lo}–{hi} ({} ports)",
+            hi - lo + 1
+        )),
+    );
+    if opened.served == wanted && accept_errors == 0 {
+        return Ok((
+            Status::Pass,
+            format!("{wanted} concurrent connections opened and each served ({context})"),
+        ));
+    }
+    let cut_by = match (&opened.failure, accept_errors) {
+        (Some(f), _) => f.clone(),
+        (None, n) if n > 0 => format!("the gateway could not accept {n} time(s) (open files)"),
+        (None, _) => "requests on open connections went unanswered".into(),
+    };
+    Ok((
+        Status::Fail,
+        format!(
+            "{} of {wanted} connections opened, {} served; cut by: {cut_by} ({context})",
+            opened.opened, opened.served
+        ),
+    ))
+}
+
+/// Past its capacity the gateway token cache evicts; with the cache off every request calls
+/// the key manager.
+fn cache_eviction(s: &GatewaySettings) -> Result<Outcome, GatewayError> {
+    if !s.gateway_token_cache.value {
+        let requests = 200u64;
+        let running = Running::start(s, &quiet_bench(50))?;
+        let r = load_once_each(&running, requests, 8);
+        let stats = running.stats();
+        running.shutdown();
+        r?;
+        let calls = stats.km_calls;
+        return Ok(if calls >= requests {
+            (
+                Status::Pass,
+                format!(
+                    "gateway token cache off: {requests} requests made {calls} key-manager calls (every request validates remotely)"
+                ),
+            )
+        } else {
+            (
+                Status::Fail,
+                format!(
+                    "gateway token cache off, yet {requests} requests made only {calls} key-manager calls"
+                ),
+            )
+        });
+    }
+    let capacity = s.cache_capacity.value;
+    let tokens = capacity + capacity / 4;
+    let running = Running::start(s, &quiet_bench(tokens as usize))?;
+    let r = load_once_each(&running, tokens, 16);
+    let stats = running.stats();
+    running.shutdown();
+    r?;
+    let c = stats.token_cache;
+    let kept_within = c.entries <= capacity;
+    Ok(if kept_within && c.evictions > 0 {
+        (
+            Status::Pass,
+            format!(
+                "{tokens} distinct tokens through a {capacity}-entry cache: {} kept, {} evicted",
+                c.entries, c.evictions
+            ),
+        )
+    } else {
+        (
+            Status::Fail,
+            format!(
+                "{tokens} distinct tokens through a {capacity}-entry cache: {} kept, {} evicted (expected at most {capacity} kept)",
+                c.entries, c.evictions
+            ),
+        )
+    })
+}
+
+/// Sends `requests` requests spread over the seeded active tokens.
+fn load_once_each(
+    running: &Running,
+    requests: u64,
+    connections: usize,
+) -> Result<(), GatewayError> {
+    let spec = LoadSpec {
+        target: running.addr,
+        templates: templates(&running.tokens.active),
+        connections,
+        duration: Duration::from_secs(60),
+        max_requests: Some(requests),
+        rate: None,
+        timeout: Duration::from_secs(10),
+    };
+    run_load(&spec, 1, Arc::new(AtomicU64::new(0))).map(|_| ())
+}
+
+/// A cached token is validated again once its entry expires.
+fn cache_expiry(s: &GatewaySettings) -> Result<Outcome, GatewayError> {
+    if !s.gateway_token_cache.value {
+        return Ok((
+            Status::Skip,
+            "gateway token cache is off: nothing to expire".into(),
+        ));
+    }
+    let configured = Duration::from_millis(s.token_cache_expiry_ms.value);
+    const SCALED: Duration = Duration::from_millis(400);
+    let mut scaled = s.clone();
+    scaled.token_cache_expiry_ms = Sourced::new(SCALED.as_millis() as u64, "scaled");
+    let running = Running::start(&scaled, &quiet_bench(10))?;
+    let token = running.tokens.active[0].clone();
+    let timeout = Duration::from_secs(5);
+    let mut misses = Vec::new();
+    let mut statuses = Vec::new();
+    for pause in [Duration::ZERO, Duration::ZERO, SCALED + SCALED / 2] {
+        std::thread::sleep(pause);
+        match send(&running, get_menu(&token), timeout) {
+            Ok(a) => statuses.push(a.status),
+            Err(e) => {
+                running.shutdown();
+                return Err(e);
+            }
+        }
+        misses.push(running.stats().token_cache.misses);
+    }
+    running.shutdown();
+    let scale = format!("{} scaled to {}", seconds(configured), seconds(SCALED));
+    Ok(match misses.as_slice() {
+        [1, 1, 2] if statuses.iter().all(|s| *s == Some(200)) => (
+            Status::Pass,
+            format!(
+                "a cached token was served from the cache, then validated again once its entry expired ({scale})"
+            ),
+        ),
+        _ => (
+            Status::Fail,
+            format!(
+                "key-manager validations after a first call, a second at once and a third after the expiry were {misses:?}, expected [1, 1, 2]; statuses {statuses:?} ({scale})"
+            ),
+        ),
+    })
+}
+
+/// A revoked token is refused by the very next request, whatever the caches hold.
+fn revocation(s: &GatewaySettings) -> Result<Outcome, GatewayError> {
+    let running = Running::start(s, &quiet_bench(10))?;
+    let token = running.tokens.active[0].clone();
+    let timeout = Duration::from_secs(5);
+    let steps = (|| {
+        let before = send(&running, get_menu(&token), timeout)?.status;
+        let revoke = RequestTemplate {
+            method: "POST".into(),
+            path: "/revoke".into(),
+            headers: vec![(
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded".into(),
+            )],
+            body: bytes::Bytes::from(format!("token={token}")),
+        };
+        let revoked = send(&running, revoke, timeout)?.status;
+        let after = send(&running, get_menu(&token), timeout)?.status;
+        Ok::<_, GatewayError>((before, revoked, after))
+    })();
+    running.shutdown();
+    let (before, revoked, after) = steps?;
+    Ok(match (before, revoked, after) {
+        (Some(200), Some(200), Some(401)) => (
+            Status::Pass,
+            "a cached token was refused (401) by the first request after its revocation returned"
+                .into(),
+        ),
+        _ => (
+            Status::Fail,
+            format!(
+                "before revoke: {before:?}, revoke: {revoked:?}, after revoke: {after:?}; expected 200, 200, 401"
+            ),
+        ),
+    })
+}

@@ -1,0 +1,372 @@
+//! The embedded gateway through real sockets on 127.0.0.1:0, with a plain blocking HTTP client
+//! written here (so the gateway is not tested with its own client) and bounded request counts.
+//! No assertion on how fast anything is.
+
+use apim_tune::gateway::settings::{BenchOptions, GatewaySettings, Sourced};
+use apim_tune::gateway::{GatewayError, Running};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+fn s<T>(v: T) -> Sourced<T> {
+    Sourced::new(v, "test")
+}
+
+/// API-M 4.x defaults, as the catalog gives them.
+fn settings() -> GatewaySettings {
+    GatewaySettings {
+        worker_pool_core: s(400),
+        worker_pool_max: s(500),
+        worker_queue_length: s(-1),
+        worker_keepalive_s: s(60),
+        io_threads: s(2),
+        io_buffer_size: s(16384),
+        socket_timeout_ms: s(180_000),
+        max_conn_per_host_port: s(i32::MAX as u32),
+        global_timeout_ms: s(120_000),
+        gateway_token_cache: s(true),
+        token_cache_expiry_ms: s(900_000),
+        km_token_cache: s(false),
+        resource_cache: s(true),
+        cache_capacity: s(10_000),
+    }
+}
+
+fn bench(tokens: usize) -> BenchOptions {
+    BenchOptions {
+        km_latency: Duration::ZERO,
+        tokens,
+        ..BenchOptions::default()
+    }
+}
+
+struct Reply {
+    status: u16,
+    body: String,
+}
+
+/// One request on a fresh connection, `Connection: close`, read to the end (5 s at most).
+fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: &str) -> Reply {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(req.as_bytes()).expect("write");
+    let mut raw = Vec::new();
+    stream
+        .read_to_end(&mut raw)
+        .expect("the gateway answers within 5 s");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Reply { status, body }
+}
+
+fn get(addr: SocketAddr, token: &str) -> Reply {
+    call(addr, "GET", "/pizzashack/1.0.0/menu", Some(token), "")
+}
+
+fn revoke(addr: SocketAddr, token: &str) -> Reply {
+    call(addr, "POST", "/revoke", None, &format!("token={token}"))
+}
+
+/// A backend that counts the requests it gets and answers `ok` (`Connection: close`).
+fn counting_backend() -> (SocketAddr, Arc<AtomicU64>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let count = Arc::new(AtomicU64::new(0));
+    let seen = Arc::clone(&count);
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let seen = Arc::clone(&seen);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn);
+                let mut line = String::new();
+                // Request head only: the gateway's GETs carry no body.
+                while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                    if line == "\r\n" {
+                        seen.fetch_add(1, Ordering::SeqCst);
+                        let _ = reader.get_mut().write_all(
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                        );
+                        return;
+                    }
+                    line.clear();
+                }
+            });
+        }
+    });
+    (addr, count)
+}
+
+#[test]
+fn token_states_get_200_or_401_and_only_valid_ones_reach_the_backend() {
+    let (backend, hits) = counting_backend();
+    let running = Running::start(
+        &settings(),
+        &BenchOptions {
+            external_backend: Some(backend),
+            ..bench(5)
+        },
+    )
+    .expect("start");
+    let addr = running.addr;
+    let t = running.tokens.clone();
+
+    let ok = get(addr, &t.active[0]);
+    assert_eq!((ok.status, ok.body.as_str()), (200, "ok"));
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+
+    for (token, why) in [
+        (t.expired[0].as_str(), "token expired"),
+        (t.revoked[0].as_str(), "token revoked"),
+        ("not-a-token", "unknown token"),
+    ] {
+        // Twice: the second answer comes from the invalid-key cache and must agree.
+        for _ in 0..2 {
+            let r = get(addr, token);
+            assert_eq!(r.status, 401, "{token}");
+            assert!(
+                r.body.contains("900901") && r.body.contains(why),
+                "{}",
+                r.body
+            );
+        }
+    }
+    let missing = call(addr, "GET", "/pizzashack/1.0.0/menu", None, "");
+    assert_eq!(missing.status, 401);
+    assert!(missing.body.contains("900902"));
+    let bad_scheme = {
+        let mut stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .write_all(b"GET /pizzashack/1.0.0/menu HTTP/1.1\r\nHost: x\r\nAuthorization: Basic abc\r\nConnection: close\r\n\r\n")
+            .expect("write");
+        let mut text = String::new();
+        stream.read_to_string(&mut text).expect("read");
+        text
+    };
+    assert!(bad_scheme.starts_with("HTTP/1.1 401"), "{bad_scheme}");
+    // None of the refused requests reached the backend.
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    running.shutdown();
+}
+
+#[test]
+fn unknown_api_or_resource_is_404_and_an_unsubscribed_api_403() {
+    let running = Running::start(&settings(), &bench(3)).expect("start");
+    let (addr, token) = (running.addr, running.tokens.active[0].clone());
+    let no_api = call(addr, "GET", "/nope/1.0.0/menu", Some(&token), "");
+    assert_eq!(no_api.status, 404);
+    let no_resource = call(addr, "POST", "/pizzashack/1.0.0/menu", Some(&token), "");
+    assert_eq!(no_resource.status, 404);
+    assert!(no_resource.body.contains("No matching resource"));
+    let templated = call(addr, "GET", "/pizzashack/1.0.0/order/42", Some(&token), "");
+    assert_eq!(templated.status, 200);
+    assert_eq!(templated.body.len(), 1024, "the embedded backend's payload");
+    let forbidden = call(addr, "GET", "/admin/1.0.0/users", Some(&token), "");
+    assert_eq!(forbidden.status, 403);
+    assert!(forbidden.body.contains("900908"));
+    running.shutdown();
+}
+
+/// Revocation must win over every cache: gateway cache, key-manager cache, both, neither.
+#[test]
+fn a_revoked_token_is_refused_by_the_next_request_whatever_the_caches() {
+    for (gateway_cache, km_cache) in [(true, false), (false, true), (true, true), (false, false)] {
+        let mut cfg = settings();
+        cfg.gateway_token_cache = s(gateway_cache);
+        cfg.km_token_cache = s(km_cache);
+        let running = Running::start(&cfg, &bench(5)).expect("start");
+        let (addr, token) = (running.addr, running.tokens.active[1].clone());
+        // Warm every cache there is.
+        assert_eq!(get(addr, &token).status, 200);
+        assert_eq!(get(addr, &token).status, 200);
+        let r = revoke(addr, &token);
+        assert_eq!((r.status, r.body.as_str()), (200, r#"{"revoked":true}"#));
+        assert_eq!(
+            get(addr, &token).status,
+            401,
+            "gateway cache {gateway_cache}, km cache {km_cache}"
+        );
+        // Another token is untouched.
+        assert_eq!(get(addr, &running.tokens.active[2]).status, 200);
+        // Unknown tokens are answered 200 too (RFC 7009), and GET is refused.
+        assert_eq!(revoke(addr, "unknown").body, r#"{"revoked":false}"#);
+        assert_eq!(call(addr, "GET", "/revoke", None, "").status, 405);
+        assert_eq!(call(addr, "POST", "/revoke", None, "x=1").status, 400);
+        running.shutdown();
+    }
+}
+
+#[test]
+fn with_the_gateway_cache_off_every_request_calls_the_key_manager() {
+    let mut cfg = settings();
+    cfg.gateway_token_cache = s(false);
+    let running = Running::start(&cfg, &bench(3)).expect("start");
+    for _ in 0..20 {
+        assert_eq!(get(running.addr, &running.tokens.active[0]).status, 200);
+    }
+    let stats = running.stats();
+    // 20 validations; the resource lookup was cached after the first request.
+    assert_eq!(stats.km_calls, 21);
+    assert_eq!(stats.token_cache.hits + stats.token_cache.misses, 0);
+    running.shutdown();
+
+    let on = Running::start(&settings(), &bench(3)).expect("start");
+    for _ in 0..20 {
+        assert_eq!(get(on.addr, &on.tokens.active[0]).status, 200);
+    }
+    let stats = on.stats();
+    assert_eq!(stats.km_calls, 2, "one validation, one resource lookup");
+    assert_eq!((stats.token_cache.hits, stats.token_cache.misses), (19, 1));
+    on.shutdown();
+}
+
+#[test]
+fn the_token_cache_evicts_past_its_capacity() {
+    let mut cfg = settings();
+    cfg.cache_capacity = s(20);
+    let running = Running::start(&cfg, &bench(60)).expect("start");
+    for t in running.tokens.active.clone() {
+        assert_eq!(get(running.addr, &t).status, 200);
+    }
+    let stats = running.stats();
+    assert!(stats.token_cache.entries <= 20, "{:?}", stats.token_cache);
+    assert!(stats.token_cache.evictions >= 40, "{:?}", stats.token_cache);
+    running.shutdown();
+}
+
+#[test]
+fn a_cached_token_is_validated_again_after_the_expiry() {
+    let mut cfg = settings();
+    cfg.token_cache_expiry_ms = s(150);
+    let running = Running::start(&cfg, &bench(3)).expect("start");
+    let token = running.tokens.active[0].clone();
+    assert_eq!(get(running.addr, &token).status, 200);
+    assert_eq!(get(running.addr, &token).status, 200);
+    assert_eq!(running.stats().token_cache.misses, 1);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(get(running.addr, &token).status, 200);
+    assert_eq!(running.stats().token_cache.misses, 2);
+    running.shutdown();
+}
+
+#[test]
+fn a_backend_slower_than_the_timeout_gets_504_and_a_dead_one_503() {
+    let mut cfg = settings();
+    cfg.global_timeout_ms = s(100);
+    let running = Running::start(
+        &cfg,
+        &BenchOptions {
+            backend_delay: Duration::from_secs(3),
+            ..bench(3)
+        },
+    )
+    .expect("start");
+    let r = get(running.addr, &running.tokens.active[0]);
+    assert_eq!(r.status, 504);
+    assert!(r.body.contains("101504"));
+    assert_eq!(running.stats().timeouts, 1);
+    running.shutdown();
+
+    // A backend port nobody listens on.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port");
+    let running = Running::start(
+        &settings(),
+        &BenchOptions {
+            external_backend: Some(closed),
+            ..bench(3)
+        },
+    )
+    .expect("start");
+    let r = get(running.addr, &running.tokens.active[0]);
+    assert_eq!(r.status, 503);
+    assert!(r.body.contains("101503"));
+    running.shutdown();
+}
+
+#[test]
+fn a_full_worker_queue_is_rejected_with_503() {
+    let mut cfg = settings();
+    cfg.worker_pool_core = s(1);
+    cfg.worker_pool_max = s(1);
+    cfg.worker_queue_length = s(0);
+    let running = Running::start(
+        &cfg,
+        &BenchOptions {
+            // The one worker is held for the whole key-manager call.
+            km_latency: Duration::from_millis(800),
+            ..bench(3)
+        },
+    )
+    .expect("start");
+    let addr = running.addr;
+    let token = running.tokens.active[0].clone();
+    let first = std::thread::spawn(move || get(addr, &token).status);
+    std::thread::sleep(Duration::from_millis(200));
+    let second = get(addr, &running.tokens.active[1]);
+    assert_eq!(second.status, 503);
+    assert!(second.body.contains("101505"));
+    assert_eq!(first.join().expect("join"), 200);
+    assert_eq!(running.stats().rejected, 1);
+    running.shutdown();
+}
+
+#[test]
+fn shutdown_lets_requests_in_flight_finish_then_refuses_connections() {
+    let running = Running::start(
+        &settings(),
+        &BenchOptions {
+            backend_delay: Duration::from_millis(500),
+            ..bench(3)
+        },
+    )
+    .expect("start");
+    let addr = running.addr;
+    let token = running.tokens.active[0].clone();
+    let in_flight = std::thread::spawn(move || get(addr, &token).status);
+    std::thread::sleep(Duration::from_millis(150));
+    running.shutdown();
+    assert_eq!(in_flight.join().expect("join"), 200);
+    assert!(TcpStream::connect(addr).is_err(), "still accepting");
+}
+
+#[test]
+fn only_loopback_addresses_are_used() {
+    let err = Running::start(
+        &settings(),
+        &BenchOptions {
+            listen: "0.0.0.0:0".parse().expect("addr"),
+            ..bench(1)
+        },
+    )
+    .err()
+    .expect("refused");
+    assert!(matches!(err, GatewayError::NotLoopback(_)), "{err}");
+    let err = Running::start(
+        &settings(),
+        &BenchOptions {
+            external_backend: Some("192.0.2.1:80".parse().expect("addr")),
+            ..bench(1)
+        },
+    )
+    .err()
+    .expect("refused");
+    assert!(matches!(err, GatewayError::NotLoopback(_)), "{err}");
+}
