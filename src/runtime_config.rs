@@ -83,7 +83,10 @@ impl Source<'_> {
                 let home = m.display("");
                 let from = match (&obs.set_at, &obs.note) {
                     (Some(at), _) => {
-                        let file = at.file.strip_prefix(&home).unwrap_or(&at.file);
+                        let file = at
+                            .file
+                            .strip_prefix(home.trim_end_matches('/'))
+                            .map_or(at.file.as_str(), |f| f.trim_start_matches('/'));
                         match at.line {
                             Some(line) => format!("{file}:{line}"),
                             None => file.to_string(),

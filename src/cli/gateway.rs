@@ -86,7 +86,13 @@ fn banner(
     let mut s = String::new();
     let _ = writeln!(s, "apim-tune gateway: {which} settings of {home}");
     for row in settings.rows() {
-        let _ = writeln!(s, "  {:<34} {:>14}  {}", row.name, row.value, row.source);
+        let _ = writeln!(
+            s,
+            "  {:<34} {:>14}  {}",
+            row.name,
+            row.display(),
+            row.source
+        );
     }
     for n in notes {
         let _ = writeln!(s, "note: {n}");

@@ -22,27 +22,17 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::http1::{ReadBuf, read_body, read_head};
 use super::stats::{self, ErrorCounts, Latency, classify_io};
 
 /// How long a connection task waits after a failed connect, so a refused port costs a few
 /// hundred attempts per second instead of a busy loop.
 const CONNECT_BACKOFF: Duration = Duration::from_millis(10);
-
-/// Initial size of each connection's read buffer: the same as wrk's, large enough for any
-/// ordinary response head and a useful chunk of body per read.
-const READ_BUFFER: usize = 8 * 1024;
-
-/// The buffer only grows past [`READ_BUFFER`] to hold one response head; a head larger than
-/// this is treated as a broken response rather than an invitation to allocate without bound.
-const MAX_HEAD: usize = 1024 * 1024;
-
-/// Header slots for `httparse`. Responses with more headers are rejected as invalid.
-const MAX_HEADERS: usize = 64;
 
 /// Latencies are recorded into a per-connection batch and merged into the shared histogram when
 /// the batch fills, so the lock is taken once per this many responses.
@@ -486,24 +476,6 @@ async fn drive(shared: Arc<Shared>, index: usize) -> ConnReport {
     report
 }
 
-/// The useful facts of a response head.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Head {
-    status: u16,
-    body: BodyKind,
-    /// The connection cannot carry another request after this response.
-    close: bool,
-}
-
-/// How the end of a response body is found (RFC 9112 section 6.3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum BodyKind {
-    Empty,
-    Length(u64),
-    Chunked,
-    UntilClose,
-}
-
 /// A completed response.
 #[derive(Clone, Copy, Debug)]
 struct Response {
@@ -552,8 +524,8 @@ impl Conn {
             return Err(io::Error::from(io::ErrorKind::NotConnected));
         };
         stream.write_all(&request.bytes).await?;
-        let head = read_head(stream, &mut self.buf, request.is_head).await?;
-        read_body(stream, &mut self.buf, head.body).await?;
+        let head = read_head(stream, &mut self.buf, request.is_head, None).await?;
+        read_body(stream, &mut self.buf, head.body, None, 0).await?;
         Ok(Response {
             status: head.status,
             close: head.close,
@@ -561,297 +533,11 @@ impl Conn {
     }
 }
 
-/// A reusable receive buffer; `data[start..end]` holds bytes read but not yet consumed.
-struct ReadBuf {
-    data: Vec<u8>,
-    start: usize,
-    end: usize,
-}
-
-impl ReadBuf {
-    fn new() -> ReadBuf {
-        ReadBuf {
-            data: vec![0; READ_BUFFER],
-            start: 0,
-            end: 0,
-        }
-    }
-
-    fn pending(&self) -> &[u8] {
-        &self.data[self.start..self.end]
-    }
-
-    fn consume(&mut self, n: usize) {
-        self.start += n;
-        if self.start >= self.end {
-            self.clear();
-        }
-    }
-
-    fn clear(&mut self) {
-        self.start = 0;
-        self.end = 0;
-    }
-
-    /// Reads more bytes after the pending ones; returns 0 at end of stream. Makes room by moving
-    /// pending bytes to the front, then by growing up to [`MAX_HEAD`].
-    async fn fill(&mut self, stream: &mut TcpStream) -> io::Result<usize> {
-        if self.end == self.data.len() {
-            if self.start > 0 {
-                self.data.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
-            } else if self.data.len() < MAX_HEAD {
-                self.data.resize((self.data.len() * 2).min(MAX_HEAD), 0);
-            } else {
-                return Err(invalid_data("response head is larger than 1 MiB"));
-            }
-        }
-        let n = stream.read(&mut self.data[self.end..]).await?;
-        self.end += n;
-        Ok(n)
-    }
-
-    /// Like [`ReadBuf::fill`], but the end of the stream is an error: the response is cut short.
-    async fn fill_more(&mut self, stream: &mut TcpStream) -> io::Result<()> {
-        match self.fill(stream).await? {
-            0 => Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "connection closed before the response was complete",
-            )),
-            _ => Ok(()),
-        }
-    }
-}
-
-fn invalid_data(msg: &'static str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, msg)
-}
-
-/// Reads and parses a response head, skipping interim 1xx responses.
-async fn read_head(stream: &mut TcpStream, buf: &mut ReadBuf, is_head: bool) -> io::Result<Head> {
-    loop {
-        if let Some((head, len)) = parse_head(buf.pending(), is_head)? {
-            buf.consume(len);
-            if (100..200).contains(&head.status) {
-                continue;
-            }
-            return Ok(head);
-        }
-        buf.fill_more(stream).await?;
-    }
-}
-
-/// Parses a complete head at the start of `bytes` into its [`Head`] and length, or `None` if more
-/// bytes are needed.
-fn parse_head(bytes: &[u8], is_head: bool) -> io::Result<Option<(Head, usize)>> {
-    if bytes.is_empty() {
-        return Ok(None);
-    }
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut response = httparse::Response::new(&mut headers);
-    match response.parse(bytes) {
-        Ok(httparse::Status::Complete(len)) => Ok(Some((head_of(&response, is_head)?, len))),
-        Ok(httparse::Status::Partial) => Ok(None),
-        Err(_) => Err(invalid_data("malformed response head")),
-    }
-}
-
-/// Decides framing and connection reuse from a parsed head (RFC 9112 sections 6.3 and 9.3).
-fn head_of(response: &httparse::Response<'_, '_>, is_head: bool) -> io::Result<Head> {
-    let status = response
-        .code
-        .ok_or_else(|| invalid_data("response without status"))?;
-    if status == 101 {
-        return Err(invalid_data("unexpected protocol switch"));
-    }
-    let mut length: Option<u64> = None;
-    let mut chunked = false;
-    let mut transfer_encoding = false;
-    let mut close = false;
-    let mut keep_alive = false;
-    for header in response.headers.iter() {
-        let name = header.name;
-        if name.eq_ignore_ascii_case("content-length") {
-            let n = parse_length(header.value)?;
-            if length.is_some_and(|l| l != n) {
-                return Err(invalid_data("conflicting content-length headers"));
-            }
-            length = Some(n);
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            transfer_encoding = true;
-            // Only a final `chunked` coding frames the body; anything else runs to the close.
-            chunked = last_token(header.value).eq_ignore_ascii_case(b"chunked");
-        } else if name.eq_ignore_ascii_case("connection") {
-            for token in header.value.split(|&b| b == b',') {
-                let token = token.trim_ascii();
-                close |= token.eq_ignore_ascii_case(b"close");
-                keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
-            }
-        }
-    }
-    let body = if is_head || (100..200).contains(&status) || status == 204 || status == 304 {
-        BodyKind::Empty
-    } else if chunked {
-        BodyKind::Chunked
-    } else if transfer_encoding {
-        BodyKind::UntilClose
-    } else if let Some(n) = length {
-        BodyKind::Length(n)
-    } else {
-        BodyKind::UntilClose
-    };
-    let http10 = response.version == Some(0);
-    Ok(Head {
-        status,
-        body,
-        close: close || (http10 && !keep_alive) || body == BodyKind::UntilClose,
-    })
-}
-
-fn parse_length(value: &[u8]) -> io::Result<u64> {
-    std::str::from_utf8(value.trim_ascii())
-        .ok()
-        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| invalid_data("invalid content-length"))
-}
-
-fn last_token(value: &[u8]) -> &[u8] {
-    value
-        .rsplit(|&b| b == b',')
-        .next()
-        .unwrap_or_default()
-        .trim_ascii()
-}
-
-/// Reads (and discards) a response body to its end.
-async fn read_body(stream: &mut TcpStream, buf: &mut ReadBuf, body: BodyKind) -> io::Result<()> {
-    match body {
-        BodyKind::Empty => Ok(()),
-        BodyKind::Length(mut left) => loop {
-            let take = left.min(buf.pending().len() as u64);
-            buf.consume(take as usize);
-            left -= take;
-            if left == 0 {
-                return Ok(());
-            }
-            buf.fill_more(stream).await?;
-        },
-        BodyKind::Chunked => {
-            let mut decoder = ChunkedDecoder::new();
-            loop {
-                let (used, done) = decoder.feed(buf.pending())?;
-                buf.consume(used);
-                if done {
-                    return Ok(());
-                }
-                buf.fill_more(stream).await?;
-            }
-        }
-        BodyKind::UntilClose => loop {
-            buf.clear();
-            if buf.fill(stream).await? == 0 {
-                return Ok(());
-            }
-        },
-    }
-}
-
-/// Where a chunked body decoder is (RFC 9112 section 7.1). Sizes ride along in the states that
-/// come before the chunk data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Chunked {
-    Size { size: u64, digits: u8 },
-    Extension { size: u64 },
-    SizeLf { size: u64 },
-    Data { left: u64 },
-    DataCr,
-    DataLf,
-    TrailerStart,
-    Trailer,
-    EndLf,
-    Done,
-}
-
-/// Finds the end of a chunked body without copying it; it can be fed any split of the input.
-/// Bare LF line endings are accepted, as most clients do.
-struct ChunkedDecoder {
-    state: Chunked,
-}
-
-impl ChunkedDecoder {
-    fn new() -> ChunkedDecoder {
-        ChunkedDecoder {
-            state: Chunked::Size { size: 0, digits: 0 },
-        }
-    }
-
-    /// Consumes framing and data from `input`; returns how many bytes were used and whether the
-    /// body has ended. Bytes after the end of the body are left unused.
-    fn feed(&mut self, input: &[u8]) -> io::Result<(usize, bool)> {
-        let mut used = 0;
-        while used < input.len() && self.state != Chunked::Done {
-            if let Chunked::Data { left } = self.state {
-                let take = left.min((input.len() - used) as u64);
-                used += take as usize;
-                self.state = match left - take {
-                    0 => Chunked::DataCr,
-                    left => Chunked::Data { left },
-                };
-                continue;
-            }
-            self.state = self.step(input[used])?;
-            used += 1;
-        }
-        Ok((used, self.state == Chunked::Done))
-    }
-
-    fn step(&self, b: u8) -> io::Result<Chunked> {
-        use Chunked::*;
-        let bad = || Err(invalid_data("malformed chunked body"));
-        Ok(match (self.state, b) {
-            (Size { size, digits }, b) if b.is_ascii_hexdigit() => {
-                // Fifteen hex digits already exceed any body worth waiting for.
-                if digits >= 15 {
-                    return bad();
-                }
-                let digit = (b as char).to_digit(16).unwrap_or(0);
-                Size {
-                    size: size << 4 | u64::from(digit),
-                    digits: digits + 1,
-                }
-            }
-            (Size { digits: 0, .. }, _) => return bad(),
-            (Size { size, .. }, b';' | b' ' | b'\t') => Extension { size },
-            (Size { size, .. } | Extension { size }, b'\r') => SizeLf { size },
-            (Size { size, .. } | Extension { size } | SizeLf { size }, b'\n') => after_size(size),
-            (Size { .. } | SizeLf { .. }, _) => return bad(),
-            (Extension { size }, _) => Extension { size },
-            (DataCr, b'\r') => DataLf,
-            (DataCr | DataLf, b'\n') => Size { size: 0, digits: 0 },
-            (DataCr | DataLf, _) => return bad(),
-            (TrailerStart, b'\r') => EndLf,
-            (TrailerStart | EndLf, b'\n') => Done,
-            (Trailer, b'\n') => TrailerStart,
-            (TrailerStart | Trailer, _) => Trailer,
-            (EndLf, _) => return bad(),
-            (Data { .. } | Done, _) => self.state,
-        })
-    }
-}
-
-fn after_size(size: u64) -> Chunked {
-    if size == 0 {
-        Chunked::TrailerStart
-    } else {
-        Chunked::Data { left: size }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gateway::http1::READ_BUFFER;
+    use tokio::io::AsyncReadExt;
     use tokio::net::TcpListener;
 
     /// What the test server does with one request.
@@ -1246,104 +932,5 @@ mod tests {
             get.serialize("127.0.0.1:1"),
             &b"GET / HTTP/1.1\r\nhost: api.example\r\n\r\n"[..]
         );
-    }
-
-    fn head(bytes: &[u8], is_head: bool) -> Head {
-        let (head, len) = parse_head(bytes, is_head).unwrap().unwrap();
-        assert_eq!(len, bytes.len());
-        head
-    }
-
-    #[test]
-    fn framing_follows_the_status_method_and_headers() {
-        let h = head(b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", false);
-        assert_eq!((h.body, h.close), (BodyKind::Length(12), false));
-        let h = head(b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", true);
-        assert_eq!(h.body, BodyKind::Empty);
-        let h = head(b"HTTP/1.1 204 No Content\r\n\r\n", false);
-        assert_eq!((h.body, h.close), (BodyKind::Empty, false));
-        let h = head(
-            b"HTTP/1.1 200 OK\r\nConnection: Keep-Alive, Close\r\nContent-Length: 0\r\n\r\n",
-            false,
-        );
-        assert!(h.close);
-        let h = head(b"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", false);
-        assert!(h.close);
-        let h = head(
-            b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n",
-            false,
-        );
-        assert!(!h.close);
-        let h = head(
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
-            false,
-        );
-        assert_eq!(h.body, BodyKind::Chunked);
-        let h = head(
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
-            false,
-        );
-        assert_eq!((h.body, h.close), (BodyKind::UntilClose, true));
-        assert!(
-            parse_head(b"HTTP/1.1 200 OK\r\nContent-Len", false)
-                .unwrap()
-                .is_none()
-        );
-        for bad in [
-            &b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"[..],
-            b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
-            b"HTTP/1.1 101 Switching Protocols\r\n\r\n",
-            b"NOT HTTP\r\n\r\n",
-        ] {
-            assert!(
-                parse_head(bad, false).is_err(),
-                "{}",
-                String::from_utf8_lossy(bad)
-            );
-        }
-    }
-
-    const CHUNKED: &[u8] =
-        b"4\r\nWiki\r\n5;ext=1\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nTrailer: x\r\n\r\nNEXT";
-
-    #[test]
-    fn chunked_decoder_stops_at_the_end_of_the_body() {
-        let mut d = ChunkedDecoder::new();
-        assert_eq!(d.feed(CHUNKED).unwrap(), (CHUNKED.len() - 4, true));
-    }
-
-    #[test]
-    fn chunked_decoder_accepts_any_split() {
-        for split in 0..CHUNKED.len() - 4 {
-            let mut d = ChunkedDecoder::new();
-            let (a, done) = d.feed(&CHUNKED[..split]).unwrap();
-            assert_eq!((a, done), (split, false), "split at {split}");
-            let (b, done) = d.feed(&CHUNKED[split..]).unwrap();
-            assert_eq!((a + b, done), (CHUNKED.len() - 4, true), "split at {split}");
-        }
-        let mut d = ChunkedDecoder::new();
-        let body = &CHUNKED[..CHUNKED.len() - 4];
-        for (i, b) in body.iter().enumerate() {
-            assert_eq!(d.feed(&[*b]).unwrap(), (1, i == body.len() - 1));
-        }
-    }
-
-    #[test]
-    fn chunked_decoder_rejects_malformed_framing() {
-        for bad in [
-            &b"\r\n"[..],
-            b"zz\r\n",
-            b"4\r\nWikiXX",
-            b"1000000000000000\r\n",
-            b"0\r\n\rX",
-        ] {
-            assert!(
-                ChunkedDecoder::new().feed(bad).is_err(),
-                "{}",
-                String::from_utf8_lossy(bad)
-            );
-        }
-        let mut d = ChunkedDecoder::new();
-        assert_eq!(d.feed(b"0\n\n").unwrap(), (3, true));
     }
 }

@@ -12,6 +12,7 @@ pub mod cache;
 pub mod capacity;
 pub mod checks;
 mod driven;
+mod http1;
 pub mod keymanager;
 pub mod load;
 pub mod proxy;

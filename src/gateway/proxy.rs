@@ -8,7 +8,7 @@ use super::keymanager::KeyManager;
 use super::server::{Body, fault, full};
 use super::settings::GatewaySettings;
 use super::tokens::Validation;
-use super::upstream::{Upstream, UpstreamError};
+use super::upstream::{Outgoing, Upstream, UpstreamError};
 use super::worker_pool::WorkerPool;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -156,11 +156,12 @@ impl Gateway {
                 "all pass-through workers are busy and the worker queue is full",
             );
         };
-        let pq = req
-            .uri()
+        let (mut parts, body) = req.into_parts();
+        let uri = parts.uri.clone();
+        let pq = uri
             .path_and_query()
-            .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
-        let matched = match apis::route(req.method().as_str(), &pq) {
+            .map_or_else(|| uri.path(), |p| p.as_str());
+        let matched = match apis::route(parts.method.as_str(), pq) {
             Ok(m) => m,
             Err(NoMatch::Api) => {
                 return fault(
@@ -180,7 +181,7 @@ impl Gateway {
             }
         };
         self.resource_info(matched.resource.template).await;
-        let Some(token) = bearer(&req) else {
+        let Some(token) = bearer(&parts.headers) else {
             self.counters.unauthorized.fetch_add(1, Ordering::Relaxed);
             return fault(
                 401,
@@ -189,13 +190,13 @@ impl Gateway {
                 "make sure your API invocation call has a header: 'Authorization: Bearer ACCESS_TOKEN'",
             );
         };
-        let verdict = self.validate(&token).await;
+        let verdict = self.validate(token).await;
         // The revoked set is read after the caches: a revoke that has returned wins over any
         // cached answer, including one a concurrent miss put back.
         let now = Instant::now();
         let refusal = match verdict {
             Validation::Invalid(why) => Some((401, 900_901, why)),
-            _ if self.km.store.is_revoked(&token) => Some((401, 900_901, "token revoked")),
+            _ if self.km.store.is_revoked(token) => Some((401, 900_901, "token revoked")),
             Validation::Valid { expires_at, .. } if expires_at <= now => {
                 Some((401, 900_901, "token expired"))
             }
@@ -221,10 +222,11 @@ impl Gateway {
             };
             return fault(status, code, message, why);
         }
-        let backend_path = matched.backend_path.to_string();
         // Pass-through: the worker hands the request to the target side and is free again.
         drop(worker);
-        self.forward(req, &backend_path).await
+        // API-M drops the client's token before the backend sees it (RemoveOAuthHeadersFromOutMessage).
+        parts.headers.remove(hyper::header::AUTHORIZATION);
+        self.forward(&parts, body, matched.backend_path).await
     }
 
     /// The resource's auth type and tier: cached, or a key-manager call per request.
@@ -292,16 +294,34 @@ impl Gateway {
         resp
     }
 
-    async fn forward(&self, req: Request<Incoming>, backend_path: &str) -> Response<Body> {
-        let (mut parts, body) = req.into_parts();
-        // API-M drops the client's token before the backend sees it (RemoveOAuthHeadersFromOutMessage).
-        parts.headers.remove(hyper::header::AUTHORIZATION);
-        parts.uri = match backend_path.parse() {
-            Ok(u) => u,
-            Err(_) => return fault(400, 400, "Bad Request", "invalid request path"),
+    async fn forward(
+        &self,
+        parts: &hyper::http::request::Parts,
+        body: Incoming,
+        backend_path: &str,
+    ) -> Response<Body> {
+        let body = if hyper::body::Body::is_end_stream(&body) {
+            bytes::Bytes::new()
+        } else {
+            match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(_) => {
+                    return fault(
+                        413,
+                        413,
+                        "Payload Too Large",
+                        "request bodies are limited to 16 MiB here",
+                    );
+                }
+            }
         };
-        let out = Request::from_parts(parts, body);
-        match tokio::time::timeout(self.timeout, self.upstream.send(out)).await {
+        let out = Outgoing {
+            method: &parts.method,
+            path: backend_path,
+            headers: &parts.headers,
+            body,
+        };
+        match tokio::time::timeout(self.timeout, self.upstream.send(&out)).await {
             Err(_) => {
                 self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
                 fault(
@@ -315,27 +335,28 @@ impl Gateway {
                 self.counters.backend_errors.fetch_add(1, Ordering::Relaxed);
                 let why = match e {
                     UpstreamError::Connect(e) => format!("cannot connect to the backend: {e}"),
-                    UpstreamError::Http(e) => format!("the backend broke the exchange: {e}"),
+                    UpstreamError::Exchange(e) => format!("the backend broke the exchange: {e}"),
                 };
                 fault(503, 101_503, "Error connecting to the back end", &why)
             }
-            Ok(Ok(resp)) => {
-                let (parts, body) = resp.into_parts();
-                Response::from_parts(parts, body.boxed())
+            Ok(Ok(answer)) => {
+                let mut resp = Response::new(full(answer.body));
+                *resp.status_mut() = answer.status;
+                *resp.headers_mut() = answer.headers;
+                resp
             }
         }
     }
 }
 
-fn bearer(req: &Request<Incoming>) -> Option<String> {
-    let value = req
-        .headers()
-        .get(hyper::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
+/// The largest request body the gateway passes on.
+const MAX_REQUEST_BODY: usize = 16 * 1024 * 1024;
+
+fn bearer(headers: &hyper::HeaderMap) -> Option<&str> {
+    let value = headers.get(hyper::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// The value of `name` in an `application/x-www-form-urlencoded` body (tokens need no decoding

@@ -3,8 +3,7 @@
 //! requests in flight finish within a grace period.
 
 use bytes::Bytes;
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::{Request, Response};
@@ -20,13 +19,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Every response body: a buffer or a backend's stream.
-pub type Body = BoxBody<Bytes, hyper::Error>;
+/// Every response body is whole: the gateway buffers backend responses (see `upstream`), so
+/// one concrete type serves all and nothing is boxed per response.
+pub type Body = Full<Bytes>;
 
 pub fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into())
-        .map_err(|never| match never {})
-        .boxed()
 }
 
 /// A JSON error in API-M's shape (`{"code":900901,"message":…}`) with its status.

@@ -75,10 +75,11 @@ impl GatewaySettings {
 
     /// Each setting as (name, value, source), in the order the table prints them.
     pub fn rows(&self) -> Vec<SettingRow> {
-        fn row<T: ToString>(name: &'static str, s: &Sourced<T>, unit: &str) -> SettingRow {
+        fn row<T: ToString>(name: &'static str, s: &Sourced<T>, unit: &'static str) -> SettingRow {
             SettingRow {
                 name,
-                value: format!("{}{unit}", s.value.to_string()),
+                value: s.value.to_string(),
+                unit,
                 source: s.source.clone(),
             }
         }
@@ -86,14 +87,10 @@ impl GatewaySettings {
             row("worker_pool_size_core", &self.worker_pool_core, ""),
             row("worker_pool_size_max", &self.worker_pool_max, ""),
             row("worker_pool_queue_length", &self.worker_queue_length, ""),
-            row(
-                "worker_thread_keepalive_sec",
-                &self.worker_keepalive_s,
-                " s",
-            ),
+            row("worker_thread_keepalive_sec", &self.worker_keepalive_s, "s"),
             row("io_threads_per_reactor", &self.io_threads, ""),
-            row("io_buffer_size", &self.io_buffer_size, " B"),
-            row("http.socket.timeout", &self.socket_timeout_ms, " ms"),
+            row("io_buffer_size", &self.io_buffer_size, "B"),
+            row("http.socket.timeout", &self.socket_timeout_ms, "ms"),
             row(
                 "http.max.connection.per.host.port",
                 &self.max_conn_per_host_port,
@@ -102,13 +99,13 @@ impl GatewaySettings {
             row(
                 "synapse.global_timeout_interval",
                 &self.global_timeout_ms,
-                " ms",
+                "ms",
             ),
             row("gateway token cache", &self.gateway_token_cache, ""),
-            row("token cache expiry", &self.token_cache_expiry_ms, " ms"),
+            row("token cache expiry", &self.token_cache_expiry_ms, "ms"),
             row("key manager token cache", &self.km_token_cache, ""),
             row("resource cache", &self.resource_cache, ""),
-            row("cache capacity", &self.cache_capacity, " entries"),
+            row("cache capacity", &self.cache_capacity, "entries"),
         ]
     }
 }
@@ -117,7 +114,20 @@ impl GatewaySettings {
 pub struct SettingRow {
     pub name: &'static str,
     pub value: String,
+    /// `ms`, `s`, `B`, `entries`, or empty.
+    pub unit: &'static str,
     pub source: String,
+}
+
+impl SettingRow {
+    /// `180000 ms`, `true`.
+    pub fn display(&self) -> String {
+        if self.unit.is_empty() {
+            self.value.clone()
+        } else {
+            format!("{} {}", self.value, self.unit)
+        }
+    }
 }
 
 /// The bench around the gateway: not API-M settings, the conditions of the test.

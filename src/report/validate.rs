@@ -74,7 +74,7 @@ fn settings_table(out: &mut String, runs: &[RunReport]) {
         let rows: Vec<&SettingRow> = runs.iter().filter_map(|r| r.settings.get(i)).collect();
         let mut line = format!("  {:<34}", row.name);
         for r in &rows {
-            let _ = write!(line, " {:>14}", r.value);
+            let _ = write!(line, " {:>14}", r.display());
         }
         let sources: Vec<String> = dedup(rows.iter().map(|r| r.source.clone()));
         let _ = writeln!(out, "{line}  {}", sources.join(" → "));
