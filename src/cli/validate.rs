@@ -32,15 +32,16 @@ pub fn run(a: &ValidateArgs) -> anyhow::Result<u8> {
         .is_terminal()
         .then(|| progress_bar(a.duration));
     let current_run = Mutex::new(String::new());
-    let draw = |name: &str, done: u64, elapsed: Duration| {
+    let draw = |name: &str, done: u64, elapsed: Duration, total: Duration| {
         if let Some(bar) = &bar {
             let mut cur = current_run.lock().unwrap_or_else(|p| p.into_inner());
-            if *cur != name {
+            if *cur != name || elapsed < Duration::from_millis(150) {
                 *cur = name.to_string();
                 bar.reset();
+                bar.set_length(total.as_millis() as u64);
                 bar.set_prefix(name.to_string());
             }
-            bar.set_position(elapsed.as_millis().min(a.duration.as_millis()) as u64);
+            bar.set_position(elapsed.as_millis().min(total.as_millis()) as u64);
             let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
             bar.set_message(format!("{done} requests, {rate:.0} req/s"));
         }
@@ -50,7 +51,7 @@ pub fn run(a: &ValidateArgs) -> anyhow::Result<u8> {
         bar.finish_and_clear();
     }
     report.home = configs.home.clone();
-    report.notes = configs.notes.clone();
+    report.notes.splice(0..0, configs.notes.iter().cloned());
     let text = match a.format {
         RunFormat::Json => report::validate::json(&report),
         RunFormat::Text => report::validate::text(&report),

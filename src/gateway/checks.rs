@@ -151,7 +151,7 @@ fn timeout_ordering(s: &GatewaySettings, load: &LoadOptions) -> Result<Outcome, 
         (_, true) => (
             Status::Fail,
             format!(
-                "the client's {} timeout came before the gateway's {which} ({}): clients give up with no answer while the gateway still waits; set {which} below {} ({scale_note})",
+                "the client gave up first: its {} timeout is not longer than the gateway's {which} ({}), so clients get no answer while the gateway still waits; set {which} below {} ({scale_note})",
                 seconds(client),
                 seconds(gateway),
                 seconds(client)

@@ -3,7 +3,8 @@
 
 use super::cache::CacheStats;
 use super::checks::{self, CheckResult};
-use super::load::{LoadSpec, RequestTemplate};
+use super::load::{LoadResult, LoadSpec, RequestTemplate};
+use super::proxy::GatewayStats;
 use super::settings::{BenchOptions, GatewaySettings, SettingRow};
 use super::stats::{ErrorCounts, LatencySummary, ProcessPeaks};
 use super::{GatewayError, Running};
@@ -97,16 +98,62 @@ pub struct RunReport {
     pub settings: Vec<SettingRow>,
 }
 
-/// What the CLI's progress bar is told: a run's name, requests done, time into the run.
-pub type Progress<'a> = &'a (dyn Fn(&str, u64, Duration) + Sync);
+/// What the CLI's progress bar is told: a run's name, requests done, time into the run, and
+/// how long the run lasts.
+pub type Progress<'a> = &'a (dyn Fn(&str, u64, Duration, Duration) + Sync);
+
+/// Each configuration's load is split into this many slices, run in turn (current, proposed,
+/// current, proposed): on a shared, noisy machine drift then falls on both alike.
+const ROUNDS: u32 = 2;
 
 pub fn run(
     plan: &ValidatePlan,
     progress: Option<Progress>,
 ) -> Result<ValidateReport, GatewayError> {
-    let mut runs = Vec::new();
-    for (name, settings) in &plan.configs {
-        runs.push(run_one(name, settings, plan, progress)?);
+    let rounds = if plan.load.duration >= Duration::from_secs(2)
+        && plan.load.max_requests >= u64::from(ROUNDS)
+    {
+        ROUNDS
+    } else {
+        1
+    };
+    let (base, extra) = (
+        plan.load.max_requests / u64::from(rounds),
+        plan.load.max_requests % u64::from(rounds),
+    );
+    let mut totals: Vec<Option<Slice>> = plan.configs.iter().map(|_| None).collect();
+    for round in 0..rounds {
+        // The budget splits exactly: the first rounds take the remainder.
+        let slice = LoadOptions {
+            duration: plan.load.duration / rounds,
+            max_requests: base + u64::from(u64::from(round) < extra),
+            ..plan.load.clone()
+        };
+        for ((name, settings), total) in plan.configs.iter().zip(&mut totals) {
+            let part = run_slice(name, settings, plan, &slice, progress)?;
+            match total {
+                Some(t) => t.add(part),
+                None => *total = Some(part),
+            }
+        }
+    }
+    let runs = plan
+        .configs
+        .iter()
+        .zip(totals)
+        .filter_map(|((name, settings), total)| {
+            total.map(|t| t.report(name, settings, plan.load.rate.is_some()))
+        })
+        .collect();
+    let mut notes = Vec::new();
+    if let [(_, a), (_, b)] = plan.configs.as_slice()
+        && a != b
+        && load_shape(a) == load_shape(b)
+    {
+        notes.push(
+            "current and proposed differ only in settings this load does not exercise (timeouts, cache expiry, thread keep-alive): differences in the results are noise; the checks show those settings"
+                .to_string(),
+        );
     }
     let mut checks = Vec::new();
     if plan.run_checks {
@@ -117,7 +164,7 @@ pub fn run(
     Ok(ValidateReport {
         schema: SCHEMA,
         home: String::new(),
-        notes: Vec::new(),
+        notes,
         load: LoadSummary {
             connections: plan.load.connections,
             duration_s: plan.load.duration.as_secs_f64(),
@@ -146,21 +193,94 @@ pub fn templates(tokens: &[String]) -> Vec<RequestTemplate> {
         .collect()
 }
 
-fn run_one(
+/// The settings that change how a load of valid tokens against a prompt backend runs.
+fn load_shape(s: &GatewaySettings) -> impl PartialEq + use<> {
+    (
+        (
+            s.worker_pool_core.value,
+            s.worker_pool_max.value,
+            s.worker_queue_length.value,
+        ),
+        (
+            s.io_threads.value,
+            s.io_buffer_size.value,
+            s.max_conn_per_host_port.value,
+        ),
+        (
+            s.gateway_token_cache.value,
+            s.km_token_cache.value,
+            s.resource_cache.value,
+            s.cache_capacity.value,
+        ),
+    )
+}
+
+/// What one slice of load measured.
+struct Slice {
+    load: LoadResult,
+    gateway: GatewayStats,
+    peaks: ProcessPeaks,
+}
+
+impl Slice {
+    fn add(&mut self, o: Slice) {
+        let (a, b) = (&mut self.load, o.load);
+        a.sent += b.sent;
+        a.completed += b.completed;
+        a.elapsed += b.elapsed;
+        a.latency.merge(&b.latency);
+        a.errors.add(&b.errors);
+        for (status, n) in b.status {
+            *a.status.entry(status).or_default() += n;
+        }
+        let (g, h) = (&mut self.gateway, o.gateway);
+        g.km_calls += h.km_calls;
+        g.rejected += h.rejected;
+        g.peak_queued = g.peak_queued.max(h.peak_queued);
+        g.token_cache.hits += h.token_cache.hits;
+        g.token_cache.misses += h.token_cache.misses;
+        g.token_cache.evictions += h.token_cache.evictions;
+        let max = |x: Option<u64>, y: Option<u64>| x.max(y);
+        self.peaks.open_files = max(self.peaks.open_files, o.peaks.open_files);
+        self.peaks.rss_bytes = max(self.peaks.rss_bytes, o.peaks.rss_bytes);
+    }
+
+    fn report(self, name: &str, settings: &GatewaySettings, corrected: bool) -> RunReport {
+        RunReport {
+            config: name.to_string(),
+            requests: self.load.completed,
+            elapsed_s: round(self.load.elapsed.as_secs_f64(), 3),
+            throughput_rps: round(self.load.throughput_rps(), 1),
+            latency_ms: self.load.latency.summary(),
+            latency_corrected: corrected,
+            errors: self.load.errors,
+            cache: self.gateway.token_cache.into(),
+            km_calls: self.gateway.km_calls,
+            rejected: self.gateway.rejected,
+            peak_queued: self.gateway.peak_queued,
+            peak_open_files: self.peaks.open_files,
+            peak_rss_bytes: self.peaks.rss_bytes,
+            settings: settings.rows(),
+        }
+    }
+}
+
+fn run_slice(
     name: &str,
     settings: &GatewaySettings,
     plan: &ValidatePlan,
+    load: &LoadOptions,
     progress: Option<Progress>,
-) -> Result<RunReport, GatewayError> {
+) -> Result<Slice, GatewayError> {
     let running = Running::start(settings, &plan.bench)?;
     let spec = LoadSpec {
         target: running.addr,
         templates: templates(&running.tokens.active),
-        connections: plan.load.connections,
-        duration: plan.load.duration,
-        max_requests: Some(plan.load.max_requests),
-        rate: plan.load.rate,
-        timeout: plan.load.client_timeout,
+        connections: load.connections,
+        duration: load.duration,
+        max_requests: Some(load.max_requests),
+        rate: load.rate,
+        timeout: load.client_timeout,
     };
     let done = Arc::new(AtomicU64::new(0));
     let finished = AtomicBool::new(false);
@@ -172,34 +292,33 @@ fn run_one(
             scope.spawn(move || {
                 // Bounded by the load itself: it ends within its duration plus the client timeout.
                 while !finished.load(Ordering::Acquire) {
-                    report(name, done.load(Ordering::Relaxed), started.elapsed());
+                    report(
+                        name,
+                        done.load(Ordering::Relaxed),
+                        started.elapsed(),
+                        load.duration,
+                    );
                     std::thread::sleep(Duration::from_millis(100));
                 }
-                report(name, done.load(Ordering::Relaxed), started.elapsed());
+                report(
+                    name,
+                    done.load(Ordering::Relaxed),
+                    started.elapsed(),
+                    load.duration,
+                );
             });
         }
         let r = super::run_load_sampled(&spec, 1, Arc::clone(&done));
         finished.store(true, Ordering::Release);
         r
     });
-    let stats = running.stats();
+    let gateway = running.stats();
     running.shutdown();
-    let (load, peaks): (_, ProcessPeaks) = outcome?;
-    Ok(RunReport {
-        config: name.to_string(),
-        requests: load.completed,
-        elapsed_s: round(load.elapsed.as_secs_f64(), 3),
-        throughput_rps: round(load.throughput_rps(), 1),
-        latency_ms: load.latency.summary(),
-        latency_corrected: plan.load.rate.is_some(),
-        errors: load.errors,
-        cache: stats.token_cache.into(),
-        km_calls: stats.km_calls,
-        rejected: stats.rejected,
-        peak_queued: stats.peak_queued,
-        peak_open_files: peaks.open_files,
-        peak_rss_bytes: peaks.rss_bytes,
-        settings: settings.rows(),
+    let (load, peaks) = outcome?;
+    Ok(Slice {
+        load,
+        gateway,
+        peaks,
     })
 }
 

@@ -173,7 +173,7 @@ fn validate_fails_when_the_client_gives_up_before_the_gateway() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     for (status, detail) in checks(&v, "timeout-ordering") {
         assert_eq!(status, "fail", "{detail}");
-        assert!(detail.contains("client's 10 s timeout"), "{detail}");
+        assert!(detail.contains("its 10 s timeout"), "{detail}");
     }
 }
 
