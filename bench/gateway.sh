@@ -39,7 +39,7 @@ fi
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
 cargo build --release --quiet
-BIN=target/release/apim-tune
+BIN="${CARGO_TARGET_DIR:-target}/release/apim-tune"
 
 work="$(mktemp -d)"
 pids=()

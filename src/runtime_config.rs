@@ -234,17 +234,6 @@ fn parse_int(s: &str) -> Option<i64> {
     }
 }
 
-/// A cheap label for the CLI: the names of settings whose proposed value differs.
-pub fn changed(configs: &RuntimeConfigs) -> Vec<&'static str> {
-    let now = configs.current.rows();
-    let then = configs.proposed.rows();
-    now.iter()
-        .zip(&then)
-        .filter(|(a, b)| a.value != b.value)
-        .map(|(a, _)| a.name)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

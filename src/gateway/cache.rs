@@ -10,6 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+/// A hundred years: "never" for any cache entry.
+const MAX_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 #[derive(Default)]
 struct Counters {
     hits: AtomicU64,
@@ -53,8 +56,9 @@ where
         let on_evict = Arc::clone(&counters);
         let inner = Cache::builder()
             .max_capacity(capacity)
-            // moka refuses a zero time-to-live; a zero expiry means "expire at once".
-            .time_to_live(ttl.max(Duration::from_millis(1)))
+            // moka refuses a zero time-to-live (a zero expiry means "expire at once") and panics
+            // past 1000 years (API-M configs use Long.MAX_VALUE for "never").
+            .time_to_live(ttl.clamp(Duration::from_millis(1), MAX_TTL))
             .eviction_listener(move |_k, _v, cause| {
                 if cause == RemovalCause::Size {
                     on_evict.evictions.fetch_add(1, Ordering::Relaxed);
@@ -154,6 +158,12 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(60)).await;
             assert_eq!(c.get(&1).await, None);
         });
+    }
+
+    #[test]
+    fn a_never_expiring_ttl_is_accepted() {
+        let c: CountingCache<u32, u32> = CountingCache::new(10, Duration::from_millis(u64::MAX));
+        assert_eq!(c.stats().entries, 0);
     }
 
     #[test]

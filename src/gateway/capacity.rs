@@ -40,10 +40,18 @@ impl Limits {
 #[derive(Debug)]
 pub struct Held {
     pub opened: usize,
-    /// Connections on which one request got a 200.
-    pub served: usize,
+    /// The status each connection's one request got, counted.
+    pub statuses: std::collections::BTreeMap<u16, usize>,
+    /// Connections whose request got no answer within 10 s.
+    pub unanswered: usize,
     /// What stopped the opening, in words.
     pub failure: Option<String>,
+}
+
+impl Held {
+    pub fn served(&self) -> usize {
+        self.statuses.get(&200).copied().unwrap_or(0)
+    }
 }
 
 /// Opens up to `wanted` connections to the gateway, keeps them all open, then sends one
@@ -54,7 +62,7 @@ pub fn hold_connections(
     template: &RequestTemplate,
 ) -> Result<Held, GatewayError> {
     let addr = running.addr;
-    let request = serialise(template, addr);
+    let request = template.serialize(&addr.to_string());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -84,21 +92,30 @@ pub fn hold_connections(
                     conn.write_all(&request).await?;
                     let mut head = [0u8; 12];
                     conn.read_exact(&mut head).await?;
-                    Ok::<bool, io::Error>(head.starts_with(b"HTTP/1.1 200"))
+                    // `HTTP/1.1 200`: the status is the last three bytes.
+                    let status = std::str::from_utf8(&head[9..12])
+                        .ok()
+                        .and_then(|s| s.parse::<u16>().ok());
+                    Ok::<Option<u16>, io::Error>(status)
                 };
-                matches!(
-                    tokio::time::timeout(Duration::from_secs(10), exchange).await,
-                    Ok(Ok(true))
-                )
+                match tokio::time::timeout(Duration::from_secs(10), exchange).await {
+                    Ok(Ok(status)) => status,
+                    _ => None,
+                }
             });
         }
-        let mut served = 0;
-        while let Some(ok) = set.join_next().await {
-            served += usize::from(matches!(ok, Ok(true)));
+        let mut statuses = std::collections::BTreeMap::new();
+        let mut unanswered = 0;
+        while let Some(answer) = set.join_next().await {
+            match answer {
+                Ok(Some(status)) => *statuses.entry(status).or_default() += 1,
+                _ => unanswered += 1,
+            }
         }
         Held {
             opened,
-            served,
+            statuses,
+            unanswered,
             failure,
         }
     });
@@ -116,17 +133,6 @@ fn describe(e: &io::Error) -> String {
         }
         _ => format!("connect failed: {e}"),
     }
-}
-
-fn serialise(t: &RequestTemplate, addr: std::net::SocketAddr) -> Vec<u8> {
-    let mut head = format!("{} {} HTTP/1.1\r\nHost: {addr}\r\n", t.method, t.path);
-    for (k, v) in &t.headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str(&format!("Content-Length: {}\r\n\r\n", t.body.len()));
-    let mut out = head.into_bytes();
-    out.extend_from_slice(&t.body);
-    out
 }
 
 #[cfg(test)]

@@ -108,26 +108,47 @@ fn seconds(d: Duration) -> String {
     }
 }
 
-/// A slow backend must get a 504 from the gateway before the client stops waiting.
+/// A slow backend must get a 504 from the gateway before the client stops waiting. The verdict
+/// follows from the two durations; the run shows the gateway answering 504 at its timeout.
 fn timeout_ordering(s: &GatewaySettings, load: &LoadOptions) -> Result<Outcome, GatewayError> {
-    let (gateway, which) = s.backend_timeout();
     let client = load.client_timeout;
-    if gateway.is_zero() {
-        return Ok((Status::Skip, format!("{which} is 0")));
+    let Some((gateway, which)) = s.backend_timeout() else {
+        return Ok((
+            Status::Fail,
+            format!(
+                "neither http.socket.timeout nor synapse.global_timeout_interval is set (0): the gateway waits for a slow backend as long as it takes, and clients give up after their own {} with no answer",
+                seconds(client)
+            ),
+        ));
+    };
+    if client <= gateway {
+        return Ok((
+            Status::Fail,
+            format!(
+                "the client gives up first: its {} timeout is not longer than the gateway's {which} ({}), so clients get no answer while the gateway still waits; set {which} below {}",
+                seconds(client),
+                seconds(gateway),
+                seconds(client)
+            ),
+        ));
     }
-    // Scale so that the gateway's timeout takes 300 ms; the client's keeps its ratio to it.
+    // Scaled so that the gateway's timeout takes 300 ms; the client's keeps its ratio to it,
+    // up to 2 s (far longer than the gateway's, the outcome is the same).
     const SCALED: Duration = Duration::from_millis(300);
     let factor = SCALED.as_secs_f64() / gateway.as_secs_f64();
-    let scaled_client = Duration::from_secs_f64(client.as_secs_f64() * factor)
-        // Far longer than the gateway's: the outcome is the same, the check need not wait.
-        .min(Duration::from_secs(2));
+    let scaled_client =
+        Duration::from_secs_f64(client.as_secs_f64() * factor).min(Duration::from_secs(2));
     let mut scaled = s.clone();
     let ms = |v: u64| ((v as f64 * factor).round() as u64).max(1);
-    scaled.socket_timeout_ms = Sourced::new(ms(s.socket_timeout_ms.value), "scaled");
-    scaled.global_timeout_ms = Sourced::new(ms(s.global_timeout_ms.value), "scaled");
+    for (field, value) in [
+        (&mut scaled.socket_timeout_ms, s.socket_timeout_ms.value),
+        (&mut scaled.global_timeout_ms, s.global_timeout_ms.value),
+    ] {
+        // 0 stays 0: "no timeout" is not scaled into a short one.
+        *field = Sourced::new(if value == 0 { 0 } else { ms(value) }, "scaled");
+    }
     let bench = BenchOptions {
-        backend_delay: (SCALED.max(scaled_client) + Duration::from_millis(300))
-            .min(Duration::from_secs(3)),
+        backend_delay: (scaled_client + Duration::from_millis(300)).min(Duration::from_secs(3)),
         ..quiet_bench(10)
     };
     let running = Running::start(&scaled, &bench)?;
@@ -135,12 +156,16 @@ fn timeout_ordering(s: &GatewaySettings, load: &LoadOptions) -> Result<Outcome, 
     let answer = send(&running, get_menu(&token), scaled_client);
     running.shutdown();
     let answer = answer?;
-    let scale_note = format!("run ×{:.0} faster", 1.0 / factor);
+    let scale_note = format!(
+        "timeouts scaled: {} → {}",
+        seconds(gateway),
+        seconds(SCALED)
+    );
     Ok(match (answer.status, answer.timed_out) {
         (Some(504), _) => (
             Status::Pass,
             format!(
-                "a backend slower than {which} ({}) got a 504 from the gateway after {} ({scale_note}), before the client's {} timeout",
+                "a backend slower than {which} ({}) got a 504 from the gateway after {}, before the client's {} timeout ({scale_note})",
                 seconds(gateway),
                 seconds(Duration::from_secs_f64(
                     answer.latency.as_secs_f64() / factor
@@ -148,27 +173,25 @@ fn timeout_ordering(s: &GatewaySettings, load: &LoadOptions) -> Result<Outcome, 
                 seconds(client)
             ),
         ),
-        (_, true) => (
+        (status, timed_out) => (
             Status::Fail,
             format!(
-                "the client gave up first: its {} timeout is not longer than the gateway's {which} ({}), so clients get no answer while the gateway still waits; set {which} below {} ({scale_note})",
-                seconds(client),
+                "a backend slower than {which} ({}) should get a 504 before the client's {} timeout, but the client got {} ({scale_note})",
                 seconds(gateway),
-                seconds(client)
-            ),
-        ),
-        (status, false) => (
-            Status::Fail,
-            format!(
-                "a backend slower than {which} got {} instead of a 504 ({scale_note})",
-                status.map_or("no answer".to_string(), |s| format!("status {s}"))
+                seconds(client),
+                match (status, timed_out) {
+                    (_, true) => "no answer in time".to_string(),
+                    (Some(s), _) => format!("status {s}"),
+                    (None, _) => "no answer".to_string(),
+                }
             ),
         ),
     })
 }
 
 /// Opens as many connections as the configuration is meant to serve and says which limit,
-/// if any, cut them short.
+/// if any, cut them short. The target is the larger of `--connections` and
+/// `worker_pool_size_max`, the concurrency the pass-through transport is sized for.
 fn connection_capacity(s: &GatewaySettings, load: &LoadOptions) -> Result<Outcome, GatewayError> {
     let wanted = load
         .connections
@@ -177,12 +200,13 @@ fn connection_capacity(s: &GatewaySettings, load: &LoadOptions) -> Result<Outcom
     let limits = super::capacity::Limits::read();
     let running = Running::start(s, &quiet_bench(10))?;
     let token = running.tokens.active[0].clone();
-    let opened = super::hold_connections(&running, wanted, &get_menu(&token));
+    let held = super::hold_connections(&running, wanted, &get_menu(&token));
     let accept_errors = running.accept_errors();
+    let stats = running.stats();
     running.shutdown();
-    let opened = opened?;
+    let held = held?;
     let context = format!(
-        "open files: {}; local ports: {}; this process holds both ends, 2 descriptors per connection",
+        "limits of the apim-tune process: open files {}, local ports {}; here one connection takes up to 4 descriptors (client, gateway, gateway to backend, backend); the API-M user's own limits are what `audit` checks",
         limits
             .nofile
             .map_or("unknown".into(), |n| format!("{n} (RLIMIT_NOFILE soft)")),
@@ -191,22 +215,57 @@ fn connection_capacity(s: &GatewaySettings, load: &LoadOptions) -> Result<Outcom
             hi - lo + 1
         )),
     );
-    if opened.served == wanted && accept_errors == 0 {
+    let target =
+        format!("{wanted} connections (the larger of --connections and worker_pool_size_max)");
+    if held.served() == wanted && accept_errors == 0 {
         return Ok((
             Status::Pass,
-            format!("{wanted} concurrent connections opened and each served ({context})"),
+            format!("{target} opened at once and each served ({context})"),
         ));
     }
-    let cut_by = match (&opened.failure, accept_errors) {
-        (Some(f), _) => f.clone(),
-        (None, n) if n > 0 => format!("the gateway could not accept {n} time(s) (open files)"),
-        (None, _) => "requests on open connections went unanswered".into(),
-    };
+    let mut causes = Vec::new();
+    if let Some(f) = &held.failure {
+        causes.push(format!("opening stopped at {} by {f}", held.opened));
+    }
+    if accept_errors > 0 {
+        causes.push(format!(
+            "the gateway failed to accept {accept_errors} time(s) (open files)"
+        ));
+    }
+    if stats.backend_errors > 0 {
+        causes.push(format!(
+            "{} request(s) got 503 because the gateway could not open a backend connection (open files or ports)",
+            stats.backend_errors
+        ));
+    }
+    if stats.rejected > 0 {
+        causes.push(format!(
+            "{} request(s) got 503: worker queue full",
+            stats.rejected
+        ));
+    }
+    if held.unanswered > 0 {
+        causes.push(format!(
+            "{} request(s) got no answer within 10 s",
+            held.unanswered
+        ));
+    }
+    let statuses: Vec<String> = held
+        .statuses
+        .iter()
+        .map(|(s, n)| format!("{n}× {s}"))
+        .collect();
     Ok((
         Status::Fail,
         format!(
-            "{} of {wanted} connections opened, {} served; cut by: {cut_by} ({context})",
-            opened.opened, opened.served
+            "{target}: {} opened, answers {}; {} ({context})",
+            held.opened,
+            if statuses.is_empty() {
+                "none".to_string()
+            } else {
+                statuses.join(", ")
+            },
+            causes.join("; ")
         ),
     ))
 }
@@ -245,7 +304,7 @@ fn cache_eviction(s: &GatewaySettings) -> Result<Outcome, GatewayError> {
     let stats = running.stats();
     running.shutdown();
     r?;
-    let c = stats.token_cache;
+    let c = stats.token_cache.unwrap_or_default();
     let kept_within = c.entries <= capacity;
     Ok(if kept_within && c.evictions > 0 {
         (
@@ -310,7 +369,7 @@ fn cache_expiry(s: &GatewaySettings) -> Result<Outcome, GatewayError> {
                 return Err(e);
             }
         }
-        misses.push(running.stats().token_cache.misses);
+        misses.push(running.stats().token_cache.unwrap_or_default().misses);
     }
     running.shutdown();
     let scale = format!("{} scaled to {}", seconds(configured), seconds(SCALED));

@@ -143,7 +143,21 @@ fn parse_head_into(
         Ok(httparse::Status::Complete(len)) => {
             let head = head_of(&response, is_head)?;
             if let Some(map) = keep {
-                for h in response.headers.iter().filter(|h| !is_hop_by_hop(h.name)) {
+                // Headers the message's own `Connection` names are hop-by-hop too.
+                let named: Vec<&[u8]> = response
+                    .headers
+                    .iter()
+                    .filter(|h| h.name.eq_ignore_ascii_case("connection"))
+                    .flat_map(|h| h.value.split(|&b| b == b','))
+                    .map(<[u8]>::trim_ascii)
+                    .collect();
+                let end_to_end = |h: &&httparse::Header<'_>| {
+                    !is_hop_by_hop(h.name)
+                        && !named
+                            .iter()
+                            .any(|n| n.eq_ignore_ascii_case(h.name.as_bytes()))
+                };
+                for h in response.headers.iter().filter(end_to_end) {
                     let name = HeaderName::from_bytes(h.name.as_bytes())
                         .map_err(|_| invalid_data("invalid header name"))?;
                     let value = HeaderValue::from_bytes(h.value)
@@ -224,7 +238,12 @@ fn head_of(response: &httparse::Response<'_, '_>, is_head: bool) -> io::Result<H
     Ok(Head {
         status,
         body,
-        close: close || (http10 && !keep_alive) || body == BodyKind::UntilClose,
+        // Both framings at once is how responses get smuggled: read it, then drop the
+        // connection (RFC 9112 section 6.1).
+        close: close
+            || (http10 && !keep_alive)
+            || body == BodyKind::UntilClose
+            || (transfer_encoding && length.is_some()),
     })
 }
 
@@ -527,6 +546,18 @@ mod tests {
             assert_eq!(out, b"Wikipedia", "split at {split}");
             assert_eq!(&body[a + b..], b"NEXT");
         }
+    }
+
+    #[test]
+    fn headers_named_by_connection_are_not_kept_and_double_framing_closes() {
+        let mut map = HeaderMap::new();
+        let raw = b"HTTP/1.1 200 OK\r\nConnection: X-Secret\r\nX-Secret: s\r\nX-Kept: k\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n";
+        let (head, _) = parse_head_into(raw, false, Some(&mut map))
+            .unwrap()
+            .unwrap();
+        assert!(map.get("x-secret").is_none());
+        assert_eq!(map.get("x-kept").unwrap(), "k");
+        assert!(head.close);
     }
 
     #[test]

@@ -14,7 +14,10 @@ pub struct KeyManager {
     cache: Option<CountingCache<String, Validation>>,
     /// One database lookup.
     db_latency: Duration,
+    /// `validateKey` calls.
     calls: AtomicU64,
+    /// `getAllURITemplates` calls (the resource lookups of a gateway without resource cache).
+    resource_calls: AtomicU64,
     db_lookups: AtomicU64,
 }
 
@@ -32,6 +35,7 @@ impl KeyManager {
             cache,
             db_latency,
             calls: AtomicU64::new(0),
+            resource_calls: AtomicU64::new(0),
             db_lookups: AtomicU64::new(0),
         }
     }
@@ -57,7 +61,7 @@ impl KeyManager {
     /// `getAllURITemplates`: the resource lookup the gateway makes when its resource cache is
     /// off (a call and a database query per request).
     pub async fn uri_templates(&self) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.resource_calls.fetch_add(1, Ordering::Relaxed);
         pause(self.db_latency / HOP_SHARE + self.db_latency).await;
         self.db_lookups.fetch_add(1, Ordering::Relaxed);
     }
@@ -71,16 +75,28 @@ impl KeyManager {
         known
     }
 
+    /// Token validations asked of the key manager.
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    pub fn resource_calls(&self) -> u64 {
+        self.resource_calls.load(Ordering::Relaxed)
     }
 
     pub fn db_lookups(&self) -> u64 {
         self.db_lookups.load(Ordering::Relaxed)
     }
 
+    /// The key manager's token cache, when it is on.
     pub fn cache_stats(&self) -> Option<CacheStats> {
         self.cache.as_ref().map(CountingCache::stats)
+    }
+
+    pub async fn settle(&self) {
+        if let Some(c) = &self.cache {
+            c.settle().await;
+        }
     }
 }
 

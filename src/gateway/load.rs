@@ -84,7 +84,7 @@ impl RequestTemplate {
     }
 
     /// The exact bytes sent on the wire for this template.
-    fn serialize(&self, host: &str) -> Bytes {
+    pub(super) fn serialize(&self, host: &str) -> Bytes {
         let mut out = BytesMut::with_capacity(128 + self.path.len() + self.body.len());
         put_all(&mut out, &[&self.method, " ", &self.path, " HTTP/1.1\r\n"]);
         if !self
@@ -202,7 +202,10 @@ pub enum LoadError {
 ///
 /// Connection tasks are spawned on the current runtime; how many worker threads drive them is the
 /// caller's choice. Dropping the returned future aborts them.
-pub async fn run(spec: &LoadSpec, progress: Arc<AtomicU64>) -> Result<LoadResult, LoadError> {
+pub(super) async fn run(
+    spec: &LoadSpec,
+    progress: Arc<AtomicU64>,
+) -> Result<LoadResult, LoadError> {
     let shared = Arc::new(Shared::new(spec, progress)?);
     let mut tasks = JoinSet::new();
     for index in 0..spec.connections {

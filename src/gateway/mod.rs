@@ -6,16 +6,16 @@
 //! builds its own runtime, so the rest of the tool stays plain blocking code. Everything binds
 //! loopback addresses only, and every load is bounded in requests and time.
 
-pub mod apis;
+mod apis;
 mod backend;
-pub mod cache;
-pub mod capacity;
+mod cache;
+mod capacity;
 pub mod checks;
 mod driven;
 mod http1;
-pub mod keymanager;
+mod keymanager;
 pub mod load;
-pub mod proxy;
+mod proxy;
 mod server;
 pub mod settings;
 pub mod stats;
@@ -23,6 +23,9 @@ pub mod tokens;
 mod upstream;
 pub mod validate;
 mod worker_pool;
+
+pub use cache::CacheStats;
+pub use proxy::GatewayStats;
 
 use settings::{BenchOptions, GatewaySettings};
 use std::io;
@@ -61,10 +64,6 @@ fn loopback(addr: SocketAddr) -> Result<SocketAddr, GatewayError> {
     }
 }
 
-fn runtime(threads: usize, name: &str) -> Result<tokio::runtime::Runtime, GatewayError> {
-    driven::build(threads, name)
-}
-
 async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, GatewayError> {
     tokio::net::TcpListener::bind(addr)
         .await
@@ -96,7 +95,7 @@ impl Running {
             Some(addr) => (None, None, loopback(addr)?),
             None => {
                 let rt = driven::Driven::new(1, "apim-tune-backend")?;
-                let listener = start_backend(&rt, bench)?;
+                let listener = start_backend(&rt, bench, BACKEND_GRACE_AFTER_GATEWAY)?;
                 let addr = listener.addr;
                 (Some(rt), Some(listener), addr)
             }
@@ -160,27 +159,7 @@ impl Running {
 
     /// Blocks until Ctrl-C, SIGTERM, or `limit` has passed.
     pub fn wait_for_signal(&self, limit: Option<Duration>) {
-        self.gateway_rt.block_on(async {
-            let deadline = async {
-                match limit {
-                    Some(d) => tokio::time::sleep(d).await,
-                    None => std::future::pending::<()>().await,
-                }
-            };
-            let term = async {
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(mut s) => {
-                        s.recv().await;
-                    }
-                    Err(_) => std::future::pending::<()>().await,
-                }
-            };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term => {}
-                _ = deadline => {}
-            }
-        });
+        self.gateway_rt.block_on(stop_signal(limit));
     }
 
     /// Stops accepting connections, lets requests in flight finish (up to the grace period),
@@ -196,28 +175,56 @@ impl Running {
     }
 }
 
+/// Ctrl-C, SIGTERM, or the end of `limit`, whichever comes first.
+async fn stop_signal(limit: Option<Duration>) {
+    let deadline = async {
+        match limit {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending::<()>().await,
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+        _ = deadline => {}
+    }
+}
+
 fn conn_options(settings: &GatewaySettings) -> server::ConnOptions {
     server::ConnOptions {
         max_buf_size: settings.io_buffer_size.value,
-        header_read_timeout: Duration::from_millis(settings.socket_timeout_ms.value.max(1)),
+        header_read_timeout: settings.socket_timeout(),
     }
 }
 
 /// The backend's own connection handling: generous, so the gateway is what is measured.
 const BACKEND_CONN: server::ConnOptions = server::ConnOptions {
     max_buf_size: 16384,
-    header_read_timeout: Duration::from_secs(300),
+    header_read_timeout: Some(Duration::from_secs(300)),
 };
+
+/// After the gateway's grace period its requests to the backend are over or abandoned: the
+/// embedded backend then needs little of its own.
+const BACKEND_GRACE_AFTER_GATEWAY: Duration = Duration::from_secs(1);
 
 fn start_backend(
     rt: &driven::Driven,
     bench: &BenchOptions,
+    grace: Duration,
 ) -> Result<server::Listener, GatewayError> {
     let addr = loopback(bench.backend_listen)?;
     let app = Arc::new(backend::Backend::new(bench.payload, bench.backend_delay));
     rt.block_on(async {
         let listener = bind(addr).await?;
-        server::serve(listener, BACKEND_CONN, SHUTDOWN_GRACE, move |req| {
+        server::serve(listener, BACKEND_CONN, grace, move |req| {
             Arc::clone(&app).handle(req)
         })
         .map_err(|source| GatewayError::Bind { addr, source })
@@ -245,7 +252,7 @@ impl RunningBackend {
             backend_delay: delay,
             ..BenchOptions::default()
         };
-        let listener = start_backend(&rt, &bench)?;
+        let listener = start_backend(&rt, &bench, SHUTDOWN_GRACE)?;
         Ok(RunningBackend {
             addr: listener.addr,
             rt,
@@ -253,19 +260,9 @@ impl RunningBackend {
         })
     }
 
+    /// Blocks until Ctrl-C, SIGTERM, or `limit` has passed.
     pub fn wait_for_signal(&self, limit: Option<Duration>) {
-        self.rt.block_on(async {
-            let deadline = async {
-                match limit {
-                    Some(d) => tokio::time::sleep(d).await,
-                    None => std::future::pending::<()>().await,
-                }
-            };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = deadline => {}
-            }
-        });
+        self.rt.block_on(stop_signal(limit));
     }
 
     pub fn shutdown(mut self) {
@@ -275,23 +272,17 @@ impl RunningBackend {
     }
 }
 
-pub use capacity::hold_connections;
+use capacity::hold_connections;
 
-/// [`run_load`] on one thread, sampling this process's open files and memory meanwhile.
+/// [`run_load`], sampling this process's open files and memory meanwhile.
 pub fn run_load_sampled(
     spec: &load::LoadSpec,
     threads: usize,
     progress: Arc<AtomicU64>,
 ) -> Result<(load::LoadResult, stats::ProcessPeaks), GatewayError> {
-    loopback(spec.target)?;
-    let rt = runtime(threads, "apim-tune-load")?;
-    let result = rt.block_on(async {
-        let sampler = stats::ProcessSampler::start(Duration::from_millis(100));
-        let result = load::run(spec, progress).await;
-        (result, sampler.stop().await)
-    });
-    rt.shutdown_timeout(Duration::from_secs(1));
-    let (result, peaks) = result;
+    let sampler = stats::ProcessSampler::start(Duration::from_millis(100));
+    let result = run_load(spec, threads, progress);
+    let peaks = sampler.stop();
     Ok((result?, peaks))
 }
 
@@ -302,7 +293,7 @@ pub fn run_load(
     progress: Arc<AtomicU64>,
 ) -> Result<load::LoadResult, GatewayError> {
     loopback(spec.target)?;
-    let rt = runtime(threads, "apim-tune-load")?;
+    let rt = driven::build(threads, "apim-tune-load")?;
     let result = rt.block_on(load::run(spec, progress))?;
     rt.shutdown_timeout(Duration::from_secs(1));
     Ok(result)

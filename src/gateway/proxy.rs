@@ -37,12 +37,19 @@ pub struct GatewayStats {
     /// 503s for a backend that refused or broke the connection.
     pub backend_errors: u64,
     pub unauthorized: u64,
+    /// Connections the listener failed to accept (filled in by the facade, which owns it).
+    pub accept_errors: u64,
     /// 503s for a full worker queue.
     pub rejected: u64,
     pub peak_queued: u64,
-    pub token_cache: CacheStats,
-    pub resource_cache: CacheStats,
+    /// `None` when the gateway token cache is off.
+    pub token_cache: Option<CacheStats>,
+    pub km_cache: Option<CacheStats>,
+    pub resource_cache: Option<CacheStats>,
+    /// Token validations asked of the key manager.
     pub km_calls: u64,
+    /// Resource lookups asked of the key manager (resource cache off or missed).
+    pub km_resource_calls: u64,
     pub km_db_lookups: u64,
 }
 
@@ -55,7 +62,10 @@ pub struct Gateway {
     resource_cache: Option<CountingCache<&'static str, ()>>,
     pool: WorkerPool,
     upstream: Arc<Upstream>,
-    timeout: Duration,
+    /// `None`: the gateway waits for the backend as long as it takes.
+    timeout: Option<Duration>,
+    /// `http.socket.timeout` towards clients.
+    client_timeout: Option<Duration>,
     counters: Counters,
 }
 
@@ -83,9 +93,10 @@ impl Gateway {
             upstream: Arc::new(Upstream::new(
                 backend,
                 s.max_conn_per_host_port.value,
-                Duration::from_millis(s.socket_timeout_ms.value),
+                s.socket_timeout(),
             )),
-            timeout: s.backend_timeout().0,
+            timeout: s.backend_timeout().map(|(d, _)| d),
+            client_timeout: s.socket_timeout(),
             counters: Counters::default(),
         }
     }
@@ -97,28 +108,27 @@ impl Gateway {
         let valid = self.token_cache.as_ref().map(CountingCache::stats);
         let invalid = self.invalid_cache.as_ref().map(CountingCache::stats);
         let token_cache = match (valid, invalid) {
-            (Some(v), Some(i)) => CacheStats {
+            (Some(v), Some(i)) => Some(CacheStats {
                 hits: v.hits + i.hits,
                 misses: i.misses,
                 evictions: v.evictions + i.evictions,
                 entries: v.entries + i.entries,
-            },
-            _ => CacheStats::default(),
+            }),
+            _ => None,
         };
         GatewayStats {
             requests: c.requests.load(Ordering::Relaxed),
             timeouts: c.timeouts.load(Ordering::Relaxed),
             backend_errors: c.backend_errors.load(Ordering::Relaxed),
             unauthorized: c.unauthorized.load(Ordering::Relaxed),
+            accept_errors: 0,
             rejected: self.pool.rejected(),
             peak_queued: self.pool.peak_queued() as u64,
             token_cache,
-            resource_cache: self
-                .resource_cache
-                .as_ref()
-                .map(CountingCache::stats)
-                .unwrap_or_default(),
+            km_cache: self.km.cache_stats(),
+            resource_cache: self.resource_cache.as_ref().map(CountingCache::stats),
             km_calls: self.km.calls(),
+            km_resource_calls: self.km.resource_calls(),
             km_db_lookups: self.km.db_lookups(),
         }
     }
@@ -134,6 +144,7 @@ impl Gateway {
         if let Some(c) = &self.resource_cache {
             c.settle().await;
         }
+        self.km.settle().await;
     }
 
     pub async fn handle(
@@ -303,14 +314,36 @@ impl Gateway {
         let body = if hyper::body::Body::is_end_stream(&body) {
             bytes::Bytes::new()
         } else {
-            match Limited::new(body, MAX_REQUEST_BODY).collect().await {
-                Ok(b) => b.to_bytes(),
-                Err(_) => {
+            // A client that stalls mid-body is cut like one that stalls mid-head.
+            let read = Limited::new(body, MAX_REQUEST_BODY).collect();
+            let read = match self.client_timeout {
+                Some(limit) => tokio::time::timeout(limit, read).await,
+                None => Ok(read.await),
+            };
+            match read {
+                Ok(Ok(b)) => b.to_bytes(),
+                Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
                     return fault(
                         413,
                         413,
                         "Payload Too Large",
                         "request bodies are limited to 16 MiB here",
+                    );
+                }
+                Ok(Err(_)) => {
+                    return fault(
+                        400,
+                        400,
+                        "Bad Request",
+                        "the request body could not be read",
+                    );
+                }
+                Err(_) => {
+                    return fault(
+                        408,
+                        408,
+                        "Request Timeout",
+                        "the request body did not arrive within http.socket.timeout",
                     );
                 }
             }
@@ -321,7 +354,11 @@ impl Gateway {
             headers: &parts.headers,
             body,
         };
-        match tokio::time::timeout(self.timeout, self.upstream.send(&out)).await {
+        let sent = match self.timeout {
+            Some(limit) => tokio::time::timeout(limit, self.upstream.send(&out)).await,
+            None => Ok(self.upstream.send(&out).await),
+        };
+        match sent {
             Err(_) => {
                 self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
                 fault(

@@ -50,8 +50,8 @@ pub fn fault(status: u16, code: u32, message: &str, description: &str) -> Respon
 pub struct ConnOptions {
     /// Largest read buffer per connection (hyper's floor is 8 KiB).
     pub max_buf_size: usize,
-    /// A client that sends no complete request head within this is disconnected.
-    pub header_read_timeout: Duration,
+    /// A client that sends no complete request head within this is disconnected (`None`: never).
+    pub header_read_timeout: Option<Duration>,
 }
 
 /// A running listener: its address, its stop signal, its accept-error count.

@@ -38,11 +38,12 @@ pub struct GatewaySettings {
     pub io_threads: Sourced<u32>,
     /// Read buffer per connection, bytes.
     pub io_buffer_size: Sourced<usize>,
-    /// `http.socket.timeout`: idle client connections and silent backends are cut after it.
+    /// `http.socket.timeout`: idle client connections and silent backends are cut after it
+    /// (0: never).
     pub socket_timeout_ms: Sourced<u64>,
     /// `http.max.connection.per.host.port`: concurrent connections to one backend.
     pub max_conn_per_host_port: Sourced<u32>,
-    /// `synapse.global_timeout_interval`: how long a backend response is waited for.
+    /// `synapse.global_timeout_interval`: how long a backend response is waited for (0: no limit).
     pub global_timeout_ms: Sourced<u64>,
     pub gateway_token_cache: Sourced<bool>,
     /// Entry lifetime of both token caches, ms (`TokenCacheExpiry`, else `DefaultCacheTimeout`).
@@ -57,20 +58,26 @@ pub struct GatewaySettings {
 pub const CARBON_CACHE_CAPACITY: u64 = 10_000;
 
 impl GatewaySettings {
-    /// The time after which the gateway answers 504: the shorter of the two timeouts, and
-    /// which one it is.
-    pub fn backend_timeout(&self) -> (Duration, &'static str) {
-        if self.socket_timeout_ms.value < self.global_timeout_ms.value {
+    /// The time after which the gateway answers 504: the shorter of the two timeouts that are
+    /// set (0 means none, as in Java), and which one it is; `None` when neither is.
+    pub fn backend_timeout(&self) -> Option<(Duration, &'static str)> {
+        [
+            (self.socket_timeout_ms.value, "http.socket.timeout"),
             (
-                Duration::from_millis(self.socket_timeout_ms.value),
-                "http.socket.timeout",
-            )
-        } else {
-            (
-                Duration::from_millis(self.global_timeout_ms.value),
+                self.global_timeout_ms.value,
                 "synapse.global_timeout_interval",
-            )
-        }
+            ),
+        ]
+        .into_iter()
+        .filter(|(ms, _)| *ms > 0)
+        .min_by_key(|(ms, _)| *ms)
+        .map(|(ms, which)| (Duration::from_millis(ms), which))
+    }
+
+    /// `http.socket.timeout` as a duration; 0 means none.
+    pub fn socket_timeout(&self) -> Option<Duration> {
+        (self.socket_timeout_ms.value > 0)
+            .then(|| Duration::from_millis(self.socket_timeout_ms.value))
     }
 
     /// Each setting as (name, value, source), in the order the table prints them.

@@ -27,7 +27,7 @@ pub struct Upstream {
     host: String,
     idle: Mutex<Vec<Conn>>,
     slots: Arc<Semaphore>,
-    connect_timeout: Duration,
+    connect_timeout: Option<Duration>,
 }
 
 struct Conn {
@@ -61,7 +61,11 @@ pub struct Outgoing<'a> {
 }
 
 impl Upstream {
-    pub fn new(addr: SocketAddr, max_connections: u32, connect_timeout: Duration) -> Upstream {
+    pub fn new(
+        addr: SocketAddr,
+        max_connections: u32,
+        connect_timeout: Option<Duration>,
+    ) -> Upstream {
         Upstream {
             addr,
             host: addr.to_string(),
@@ -88,9 +92,9 @@ impl Upstream {
         let answer = match exchange(&mut conn, req, &self.host).await {
             Ok(a) => a,
             // A kept-alive connection the backend closed meanwhile fails before any byte of a
-            // response; the request never reached the backend, so one retry on a new
-            // connection is safe whatever the method.
-            Err((_, false)) if reused => {
+            // response. The request may still have been processed, so only an idempotent one
+            // is sent again, on a new connection (nginx's proxy_next_upstream does the same).
+            Err((_, false)) if reused && is_idempotent(req.method) => {
                 conn = self.connect().await?;
                 exchange(&mut conn, req, &self.host)
                     .await
@@ -98,7 +102,10 @@ impl Upstream {
             }
             Err((e, _)) => return Err(UpstreamError::Exchange(e)),
         };
-        if !answer.1 {
+        // Bytes after the response mean the backend and the gateway disagree on where it
+        // ended: never hand them to the next request.
+        let reusable = !answer.1 && conn.buf.pending().is_empty();
+        if reusable {
             self.idle
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -108,17 +115,21 @@ impl Upstream {
     }
 
     async fn connect(&self) -> Result<Conn, UpstreamError> {
-        let stream =
-            match tokio::time::timeout(self.connect_timeout, TcpStream::connect(self.addr)).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => return Err(UpstreamError::Connect(e)),
-                Err(_) => {
-                    return Err(UpstreamError::Connect(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "connect timed out",
-                    )));
-                }
-            };
+        let connect = TcpStream::connect(self.addr);
+        let connected = match self.connect_timeout {
+            Some(limit) => tokio::time::timeout(limit, connect).await,
+            None => Ok(connect.await),
+        };
+        let stream = match connected {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(UpstreamError::Connect(e)),
+            Err(_) => {
+                return Err(UpstreamError::Connect(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "connect timed out",
+                )));
+            }
+        };
         let _ = stream.set_nodelay(true);
         Ok(Conn {
             stream,
@@ -170,6 +181,14 @@ async fn exchange(
     ))
 }
 
+/// RFC 9110 section 9.2.2.
+fn is_idempotent(m: &Method) -> bool {
+    matches!(
+        *m,
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE
+    )
+}
+
 /// `METHOD path HTTP/1.1`, the end-to-end headers, `Host`, and the body with its length.
 fn serialise(out: &mut Vec<u8>, req: &Outgoing<'_>, host: &str) {
     out.clear();
@@ -179,8 +198,20 @@ fn serialise(out: &mut Vec<u8>, req: &Outgoing<'_>, host: &str) {
     out.extend_from_slice(b" HTTP/1.1\r\nHost: ");
     out.extend_from_slice(host.as_bytes());
     out.extend_from_slice(b"\r\n");
+    // Headers the client's `Connection` names were for its hop only.
+    let named: Vec<&str> = req
+        .headers
+        .get_all(hyper::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
     for (name, value) in req.headers {
-        if is_hop_by_hop(name.as_str()) || name == hyper::header::HOST {
+        let for_this_hop = is_hop_by_hop(name.as_str())
+            || name == hyper::header::HOST
+            || named.iter().any(|n| n.eq_ignore_ascii_case(name.as_str()));
+        if for_this_hop {
             continue;
         }
         out.extend_from_slice(name.as_str().as_bytes());
@@ -208,7 +239,8 @@ mod tests {
     fn requests_carry_end_to_end_headers_and_a_computed_length() {
         let mut headers = HeaderMap::new();
         headers.insert("x-trace", HeaderValue::from_static("abc"));
-        headers.insert("connection", HeaderValue::from_static("keep-alive"));
+        headers.insert("connection", HeaderValue::from_static("keep-alive, X-Hop"));
+        headers.insert("x-hop", HeaderValue::from_static("secret"));
         headers.insert("content-length", HeaderValue::from_static("999"));
         headers.insert("host", HeaderValue::from_static("client.example"));
         let mut out = Vec::new();

@@ -61,15 +61,49 @@ pub struct LoadSummary {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct CacheReport {
+    pub enabled: bool,
     pub hits: u64,
     pub misses: u64,
     pub hit_ratio: f64,
     pub evictions: u64,
 }
 
+impl CacheReport {
+    fn of(stats: Option<CacheStats>) -> CacheReport {
+        match stats {
+            Some(s) => CacheReport {
+                enabled: true,
+                ..s.into()
+            },
+            None => CacheReport {
+                enabled: false,
+                hits: 0,
+                misses: 0,
+                hit_ratio: 0.0,
+                evictions: 0,
+            },
+        }
+    }
+}
+
+/// What the gateway itself answered with an error, and connections it could not accept.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct GatewayErrors {
+    /// 504: the backend did not answer within the timeout.
+    pub timeouts_504: u64,
+    /// 503: the backend could not be reached (refused, EMFILE on the gateway's side, broken).
+    pub backend_errors_503: u64,
+    /// 503: worker queue full.
+    pub rejected_503: u64,
+    pub unauthorized_401: u64,
+    /// Connections the gateway failed to accept (EMFILE among them).
+    pub accept_errors: u64,
+}
+
 impl From<CacheStats> for CacheReport {
     fn from(s: CacheStats) -> CacheReport {
         CacheReport {
+            enabled: true,
             hits: s.hits,
             misses: s.misses,
             hit_ratio: round(s.hit_ratio(), 4),
@@ -87,12 +121,22 @@ pub struct RunReport {
     pub latency_ms: LatencySummary,
     /// Whether latency counts from each request's intended start (`--rate`).
     pub latency_corrected: bool,
+    /// Failures as the clients saw them.
     pub errors: ErrorCounts,
+    /// What the gateway answered with an error, by cause.
+    pub gateway_errors: GatewayErrors,
+    /// The gateway token cache (valid and invalid keys together).
     pub cache: CacheReport,
+    /// The key manager's own token cache.
+    pub km_cache: CacheReport,
+    /// Token validations asked of the key manager.
     pub km_calls: u64,
-    /// 503s from a full worker queue and the deepest the queue got.
-    pub rejected: u64,
+    /// Resource lookups asked of the key manager (the resource cache missed or is off).
+    pub km_resource_calls: u64,
+    /// The deepest the worker queue got.
     pub peak_queued: u64,
+    /// Of the whole apim-tune process (gateways, backends and load generator together), which
+    /// is why memory only grows from one run to the next.
     pub peak_open_files: Option<u64>,
     pub peak_rss_bytes: Option<u64>,
     pub settings: Vec<SettingRow>,
@@ -121,28 +165,62 @@ pub fn run(
         plan.load.max_requests / u64::from(rounds),
         plan.load.max_requests % u64::from(rounds),
     );
+    // Each configuration's runtime is started once and kept across its slices, so its caches
+    // stay warm; only the load alternates.
+    let mut running = Vec::new();
+    for (_, settings) in &plan.configs {
+        match Running::start(settings, &plan.bench) {
+            Ok(r) => running.push(r),
+            Err(e) => {
+                running.into_iter().for_each(Running::shutdown);
+                return Err(e);
+            }
+        }
+    }
     let mut totals: Vec<Option<Slice>> = plan.configs.iter().map(|_| None).collect();
-    for round in 0..rounds {
+    let mut failed = None;
+    'rounds: for round in 0..rounds {
         // The budget splits exactly: the first rounds take the remainder.
         let slice = LoadOptions {
             duration: plan.load.duration / rounds,
             max_requests: base + u64::from(u64::from(round) < extra),
             ..plan.load.clone()
         };
-        for ((name, settings), total) in plan.configs.iter().zip(&mut totals) {
-            let part = run_slice(name, settings, plan, &slice, progress)?;
-            match total {
-                Some(t) => t.add(part),
-                None => *total = Some(part),
+        for (((name, _), total), rt) in plan.configs.iter().zip(&mut totals).zip(&running) {
+            match run_slice(name, rt, &slice, progress) {
+                Ok(part) => match total {
+                    Some(t) => t.add(part),
+                    None => *total = Some(part),
+                },
+                Err(e) => {
+                    failed = Some(e);
+                    break 'rounds;
+                }
             }
         }
+    }
+    let gateway_stats: Vec<GatewayStats> = running
+        .into_iter()
+        .map(|r| {
+            let stats = r.stats();
+            let accept_errors = r.accept_errors();
+            r.shutdown();
+            GatewayStats {
+                accept_errors,
+                ..stats
+            }
+        })
+        .collect();
+    if let Some(e) = failed {
+        return Err(e);
     }
     let runs = plan
         .configs
         .iter()
         .zip(totals)
-        .filter_map(|((name, settings), total)| {
-            total.map(|t| t.report(name, settings, plan.load.rate.is_some()))
+        .zip(gateway_stats)
+        .filter_map(|(((name, settings), total), stats)| {
+            total.map(|t| t.report(name, settings, stats, plan.load.rate.is_some()))
         })
         .collect();
     let mut notes = Vec::new();
@@ -215,10 +293,9 @@ fn load_shape(s: &GatewaySettings) -> impl PartialEq + use<> {
     )
 }
 
-/// What one slice of load measured.
+/// What the load of one configuration measured, over its slices.
 struct Slice {
     load: LoadResult,
-    gateway: GatewayStats,
     peaks: ProcessPeaks,
 }
 
@@ -233,19 +310,17 @@ impl Slice {
         for (status, n) in b.status {
             *a.status.entry(status).or_default() += n;
         }
-        let (g, h) = (&mut self.gateway, o.gateway);
-        g.km_calls += h.km_calls;
-        g.rejected += h.rejected;
-        g.peak_queued = g.peak_queued.max(h.peak_queued);
-        g.token_cache.hits += h.token_cache.hits;
-        g.token_cache.misses += h.token_cache.misses;
-        g.token_cache.evictions += h.token_cache.evictions;
-        let max = |x: Option<u64>, y: Option<u64>| x.max(y);
-        self.peaks.open_files = max(self.peaks.open_files, o.peaks.open_files);
-        self.peaks.rss_bytes = max(self.peaks.rss_bytes, o.peaks.rss_bytes);
+        self.peaks.open_files = self.peaks.open_files.max(o.peaks.open_files);
+        self.peaks.rss_bytes = self.peaks.rss_bytes.max(o.peaks.rss_bytes);
     }
 
-    fn report(self, name: &str, settings: &GatewaySettings, corrected: bool) -> RunReport {
+    fn report(
+        self,
+        name: &str,
+        settings: &GatewaySettings,
+        g: GatewayStats,
+        corrected: bool,
+    ) -> RunReport {
         RunReport {
             config: name.to_string(),
             requests: self.load.completed,
@@ -254,10 +329,18 @@ impl Slice {
             latency_ms: self.load.latency.summary(),
             latency_corrected: corrected,
             errors: self.load.errors,
-            cache: self.gateway.token_cache.into(),
-            km_calls: self.gateway.km_calls,
-            rejected: self.gateway.rejected,
-            peak_queued: self.gateway.peak_queued,
+            gateway_errors: GatewayErrors {
+                timeouts_504: g.timeouts,
+                backend_errors_503: g.backend_errors,
+                rejected_503: g.rejected,
+                unauthorized_401: g.unauthorized,
+                accept_errors: g.accept_errors,
+            },
+            cache: CacheReport::of(g.token_cache),
+            km_cache: CacheReport::of(g.km_cache),
+            km_calls: g.km_calls,
+            km_resource_calls: g.km_resource_calls,
+            peak_queued: g.peak_queued,
             peak_open_files: self.peaks.open_files,
             peak_rss_bytes: self.peaks.rss_bytes,
             settings: settings.rows(),
@@ -267,12 +350,10 @@ impl Slice {
 
 fn run_slice(
     name: &str,
-    settings: &GatewaySettings,
-    plan: &ValidatePlan,
+    running: &Running,
     load: &LoadOptions,
     progress: Option<Progress>,
 ) -> Result<Slice, GatewayError> {
-    let running = Running::start(settings, &plan.bench)?;
     let spec = LoadSpec {
         target: running.addr,
         templates: templates(&running.tokens.active),
@@ -312,14 +393,8 @@ fn run_slice(
         finished.store(true, Ordering::Release);
         r
     });
-    let gateway = running.stats();
-    running.shutdown();
     let (load, peaks) = outcome?;
-    Ok(Slice {
-        load,
-        gateway,
-        peaks,
-    })
+    Ok(Slice { load, peaks })
 }
 
 pub(super) fn round(x: f64, places: i32) -> f64 {

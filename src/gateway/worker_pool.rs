@@ -23,6 +23,26 @@ pub struct Worker {
     _permit: OwnedSemaphorePermit,
 }
 
+/// One request's place in the queue, counted while it exists.
+struct QueuePlace<'a> {
+    queued: &'a AtomicUsize,
+    /// Requests that were waiting when this one arrived.
+    ahead: usize,
+}
+
+impl<'a> QueuePlace<'a> {
+    fn take(queued: &'a AtomicUsize) -> QueuePlace<'a> {
+        let ahead = queued.fetch_add(1, Ordering::AcqRel);
+        QueuePlace { queued, ahead }
+    }
+}
+
+impl Drop for QueuePlace<'_> {
+    fn drop(&mut self) {
+        self.queued.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// All workers busy and the queue full.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Rejected;
@@ -45,9 +65,11 @@ impl WorkerPool {
         if let Ok(p) = Arc::clone(&self.core).try_acquire_owned() {
             return Ok(Worker { _permit: p });
         }
-        let waiting = self.queued.fetch_add(1, Ordering::AcqRel);
-        if self.queue_limit.is_some_and(|limit| waiting >= limit) {
-            self.queued.fetch_sub(1, Ordering::AcqRel);
+        // The place in the queue is given back however the wait ends, including when the
+        // client goes away and the request's task is dropped while it waits.
+        let place = QueuePlace::take(&self.queued);
+        if self.queue_limit.is_some_and(|limit| place.ahead >= limit) {
+            drop(place);
             // Queue full: an extra thread takes the request, if `max` allows one.
             return match Arc::clone(&self.extra).try_acquire_owned() {
                 Ok(p) => Ok(Worker { _permit: p }),
@@ -57,11 +79,12 @@ impl WorkerPool {
                 }
             };
         }
-        self.peak_queued.fetch_max(waiting + 1, Ordering::Relaxed);
+        self.peak_queued
+            .fetch_max(place.ahead + 1, Ordering::Relaxed);
         // Queued requests wait for a core worker. (In Java, extra threads also take from the
         // queue once started; here an extra worker serves only the request that overflowed.)
         let permit = Arc::clone(&self.core).acquire_owned().await;
-        self.queued.fetch_sub(1, Ordering::AcqRel);
+        drop(place);
         permit.map(|p| Worker { _permit: p }).map_err(|_| Rejected)
     }
 
@@ -99,6 +122,33 @@ mod tests {
             assert_eq!(pool.peak_queued(), 1);
             drop(a);
             assert!(waiter.await.expect("join"));
+        });
+    }
+
+    /// A client that gives up while queued must not keep its place (review finding).
+    #[test]
+    fn a_cancelled_wait_gives_its_queue_place_back() {
+        rt().block_on(async {
+            let pool = Arc::new(WorkerPool::new(1, 1, 1));
+            let core = pool.acquire().await.expect("core");
+            let p = Arc::clone(&pool);
+            let waiting = tokio::spawn(async move { p.acquire().await.map(|_| ()) });
+            tokio::task::yield_now().await;
+            waiting.abort();
+            let _ = waiting.await;
+            drop(core);
+            // Idle again: one request runs, the next queues instead of being rejected.
+            let _busy = pool.acquire().await.expect("runs");
+            let p = Arc::clone(&pool);
+            let queued = tokio::spawn(async move { p.acquire().await.map(|_| ()) });
+            tokio::task::yield_now().await;
+            assert!(
+                !queued.is_finished(),
+                "rejected: the cancelled wait kept its place"
+            );
+            assert_eq!(pool.rejected(), 0);
+            drop(_busy);
+            assert_eq!(queued.await.expect("join"), Ok(()));
         });
     }
 

@@ -5,7 +5,7 @@ use crate::gateway::checks::Status;
 use crate::gateway::load::LoadResult;
 use crate::gateway::settings::SettingRow;
 use crate::gateway::stats::{ErrorCounts, LatencySummary};
-use crate::gateway::validate::{RunReport, ValidateReport};
+use crate::gateway::validate::{CacheReport, RunReport, ValidateReport};
 use colored::Colorize;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -125,19 +125,39 @@ fn results_table(out: &mut String, runs: &[RunReport]) {
     row(out, "errors: connect", &err(|e| e.connect));
     row(out, "errors: EMFILE", &err(|e| e.emfile));
     row(out, "errors: other I/O", &err(|e| e.io));
-    row(out, "token cache hit ratio", &|r| {
-        format!("{:.1}%", r.cache.hit_ratio * 100.0)
+    let ratio = |c: &CacheReport| {
+        if c.enabled {
+            format!("{:.1}%", c.hit_ratio * 100.0)
+        } else {
+            "off".into()
+        }
+    };
+    row(out, "gateway: 504 timeouts", &|r| {
+        r.gateway_errors.timeouts_504.to_string()
     });
+    row(out, "gateway: 503 backend errors", &|r| {
+        r.gateway_errors.backend_errors_503.to_string()
+    });
+    row(out, "gateway: 503 queue full", &|r| {
+        r.gateway_errors.rejected_503.to_string()
+    });
+    row(out, "gateway: accept errors", &|r| {
+        r.gateway_errors.accept_errors.to_string()
+    });
+    row(out, "worker queue peak", &|r| r.peak_queued.to_string());
+    row(out, "token cache hit ratio", &|r| ratio(&r.cache));
     row(out, "token cache evictions", &|r| {
         r.cache.evictions.to_string()
     });
-    row(out, "key-manager calls", &|r| r.km_calls.to_string());
-    row(out, "worker queue peak", &|r| r.peak_queued.to_string());
-    row(out, "rejected (queue full)", &|r| r.rejected.to_string());
-    row(out, "peak open files", &|r| {
+    row(out, "key-manager validations", &|r| r.km_calls.to_string());
+    row(out, "key-manager cache hit ratio", &|r| ratio(&r.km_cache));
+    row(out, "key-manager resource lookups", &|r| {
+        r.km_resource_calls.to_string()
+    });
+    row(out, "peak open files (process)", &|r| {
         r.peak_open_files.map_or("-".into(), |n| n.to_string())
     });
-    row(out, "peak memory (RSS)", &|r| {
+    row(out, "peak memory (process RSS)", &|r| {
         r.peak_rss_bytes
             .map_or("-".into(), |b| format!("{:.1} MiB", b as f64 / 1_048_576.0))
     });

@@ -148,7 +148,7 @@ fn validate_text_puts_the_configurations_side_by_side() {
         "throughput (req/s)",
         "latency p99.9",
         "token cache hit ratio",
-        "key-manager calls",
+        "key-manager validations",
         "http.socket.timeout",
     ] {
         assert!(text.contains(needle), "no `{needle}` in\n{text}");
@@ -201,7 +201,9 @@ fn validate_names_the_open_files_limit_that_cut_connections() {
     for (status, detail) in checks(&v, "connection-capacity") {
         assert_eq!(status, "fail", "{detail}");
         assert!(
-            detail.contains("open-files limit") || detail.contains("could not accept"),
+            detail.contains("open-files limit")
+                || detail.contains("failed to accept")
+                || detail.contains("could not open a backend connection"),
             "{detail}"
         );
         assert!(detail.contains("256 (RLIMIT_NOFILE soft)"), "{detail}");
