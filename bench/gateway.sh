@@ -96,7 +96,7 @@ pids+=($!)
 # No API-M home: API-M 4.2.0's defaults (gateway token cache on); one runtime thread like
 # nginx's one worker; the key manager's lookup costs 2 ms on the misses that warm the cache.
 "$BIN" gateway --listen "127.0.0.1:$GATEWAY_PORT" --backend "127.0.0.1:$BACKEND_PORT" \
-	--worker-threads 1 --format json --apim-version 4.2.0 >"$work/gateway.json" &
+	--worker-threads 1 --format json --apim-version 4.2.0 >"$work/gateway.json" 2>"$work/gateway.log" &
 pids+=($!)
 
 wait_port "$BACKEND_PORT"
@@ -107,7 +107,7 @@ PATH_="/pizzashack/1.0.0/menu"
 curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$GATEWAY_PORT$PATH_" ||
 	{ echo "the gateway did not answer 200" >&2; exit 1; }
 
-# wrk's output → "req/s p99_ms"
+# wrk's output -> "req/s p99_ms"
 wrk_run() {
 	wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" | python3 -c '
 import re, sys
@@ -151,12 +151,12 @@ for n in "${names[@]}"; do
 done
 
 echo
-printf '%-44s %12s %10s\n' "load (1 KiB, keep-alive, $CONNECTIONS conns)" "req/s" "p99 ms"
-printf '%-44s %12.0f %10.3f\n' "wrk → backend" "${R[backend]}" "${P[backend]}"
-printf '%-44s %12.0f %10.3f\n' "wrk → nginx (1 worker) → backend" "${R[nginx]}" "${P[nginx]}"
-printf '%-44s %12.0f %10.3f\n' "wrk → apim-tune gateway (1 thread) → backend" "${R[gateway]}" "${P[gateway]}"
-printf '%-44s %12.0f %10.3f\n' "apim-tune load → nginx → backend" "${R[builtin_on_nginx]}" "${P[builtin_on_nginx]}"
-printf '%-44s %12.0f %10.3f\n' "wrk → nginx → backend (same pass)" "${R[wrk_on_nginx]}" "${P[wrk_on_nginx]}"
+printf '%-48s %12s %10s\n' "load (1 KiB, keep-alive, $CONNECTIONS conns)" "req/s" "p99 ms"
+printf '%-48s %12.0f %10.3f\n' "wrk -> backend" "${R[backend]}" "${P[backend]}"
+printf '%-48s %12.0f %10.3f\n' "wrk -> nginx (1 worker) -> backend" "${R[nginx]}" "${P[nginx]}"
+printf '%-48s %12.0f %10.3f\n' "wrk -> apim-tune gateway (1 thread) -> backend" "${R[gateway]}" "${P[gateway]}"
+printf '%-48s %12.0f %10.3f\n' "apim-tune load -> nginx -> backend" "${R[builtin_on_nginx]}" "${P[builtin_on_nginx]}"
+printf '%-48s %12.0f %10.3f\n' "wrk -> nginx -> backend (same pass)" "${R[wrk_on_nginx]}" "${P[wrk_on_nginx]}"
 echo
 python3 - "${R[gateway]}" "${R[nginx]}" "${P[gateway]}" "${P[nginx]}" "${R[builtin_on_nginx]}" "${R[wrk_on_nginx]}" <<'EOF'
 import sys

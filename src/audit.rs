@@ -242,7 +242,11 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
     let cx = Context {
         facts: &facts,
         role: &role,
-        apim_version: home.as_ref().map(|h| h.effective_version),
+        // Without a home, `--apim-version` still says which version's recommendations apply.
+        apim_version: home
+            .as_ref()
+            .map(|h| h.effective_version)
+            .or(opts.apim_version),
     };
     let expectations = resolve::resolve(&profile, &cx);
     Ok(Prepared {
