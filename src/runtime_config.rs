@@ -150,7 +150,8 @@ type Lookup<'a> = dyn Fn(&str) -> Option<Sourced<String>> + 'a;
 fn build(lookup: &Lookup, notes: &mut Vec<String>) -> GatewaySettings {
     let mut int = |id: &str, fallback: i64| -> Sourced<i64> {
         match lookup(id) {
-            Some(s) => match parse_int(&s.value) {
+            // Unit suffixes (`900s`, `15m`) only where the setting is counted in seconds.
+            Some(s) => match parse_int(&s.value, id == "cache.token_expiry") {
                 Some(v) => Sourced::new(v, s.source),
                 None => {
                     notes.push(format!(
@@ -216,20 +217,23 @@ fn build(lookup: &Lookup, notes: &mut Vec<String>) -> GatewaySettings {
     }
 }
 
-/// An integer as written in API-M files: `400`, ` 400 `, `180000`; `900s`/`15m` from TOML.
-fn parse_int(s: &str) -> Option<i64> {
+/// An integer as written in API-M files: `400`, ` 400 `, `180000`; with `seconds`, also
+/// `900s`/`15m`/`1h` as deployment.toml writes durations. Overflow is unusable, not wrapped.
+fn parse_int(s: &str, seconds: bool) -> Option<i64> {
     let s = s.trim().trim_matches('"');
     if let Ok(v) = s.parse::<i64>() {
         return Some(v);
     }
+    if !seconds {
+        return None;
+    }
     let split = s.find(|c: char| !c.is_ascii_digit() && c != '-')?;
     let (n, unit) = s.split_at(split);
     let n: i64 = n.parse().ok()?;
-    // Only the units the catalog's own settings use; the caller knows which unit it wants.
     match unit.trim() {
         "s" => Some(n),
-        "m" => Some(n * 60),
-        "h" => Some(n * 3600),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
         _ => None,
     }
 }
@@ -240,12 +244,16 @@ mod tests {
 
     #[test]
     fn integers_as_written() {
-        assert_eq!(parse_int(" 400 "), Some(400));
-        assert_eq!(parse_int("-1"), Some(-1));
-        assert_eq!(parse_int("900s"), Some(900));
-        assert_eq!(parse_int("15m"), Some(900));
-        assert_eq!(parse_int("\"60\""), Some(60));
-        assert_eq!(parse_int("lots"), None);
-        assert_eq!(parse_int("12x"), None);
+        assert_eq!(parse_int(" 400 ", false), Some(400));
+        assert_eq!(parse_int("-1", false), Some(-1));
+        assert_eq!(parse_int("900s", true), Some(900));
+        assert_eq!(parse_int("15m", true), Some(900));
+        assert_eq!(parse_int("\"60\"", false), Some(60));
+        assert_eq!(parse_int("lots", true), None);
+        assert_eq!(parse_int("12x", true), None);
+        // A unit only where the setting is in seconds; never a wrapped product.
+        assert_eq!(parse_int("180s", false), None);
+        assert_eq!(parse_int("999999999999999999m", true), None);
+        assert_eq!(parse_int("99999999999999999999", false), None);
     }
 }

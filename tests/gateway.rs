@@ -254,14 +254,14 @@ fn the_token_cache_evicts_past_its_capacity() {
 #[test]
 fn a_cached_token_is_validated_again_after_the_expiry() {
     let mut cfg = settings();
-    cfg.token_cache_expiry_ms = s(150);
+    cfg.token_cache_expiry_ms = s(600);
     let running = Running::start(&cfg, &bench(3)).expect("start");
     let token = running.tokens.active[0].clone();
     assert_eq!(get(running.addr, &token).status, 200);
     assert_eq!(get(running.addr, &token).status, 200);
     let misses = || running.stats().token_cache.expect("on").misses;
     assert_eq!(misses(), 1);
-    std::thread::sleep(Duration::from_millis(400));
+    std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(get(running.addr, &token).status, 200);
     assert_eq!(misses(), 2);
     running.shutdown();
@@ -313,7 +313,7 @@ fn a_full_worker_queue_is_rejected_with_503() {
         &cfg,
         &BenchOptions {
             // The one worker is held for the whole key-manager call.
-            km_latency: Duration::from_millis(800),
+            km_latency: Duration::from_millis(2000),
             ..bench(3)
         },
     )
@@ -321,7 +321,7 @@ fn a_full_worker_queue_is_rejected_with_503() {
     let addr = running.addr;
     let token = running.tokens.active[0].clone();
     let first = std::thread::spawn(move || get(addr, &token).status);
-    std::thread::sleep(Duration::from_millis(200));
+    std::thread::sleep(Duration::from_millis(500));
     let second = get(addr, &running.tokens.active[1]);
     assert_eq!(second.status, 503);
     assert!(second.body.contains("101505"));
@@ -335,7 +335,7 @@ fn shutdown_lets_requests_in_flight_finish_then_refuses_connections() {
     let running = Running::start(
         &settings(),
         &BenchOptions {
-            backend_delay: Duration::from_millis(500),
+            backend_delay: Duration::from_millis(1500),
             ..bench(3)
         },
     )
@@ -343,7 +343,7 @@ fn shutdown_lets_requests_in_flight_finish_then_refuses_connections() {
     let addr = running.addr;
     let token = running.tokens.active[0].clone();
     let in_flight = std::thread::spawn(move || get(addr, &token).status);
-    std::thread::sleep(Duration::from_millis(150));
+    std::thread::sleep(Duration::from_millis(500));
     running.shutdown();
     assert_eq!(in_flight.join().expect("join"), 200);
     assert!(TcpStream::connect(addr).is_err(), "still accepting");
@@ -416,7 +416,21 @@ fn scripted_backend(
                     let n = seen.fetch_add(1, Ordering::SeqCst);
                     match answer(n, &method) {
                         Some((bytes, close)) => {
-                            if reader.get_mut().write_all(&bytes).is_err() || close {
+                            // `LATE` splits an answer: the rest follows 50 ms later.
+                            let at = bytes.windows(4).position(|w| w == b"LATE");
+                            let (now, later) = match at {
+                                Some(i) => (&bytes[..i], &bytes[i + 4..]),
+                                None => (&bytes[..], &[][..]),
+                            };
+                            let stream = reader.get_mut();
+                            if stream.write_all(now).is_err() {
+                                return;
+                            }
+                            if !later.is_empty() {
+                                std::thread::sleep(Duration::from_millis(50));
+                                let _ = stream.write_all(later);
+                            }
+                            if close {
                                 return;
                             }
                         }
@@ -536,4 +550,59 @@ fn only_src_gateway_uses_tokio_hyper_or_moka() {
         "async code outside src/gateway:\n{}",
         offenders.join("\n")
     );
+}
+
+/// Second review: bytes that arrive after the response was read, and a backend that closes an
+/// idle connection, are both noticed before the connection is used again.
+#[test]
+fn a_pooled_connection_is_checked_before_it_is_reused() {
+    let (backend, _) = scripted_backend(|n, _| {
+        let mut out = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec();
+        if n == 0 {
+            out.extend_from_slice(b"LATEHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nSMUGG");
+        }
+        Some((out, false))
+    });
+    let running = Running::start(
+        &settings(),
+        &BenchOptions {
+            external_backend: Some(backend),
+            ..bench(3)
+        },
+    )
+    .expect("start");
+    let token = running.tokens.active[0].clone();
+    assert_eq!(get(running.addr, &token).body, "ok");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(get(running.addr, &token).body, "ok");
+    running.shutdown();
+
+    // Every connection is closed by the backend right after its answer (no `Connection: close`
+    // header, so the gateway keeps it): a POST later must get a fresh connection, not a 503.
+    let (backend, count) = scripted_backend(|_, _| {
+        Some((
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+            true,
+        ))
+    });
+    let running = Running::start(
+        &settings(),
+        &BenchOptions {
+            external_backend: Some(backend),
+            ..bench(3)
+        },
+    )
+    .expect("start");
+    assert_eq!(get(running.addr, &token).status, 200);
+    std::thread::sleep(Duration::from_millis(300));
+    let post = call(
+        running.addr,
+        "POST",
+        "/pizzashack/1.0.0/order",
+        Some(&token),
+        "{}",
+    );
+    assert_eq!((post.status, post.body.as_str()), (200, "ok"));
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+    running.shutdown();
 }

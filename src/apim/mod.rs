@@ -386,13 +386,13 @@ impl ApimModel {
             && let Some(fb) = &setting.fallback
             && let Some(base) = self.observe(&fb.setting)
             && let Some(v) = base.value.as_deref().and_then(|v| v.parse::<i64>().ok())
+            // A value too large to scale is as good as unknown.
+            && let Some(scaled) = v.checked_mul(fb.multiply)
         {
-            obs.value = Some((v * fb.multiply).to_string());
+            obs.value = Some(scaled.to_string());
             obs.note = Some(format!(
                 "not set; falls back to `{}` × {} = {}",
-                base.subject,
-                fb.multiply,
-                v * fb.multiply
+                base.subject, fb.multiply, scaled
             ));
         }
         if setting.ty == SettingType::Bool {

@@ -40,6 +40,7 @@ pub fn run(a: &GatewayArgs) -> anyhow::Result<u8> {
         ..bench_options(&a.bench)
     };
     let running = Running::start(settings, &bench)?;
+    let signals = running.arm_signals()?;
     let mut out = std::io::stdout().lock();
     match a.format {
         RunFormat::Json => {
@@ -69,7 +70,7 @@ pub fn run(a: &GatewayArgs) -> anyhow::Result<u8> {
     }
     out.flush()?;
     drop(out);
-    running.wait_for_signal(a.run_for);
+    running.wait_for_signal(signals, a.run_for);
     running.shutdown();
     eprintln!("apim-tune gateway: stopped");
     Ok(exit_code::OK)
@@ -123,9 +124,10 @@ fn banner(
 
 pub fn backend(a: &BackendArgs) -> anyhow::Result<u8> {
     let running = RunningBackend::start(a.listen, a.payload as usize, a.delay, a.threads as usize)?;
+    let signals = running.arm_signals()?;
     println!("backend listening on http://{}", running.addr);
     std::io::stdout().flush()?;
-    running.wait_for_signal(a.run_for);
+    running.wait_for_signal(signals, a.run_for);
     running.shutdown();
     Ok(exit_code::OK)
 }

@@ -36,6 +36,19 @@ impl Limits {
     }
 }
 
+/// Raises this process's open-files soft limit to its hard limit, as the JVM does at start-up
+/// (`-XX:+MaxFDLimit`, on by default), so the checks see what API-M would get. Returns the
+/// (old, new) soft limits when it changed anything.
+pub fn raise_open_files() -> Option<(u64, u64)> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+    if soft >= hard {
+        return None;
+    }
+    setrlimit(Resource::RLIMIT_NOFILE, hard, hard).ok()?;
+    Some((soft, hard))
+}
+
 /// How far holding connections got.
 #[derive(Debug)]
 pub struct Held {

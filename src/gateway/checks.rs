@@ -108,8 +108,8 @@ fn seconds(d: Duration) -> String {
     }
 }
 
-/// A slow backend must get a 504 from the gateway before the client stops waiting. The verdict
-/// follows from the two durations; the run shows the gateway answering 504 at its timeout.
+/// A slow backend must get a 504 from the gateway before the client stops waiting: the gateway's
+/// timeout must be the shorter, and the gateway must really answer 504 when it runs out.
 fn timeout_ordering(s: &GatewaySettings, load: &LoadOptions) -> Result<Outcome, GatewayError> {
     let client = load.client_timeout;
     let Some((gateway, which)) = s.backend_timeout() else {
@@ -132,12 +132,12 @@ fn timeout_ordering(s: &GatewaySettings, load: &LoadOptions) -> Result<Outcome, 
             ),
         ));
     }
-    // Scaled so that the gateway's timeout takes 300 ms; the client's keeps its ratio to it,
-    // up to 2 s (far longer than the gateway's, the outcome is the same).
+    // The ordering is right, so the verdict is Pass; the run shows the gateway's 504, with the
+    // gateway's timeout scaled to 300 ms and the client waiting long enough to see it even on a
+    // loaded machine (scaling the client's too would leave no margin for close timeouts).
     const SCALED: Duration = Duration::from_millis(300);
     let factor = SCALED.as_secs_f64() / gateway.as_secs_f64();
-    let scaled_client =
-        Duration::from_secs_f64(client.as_secs_f64() * factor).min(Duration::from_secs(2));
+    let client_wait = SCALED + Duration::from_secs(2);
     let mut scaled = s.clone();
     let ms = |v: u64| ((v as f64 * factor).round() as u64).max(1);
     for (field, value) in [
@@ -148,12 +148,12 @@ fn timeout_ordering(s: &GatewaySettings, load: &LoadOptions) -> Result<Outcome, 
         *field = Sourced::new(if value == 0 { 0 } else { ms(value) }, "scaled");
     }
     let bench = BenchOptions {
-        backend_delay: (scaled_client + Duration::from_millis(300)).min(Duration::from_secs(3)),
+        backend_delay: client_wait + Duration::from_millis(500),
         ..quiet_bench(10)
     };
     let running = Running::start(&scaled, &bench)?;
     let token = running.tokens.active[0].clone();
-    let answer = send(&running, get_menu(&token), scaled_client);
+    let answer = send(&running, get_menu(&token), client_wait);
     running.shutdown();
     let answer = answer?;
     let scale_note = format!(
@@ -161,32 +161,25 @@ fn timeout_ordering(s: &GatewaySettings, load: &LoadOptions) -> Result<Outcome, 
         seconds(gateway),
         seconds(SCALED)
     );
-    Ok(match (answer.status, answer.timed_out) {
-        (Some(504), _) => (
-            Status::Pass,
-            format!(
-                "a backend slower than {which} ({}) got a 504 from the gateway after {}, before the client's {} timeout ({scale_note})",
-                seconds(gateway),
-                seconds(Duration::from_secs_f64(
-                    answer.latency.as_secs_f64() / factor
-                )),
-                seconds(client)
-            ),
+    let shown = match (answer.status, answer.timed_out) {
+        (Some(504), _) => format!(
+            "a backend slower than that got a 504 from the gateway after {}",
+            seconds(Duration::from_secs_f64(
+                answer.latency.as_secs_f64() / factor
+            ))
         ),
-        (status, timed_out) => (
-            Status::Fail,
-            format!(
-                "a backend slower than {which} ({}) should get a 504 before the client's {} timeout, but the client got {} ({scale_note})",
-                seconds(gateway),
-                seconds(client),
-                match (status, timed_out) {
-                    (_, true) => "no answer in time".to_string(),
-                    (Some(s), _) => format!("status {s}"),
-                    (None, _) => "no answer".to_string(),
-                }
-            ),
+        (Some(status), _) => format!("a backend slower than that got status {status}, not 504"),
+        (None, _) => "a backend slower than that got no answer from the gateway".to_string(),
+    };
+    let ok = answer.status == Some(504);
+    Ok((
+        if ok { Status::Pass } else { Status::Fail },
+        format!(
+            "the gateway's {which} ({}) is shorter than the client's {} timeout; {shown} ({scale_note})",
+            seconds(gateway),
+            seconds(client)
         ),
-    })
+    ))
 }
 
 /// Opens as many connections as the configuration is meant to serve and says which limit,
@@ -310,7 +303,7 @@ fn cache_eviction(s: &GatewaySettings) -> Result<Outcome, GatewayError> {
         (
             Status::Pass,
             format!(
-                "{tokens} distinct tokens through a {capacity}-entry cache: {} kept, {} evicted",
+                "{tokens} requests over {tokens} seeded tokens through a {capacity}-entry cache: {} kept, {} evicted",
                 c.entries, c.evictions
             ),
         )
@@ -318,7 +311,7 @@ fn cache_eviction(s: &GatewaySettings) -> Result<Outcome, GatewayError> {
         (
             Status::Fail,
             format!(
-                "{tokens} distinct tokens through a {capacity}-entry cache: {} kept, {} evicted (expected at most {capacity} kept)",
+                "{tokens} requests over {tokens} seeded tokens through a {capacity}-entry cache: {} kept, {} evicted (expected at most {capacity} kept, and evictions)",
                 c.entries, c.evictions
             ),
         )
@@ -352,7 +345,8 @@ fn cache_expiry(s: &GatewaySettings) -> Result<Outcome, GatewayError> {
         ));
     }
     let configured = Duration::from_millis(s.token_cache_expiry_ms.value);
-    const SCALED: Duration = Duration::from_millis(400);
+    // Long enough that two requests on a loaded machine fit inside it.
+    const SCALED: Duration = Duration::from_millis(1000);
     let mut scaled = s.clone();
     scaled.token_cache_expiry_ms = Sourced::new(SCALED.as_millis() as u64, "scaled");
     let running = Running::start(&scaled, &quiet_bench(10))?;

@@ -779,7 +779,8 @@ mod tests {
         s.duration = Duration::from_millis(200);
         let started = std::time::Instant::now();
         let (r, progress) = run_ok(&s).await;
-        assert!(started.elapsed() < Duration::from_secs(1));
+        // Bounded by its duration, not by the failures (loose: a loaded machine is slow).
+        assert!(started.elapsed() < Duration::from_secs(5));
         assert_eq!((r.sent, r.completed), (0, 0));
         assert!(r.errors.connect >= 2, "{:?}", r.errors);
         // 200 ms at one attempt per 10 ms backoff is at most about 20 per connection.

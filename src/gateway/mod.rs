@@ -83,6 +83,8 @@ pub struct Running {
     pub addr: SocketAddr,
     pub backend_addr: SocketAddr,
     pub tokens: SeededTokens,
+    /// Accept errors counted by a listener already stopped.
+    accept_errors_seen: u64,
 }
 
 impl Running {
@@ -141,6 +143,7 @@ impl Running {
             backend_listener,
             backend_addr,
             tokens,
+            accept_errors_seen: 0,
         })
     }
 
@@ -157,15 +160,34 @@ impl Running {
         self.gateway.stats()
     }
 
-    /// Blocks until Ctrl-C, SIGTERM, or `limit` has passed.
-    pub fn wait_for_signal(&self, limit: Option<Duration>) {
-        self.gateway_rt.block_on(stop_signal(limit));
+    /// Starts catching SIGINT and SIGTERM; call before telling anyone the gateway is up.
+    pub fn arm_signals(&self) -> Result<Signals, GatewayError> {
+        Signals::arm(&self.gateway_rt)
+    }
+
+    /// Blocks until one of `signals` arrives or `limit` has passed.
+    pub fn wait_for_signal(&self, signals: Signals, limit: Option<Duration>) {
+        self.gateway_rt.block_on(signals.wait(limit));
+    }
+
+    /// [`Running::shutdown`], then the gateway's counters, which now include every request
+    /// that was still in flight.
+    pub fn finish(mut self) -> proxy::GatewayStats {
+        self.stop_listeners();
+        let mut stats = self.stats();
+        stats.accept_errors = self.accept_errors_seen;
+        stats
     }
 
     /// Stops accepting connections, lets requests in flight finish (up to the grace period),
     /// then stops the threads.
     pub fn shutdown(mut self) {
+        self.stop_listeners();
+    }
+
+    fn stop_listeners(&mut self) {
         if let Some(l) = self.gateway_listener.take() {
+            self.accept_errors_seen = l.accept_errors.load(std::sync::atomic::Ordering::Relaxed);
             self.gateway_rt.block_on(l.stop());
         }
         if let (Some(rt), Some(l)) = (&self.backend_rt, self.backend_listener.take()) {
@@ -175,26 +197,37 @@ impl Running {
     }
 }
 
-/// Ctrl-C, SIGTERM, or the end of `limit`, whichever comes first.
-async fn stop_signal(limit: Option<Duration>) {
-    let deadline = async {
-        match limit {
-            Some(d) => tokio::time::sleep(d).await,
-            None => std::future::pending::<()>().await,
-        }
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// SIGINT (Ctrl-C) and SIGTERM, caught from the moment this exists: a signal that arrives
+/// while the CLI is still printing its banner is not lost (nor does it kill the process).
+pub struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn arm(rt: &driven::Driven) -> Result<Signals, GatewayError> {
+        use tokio::signal::unix::{SignalKind, signal};
+        rt.block_on(async {
+            Ok(Signals {
+                int: signal(SignalKind::interrupt()).map_err(GatewayError::Runtime)?,
+                term: signal(SignalKind::terminate()).map_err(GatewayError::Runtime)?,
+            })
+        })
+    }
+
+    /// A signal, or the end of `limit`, whichever comes first.
+    async fn wait(mut self, limit: Option<Duration>) {
+        let deadline = async {
+            match limit {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+            _ = deadline => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
-        _ = deadline => {}
     }
 }
 
@@ -260,9 +293,14 @@ impl RunningBackend {
         })
     }
 
-    /// Blocks until Ctrl-C, SIGTERM, or `limit` has passed.
-    pub fn wait_for_signal(&self, limit: Option<Duration>) {
-        self.rt.block_on(stop_signal(limit));
+    /// Starts catching SIGINT and SIGTERM; call before telling anyone the backend is up.
+    pub fn arm_signals(&self) -> Result<Signals, GatewayError> {
+        Signals::arm(&self.rt)
+    }
+
+    /// Blocks until one of `signals` arrives or `limit` has passed.
+    pub fn wait_for_signal(&self, signals: Signals, limit: Option<Duration>) {
+        self.rt.block_on(signals.wait(limit));
     }
 
     pub fn shutdown(mut self) {

@@ -445,7 +445,8 @@ mod tests {
         let held: Vec<std::fs::File> = (0..100)
             .map(|_| std::fs::File::open("/proc/self/status").unwrap())
             .collect();
-        tokio::time::sleep(Duration::from_millis(30)).await;
+        // Long enough for the sampler thread to be scheduled even on a loaded machine.
+        tokio::time::sleep(Duration::from_millis(300)).await;
         drop(held);
         tokio::time::sleep(Duration::from_millis(10)).await;
         let peaks = sampler.stop();

@@ -84,8 +84,7 @@ impl Upstream {
             .acquire()
             .await
             .map_err(|_| UpstreamError::Connect(io::Error::other("connection pool closed")))?;
-        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let (mut conn, reused) = match idle {
+        let (mut conn, reused) = match self.idle_connection() {
             Some(c) => (c, true),
             None => (self.connect().await?, false),
         };
@@ -112,6 +111,21 @@ impl Upstream {
                 .push(conn);
         }
         Ok(answer.0)
+    }
+
+    /// An idle connection that still looks usable: the backend has neither closed it nor sent
+    /// anything on it since its last response (either would poison the next exchange).
+    fn idle_connection(&self) -> Option<Conn> {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some(conn) = idle.pop() {
+            let mut probe = [0u8; 1];
+            match conn.stream.try_read(&mut probe) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Some(conn),
+                // Closed (Ok(0)), late bytes (Ok(n)) or an error: drop it.
+                _ => continue,
+            }
+        }
+        None
     }
 
     async fn connect(&self) -> Result<Conn, UpstreamError> {

@@ -133,6 +133,8 @@ pub struct RunReport {
     pub km_calls: u64,
     /// Resource lookups asked of the key manager (the resource cache missed or is off).
     pub km_resource_calls: u64,
+    /// Key-manager lookups that reached the database (past its own cache).
+    pub km_db_lookups: u64,
     /// The deepest the worker queue got.
     pub peak_queued: u64,
     /// Of the whole apim-tune process (gateways, backends and load generator together), which
@@ -165,6 +167,12 @@ pub fn run(
         plan.load.max_requests / u64::from(rounds),
         plan.load.max_requests % u64::from(rounds),
     );
+    let mut notes = Vec::new();
+    if let Some((old, new)) = super::capacity::raise_open_files() {
+        notes.push(format!(
+            "open-files limit raised from {old} to its hard limit {new} for this run, as the JVM does at start-up (-XX:+MaxFDLimit)"
+        ));
+    }
     // Each configuration's runtime is started once and kept across its slices, so its caches
     // stay warm; only the load alternates.
     let mut running = Vec::new();
@@ -201,15 +209,8 @@ pub fn run(
     }
     let gateway_stats: Vec<GatewayStats> = running
         .into_iter()
-        .map(|r| {
-            let stats = r.stats();
-            let accept_errors = r.accept_errors();
-            r.shutdown();
-            GatewayStats {
-                accept_errors,
-                ..stats
-            }
-        })
+        // Stopped first, so requests still in flight (a 504 after the client gave up) count.
+        .map(Running::finish)
         .collect();
     if let Some(e) = failed {
         return Err(e);
@@ -223,7 +224,6 @@ pub fn run(
             total.map(|t| t.report(name, settings, stats, plan.load.rate.is_some()))
         })
         .collect();
-    let mut notes = Vec::new();
     if let [(_, a), (_, b)] = plan.configs.as_slice()
         && a != b
         && load_shape(a) == load_shape(b)
@@ -340,6 +340,7 @@ impl Slice {
             km_cache: CacheReport::of(g.km_cache),
             km_calls: g.km_calls,
             km_resource_calls: g.km_resource_calls,
+            km_db_lookups: g.km_db_lookups,
             peak_queued: g.peak_queued,
             peak_open_files: self.peaks.open_files,
             peak_rss_bytes: self.peaks.rss_bytes,
@@ -366,7 +367,15 @@ fn run_slice(
     let done = Arc::new(AtomicU64::new(0));
     let finished = AtomicBool::new(false);
     let started = Instant::now();
+    /// Tells the progress thread to stop however the load ends, a panic included.
+    struct Finished<'a>(&'a AtomicBool);
+    impl Drop for Finished<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Release);
+        }
+    }
     let outcome = std::thread::scope(|scope| {
+        let _finished = Finished(&finished);
         if let Some(report) = progress {
             let done = Arc::clone(&done);
             let finished = &finished;
@@ -389,9 +398,7 @@ fn run_slice(
                 );
             });
         }
-        let r = super::run_load_sampled(&spec, 1, Arc::clone(&done));
-        finished.store(true, Ordering::Release);
-        r
+        super::run_load_sampled(&spec, 1, Arc::clone(&done))
     });
     let (load, peaks) = outcome?;
     Ok(Slice { load, peaks })

@@ -171,6 +171,7 @@ fn validate_fails_when_the_client_gives_up_before_the_gateway() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(checks(&v, "timeout-ordering").len(), 2);
     for (status, detail) in checks(&v, "timeout-ordering") {
         assert_eq!(status, "fail", "{detail}");
         assert!(detail.contains("its 10 s timeout"), "{detail}");
@@ -198,6 +199,7 @@ fn validate_names_the_open_files_limit_that_cut_connections() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(checks(&v, "connection-capacity").len(), 2);
     for (status, detail) in checks(&v, "connection-capacity") {
         assert_eq!(status, "fail", "{detail}");
         assert!(
