@@ -154,6 +154,9 @@ fn results_table(out: &mut String, runs: &[RunReport]) {
     row(out, "key-manager resource lookups", &|r| {
         r.km_resource_calls.to_string()
     });
+    row(out, "key-manager database lookups", &|r| {
+        r.km_db_lookups.to_string()
+    });
     row(out, "peak open files (process)", &|r| {
         r.peak_open_files.map_or("-".into(), |n| n.to_string())
     });

@@ -149,6 +149,7 @@ fn validate_text_puts_the_configurations_side_by_side() {
         "latency p99.9",
         "token cache hit ratio",
         "key-manager validations",
+        "key-manager database lookups",
         "http.socket.timeout",
     ] {
         assert!(text.contains(needle), "no `{needle}` in\n{text}");
