@@ -31,5 +31,7 @@ pub mod report;
 pub mod rules;
 pub mod runtime_config;
 pub mod source;
+#[cfg(test)]
+mod test_support;
 pub mod version;
 pub mod waivers;

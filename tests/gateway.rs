@@ -42,6 +42,18 @@ fn bench(tokens: usize) -> BenchOptions {
     }
 }
 
+/// A gateway with default settings in front of a loopback backend of the test's own.
+fn in_front_of(backend: SocketAddr, tokens: usize) -> Running {
+    Running::start(
+        &settings(),
+        &BenchOptions {
+            external_backend: Some(backend),
+            ..bench(tokens)
+        },
+    )
+    .expect("start")
+}
+
 struct Reply {
     status: u16,
     body: String,
@@ -116,14 +128,7 @@ fn counting_backend() -> (SocketAddr, Arc<AtomicU64>) {
 #[test]
 fn token_states_get_200_or_401_and_only_valid_ones_reach_the_backend() {
     let (backend, hits) = counting_backend();
-    let running = Running::start(
-        &settings(),
-        &BenchOptions {
-            external_backend: Some(backend),
-            ..bench(5)
-        },
-    )
-    .expect("start");
+    let running = in_front_of(backend, 5);
     let addr = running.addr;
     let t = running.tokens.clone();
 
@@ -289,14 +294,7 @@ fn a_backend_slower_than_the_timeout_gets_504_and_a_dead_one_503() {
     let closed = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("port");
-    let running = Running::start(
-        &settings(),
-        &BenchOptions {
-            external_backend: Some(closed),
-            ..bench(3)
-        },
-    )
-    .expect("start");
+    let running = in_front_of(closed, 3);
     let r = get(running.addr, &running.tokens.active[0]);
     assert_eq!(r.status, 503);
     assert!(r.body.contains("101503"));
@@ -457,14 +455,7 @@ fn bytes_after_a_response_never_reach_the_next_request() {
         out.extend_from_slice(extra);
         Some((out, false))
     });
-    let running = Running::start(
-        &settings(),
-        &BenchOptions {
-            external_backend: Some(backend),
-            ..bench(3)
-        },
-    )
-    .expect("start");
+    let running = in_front_of(backend, 3);
     for _ in 0..3 {
         let r = get(running.addr, &running.tokens.active[0]);
         assert_eq!((r.status, r.body.as_str()), (200, "ok"));
@@ -480,14 +471,7 @@ fn only_idempotent_requests_are_retried_on_a_stale_connection() {
     // Every second request read on a connection is dropped unanswered, as a backend closing an
     // idle keep-alive connection would: request 0 answered, 1 dropped, 2 answered, ...
     let (backend, count) = scripted_backend(|n, _| (n % 2 == 0).then(|| (OK.to_vec(), false)));
-    let running = Running::start(
-        &settings(),
-        &BenchOptions {
-            external_backend: Some(backend),
-            ..bench(3)
-        },
-    )
-    .expect("start");
+    let running = in_front_of(backend, 3);
     let token = running.tokens.active[0].clone();
     assert_eq!(get(running.addr, &token).status, 200); // backend request 0, pooled
     // Reuses the pooled connection: request 1 is dropped, then retried on a new one as 2.
@@ -563,14 +547,7 @@ fn a_pooled_connection_is_checked_before_it_is_reused() {
         }
         Some((out, false))
     });
-    let running = Running::start(
-        &settings(),
-        &BenchOptions {
-            external_backend: Some(backend),
-            ..bench(3)
-        },
-    )
-    .expect("start");
+    let running = in_front_of(backend, 3);
     let token = running.tokens.active[0].clone();
     assert_eq!(get(running.addr, &token).body, "ok");
     std::thread::sleep(Duration::from_millis(300));
@@ -585,14 +562,7 @@ fn a_pooled_connection_is_checked_before_it_is_reused() {
             true,
         ))
     });
-    let running = Running::start(
-        &settings(),
-        &BenchOptions {
-            external_backend: Some(backend),
-            ..bench(3)
-        },
-    )
-    .expect("start");
+    let running = in_front_of(backend, 3);
     assert_eq!(get(running.addr, &token).status, 200);
     std::thread::sleep(Duration::from_millis(300));
     let post = call(

@@ -514,11 +514,11 @@ mod tests {
     }
 
     fn fixtures() -> Option<PathBuf> {
-        let dir = PathBuf::from("/work/shared/fixtures/wso2");
-        if dir.is_dir() {
-            Some(dir)
+        let dir = crate::test_support::shared("fixtures/wso2");
+        if dir.is_some() {
+            dir
         } else {
-            eprintln!("note: {} is absent; fixture tests skipped", dir.display());
+            eprintln!("note: shared/fixtures/wso2 is absent; fixture tests skipped");
             None
         }
     }

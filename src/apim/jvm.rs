@@ -1320,13 +1320,7 @@ ARGS="-Dsp=$(echo a b)"
     // Corpus: the real WSO2 start-up scripts collected under shared/fixtures.
 
     fn fixture_root() -> Option<PathBuf> {
-        [
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/wso2"),
-            "/work/shared/fixtures/wso2",
-        ]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_dir())
+        crate::test_support::shared("fixtures/wso2")
     }
 
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -635,11 +635,11 @@ mod tests {
     use crate::model::ProblemKind;
 
     fn fixture_home(version: &str) -> Option<PathBuf> {
-        let dir = PathBuf::from(format!("/work/shared/fixtures/wso2/apim-{version}"));
-        if dir.is_dir() {
-            Some(dir)
+        let dir = crate::test_support::shared(&format!("fixtures/wso2/apim-{version}"));
+        if dir.is_some() {
+            dir
         } else {
-            eprintln!("note: {} is absent; fixture tests skipped", dir.display());
+            eprintln!("note: shared/fixtures/wso2/apim-{version} is absent; fixture tests skipped");
             None
         }
     }

@@ -599,13 +599,7 @@ last : é"#;
     // Corpus: the real WSO2 files collected under shared/fixtures.
 
     fn fixture_root() -> Option<PathBuf> {
-        [
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/wso2"),
-            "/work/shared/fixtures/wso2",
-        ]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_dir())
+        crate::test_support::shared("fixtures/wso2")
     }
 
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {

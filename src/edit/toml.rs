@@ -375,7 +375,6 @@ fn file_eol(text: &str) -> &'static str {
 mod tests {
     use super::*;
     use crate::apim::catalog::{Place, SettingType, catalog};
-    use std::path::PathBuf;
 
     fn doc(text: &str) -> DeploymentToml {
         let file = SourceFile::new(
@@ -706,30 +705,12 @@ mod tests {
     // Corpus: every `>=3.0` key of the catalog (template key, user key, aliases) on the real
     // deployment.toml files.
 
-    fn diff<'a>(before: &str, after: &'a str) -> (usize, usize, &'a str) {
-        let p = before
-            .bytes()
-            .zip(after.bytes())
-            .take_while(|(a, b)| a == b)
-            .count();
-        let max_s = before.len().min(after.len()) - p;
-        let s = before
-            .bytes()
-            .rev()
-            .zip(after.bytes().rev())
-            .take(max_s)
-            .take_while(|(a, b)| a == b)
-            .count();
-        (p, before.len() - s, &after[p..after.len() - s])
-    }
-
     #[test]
     fn corpus_catalog_keys() {
-        let dir = PathBuf::from("/work/shared/fixtures/wso2");
-        if !dir.is_dir() {
-            eprintln!("skipping: {} is absent", dir.display());
+        let Some(dir) = crate::test_support::shared("fixtures/wso2") else {
+            eprintln!("skipping: shared/fixtures/wso2 is absent");
             return;
-        }
+        };
         let mut runs = 0;
         for version in ["3.2.0", "4.2.0", "4.3.0"] {
             let path = dir.join(format!("apim-{version}/repository/conf/deployment.toml"));
@@ -772,7 +753,7 @@ mod tests {
         let after = doc(&out);
         let e = after.get(key).unwrap();
         assert_eq!(e.value, value, "{label}");
-        let (s, end, new) = diff(text, &out);
+        let (s, end, new) = crate::test_support::changed_region(text, &out);
         match d.get(key) {
             Some(old) => {
                 let span = old.value_span;
@@ -806,11 +787,10 @@ mod tests {
     /// earlier ones created, and every value is still there at the end.
     #[test]
     fn corpus_all_keys_in_sequence() {
-        let dir = PathBuf::from("/work/shared/fixtures/wso2");
-        if !dir.is_dir() {
-            eprintln!("skipping: {} is absent", dir.display());
+        let Some(dir) = crate::test_support::shared("fixtures/wso2") else {
+            eprintln!("skipping: shared/fixtures/wso2 is absent");
             return;
-        }
+        };
         for version in ["3.2.0", "4.2.0", "4.3.0"] {
             let path = dir.join(format!("apim-{version}/repository/conf/deployment.toml"));
             let mut text = std::fs::read_to_string(&path).unwrap();

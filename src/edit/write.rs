@@ -1759,8 +1759,8 @@ mod tests {
         assert_eq!(listed[0].rolled_back.as_deref(), Some("20261122T060000Z"));
     }
 
-    #[test]
-    fn rollback_refuses_a_file_changed_since_the_apply_unless_forced() {
+    /// `etc/a.conf` and `etc/b.conf` applied from `a`/`b` to `a2`/`b2`, for the rollback tests.
+    fn applied_a_and_b() -> (Host, PathBuf, PathBuf) {
         let h = host();
         let a = h.root.join("etc/a.conf");
         let b = h.root.join("etc/b.conf");
@@ -1774,6 +1774,12 @@ mod tests {
             &h.opts,
         )
         .unwrap();
+        (h, a, b)
+    }
+
+    #[test]
+    fn rollback_refuses_a_file_changed_since_the_apply_unless_forced() {
+        let (h, a, b) = applied_a_and_b();
         fs::write(&b, b"b edited by hand\n").unwrap();
         let err = rollback(&h.opts.backup_dir, None, false, &h.opts.allowed, "t").unwrap_err();
         assert!(
@@ -1841,19 +1847,7 @@ mod tests {
 
     #[test]
     fn a_rollback_run_again_skips_files_already_restored() {
-        let h = host();
-        let a = h.root.join("etc/a.conf");
-        let b = h.root.join("etc/b.conf");
-        put(&a, b"a\n", 0o644);
-        put(&b, b"b\n", 0o644);
-        apply(
-            &[
-                change(&a, Some(b"a\n"), b"a2\n"),
-                change(&b, Some(b"b\n"), b"b2\n"),
-            ],
-            &h.opts,
-        )
-        .unwrap();
+        let (h, a, b) = applied_a_and_b();
         // As if an earlier rollback had stopped after the first file.
         fs::write(&a, b"a\n").unwrap();
         let report = rollback(&h.opts.backup_dir, None, false, &h.opts.allowed, "t").unwrap();

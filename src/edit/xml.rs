@@ -1001,8 +1001,7 @@ mod tests {
     // Corpus: every `<3.0` XPath of the catalog against the real 1.x/2.x files.
 
     fn fixture_root() -> Option<PathBuf> {
-        let dir = PathBuf::from("/work/shared/fixtures/wso2");
-        dir.is_dir().then_some(dir)
+        crate::test_support::shared("fixtures/wso2")
     }
 
     /// A value of the setting's type that differs from `current`.
@@ -1025,29 +1024,10 @@ mod tests {
         }
     }
 
-    /// The changed region of `before` (start, end) and what replaced it, by common prefix and
-    /// suffix.
-    fn diff<'a>(before: &str, after: &'a str) -> (usize, usize, &'a str) {
-        let p = before
-            .bytes()
-            .zip(after.bytes())
-            .take_while(|(a, b)| a == b)
-            .count();
-        let max_s = before.len().min(after.len()) - p;
-        let s = before
-            .bytes()
-            .rev()
-            .zip(after.bytes().rev())
-            .take(max_s)
-            .take_while(|(a, b)| a == b)
-            .count();
-        (p, before.len() - s, &after[p..after.len() - s])
-    }
-
     #[test]
     fn corpus_catalog_xpaths() {
         let Some(root) = fixture_root() else {
-            eprintln!("skipping: /work/shared/fixtures/wso2 is absent");
+            eprintln!("skipping: shared/fixtures/wso2 is absent");
             return;
         };
         let mut runs = 0;
@@ -1083,7 +1063,7 @@ mod tests {
         let new_hits = after.query(&xp);
         assert_eq!(new_hits.len(), 1, "{label}");
         assert_eq!(new_hits[0].value, value, "{label}");
-        let (s, e, new) = diff(&text, &out);
+        let (s, e, new) = crate::test_support::changed_region(&text, &out);
         match hits.first().and_then(|h| h.span) {
             Some(span) => {
                 // A replacement: only the value bytes changed.
@@ -1146,7 +1126,7 @@ mod tests {
     #[test]
     fn corpus_all_xpaths_in_sequence() {
         let Some(root) = fixture_root() else {
-            eprintln!("skipping: /work/shared/fixtures/wso2 is absent");
+            eprintln!("skipping: shared/fixtures/wso2 is absent");
             return;
         };
         for v in ["apim-1.10.0", "apim-2.1.0", "apim-2.6.0"] {

@@ -114,12 +114,7 @@ where
 mod tests {
     use super::*;
 
-    fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .expect("runtime")
-    }
+    use crate::gateway::test_runtime as rt;
 
     #[test]
     fn counts_hits_and_misses() {

@@ -110,12 +110,7 @@ async fn pause(d: Duration) {
 mod tests {
     use super::*;
 
-    fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .expect("runtime")
-    }
+    use crate::gateway::test_runtime as rt;
 
     #[test]
     fn without_cache_every_call_reaches_the_store() {

@@ -56,6 +56,15 @@ pub enum GatewayError {
 /// How long a stop waits for requests in flight.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// A current-thread runtime with timers, for this module's unit tests (tokio stays in here).
+#[cfg(test)]
+fn test_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime")
+}
+
 fn loopback(addr: SocketAddr) -> Result<SocketAddr, GatewayError> {
     if addr.ip().is_loopback() {
         Ok(addr)

@@ -101,12 +101,7 @@ impl WorkerPool {
 mod tests {
     use super::*;
 
-    fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .expect("runtime")
-    }
+    use crate::gateway::test_runtime as rt;
 
     #[test]
     fn unbounded_queue_never_uses_more_than_core() {

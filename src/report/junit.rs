@@ -360,9 +360,7 @@ mod tests {
     const TS: &str = "2026-11-22T05:48:01";
 
     fn schema_path() -> Option<PathBuf> {
-        let rel = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/schemas/junit.xsd");
-        let abs = PathBuf::from("/work/shared/schemas/junit.xsd");
-        [rel, abs].into_iter().find(|p| p.is_file())
+        crate::test_support::shared("schemas/junit.xsd")
     }
 
     /// Runs `xmllint --schema` on the XML: `None` (with a note) where the schema or xmllint is

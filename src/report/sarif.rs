@@ -497,10 +497,7 @@ mod tests {
     }
 
     fn schema_path() -> Option<PathBuf> {
-        let rel =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/schemas/sarif-2.1.0.json");
-        let abs = PathBuf::from("/work/shared/schemas/sarif-2.1.0.json");
-        [rel, abs].into_iter().find(|p| p.is_file())
+        crate::test_support::shared("schemas/sarif-2.1.0.json")
     }
 
     #[test]

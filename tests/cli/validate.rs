@@ -56,6 +56,13 @@ fn checks(v: &Value, name: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `validate` on a home of the fixture root with the short bounded load plus `extra`.
+fn validate(t: &CliTest, home: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = extra.to_vec();
+    args.extend_from_slice(SHORT);
+    t.command("validate", Some(home), &args).output().unwrap()
+}
+
 fn setting<'a>(run: &'a Value, name: &str) -> &'a Value {
     run["settings"]
         .as_array()
@@ -68,12 +75,7 @@ fn setting<'a>(run: &'a Value, name: &str) -> &'a Value {
 #[test]
 fn validate_runs_current_and_proposed_and_reports_checks() {
     let t = CliTest::new("legacy-2.6");
-    let mut args = vec!["--format", "json"];
-    args.extend_from_slice(SHORT);
-    let out = t
-        .command("validate", Some("wso2am-2.6.0"), &args)
-        .output()
-        .unwrap();
+    let out = validate(&t, "wso2am-2.6.0", &["--format", "json"]);
     let stdout =
         String::from_utf8_lossy(&out.stdout).replace(&t.root.display().to_string(), "[ROOT]");
     let v: Value = serde_json::from_str(&stdout)
@@ -126,12 +128,7 @@ fn validate_runs_current_and_proposed_and_reports_checks() {
 #[test]
 fn validate_text_puts_the_configurations_side_by_side() {
     let t = CliTest::new("modern-4.2");
-    let mut args = vec!["--no-checks"];
-    args.extend_from_slice(SHORT);
-    let out = t
-        .command("validate", Some("wso2am-4.2.0"), &args)
-        .output()
-        .unwrap();
+    let out = validate(&t, "wso2am-4.2.0", &["--no-checks"]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -164,12 +161,11 @@ fn validate_text_puts_the_configurations_side_by_side() {
 #[test]
 fn validate_fails_when_the_client_gives_up_before_the_gateway() {
     let t = CliTest::new("modern-4.2");
-    let mut args = vec!["--format", "json", "--client-timeout", "10"];
-    args.extend_from_slice(SHORT);
-    let out = t
-        .command("validate", Some("wso2am-4.2.0"), &args)
-        .output()
-        .unwrap();
+    let out = validate(
+        &t,
+        "wso2am-4.2.0",
+        &["--format", "json", "--client-timeout", "10"],
+    );
     assert_eq!(out.status.code(), Some(1));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(checks(&v, "timeout-ordering").len(), 2);
