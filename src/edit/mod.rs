@@ -72,3 +72,20 @@ impl Effect {
 }
 
 pub use crate::clock::{timestamp, today};
+
+/// A UTF-8 byte order mark, which the editors keep and never count as indentation.
+const BOM: &str = "\u{feff}";
+
+/// The start of the line holding `pos` (after a leading BOM on the first line).
+fn line_start(text: &str, pos: usize) -> usize {
+    let start = text
+        .get(..pos)
+        .and_then(|s| s.rfind('\n'))
+        .map_or(0, |i| i + 1);
+    // A BOM is not indentation.
+    if start == 0 && text.starts_with(BOM) {
+        BOM.len()
+    } else {
+        start
+    }
+}

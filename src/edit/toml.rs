@@ -28,6 +28,7 @@
 //!   `[[x.y]]` element is not created.
 
 use super::Edit;
+use super::{BOM, line_start};
 use crate::apim::deployment_toml::{
     DeploymentToml, TomlEntry, TomlKind, canonical_key, parse, split_key,
 };
@@ -329,22 +330,8 @@ fn scrub(message: &str, value: &str) -> String {
 // ------------------------------------------------------------------------------------------------
 // Text helpers
 
-const BOM: &str = "\u{feff}";
-
 fn slice(text: &str, span: Span) -> &str {
     text.get(span.start..span.end).unwrap_or("")
-}
-
-fn line_start(text: &str, pos: usize) -> usize {
-    let start = text
-        .get(..pos)
-        .and_then(|s| s.rfind('\n'))
-        .map_or(0, |i| i + 1);
-    if start == 0 && text.starts_with(BOM) {
-        BOM.len()
-    } else {
-        start
-    }
 }
 
 /// The start of the line after the one holding `pos` (after its `\n`), or the end of the text.

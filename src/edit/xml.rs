@@ -22,6 +22,7 @@
 //! - Created elements take the namespace prefix of the element they are created in.
 
 use super::Edit;
+use super::line_start;
 use crate::apim::xml::{Element, XPath, XmlDoc, parse};
 use crate::model::{SourceFile, Span};
 use std::collections::BTreeMap;
@@ -501,21 +502,6 @@ fn self_closing_cut(text: &str, start_tag: Span) -> Result<usize, String> {
 
 fn is_xml_ws(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n')
-}
-
-const BOM: &str = "\u{feff}";
-
-fn line_start(text: &str, pos: usize) -> usize {
-    let start = text
-        .get(..pos)
-        .and_then(|s| s.rfind('\n'))
-        .map_or(0, |i| i + 1);
-    // A BOM is not indentation.
-    if start == 0 && text.starts_with(BOM) {
-        BOM.len()
-    } else {
-        start
-    }
 }
 
 /// Start of the line ending (`\r\n` or `\n`) of the line holding `pos`, or the end of the text.
