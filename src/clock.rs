@@ -18,7 +18,8 @@ fn civil_now() -> (i64, u32, u32, u32, u32, u32) {
     civil(now_secs())
 }
 
-fn now_secs() -> i64 {
+/// Seconds since the epoch, UTC; `SOURCE_DATE_EPOCH` fixes it.
+pub fn now_secs() -> i64 {
     std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|v| v.trim().parse::<i64>().ok())
@@ -28,6 +29,12 @@ fn now_secs() -> i64 {
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or(0)
         })
+}
+
+/// `YYYY-MM-DD HH:MM:SS` (UTC) of `secs` since the epoch: the text form of SQL timestamps.
+pub fn sql_timestamp(secs: i64) -> String {
+    let (y, mo, d, h, mi, s) = civil(secs);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")
 }
 
 /// Seconds since the epoch → (year, month, day, hour, minute, second), UTC.
@@ -61,5 +68,6 @@ mod tests {
         assert_eq!(super::civil(1_795_326_481), (2026, 11, 22, 5, 48, 1));
         assert_eq!(super::civil(0), (1970, 1, 1, 0, 0, 0));
         assert_eq!(super::civil(951_782_400), (2000, 2, 29, 0, 0, 0));
+        assert_eq!(super::sql_timestamp(951_782_401), "2000-02-29 00:00:01");
     }
 }

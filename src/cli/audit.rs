@@ -123,7 +123,7 @@ pub(super) fn exit_for(report: &AuditReport, fail_on: FailOn) -> u8 {
 }
 
 /// `auto` colours only a terminal, and a non-empty NO_COLOR wins (https://no-color.org).
-fn set_color(choice: ColorChoice) {
+pub(super) fn set_color(choice: ColorChoice) {
     let on = match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,

@@ -3,6 +3,7 @@
 pub mod args;
 mod audit;
 mod changes;
+mod db;
 mod explain;
 mod gateway;
 mod host;
@@ -26,6 +27,7 @@ pub fn main() -> u8 {
         Command::Validate(a) => validate::run(a),
         Command::Backend(a) => gateway::backend(a),
         Command::Load(a) => gateway::load(a),
+        Command::Db(a) => db::run(&a.command),
     };
     match result {
         Ok(code) => code,

@@ -364,6 +364,86 @@ declare_codes! {
     /// ### Fix
     /// Set `-Xms` equal to `-Xmx`.
     Jvm012 "JVM012" "heap-min-differs-from-max" Info "-Xms differs from -Xmx";
+    /// ### What it checks
+    /// `db audit`: rows in an API-M runtime table that `db clean` would remove now: INACTIVE,
+    /// REVOKED or EXPIRED tokens, ACTIVE tokens whose access and refresh token both expired more
+    /// than the safe period ago, authorization codes whose token is gone, sessions expired past
+    /// the safe period or deleted more than 12 hours ago, superseded registry log rows, token
+    /// audit rows older than `--older-than`. The finding gives the count by reason and the
+    /// oldest removable row. It is a warning from 10,000 rows or a fifth of the table.
+    /// ### Why it matters
+    /// Token generation and validation read these tables; dead rows make their indexes deeper
+    /// and their scans longer until logins and key validation slow down (WSO2, "Managing data
+    /// growth").
+    /// ### Fix
+    /// `apim-tune db clean --url … --tokens --codes --sessions` (add `--backup` to keep a copy),
+    /// or schedule it: `apim-tune db schedule`.
+    Dbg001 "DBG001" "removable-rows-present" Warning "an API-M runtime table holds rows the cleanup would remove";
+    /// ### What it checks
+    /// `db audit`: an index the cleanup's queries need on a large table is missing, e.g.
+    /// IDN_OAUTH2_AUTHORIZATION_CODE(TOKEN_ID), IDN_AUTH_SESSION_STORE(EXPIRY_TIME, SESSION_ID),
+    /// or REG_LOG(REG_PATH, REG_TENANT_ID), which WSO2's scripts never create.
+    /// ### Why it matters
+    /// Without it every batch scans the whole table while holding its locks.
+    /// ### Fix
+    /// Create the index the finding shows, at a quiet time.
+    Dbg002 "DBG002" "cleanup-index-missing" Warning "an index the cleanup needs is missing";
+    /// ### What it checks
+    /// `db audit`: IDN_OAUTH2_ACCESS_TOKEN_AUDIT holds rows older than `--older-than` (90 days by
+    /// default). API-M copies every token its in-product cleanup removes into it when
+    /// `retain_access_tokens_for_auditing` (identity.xml `RetainOldAccessToken`) is on, and no
+    /// WSO2 procedure ever cleans it.
+    /// ### Why it matters
+    /// It grows without bound, with every token ever issued.
+    /// ### Fix
+    /// Turn retention off unless an audit trail is required, and purge old rows:
+    /// `apim-tune db clean --audit-table --older-than 90d`.
+    Dbg003 "DBG003" "token-audit-table-growing" Warning "the token audit table keeps old rows nothing cleans";
+    /// ### What it checks
+    /// `db audit --apim-home`: the in-product token cleanup is off (`[oauth.token_cleanup]
+    /// enable = false`, identity.xml `EnableTokenCleanup`) and the token table holds removable
+    /// rows.
+    /// ### Why it matters
+    /// Without it, tokens stay in IDN_OAUTH2_ACCESS_TOKEN after they are revoked or replaced.
+    /// ### Fix
+    /// Enable the token cleanup, or schedule `apim-tune db clean --tokens`.
+    Dbg004 "DBG004" "token-cleanup-disabled" Warning "the in-product token cleanup is off while removable tokens pile up";
+    /// ### What it checks
+    /// `db audit --apim-home`: the in-product session data cleanup is off
+    /// (`[session_data.cleanup] enable_expired_data_cleanup = false`, identity.xml
+    /// `SessionDataCleanUp/Enable`) and IDN_AUTH_SESSION_STORE holds removable sessions.
+    /// ### Why it matters
+    /// Every login adds session rows; without the cleanup they stay forever.
+    /// ### Fix
+    /// Enable it, or schedule `apim-tune db clean --sessions`.
+    Dbg005 "DBG005" "session-cleanup-disabled" Warning "the in-product session cleanup is off while removable sessions pile up";
+    /// ### What it checks
+    /// `db audit` on MySQL/MariaDB: the server's time zone is not UTC.
+    /// ### Why it matters
+    /// WSO2's MySQL cleanup procedures compare API-M's UTC timestamps with `NOW()`, which is the
+    /// server's local time: east of UTC they delete tokens still inside the safe period, west of
+    /// it they keep expired ones longer. apim-tune computes its cut-off in UTC and is not
+    /// affected.
+    /// ### Fix
+    /// Use `apim-tune db clean`, or run the server in UTC before using WSO2's procedures.
+    Dbg006 "DBG006" "mysql-time-zone-not-utc" Info "the MySQL server is not on UTC, which shifts WSO2's cleanup cut-off";
+    /// ### What it checks
+    /// `db audit`: a `BAK_<TABLE>` table exists that apim-tune did not create: WSO2's cleanup
+    /// procedures drop and re-create it as a full copy of the table on every run.
+    /// ### Why it matters
+    /// It can be as large as the table it copies, and `db clean --backup` will not write into it.
+    /// ### Fix
+    /// Drop it once you no longer need it, or rename it.
+    Dbg007 "DBG007" "foreign-backup-table" Info "a BAK_ table made by WSO2's procedures takes space";
+    /// ### What it checks
+    /// `db audit`: a `db clean` run stopped before it finished (Ctrl-C, SIGTERM, a lost
+    /// connection).
+    /// ### Why it matters
+    /// Part of the removable rows are still there; a run with the same options continues with
+    /// the same cut-off.
+    /// ### Fix
+    /// Run the same `apim-tune db clean` command again.
+    Dbg008 "DBG008" "cleanup-run-unfinished" Info "a db clean run stopped before it finished";
 }
 
 impl Code {

@@ -92,6 +92,8 @@ fn every_code_has_a_fixture() {
     }
     let missing: Vec<_> = Code::ALL
         .iter()
+        // `db audit` codes fire on databases, not homes: tests/cli/db.rs checks each of them.
+        .filter(|c| c.family() != "DBG")
         .map(|c| c.code().to_string())
         .filter(|c| !seen.contains(c))
         .collect();

@@ -1,0 +1,413 @@
+//! `apim-tune db …`: the database commands. Parsing the target, asking before deleting,
+//! drawing progress, rendering, exit codes; the work is in `crate::db`.
+
+use super::args::{
+    DbAuditArgs, DbCleanArgs, DbCommand, DbFormat, DbInitArgs, DbRestoreArgs, DbScheduleArgs,
+    DbSeedArgs, DbTargetArgs, Format,
+};
+use crate::apim::{self, ApimModel};
+use crate::db::model::{CleanReport, DbAuditReport, RestoreReport, TableOutcome};
+use crate::db::schema::{self, Generation};
+use crate::db::{
+    self, AuditSpec, Backup, CleanPlan, ConfigContext, ConfigFlag, Progress, SeedSpec, Target,
+};
+use crate::exit_code;
+use crate::report::RenderOptions;
+use anyhow::{Context, anyhow, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::sync::Mutex;
+
+pub fn run(cmd: &DbCommand) -> anyhow::Result<u8> {
+    match cmd {
+        DbCommand::Init(a) => init(a),
+        DbCommand::Seed(a) => seed(a),
+        DbCommand::Audit(a) => audit(a),
+        DbCommand::Clean(a) => clean(a),
+        DbCommand::Restore(a) => restore(a),
+        DbCommand::Schedule(a) => schedule(a),
+    }
+}
+
+fn target(t: &DbTargetArgs) -> anyhow::Result<Target> {
+    match (&t.url, &t.apim_home) {
+        (Some(url), _) => Target::parse(url).map_err(|e| anyhow!(e)),
+        (None, Some(home)) => db::target::from_home(home).map_err(|e| anyhow!(e)),
+        (None, None) => bail!(
+            "which database? give --url (or set APIM_TUNE_DB_URL), or --apim-home to read its \
+             WSO2AM_DB datasource"
+        ),
+    }
+}
+
+fn init(a: &DbInitArgs) -> anyhow::Result<u8> {
+    let g = Generation::parse(&a.apim_version).ok_or_else(|| {
+        anyhow!(
+            "`{}`: db init knows the table shapes of API-M 2.6, 3.2 and 4.2",
+            a.apim_version
+        )
+    })?;
+    let t = target(&a.target)?;
+    let mut out = std::io::stdout().lock();
+    if a.print {
+        for stmt in schema::ddl(t.engine, g) {
+            writeln!(out, "{stmt};")?;
+        }
+        return Ok(exit_code::OK);
+    }
+    let r = db::init(&t, g)?;
+    writeln!(
+        out,
+        "{}: API-M {g} tables: {} created{}",
+        t.display,
+        r.created.len(),
+        if r.existing.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} already there ({})",
+                r.existing.len(),
+                r.existing.join(", ")
+            )
+        }
+    )?;
+    Ok(exit_code::OK)
+}
+
+fn seed(a: &DbSeedArgs) -> anyhow::Result<u8> {
+    let t = target(&a.target)?;
+    let tenth = a.tokens / 10;
+    let spec = SeedSpec {
+        tokens: a.tokens,
+        codes: a.codes.unwrap_or(tenth),
+        sessions: a.sessions.unwrap_or(tenth),
+        registry: a.registry.unwrap_or(tenth),
+        audit: a.audit_rows.unwrap_or(tenth),
+    };
+    let bar = Bar::new();
+    let r = db::seed(&t, &spec, &bar)?;
+    bar.clear();
+    let mut out = std::io::stdout().lock();
+    if a.format == DbFormat::Json {
+        writeln!(out, "{}", serde_json::to_string(&r)?)?;
+        return Ok(exit_code::OK);
+    }
+    writeln!(out, "seeded {}", r.target)?;
+    for (table, n) in &r.tables {
+        writeln!(out, "  {table:<34} {n:>10} rows")?;
+    }
+    writeln!(
+        out,
+        "  {} rows in {:.1} s ({:.0} rows/s; {:.1} s of it rebuilding indexes)",
+        r.rows,
+        r.seconds,
+        r.rows as f64 / r.seconds.max(1e-9),
+        r.index_seconds
+    )?;
+    Ok(exit_code::OK)
+}
+
+/// The home's own cleanup settings, for the config context of `db audit`.
+fn config_context(home: &Path) -> anyhow::Result<ConfigContext> {
+    let h =
+        apim::detect(Path::new("/"), home, "--apim-home".into(), None).map_err(|e| anyhow!(e))?;
+    let model = ApimModel::load(Path::new("/"), h, 1);
+    let flag = |id: &str| {
+        model.observe(id).and_then(|o| {
+            let value = match o.value.as_deref()? {
+                "true" => true,
+                "false" => false,
+                _ => return None,
+            };
+            Some(ConfigFlag {
+                value,
+                subject: o.subject,
+                location: o.set_at,
+            })
+        })
+    };
+    Ok(ConfigContext {
+        token_cleanup: flag("token_cleanup.enable"),
+        retain_for_audit: flag("token_cleanup.retain_for_audit"),
+        session_cleanup: flag("session_cleanup.enable"),
+    })
+}
+
+fn audit(a: &DbAuditArgs) -> anyhow::Result<u8> {
+    super::audit::set_color(a.color);
+    let t = target(&a.target)?;
+    let context = match &a.target.apim_home {
+        Some(home) => config_context(home)?,
+        None => ConfigContext::default(),
+    };
+    let report = db::audit(
+        &t,
+        &AuditSpec {
+            safe_period: a.safe_period,
+            audit_older_than: a.older_than,
+            context,
+        },
+    )?;
+    let ro = RenderOptions {
+        fail_on: super::audit::threshold(a.fail_on),
+        diff: None,
+    };
+    for o in &a.output {
+        std::fs::write(&o.path, render(o.format, &report, &ro))
+            .with_context(|| format!("cannot write `{}`", o.path.display()))?;
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(render(a.format, &report, &ro).as_bytes())?;
+    out.flush()?;
+    let fails = ro.fail_on.is_some_and(|min| {
+        report
+            .findings
+            .iter()
+            .any(|f| f.waived.is_none() && f.severity >= min)
+    });
+    Ok(if fails {
+        exit_code::FINDINGS
+    } else {
+        exit_code::OK
+    })
+}
+
+fn render(format: Format, report: &DbAuditReport, _ro: &RenderOptions) -> String {
+    match format {
+        _ => format!(
+            "{}\n",
+            serde_json::to_string_pretty(report).unwrap_or_default()
+        ),
+    }
+}
+
+fn clean(a: &DbCleanArgs) -> anyhow::Result<u8> {
+    let t = target(&a.target)?;
+    let plan = CleanPlan {
+        tokens: a.tokens,
+        codes: a.codes,
+        sessions: a.sessions,
+        registry: a.registry,
+        audit_older_than: if a.audit_table { a.older_than } else { None },
+        safe_period: a.safe_period,
+        batch: a.batch as usize,
+        pause: a.pause,
+        backup: if a.backup {
+            Backup::Tables
+        } else {
+            Backup::None
+        },
+        dry_run: a.dry_run,
+        stop_after_batches: a.stop_after_batches,
+    };
+    if a.print_sql {
+        let mut out = std::io::stdout().lock();
+        for s in db::plain_sql(&t, &plan)? {
+            writeln!(out, "{s};")?;
+        }
+        return Ok(exit_code::OK);
+    }
+    if !a.dry_run && !a.yes {
+        confirm(&format!(
+            "delete the removable rows of {} ({}){}?",
+            t.display,
+            selected(&plan),
+            if a.backup {
+                ", backing them up to BAK_ tables"
+            } else {
+                " WITHOUT a backup"
+            }
+        ))?;
+    }
+    let bar = Bar::new();
+    let r = db::clean(&t, &plan, &bar)?;
+    bar.clear();
+    print_clean(&r, a.format)?;
+    Ok(if r.interrupted {
+        exit_code::INTERRUPTED
+    } else {
+        exit_code::OK
+    })
+}
+
+fn selected(p: &CleanPlan) -> String {
+    let mut v = Vec::new();
+    for (on, name) in [
+        (p.tokens, "tokens"),
+        (p.codes, "codes"),
+        (p.sessions, "sessions"),
+        (p.registry, "registry log"),
+        (p.audit_older_than.is_some(), "token audit table"),
+    ] {
+        if on {
+            v.push(name);
+        }
+    }
+    v.join(", ")
+}
+
+/// Asks on the terminal; refuses when there is none (a pipeline must say --yes).
+fn confirm(question: &str) -> anyhow::Result<()> {
+    if !std::io::stdin().is_terminal() {
+        bail!("{question} Not without a terminal to ask on: pass --yes");
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    if matches!(line.trim(), "y" | "Y" | "yes" | "YES") {
+        Ok(())
+    } else {
+        bail!("not confirmed: nothing changed")
+    }
+}
+
+fn outcome_line(o: &TableOutcome, verb: &str) -> String {
+    let mut s = format!("  {:<34} {:>10} rows {verb}", o.table, o.rows);
+    if o.dependent_rows > 0 {
+        s.push_str(&format!(", {} dependent rows", o.dependent_rows));
+    }
+    if o.batches > 0 {
+        s.push_str(&format!(" in {} batches", o.batches));
+    }
+    if o.backed_up > 0 {
+        s.push_str(&format!(", {} backed up", o.backed_up));
+    }
+    s
+}
+
+fn print_clean(r: &CleanReport, format: DbFormat) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if format == DbFormat::Json {
+        writeln!(out, "{}", serde_json::to_string(r)?)?;
+        return Ok(());
+    }
+    let verb = if r.dry_run { "removable" } else { "deleted" };
+    writeln!(
+        out,
+        "{} {} (cut-off {} UTC{})",
+        if r.dry_run { "dry run on" } else { "cleaned" },
+        r.target,
+        r.cutoff,
+        match r.resumed_run {
+            Some(id) => format!(", continuing run {id}"),
+            None => String::new(),
+        }
+    )?;
+    for o in &r.tables {
+        writeln!(out, "{}", outcome_line(o, verb))?;
+    }
+    let rows: u64 = r.tables.iter().map(|t| t.rows).sum();
+    if !r.dry_run {
+        writeln!(
+            out,
+            "  {rows} rows in {:.1} s ({:.0} rows/s)",
+            r.seconds,
+            rows as f64 / r.seconds.max(1e-9)
+        )?;
+    }
+    if r.interrupted {
+        writeln!(
+            out,
+            "stopped after a whole batch: run the same command again to continue (same cut-off)"
+        )?;
+    }
+    Ok(())
+}
+
+fn restore(a: &DbRestoreArgs) -> anyhow::Result<u8> {
+    let t = target(&a.target)?;
+    if !a.yes {
+        confirm(&format!(
+            "put the rows of apim-tune's BAK_ tables back into {}?",
+            t.display
+        ))?;
+    }
+    let bar = Bar::new();
+    let r = db::restore(&t, &bar)?;
+    bar.clear();
+    print_restore(&r, a.format)?;
+    Ok(exit_code::OK)
+}
+
+fn print_restore(r: &RestoreReport, format: DbFormat) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if format == DbFormat::Json {
+        writeln!(out, "{}", serde_json::to_string(r)?)?;
+        return Ok(());
+    }
+    writeln!(out, "restored {}", r.target)?;
+    for o in &r.tables {
+        writeln!(out, "{}", outcome_line(o, "put back"))?;
+    }
+    if r.skipped_present > 0 {
+        writeln!(
+            out,
+            "  {} backed-up rows were not put back: a row with the same key exists again (they stay in the BAK_ tables)",
+            r.skipped_present
+        )?;
+    }
+    Ok(())
+}
+
+fn schedule(_a: &DbScheduleArgs) -> anyhow::Result<u8> {
+    bail!("db schedule: not wired yet")
+}
+
+/// A progress bar on stderr when it is a terminal; nothing otherwise.
+struct Bar {
+    bar: Mutex<Option<ProgressBar>>,
+    on: bool,
+}
+
+impl Bar {
+    fn new() -> Bar {
+        Bar {
+            bar: Mutex::new(None),
+            on: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut b) = self.bar.lock()
+            && let Some(b) = b.take()
+        {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn begin(&self, table: &str, total: Option<u64>) {
+        if !self.on {
+            return;
+        }
+        let bar = ProgressBar::new(total.unwrap_or(0));
+        let style = ProgressStyle::with_template(
+            "{prefix:<30} [{bar:30}] {human_pos}/{human_len} rows, {per_sec}, eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_prefix(table.to_string());
+        if let Ok(mut b) = self.bar.lock() {
+            if let Some(old) = b.take() {
+                old.finish_and_clear();
+            }
+            *b = Some(bar);
+        }
+    }
+
+    fn advance(&self, rows: u64) {
+        if let Ok(b) = self.bar.lock()
+            && let Some(b) = b.as_ref()
+        {
+            b.inc(rows);
+        }
+    }
+
+    fn end(&self, _table: &str) {
+        self.clear();
+    }
+}

@@ -1,0 +1,251 @@
+//! One connection to SQLite, PostgreSQL or MySQL/MariaDB, with the few operations `db` needs:
+//! run a statement, fetch rows as plain values. Engine dispatch is an enum, not `sqlx::Any`,
+//! which cannot decode PostgreSQL or MySQL timestamps and does not rewrite placeholders.
+
+use super::DbError;
+use super::dialect::{Engine, numbered};
+use super::target::Target;
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode};
+use sqlx::{AssertSqlSafe, ConnectOptions, Row, ValueRef};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A value bound to, or read from, a statement.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Arg {
+    /// A NULL (bound as a NULL text).
+    Null,
+    Int(i64),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl Arg {
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Arg::Int(i) => Some(*i),
+            Arg::Text(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    pub fn into_text(self) -> Option<String> {
+        match self {
+            Arg::Text(s) => Some(s),
+            Arg::Int(i) => Some(i.to_string()),
+            _ => None,
+        }
+    }
+}
+
+pub enum Conn {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+    MySql(MySqlConnection),
+}
+
+/// How to open the database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Open {
+    /// The database must exist (audit, clean, restore).
+    Existing,
+    /// Create a missing SQLite file (init, seed).
+    CreateSqlite,
+}
+
+macro_rules! bind_all {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Arg::Null => q.bind(None::<String>),
+                Arg::Int(i) => q.bind(*i),
+                Arg::Text(s) => q.bind(s.as_str()),
+                Arg::Bytes(b) => q.bind(b.as_slice()),
+            };
+        }
+        q
+    }};
+}
+
+/// Reads column `i` as the first type that fits: NULL, 64- or 32-bit integer, text, bytes.
+macro_rules! decode_row {
+    ($row:expr) => {{
+        let row = $row;
+        let mut out = Vec::with_capacity(row.len());
+        for i in 0..row.len() {
+            let null = row.try_get_raw(i).map(|v| v.is_null()).unwrap_or(true);
+            let v = if null {
+                Arg::Null
+            } else if let Ok(v) = row.try_get::<i64, _>(i) {
+                Arg::Int(v)
+            } else if let Ok(v) = row.try_get::<i32, _>(i) {
+                Arg::Int(i64::from(v))
+            } else if let Ok(v) = row.try_get::<String, _>(i) {
+                Arg::Text(v)
+            } else if let Ok(v) = row.try_get::<Vec<u8>, _>(i) {
+                Arg::Bytes(v)
+            } else {
+                Arg::Null
+            };
+            out.push(v);
+        }
+        out
+    }};
+}
+
+impl Conn {
+    pub async fn open(target: &Target, how: Open) -> Result<Conn, DbError> {
+        let url = target.url.expose();
+        let connect_err = |e: sqlx::Error| DbError::Connect {
+            target: target.display.clone(),
+            reason: super::describe(&e),
+        };
+        match target.engine {
+            Engine::Sqlite => {
+                let path = target.sqlite_path();
+                if how == Open::Existing && !path.exists() {
+                    return Err(DbError::Connect {
+                        target: target.display.clone(),
+                        reason: "no such database file (`db init` creates one)".into(),
+                    });
+                }
+                let opts = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(how == Open::CreateSqlite)
+                    // WAL lets API-M (or a lookup loop) read while a batch writes.
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true);
+                Ok(Conn::Sqlite(opts.connect().await.map_err(connect_err)?))
+            }
+            Engine::Postgres => {
+                let opts = PgConnectOptions::from_str(url)
+                    .map_err(connect_err)?
+                    .application_name("apim-tune");
+                Ok(Conn::Postgres(opts.connect().await.map_err(connect_err)?))
+            }
+            Engine::MySql => {
+                // Keep the server's default time zone, which is what API-M's sessions use:
+                // sqlx would otherwise set UTC, and a TIMESTAMP reads back as written only in
+                // the zone it was written in.
+                let opts = MySqlConnectOptions::from_str(url)
+                    .map_err(connect_err)?
+                    .timezone(None::<String>);
+                let mut c = Conn::MySql(opts.connect().await.map_err(connect_err)?);
+                // Fewer gap locks on live traffic than REPEATABLE READ; each batch locks its own
+                // rows explicitly.
+                c.execute(
+                    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+                    &[],
+                )
+                .await?;
+                Ok(c)
+            }
+        }
+    }
+
+    pub fn engine(&self) -> Engine {
+        match self {
+            Conn::Sqlite(_) => Engine::Sqlite,
+            Conn::Postgres(_) => Engine::Postgres,
+            Conn::MySql(_) => Engine::MySql,
+        }
+    }
+
+    /// Runs one statement with `?` parameters; returns the rows it affected.
+    pub async fn execute(&mut self, sql: &str, args: &[Arg]) -> Result<u64, DbError> {
+        let err = |e| DbError::sql(sql, e);
+        Ok(match self {
+            Conn::Sqlite(c) => {
+                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args);
+                q.execute(&mut *c).await.map_err(err)?.rows_affected()
+            }
+            Conn::Postgres(c) => {
+                let q = bind_all!(sqlx::query(AssertSqlSafe(numbered(sql))), args);
+                q.execute(&mut *c).await.map_err(err)?.rows_affected()
+            }
+            Conn::MySql(c) => {
+                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args);
+                q.execute(&mut *c).await.map_err(err)?.rows_affected()
+            }
+        })
+    }
+
+    /// Runs a query and returns every row as values.
+    pub async fn fetch(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<Vec<Arg>>, DbError> {
+        let err = |e| DbError::sql(sql, e);
+        Ok(match self {
+            Conn::Sqlite(c) => {
+                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args);
+                let rows = q.fetch_all(&mut *c).await.map_err(err)?;
+                rows.iter().map(|r| decode_row!(r)).collect()
+            }
+            Conn::Postgres(c) => {
+                let q = bind_all!(sqlx::query(AssertSqlSafe(numbered(sql))), args);
+                let rows = q.fetch_all(&mut *c).await.map_err(err)?;
+                rows.iter().map(|r| decode_row!(r)).collect()
+            }
+            Conn::MySql(c) => {
+                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args);
+                let rows = q.fetch_all(&mut *c).await.map_err(err)?;
+                rows.iter().map(|r| decode_row!(r)).collect()
+            }
+        })
+    }
+
+    /// The first column of the first row as an integer (a COUNT, a SUM); 0 when NULL or absent.
+    pub async fn scalar(&mut self, sql: &str, args: &[Arg]) -> Result<i64, DbError> {
+        Ok(self
+            .fetch(sql, args)
+            .await?
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next())
+            .and_then(|v| v.as_i64())
+            .unwrap_or(0))
+    }
+
+    /// The first column of every row as text (names, keys).
+    pub async fn texts(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<String>, DbError> {
+        Ok(self
+            .fetch(sql, args)
+            .await?
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().and_then(Arg::into_text))
+            .collect())
+    }
+
+    /// Runs a statement with no parameters and no result (DDL, BEGIN, COMMIT, PRAGMA), unprepared:
+    /// MySQL does not prepare every statement.
+    pub async fn run(&mut self, sql: &str) -> Result<(), DbError> {
+        let err = |e| DbError::sql(sql, e);
+        let raw = sqlx::raw_sql(AssertSqlSafe(sql.to_string()));
+        match self {
+            Conn::Sqlite(c) => raw.execute(&mut *c).await.map(|_| ()).map_err(err),
+            Conn::Postgres(c) => raw.execute(&mut *c).await.map(|_| ()).map_err(err),
+            Conn::MySql(c) => raw.execute(&mut *c).await.map(|_| ()).map_err(err),
+        }
+    }
+
+    /// Column names of `table` (upper case), empty when the table does not exist.
+    pub async fn columns(&mut self, table: &str) -> Result<Vec<String>, DbError> {
+        let q = self.engine().columns_query();
+        Ok(self
+            .texts(q, &[Arg::Text(table.to_string())])
+            .await?
+            .into_iter()
+            .map(|c| c.to_ascii_uppercase())
+            .collect())
+    }
+
+    pub async fn close(self) {
+        let _ = match self {
+            Conn::Sqlite(c) => sqlx::Connection::close(c).await,
+            Conn::Postgres(c) => sqlx::Connection::close(c).await,
+            Conn::MySql(c) => sqlx::Connection::close(c).await,
+        };
+    }
+}

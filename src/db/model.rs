@@ -1,0 +1,109 @@
+//! Plain data the `db` commands produce: what `db audit` found per table, what `db clean` and
+//! `db restore` did. No database types here, so `report/` and `cli/` can use them freely.
+
+use crate::audit::Checked;
+use crate::finding::{Finding, Severity};
+use serde::Serialize;
+
+/// One table as `db audit` saw it.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct TableStats {
+    /// The table's name as WSO2 writes it (upper case).
+    pub table: String,
+    /// `false` when the table does not exist in this database.
+    pub present: bool,
+    pub rows: Option<u64>,
+    /// Table plus its indexes, in bytes.
+    pub size_bytes: Option<u64>,
+    /// `exact` (SQLite `dbstat`, PostgreSQL `pg_total_relation_size`) or `estimate` (MySQL
+    /// `information_schema`, which InnoDB keeps approximately).
+    pub size_kind: Option<&'static str>,
+    /// Rows `db clean` would remove now (with the same options), when this table is cleaned.
+    pub removable: Option<u64>,
+    /// Removable rows by reason, e.g. `("state INACTIVE/REVOKED/EXPIRED", 123)`.
+    pub reasons: Vec<(String, u64)>,
+    /// The oldest removable row's time (UTC, `YYYY-MM-DD HH:MM:SS`): how long nothing has cleaned.
+    pub oldest_removable: Option<String>,
+}
+
+/// What `db audit` reports: per-table figures plus findings in the audit's finding model.
+#[derive(Clone, Debug, Serialize)]
+pub struct DbAuditReport {
+    /// The database URL with its password masked.
+    pub target: String,
+    /// `sqlite`, `postgresql` or `mysql`.
+    pub engine: &'static str,
+    /// What the server says it is (`PostgreSQL 15.14`, `11.8.3-MariaDB`, `SQLite 3.51.3`).
+    pub server_version: Option<String>,
+    /// The API-M schema generation the tables look like (`4.2`, `3.2`, `2.6`).
+    pub schema_version: Option<String>,
+    /// "Now" and the cut-offs used, UTC.
+    pub now: String,
+    pub cutoff: String,
+    pub safe_period: String,
+    pub tables: Vec<TableStats>,
+    pub findings: Vec<Finding>,
+    /// Every check made, passing or not (JUnit lists passes).
+    pub checked: Vec<Checked>,
+    pub notes: Vec<String>,
+}
+
+impl DbAuditReport {
+    pub fn count(&self, s: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == s && f.waived.is_none())
+            .count()
+    }
+}
+
+/// What happened to one table in `db clean` or `db restore`.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct TableOutcome {
+    pub table: String,
+    /// Rows removed (clean), or put back (restore), from the table itself.
+    pub rows: u64,
+    /// Rows of dependent tables that went with them (scope rows, session side tables).
+    pub dependent_rows: u64,
+    pub batches: u64,
+    /// Rows copied to `BAK_<TABLE>` or the backup file.
+    pub backed_up: u64,
+}
+
+/// The result of `db clean` (or of its `--dry-run`).
+#[derive(Clone, Debug, Serialize)]
+pub struct CleanReport {
+    pub target: String,
+    pub dry_run: bool,
+    /// The run's cut-off (now − safe period, UTC); a resumed run keeps the first run's.
+    pub cutoff: String,
+    /// `Some(id)` when this run continued an interrupted one.
+    pub resumed_run: Option<i64>,
+    pub run_id: Option<i64>,
+    pub tables: Vec<TableOutcome>,
+    /// Stopped by Ctrl-C/SIGTERM (or `--stop-after-batches`) after a whole batch: run again to
+    /// continue.
+    pub interrupted: bool,
+    pub seconds: f64,
+}
+
+/// The result of `db restore`.
+#[derive(Clone, Debug, Serialize)]
+pub struct RestoreReport {
+    pub target: String,
+    pub tables: Vec<TableOutcome>,
+    /// Backed-up rows whose key was present again (re-created since), left in the backup.
+    pub skipped_present: u64,
+}
+
+/// The result of `db seed`.
+#[derive(Clone, Debug, Serialize)]
+pub struct SeedReport {
+    pub target: String,
+    /// Rows written per table.
+    pub tables: Vec<(String, u64)>,
+    pub rows: u64,
+    pub seconds: f64,
+    /// Seconds of that spent rebuilding indexes dropped for the load.
+    pub index_seconds: f64,
+}

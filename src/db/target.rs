@@ -1,0 +1,317 @@
+//! Which database to open: `--url` (`sqlite://PATH`, `postgres://…`, `mysql://…`) or the API-M
+//! home's own datasource (`[database.apim_db]` in deployment.toml, `WSO2AM_DB` in
+//! master-datasources.xml). The password is a [`Secret`]; only the masked form is ever shown.
+
+use super::dialect::Engine;
+use crate::model::SourceFile;
+use crate::redact::{Secret, redact_url};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub engine: Engine,
+    /// The URL sqlx connects with (password included): never printed.
+    pub url: Secret,
+    /// The URL with its password masked, for every message.
+    pub display: String,
+}
+
+impl Target {
+    pub fn parse(url: &str) -> Result<Target, String> {
+        let url = url.trim();
+        let engine = if let Some(rest) = url.strip_prefix("sqlite:") {
+            if rest.trim_start_matches('/').is_empty() {
+                return Err("`sqlite://` needs a file path, e.g. sqlite://apim.db".into());
+            }
+            Engine::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Engine::Postgres
+        } else if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+            Engine::MySql
+        } else {
+            return Err(format!(
+                "`{}` is not a database URL apim-tune knows: use sqlite://PATH, \
+                 postgres://USER:PASSWORD@HOST:PORT/DB or mysql://USER:PASSWORD@HOST:PORT/DB",
+                redact_url(url)
+            ));
+        };
+        // sqlx knows `mysql://` only; MariaDB speaks the same protocol.
+        let url = match url.strip_prefix("mariadb://") {
+            Some(rest) => format!("mysql://{rest}"),
+            None => url.to_string(),
+        };
+        Ok(Target {
+            engine,
+            display: redact_url(&url),
+            url: Secret::new(url),
+        })
+    }
+
+    /// The file of a `sqlite:` URL (`sqlite://rel/path`, `sqlite:///abs/path`, `sqlite:path`).
+    pub fn sqlite_path(&self) -> PathBuf {
+        let raw = self.url.expose();
+        let rest = raw.strip_prefix("sqlite:").unwrap_or(raw);
+        let rest = rest.split('?').next().unwrap_or(rest);
+        let path = match rest.strip_prefix("//") {
+            Some(p) => p,
+            None => rest,
+        };
+        PathBuf::from(path)
+    }
+}
+
+/// A JDBC URL and credentials from the API-M home turned into a [`Target`].
+///
+/// H2 (the shipped default) has no server apim-tune can reach; a `$secret{alias}` password is
+/// encrypted by the Secure Vault and cannot be read here. Both are refused with what to do.
+pub fn from_jdbc(jdbc: &str, user: &str, password: &str, source: &str) -> Result<Target, String> {
+    let lower = jdbc.to_ascii_lowercase();
+    if lower.starts_with("jdbc:h2:") {
+        return Err(format!(
+            "{source} points at an embedded H2 database; apim-tune reads PostgreSQL, \
+             MySQL/MariaDB or SQLite: pass --url"
+        ));
+    }
+    if password.trim_start().starts_with("$secret{") {
+        return Err(format!(
+            "{source} keeps its password in the Secure Vault ($secret{{…}}); pass --url"
+        ));
+    }
+    let (scheme, rest) = if let Some(r) = strip_ci(jdbc, "jdbc:postgresql://") {
+        ("postgres", r)
+    } else if let Some(r) = strip_ci(jdbc, "jdbc:mysql://") {
+        ("mysql", r)
+    } else if let Some(r) = strip_ci(jdbc, "jdbc:mariadb://") {
+        ("mysql", r)
+    } else {
+        return Err(format!(
+            "{source}: `{}` is not a PostgreSQL or MySQL/MariaDB JDBC URL; pass --url",
+            redact_url(jdbc)
+        ));
+    };
+    // JDBC query options (useSSL=…, autoReconnect=…) mean nothing to sqlx: drop them.
+    let host_db = rest.split(['?', ';']).next().unwrap_or(rest);
+    let url = format!(
+        "{scheme}://{}:{}@{host_db}",
+        percent_encode(user),
+        percent_encode(password)
+    );
+    Target::parse(&url)
+}
+
+fn strip_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    (s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix))
+        .then(|| &s[prefix.len()..])
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986), for user and password.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The WSO2AM_DB datasource of an API-M home: deployment.toml (3.x/4.x) or
+/// master-datasources.xml (2.x). Values are read from the raw file text, since the parsed
+/// models mask passwords.
+pub fn from_home(home: &Path) -> Result<Target, String> {
+    let toml_path = home.join("repository/conf/deployment.toml");
+    if toml_path.is_file() {
+        let text = std::fs::read_to_string(&toml_path)
+            .map_err(|e| format!("{}: {e}", toml_path.display()))?;
+        let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            let file = SourceFile::new(
+                toml_path.clone(),
+                toml_path.display().to_string(),
+                text.clone(),
+            );
+            let (line, column) = e.span().map(|s| file.line_col(s.start)).unwrap_or((1, 1));
+            format!(
+                "{}:{line}:{column}: not valid TOML: {}",
+                toml_path.display(),
+                e.message()
+            )
+        })?;
+        let db = doc
+            .get("database")
+            .and_then(|d| d.get("apim_db"))
+            .ok_or_else(|| {
+                format!(
+                    "{} has no [database.apim_db]: pass --url",
+                    toml_path.display()
+                )
+            })?;
+        let get = |k: &str| db.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let source = format!("{} [database.apim_db]", toml_path.display());
+        let url = get("url");
+        if url.is_empty() {
+            return Err(format!("{source} has no `url`: pass --url"));
+        }
+        return from_jdbc(&url, &get("username"), &get("password"), &source);
+    }
+    let xml_path = home.join("repository/conf/datasources/master-datasources.xml");
+    let text = std::fs::read_to_string(&xml_path).map_err(|e| {
+        format!(
+            "{} has neither deployment.toml nor a readable master-datasources.xml ({e}): pass --url",
+            home.display()
+        )
+    })?;
+    let source = format!("{} WSO2AM_DB", xml_path.display());
+    let ds = datasource_block(&text, "WSO2AM_DB").ok_or_else(|| {
+        format!(
+            "{} has no WSO2AM_DB datasource: pass --url",
+            xml_path.display()
+        )
+    })?;
+    let field = |name: &str| element_text(ds, name).unwrap_or_default();
+    from_jdbc(
+        &field("url"),
+        &field("username"),
+        &field("password"),
+        &source,
+    )
+}
+
+/// The `<datasource>` element whose `<name>` is `name` (a text scan: the datasource file is
+/// flat and machine-written; the audit's own XML parser reports it if it is broken).
+fn datasource_block<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let mut rest = text;
+    while let Some(start) = rest.find("<datasource>") {
+        let after = &rest[start..];
+        let end = after.find("</datasource>")? + "</datasource>".len();
+        let block = &after[..end];
+        if element_text(block, "name").as_deref() == Some(name) {
+            return Some(block);
+        }
+        rest = &after[end..];
+    }
+    None
+}
+
+fn element_text(block: &str, name: &str) -> Option<String> {
+    let open = format!("<{name}>");
+    let close = format!("</{name}>");
+    let start = block.find(&open)? + open.len();
+    let end = block[start..].find(&close)? + start;
+    let raw = block[start..end].trim();
+    let raw = raw
+        .strip_prefix("<![CDATA[")
+        .and_then(|r| r.strip_suffix("]]>"))
+        .unwrap_or(raw);
+    Some(
+        raw.replace("&amp;", "&")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_engines() {
+        let t = Target::parse("postgres://apim:s3cret@127.0.0.1:5432/apim").expect("pg");
+        assert_eq!(t.engine, Engine::Postgres);
+        assert!(!t.display.contains("s3cret"), "{}", t.display);
+        assert!(!format!("{t:?}").contains("s3cret"));
+        let t = Target::parse("mariadb://u:p@h/db").expect("mariadb");
+        assert_eq!(t.engine, Engine::MySql);
+        assert!(t.url.expose().starts_with("mysql://"));
+        let t = Target::parse("sqlite://data/apim.db").expect("sqlite");
+        assert_eq!(t.sqlite_path(), PathBuf::from("data/apim.db"));
+        let t = Target::parse("sqlite:///tmp/apim.db").expect("sqlite abs");
+        assert_eq!(t.sqlite_path(), PathBuf::from("/tmp/apim.db"));
+        let e = Target::parse("oracle://u:topsecret@h/db").expect_err("oracle");
+        assert!(
+            e.contains("not a database URL") && !e.contains("topsecret"),
+            "{e}"
+        );
+        assert!(Target::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn jdbc_urls_from_the_home() {
+        let t = from_jdbc(
+            "jdbc:mysql://db.local:3306/apim_db?useSSL=false&amp;autoReconnect=true",
+            "apimuser",
+            "p@ss:word/1",
+            "deployment.toml",
+        )
+        .expect("mysql");
+        assert_eq!(t.engine, Engine::MySql);
+        assert_eq!(
+            t.url.expose(),
+            "mysql://apimuser:p%40ss%3Aword%2F1@db.local:3306/apim_db"
+        );
+        assert!(!t.display.contains("p%40ss"));
+        let e = from_jdbc(
+            "jdbc:h2:./repository/database/WSO2AM_DB",
+            "wso2carbon",
+            "wso2carbon",
+            "x",
+        )
+        .expect_err("h2");
+        assert!(e.contains("H2"), "{e}");
+        let e =
+            from_jdbc("jdbc:postgresql://h/db", "u", "$secret{apim_db}", "x").expect_err("vault");
+        assert!(e.contains("Secure Vault"), "{e}");
+    }
+
+    #[test]
+    fn datasource_from_master_datasources_xml() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let conf = dir.path().join("repository/conf/datasources");
+        std::fs::create_dir_all(&conf).expect("mkdir");
+        std::fs::write(
+            conf.join("master-datasources.xml"),
+            "<datasources-configuration><datasources>\
+             <datasource><name>WSO2_CARBON_DB</name><definition type=\"RDBMS\"><configuration>\
+             <url>jdbc:h2:x</url></configuration></definition></datasource>\
+             <datasource><name>WSO2AM_DB</name><definition type=\"RDBMS\"><configuration>\
+             <url>jdbc:postgresql://10.0.0.5:5432/am?ssl=false</url><username>am</username>\
+             <password>Hidden&amp;1</password></configuration></definition></datasource>\
+             </datasources></datasources-configuration>",
+        )
+        .expect("write");
+        let t = from_home(dir.path()).expect("target");
+        assert_eq!(t.url.expose(), "postgres://am:Hidden%261@10.0.0.5:5432/am");
+        assert!(!t.display.contains("Hidden"));
+    }
+
+    #[test]
+    fn datasource_from_deployment_toml_and_bad_toml() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let conf = dir.path().join("repository/conf");
+        std::fs::create_dir_all(&conf).expect("mkdir");
+        let f = conf.join("deployment.toml");
+        std::fs::write(
+            &f,
+            "[database.apim_db]\ntype = \"mysql\"\nurl = \"jdbc:mysql://m:3306/am\"\n\
+             username = \"am\"\npassword = \"Zq8\"\n",
+        )
+        .expect("write");
+        let t = from_home(dir.path()).expect("target");
+        assert_eq!(t.url.expose(), "mysql://am:Zq8@m:3306/am");
+        std::fs::write(&f, "[database.apim_db\nurl = 1\n").expect("write");
+        let e = from_home(dir.path()).expect_err("bad toml");
+        assert!(
+            e.contains("deployment.toml:1:") && e.contains("not valid TOML"),
+            "{e}"
+        );
+        std::fs::write(&f, "[server]\nhostname = \"x\"\n").expect("write");
+        assert!(
+            from_home(dir.path())
+                .expect_err("no db")
+                .contains("[database.apim_db]")
+        );
+    }
+}
