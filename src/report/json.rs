@@ -3,13 +3,23 @@
 //! Fields named in the issue must stay; more are welcome. Secrets never reach here: parsers
 //! already masked them.
 
+use super::{Context, Renderable};
 use crate::audit::AuditReport;
 use crate::finding::{Finding, Fix, Severity};
 use serde_json::{Value, json};
 
-pub fn render(r: &AuditReport) -> String {
+pub fn render(r: &dyn Renderable) -> String {
+    let doc = match r.context() {
+        Context::Audit(a) => audit(a),
+    };
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
+    s.push('\n');
+    s
+}
+
+fn audit(r: &AuditReport) -> Value {
     let f = &r.facts;
-    let doc = json!({
+    json!({
         "schema": "apim-tune/audit/v1",
         "version": env!("CARGO_PKG_VERSION"),
         "host": {
@@ -47,17 +57,19 @@ pub fn render(r: &AuditReport) -> String {
         "notes": r.notes,
         "findings": r.findings.iter().map(finding).collect::<Vec<_>>(),
         "sysctl": r.sysctl,
-        "summary": {
-            "error": r.count(Severity::Error),
-            "warning": r.count(Severity::Warning),
-            "info": r.count(Severity::Info),
-            "fixable": r.findings.iter().filter(|f| f.fixable()).count(),
-            "waived": r.waived(),
-        },
-    });
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
-    s.push('\n');
-    s
+        "summary": summary(r),
+    })
+}
+
+/// The counts every report ends with; the exit code is decided from the same ones.
+fn summary(r: &dyn Renderable) -> Value {
+    json!({
+        "error": r.count(Severity::Error),
+        "warning": r.count(Severity::Warning),
+        "info": r.count(Severity::Info),
+        "fixable": r.findings().iter().filter(|f| f.fixable()).count(),
+        "waived": r.waived(),
+    })
 }
 
 fn finding(f: &Finding) -> Value {

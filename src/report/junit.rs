@@ -5,8 +5,8 @@
 //! Owns the shape of that XML and its escaping; it never judges a value and never reads a file.
 //! Secrets never reach here: parsers already masked them.
 
-use super::RenderOptions;
 use super::sanitize::sanitize;
+use super::{Context, RenderOptions, Renderable};
 use crate::audit::AuditReport;
 use crate::finding::{Finding, Fix, Severity};
 use std::collections::BTreeMap;
@@ -20,7 +20,7 @@ const HOSTNAME: &str = "apim-tune";
 /// The schema's `ISO8601_DATETIME_PATTERN` takes no timezone; this is UTC.
 const EPOCH: &str = "1970-01-01T00:00:00";
 
-pub fn render(r: &AuditReport, o: &RenderOptions) -> String {
+pub fn render(r: &dyn Renderable, o: &RenderOptions) -> String {
     render_at(r, o, &xs_datetime(&crate::edit::timestamp()))
 }
 
@@ -47,19 +47,19 @@ fn xs_datetime(compact: &str) -> String {
 /// One checked setting and the findings on it.
 type Cases<'a> = BTreeMap<String, Vec<&'a Finding>>;
 
-fn render_at(r: &AuditReport, o: &RenderOptions, timestamp: &str) -> String {
+fn render_at(r: &dyn Renderable, o: &RenderOptions, timestamp: &str) -> String {
     let mut suites: BTreeMap<String, Cases> = BTreeMap::new();
-    for c in &r.checked {
+    for c in r.checked() {
         suites
             .entry(suite_name(&c.suite))
             .or_default()
             .entry(c.subject.clone())
             .or_default();
     }
-    for f in &r.findings {
+    for f in r.findings() {
         // The audit lists every finding's subject in `checked`; a hand-built report may not.
         let suite = r
-            .checked
+            .checked()
             .iter()
             .find(|c| c.subject == f.subject)
             .map(|c| c.suite.clone())
@@ -115,7 +115,7 @@ fn verdict<'a>(findings: &[&'a Finding], fail_on: Option<Severity>) -> Verdict<'
 }
 
 fn suite(
-    r: &AuditReport,
+    r: &dyn Renderable,
     o: &RenderOptions,
     id: usize,
     name: &str,
@@ -171,7 +171,26 @@ fn suite(
 }
 
 /// The schema puts properties on each suite, so each carries the facts the audit judged by.
-fn properties(r: &AuditReport, o: &RenderOptions, out: &mut String) {
+fn properties(r: &dyn Renderable, o: &RenderOptions, out: &mut String) {
+    let fail_on = (
+        "fail_on",
+        o.fail_on.map_or("never", Severity::as_str).to_string(),
+    );
+    let props = match r.context() {
+        Context::Audit(a) => audit_properties(a),
+    };
+    out.push_str("    <properties>\n");
+    for (name, value) in props.into_iter().chain([fail_on]) {
+        let _ = writeln!(
+            out,
+            "      <property name=\"{name}\" value=\"{}\"/>",
+            attr(&sanitize(&value))
+        );
+    }
+    out.push_str("    </properties>\n");
+}
+
+fn audit_properties(r: &AuditReport) -> Vec<(&'static str, String)> {
     let f = &r.facts;
     let (apim_version, layout) = match &r.apim {
         Some(a) => (
@@ -182,7 +201,7 @@ fn properties(r: &AuditReport, o: &RenderOptions, out: &mut String) {
         ),
         None => ("none (host only)".to_string(), "none".to_string()),
     };
-    let props = [
+    vec![
         ("cores", f.cores.value.to_string()),
         ("memory_mb", f.memory_mb.value.to_string()),
         (
@@ -196,20 +215,7 @@ fn properties(r: &AuditReport, o: &RenderOptions, out: &mut String) {
         ("layout", layout),
         ("profile", r.profile.chain.join(" → ")),
         ("role", r.profile.role.clone()),
-        (
-            "fail_on",
-            o.fail_on.map_or("never", Severity::as_str).to_string(),
-        ),
-    ];
-    out.push_str("    <properties>\n");
-    for (name, value) in props {
-        let _ = writeln!(
-            out,
-            "      <property name=\"{name}\" value=\"{}\"/>",
-            attr(&sanitize(&value))
-        );
-    }
-    out.push_str("    </properties>\n");
+    ]
 }
 
 fn testcase(suite: &str, subject: &str, v: &Verdict, out: &mut String) {

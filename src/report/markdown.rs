@@ -4,8 +4,8 @@
 //! Owns the comment's layout, its escaping and its size limit; it never judges a value and never
 //! reads a file. Secrets never reach here: parsers and the diff already masked them.
 
-use super::RenderOptions;
 use super::sanitize::sanitize;
+use super::{Context, RenderOptions, Renderable};
 use crate::audit::AuditReport;
 use crate::finding::{Finding, Severity};
 use std::fmt::Write;
@@ -17,17 +17,19 @@ const GITHUB_COMMENT_LIMIT: usize = 65_536;
 /// Room kept for the lines that say what was left out.
 const RESERVE: usize = 1_024;
 
-pub fn render(r: &AuditReport, o: &RenderOptions) -> String {
+pub fn render(r: &dyn Renderable, o: &RenderOptions) -> String {
     render_limited(r, o, GITHUB_COMMENT_LIMIT)
 }
 
-fn render_limited(r: &AuditReport, o: &RenderOptions, limit: usize) -> String {
+fn render_limited(r: &dyn Renderable, o: &RenderOptions, limit: usize) -> String {
     let diff = o.diff.filter(|d| !d.trim().is_empty());
-    if r.findings.is_empty() {
-        let mut out = format!(
-            "**apim-tune**: nothing found ({} settings checked, all as the profile recommends)\n",
-            r.checked.len()
-        );
+    if r.findings().is_empty() {
+        let mut out = match r.context() {
+            Context::Audit(_) => format!(
+                "**apim-tune**: nothing found ({} settings checked, all as the profile recommends)\n",
+                r.checked().len()
+            ),
+        };
         if let Some(d) = diff {
             let room = limit.saturating_sub(out.len() + RESERVE);
             out.push('\n');
@@ -37,8 +39,8 @@ fn render_limited(r: &AuditReport, o: &RenderOptions, limit: usize) -> String {
     }
 
     let mut out = head(r);
-    let active: Vec<&Finding> = r.findings.iter().filter(|f| f.waived.is_none()).collect();
-    let waived: Vec<&Finding> = r.findings.iter().filter(|f| f.waived.is_some()).collect();
+    let active: Vec<&Finding> = r.findings().iter().filter(|f| f.waived.is_none()).collect();
+    let waived: Vec<&Finding> = r.findings().iter().filter(|f| f.waived.is_some()).collect();
     let active_rows: Vec<String> = active.iter().map(|f| active_row(f)).collect();
     let waived_rows: Vec<String> = waived.iter().map(|f| waived_row(f)).collect();
 
@@ -112,15 +114,17 @@ fn left_out_row(n: usize, columns: usize) -> String {
     row
 }
 
-fn head(r: &AuditReport) -> String {
+fn head(r: &dyn Renderable) -> String {
     let fixable = r
-        .findings
+        .findings()
         .iter()
         .filter(|f| f.waived.is_none() && f.fixable())
         .count();
     let count =
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    let mut out = String::from("## apim-tune audit\n\n");
+    let mut out = match r.context() {
+        Context::Audit(_) => String::from("## apim-tune audit\n\n"),
+    };
     let _ = writeln!(
         out,
         "**apim-tune**: {}, {}, {} — {fixable} fixable, {} waived\n",
@@ -129,6 +133,14 @@ fn head(r: &AuditReport) -> String {
         count(r.count(Severity::Info), "info", "info"),
         r.waived()
     );
+    match r.context() {
+        Context::Audit(a) => audit_context(a, &mut out),
+    }
+    out
+}
+
+/// The facts the host audit judged by, on one line.
+fn audit_context(r: &AuditReport, out: &mut String) {
     let f = &r.facts;
     let kernel = f.kernel.as_ref().map_or_else(
         || "kernel unknown".to_string(),
@@ -152,7 +164,6 @@ fn head(r: &AuditReport) -> String {
         f.memory_mb.value,
         f.nat.value.as_str()
     );
-    out
 }
 
 fn active_row(f: &Finding) -> String {

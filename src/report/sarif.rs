@@ -5,7 +5,7 @@
 //! reads a file (the only file bytes it could name are spans the audit already measured).
 //! Secrets never reach here: parsers already masked them.
 
-use super::RenderOptions;
+use super::{Context, RenderOptions, Renderable};
 use crate::audit::AuditReport;
 use crate::finding::{Finding, Fix, Severity};
 use crate::model::Location;
@@ -29,10 +29,14 @@ const FINGERPRINT: &str = "apimTune/v1";
 
 /// `--fail-on` plays no part: every result carries its level, and the consumer (GitHub's
 /// branch protection, a SARIF viewer) decides what blocks.
-pub fn render(r: &AuditReport, _o: &RenderOptions) -> String {
+pub fn render(r: &dyn Renderable, _o: &RenderOptions) -> String {
+    let rules: Vec<Code> = match r.context() {
+        // The host audit can raise every code, so its run describes them all.
+        Context::Audit(_) => Code::ALL.to_vec(),
+    };
     let mut seen: HashMap<String, usize> = HashMap::new();
     let results: Vec<Value> = r
-        .findings
+        .findings()
         .iter()
         .map(|f| {
             let key = format!("{}:{}", f.code.code(), f.subject);
@@ -42,32 +46,37 @@ pub fn render(r: &AuditReport, _o: &RenderOptions) -> String {
             // occurrence number keeps fingerprints unique without tying them to line numbers,
             // which move whenever someone edits the file.
             let fingerprint = if *n == 1 { key } else { format!("{key}#{n}") };
-            result(f, fingerprint)
+            result(f, &rules, fingerprint)
         })
         .collect();
 
+    let mut run = json!({
+        "tool": {
+            "driver": {
+                "name": "apim-tune",
+                "version": env!("CARGO_PKG_VERSION"),
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "informationUri": INFORMATION_URI,
+                "rules": rules.iter().map(|c| rule(*c)).collect::<Vec<_>>(),
+            }
+        },
+        "invocations": [invocation(r)],
+        // Our columns count characters, not UTF-16 units (see `SourceFile::line_col`).
+        "columnKind": "unicodeCodePoints",
+        "results": results,
+        "properties": run_properties(r),
+    });
+    match r.context() {
+        Context::Audit(_) => {
+            run["originalUriBaseIds"] = json!({
+                ROOT_BASE_ID: { "description": { "text": "the directory given as --root" } }
+            });
+        }
+    }
     let doc = json!({
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "apim-tune",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "semanticVersion": env!("CARGO_PKG_VERSION"),
-                    "informationUri": INFORMATION_URI,
-                    "rules": Code::ALL.iter().map(|c| rule(*c)).collect::<Vec<_>>(),
-                }
-            },
-            "invocations": [invocation(r)],
-            "originalUriBaseIds": {
-                ROOT_BASE_ID: { "description": { "text": "the directory given as --root" } }
-            },
-            // Our columns count characters, not UTF-16 units (see `SourceFile::line_col`).
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-            "properties": run_properties(r),
-        }]
+        "runs": [run],
     });
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
     s.push('\n');
@@ -120,11 +129,11 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
-fn invocation(r: &AuditReport) -> Value {
+fn invocation(r: &dyn Renderable) -> Value {
     let mut inv = json!({ "executionSuccessful": true });
-    if !r.notes.is_empty() {
+    if !r.notes().is_empty() {
         inv["toolExecutionNotifications"] = r
-            .notes
+            .notes()
             .iter()
             .map(|n| json!({ "level": "note", "message": { "text": n } }))
             .collect();
@@ -132,7 +141,13 @@ fn invocation(r: &AuditReport) -> Value {
     inv
 }
 
-fn run_properties(r: &AuditReport) -> Value {
+fn run_properties(r: &dyn Renderable) -> Value {
+    match r.context() {
+        Context::Audit(a) => audit_properties(a),
+    }
+}
+
+fn audit_properties(r: &AuditReport) -> Value {
     let f = &r.facts;
     json!({
         "cores": f.cores.value,
@@ -146,9 +161,9 @@ fn run_properties(r: &AuditReport) -> Value {
     })
 }
 
-fn result(f: &Finding, fingerprint: String) -> Value {
-    // `Code::ALL` lists every code, so the position is always found.
-    let rule_index = Code::ALL.iter().position(|c| *c == f.code).unwrap_or(0);
+fn result(f: &Finding, rules: &[Code], fingerprint: String) -> Value {
+    // The run's rules include every code its findings use, so the position is always found.
+    let rule_index = rules.iter().position(|c| *c == f.code).unwrap_or(0);
     let sarif_fix = f.fix.as_ref().and_then(fix);
     let mut res = Map::new();
     res.insert("ruleId".into(), json!(f.code.code()));

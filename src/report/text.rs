@@ -4,15 +4,18 @@
 //! nothing here decides whether to colour.
 
 use super::sanitize::sanitize;
+use super::{Context, Renderable};
 use crate::audit::AuditReport;
 use crate::finding::{Finding, Fix, Severity};
 use colored::Colorize;
 use std::fmt::Write;
 
-pub fn render(r: &AuditReport) -> String {
+pub fn render(r: &dyn Renderable) -> String {
     let mut out = String::new();
-    header(r, &mut out);
-    for f in &r.findings {
+    match r.context() {
+        Context::Audit(a) => header(a, &mut out),
+    }
+    for f in r.findings() {
         finding(f, &mut out);
     }
     summary(r, &mut out);
@@ -154,18 +157,18 @@ fn finding(f: &Finding, out: &mut String) {
     out.push('\n');
 }
 
-fn summary(r: &AuditReport, out: &mut String) {
+fn summary(r: &dyn Renderable, out: &mut String) {
     let (e, w, i) = (
         r.count(Severity::Error),
         r.count(Severity::Warning),
         r.count(Severity::Info),
     );
-    let fixable = r.findings.iter().filter(|f| f.fixable()).count();
+    let fixable = r.findings().iter().filter(|f| f.fixable()).count();
     let waived = match r.waived() {
         0 => String::new(),
         n => format!(", {n} waived"),
     };
-    if r.findings.is_empty() {
+    if r.findings().is_empty() {
         let _ = writeln!(out, "{}", "no findings".green().bold());
         return;
     }
