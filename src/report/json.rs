@@ -1,16 +1,19 @@
-//! `--format json`: exactly one object, schema `apim-tune/audit/v1`.
+//! `--format json`: exactly one object, schema `apim-tune/audit/v1` (or `apim-tune/db-audit/v1`
+//! for `db audit`); both carry findings and a summary of the same shape.
 //!
 //! Fields named in the issue must stay; more are welcome. Secrets never reach here: parsers
 //! already masked them.
 
 use super::{Context, Renderable};
 use crate::audit::AuditReport;
+use crate::db::model::{DbAuditReport, TableStats};
 use crate::finding::{Finding, Fix, Severity};
 use serde_json::{Value, json};
 
 pub fn render(r: &dyn Renderable) -> String {
     let doc = match r.context() {
         Context::Audit(a) => audit(a),
+        Context::Db(d) => db(d),
     };
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
     s.push('\n');
@@ -58,6 +61,41 @@ fn audit(r: &AuditReport) -> Value {
         "findings": r.findings.iter().map(finding).collect::<Vec<_>>(),
         "sysctl": r.sysctl,
         "summary": summary(r),
+    })
+}
+
+fn db(r: &DbAuditReport) -> Value {
+    json!({
+        "schema": "apim-tune/db-audit/v1",
+        "version": env!("CARGO_PKG_VERSION"),
+        "database": {
+            "target": r.target,
+            "engine": r.engine,
+            "server_version": r.server_version,
+            "schema_version": r.schema_version,
+            "now": r.now,
+            "cutoff": r.cutoff,
+            "safe_period": r.safe_period,
+        },
+        "tables": r.tables.iter().map(table).collect::<Vec<_>>(),
+        "notes": r.notes,
+        "findings": r.findings.iter().map(finding).collect::<Vec<_>>(),
+        "summary": summary(r),
+    })
+}
+
+/// Written out by hand rather than derived: a derived `reasons` would be `[text, rows]` pairs,
+/// which a consumer can only read by position.
+fn table(t: &TableStats) -> Value {
+    json!({
+        "table": t.table,
+        "present": t.present,
+        "rows": t.rows,
+        "size_bytes": t.size_bytes,
+        "size_kind": t.size_kind,
+        "removable": t.removable,
+        "reasons": t.reasons.iter().map(|(reason, rows)| json!({ "reason": reason, "rows": rows })).collect::<Vec<_>>(),
+        "oldest_removable": t.oldest_removable,
     })
 }
 

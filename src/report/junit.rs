@@ -8,6 +8,7 @@
 use super::sanitize::sanitize;
 use super::{Context, RenderOptions, Renderable};
 use crate::audit::AuditReport;
+use crate::db::model::DbAuditReport;
 use crate::finding::{Finding, Fix, Severity};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -178,6 +179,7 @@ fn properties(r: &dyn Renderable, o: &RenderOptions, out: &mut String) {
     );
     let props = match r.context() {
         Context::Audit(a) => audit_properties(a),
+        Context::Db(d) => db_properties(d),
     };
     out.push_str("    <properties>\n");
     for (name, value) in props.into_iter().chain([fail_on]) {
@@ -215,6 +217,26 @@ fn audit_properties(r: &AuditReport) -> Vec<(&'static str, String)> {
         ("layout", layout),
         ("profile", r.profile.chain.join(" → ")),
         ("role", r.profile.role.clone()),
+    ]
+}
+
+/// The database judged and the cut-off that decided which rows count as removable. The target
+/// was password-masked before it reached the report.
+fn db_properties(r: &DbAuditReport) -> Vec<(&'static str, String)> {
+    let unknown = || "unknown".to_string();
+    vec![
+        ("target", r.target.clone()),
+        ("engine", r.engine.to_string()),
+        (
+            "server_version",
+            r.server_version.clone().unwrap_or_else(unknown),
+        ),
+        (
+            "schema_version",
+            r.schema_version.clone().unwrap_or_else(unknown),
+        ),
+        ("cutoff", r.cutoff.clone()),
+        ("safe_period", r.safe_period.clone()),
     ]
 }
 

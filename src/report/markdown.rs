@@ -1,12 +1,15 @@
 //! `--format markdown`: a pull-request comment (GitHub-flavoured): a summary, a table of the
-//! findings, a table of the waived ones, and the diff `--apply` would make, folded.
+//! findings, a table of the waived ones, and the diff `--apply` would make, folded. For
+//! `db audit`, a table of per-table figures comes before the findings.
 //!
 //! Owns the comment's layout, its escaping and its size limit; it never judges a value and never
 //! reads a file. Secrets never reach here: parsers and the diff already masked them.
 
+use super::figures;
 use super::sanitize::sanitize;
 use super::{Context, RenderOptions, Renderable};
 use crate::audit::AuditReport;
+use crate::db::model::{DbAuditReport, TableStats};
 use crate::finding::{Finding, Severity};
 use std::fmt::Write;
 
@@ -29,6 +32,15 @@ fn render_limited(r: &dyn Renderable, o: &RenderOptions, limit: usize) -> String
                 "**apim-tune**: nothing found ({} settings checked, all as the profile recommends)\n",
                 r.checked().len()
             ),
+            // The figures are the point of a database audit, problem or not.
+            Context::Db(d) => {
+                let mut out = format!(
+                    "## apim-tune db audit\n\n**apim-tune**: nothing found ({} checks made)\n\n",
+                    r.checked().len()
+                );
+                db_context(d, &mut out);
+                out
+            }
         };
         if let Some(d) = diff {
             let room = limit.saturating_sub(out.len() + RESERVE);
@@ -124,6 +136,7 @@ fn head(r: &dyn Renderable) -> String {
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut out = match r.context() {
         Context::Audit(_) => String::from("## apim-tune audit\n\n"),
+        Context::Db(_) => String::from("## apim-tune db audit\n\n"),
     };
     let _ = writeln!(
         out,
@@ -135,8 +148,67 @@ fn head(r: &dyn Renderable) -> String {
     );
     match r.context() {
         Context::Audit(a) => audit_context(a, &mut out),
+        Context::Db(d) => {
+            db_context(d, &mut out);
+            out.push('\n');
+        }
     }
     out
+}
+
+/// The database on one line, then its per-table figures as a table.
+fn db_context(r: &DbAuditReport, out: &mut String) {
+    let server = r
+        .server_version
+        .as_deref()
+        .map_or_else(|| "server version unknown".to_string(), code);
+    let schema = r.schema_version.as_deref().map_or_else(
+        || "API-M schema unknown".to_string(),
+        |v| format!("API-M schema {}", code(v)),
+    );
+    let _ = writeln!(
+        out,
+        "Database: {} ({}, {server}), {schema}; cut-off {} (now {}, safe period {})",
+        code(&r.target),
+        r.engine,
+        code(&r.cutoff),
+        code(&r.now),
+        code(&r.safe_period)
+    );
+    if r.tables.is_empty() {
+        return;
+    }
+    out.push_str(
+        "\n| Table | Rows | Size | Removable | Oldest removable | Removable by reason |\n\
+         | --- | ---: | ---: | ---: | --- | --- |\n",
+    );
+    for t in &r.tables {
+        out.push_str(&table_row(t));
+    }
+}
+
+fn table_row(t: &TableStats) -> String {
+    if !t.present {
+        return format!("| {} | absent | | | | |\n", code(&t.table));
+    }
+    let number = |n: Option<u64>| n.map_or_else(|| "–".to_string(), |n| n.to_string());
+    let reasons: Vec<String> = t
+        .reasons
+        .iter()
+        .map(|(reason, n)| format!("{}: {n}", text(reason)))
+        .collect();
+    format!(
+        "| {} | {} | {} | {} | {} | {} |\n",
+        code(&t.table),
+        number(t.rows),
+        // `text` escapes an estimate's `~`, which GitHub could pair into strikethrough.
+        figures::size(t).map_or_else(|| "–".to_string(), |s| text(&s)),
+        number(t.removable),
+        t.oldest_removable
+            .as_deref()
+            .map_or_else(|| "–".to_string(), code),
+        reasons.join("; ")
+    )
 }
 
 /// The facts the host audit judged by, on one line.

@@ -1,6 +1,7 @@
 //! Renderers: turn an audit report (of a host or of a database) into text, JSON, SARIF, JUnit or
 //! Markdown. They never judge or read files.
 
+mod figures;
 pub mod host;
 pub mod json;
 pub mod junit;

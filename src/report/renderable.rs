@@ -1,9 +1,10 @@
 //! What a renderer can render: the finding model every report shares, plus the context that
-//! differs between reports (a host audit's facts, the API-M home and the profile).
+//! differs between them (a host audit's facts, a database audit's target and tables).
 //!
 //! It only exposes data; the layout of each context stays in the renderer that prints it.
 
 use crate::audit::{AuditReport, Checked};
+use crate::db::model::DbAuditReport;
 use crate::finding::{Finding, Severity};
 
 /// The part of a report a renderer lays out differently per command.
@@ -15,6 +16,8 @@ use crate::finding::{Finding, Severity};
 pub enum Context<'a> {
     /// `apim-tune audit`: host facts, the API-M home and the profile.
     Audit(&'a AuditReport),
+    /// `apim-tune db audit`: the database, its schema and per-table figures.
+    Db(&'a DbAuditReport),
 }
 
 /// A report the renderers in `report/` accept: findings, checks and notes in the audit's
@@ -59,5 +62,23 @@ impl Renderable for AuditReport {
 
     fn context(&self) -> Context<'_> {
         Context::Audit(self)
+    }
+}
+
+impl Renderable for DbAuditReport {
+    fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    fn checked(&self) -> &[Checked] {
+        &self.checked
+    }
+
+    fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    fn context(&self) -> Context<'_> {
+        Context::Db(self)
     }
 }

@@ -1,5 +1,6 @@
 //! `--format sarif`: one SARIF 2.1.0 log with one run, for GitHub code scanning and other
-//! SARIF viewers.
+//! SARIF viewers. A `db audit` run has no files: its results name their table as a logical
+//! location instead.
 //!
 //! Owns the mapping from findings and codes to SARIF objects; it never judges a value and never
 //! reads a file (the only file bytes it could name are spans the audit already measured).
@@ -7,6 +8,7 @@
 
 use super::{Context, RenderOptions, Renderable};
 use crate::audit::AuditReport;
+use crate::db::model::DbAuditReport;
 use crate::finding::{Finding, Fix, Severity};
 use crate::model::Location;
 use crate::rules::codes::Code;
@@ -33,6 +35,13 @@ pub fn render(r: &dyn Renderable, _o: &RenderOptions) -> String {
     let rules: Vec<Code> = match r.context() {
         // The host audit can raise every code, so its run describes them all.
         Context::Audit(_) => Code::ALL.to_vec(),
+        // A database audit raises a few codes of its own; listing the host's would describe
+        // checks this run never made. `Code::ALL` order keeps the list stable between runs.
+        Context::Db(_) => Code::ALL
+            .iter()
+            .copied()
+            .filter(|c| r.findings().iter().any(|f| f.code == *c))
+            .collect(),
     };
     let mut seen: HashMap<String, usize> = HashMap::new();
     let results: Vec<Value> = r
@@ -46,7 +55,7 @@ pub fn render(r: &dyn Renderable, _o: &RenderOptions) -> String {
             // occurrence number keeps fingerprints unique without tying them to line numbers,
             // which move whenever someone edits the file.
             let fingerprint = if *n == 1 { key } else { format!("{key}#{n}") };
-            result(f, &rules, fingerprint)
+            result(f, &rules, fingerprint, r.context())
         })
         .collect();
 
@@ -72,6 +81,8 @@ pub fn render(r: &dyn Renderable, _o: &RenderOptions) -> String {
                 ROOT_BASE_ID: { "description": { "text": "the directory given as --root" } }
             });
         }
+        // No `--root`, hence no base to resolve relative paths against.
+        Context::Db(_) => {}
     }
     let doc = json!({
         "$schema": SCHEMA_URI,
@@ -144,7 +155,20 @@ fn invocation(r: &dyn Renderable) -> Value {
 fn run_properties(r: &dyn Renderable) -> Value {
     match r.context() {
         Context::Audit(a) => audit_properties(a),
+        Context::Db(d) => db_properties(d),
     }
+}
+
+fn db_properties(r: &DbAuditReport) -> Value {
+    json!({
+        "target": r.target,
+        "engine": r.engine,
+        "server_version": r.server_version,
+        "schema_version": r.schema_version,
+        "now": r.now,
+        "cutoff": r.cutoff,
+        "safe_period": r.safe_period,
+    })
 }
 
 fn audit_properties(r: &AuditReport) -> Value {
@@ -161,7 +185,7 @@ fn audit_properties(r: &AuditReport) -> Value {
     })
 }
 
-fn result(f: &Finding, rules: &[Code], fingerprint: String) -> Value {
+fn result(f: &Finding, rules: &[Code], fingerprint: String, cx: Context) -> Value {
     // The run's rules include every code its findings use, so the position is always found.
     let rule_index = rules.iter().position(|c| *c == f.code).unwrap_or(0);
     let sarif_fix = f.fix.as_ref().and_then(fix);
@@ -173,7 +197,11 @@ fn result(f: &Finding, rules: &[Code], fingerprint: String) -> Value {
         "message".into(),
         json!({ "text": message(f, sarif_fix.is_some()) }),
     );
-    if let Some(loc) = primary_location(f) {
+    let location = match cx {
+        Context::Audit(_) => primary_location(f),
+        Context::Db(_) => primary_location(f).or_else(|| Some(logical_location(f))),
+    };
+    if let Some(loc) = location {
         res.insert("locations".into(), json!([loc]));
     }
     if let Some(p) = &f.profile_at {
@@ -259,6 +287,19 @@ fn primary_location(f: &Finding) -> Option<Value> {
         (None, _, None) => return None,
     };
     Some(json!({ "physicalLocation": physical(&loc) }))
+}
+
+/// A database finding's subject (`db:IDN_OAUTH2_ACCESS_TOKEN`) as a SARIF logical location,
+/// so viewers can still group and show results by table. No `kind`: none of SARIF's listed
+/// kinds is a table, and the schema asks for one of them only when it fits.
+fn logical_location(f: &Finding) -> Value {
+    let name = f
+        .subject
+        .split_once(':')
+        .map_or(f.subject.as_str(), |(_, n)| n);
+    json!({
+        "logicalLocations": [{ "name": name, "fullyQualifiedName": f.subject }],
+    })
 }
 
 fn physical(l: &Location) -> Value {
