@@ -154,3 +154,36 @@ fn fix(fx: &Fix) -> Value {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::db_sample;
+
+    fn db_json(r: &DbAuditReport) -> Value {
+        serde_json::from_str(&render(r)).unwrap()
+    }
+
+    #[test]
+    fn a_db_report() {
+        insta::assert_json_snapshot!(db_json(&db_sample::report()), {
+            ".version" => "[VERSION]",
+        });
+    }
+
+    /// Consumers of both schemas read findings and the summary with one parser.
+    #[test]
+    fn db_findings_and_summary_have_the_audit_shape() {
+        let r = db_sample::report();
+        let doc = db_json(&r);
+        assert_eq!(doc["findings"], json!([finding(&r.findings[0])]));
+        assert_eq!(doc["summary"], summary(&r));
+        let audit: Value = serde_json::from_str(&render(&crate::report::sarif::sample::report(
+            Vec::new(),
+            &[],
+        )))
+        .unwrap();
+        let keys = |v: &Value| v.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>());
+        assert_eq!(keys(&doc["summary"]), keys(&audit["summary"]));
+    }
+}

@@ -600,4 +600,54 @@ mod tests {
         let now = render(&sample_report(), &RenderOptions::default());
         assert_schema_valid(&now);
     }
+
+    fn db_with(fail_on: Option<Severity>) -> String {
+        render_at(
+            &crate::report::db_sample::report(),
+            &RenderOptions {
+                fail_on,
+                diff: None,
+            },
+            TS,
+        )
+    }
+
+    #[test]
+    fn a_db_report_is_valid_against_the_schema() {
+        let xml = db_with(Some(Severity::Warning));
+        assert_schema_valid(&xml);
+        assert_eq!(counts(&xml), [("db".to_string(), 2, 1, 0)]);
+        for property in [
+            "<property name=\"target\" value=\"postgres://apim:****@db.example:5432/apim_db\"/>",
+            "<property name=\"engine\" value=\"postgresql\"/>",
+            "<property name=\"schema_version\" value=\"4.2\"/>",
+            "<property name=\"cutoff\" value=\"2026-11-21 05:48:01\"/>",
+            "<property name=\"fail_on\" value=\"warning\"/>",
+        ] {
+            assert!(xml.contains(property), "{property}\n{xml}");
+        }
+        assert!(!xml.contains("name=\"kernel\""), "no host facts");
+        assert!(xml.contains(
+            "<failure message=\"`IDN_OAUTH2_ACCESS_TOKEN` holds 1100000 removable rows, expected \
+             at most 100000\" type=\"APM001\">APM001 setting-below-recommended (warning): "
+        ), "{xml}");
+        assert!(xml.contains(
+            "<testcase classname=\"db\" name=\"db:IDN_OAUTH2_AUTHORIZATION_CODE\" time=\"0\"/>"
+        ));
+    }
+
+    #[test]
+    fn a_db_report_below_the_threshold_passes_and_stays_valid() {
+        let xml = db_with(Some(Severity::Error));
+        assert_schema_valid(&xml);
+        assert_eq!(counts(&xml), [("db".to_string(), 2, 0, 0)]);
+        assert!(xml.contains("passes (below --fail-on error):\nAPM001"));
+
+        let mut r = crate::report::db_sample::report();
+        r.schema_version = None;
+        r.server_version = None;
+        let xml = render_at(&r, &RenderOptions::default(), TS);
+        assert_schema_valid(&xml);
+        assert!(xml.contains("<property name=\"schema_version\" value=\"unknown\"/>"));
+    }
 }

@@ -424,7 +424,7 @@ mod tests {
     use crate::report::sarif::sample;
     use crate::rules::codes::Code;
 
-    fn md(r: &AuditReport, diff: Option<&str>) -> String {
+    fn md(r: &dyn Renderable, diff: Option<&str>) -> String {
         render(
             r,
             &RenderOptions {
@@ -661,5 +661,30 @@ mod tests {
             !out.contains("**Waived**"),
             "the waived table follows only a complete one"
         );
+    }
+
+    #[test]
+    fn a_db_report() {
+        insta::assert_snapshot!(md(&crate::report::db_sample::report(), None));
+    }
+
+    #[test]
+    fn a_clean_db_report_still_shows_its_figures() {
+        let mut r = crate::report::db_sample::report();
+        r.findings.clear();
+        r.tables.truncate(1);
+        r.tables[0].reasons = vec![("a|b ~c~ *d*".into(), 1)];
+        r.tables[0].size_kind = Some("estimate");
+        insta::assert_snapshot!(md(&r, None), @r"
+        ## apim-tune db audit
+
+        **apim-tune**: nothing found (2 checks made)
+
+        Database: `postgres://apim:****@db.example:5432/apim_db` (postgresql, `PostgreSQL 15.14`), API-M schema `4.2`; cut-off `2026-11-21 05:48:01` (now `2026-11-22 05:48:01`, safe period `24h`)
+
+        | Table | Rows | Size | Removable | Oldest removable | Removable by reason |
+        | --- | ---: | ---: | ---: | --- | --- |
+        | `IDN_OAUTH2_ACCESS_TOKEN` | 1250000 | \~1.5 GiB | 1100000 | `2024-03-01 12:00:00` | a\|b \~c\~ \*d\*: 1 |
+        ");
     }
 }

@@ -1,6 +1,8 @@
 //! Renderers: turn an audit report (of a host or of a database) into text, JSON, SARIF, JUnit or
 //! Markdown. They never judge or read files.
 
+#[cfg(test)]
+pub(crate) mod db_sample;
 mod figures;
 pub mod host;
 pub mod json;

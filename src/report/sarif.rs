@@ -556,27 +556,40 @@ mod tests {
         crate::test_support::shared("schemas/sarif-2.1.0.json")
     }
 
-    #[test]
-    fn validates_against_the_sarif_schema() {
+    /// The schema validator, formats included; `None` (with a note) where the schema is missing.
+    fn validator() -> Option<jsonschema::Validator> {
         let Some(path) = schema_path() else {
             eprintln!(
                 "skipped: sarif-2.1.0.json not found at $CARGO_MANIFEST_DIR/../shared/schemas/ \
                  nor /work/shared/schemas/; SARIF output was not schema-checked"
             );
-            return;
+            return None;
         };
         let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         // Formats too (`uri`, `date-time`). The schema is draft-04, which has no
         // `uri-reference`, so artifact URIs are checked by `uris_are_valid_references` below.
-        let validator = jsonschema::options()
-            .should_validate_formats(true)
-            .build(&schema)
-            .unwrap();
-        let doc = rendered();
-        let errors: Vec<String> = validator
-            .iter_errors(&doc)
+        Some(
+            jsonschema::options()
+                .should_validate_formats(true)
+                .build(&schema)
+                .unwrap(),
+        )
+    }
+
+    fn schema_errors(validator: &jsonschema::Validator, doc: &Value) -> Vec<String> {
+        validator
+            .iter_errors(doc)
             .map(|e| format!("{} at {}", e, e.instance_path()))
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn validates_against_the_sarif_schema() {
+        let Some(validator) = validator() else {
+            return;
+        };
+        let doc = rendered();
+        let errors = schema_errors(&validator, &doc);
         assert!(errors.is_empty(), "{errors:#?}");
 
         // The validator must be able to say no, or the check above proves nothing.
@@ -834,5 +847,86 @@ mod tests {
         let res = &doc["runs"][0]["results"][0];
         assert!(res.get("locations").is_none());
         assert_eq!(res["level"], "note");
+    }
+
+    fn rendered_db(r: &DbAuditReport) -> Value {
+        serde_json::from_str(&render(r, &RenderOptions::default())).unwrap()
+    }
+
+    #[test]
+    fn a_db_report_validates_against_the_sarif_schema() {
+        let mut r = crate::report::db_sample::report();
+        // A second finding, waived, with a code not first in `Code::ALL`: rule indexes and
+        // suppressions must hold in a run that lists only the codes it used.
+        let mut waived = Finding::new(Code::Apm003, "db:IDN_OAUTH2_AUTHORIZATION_CODE", "m");
+        waived.waived = Some(crate::finding::Waived {
+            reason: "cleaned by the vendor job".into(),
+            expires: None,
+            at: Location::file_only("apim-tune.waivers.toml"),
+        });
+        r.findings.push(waived);
+        let doc = rendered_db(&r);
+        if let Some(validator) = validator() {
+            let errors = schema_errors(&validator, &doc);
+            assert!(errors.is_empty(), "{errors:#?}");
+        }
+
+        let run = &doc["runs"][0];
+        let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+        let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["APM001", "APM003"], "only the codes used");
+        let results = run["results"].as_array().unwrap();
+        for res in results {
+            let i = res["ruleIndex"].as_u64().unwrap() as usize;
+            assert_eq!(rules[i]["id"], res["ruleId"]);
+            assert!(res["locations"][0].get("physicalLocation").is_none());
+        }
+        assert_eq!(
+            results[0]["locations"][0]["logicalLocations"],
+            json!([{
+                "name": "IDN_OAUTH2_ACCESS_TOKEN",
+                "fullyQualifiedName": "db:IDN_OAUTH2_ACCESS_TOKEN",
+            }])
+        );
+        assert_eq!(
+            results[0]["message"]["text"],
+            "`IDN_OAUTH2_ACCESS_TOKEN` holds 1100000 removable rows, expected at most 100000 \
+             (current: 1100000, expected: at most 100000)"
+        );
+        assert_eq!(
+            results[0]["partialFingerprints"][FINGERPRINT],
+            "APM001:db:IDN_OAUTH2_ACCESS_TOKEN"
+        );
+        assert_eq!(results[1]["suppressions"][0]["status"], "accepted");
+        assert_eq!(
+            run["properties"],
+            json!({
+                "target": "postgres://apim:****@db.example:5432/apim_db",
+                "engine": "postgresql",
+                "server_version": "PostgreSQL 15.14",
+                "schema_version": "4.2",
+                "now": "2026-11-22 05:48:01",
+                "cutoff": "2026-11-21 05:48:01",
+                "safe_period": "24h",
+            })
+        );
+        assert!(run.get("originalUriBaseIds").is_none(), "no --root");
+        assert_eq!(
+            run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"],
+            "`IDN_OIDC_REQ_OBJECT_REFERENCE` is absent: not cleaned"
+        );
+    }
+
+    #[test]
+    fn a_clean_db_report_is_a_valid_run_without_rules() {
+        let mut r = crate::report::db_sample::report();
+        r.findings.clear();
+        let doc = rendered_db(&r);
+        if let Some(validator) = validator() {
+            let errors = schema_errors(&validator, &doc);
+            assert!(errors.is_empty(), "{errors:#?}");
+        }
+        assert_eq!(doc["runs"][0]["tool"]["driver"]["rules"], json!([]));
+        assert_eq!(doc["runs"][0]["results"], json!([]));
     }
 }

@@ -270,3 +270,41 @@ fn summary(r: &dyn Renderable, out: &mut String) {
         fixable
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::db_sample;
+
+    /// Without a colour override, `colored` colours whenever stdout is a terminal, which
+    /// `cargo test` run by hand may be; `--color never` does the same in the CLI.
+    fn plain(r: &dyn Renderable) -> String {
+        colored::control::set_override(false);
+        render(r)
+    }
+
+    #[test]
+    fn a_db_report() {
+        insta::assert_snapshot!(plain(&db_sample::report()));
+    }
+
+    #[test]
+    fn a_db_report_with_nothing_known_or_measured() {
+        let mut r = db_sample::report();
+        r.server_version = None;
+        r.schema_version = None;
+        r.tables.clear();
+        r.findings.clear();
+        r.notes.clear();
+        insta::assert_snapshot!(plain(&r), @r"
+        apim-tune db audit
+          target   postgres://apim:****@db.example:5432/apim_db
+          engine   postgresql (server version unknown)
+          schema   unknown
+          now      2026-11-22 05:48:01
+          cut-off  2026-11-21 05:48:01 (safe period 24h)
+
+        no findings
+        ");
+    }
+}
