@@ -1,15 +1,28 @@
-//! `--format json`: exactly one object, schema `apim-tune/audit/v1`.
+//! `--format json`: exactly one object, schema `apim-tune/audit/v1` (or `apim-tune/db-audit/v1`
+//! for `db audit`); both carry findings and a summary of the same shape.
 //!
 //! Fields named in the issue must stay; more are welcome. Secrets never reach here: parsers
 //! already masked them.
 
+use super::{Context, Renderable};
 use crate::audit::AuditReport;
+use crate::db::model::{DbAuditReport, TableStats};
 use crate::finding::{Finding, Fix, Severity};
 use serde_json::{Value, json};
 
-pub fn render(r: &AuditReport) -> String {
+pub fn render(r: &dyn Renderable) -> String {
+    let doc = match r.context() {
+        Context::Audit(a) => audit(a),
+        Context::Db(d) => db(d),
+    };
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
+    s.push('\n');
+    s
+}
+
+fn audit(r: &AuditReport) -> Value {
     let f = &r.facts;
-    let doc = json!({
+    json!({
         "schema": "apim-tune/audit/v1",
         "version": env!("CARGO_PKG_VERSION"),
         "host": {
@@ -47,17 +60,54 @@ pub fn render(r: &AuditReport) -> String {
         "notes": r.notes,
         "findings": r.findings.iter().map(finding).collect::<Vec<_>>(),
         "sysctl": r.sysctl,
-        "summary": {
-            "error": r.count(Severity::Error),
-            "warning": r.count(Severity::Warning),
-            "info": r.count(Severity::Info),
-            "fixable": r.findings.iter().filter(|f| f.fixable()).count(),
-            "waived": r.waived(),
+        "summary": summary(r),
+    })
+}
+
+fn db(r: &DbAuditReport) -> Value {
+    json!({
+        "schema": "apim-tune/db-audit/v1",
+        "version": env!("CARGO_PKG_VERSION"),
+        "database": {
+            "target": r.target,
+            "engine": r.engine,
+            "server_version": r.server_version,
+            "schema_version": r.schema_version,
+            "now": r.now,
+            "cutoff": r.cutoff,
+            "safe_period": r.safe_period,
         },
-    });
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
-    s.push('\n');
-    s
+        "tables": r.tables.iter().map(table).collect::<Vec<_>>(),
+        "notes": r.notes,
+        "findings": r.findings.iter().map(finding).collect::<Vec<_>>(),
+        "summary": summary(r),
+    })
+}
+
+/// Written out by hand rather than derived: a derived `reasons` would be `[text, rows]` pairs,
+/// which a consumer can only read by position.
+fn table(t: &TableStats) -> Value {
+    json!({
+        "table": t.table,
+        "present": t.present,
+        "rows": t.rows,
+        "size_bytes": t.size_bytes,
+        "size_kind": t.size_kind,
+        "removable": t.removable,
+        "reasons": t.reasons.iter().map(|(reason, rows)| json!({ "reason": reason, "rows": rows })).collect::<Vec<_>>(),
+        "oldest_removable": t.oldest_removable,
+    })
+}
+
+/// The counts every report ends with; the exit code is decided from the same ones.
+fn summary(r: &dyn Renderable) -> Value {
+    json!({
+        "error": r.count(Severity::Error),
+        "warning": r.count(Severity::Warning),
+        "info": r.count(Severity::Info),
+        "fixable": r.findings().iter().filter(|f| f.fixable()).count(),
+        "waived": r.waived(),
+    })
 }
 
 fn finding(f: &Finding) -> Value {
@@ -102,5 +152,38 @@ fn fix(fx: &Fix) -> Value {
         Fix::RemoveLine { location } => json!({
             "kind": "remove-line", "file": location.file, "line": location.line,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::db_sample;
+
+    fn db_json(r: &DbAuditReport) -> Value {
+        serde_json::from_str(&render(r)).unwrap()
+    }
+
+    #[test]
+    fn a_db_report() {
+        insta::assert_json_snapshot!(db_json(&db_sample::report()), {
+            ".version" => "[VERSION]",
+        });
+    }
+
+    /// Consumers of both schemas read findings and the summary with one parser.
+    #[test]
+    fn db_findings_and_summary_have_the_audit_shape() {
+        let r = db_sample::report();
+        let doc = db_json(&r);
+        assert_eq!(doc["findings"], json!([finding(&r.findings[0])]));
+        assert_eq!(doc["summary"], summary(&r));
+        let audit: Value = serde_json::from_str(&render(&crate::report::sarif::sample::report(
+            Vec::new(),
+            &[],
+        )))
+        .unwrap();
+        let keys = |v: &Value| v.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>());
+        assert_eq!(keys(&doc["summary"]), keys(&audit["summary"]));
     }
 }

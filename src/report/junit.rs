@@ -5,9 +5,10 @@
 //! Owns the shape of that XML and its escaping; it never judges a value and never reads a file.
 //! Secrets never reach here: parsers already masked them.
 
-use super::RenderOptions;
 use super::sanitize::sanitize;
+use super::{Context, RenderOptions, Renderable};
 use crate::audit::AuditReport;
+use crate::db::model::DbAuditReport;
 use crate::finding::{Finding, Fix, Severity};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -20,7 +21,7 @@ const HOSTNAME: &str = "apim-tune";
 /// The schema's `ISO8601_DATETIME_PATTERN` takes no timezone; this is UTC.
 const EPOCH: &str = "1970-01-01T00:00:00";
 
-pub fn render(r: &AuditReport, o: &RenderOptions) -> String {
+pub fn render(r: &dyn Renderable, o: &RenderOptions) -> String {
     render_at(r, o, &xs_datetime(&crate::edit::timestamp()))
 }
 
@@ -47,19 +48,19 @@ fn xs_datetime(compact: &str) -> String {
 /// One checked setting and the findings on it.
 type Cases<'a> = BTreeMap<String, Vec<&'a Finding>>;
 
-fn render_at(r: &AuditReport, o: &RenderOptions, timestamp: &str) -> String {
+fn render_at(r: &dyn Renderable, o: &RenderOptions, timestamp: &str) -> String {
     let mut suites: BTreeMap<String, Cases> = BTreeMap::new();
-    for c in &r.checked {
+    for c in r.checked() {
         suites
             .entry(suite_name(&c.suite))
             .or_default()
             .entry(c.subject.clone())
             .or_default();
     }
-    for f in &r.findings {
+    for f in r.findings() {
         // The audit lists every finding's subject in `checked`; a hand-built report may not.
         let suite = r
-            .checked
+            .checked()
             .iter()
             .find(|c| c.subject == f.subject)
             .map(|c| c.suite.clone())
@@ -115,7 +116,7 @@ fn verdict<'a>(findings: &[&'a Finding], fail_on: Option<Severity>) -> Verdict<'
 }
 
 fn suite(
-    r: &AuditReport,
+    r: &dyn Renderable,
     o: &RenderOptions,
     id: usize,
     name: &str,
@@ -171,7 +172,27 @@ fn suite(
 }
 
 /// The schema puts properties on each suite, so each carries the facts the audit judged by.
-fn properties(r: &AuditReport, o: &RenderOptions, out: &mut String) {
+fn properties(r: &dyn Renderable, o: &RenderOptions, out: &mut String) {
+    let fail_on = (
+        "fail_on",
+        o.fail_on.map_or("never", Severity::as_str).to_string(),
+    );
+    let props = match r.context() {
+        Context::Audit(a) => audit_properties(a),
+        Context::Db(d) => db_properties(d),
+    };
+    out.push_str("    <properties>\n");
+    for (name, value) in props.into_iter().chain([fail_on]) {
+        let _ = writeln!(
+            out,
+            "      <property name=\"{name}\" value=\"{}\"/>",
+            attr(&sanitize(&value))
+        );
+    }
+    out.push_str("    </properties>\n");
+}
+
+fn audit_properties(r: &AuditReport) -> Vec<(&'static str, String)> {
     let f = &r.facts;
     let (apim_version, layout) = match &r.apim {
         Some(a) => (
@@ -182,7 +203,7 @@ fn properties(r: &AuditReport, o: &RenderOptions, out: &mut String) {
         ),
         None => ("none (host only)".to_string(), "none".to_string()),
     };
-    let props = [
+    vec![
         ("cores", f.cores.value.to_string()),
         ("memory_mb", f.memory_mb.value.to_string()),
         (
@@ -196,20 +217,27 @@ fn properties(r: &AuditReport, o: &RenderOptions, out: &mut String) {
         ("layout", layout),
         ("profile", r.profile.chain.join(" → ")),
         ("role", r.profile.role.clone()),
+    ]
+}
+
+/// The database judged and the cut-off that decided which rows count as removable. The target
+/// was password-masked before it reached the report.
+fn db_properties(r: &DbAuditReport) -> Vec<(&'static str, String)> {
+    let unknown = || "unknown".to_string();
+    vec![
+        ("target", r.target.clone()),
+        ("engine", r.engine.to_string()),
         (
-            "fail_on",
-            o.fail_on.map_or("never", Severity::as_str).to_string(),
+            "server_version",
+            r.server_version.clone().unwrap_or_else(unknown),
         ),
-    ];
-    out.push_str("    <properties>\n");
-    for (name, value) in props {
-        let _ = writeln!(
-            out,
-            "      <property name=\"{name}\" value=\"{}\"/>",
-            attr(&sanitize(&value))
-        );
-    }
-    out.push_str("    </properties>\n");
+        (
+            "schema_version",
+            r.schema_version.clone().unwrap_or_else(unknown),
+        ),
+        ("cutoff", r.cutoff.clone()),
+        ("safe_period", r.safe_period.clone()),
+    ]
 }
 
 fn testcase(suite: &str, subject: &str, v: &Verdict, out: &mut String) {
@@ -571,5 +599,55 @@ mod tests {
         assert_eq!(xs_datetime("2026112xT054801Z"), EPOCH);
         let now = render(&sample_report(), &RenderOptions::default());
         assert_schema_valid(&now);
+    }
+
+    fn db_with(fail_on: Option<Severity>) -> String {
+        render_at(
+            &crate::report::db_sample::report(),
+            &RenderOptions {
+                fail_on,
+                diff: None,
+            },
+            TS,
+        )
+    }
+
+    #[test]
+    fn a_db_report_is_valid_against_the_schema() {
+        let xml = db_with(Some(Severity::Warning));
+        assert_schema_valid(&xml);
+        assert_eq!(counts(&xml), [("db".to_string(), 2, 1, 0)]);
+        for property in [
+            "<property name=\"target\" value=\"postgres://apim:****@db.example:5432/apim_db\"/>",
+            "<property name=\"engine\" value=\"postgresql\"/>",
+            "<property name=\"schema_version\" value=\"4.2\"/>",
+            "<property name=\"cutoff\" value=\"2026-11-21 05:48:01\"/>",
+            "<property name=\"fail_on\" value=\"warning\"/>",
+        ] {
+            assert!(xml.contains(property), "{property}\n{xml}");
+        }
+        assert!(!xml.contains("name=\"kernel\""), "no host facts");
+        assert!(xml.contains(
+            "<failure message=\"`IDN_OAUTH2_ACCESS_TOKEN` holds 1100000 removable rows, expected \
+             at most 100000\" type=\"APM001\">APM001 setting-below-recommended (warning): "
+        ), "{xml}");
+        assert!(xml.contains(
+            "<testcase classname=\"db\" name=\"db:IDN_OAUTH2_AUTHORIZATION_CODE\" time=\"0\"/>"
+        ));
+    }
+
+    #[test]
+    fn a_db_report_below_the_threshold_passes_and_stays_valid() {
+        let xml = db_with(Some(Severity::Error));
+        assert_schema_valid(&xml);
+        assert_eq!(counts(&xml), [("db".to_string(), 2, 0, 0)]);
+        assert!(xml.contains("passes (below --fail-on error):\nAPM001"));
+
+        let mut r = crate::report::db_sample::report();
+        r.schema_version = None;
+        r.server_version = None;
+        let xml = render_at(&r, &RenderOptions::default(), TS);
+        assert_schema_valid(&xml);
+        assert!(xml.contains("<property name=\"schema_version\" value=\"unknown\"/>"));
     }
 }

@@ -1,12 +1,15 @@
 //! `--format markdown`: a pull-request comment (GitHub-flavoured): a summary, a table of the
-//! findings, a table of the waived ones, and the diff `--apply` would make, folded.
+//! findings, a table of the waived ones, and the diff `--apply` would make, folded. For
+//! `db audit`, a table of per-table figures comes before the findings.
 //!
 //! Owns the comment's layout, its escaping and its size limit; it never judges a value and never
 //! reads a file. Secrets never reach here: parsers and the diff already masked them.
 
-use super::RenderOptions;
+use super::figures;
 use super::sanitize::sanitize;
+use super::{Context, RenderOptions, Renderable};
 use crate::audit::AuditReport;
+use crate::db::model::{DbAuditReport, TableStats};
 use crate::finding::{Finding, Severity};
 use std::fmt::Write;
 
@@ -17,17 +20,28 @@ const GITHUB_COMMENT_LIMIT: usize = 65_536;
 /// Room kept for the lines that say what was left out.
 const RESERVE: usize = 1_024;
 
-pub fn render(r: &AuditReport, o: &RenderOptions) -> String {
+pub fn render(r: &dyn Renderable, o: &RenderOptions) -> String {
     render_limited(r, o, GITHUB_COMMENT_LIMIT)
 }
 
-fn render_limited(r: &AuditReport, o: &RenderOptions, limit: usize) -> String {
+fn render_limited(r: &dyn Renderable, o: &RenderOptions, limit: usize) -> String {
     let diff = o.diff.filter(|d| !d.trim().is_empty());
-    if r.findings.is_empty() {
-        let mut out = format!(
-            "**apim-tune**: nothing found ({} settings checked, all as the profile recommends)\n",
-            r.checked.len()
-        );
+    if r.findings().is_empty() {
+        let mut out = match r.context() {
+            Context::Audit(_) => format!(
+                "**apim-tune**: nothing found ({} settings checked, all as the profile recommends)\n",
+                r.checked().len()
+            ),
+            // The figures are the point of a database audit, problem or not.
+            Context::Db(d) => {
+                let mut out = format!(
+                    "## apim-tune db audit\n\n**apim-tune**: nothing found ({} checks made)\n\n",
+                    r.checked().len()
+                );
+                db_context(d, &mut out);
+                out
+            }
+        };
         if let Some(d) = diff {
             let room = limit.saturating_sub(out.len() + RESERVE);
             out.push('\n');
@@ -37,8 +51,8 @@ fn render_limited(r: &AuditReport, o: &RenderOptions, limit: usize) -> String {
     }
 
     let mut out = head(r);
-    let active: Vec<&Finding> = r.findings.iter().filter(|f| f.waived.is_none()).collect();
-    let waived: Vec<&Finding> = r.findings.iter().filter(|f| f.waived.is_some()).collect();
+    let active: Vec<&Finding> = r.findings().iter().filter(|f| f.waived.is_none()).collect();
+    let waived: Vec<&Finding> = r.findings().iter().filter(|f| f.waived.is_some()).collect();
     let active_rows: Vec<String> = active.iter().map(|f| active_row(f)).collect();
     let waived_rows: Vec<String> = waived.iter().map(|f| waived_row(f)).collect();
 
@@ -112,15 +126,18 @@ fn left_out_row(n: usize, columns: usize) -> String {
     row
 }
 
-fn head(r: &AuditReport) -> String {
+fn head(r: &dyn Renderable) -> String {
     let fixable = r
-        .findings
+        .findings()
         .iter()
         .filter(|f| f.waived.is_none() && f.fixable())
         .count();
     let count =
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    let mut out = String::from("## apim-tune audit\n\n");
+    let mut out = match r.context() {
+        Context::Audit(_) => String::from("## apim-tune audit\n\n"),
+        Context::Db(_) => String::from("## apim-tune db audit\n\n"),
+    };
     let _ = writeln!(
         out,
         "**apim-tune**: {}, {}, {} — {fixable} fixable, {} waived\n",
@@ -129,6 +146,73 @@ fn head(r: &AuditReport) -> String {
         count(r.count(Severity::Info), "info", "info"),
         r.waived()
     );
+    match r.context() {
+        Context::Audit(a) => audit_context(a, &mut out),
+        Context::Db(d) => {
+            db_context(d, &mut out);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The database on one line, then its per-table figures as a table.
+fn db_context(r: &DbAuditReport, out: &mut String) {
+    let server = r
+        .server_version
+        .as_deref()
+        .map_or_else(|| "server version unknown".to_string(), code);
+    let schema = r.schema_version.as_deref().map_or_else(
+        || "API-M schema unknown".to_string(),
+        |v| format!("API-M schema {}", code(v)),
+    );
+    let _ = writeln!(
+        out,
+        "Database: {} ({}, {server}), {schema}; cut-off {} (now {}, safe period {})",
+        code(&r.target),
+        r.engine,
+        code(&r.cutoff),
+        code(&r.now),
+        code(&r.safe_period)
+    );
+    if r.tables.is_empty() {
+        return;
+    }
+    out.push_str(
+        "\n| Table | Rows | Size | Removable | Oldest removable | Removable by reason |\n\
+         | --- | ---: | ---: | ---: | --- | --- |\n",
+    );
+    for t in &r.tables {
+        out.push_str(&table_row(t));
+    }
+}
+
+fn table_row(t: &TableStats) -> String {
+    if !t.present {
+        return format!("| {} | absent | | | | |\n", code(&t.table));
+    }
+    let number = |n: Option<u64>| n.map_or_else(|| "–".to_string(), |n| n.to_string());
+    let reasons: Vec<String> = t
+        .reasons
+        .iter()
+        .map(|(reason, n)| format!("{}: {n}", text(reason)))
+        .collect();
+    format!(
+        "| {} | {} | {} | {} | {} | {} |\n",
+        code(&t.table),
+        number(t.rows),
+        // `text` escapes an estimate's `~`, which GitHub could pair into strikethrough.
+        figures::size(t).map_or_else(|| "–".to_string(), |s| text(&s)),
+        number(t.removable),
+        t.oldest_removable
+            .as_deref()
+            .map_or_else(|| "–".to_string(), code),
+        reasons.join("; ")
+    )
+}
+
+/// The facts the host audit judged by, on one line.
+fn audit_context(r: &AuditReport, out: &mut String) {
     let f = &r.facts;
     let kernel = f.kernel.as_ref().map_or_else(
         || "kernel unknown".to_string(),
@@ -152,7 +236,6 @@ fn head(r: &AuditReport) -> String {
         f.memory_mb.value,
         f.nat.value.as_str()
     );
-    out
 }
 
 fn active_row(f: &Finding) -> String {
@@ -341,7 +424,7 @@ mod tests {
     use crate::report::sarif::sample;
     use crate::rules::codes::Code;
 
-    fn md(r: &AuditReport, diff: Option<&str>) -> String {
+    fn md(r: &dyn Renderable, diff: Option<&str>) -> String {
         render(
             r,
             &RenderOptions {
@@ -578,5 +661,30 @@ mod tests {
             !out.contains("**Waived**"),
             "the waived table follows only a complete one"
         );
+    }
+
+    #[test]
+    fn a_db_report() {
+        insta::assert_snapshot!(md(&crate::report::db_sample::report(), None));
+    }
+
+    #[test]
+    fn a_clean_db_report_still_shows_its_figures() {
+        let mut r = crate::report::db_sample::report();
+        r.findings.clear();
+        r.tables.truncate(1);
+        r.tables[0].reasons = vec![("a|b ~c~ *d*".into(), 1)];
+        r.tables[0].size_kind = Some("estimate");
+        insta::assert_snapshot!(md(&r, None), @r"
+        ## apim-tune db audit
+
+        **apim-tune**: nothing found (2 checks made)
+
+        Database: `postgres://apim:****@db.example:5432/apim_db` (postgresql, `PostgreSQL 15.14`), API-M schema `4.2`; cut-off `2026-11-21 05:48:01` (now `2026-11-22 05:48:01`, safe period `24h`)
+
+        | Table | Rows | Size | Removable | Oldest removable | Removable by reason |
+        | --- | ---: | ---: | ---: | --- | --- |
+        | `IDN_OAUTH2_ACCESS_TOKEN` | 1250000 | \~1.5 GiB | 1100000 | `2024-03-01 12:00:00` | a\|b \~c\~ \*d\*: 1 |
+        ");
     }
 }

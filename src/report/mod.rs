@@ -1,16 +1,22 @@
-//! Renderers: turn an audit report into text, JSON, SARIF, JUnit or Markdown. They never judge
-//! or read files.
+//! Renderers: turn an audit report (of a host or of a database) into text, JSON, SARIF, JUnit or
+//! Markdown. They never judge or read files.
 
+#[cfg(test)]
+pub(crate) mod db_sample;
+mod figures;
 pub mod host;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+mod renderable;
 pub mod sanitize;
 pub mod sarif;
 pub mod text;
 pub mod validate;
 
 use crate::finding::Severity;
+
+pub use renderable::{Context, Renderable};
 
 /// What a renderer needs besides the report itself.
 #[derive(Clone, Copy, Debug, Default)]

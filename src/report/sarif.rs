@@ -1,12 +1,14 @@
 //! `--format sarif`: one SARIF 2.1.0 log with one run, for GitHub code scanning and other
-//! SARIF viewers.
+//! SARIF viewers. A `db audit` run has no files: its results name their table as a logical
+//! location instead.
 //!
 //! Owns the mapping from findings and codes to SARIF objects; it never judges a value and never
 //! reads a file (the only file bytes it could name are spans the audit already measured).
 //! Secrets never reach here: parsers already masked them.
 
-use super::RenderOptions;
+use super::{Context, RenderOptions, Renderable};
 use crate::audit::AuditReport;
+use crate::db::model::DbAuditReport;
 use crate::finding::{Finding, Fix, Severity};
 use crate::model::Location;
 use crate::rules::codes::Code;
@@ -29,10 +31,21 @@ const FINGERPRINT: &str = "apimTune/v1";
 
 /// `--fail-on` plays no part: every result carries its level, and the consumer (GitHub's
 /// branch protection, a SARIF viewer) decides what blocks.
-pub fn render(r: &AuditReport, _o: &RenderOptions) -> String {
+pub fn render(r: &dyn Renderable, _o: &RenderOptions) -> String {
+    let rules: Vec<Code> = match r.context() {
+        // The host audit can raise every code, so its run describes them all.
+        Context::Audit(_) => Code::ALL.to_vec(),
+        // A database audit raises a few codes of its own; listing the host's would describe
+        // checks this run never made. `Code::ALL` order keeps the list stable between runs.
+        Context::Db(_) => Code::ALL
+            .iter()
+            .copied()
+            .filter(|c| r.findings().iter().any(|f| f.code == *c))
+            .collect(),
+    };
     let mut seen: HashMap<String, usize> = HashMap::new();
     let results: Vec<Value> = r
-        .findings
+        .findings()
         .iter()
         .map(|f| {
             let key = format!("{}:{}", f.code.code(), f.subject);
@@ -42,32 +55,39 @@ pub fn render(r: &AuditReport, _o: &RenderOptions) -> String {
             // occurrence number keeps fingerprints unique without tying them to line numbers,
             // which move whenever someone edits the file.
             let fingerprint = if *n == 1 { key } else { format!("{key}#{n}") };
-            result(f, fingerprint)
+            result(f, &rules, fingerprint, r.context())
         })
         .collect();
 
+    let mut run = json!({
+        "tool": {
+            "driver": {
+                "name": "apim-tune",
+                "version": env!("CARGO_PKG_VERSION"),
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "informationUri": INFORMATION_URI,
+                "rules": rules.iter().map(|c| rule(*c)).collect::<Vec<_>>(),
+            }
+        },
+        "invocations": [invocation(r)],
+        // Our columns count characters, not UTF-16 units (see `SourceFile::line_col`).
+        "columnKind": "unicodeCodePoints",
+        "results": results,
+        "properties": run_properties(r),
+    });
+    match r.context() {
+        Context::Audit(_) => {
+            run["originalUriBaseIds"] = json!({
+                ROOT_BASE_ID: { "description": { "text": "the directory given as --root" } }
+            });
+        }
+        // No `--root`, hence no base to resolve relative paths against.
+        Context::Db(_) => {}
+    }
     let doc = json!({
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "apim-tune",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "semanticVersion": env!("CARGO_PKG_VERSION"),
-                    "informationUri": INFORMATION_URI,
-                    "rules": Code::ALL.iter().map(|c| rule(*c)).collect::<Vec<_>>(),
-                }
-            },
-            "invocations": [invocation(r)],
-            "originalUriBaseIds": {
-                ROOT_BASE_ID: { "description": { "text": "the directory given as --root" } }
-            },
-            // Our columns count characters, not UTF-16 units (see `SourceFile::line_col`).
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-            "properties": run_properties(r),
-        }]
+        "runs": [run],
     });
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
     s.push('\n');
@@ -120,11 +140,11 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
-fn invocation(r: &AuditReport) -> Value {
+fn invocation(r: &dyn Renderable) -> Value {
     let mut inv = json!({ "executionSuccessful": true });
-    if !r.notes.is_empty() {
+    if !r.notes().is_empty() {
         inv["toolExecutionNotifications"] = r
-            .notes
+            .notes()
             .iter()
             .map(|n| json!({ "level": "note", "message": { "text": n } }))
             .collect();
@@ -132,7 +152,26 @@ fn invocation(r: &AuditReport) -> Value {
     inv
 }
 
-fn run_properties(r: &AuditReport) -> Value {
+fn run_properties(r: &dyn Renderable) -> Value {
+    match r.context() {
+        Context::Audit(a) => audit_properties(a),
+        Context::Db(d) => db_properties(d),
+    }
+}
+
+fn db_properties(r: &DbAuditReport) -> Value {
+    json!({
+        "target": r.target,
+        "engine": r.engine,
+        "server_version": r.server_version,
+        "schema_version": r.schema_version,
+        "now": r.now,
+        "cutoff": r.cutoff,
+        "safe_period": r.safe_period,
+    })
+}
+
+fn audit_properties(r: &AuditReport) -> Value {
     let f = &r.facts;
     json!({
         "cores": f.cores.value,
@@ -146,9 +185,9 @@ fn run_properties(r: &AuditReport) -> Value {
     })
 }
 
-fn result(f: &Finding, fingerprint: String) -> Value {
-    // `Code::ALL` lists every code, so the position is always found.
-    let rule_index = Code::ALL.iter().position(|c| *c == f.code).unwrap_or(0);
+fn result(f: &Finding, rules: &[Code], fingerprint: String, cx: Context) -> Value {
+    // The run's rules include every code its findings use, so the position is always found.
+    let rule_index = rules.iter().position(|c| *c == f.code).unwrap_or(0);
     let sarif_fix = f.fix.as_ref().and_then(fix);
     let mut res = Map::new();
     res.insert("ruleId".into(), json!(f.code.code()));
@@ -158,7 +197,11 @@ fn result(f: &Finding, fingerprint: String) -> Value {
         "message".into(),
         json!({ "text": message(f, sarif_fix.is_some()) }),
     );
-    if let Some(loc) = primary_location(f) {
+    let location = match cx {
+        Context::Audit(_) => primary_location(f),
+        Context::Db(_) => primary_location(f).or_else(|| Some(logical_location(f))),
+    };
+    if let Some(loc) = location {
         res.insert("locations".into(), json!([loc]));
     }
     if let Some(p) = &f.profile_at {
@@ -244,6 +287,19 @@ fn primary_location(f: &Finding) -> Option<Value> {
         (None, _, None) => return None,
     };
     Some(json!({ "physicalLocation": physical(&loc) }))
+}
+
+/// A database finding's subject (`db:IDN_OAUTH2_ACCESS_TOKEN`) as a SARIF logical location,
+/// so viewers can still group and show results by table. No `kind`: none of SARIF's listed
+/// kinds is a table, and the schema asks for one of them only when it fits.
+fn logical_location(f: &Finding) -> Value {
+    let name = f
+        .subject
+        .split_once(':')
+        .map_or(f.subject.as_str(), |(_, n)| n);
+    json!({
+        "logicalLocations": [{ "name": name, "fullyQualifiedName": f.subject }],
+    })
 }
 
 fn physical(l: &Location) -> Value {
@@ -500,27 +556,40 @@ mod tests {
         crate::test_support::shared("schemas/sarif-2.1.0.json")
     }
 
-    #[test]
-    fn validates_against_the_sarif_schema() {
+    /// The schema validator, formats included; `None` (with a note) where the schema is missing.
+    fn validator() -> Option<jsonschema::Validator> {
         let Some(path) = schema_path() else {
             eprintln!(
                 "skipped: sarif-2.1.0.json not found at $CARGO_MANIFEST_DIR/../shared/schemas/ \
                  nor /work/shared/schemas/; SARIF output was not schema-checked"
             );
-            return;
+            return None;
         };
         let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         // Formats too (`uri`, `date-time`). The schema is draft-04, which has no
         // `uri-reference`, so artifact URIs are checked by `uris_are_valid_references` below.
-        let validator = jsonschema::options()
-            .should_validate_formats(true)
-            .build(&schema)
-            .unwrap();
-        let doc = rendered();
-        let errors: Vec<String> = validator
-            .iter_errors(&doc)
+        Some(
+            jsonschema::options()
+                .should_validate_formats(true)
+                .build(&schema)
+                .unwrap(),
+        )
+    }
+
+    fn schema_errors(validator: &jsonschema::Validator, doc: &Value) -> Vec<String> {
+        validator
+            .iter_errors(doc)
             .map(|e| format!("{} at {}", e, e.instance_path()))
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn validates_against_the_sarif_schema() {
+        let Some(validator) = validator() else {
+            return;
+        };
+        let doc = rendered();
+        let errors = schema_errors(&validator, &doc);
         assert!(errors.is_empty(), "{errors:#?}");
 
         // The validator must be able to say no, or the check above proves nothing.
@@ -778,5 +847,86 @@ mod tests {
         let res = &doc["runs"][0]["results"][0];
         assert!(res.get("locations").is_none());
         assert_eq!(res["level"], "note");
+    }
+
+    fn rendered_db(r: &DbAuditReport) -> Value {
+        serde_json::from_str(&render(r, &RenderOptions::default())).unwrap()
+    }
+
+    #[test]
+    fn a_db_report_validates_against_the_sarif_schema() {
+        let mut r = crate::report::db_sample::report();
+        // A second finding, waived, with a code not first in `Code::ALL`: rule indexes and
+        // suppressions must hold in a run that lists only the codes it used.
+        let mut waived = Finding::new(Code::Apm003, "db:IDN_OAUTH2_AUTHORIZATION_CODE", "m");
+        waived.waived = Some(crate::finding::Waived {
+            reason: "cleaned by the vendor job".into(),
+            expires: None,
+            at: Location::file_only("apim-tune.waivers.toml"),
+        });
+        r.findings.push(waived);
+        let doc = rendered_db(&r);
+        if let Some(validator) = validator() {
+            let errors = schema_errors(&validator, &doc);
+            assert!(errors.is_empty(), "{errors:#?}");
+        }
+
+        let run = &doc["runs"][0];
+        let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+        let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["APM001", "APM003"], "only the codes used");
+        let results = run["results"].as_array().unwrap();
+        for res in results {
+            let i = res["ruleIndex"].as_u64().unwrap() as usize;
+            assert_eq!(rules[i]["id"], res["ruleId"]);
+            assert!(res["locations"][0].get("physicalLocation").is_none());
+        }
+        assert_eq!(
+            results[0]["locations"][0]["logicalLocations"],
+            json!([{
+                "name": "IDN_OAUTH2_ACCESS_TOKEN",
+                "fullyQualifiedName": "db:IDN_OAUTH2_ACCESS_TOKEN",
+            }])
+        );
+        assert_eq!(
+            results[0]["message"]["text"],
+            "`IDN_OAUTH2_ACCESS_TOKEN` holds 1100000 removable rows, expected at most 100000 \
+             (current: 1100000, expected: at most 100000)"
+        );
+        assert_eq!(
+            results[0]["partialFingerprints"][FINGERPRINT],
+            "APM001:db:IDN_OAUTH2_ACCESS_TOKEN"
+        );
+        assert_eq!(results[1]["suppressions"][0]["status"], "accepted");
+        assert_eq!(
+            run["properties"],
+            json!({
+                "target": "postgres://apim:****@db.example:5432/apim_db",
+                "engine": "postgresql",
+                "server_version": "PostgreSQL 15.14",
+                "schema_version": "4.2",
+                "now": "2026-11-22 05:48:01",
+                "cutoff": "2026-11-21 05:48:01",
+                "safe_period": "24h",
+            })
+        );
+        assert!(run.get("originalUriBaseIds").is_none(), "no --root");
+        assert_eq!(
+            run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"],
+            "`IDN_OIDC_REQ_OBJECT_REFERENCE` is absent: not cleaned"
+        );
+    }
+
+    #[test]
+    fn a_clean_db_report_is_a_valid_run_without_rules() {
+        let mut r = crate::report::db_sample::report();
+        r.findings.clear();
+        let doc = rendered_db(&r);
+        if let Some(validator) = validator() {
+            let errors = schema_errors(&validator, &doc);
+            assert!(errors.is_empty(), "{errors:#?}");
+        }
+        assert_eq!(doc["runs"][0]["tool"]["driver"]["rules"], json!([]));
+        assert_eq!(doc["runs"][0]["results"], json!([]));
     }
 }

@@ -1,18 +1,25 @@
-//! `--format text`: a header with the facts used, then one block per finding, then a summary.
+//! `--format text`: a header with the facts used (for `db audit`, the database and a table of
+//! per-table figures), then one block per finding, then a summary.
 //!
 //! Colour comes from `colored`, whose global override `cli` sets once from `--color`/NO_COLOR;
 //! nothing here decides whether to colour.
 
+use super::figures;
 use super::sanitize::sanitize;
+use super::{Context, Renderable};
 use crate::audit::AuditReport;
+use crate::db::model::{DbAuditReport, TableStats};
 use crate::finding::{Finding, Fix, Severity};
 use colored::Colorize;
 use std::fmt::Write;
 
-pub fn render(r: &AuditReport) -> String {
+pub fn render(r: &dyn Renderable) -> String {
     let mut out = String::new();
-    header(r, &mut out);
-    for f in &r.findings {
+    match r.context() {
+        Context::Audit(a) => header(a, &mut out),
+        Context::Db(d) => db_header(d, &mut out),
+    }
+    for f in r.findings() {
         finding(f, &mut out);
     }
     summary(r, &mut out);
@@ -73,6 +80,90 @@ fn header(r: &AuditReport, out: &mut String) {
         let _ = writeln!(out, "  note     {n}");
     }
     out.push('\n');
+}
+
+fn db_header(r: &DbAuditReport, out: &mut String) {
+    let server = r
+        .server_version
+        .as_deref()
+        .map_or_else(|| "server version unknown".to_string(), sanitize);
+    let schema = r.schema_version.as_deref().map_or_else(
+        || "unknown".to_string(),
+        |v| format!("API-M {}", sanitize(v)),
+    );
+    let _ = writeln!(out, "{}", "apim-tune db audit".bold());
+    let _ = writeln!(out, "  target   {}", sanitize(&r.target));
+    let _ = writeln!(out, "  engine   {} ({server})", r.engine);
+    let _ = writeln!(out, "  schema   {schema}");
+    let _ = writeln!(out, "  now      {}", sanitize(&r.now));
+    let _ = writeln!(
+        out,
+        "  cut-off  {} (safe period {})",
+        sanitize(&r.cutoff),
+        sanitize(&r.safe_period)
+    );
+    for n in &r.notes {
+        let _ = writeln!(out, "  note     {}", sanitize(n));
+    }
+    out.push('\n');
+    if !r.tables.is_empty() {
+        tables(&r.tables, out);
+        out.push('\n');
+    }
+}
+
+/// One aligned row per table: rows, size, removable rows, the oldest removable row; then the
+/// removable rows by reason, indented under their table.
+fn tables(tables: &[TableStats], out: &mut String) {
+    const HEAD: [&str; 5] = ["table", "rows", "size", "removable", "oldest removable"];
+    let dash = || "-".to_string();
+    let number = |n: Option<u64>| n.map_or_else(dash, |n| n.to_string());
+    let rows: Vec<[String; 5]> = tables
+        .iter()
+        .map(|t| {
+            [
+                sanitize(&t.table),
+                number(t.rows),
+                figures::size(t).unwrap_or_else(dash),
+                number(t.removable),
+                t.oldest_removable.as_deref().map_or_else(dash, sanitize),
+            ]
+        })
+        .collect();
+    let mut width = HEAD.map(|h| h.chars().count());
+    for (t, row) in tables.iter().zip(&rows) {
+        // An absent table has only its name; its other cells must not widen the columns.
+        let cells = if t.present { &row[..] } else { &row[..1] };
+        for (w, cell) in width.iter_mut().zip(cells) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    // Names and times read left to right; counts and sizes line up on their last digit.
+    let line = |c: &[String; 5]| {
+        format!(
+            "  {:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}  {}",
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+            w0 = width[0],
+            w1 = width[1],
+            w2 = width[2],
+            w3 = width[3],
+        )
+    };
+    let _ = writeln!(out, "{}", line(&HEAD.map(String::from)).dimmed());
+    for (t, row) in tables.iter().zip(&rows) {
+        if !t.present {
+            let _ = writeln!(out, "  {:<w$}  {}", row[0], "absent".dimmed(), w = width[0]);
+            continue;
+        }
+        let _ = writeln!(out, "{}", line(row));
+        for (reason, n) in &t.reasons {
+            let _ = writeln!(out, "    - {}: {n}", sanitize(reason));
+        }
+    }
 }
 
 fn severity_label(s: Severity) -> String {
@@ -154,18 +245,18 @@ fn finding(f: &Finding, out: &mut String) {
     out.push('\n');
 }
 
-fn summary(r: &AuditReport, out: &mut String) {
+fn summary(r: &dyn Renderable, out: &mut String) {
     let (e, w, i) = (
         r.count(Severity::Error),
         r.count(Severity::Warning),
         r.count(Severity::Info),
     );
-    let fixable = r.findings.iter().filter(|f| f.fixable()).count();
+    let fixable = r.findings().iter().filter(|f| f.fixable()).count();
     let waived = match r.waived() {
         0 => String::new(),
         n => format!(", {n} waived"),
     };
-    if r.findings.is_empty() {
+    if r.findings().is_empty() {
         let _ = writeln!(out, "{}", "no findings".green().bold());
         return;
     }
@@ -178,4 +269,42 @@ fn summary(r: &AuditReport, out: &mut String) {
         i,
         fixable
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::db_sample;
+
+    /// Without a colour override, `colored` colours whenever stdout is a terminal, which
+    /// `cargo test` run by hand may be; `--color never` does the same in the CLI.
+    fn plain(r: &dyn Renderable) -> String {
+        colored::control::set_override(false);
+        render(r)
+    }
+
+    #[test]
+    fn a_db_report() {
+        insta::assert_snapshot!(plain(&db_sample::report()));
+    }
+
+    #[test]
+    fn a_db_report_with_nothing_known_or_measured() {
+        let mut r = db_sample::report();
+        r.server_version = None;
+        r.schema_version = None;
+        r.tables.clear();
+        r.findings.clear();
+        r.notes.clear();
+        insta::assert_snapshot!(plain(&r), @r"
+        apim-tune db audit
+          target   postgres://apim:****@db.example:5432/apim_db
+          engine   postgresql (server version unknown)
+          schema   unknown
+          now      2026-11-22 05:48:01
+          cut-off  2026-11-21 05:48:01 (safe period 24h)
+
+        no findings
+        ");
+    }
 }

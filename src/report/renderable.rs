@@ -1,0 +1,115 @@
+//! What a renderer can render: the finding model every report shares, plus the context that
+//! differs between them (a host audit's facts, a database audit's target and tables).
+//!
+//! It only exposes data; the layout of each context stays in the renderer that prints it.
+
+use crate::audit::{AuditReport, Checked};
+use crate::db::model::DbAuditReport;
+use crate::finding::{Finding, Severity};
+
+/// The part of a report a renderer lays out differently per command.
+///
+/// A closed enum rather than one hook per format on [`Renderable`]: each renderer keeps its
+/// whole layout in its own file, and a new kind of report makes every renderer's `match` fail
+/// to compile until it says how to show it.
+#[derive(Clone, Copy, Debug)]
+pub enum Context<'a> {
+    /// `apim-tune audit`: host facts, the API-M home and the profile.
+    Audit(&'a AuditReport),
+    /// `apim-tune db audit`: the database, its schema and per-table figures.
+    Db(&'a DbAuditReport),
+}
+
+/// A report the renderers in `report/` accept: findings, checks and notes in the audit's
+/// finding model, and a [`Context`] for the rest.
+pub trait Renderable {
+    /// In report order.
+    fn findings(&self) -> &[Finding];
+    /// Every check made, passing or not (JUnit lists the passes).
+    fn checked(&self) -> &[Checked];
+    /// Things the reader should know that are not findings.
+    fn notes(&self) -> &[String];
+    fn context(&self) -> Context<'_>;
+
+    /// Findings of this severity that count (not waived).
+    fn count(&self, s: Severity) -> usize {
+        self.findings()
+            .iter()
+            .filter(|f| f.severity == s && f.waived.is_none())
+            .count()
+    }
+
+    fn waived(&self) -> usize {
+        self.findings()
+            .iter()
+            .filter(|f| f.waived.is_some())
+            .count()
+    }
+}
+
+impl Renderable for AuditReport {
+    fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    fn checked(&self) -> &[Checked] {
+        &self.checked
+    }
+
+    fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    fn context(&self) -> Context<'_> {
+        Context::Audit(self)
+    }
+}
+
+impl Renderable for DbAuditReport {
+    fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    fn checked(&self) -> &[Checked] {
+        &self.checked
+    }
+
+    fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    fn context(&self) -> Context<'_> {
+        Context::Db(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::report::{RenderOptions, db_sample, json, junit, markdown, sarif, text};
+
+    /// The target is masked before it reaches a report; no renderer may add back what the
+    /// mask took out (say, by re-reading a field the mask does not cover).
+    #[test]
+    fn a_masked_target_leaks_no_password_in_any_format() {
+        let r = db_sample::report();
+        assert!(db_sample::URL.contains("s3cret"));
+        let o = RenderOptions::default();
+        for (format, out) in [
+            ("text", text::render(&r)),
+            ("json", json::render(&r)),
+            ("sarif", sarif::render(&r, &o)),
+            ("junit", junit::render(&r, &o)),
+            ("markdown", markdown::render(&r, &o)),
+        ] {
+            assert!(
+                !out.contains("s3cret"),
+                "{format} leaks the password:\n{out}"
+            );
+            // Proves the target was rendered at all, so the check above means something.
+            assert!(
+                out.contains("postgres://apim:****@db.example:5432/apim_db"),
+                "{format} does not show the target:\n{out}"
+            );
+        }
+    }
+}
