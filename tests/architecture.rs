@@ -13,7 +13,10 @@ const WALLS: &[(&str, &[&str])] = &[
     ("moka::", &["gateway"]),
     ("sqlx::", &["db"]),
     ("crate::db", &["db", "cli", "report"]),
-    ("crate::gateway", &["gateway", "cli", "report", "runtime_config"]),
+    (
+        "crate::gateway",
+        &["gateway", "cli", "report", "runtime_config"],
+    ),
 ];
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -40,14 +43,23 @@ fn async_crates_stay_behind_their_module_walls() {
         let home = rel
             .components()
             .next()
-            .map(|c| c.as_os_str().to_string_lossy().trim_end_matches(".rs").to_string())
+            .map(|c| {
+                c.as_os_str()
+                    .to_string_lossy()
+                    .trim_end_matches(".rs")
+                    .to_string()
+            })
             .unwrap_or_default();
         let text = std::fs::read_to_string(f).expect("read");
         for (n, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or("");
             for (prefix, allowed) in WALLS {
                 if code.contains(prefix) && !allowed.contains(&home.as_str()) {
-                    offenders.push(format!("{}:{}: `{prefix}` outside {allowed:?}: {line}", rel.display(), n + 1));
+                    offenders.push(format!(
+                        "{}:{}: `{prefix}` outside {allowed:?}: {line}",
+                        rel.display(),
+                        n + 1
+                    ));
                 }
             }
         }
@@ -59,6 +71,8 @@ fn async_crates_stay_behind_their_module_walls() {
 fn the_wall_check_sees_a_violation() {
     // The scan above would flag this line if it were in src/audit.rs.
     let line = "use sqlx::Row;";
-    let hit = WALLS.iter().any(|(p, allowed)| line.contains(p) && !allowed.contains(&"audit"));
+    let hit = WALLS
+        .iter()
+        .any(|(p, allowed)| line.contains(p) && !allowed.contains(&"audit"));
     assert!(hit);
 }

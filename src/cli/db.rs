@@ -173,12 +173,13 @@ fn audit(a: &DbAuditArgs) -> anyhow::Result<u8> {
     })
 }
 
-fn render(format: Format, report: &DbAuditReport, _ro: &RenderOptions) -> String {
+fn render(format: Format, report: &DbAuditReport, ro: &RenderOptions) -> String {
     match format {
-        _ => format!(
-            "{}\n",
-            serde_json::to_string_pretty(report).unwrap_or_default()
-        ),
+        Format::Text => crate::report::text::render(report),
+        Format::Json => crate::report::json::render(report),
+        Format::Sarif => crate::report::sarif::render(report, ro),
+        Format::Junit => crate::report::junit::render(report, ro),
+        Format::Markdown => crate::report::markdown::render(report, ro),
     }
 }
 

@@ -61,7 +61,7 @@ pub(crate) fn report() -> DbAuditReport {
         // Any existing code stands in until the database codes exist.
         findings: vec![
             Finding::new(
-                Code::Apm001,
+                Code::Dbg001,
                 "db:IDN_OAUTH2_ACCESS_TOKEN",
                 "`IDN_OAUTH2_ACCESS_TOKEN` holds 1100000 removable rows, expected at most 100000",
             )

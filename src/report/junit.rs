@@ -629,7 +629,7 @@ mod tests {
         assert!(!xml.contains("name=\"kernel\""), "no host facts");
         assert!(xml.contains(
             "<failure message=\"`IDN_OAUTH2_ACCESS_TOKEN` holds 1100000 removable rows, expected \
-             at most 100000\" type=\"APM001\">APM001 setting-below-recommended (warning): "
+             at most 100000\" type=\"DBG001\">DBG001 removable-rows-present (warning): "
         ), "{xml}");
         assert!(xml.contains(
             "<testcase classname=\"db\" name=\"db:IDN_OAUTH2_AUTHORIZATION_CODE\" time=\"0\"/>"
@@ -641,7 +641,7 @@ mod tests {
         let xml = db_with(Some(Severity::Error));
         assert_schema_valid(&xml);
         assert_eq!(counts(&xml), [("db".to_string(), 2, 0, 0)]);
-        assert!(xml.contains("passes (below --fail-on error):\nAPM001"));
+        assert!(xml.contains("passes (below --fail-on error):\nDBG001"));
 
         let mut r = crate::report::db_sample::report();
         r.schema_version = None;

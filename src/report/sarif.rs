@@ -874,7 +874,7 @@ mod tests {
         let run = &doc["runs"][0];
         let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
         let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
-        assert_eq!(ids, ["APM001", "APM003"], "only the codes used");
+        assert_eq!(ids, ["APM003", "DBG001"], "only the codes used");
         let results = run["results"].as_array().unwrap();
         for res in results {
             let i = res["ruleIndex"].as_u64().unwrap() as usize;
@@ -895,7 +895,7 @@ mod tests {
         );
         assert_eq!(
             results[0]["partialFingerprints"][FINGERPRINT],
-            "APM001:db:IDN_OAUTH2_ACCESS_TOKEN"
+            "DBG001:db:IDN_OAUTH2_ACCESS_TOKEN"
         );
         assert_eq!(results[1]["suppressions"][0]["status"], "accepted");
         assert_eq!(

@@ -15,14 +15,21 @@ use std::fmt::Write;
 
 pub fn render(r: &dyn Renderable) -> String {
     let mut out = String::new();
-    match r.context() {
-        Context::Audit(a) => header(a, &mut out),
-        Context::Db(d) => db_header(d, &mut out),
-    }
+    // `db audit` findings are fixed by running `db clean`, never by `--apply`.
+    let applies = match r.context() {
+        Context::Audit(a) => {
+            header(a, &mut out);
+            true
+        }
+        Context::Db(d) => {
+            db_header(d, &mut out);
+            false
+        }
+    };
     for f in r.findings() {
-        finding(f, &mut out);
+        finding(f, applies, &mut out);
     }
-    summary(r, &mut out);
+    summary(r, applies, &mut out);
     out
 }
 
@@ -174,7 +181,7 @@ fn severity_label(s: Severity) -> String {
     }
 }
 
-fn finding(f: &Finding, out: &mut String) {
+fn finding(f: &Finding, applies: bool, out: &mut String) {
     let waived = if f.waived.is_some() {
         format!("{} ", "waived".dimmed())
     } else {
@@ -241,11 +248,13 @@ fn finding(f: &Finding, out: &mut String) {
         Some(Fix::RemoveLine { .. }) => "fixable with --apply (comment out the line)".into(),
         None => "not fixable automatically".into(),
     };
-    let _ = writeln!(out, "     {}", fix.dimmed());
+    if applies {
+        let _ = writeln!(out, "     {}", fix.dimmed());
+    }
     out.push('\n');
 }
 
-fn summary(r: &dyn Renderable, out: &mut String) {
+fn summary(r: &dyn Renderable, applies: bool, out: &mut String) {
     let (e, w, i) = (
         r.count(Severity::Error),
         r.count(Severity::Warning),
@@ -260,14 +269,20 @@ fn summary(r: &dyn Renderable, out: &mut String) {
         let _ = writeln!(out, "{}", "no findings".green().bold());
         return;
     }
+    let fixable = if applies {
+        format!(" ({fixable} fixable with --apply{waived})")
+    } else if waived.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", waived.trim_start_matches(", "))
+    };
     let _ = writeln!(
         out,
-        "{} {} error(s), {} warning(s), {} info ({} fixable with --apply{waived})",
+        "{} {} error(s), {} warning(s), {} info{fixable}",
         "summary:".bold(),
         e,
         w,
         i,
-        fixable
     );
 }
 

@@ -189,7 +189,7 @@ fn ctrl_c_finishes_the_batch_in_flight_and_exits_130() {
     assert_eq!(r["interrupted"], true);
     let deleted = r["tables"][0]["rows"].as_u64().expect("rows") as usize;
     assert!(
-        deleted >= 10 && deleted % 10 == 0,
+        deleted >= 10 && deleted.is_multiple_of(10),
         "whole batches only: {deleted}"
     );
     assert_eq!(

@@ -243,8 +243,8 @@ fn insert(db: &TestDb, s: &Scenario) {
         c.execute("INSERT INTO IDN_AUTH_SESSION_APP_INFO (SESSION_ID, SUBJECT, APP_ID, INBOUND_AUTH_TYPE) VALUES (?, ?, 1, 'oauth2')", &[id.clone(), Arg::Text(format!("sub-{k}"))]).expect("app info");
         c.execute("INSERT INTO IDN_AUTH_SESSION_META_DATA (SESSION_ID, PROPERTY_TYPE, VALUE) VALUES (?, 'IP', ?)", &[id.clone(), Arg::Text(format!("10.0.0.{k}"))]).expect("meta");
         c.execute(
-            "INSERT INTO IDN_FED_AUTH_SESSION_MAPPING (IDP_SESSION_ID, SESSION_ID, IDP_NAME, TENANT_ID) VALUES (?, ?, 'idp', -1234)",
-            &[Arg::Text(format!("idp-{k}")), id],
+            &format!("INSERT INTO IDN_FED_AUTH_SESSION_MAPPING (IDP_SESSION_ID, SESSION_ID, IDP_NAME, TIME_CREATED, TENANT_ID) VALUES (?, ?, 'idp', {ts}, -1234)"),
+            &[Arg::Text(format!("idp-{k}")), id, t(1_700_000_000 + k as i64)],
         )
         .expect("fed");
     }
