@@ -15,6 +15,8 @@
 //! - [`db`]: the API-M database: growth audit, batched deep-clean, backup and restore.
 //!   [`gateway`] and [`db`] are the only async code, each behind a synchronous facade
 //!   (`tests/architecture.rs` holds the walls).
+//! - [`schedule`]: `db schedule`'s text: systemd/cron units running `db clean`, or stored
+//!   procedures with the engine's own scheduler, built from [`db`]'s removable predicates.
 //! - [`cli`]: argument parsing and the commands; the only place that prints.
 
 pub mod apim;
@@ -34,6 +36,7 @@ pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod runtime_config;
+pub mod schedule;
 pub mod source;
 #[cfg(test)]
 mod test_support;

@@ -237,18 +237,31 @@ pub struct DbRestoreArgs {
 
 #[derive(Debug, Args)]
 pub struct DbScheduleArgs {
-    /// What runs the clean.
-    #[arg(long, value_enum)]
-    pub engine: ScheduleEngine,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ScheduleEngine {
-    Mysql,
-    Postgresql,
-    Mssql,
-    Systemd,
-    Cron,
+    /// What runs the clean: mysql (EVENT), postgresql (pg_cron), mssql (SQL Server Agent),
+    /// systemd (timer and service) or cron.
+    #[arg(long, value_name = "ENGINE")]
+    pub engine: crate::schedule::ScheduleTarget,
+    /// How often: 30m, 6h, 1d, 1w…
+    #[arg(long, default_value = "1d", value_name = "INTERVAL")]
+    pub every: crate::schedule::Every,
+    /// When: HH:MM (UTC on servers, local time for systemd/cron), or `Sat 03:30` with a weekly
+    /// --every.
+    #[arg(long, default_value = "02:00", value_name = "TIME")]
+    pub at: crate::schedule::At,
+    /// The `db clean` options to bake in, e.g. "--tokens --codes --sessions --backup".
+    #[arg(
+        long,
+        default_value = "",
+        value_name = "OPTIONS",
+        allow_hyphen_values = true
+    )]
+    pub options: String,
+    /// Shown (password masked) in the env-file hint for systemd and cron.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// apim-tune's absolute path in the unit or crontab.
+    #[arg(long, default_value = "/usr/local/bin/apim-tune", value_name = "PATH")]
+    pub binary: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -352,8 +352,18 @@ fn print_restore(r: &RestoreReport, format: DbFormat) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn schedule(_a: &DbScheduleArgs) -> anyhow::Result<u8> {
-    bail!("db schedule: not wired yet")
+fn schedule(a: &DbScheduleArgs) -> anyhow::Result<u8> {
+    let opts = crate::schedule::ScheduleOptions {
+        every: a.every,
+        at: a.at,
+        url: a.url.clone(),
+        clean: crate::schedule::CleanOptions::parse(&a.options)?,
+        binary: a.binary.clone(),
+    };
+    let text = crate::schedule::render(a.engine, &opts)?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    Ok(exit_code::OK)
 }
 
 /// A progress bar on stderr when it is a terminal; nothing otherwise.

@@ -145,15 +145,38 @@ impl Loader {
         if self.rows.is_empty() {
             return Ok(());
         }
-        let sql = format!(
-            "INSERT INTO {} ({}) VALUES {}",
-            self.table,
-            self.columns.join(", "),
-            vec![self.row_sql.as_str(); self.rows.len()].join(", ")
-        );
-        let args: Vec<Arg> = self.rows.drain(..).flatten().collect();
-        let n = (args.len() / self.columns.len().max(1)) as u64;
-        c.execute(&sql, &args).await?;
+        let n = self.rows.len() as u64;
+        if c.engine() == super::dialect::Engine::Sqlite {
+            // SQLite runs in-process: values written as literals cost one string per statement
+            // instead of an allocation and a copy per value (measured: a third of the load's
+            // time went to malloc/free with bound values). The values are generated here,
+            // never user input, and quoted anyway.
+            let mut sql = format!(
+                "INSERT INTO {} ({}) VALUES ",
+                self.table,
+                self.columns.join(", ")
+            );
+            for (k, row) in self.rows.drain(..).enumerate() {
+                sql.push_str(if k == 0 { "(" } else { ", (" });
+                for (i, v) in row.iter().enumerate() {
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    sqlite_literal(v, &mut sql);
+                }
+                sql.push(')');
+            }
+            c.run(&sql).await?;
+        } else {
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES {}",
+                self.table,
+                self.columns.join(", "),
+                vec![self.row_sql.as_str(); self.rows.len()].join(", ")
+            );
+            let args: Vec<Arg> = self.rows.drain(..).flatten().collect();
+            c.execute(&sql, &args).await?;
+        }
         self.written += n;
         self.statements += 1;
         progress.advance(n);
@@ -165,6 +188,34 @@ impl Loader {
             c.run("BEGIN").await?;
         }
         Ok(())
+    }
+}
+
+/// `v` as an SQLite literal.
+fn sqlite_literal(v: &Arg, out: &mut String) {
+    use std::fmt::Write;
+    match v {
+        Arg::Null => out.push_str("NULL"),
+        Arg::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Arg::Text(t) => {
+            out.push('\'');
+            for ch in t.chars() {
+                if ch == '\'' {
+                    out.push('\'');
+                }
+                out.push(ch);
+            }
+            out.push('\'');
+        }
+        Arg::Bytes(b) => {
+            out.push_str("X'");
+            for byte in b {
+                let _ = write!(out, "{byte:02X}");
+            }
+            out.push('\'');
+        }
     }
 }
 
@@ -212,6 +263,10 @@ pub(crate) async fn run(
         c.run("PRAGMA synchronous = OFF").await?;
         c.run("PRAGMA cache_size = -262144").await?;
         c.run("PRAGMA temp_store = MEMORY").await?;
+        // No WAL for the load: every page would be written twice (WAL, then checkpoint).
+        c.run("PRAGMA journal_mode = MEMORY").await?;
+        // Index builds sort with a helper thread.
+        c.run("PRAGMA threads = 2").await?;
     }
     progress.begin(
         "rows",
@@ -236,6 +291,7 @@ pub(crate) async fn run(
     if e == super::dialect::Engine::Sqlite {
         c.run("PRAGMA foreign_keys = ON").await?;
         c.run("PRAGMA synchronous = FULL").await?;
+        c.run("PRAGMA journal_mode = WAL").await?;
     } else if e == super::dialect::Engine::Postgres {
         // Fresh statistics, so the first audit or clean gets sensible plans.
         c.run("ANALYZE").await?;
@@ -854,6 +910,21 @@ fn token_columns_with_invalidated() -> Vec<(&'static str, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlite_literals_are_quoted() {
+        let mut s = String::new();
+        for v in [
+            Arg::Null,
+            Arg::Int(-5),
+            Arg::Text("it's".into()),
+            Arg::Bytes(vec![0, 255]),
+        ] {
+            sqlite_literal(&v, &mut s);
+            s.push(' ');
+        }
+        assert_eq!(s, "NULL -5 'it''s' X'00FF' ");
+    }
 
     #[test]
     fn ids_look_like_uuids_and_ascend() {
