@@ -97,10 +97,16 @@ pub fn redact_url(url: &str) -> String {
             }
         }
     }
-    // `scheme://user:pass@host`: mask what follows the colon of the userinfo.
+    // `scheme://user:pass@host`: mask what follows the colon of the userinfo. The userinfo
+    // ends at the LAST `@` of the authority (URL parsers take that one, so an unencoded `@` in
+    // the password belongs to the password).
     if let Some(scheme_end) = out.find("://") {
         let after = scheme_end + 3;
-        if let Some(at) = out[after..].find('@') {
+        let authority_end = out[after..]
+            .find(['/', '?', '#', ' ', '"', '\'', '<'])
+            .map(|e| after + e)
+            .unwrap_or(out.len());
+        if let Some(at) = out[after..authority_end].rfind('@') {
             let userinfo = &out[after..after + at];
             if let Some(colon) = userinfo.find(':') {
                 let start = after + colon + 1;
@@ -186,5 +192,15 @@ mod tests {
             redact_url("jdbc:sqlserver://db;user=a;Password=x;db=am"),
             "jdbc:sqlserver://db;user=a;Password=****;db=am"
         );
+        // An unencoded `@` in the password: the userinfo ends at the last `@`.
+        assert_eq!(
+            redact_url("postgres://apim:top@secret@127.0.0.1:1/db"),
+            "postgres://apim:****@127.0.0.1:1/db"
+        );
+        assert_eq!(
+            redact_url("mysql://apim:s3cr3t@db:3306/am?x=a@b"),
+            "mysql://apim:****@db:3306/am?x=a@b"
+        );
+        assert_eq!(redact_url("sqlite://data/a@b.db"), "sqlite://data/a@b.db");
     }
 }

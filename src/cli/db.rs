@@ -275,6 +275,12 @@ fn outcome_line(o: &TableOutcome, verb: &str) -> String {
     if o.backed_up > 0 {
         s.push_str(&format!(", {} backed up", o.backed_up));
     }
+    if !o.dependents_by_cascade.is_empty() {
+        s.push_str(&format!(
+            " ({} rows went by ON DELETE CASCADE)",
+            o.dependents_by_cascade.join(", ")
+        ));
+    }
     s
 }
 
@@ -341,6 +347,9 @@ fn print_restore(r: &RestoreReport, format: DbFormat) -> anyhow::Result<()> {
     writeln!(out, "restored {}", r.target)?;
     for o in &r.tables {
         writeln!(out, "{}", outcome_line(o, "put back"))?;
+    }
+    for n in &r.notes {
+        writeln!(out, "  note: {n}")?;
     }
     if r.skipped_present > 0 {
         writeln!(
@@ -420,5 +429,9 @@ impl Progress for Bar {
 
     fn end(&self, _table: &str) {
         self.clear();
+    }
+
+    fn wants_totals(&self) -> bool {
+        self.on
     }
 }

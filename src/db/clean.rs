@@ -321,6 +321,19 @@ async fn prepare_backup(c: &mut Conn, g: Generation, table: &str) -> Result<(), 
     let name = bak(table);
     let ours = our_backups(c).await?.iter().any(|(b, _)| b == &name);
     let exists = !c.columns(&name).await?.is_empty();
+    if ours && !exists {
+        // Registered, then dropped by someone: make it again, keep the registration.
+        let e = c.engine();
+        c.run(&e.create_empty_copy(&name, table)).await?;
+        if let Some(key) = row_key(g, table) {
+            c.run(&format!(
+                "CREATE UNIQUE INDEX {name}_PK ON {name} ({})",
+                key.join(", ")
+            ))
+            .await?;
+        }
+        return Ok(());
+    }
     if exists && !ours {
         return Err(DbError::Refused(format!(
             "`{name}` exists and was not made by apim-tune (WSO2's cleanup procedures create \
@@ -416,13 +429,34 @@ fn key_list(j: &Job) -> String {
     j.key.join(", ")
 }
 
-/// `key IN (…)` for `n` keys of this job.
-fn key_in(j: &Job, n: usize) -> String {
-    if j.key.len() == 1 {
-        format!("{} IN ({})", j.key[0], in_list(n, 1))
-    } else {
-        format!("({}) IN ({})", key_list(j), in_list(n, j.key.len()))
+/// `columns` matching one of `keys`, and its parameters: `= ANY(?)` with one array on
+/// PostgreSQL for text keys (parsing and binding 10,000 parameters per statement costs more
+/// than the delete), an `IN` list elsewhere.
+pub(crate) fn key_match(e: Engine, columns: &[&str], keys: &[Vec<Arg>]) -> (String, Vec<Arg>) {
+    let texts = columns.len() == 1 && keys.iter().all(|k| matches!(k.first(), Some(Arg::Text(_))));
+    if e == Engine::Postgres && texts {
+        let list = keys
+            .iter()
+            .filter_map(|k| match k.first() {
+                Some(Arg::Text(t)) => Some(t.clone()),
+                _ => None,
+            })
+            .collect();
+        return (
+            format!("{} = ANY(?)", columns[0]),
+            vec![Arg::TextList(list)],
+        );
     }
+    let cond = if columns.len() == 1 {
+        format!("{} IN ({})", columns[0], in_list(keys.len(), 1))
+    } else {
+        format!(
+            "({}) IN ({})",
+            columns.join(", "),
+            in_list(keys.len(), columns.len())
+        )
+    };
+    (cond, flatten(keys))
 }
 
 fn flatten(keys: &[Vec<Arg>]) -> Vec<Arg> {
@@ -504,6 +538,9 @@ pub(crate) async fn run(
         tables: Vec::new(),
         interrupted: false,
         seconds: 0.0,
+        scan_seconds: 0.0,
+        batch_seconds: 0.0,
+        pause_seconds: 0.0,
     };
     if plan.dry_run {
         let cuts = Cutoffs::at(now, plan.safe_period, plan.audit_older_than);
@@ -529,6 +566,7 @@ pub(crate) async fn run(
                 check_foreign_backup(c, t).await?;
             }
             check_foreign_backup(c, j.table).await?;
+            check_uncovered_cascades(c, j, d).await?;
         }
         for (j, d) in jobs.iter().zip(&deps) {
             for (t, _) in d {
@@ -544,14 +582,37 @@ pub(crate) async fn run(
 
     let mut batches_total = 0u64;
     'jobs: for (j, d) in jobs.iter().zip(&deps) {
+        if stop.requested() {
+            break;
+        }
         let mut outcome = TableOutcome {
             table: j.table.to_string(),
             ..TableOutcome::default()
         };
-        let total = count(c, j, &[], &cuts).await?.0;
-        progress.begin(j.table, Some(total));
+        // Dependents that a cascading foreign key removes with their parent: without a backup
+        // the database does it (one statement per batch instead of two).
+        let mut cascading = Vec::new();
+        for (t, _) in d {
+            if cascades(c, j.table, t).await? {
+                cascading.push(*t);
+            }
+        }
+        if plan.backup == Backup::None {
+            outcome.dependents_by_cascade = cascading.iter().map(|t| t.to_string()).collect();
+        }
+        let total = if progress.wants_totals() {
+            Some(count(c, j, &[], &cuts).await?.0)
+        } else {
+            None
+        };
+        progress.begin(j.table, total);
         loop {
+            if stop.requested() {
+                break;
+            }
+            let scan = Instant::now();
             let chunk = candidates(c, j, &cuts).await?;
+            report.scan_seconds += scan.elapsed().as_secs_f64();
             let complete = chunk.len() < CHUNK;
             for batch in chunk.chunks(plan.batch) {
                 if stop.requested() {
@@ -560,8 +621,17 @@ pub(crate) async fn run(
                     report.tables.push(outcome);
                     break 'jobs;
                 }
-                let (rows, dependent, backed_up) =
-                    delete_batch(c, j, d, batch, &cuts, plan.backup, run_id).await?;
+                let work = Instant::now();
+                let batch_plan = BatchPlan {
+                    job: j,
+                    deps: d,
+                    cascading: &cascading,
+                    cuts: &cuts,
+                    backup: plan.backup,
+                    run_id,
+                };
+                let (rows, dependent, backed_up) = delete_batch(c, &batch_plan, batch).await?;
+                report.batch_seconds += work.elapsed().as_secs_f64();
                 outcome.rows += rows;
                 outcome.dependent_rows += dependent;
                 outcome.backed_up += backed_up;
@@ -571,7 +641,9 @@ pub(crate) async fn run(
                 if plan.stop_after_batches.is_some_and(|n| batches_total >= n) {
                     stop.request();
                 }
+                let paused = Instant::now();
                 stop.pause(plan.pause).await;
+                report.pause_seconds += paused.elapsed().as_secs_f64();
             }
             if complete {
                 break;
@@ -595,6 +667,45 @@ pub(crate) async fn run(
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Rows that a cascading foreign key would delete along with the cleaned ones, in a table the
+/// backup does not cover (on API-M 4.x: IDN_OAUTH2_TOKEN_BINDING and the OIDC request-object
+/// tables), would be lost for good: `--backup` refuses while such a table holds rows.
+async fn check_uncovered_cascades(
+    c: &mut Conn,
+    j: &Job,
+    deps: &[(&'static str, &'static str)],
+) -> Result<(), DbError> {
+    let covered: Vec<&str> = std::iter::once(j.table)
+        .chain(deps.iter().map(|(t, _)| *t))
+        .collect();
+    let mut lost = Vec::new();
+    for parent in &covered {
+        for child in cascading_children(c, parent).await? {
+            if covered.iter().any(|t| t.eq_ignore_ascii_case(&child)) || child.starts_with("BAK_") {
+                continue;
+            }
+            let rows = c
+                .scalar(&format!("SELECT COUNT(*) FROM {child}"), &[])
+                .await?;
+            if rows > 0 {
+                lost.push(format!(
+                    "`{child}` ({rows} rows, ON DELETE CASCADE from `{parent}`)"
+                ));
+            }
+        }
+    }
+    if lost.is_empty() {
+        return Ok(());
+    }
+    Err(DbError::Refused(format!(
+        "--backup cannot cover {}: deleting from `{}` would remove their rows too, and a \
+         restore could not bring them back. Nothing was deleted. Run without --backup (as \
+         WSO2's procedures do), or take a database backup first.",
+        lost.join(", "),
+        j.table
+    )))
 }
 
 async fn check_foreign_backup(c: &mut Conn, table: &str) -> Result<(), DbError> {
@@ -632,30 +743,36 @@ async fn candidates(c: &mut Conn, j: &Job, cuts: &Cutoffs) -> Result<Vec<Vec<Arg
     Ok(keys)
 }
 
-/// One batch in one transaction; retried on serialization failures and deadlocks.
-async fn delete_batch(
-    c: &mut Conn,
-    j: &Job,
-    deps: &[(&'static str, &'static str)],
-    batch: &[Vec<Arg>],
-    cuts: &Cutoffs,
+/// What one batch needs to know.
+struct BatchPlan<'a> {
+    job: &'a Job,
+    deps: &'a [(&'static str, &'static str)],
+    /// Dependents a cascading foreign key removes with their parent.
+    cascading: &'a [&'static str],
+    cuts: &'a Cutoffs,
     backup: Backup,
     run_id: i64,
+}
+
+/// One batch in one transaction; retried on serialization failures, deadlocks, lock timeouts
+/// and a busy database.
+async fn delete_batch(
+    c: &mut Conn,
+    p: &BatchPlan<'_>,
+    batch: &[Vec<Arg>],
 ) -> Result<(u64, u64, u64), DbError> {
     let mut attempt = 0;
     loop {
         let e = c.engine();
-        c.run(e.begin()).await?;
-        match batch_body(c, j, deps, batch, cuts, backup, run_id).await {
-            Ok(done) => match c.run("COMMIT").await {
-                Ok(()) => return Ok(done),
-                Err(err) => {
-                    let _ = c.run("ROLLBACK").await;
-                    if !retryable(&err) || attempt >= RETRIES {
-                        return Err(err);
-                    }
-                }
+        let result = match c.run(e.begin()).await {
+            Ok(()) => match batch_body(c, p, batch).await {
+                Ok(done) => c.run("COMMIT").await.map(|()| done),
+                Err(err) => Err(err),
             },
+            Err(err) => Err(err),
+        };
+        match result {
+            Ok(done) => return Ok(done),
             Err(err) => {
                 let _ = c.run("ROLLBACK").await;
                 if !retryable(&err) || attempt >= RETRIES {
@@ -678,65 +795,180 @@ fn retryable(e: &DbError) -> bool {
     )
 }
 
+/// The batch changed under us (a row added or removed by API-M between the backup copy and the
+/// delete): roll back and try again, so the backup always holds exactly what was deleted.
+fn moved(table: &str, copied: u64, deleted: u64) -> DbError {
+    DbError::Sql {
+        statement: format!("DELETE FROM {table}"),
+        reason: format!(
+            "{copied} rows backed up but {deleted} deleted: rows changed under the batch"
+        ),
+        retryable: true,
+    }
+}
+
 async fn batch_body(
     c: &mut Conn,
-    j: &Job,
-    deps: &[(&'static str, &'static str)],
+    p: &BatchPlan<'_>,
     batch: &[Vec<Arg>],
-    cuts: &Cutoffs,
-    backup: Backup,
-    run_id: i64,
 ) -> Result<(u64, u64, u64), DbError> {
     let e = c.engine();
-    // Re-check (and on MySQL lock) the keys: only rows removable now are touched.
-    let mut args = flatten(batch);
-    args.extend(cuts.args(&j.predicate.params));
-    let live = c
-        .fetch(
-            &format!(
-                "SELECT {}{} FROM {} WHERE {} AND {}{}",
-                if j.distinct { "DISTINCT " } else { "" },
-                key_list(j),
-                j.table,
-                key_in(j, batch.len()),
-                j.predicate.sql,
-                e.lock_rows()
-            ),
-            &args,
-        )
-        .await?;
-    if live.is_empty() {
-        return Ok((0, 0, 0));
-    }
-    let keys = flatten(&live);
+    let j = p.job;
+    let backup = p.backup == Backup::Tables;
+    let pred_args = p.cuts.args(&j.predicate.params);
     let mut dependent = 0;
     let mut backed_up = 0;
-    // Dependent rows first: explicitly, whether or not a cascading foreign key exists, so they
-    // are backed up and counted.
-    for (t, col) in deps {
-        let cond = format!("{col} IN ({})", in_list(live.len(), 1));
-        if backup == Backup::Tables {
-            backed_up += copy_rows(c, t, &cond, &keys).await?;
+    let rows;
+    if e == Engine::Postgres {
+        // REPEATABLE READ: every statement of the batch sees one snapshot, and a row changed
+        // by anyone since is a serialization failure (retried). So the keys need no separate
+        // re-check: each statement re-applies the predicate itself.
+        let (key_cond, key_args) = key_match(e, &j.key, batch);
+        let removable = format!("{key_cond} AND {}", j.predicate.sql);
+        let mut args = key_args.clone();
+        args.extend(pred_args.iter().cloned());
+        let keys_sql = format!("SELECT {} FROM {} WHERE {removable}", key_list(j), j.table);
+        for (t, col) in p.deps {
+            let cond = format!("{col} IN ({keys_sql})");
+            let copied = if backup {
+                copy_rows(c, t, &cond, &args).await?
+            } else {
+                0
+            };
+            backed_up += copied;
+            if !p.cascading.contains(t) {
+                let n = c
+                    .execute(&format!("DELETE FROM {t} WHERE {cond}"), &args)
+                    .await?;
+                if backup && n != copied {
+                    return Err(moved(t, copied, n));
+                }
+                dependent += n;
+            } else if backup {
+                dependent += copied;
+            }
         }
-        dependent += c
-            .execute(&format!("DELETE FROM {t} WHERE {cond}"), &keys)
+        // Sessions go whole: every row of a session with one removable row.
+        let whole = if j.distinct {
+            format!("{} IN ({keys_sql})", j.key[0])
+        } else {
+            removable
+        };
+        let copied = if backup {
+            copy_rows(c, j.table, &whole, &args).await?
+        } else {
+            0
+        };
+        backed_up += copied;
+        rows = c
+            .execute(&format!("DELETE FROM {} WHERE {whole}", j.table), &args)
             .await?;
+        if backup && rows != copied {
+            return Err(moved(j.table, copied, rows));
+        }
+    } else {
+        // Re-check (and on MySQL lock) the keys: only rows removable now are touched.
+        let (cond, mut args) = key_match(e, &j.key, batch);
+        args.extend(pred_args);
+        let live = c
+            .fetch(
+                &format!(
+                    "SELECT {}{} FROM {} WHERE {cond} AND {}{}",
+                    if j.distinct { "DISTINCT " } else { "" },
+                    key_list(j),
+                    j.table,
+                    j.predicate.sql,
+                    e.lock_rows()
+                ),
+                &args,
+            )
+            .await?;
+        if live.is_empty() {
+            return Ok((0, 0, 0));
+        }
+        // Dependent rows first, explicitly, so they are backed up and counted. At READ
+        // COMMITTED (MySQL) a row API-M adds meanwhile could be deleted without its copy: the
+        // counts must match, or the batch is retried.
+        for (t, col) in p.deps {
+            let (cond, keys) = key_match(e, &[col], &live);
+            let copied = if backup {
+                copy_rows(c, t, &cond, &keys).await?
+            } else {
+                0
+            };
+            backed_up += copied;
+            let n = c
+                .execute(&format!("DELETE FROM {t} WHERE {cond}"), &keys)
+                .await?;
+            if backup && n != copied {
+                return Err(moved(t, copied, n));
+            }
+            dependent += n;
+        }
+        let (cond, keys) = key_match(e, &j.key, &live);
+        let copied = if backup {
+            copy_rows(c, j.table, &cond, &keys).await?
+        } else {
+            0
+        };
+        backed_up += copied;
+        rows = c
+            .execute(&format!("DELETE FROM {} WHERE {cond}", j.table), &keys)
+            .await?;
+        if backup && rows != copied {
+            return Err(moved(j.table, copied, rows));
+        }
     }
-    let cond = key_in(j, live.len());
-    if backup == Backup::Tables {
-        backed_up += copy_rows(c, j.table, &cond, &keys).await?;
-    }
-    let rows = c
-        .execute(&format!("DELETE FROM {} WHERE {cond}", j.table), &keys)
-        .await?;
     c.execute(
         &format!(
             "UPDATE {RUN_TABLE} SET ROWS_DONE = ROWS_DONE + ?, BATCHES = BATCHES + 1 WHERE RUN_ID = ?"
         ),
-        &[Arg::Int(rows as i64), Arg::Int(run_id)],
+        &[Arg::Int(rows as i64), Arg::Int(p.run_id)],
     )
     .await?;
     Ok((rows, dependent, backed_up))
+}
+
+/// Whether `child` has a foreign key to `parent` with ON DELETE CASCADE.
+pub(crate) async fn cascades(c: &mut Conn, parent: &str, child: &str) -> Result<bool, DbError> {
+    Ok(cascading_children(c, parent)
+        .await?
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(child)))
+}
+
+/// The tables whose rows a delete from `parent` removes through ON DELETE CASCADE.
+pub(crate) async fn cascading_children(c: &mut Conn, parent: &str) -> Result<Vec<String>, DbError> {
+    let e = c.engine();
+    let names = match e {
+        Engine::Sqlite => {
+            let tables = c
+                .texts("SELECT name FROM sqlite_master WHERE type = 'table'", &[])
+                .await?;
+            let mut out = Vec::new();
+            for t in tables {
+                let hit = c
+                    .scalar(
+                        "SELECT COUNT(*) FROM pragma_foreign_key_list(?) \
+                         WHERE lower(\"table\") = lower(?) AND on_delete = 'CASCADE'",
+                        &[Arg::Text(t.clone()), Arg::Text(parent.to_string())],
+                    )
+                    .await?;
+                if hit > 0 {
+                    out.push(t);
+                }
+            }
+            out
+        }
+        _ => {
+            c.texts(
+                e.cascading_children_query(),
+                &[Arg::Text(parent.to_string())],
+            )
+            .await?
+        }
+    };
+    Ok(names.into_iter().map(|n| n.to_ascii_uppercase()).collect())
 }
 
 /// Copies the rows of `table` matching `cond` to its `BAK_` table, column by column (by name,
@@ -753,24 +985,39 @@ async fn copy_rows(c: &mut Conn, table: &str, cond: &str, args: &[Arg]) -> Resul
     .await
 }
 
-/// The plain, unbatched DELETE statements for `plan` with its cut-offs written in as literals.
+/// The plain, unbatched DELETE statements for `plan` with its cut-offs written in as literals:
+/// dependents first (those without a cascading foreign key in WSO2's schema), then the table.
+/// Keys go through a derived table, which MySQL needs to delete from a table it also reads.
 pub(crate) fn plain_sql(e: Engine, plan: &CleanPlan) -> Result<Vec<String>, DbError> {
     let cuts = Cutoffs::at(clock::now_secs(), plan.safe_period, plan.audit_older_than);
-    Ok(jobs(e, plan, false)
-        .iter()
-        .map(|j| {
-            let args = cuts.args(&j.predicate.params);
-            let pred = inline(&j.predicate.sql, &args);
-            if j.distinct {
-                format!(
-                    "DELETE FROM {} WHERE {} IN (SELECT {} FROM (SELECT DISTINCT {} FROM {} WHERE {pred}) k)",
-                    j.table, j.key[0], j.key[0], j.key[0], j.table
-                )
-            } else {
-                format!("DELETE FROM {} WHERE {pred}", j.table)
+    let mut out = Vec::new();
+    for j in jobs(e, plan, false) {
+        let args = cuts.args(&j.predicate.params);
+        let pred = inline(&j.predicate.sql, &args);
+        let keys = key_list(&j);
+        let selected = format!(
+            "SELECT {keys} FROM (SELECT {}{keys} FROM {} WHERE {pred}) k",
+            if j.distinct { "DISTINCT " } else { "" },
+            j.table
+        );
+        let key_cols = if j.key.len() == 1 {
+            keys.clone()
+        } else {
+            format!("({keys})")
+        };
+        // Session side tables have no foreign key: they need their own DELETE.
+        if j.table == schema::SESSION {
+            for (t, col) in &j.dependents {
+                out.push(format!("DELETE FROM {t} WHERE {col} IN ({selected})"));
             }
-        })
-        .collect())
+        }
+        out.push(if j.distinct || j.table == schema::REG_LOG {
+            format!("DELETE FROM {} WHERE {key_cols} IN ({selected})", j.table)
+        } else {
+            format!("DELETE FROM {} WHERE {pred}", j.table)
+        });
+    }
+    Ok(out)
 }
 
 /// `?` replaced by the values as SQL literals (ours: timestamps and integers only).
@@ -835,9 +1082,13 @@ mod tests {
     fn plain_sql_inlines_the_cutoffs() {
         // SAFETY of the test: SOURCE_DATE_EPOCH is not read here; only the shape is checked.
         let sql = plain_sql(Engine::Postgres, &plan()).expect("sql");
-        assert_eq!(sql.len(), 5);
+        assert_eq!(sql.len(), 9, "{sql:#?}");
         assert!(sql.iter().all(|s| !s.contains('?')), "{sql:?}");
         assert!(sql[0].starts_with("DELETE FROM IDN_OAUTH2_ACCESS_TOKEN WHERE"));
-        assert!(sql[2].contains("SELECT DISTINCT SESSION_ID"));
+        assert!(
+            sql[2].starts_with("DELETE FROM IDN_AUTH_USER_SESSION_MAPPING WHERE SESSION_ID IN")
+        );
+        assert!(sql[6].contains("SELECT DISTINCT SESSION_ID"));
+        assert!(sql[8].starts_with("DELETE FROM REG_LOG WHERE (REG_LOG_ID, REG_TENANT_ID) IN"));
     }
 }

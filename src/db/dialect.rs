@@ -177,6 +177,24 @@ impl Engine {
         }
     }
 
+    /// Tables with an ON DELETE CASCADE foreign key to the table named by the parameter
+    /// (servers; SQLite reads `pragma_foreign_key_list` per table).
+    pub fn cascading_children_query(self) -> &'static str {
+        match self {
+            Engine::Postgres => {
+                "SELECT DISTINCT CAST(cl.relname AS TEXT) FROM pg_constraint c \
+                 JOIN pg_class cl ON cl.oid = c.conrelid JOIN pg_class p ON p.oid = c.confrelid \
+                 WHERE c.contype = 'f' AND c.confdeltype = 'c' AND lower(p.relname) = lower(?) \
+                 AND c.connamespace = CAST(current_schema() AS regnamespace)"
+            }
+            _ => {
+                "SELECT DISTINCT TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS \
+                 WHERE CONSTRAINT_SCHEMA = DATABASE() AND DELETE_RULE = 'CASCADE' \
+                 AND lower(REFERENCED_TABLE_NAME) = lower(?)"
+            }
+        }
+    }
+
     /// One row: the server's own version string.
     pub fn version_query(self) -> &'static str {
         match self {

@@ -60,12 +60,14 @@ impl DbError {
             .collect::<Vec<_>>()
             .join(" ");
         let retryable = match &e {
-            sqlx::Error::Database(d) => matches!(
-                d.code().as_deref(),
-                // PostgreSQL serialization failure / deadlock, MySQL deadlock (SQLSTATE),
-                // SQLite busy/locked.
-                Some("40001") | Some("40P01") | Some("5") | Some("6") | Some("517")
-            ),
+            sqlx::Error::Database(d) => {
+                matches!(
+                    d.code().as_deref(),
+                    // PostgreSQL serialization failure / deadlock, MySQL deadlock (SQLSTATE),
+                    // SQLite busy/locked.
+                    Some("40001") | Some("40P01") | Some("5") | Some("6") | Some("517")
+                ) || d.message().contains("Lock wait timeout")
+            }
             _ => false,
         };
         DbError::Sql {
@@ -97,6 +99,10 @@ pub trait Progress {
     fn begin(&self, table: &str, total: Option<u64>);
     fn advance(&self, rows: u64);
     fn end(&self, table: &str);
+    /// Whether totals are shown: counting them costs a full scan of the table.
+    fn wants_totals(&self) -> bool {
+        true
+    }
 }
 
 /// Progress that goes nowhere.
@@ -106,6 +112,9 @@ impl Progress for Silent {
     fn begin(&self, _: &str, _: Option<u64>) {}
     fn advance(&self, _: u64) {}
     fn end(&self, _: &str) {}
+    fn wants_totals(&self) -> bool {
+        false
+    }
 }
 
 fn block_on<F: Future>(f: F) -> Result<F::Output, DbError> {

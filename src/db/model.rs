@@ -68,6 +68,8 @@ pub struct TableOutcome {
     pub batches: u64,
     /// Rows copied to `BAK_<TABLE>` or the backup file.
     pub backed_up: u64,
+    /// Dependent tables whose rows went through ON DELETE CASCADE (not counted).
+    pub dependents_by_cascade: Vec<String>,
 }
 
 /// The result of `db clean` (or of its `--dry-run`).
@@ -85,6 +87,10 @@ pub struct CleanReport {
     /// continue.
     pub interrupted: bool,
     pub seconds: f64,
+    /// Where the time went: finding candidates, the batches' transactions, the pauses.
+    pub scan_seconds: f64,
+    pub batch_seconds: f64,
+    pub pause_seconds: f64,
 }
 
 /// The result of `db restore`.
@@ -92,8 +98,12 @@ pub struct CleanReport {
 pub struct RestoreReport {
     pub target: String,
     pub tables: Vec<TableOutcome>,
-    /// Backed-up rows whose key was present again (re-created since), left in the backup.
+    /// Backed-up rows left in the backup: their key is present again, or they conflict with
+    /// a row created since.
     pub skipped_present: u64,
+    /// Of those, rows that conflicted with a unique index (not their key).
+    pub conflicts: u64,
+    pub notes: Vec<String>,
 }
 
 /// The result of `db seed`.

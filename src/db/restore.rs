@@ -46,6 +46,8 @@ pub(crate) async fn run(
         target: target.display.clone(),
         tables: Vec::new(),
         skipped_present: 0,
+        conflicts: 0,
+        notes: Vec::new(),
     };
     for table in ORDER {
         let name = bak(table);
@@ -54,6 +56,12 @@ pub(crate) async fn run(
         }
         let key = row_key(generation, table)
             .ok_or_else(|| DbError::Refused(format!("`{table}` has no key to restore by")))?;
+        if c.columns(&name).await?.is_empty() {
+            report.notes.push(format!(
+                "{name} is registered as apim-tune's backup but no longer exists: skipped"
+            ));
+            continue;
+        }
         let cols = c.columns(table).await?;
         if cols.is_empty() {
             return Err(DbError::Schema(format!(
@@ -69,70 +77,35 @@ pub(crate) async fn run(
             ..TableOutcome::default()
         };
         let cols = cols.join(", ");
-        let key_cols = key.join(", ");
-        let matches = |alias: &str| {
-            key.iter()
-                .map(|k| format!("x.{k} = {alias}.{k}"))
-                .collect::<Vec<_>>()
-                .join(" AND ")
-        };
         for batch in keys.chunks(KEYS_PER_BATCH) {
-            let key_in = if key.len() == 1 {
-                format!("{key_cols} IN ({})", in_list(batch.len(), 1))
-            } else {
-                format!("({key_cols}) IN ({})", in_list(batch.len(), key.len()))
-            };
-            let args: Vec<Arg> = batch.iter().flatten().cloned().collect();
-            c.run(c.engine().begin()).await?;
-            let step = async {
-                // The backed-up rows whose key is free: only those go back (and leave the
-                // backup); a row re-created since keeps its live version and its backup.
-                let free = c
-                    .fetch(
-                        &format!(
-                            "SELECT {key_cols} FROM {name} b WHERE {key_in} \
-                             AND NOT EXISTS (SELECT 1 FROM {table} x WHERE {})",
-                            matches("b")
-                        ),
-                        &args,
-                    )
-                    .await?;
-                if free.is_empty() {
-                    return Ok::<u64, DbError>(0);
-                }
-                let free_in = if key.len() == 1 {
-                    format!("{key_cols} IN ({})", in_list(free.len(), 1))
-                } else {
-                    format!("({key_cols}) IN ({})", in_list(free.len(), key.len()))
-                };
-                let free: Vec<Arg> = free.into_iter().flatten().collect();
-                let put = c
-                    .execute(
-                        &format!(
-                            "INSERT INTO {table} ({cols}) SELECT {cols} FROM {name} WHERE {free_in}"
-                        ),
-                        &free,
-                    )
-                    .await?;
-                c.execute(&format!("DELETE FROM {name} WHERE {free_in}"), &free)
-                    .await?;
-                Ok(put)
-            }
-            .await;
-            match step {
+            match put_back(c, table, &name, &cols, &key, batch).await {
                 Ok(put) => {
-                    c.run("COMMIT").await?;
                     outcome.rows += put;
                     outcome.batches += 1;
-                    progress.advance(batch.len() as u64);
                 }
-                Err(e) => {
-                    let _ = c.run("ROLLBACK").await;
-                    return Err(e);
+                // A row that conflicts with one created since (a unique index, e.g. CON_APP_KEY
+                // for a new ACTIVE token of the same user and app) must not stop the others:
+                // go through the batch row by row and leave the conflicting ones in the backup.
+                Err(DbError::Sql { reason, .. }) => {
+                    for one in batch.chunks(1) {
+                        match put_back(c, table, &name, &cols, &key, one).await {
+                            Ok(put) => outcome.rows += put,
+                            Err(DbError::Sql { .. }) => report.conflicts += 1,
+                            Err(other) => return Err(other),
+                        }
+                    }
+                    outcome.batches += 1;
+                    if !report.notes.iter().any(|n| n.starts_with(table)) {
+                        report.notes.push(format!(
+                            "{table}: some backed-up rows conflict with rows created since ({reason}); they stay in {name}"
+                        ));
+                    }
                 }
+                Err(other) => return Err(other),
             }
+            progress.advance(batch.len() as u64);
         }
-        // Rows still in the backup had a live twin: they were not restored.
+        // Rows still in the backup had a live twin (or conflicted): they were not restored.
         let left = c
             .scalar(&format!("SELECT COUNT(*) FROM {name}"), &[])
             .await?;
@@ -141,4 +114,69 @@ pub(crate) async fn run(
         report.tables.push(outcome);
     }
     Ok(report)
+}
+
+/// Puts the backed-up rows with these keys back, in one transaction, and removes them from the
+/// backup. Only rows whose key is free go back; a row re-created since keeps its live version
+/// and its backup. Returns the rows put back.
+async fn put_back(
+    c: &mut Conn,
+    table: &str,
+    name: &str,
+    cols: &str,
+    key: &[&str],
+    batch: &[Vec<Arg>],
+) -> Result<u64, DbError> {
+    let key_cols = key.join(", ");
+    let key_in = |n: usize| {
+        if key.len() == 1 {
+            format!("{key_cols} IN ({})", in_list(n, 1))
+        } else {
+            format!("({key_cols}) IN ({})", in_list(n, key.len()))
+        }
+    };
+    let matches = key
+        .iter()
+        .map(|k| format!("x.{k} = b.{k}"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let args: Vec<Arg> = batch.iter().flatten().cloned().collect();
+    c.run(c.engine().begin()).await?;
+    let step = async {
+        let free = c
+            .fetch(
+                &format!(
+                    "SELECT {key_cols} FROM {name} b WHERE {} \
+                     AND NOT EXISTS (SELECT 1 FROM {table} x WHERE {matches})",
+                    key_in(batch.len())
+                ),
+                &args,
+            )
+            .await?;
+        if free.is_empty() {
+            return Ok::<u64, DbError>(0);
+        }
+        let free_in = key_in(free.len());
+        let free: Vec<Arg> = free.into_iter().flatten().collect();
+        let put = c
+            .execute(
+                &format!("INSERT INTO {table} ({cols}) SELECT {cols} FROM {name} WHERE {free_in}"),
+                &free,
+            )
+            .await?;
+        c.execute(&format!("DELETE FROM {name} WHERE {free_in}"), &free)
+            .await?;
+        Ok(put)
+    }
+    .await;
+    match step {
+        Ok(put) => {
+            c.run("COMMIT").await?;
+            Ok(put)
+        }
+        Err(e) => {
+            let _ = c.run("ROLLBACK").await;
+            Err(e)
+        }
+    }
 }

@@ -195,7 +195,8 @@ impl Loader {
 fn sqlite_literal(v: &Arg, out: &mut String) {
     use std::fmt::Write;
     match v {
-        Arg::Null => out.push_str("NULL"),
+        // Seeds never bind arrays.
+        Arg::Null | Arg::TextList(_) => out.push_str("NULL"),
         Arg::Int(i) => {
             let _ = write!(out, "{i}");
         }

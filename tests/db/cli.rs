@@ -540,3 +540,124 @@ fn schedule_prints_units_that_keep_the_password_out_of_argv() {
         .assert()
         .code(2);
 }
+
+/// Review: rows a cascading foreign key would take along, in a table the backup does not
+/// cover, would be lost for good; `--backup` refuses, a plain clean goes on.
+#[test]
+fn backup_refuses_when_a_cascade_would_take_uncovered_rows() {
+    let dbs = support::databases("cascade");
+    let db = &dbs[0];
+    seeded(db, "16");
+    let mut c = db.connect();
+    c.run("CREATE TABLE IDN_OAUTH2_TOKEN_BINDING (TOKEN_ID VARCHAR(255), TOKEN_BINDING_TYPE VARCHAR(32), \
+           FOREIGN KEY (TOKEN_ID) REFERENCES IDN_OAUTH2_ACCESS_TOKEN(TOKEN_ID) ON DELETE CASCADE)")
+        .expect("binding table");
+    c.run("INSERT INTO IDN_OAUTH2_TOKEN_BINDING SELECT TOKEN_ID, 'cookie' FROM IDN_OAUTH2_ACCESS_TOKEN")
+        .expect("binding rows");
+    drop(c);
+    apim_tune()
+        .args([
+            "db", "clean", "--url", &db.url, "--tokens", "--backup", "--yes",
+        ])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("`IDN_OAUTH2_TOKEN_BINDING` (16 rows")
+                .and(predicate::str::contains("Nothing was deleted")),
+        );
+    assert_eq!(
+        count(db, "SELECT TOKEN_ID FROM IDN_OAUTH2_ACCESS_TOKEN"),
+        16
+    );
+    apim_tune()
+        .args(["db", "clean", "--url", &db.url, "--tokens", "--yes"])
+        .assert()
+        .success();
+    assert_eq!(
+        count(db, "SELECT TOKEN_ID FROM IDN_OAUTH2_TOKEN_BINDING"),
+        8,
+        "the cascade took the bindings of the 8 removed tokens"
+    );
+}
+
+/// Review: a backed-up row that conflicts with one created since (CON_APP_KEY) must not stop
+/// the rest of the restore; and a dropped BAK_ table is made again by the next backup.
+#[test]
+fn restore_goes_on_past_conflicts_and_a_dropped_backup_table_is_recreated() {
+    for db in support::databases("conflict") {
+        seeded(&db, "16");
+        let clean = || {
+            apim_tune()
+                .args([
+                    "db", "clean", "--url", &db.url, "--tokens", "--backup", "--yes",
+                ])
+                .assert()
+                .success();
+        };
+        clean();
+        // API-M issues a new token with the same app, user, scope and state as a removed one.
+        let mut c = db.connect();
+        let victim = keys(
+            &mut c,
+            "SELECT TOKEN_ID FROM BAK_IDN_OAUTH2_ACCESS_TOKEN WHERE TOKEN_STATE = 'ACTIVE'",
+        )
+        .into_iter()
+        .next()
+        .expect("an ACTIVE removed token");
+        let cols = c.columns("IDN_OAUTH2_ACCESS_TOKEN").expect("columns");
+        let select: Vec<String> = cols
+            .iter()
+            .map(|col| {
+                if col == "TOKEN_ID" {
+                    "'fresh-token'".to_string()
+                } else {
+                    col.clone()
+                }
+            })
+            .collect();
+        c.execute(
+            &format!(
+                "INSERT INTO IDN_OAUTH2_ACCESS_TOKEN ({}) SELECT {} FROM BAK_IDN_OAUTH2_ACCESS_TOKEN WHERE TOKEN_ID = ?",
+                cols.join(", "),
+                select.join(", ")
+            ),
+            &[apim_tune::db::Arg::Text(victim.clone())],
+        )
+        .expect("conflicting token");
+        drop(c);
+        apim_tune()
+            .args(["db", "restore", "--url", &db.url, "--yes"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("conflict"));
+        assert_eq!(
+            count(&db, "SELECT TOKEN_ID FROM IDN_OAUTH2_ACCESS_TOKEN"),
+            16,
+            "{}: 7 back + the fresh one + 8 kept",
+            db.label
+        );
+        assert_eq!(
+            keys(
+                &mut db.connect(),
+                "SELECT TOKEN_ID FROM BAK_IDN_OAUTH2_ACCESS_TOKEN"
+            ),
+            vec![victim],
+            "{}",
+            db.label
+        );
+
+        let mut c = db.connect();
+        c.run("DROP TABLE BAK_IDN_OAUTH2_ACCESS_TOKEN_SCOPE")
+            .expect("drop");
+        drop(c);
+        clean();
+        assert!(
+            count(
+                &db,
+                "SELECT TOKEN_ID FROM BAK_IDN_OAUTH2_ACCESS_TOKEN_SCOPE"
+            ) > 0,
+            "{}",
+            db.label
+        );
+    }
+}

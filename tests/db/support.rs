@@ -133,7 +133,7 @@ pub fn dump(c: &mut Connection, table: &str) -> Vec<Vec<String>> {
                     Arg::Null => "NULL".to_string(),
                     Arg::Int(i) => i.to_string(),
                     Arg::Text(s) => s,
-                    Arg::Bytes(b) => format!("{b:?}"),
+                    other => format!("{other:?}"),
                 })
                 .collect()
         })
