@@ -886,3 +886,25 @@ fn apply_round_trips_on_every_home() {
     ));
     report("apply round trip", &failures);
 }
+
+/// `db --apim-home` reads every shipped home's WSO2AM_DB datasource with the audit's parsers:
+/// all of them are the embedded H2, which is refused with what to do, and the shipped password
+/// (`wso2carbon`) is never in the message.
+#[test]
+fn db_reads_every_homes_datasource() {
+    let Some(corpus) = corpus() else { return };
+    let mut failures = Vec::new();
+    for home in homes(&corpus) {
+        let name = home.dir.display().to_string();
+        match apim_tune::db::target::from_home(&home.dir) {
+            Ok(t) => failures.push(format!(
+                "{name}: expected the H2 refusal, got {}",
+                t.display
+            )),
+            Err(e) if e.contains("H2") && e.contains("pass --url") && !e.contains("wso2carbon") => {
+            }
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    report("datasources", &failures);
+}

@@ -163,53 +163,31 @@ pub fn from_home(home: &Path) -> Result<Target, String> {
         )
     })?;
     let source = format!("{} WSO2AM_DB", xml_path.display());
-    let ds = datasource_block(&text, "WSO2AM_DB").ok_or_else(|| {
+    // The audit's own XML parser: comments (WSO2 ships commented-out MySQL examples) are not
+    // datasources, and a broken file is reported with its line and column.
+    let file = SourceFile::new(xml_path.clone(), xml_path.display().to_string(), text);
+    let doc =
+        crate::apim::xml::parse(file).map_err(|p| format!("{}: {}", p.location, p.message))?;
+    let field = |name: &str| {
+        let path = format!(
+            "/datasources-configuration/datasources/datasource[name='WSO2AM_DB']/definition/configuration/{name}"
+        );
+        crate::apim::xml::XPath::parse(&path)
+            .ok()
+            .and_then(|x| doc.query(&x).into_iter().next())
+            .map(|h| h.value)
+    };
+    let url = field("url").ok_or_else(|| {
         format!(
-            "{} has no WSO2AM_DB datasource: pass --url",
+            "{} has no WSO2AM_DB datasource with a url: pass --url",
             xml_path.display()
         )
     })?;
-    let field = |name: &str| element_text(ds, name).unwrap_or_default();
     from_jdbc(
-        &field("url"),
-        &field("username"),
-        &field("password"),
+        &url,
+        &field("username").unwrap_or_default(),
+        &field("password").unwrap_or_default(),
         &source,
-    )
-}
-
-/// The `<datasource>` element whose `<name>` is `name` (a text scan: the datasource file is
-/// flat and machine-written; the audit's own XML parser reports it if it is broken).
-fn datasource_block<'a>(text: &'a str, name: &str) -> Option<&'a str> {
-    let mut rest = text;
-    while let Some(start) = rest.find("<datasource>") {
-        let after = &rest[start..];
-        let end = after.find("</datasource>")? + "</datasource>".len();
-        let block = &after[..end];
-        if element_text(block, "name").as_deref() == Some(name) {
-            return Some(block);
-        }
-        rest = &after[end..];
-    }
-    None
-}
-
-fn element_text(block: &str, name: &str) -> Option<String> {
-    let open = format!("<{name}>");
-    let close = format!("</{name}>");
-    let start = block.find(&open)? + open.len();
-    let end = block[start..].find(&close)? + start;
-    let raw = block[start..end].trim();
-    let raw = raw
-        .strip_prefix("<![CDATA[")
-        .and_then(|r| r.strip_suffix("]]>"))
-        .unwrap_or(raw);
-    Some(
-        raw.replace("&amp;", "&")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&quot;", "\"")
-            .replace("&apos;", "'"),
     )
 }
 
@@ -285,6 +263,26 @@ mod tests {
         let t = from_home(dir.path()).expect("target");
         assert_eq!(t.url.expose(), "postgres://am:Hidden%261@10.0.0.5:5432/am");
         assert!(!t.display.contains("Hidden"));
+        // A commented-out example is not a datasource; a broken file says where.
+        std::fs::write(
+            conf.join("master-datasources.xml"),
+            "<datasources-configuration><datasources>\n<!-- <datasource><name>WSO2AM_DB</name>\
+             <definition type=\"RDBMS\"><configuration><url>jdbc:mysql://x/am</url>\
+             </configuration></definition></datasource> -->\n\
+             <datasource><name>WSO2AM_DB</name><definition type=\"RDBMS\"><configuration>\
+             <url>jdbc:h2:repository/database/WSO2AM_DB</url><password>wso2carbon</password>\
+             </configuration></definition></datasource>\n</datasources></datasources-configuration>",
+        )
+        .expect("write");
+        let e = from_home(dir.path()).expect_err("h2");
+        assert!(e.contains("H2") && !e.contains("wso2carbon"), "{e}");
+        std::fs::write(
+            conf.join("master-datasources.xml"),
+            "<datasources-configuration>\n<datasources>\n</oops>\n",
+        )
+        .expect("write");
+        let e = from_home(dir.path()).expect_err("broken");
+        assert!(e.contains("master-datasources.xml:3:"), "{e}");
     }
 
     #[test]
