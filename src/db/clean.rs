@@ -830,22 +830,17 @@ async fn batch_body(
         let keys_sql = format!("SELECT {} FROM {} WHERE {removable}", key_list(j), j.table);
         for (t, col) in p.deps {
             let cond = format!("{col} IN ({keys_sql})");
-            let copied = if backup {
-                copy_rows(c, t, &cond, &args).await?
-            } else {
-                0
-            };
-            backed_up += copied;
-            if !p.cascading.contains(t) {
-                let n = c
-                    .execute(&format!("DELETE FROM {t} WHERE {cond}"), &args)
-                    .await?;
-                if backup && n != copied {
-                    return Err(moved(t, copied, n));
+            if p.cascading.contains(t) {
+                // The foreign key removes them with their parent; only the copy is ours.
+                if backup {
+                    let copied = copy_rows(c, t, &cond, &args).await?;
+                    backed_up += copied;
+                    dependent += copied;
                 }
+            } else {
+                let (n, copied) = remove_rows(c, t, &cond, &args, backup).await?;
                 dependent += n;
-            } else if backup {
-                dependent += copied;
+                backed_up += copied;
             }
         }
         // Sessions go whole: every row of a session with one removable row.
@@ -854,18 +849,9 @@ async fn batch_body(
         } else {
             removable
         };
-        let copied = if backup {
-            copy_rows(c, j.table, &whole, &args).await?
-        } else {
-            0
-        };
+        let (n, copied) = remove_rows(c, j.table, &whole, &args, backup).await?;
+        rows = n;
         backed_up += copied;
-        rows = c
-            .execute(&format!("DELETE FROM {} WHERE {whole}", j.table), &args)
-            .await?;
-        if backup && rows != copied {
-            return Err(moved(j.table, copied, rows));
-        }
     } else {
         // Re-check (and on MySQL lock) the keys: only rows removable now are touched.
         let (cond, mut args) = key_match(e, &j.key, batch);
@@ -891,33 +877,14 @@ async fn batch_body(
         // counts must match, or the batch is retried.
         for (t, col) in p.deps {
             let (cond, keys) = key_match(e, &[col], &live);
-            let copied = if backup {
-                copy_rows(c, t, &cond, &keys).await?
-            } else {
-                0
-            };
-            backed_up += copied;
-            let n = c
-                .execute(&format!("DELETE FROM {t} WHERE {cond}"), &keys)
-                .await?;
-            if backup && n != copied {
-                return Err(moved(t, copied, n));
-            }
+            let (n, copied) = remove_rows(c, t, &cond, &keys, backup).await?;
             dependent += n;
+            backed_up += copied;
         }
         let (cond, keys) = key_match(e, &j.key, &live);
-        let copied = if backup {
-            copy_rows(c, j.table, &cond, &keys).await?
-        } else {
-            0
-        };
+        let (n, copied) = remove_rows(c, j.table, &cond, &keys, backup).await?;
+        rows = n;
         backed_up += copied;
-        rows = c
-            .execute(&format!("DELETE FROM {} WHERE {cond}", j.table), &keys)
-            .await?;
-        if backup && rows != copied {
-            return Err(moved(j.table, copied, rows));
-        }
     }
     c.execute(
         &format!(
@@ -927,6 +894,29 @@ async fn batch_body(
     )
     .await?;
     Ok((rows, dependent, backed_up))
+}
+
+/// Deletes the rows of `table` matching `cond`, copying them to its backup first when asked;
+/// returns (deleted, copied). The two must agree, or the batch is retried.
+async fn remove_rows(
+    c: &mut Conn,
+    table: &str,
+    cond: &str,
+    args: &[Arg],
+    backup: bool,
+) -> Result<(u64, u64), DbError> {
+    let copied = if backup {
+        copy_rows(c, table, cond, args).await?
+    } else {
+        0
+    };
+    let deleted = c
+        .execute(&format!("DELETE FROM {table} WHERE {cond}"), args)
+        .await?;
+    if backup && deleted != copied {
+        return Err(moved(table, copied, deleted));
+    }
+    Ok((deleted, copied))
 }
 
 /// Whether `child` has a foreign key to `parent` with ON DELETE CASCADE.

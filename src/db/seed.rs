@@ -389,27 +389,7 @@ async fn load(
 
     // Tokens, one scope row each.
     let tag = next_tag(c, schema::TOKEN, "TOKEN_ID").await?;
-    let token_columns = [
-        ("TOKEN_ID", false),
-        ("ACCESS_TOKEN", false),
-        ("REFRESH_TOKEN", false),
-        ("CONSUMER_KEY_ID", false),
-        ("AUTHZ_USER", false),
-        ("TENANT_ID", false),
-        ("USER_DOMAIN", false),
-        ("USER_TYPE", false),
-        ("GRANT_TYPE", false),
-        ("TIME_CREATED", true),
-        ("REFRESH_TOKEN_TIME_CREATED", true),
-        ("VALIDITY_PERIOD", false),
-        ("REFRESH_TOKEN_VALIDITY_PERIOD", false),
-        ("TOKEN_SCOPE_HASH", false),
-        ("TOKEN_STATE", false),
-        ("TOKEN_STATE_ID", false),
-        ("SUBJECT_IDENTIFIER", false),
-        ("ACCESS_TOKEN_HASH", false),
-        ("REFRESH_TOKEN_HASH", false),
-    ];
+    let token_columns = TOKEN_COLUMNS;
     let mut tokens = Loader::new(c, schema::TOKEN, &token_columns)
         .await?
         .ok_or_else(|| DbError::Schema(format!("`{}` not found", schema::TOKEN)))?;
@@ -883,29 +863,33 @@ async fn load(
     Ok(out)
 }
 
+/// The token columns seed writes, `true` for timestamps (shared by the token and audit tables).
+const TOKEN_COLUMNS: [(&str, bool); 19] = [
+    ("TOKEN_ID", false),
+    ("ACCESS_TOKEN", false),
+    ("REFRESH_TOKEN", false),
+    ("CONSUMER_KEY_ID", false),
+    ("AUTHZ_USER", false),
+    ("TENANT_ID", false),
+    ("USER_DOMAIN", false),
+    ("USER_TYPE", false),
+    ("GRANT_TYPE", false),
+    ("TIME_CREATED", true),
+    ("REFRESH_TOKEN_TIME_CREATED", true),
+    ("VALIDITY_PERIOD", false),
+    ("REFRESH_TOKEN_VALIDITY_PERIOD", false),
+    ("TOKEN_SCOPE_HASH", false),
+    ("TOKEN_STATE", false),
+    ("TOKEN_STATE_ID", false),
+    ("SUBJECT_IDENTIFIER", false),
+    ("ACCESS_TOKEN_HASH", false),
+    ("REFRESH_TOKEN_HASH", false),
+];
+
 fn token_columns_with_invalidated() -> Vec<(&'static str, bool)> {
-    vec![
-        ("TOKEN_ID", false),
-        ("ACCESS_TOKEN", false),
-        ("REFRESH_TOKEN", false),
-        ("CONSUMER_KEY_ID", false),
-        ("AUTHZ_USER", false),
-        ("TENANT_ID", false),
-        ("USER_DOMAIN", false),
-        ("USER_TYPE", false),
-        ("GRANT_TYPE", false),
-        ("TIME_CREATED", true),
-        ("REFRESH_TOKEN_TIME_CREATED", true),
-        ("VALIDITY_PERIOD", false),
-        ("REFRESH_TOKEN_VALIDITY_PERIOD", false),
-        ("TOKEN_SCOPE_HASH", false),
-        ("TOKEN_STATE", false),
-        ("TOKEN_STATE_ID", false),
-        ("SUBJECT_IDENTIFIER", false),
-        ("ACCESS_TOKEN_HASH", false),
-        ("REFRESH_TOKEN_HASH", false),
-        ("INVALIDATED_TIME", true),
-    ]
+    let mut cols = TOKEN_COLUMNS.to_vec();
+    cols.push(("INVALIDATED_TIME", true));
+    cols
 }
 
 #[cfg(test)]

@@ -75,26 +75,9 @@ fn an_interrupted_clean_resumes_with_the_same_cutoff_and_no_duplicate_backups() 
         );
 
         // `db audit` notices the unfinished run.
-        let audit = apim_tune()
-            .args([
-                "db",
-                "audit",
-                "--url",
-                &db.url,
-                "--format",
-                "json",
-                "--fail-on",
-                "never",
-            ])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        let audit: Value = serde_json::from_slice(&audit).expect("audit json");
         assert!(
-            codes(&audit).contains(&"DBG008".to_string()),
-            "{}: {audit}",
+            audit_codes(&db).contains(&"DBG008".to_string()),
+            "{}",
             db.label
         );
 
@@ -133,6 +116,27 @@ fn an_interrupted_clean_resumes_with_the_same_cutoff_and_no_duplicate_backups() 
         assert_eq!(third["resumed_run"], Value::Null);
         assert_eq!(third["tables"][0]["rows"], 0);
     }
+}
+
+/// The finding codes of `db audit --format json` on `db`.
+fn audit_codes(db: &TestDb) -> Vec<String> {
+    let out = apim_tune()
+        .args([
+            "db",
+            "audit",
+            "--url",
+            &db.url,
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    codes(&serde_json::from_slice(&out).expect("audit json"))
 }
 
 fn codes(v: &Value) -> Vec<String> {
@@ -367,25 +371,8 @@ fn a_foreign_backup_table_is_refused_and_reported() {
             "{}",
             db.label
         );
-        let audit = apim_tune()
-            .args([
-                "db",
-                "audit",
-                "--url",
-                &db.url,
-                "--format",
-                "json",
-                "--fail-on",
-                "never",
-            ])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        let audit: Value = serde_json::from_slice(&audit).expect("json");
         assert!(
-            codes(&audit).contains(&"DBG007".to_string()),
+            audit_codes(&db).contains(&"DBG007".to_string()),
             "{}",
             db.label
         );
