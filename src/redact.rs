@@ -117,6 +117,24 @@ pub fn redact_url(url: &str) -> String {
     out
 }
 
+/// Masks the password of a URL the tool itself connects with (`scheme://user:password@host…`):
+/// everything from the first `:` after `://` up to the LAST `@` of the whole string, whatever
+/// characters the password holds (`'`, `#`, `/`, `?`, `@`…). Masking too much is harmless;
+/// other credentials in the query (`password=`) are masked as [`redact_url`] does.
+pub fn redact_connection_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return redact_url(url);
+    };
+    let after = scheme_end + 3;
+    let masked = match (url[after..].rfind('@'), url[after..].find(':')) {
+        (Some(at), Some(colon)) if colon < at => {
+            format!("{}{MASK}{}", &url[..after + colon + 1], &url[after + at..])
+        }
+        _ => url.to_string(),
+    };
+    redact_url(&masked)
+}
+
 /// Masks secret values in a command line: `-Dsome.password=x`, `--password x`, `password=x`,
 /// and credentials inside URLs.
 pub fn redact_args(cmd: &str) -> String {
@@ -202,5 +220,20 @@ mod tests {
             "mysql://apim:****@db:3306/am?x=a@b"
         );
         assert_eq!(redact_url("sqlite://data/a@b.db"), "sqlite://data/a@b.db");
+        for (url, shown) in [
+            (
+                "postgres://quoty:it'sS3cret@h:5432/apim",
+                "postgres://quoty:****@h:5432/apim",
+            ),
+            ("postgres://apim:pa#ss@h/db", "postgres://apim:****@h/db"),
+            (
+                "mysql://apim:a/b?c d\"e<f@h:3306/am",
+                "mysql://apim:****@h:3306/am",
+            ),
+            ("mysql://apim@h/db", "mysql://apim@h/db"),
+            ("sqlite://data/a@b.db", "sqlite://data/a@b.db"),
+        ] {
+            assert_eq!(redact_connection_url(url), shown);
+        }
     }
 }

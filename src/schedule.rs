@@ -1941,7 +1941,7 @@ fn env_line(opts: &ScheduleOptions) -> String {
     let url = opts
         .url
         .as_deref()
-        .map(crate::redact::redact_url)
+        .map(crate::redact::redact_connection_url)
         .unwrap_or_else(|| "mysql://USER:PASSWORD@HOST:3306/WSO2AM_DB".to_string());
     format!("{URL_VAR}='{url}'")
 }

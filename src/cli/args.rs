@@ -68,7 +68,8 @@ pub struct DbArgs {
 const DB_EXIT_CODES: &str = "\
 Exit codes:
   0    done (db audit: nothing at or above --fail-on)
-  1    db audit: findings at or above --fail-on
+  1    db audit: findings at or above --fail-on; db restore: some backed-up rows could not
+       go back (their key exists again, or they conflict with a newer row) and stay in BAK_
   2    apim-tune itself failed: bad arguments, no connection, missing tables or columns,
        a foreign BAK_ table; nothing was deleted after a failed check
   130  db clean stopped by Ctrl-C or SIGTERM after a whole batch; run the same command

@@ -335,7 +335,12 @@ fn restore(a: &DbRestoreArgs) -> anyhow::Result<u8> {
     let r = db::restore(&t, &bar)?;
     bar.clear();
     print_restore(&r, a.format)?;
-    Ok(exit_code::OK)
+    // Rows left in the backup are not an error, but a script must be able to tell.
+    Ok(if r.skipped_present > 0 {
+        exit_code::FINDINGS
+    } else {
+        exit_code::OK
+    })
 }
 
 fn print_restore(r: &RestoreReport, format: DbFormat) -> anyhow::Result<()> {
@@ -351,11 +356,18 @@ fn print_restore(r: &RestoreReport, format: DbFormat) -> anyhow::Result<()> {
     for n in &r.notes {
         writeln!(out, "  note: {n}")?;
     }
-    if r.skipped_present > 0 {
+    if r.conflicts > 0 {
+        writeln!(
+            out,
+            "  {} backed-up rows conflict with rows created since (a unique index, or their parent did not come back): not put back, they stay in the BAK_ tables",
+            r.conflicts
+        )?;
+    }
+    if r.skipped_present > r.conflicts {
         writeln!(
             out,
             "  {} backed-up rows were not put back: a row with the same key exists again (they stay in the BAK_ tables)",
-            r.skipped_present
+            r.skipped_present - r.conflicts
         )?;
     }
     Ok(())

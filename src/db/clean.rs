@@ -433,19 +433,46 @@ fn key_list(j: &Job) -> String {
 /// PostgreSQL for text keys (parsing and binding 10,000 parameters per statement costs more
 /// than the delete), an `IN` list elsewhere.
 pub(crate) fn key_match(e: Engine, columns: &[&str], keys: &[Vec<Arg>]) -> (String, Vec<Arg>) {
-    let texts = columns.len() == 1 && keys.iter().all(|k| matches!(k.first(), Some(Arg::Text(_))));
-    if e == Engine::Postgres && texts {
-        let list = keys
+    if e == Engine::Postgres {
+        let texts =
+            columns.len() == 1 && keys.iter().all(|k| matches!(k.first(), Some(Arg::Text(_))));
+        if texts {
+            let list = keys
+                .iter()
+                .filter_map(|k| match k.first() {
+                    Some(Arg::Text(t)) => Some(t.clone()),
+                    _ => None,
+                })
+                .collect();
+            return (
+                format!("{} = ANY(?)", columns[0]),
+                vec![Arg::TextList(list)],
+            );
+        }
+        // Integer keys (REG_LOG's (id, tenant), the audit table's ID): one array per column.
+        // A 10,000-tuple IN list exceeds PostgreSQL's stack depth while it is planned.
+        let ints = keys
             .iter()
-            .filter_map(|k| match k.first() {
-                Some(Arg::Text(t)) => Some(t.clone()),
-                _ => None,
-            })
-            .collect();
-        return (
-            format!("{} = ANY(?)", columns[0]),
-            vec![Arg::TextList(list)],
-        );
+            .all(|k| k.len() == columns.len() && k.iter().all(|v| matches!(v, Arg::Int(_))));
+        if ints {
+            let arrays: Vec<Arg> = (0..columns.len())
+                .map(|i| {
+                    Arg::IntList(
+                        keys.iter()
+                            .filter_map(|k| k.get(i).and_then(Arg::as_i64))
+                            .collect(),
+                    )
+                })
+                .collect();
+            let unnest = vec!["CAST(? AS BIGINT[])"; columns.len()].join(", ");
+            return (
+                format!(
+                    "({}) IN (SELECT * FROM unnest({unnest}))",
+                    columns.join(", ")
+                ),
+                arrays,
+            );
+        }
     }
     let cond = if columns.len() == 1 {
         format!("{} IN ({})", columns[0], in_list(keys.len(), 1))
@@ -597,7 +624,9 @@ pub(crate) async fn run(
                 cascading.push(*t);
             }
         }
-        if plan.backup == Backup::None {
+        // Only PostgreSQL's batches leave cascading dependents to the foreign key (the others
+        // delete them explicitly, counted).
+        if plan.backup == Backup::None && c.engine() == Engine::Postgres {
             outcome.dependents_by_cascade = cascading.iter().map(|t| t.to_string()).collect();
         }
         let total = if progress.wants_totals() {

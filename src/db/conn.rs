@@ -22,6 +22,8 @@ pub enum Arg {
     Bytes(Vec<u8>),
     /// A text array, PostgreSQL only (`KEY = ANY(?)`: one parameter instead of thousands).
     TextList(Vec<String>),
+    /// An integer array, PostgreSQL only.
+    IntList(Vec<i64>),
 }
 
 impl Arg {
@@ -67,6 +69,7 @@ macro_rules! bind_all {
                 Arg::Text(s) => q.bind(s.as_str()),
                 Arg::Bytes(b) => q.bind(b.as_slice()),
                 Arg::TextList(l) => $list!(q, l),
+                Arg::IntList(l) => $list!(q, l),
             };
         }
         q
@@ -124,9 +127,22 @@ macro_rules! decode_row {
 impl Conn {
     pub async fn open(target: &Target, how: Open) -> Result<Conn, DbError> {
         let url = target.url.expose();
-        let connect_err = |e: sqlx::Error| DbError::Connect {
-            target: target.display.clone(),
-            reason: super::describe(&e),
+        // sqlx may quote the URL it could not use; the password never leaves this function.
+        let password = url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.rsplit_once('@'))
+            .and_then(|(userinfo, _)| userinfo.split_once(':'))
+            .map(|(_, p)| p.to_string())
+            .filter(|p| !p.is_empty());
+        let connect_err = |e: sqlx::Error| {
+            let mut reason = super::describe(&e);
+            if let Some(p) = &password {
+                reason = reason.replace(p.as_str(), crate::redact::MASK);
+            }
+            DbError::Connect {
+                target: target.display.clone(),
+                reason,
+            }
         };
         match target.engine {
             Engine::Sqlite => {
@@ -181,7 +197,11 @@ impl Conn {
     }
 
     fn check_args(&self, sql: &str, args: &[Arg]) -> Result<(), DbError> {
-        if self.engine() != Engine::Postgres && args.iter().any(|a| matches!(a, Arg::TextList(_))) {
+        if self.engine() != Engine::Postgres
+            && args
+                .iter()
+                .any(|a| matches!(a, Arg::TextList(_) | Arg::IntList(_)))
+        {
             return Err(DbError::Refused(format!(
                 "internal: an array parameter on {} in `{sql}`",
                 self.engine().as_str()

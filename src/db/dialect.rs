@@ -145,7 +145,7 @@ impl Engine {
                  JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid \
                  JOIN LATERAL unnest(x.indkey) WITH ORDINALITY k(attnum, n) ON true \
                  JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum \
-                 WHERE t.relnamespace = CAST(current_schema() AS regnamespace) \
+                 WHERE t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) \
                  AND lower(t.relname) = lower(?) ORDER BY 1, k.n"
             }
             Engine::MySql => {
@@ -185,7 +185,8 @@ impl Engine {
                 "SELECT DISTINCT CAST(cl.relname AS TEXT) FROM pg_constraint c \
                  JOIN pg_class cl ON cl.oid = c.conrelid JOIN pg_class p ON p.oid = c.confrelid \
                  WHERE c.contype = 'f' AND c.confdeltype = 'c' AND lower(p.relname) = lower(?) \
-                 AND c.connamespace = CAST(current_schema() AS regnamespace)"
+                 AND c.connamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) \
+                 AND p.relnamespace = c.connamespace"
             }
             _ => {
                 "SELECT DISTINCT TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS \
@@ -357,13 +358,18 @@ pub fn session_row_removable(alias: &str) -> Predicate {
 /// DELETE_RESOURCE (action 7) row. Rows without a path are never "superseded" (NULL matches
 /// nothing), as in WSO2's procedure.
 pub fn reg_log_removable(alias: &str) -> Predicate {
-    // Qualified even without an alias: inside the subquery a bare REG_PATH would be `n`'s.
+    // Qualified even without an alias: inside the subquery a bare REG_PATH would be `g`'s.
     let alias = if alias.is_empty() { "REG_LOG" } else { alias };
     let c = |n: &str| col(alias, n);
+    // "A newer row exists for the same path and tenant" as a comparison with the group's
+    // newest id: the aggregate is computed once (a hash join), where a correlated
+    // `EXISTS (… n.REG_LOG_ID > …)` scans the path's rows again for every row, and WSO2's
+    // schema has no index on REG_PATH (quadratic: 40,000 rows took 27 s on PostgreSQL).
     Predicate {
         sql: format!(
-            "({} = {REG_ACTION_DELETE_RESOURCE} OR EXISTS (SELECT 1 FROM REG_LOG n WHERE n.REG_PATH = {} \
-             AND n.REG_TENANT_ID = {} AND n.REG_LOG_ID > {}))",
+            "({} = {REG_ACTION_DELETE_RESOURCE} OR EXISTS (SELECT 1 FROM (SELECT REG_PATH, REG_TENANT_ID, \
+             MAX(REG_LOG_ID) AS NEWEST FROM REG_LOG GROUP BY REG_PATH, REG_TENANT_ID) g \
+             WHERE g.REG_PATH = {} AND g.REG_TENANT_ID = {} AND g.NEWEST > {}))",
             c("REG_ACTION"),
             c("REG_PATH"),
             c("REG_TENANT_ID"),
@@ -441,7 +447,7 @@ mod tests {
             "{code}"
         );
         let reg = reg_log_removable("").sql;
-        assert!(reg.contains("n.REG_PATH = REG_LOG.REG_PATH"), "{reg}");
+        assert!(reg.contains("g.REG_PATH = REG_LOG.REG_PATH"), "{reg}");
     }
 
     #[test]

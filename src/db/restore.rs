@@ -78,7 +78,7 @@ pub(crate) async fn run(
         };
         let cols = cols.join(", ");
         for batch in keys.chunks(KEYS_PER_BATCH) {
-            match put_back(c, table, &name, &cols, &key, batch).await {
+            match put_back_retrying(c, table, &name, &cols, &key, batch).await {
                 Ok(put) => {
                     outcome.rows += put;
                     outcome.batches += 1;
@@ -86,11 +86,13 @@ pub(crate) async fn run(
                 // A row that conflicts with one created since (a unique index, e.g. CON_APP_KEY
                 // for a new ACTIVE token of the same user and app) must not stop the others:
                 // go through the batch row by row and leave the conflicting ones in the backup.
-                Err(DbError::Sql { reason, .. }) => {
+                Err(DbError::Sql { reason, .. }) if is_constraint(&reason) => {
                     for one in batch.chunks(1) {
-                        match put_back(c, table, &name, &cols, &key, one).await {
+                        match put_back_retrying(c, table, &name, &cols, &key, one).await {
                             Ok(put) => outcome.rows += put,
-                            Err(DbError::Sql { .. }) => report.conflicts += 1,
+                            Err(DbError::Sql { reason, .. }) if is_constraint(&reason) => {
+                                report.conflicts += 1
+                            }
                             Err(other) => return Err(other),
                         }
                     }
@@ -177,6 +179,40 @@ async fn put_back(
         Err(e) => {
             let _ = c.run("ROLLBACK").await;
             Err(e)
+        }
+    }
+}
+
+/// A unique or foreign-key violation (SQLSTATE class 23 on servers, SQLite's constraint codes):
+/// the row itself cannot go back now, unlike a lock timeout or a serialization failure.
+fn is_constraint(reason: &str) -> bool {
+    reason.contains("(code 23")
+        || reason.contains("constraint failed")
+        || reason.contains("(code 19)")
+        || reason.contains("(code 787)")
+        || reason.contains("(code 1555)")
+        || reason.contains("(code 2067)")
+}
+
+/// [`put_back`], retried on serialization failures, deadlocks, lock timeouts and a busy database.
+async fn put_back_retrying(
+    c: &mut Conn,
+    table: &str,
+    name: &str,
+    cols: &str,
+    key: &[&str],
+    batch: &[Vec<Arg>],
+) -> Result<u64, DbError> {
+    let mut attempt = 0u64;
+    loop {
+        match put_back(c, table, name, cols, key, batch).await {
+            Err(DbError::Sql {
+                retryable: true, ..
+            }) if attempt < 5 => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+            }
+            other => return other,
         }
     }
 }

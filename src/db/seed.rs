@@ -196,7 +196,7 @@ fn sqlite_literal(v: &Arg, out: &mut String) {
     use std::fmt::Write;
     match v {
         // Seeds never bind arrays.
-        Arg::Null | Arg::TextList(_) => out.push_str("NULL"),
+        Arg::Null | Arg::TextList(_) | Arg::IntList(_) => out.push_str("NULL"),
         Arg::Int(i) => {
             let _ = write!(out, "{i}");
         }

@@ -4,7 +4,7 @@
 
 use super::dialect::Engine;
 use crate::model::SourceFile;
-use crate::redact::{Secret, redact_url};
+use crate::redact::{Secret, redact_connection_url, redact_url};
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug)]
@@ -32,7 +32,7 @@ impl Target {
             return Err(format!(
                 "`{}` is not a database URL apim-tune knows: use sqlite://PATH, \
                  postgres://USER:PASSWORD@HOST:PORT/DB or mysql://USER:PASSWORD@HOST:PORT/DB",
-                redact_url(url)
+                redact_connection_url(url)
             ));
         };
         // sqlx knows `mysql://` only; MariaDB speaks the same protocol.
@@ -42,7 +42,7 @@ impl Target {
         };
         Ok(Target {
             engine,
-            display: redact_url(&url),
+            display: redact_connection_url(&url),
             url: Secret::new(url),
         })
     }
@@ -231,6 +231,8 @@ mod tests {
             "mysql://apimuser:p%40ss%3Aword%2F1@db.local:3306/apim_db"
         );
         assert!(!t.display.contains("p%40ss"));
+        let t = from_jdbc("jdbc:postgresql://h/db", "u", "it's#S3cret", "x").expect("pg");
+        assert!(!t.display.contains("S3cret"), "{}", t.display);
         let e = from_jdbc(
             "jdbc:h2:./repository/database/WSO2AM_DB",
             "wso2carbon",
@@ -283,6 +285,16 @@ mod tests {
         .expect("write");
         let e = from_home(dir.path()).expect_err("broken");
         assert!(e.contains("master-datasources.xml:3:"), "{e}");
+        std::fs::write(
+            conf.join("master-datasources.xml"),
+            "<datasources-configuration><datasources><datasource><name>WSO2AM_DB</name>\
+             <definition><configuration><url>jdbc:mysql://h/am</url>\
+             <password>Tr0ub&ad0r;x</password></configuration></definition></datasource>\
+             </datasources></datasources-configuration>",
+        )
+        .expect("write");
+        let e = from_home(dir.path()).expect_err("entity");
+        assert!(!e.contains("ad0r"), "{e}");
     }
 
     #[test]
