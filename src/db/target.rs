@@ -167,7 +167,10 @@ pub fn from_home(home: &Path) -> Result<Target, String> {
     // datasources, and a broken file is reported with its line and column.
     let file = SourceFile::new(xml_path.clone(), xml_path.display().to_string(), text);
     let doc =
-        crate::apim::xml::parse(file).map_err(|p| format!("{}: {}", p.location, p.message))?;
+        // Only where: the parser's message may quote the text at the error, which can be the
+        // password.
+        crate::apim::xml::parse(file)
+            .map_err(|p| format!("{}: not well-formed XML: pass --url", p.location))?;
     let field = |name: &str| {
         let path = format!(
             "/datasources-configuration/datasources/datasource[name='WSO2AM_DB']/definition/configuration/{name}"
