@@ -4,7 +4,7 @@
 //! through `rules/`, and returns data. It never prints.
 
 use crate::apim::{self, ApimModel};
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
 use crate::host::detect::{self, Overrides};
 use crate::host::{HostFacts, limits, sysctl};
 use crate::model::{ProblemKind, SourceProblem};
@@ -116,27 +116,6 @@ fn sysctl_report(sysctl: &sysctl::Sysctl) -> Vec<SysctlKeyReport> {
 }
 
 impl AuditReport {
-    /// Findings of severity `s` that count (not waived).
-    pub fn count(&self, s: Severity) -> usize {
-        self.findings
-            .iter()
-            .filter(|f| f.severity == s && f.waived.is_none())
-            .count()
-    }
-
-    pub fn waived(&self) -> usize {
-        self.findings.iter().filter(|f| f.waived.is_some()).count()
-    }
-
-    /// Whether any finding that is not waived is at or above `threshold` (`None` = never fail).
-    pub fn fails(&self, threshold: Option<Severity>) -> bool {
-        threshold.is_some_and(|t| {
-            self.findings
-                .iter()
-                .any(|f| f.severity >= t && f.waived.is_none())
-        })
-    }
-
     /// Every setting checked in this run, as (suite, subject): the suites are `sysctl`,
     /// `limits`, each API-M file by name, the start-up script, and `sources` for the files
     /// themselves. Derived from the expectations and the findings.

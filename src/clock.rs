@@ -1,5 +1,8 @@
-//! Dates for notes, waivers and backup names, in UTC. `SOURCE_DATE_EPOCH` (the
-//! reproducible-builds convention) fixes "now", which makes output and tests repeatable.
+//! Dates for notes, waivers and backup names, in UTC, and durations as people write them.
+//! `SOURCE_DATE_EPOCH` (the reproducible-builds convention) fixes "now", which makes output
+//! and tests repeatable.
+
+use std::time::Duration;
 
 /// Today as `YYYY-MM-DD` (UTC), for dated notes. `SOURCE_DATE_EPOCH` fixes it (reproducible
 /// output, tests).
@@ -59,6 +62,76 @@ fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
         (rem % 3600 / 60) as u32,
         (rem % 60) as u32,
     )
+}
+
+// Durations as people write them on command lines, in db clean's options and in schedules.
+
+/// Parses a duration: `100ms`, `30s`, `2h`, `90d`, `1w`, or a sum like `1h30m`; `0` alone is
+/// zero.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    if t == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let expected =
+        || "expected a number and a unit (ms, s, m, h, d, w), e.g. 2h or 100ms".to_string();
+    if t.is_empty() {
+        return Err(expected());
+    }
+    let mut total: u128 = 0;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let split = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let (num, after) = rest.split_at(split);
+        if num.is_empty() {
+            return Err(expected());
+        }
+        let n: u128 = num
+            .parse()
+            .map_err(|_| "the number is too large".to_string())?;
+        let (ms_per, after) = if let Some(a) = after.strip_prefix("ms") {
+            (1, a)
+        } else if let Some(a) = after.strip_prefix('s') {
+            (1000, a)
+        } else if let Some(a) = after.strip_prefix('m') {
+            (60_000, a)
+        } else if let Some(a) = after.strip_prefix('h') {
+            (3_600_000, a)
+        } else if let Some(a) = after.strip_prefix('d') {
+            (86_400_000, a)
+        } else if let Some(a) = after.strip_prefix('w') {
+            (604_800_000, a)
+        } else {
+            return Err(expected());
+        };
+        total = total
+            .checked_add(n.checked_mul(ms_per).ok_or("the number is too large")?)
+            .ok_or("the number is too large")?;
+        rest = after;
+    }
+    let ms = u64::try_from(total).map_err(|_| "the number is too large".to_string())?;
+    Ok(Duration::from_millis(ms))
+}
+
+/// `2h`, `90d`, `100ms`: the largest unit that divides the duration (days at most: `db clean`
+/// reads the same units back).
+pub fn fmt_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms == 0 {
+        return "0s".to_string();
+    }
+    if !ms.is_multiple_of(1000) {
+        return format!("{ms}ms");
+    }
+    let s = ms / 1000;
+    for (unit, len) in [("d", 86_400), ("h", 3600), ("m", 60)] {
+        if s.is_multiple_of(len) {
+            return format!("{}{unit}", s / len);
+        }
+    }
+    format!("{s}s")
 }
 
 #[cfg(test)]

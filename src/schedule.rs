@@ -11,6 +11,7 @@
 //! that `db clean` and `db audit` use too, with each `?` bound to a procedure variable. Unlike
 //! WSO2's MySQL scripts (`NOW()`, the server's local time), every cut-off is taken in UTC.
 
+pub use crate::clock::{fmt_duration, parse_duration};
 use crate::db::dialect::{self, Engine, Param, Predicate};
 use std::fmt;
 use std::fmt::Write as _;
@@ -591,55 +592,6 @@ pub fn render(target: ScheduleTarget, opts: &ScheduleOptions) -> Result<String, 
     })
 }
 
-/// Parses a duration: `100ms`, `30s`, `2h`, `90d`, `1w`, or a sum like `1h30m`; `0` alone is
-/// zero.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    if t == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let expected =
-        || "expected a number and a unit (ms, s, m, h, d, w), e.g. 2h or 100ms".to_string();
-    if t.is_empty() {
-        return Err(expected());
-    }
-    let mut total: u128 = 0;
-    let mut rest = t;
-    while !rest.is_empty() {
-        let split = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let (num, after) = rest.split_at(split);
-        if num.is_empty() {
-            return Err(expected());
-        }
-        let n: u128 = num
-            .parse()
-            .map_err(|_| "the number is too large".to_string())?;
-        let (ms_per, after) = if let Some(a) = after.strip_prefix("ms") {
-            (1, a)
-        } else if let Some(a) = after.strip_prefix('s') {
-            (1000, a)
-        } else if let Some(a) = after.strip_prefix('m') {
-            (60_000, a)
-        } else if let Some(a) = after.strip_prefix('h') {
-            (3_600_000, a)
-        } else if let Some(a) = after.strip_prefix('d') {
-            (86_400_000, a)
-        } else if let Some(a) = after.strip_prefix('w') {
-            (604_800_000, a)
-        } else {
-            return Err(expected());
-        };
-        total = total
-            .checked_add(n.checked_mul(ms_per).ok_or("the number is too large")?)
-            .ok_or("the number is too large")?;
-        rest = after;
-    }
-    let ms = u64::try_from(total).map_err(|_| "the number is too large".to_string())?;
-    Ok(Duration::from_millis(ms))
-}
-
 /// A safe period or `--older-than`: whole seconds (the procedures count in seconds), at most
 /// ten years.
 fn period(s: &str) -> Result<Duration, String> {
@@ -651,25 +603,6 @@ fn period(s: &str) -> Result<Duration, String> {
         return Err("at most 3650d".to_string());
     }
     Ok(d)
-}
-
-/// `2h`, `90d`, `100ms`: the largest unit that divides the duration (days at most: `db clean`
-/// reads the same units back).
-pub fn fmt_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms == 0 {
-        return "0s".to_string();
-    }
-    if !ms.is_multiple_of(1000) {
-        return format!("{ms}ms");
-    }
-    let s = ms / 1000;
-    for (unit, len) in [("d", 86_400), ("h", 3600), ("m", 60)] {
-        if s.is_multiple_of(len) {
-            return format!("{}{unit}", s / len);
-        }
-    }
-    format!("{s}s")
 }
 
 // ---------------------------------------------------------------------------------------------

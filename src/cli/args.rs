@@ -271,30 +271,17 @@ pub enum DbFormat {
     Json,
 }
 
-/// `90d`, `2h`, `30m`, `45s`, `100ms`, `1w` (a bare number is seconds).
+/// `90d`, `2h`, `30m`, `45s`, `100ms`, `1w`, `1h30m` (a bare number is seconds), at most 100
+/// years.
 pub fn parse_span(s: &str) -> Result<Duration, String> {
     let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration like 90d, 2h, 30m, 45s or 100ms"))?;
-    let mult_ms: u64 = match unit {
-        "ms" => 1,
-        "" | "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        "w" => 7 * 86_400_000,
-        _ => {
-            return Err(format!(
-                "`{s}`: unknown unit `{unit}` (use ms, s, m, h, d or w)"
-            ));
-        }
+    let d = match t.parse::<u64>() {
+        Ok(secs) => secs.checked_mul(1000).map(Duration::from_millis),
+        Err(_) => crate::clock::parse_duration(t)
+            .map(Some)
+            .map_err(|e| format!("`{s}` is not a duration like 90d, 2h, 30m, 45s or 100ms: {e}"))?,
     };
-    n.checked_mul(mult_ms)
-        .filter(|ms| *ms <= 100 * 365 * 86_400_000)
-        .map(Duration::from_millis)
+    d.filter(|d| d.as_secs() <= 100 * 365 * 86_400)
         .ok_or_else(|| format!("`{s}` is longer than 100 years"))
 }
 

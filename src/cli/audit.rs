@@ -1,12 +1,12 @@
 //! `apim-tune audit`: run the audit, render it, map the result to an exit code.
 
-use super::args::{AuditArgs, ColorChoice, FailOn, Format, TargetArgs};
+use super::args::{AuditArgs, ColorChoice, FailOn, Format, OutputSpec, TargetArgs};
 use crate::audit::{AuditOptions, AuditReport, run as run_audit, run_with_sources};
 use crate::exit_code;
 use crate::finding::Severity;
 use crate::host::detect::Overrides;
 use crate::report;
-use crate::report::RenderOptions;
+use crate::report::{RenderOptions, Renderable};
 use anyhow::Context;
 use std::io::{IsTerminal, Write};
 
@@ -39,14 +39,24 @@ pub fn run(a: &AuditArgs) -> anyhow::Result<u8> {
         fail_on: threshold(a.fail_on),
         diff: diff.as_deref(),
     };
-    for o in &a.output {
-        std::fs::write(&o.path, render(o.format, &report, &ro))
+    write_reports(&a.output, a.format, |f| render(f, &report, &ro))?;
+    Ok(exit_for(&report, a.fail_on))
+}
+
+/// Writes each `--output FORMAT=FILE`, then the `--format` report to stdout.
+pub(super) fn write_reports(
+    outputs: &[OutputSpec],
+    format: Format,
+    render: impl Fn(Format) -> String,
+) -> anyhow::Result<()> {
+    for o in outputs {
+        std::fs::write(&o.path, render(o.format))
             .with_context(|| format!("cannot write `{}`", o.path.display()))?;
     }
     let mut out = std::io::stdout().lock();
-    out.write_all(render(a.format, &report, &ro).as_bytes())?;
+    out.write_all(render(format).as_bytes())?;
     out.flush()?;
-    Ok(exit_for(&report, a.fail_on))
+    Ok(())
 }
 
 pub(super) fn render(format: Format, report: &AuditReport, ro: &RenderOptions) -> String {
@@ -114,7 +124,7 @@ pub(super) fn print_report(format: Format, report: &AuditReport) -> anyhow::Resu
     Ok(())
 }
 
-pub(super) fn exit_for(report: &AuditReport, fail_on: FailOn) -> u8 {
+pub(super) fn exit_for(report: &dyn Renderable, fail_on: FailOn) -> u8 {
     if report.fails(threshold(fail_on)) {
         exit_code::FINDINGS
     } else {

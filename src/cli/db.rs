@@ -13,7 +13,7 @@ use crate::db::{
 };
 use crate::exit_code;
 use crate::report::RenderOptions;
-use anyhow::{Context, anyhow, bail};
+use anyhow::{anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -153,24 +153,8 @@ fn audit(a: &DbAuditArgs) -> anyhow::Result<u8> {
         fail_on: super::audit::threshold(a.fail_on),
         diff: None,
     };
-    for o in &a.output {
-        std::fs::write(&o.path, render(o.format, &report, &ro))
-            .with_context(|| format!("cannot write `{}`", o.path.display()))?;
-    }
-    let mut out = std::io::stdout().lock();
-    out.write_all(render(a.format, &report, &ro).as_bytes())?;
-    out.flush()?;
-    let fails = ro.fail_on.is_some_and(|min| {
-        report
-            .findings
-            .iter()
-            .any(|f| f.waived.is_none() && f.severity >= min)
-    });
-    Ok(if fails {
-        exit_code::FINDINGS
-    } else {
-        exit_code::OK
-    })
+    super::audit::write_reports(&a.output, a.format, |f| render(f, &report, &ro))?;
+    Ok(super::audit::exit_for(&report, a.fail_on))
 }
 
 fn render(format: Format, report: &DbAuditReport, ro: &RenderOptions) -> String {

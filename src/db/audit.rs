@@ -44,34 +44,6 @@ pub struct AuditSpec {
 /// From this many removable rows (or a fifth of the table) DBG001 is a warning.
 const WARN_ROWS: u64 = 10_000;
 
-/// The tables reported, in the order a reader expects.
-const REPORTED: [&str; 11] = [
-    schema::TOKEN,
-    schema::TOKEN_SCOPE,
-    schema::TOKEN_AUDIT,
-    schema::CODE,
-    schema::CODE_SCOPE,
-    schema::SESSION,
-    schema::SESSION_USER,
-    schema::SESSION_APP,
-    schema::SESSION_META,
-    schema::SESSION_FED,
-    schema::REG_LOG,
-];
-
-fn human_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    if s.is_multiple_of(86_400) && s > 0 {
-        format!("{}d", s / 86_400)
-    } else if s.is_multiple_of(3600) && s > 0 {
-        format!("{}h", s / 3600)
-    } else if s.is_multiple_of(60) && s > 0 {
-        format!("{}m", s / 60)
-    } else {
-        format!("{s}s")
-    }
-}
-
 pub(crate) async fn run(
     c: &mut Conn,
     target: &Target,
@@ -89,7 +61,7 @@ pub(crate) async fn run(
         schema_version: schema::detect(&token_cols).map(|g| g.to_string()),
         now: clock::sql_timestamp(now),
         cutoff: cuts.cutoff.clone(),
-        safe_period: human_duration(spec.safe_period),
+        safe_period: clock::fmt_duration(spec.safe_period),
         tables: Vec::new(),
         findings: Vec::new(),
         checked: Vec::new(),
@@ -97,7 +69,7 @@ pub(crate) async fn run(
     };
 
     let mut present = Vec::new();
-    for t in REPORTED {
+    for t in schema::runtime_tables() {
         if !c.columns(t).await?.is_empty() {
             present.push(t);
         }
@@ -137,7 +109,7 @@ pub(crate) async fn run(
         stop_after_batches: None,
     };
     let jobs = clean::jobs(e, &plan, true);
-    for t in REPORTED {
+    for t in schema::runtime_tables() {
         let mut stats = TableStats {
             table: t.to_string(),
             present: present.contains(&t),
@@ -431,10 +403,10 @@ async fn findings(
                 format!(
                     "`{}` holds {old} rows older than {}, and nothing cleans it",
                     schema::TOKEN_AUDIT,
-                    human_duration(spec.audit_older_than)
+                    clock::fmt_duration(spec.audit_older_than)
                 ),
             )
-            .current(format!("{old} rows older than {}", human_duration(spec.audit_older_than)))
+            .current(format!("{old} rows older than {}", clock::fmt_duration(spec.audit_older_than)))
             .expected("0")
             .why("API-M copies every token it cleans into this table while retention is on; no WSO2 procedure removes them");
             if let Some(flag) = &spec.context.retain_for_audit {

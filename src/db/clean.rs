@@ -618,10 +618,17 @@ pub(crate) async fn run(
         };
         // Dependents that a cascading foreign key removes with their parent: without a backup
         // the database does it (one statement per batch instead of two).
-        let mut cascading = Vec::new();
-        for (t, _) in d {
-            if cascades(c, j.table, t).await? {
-                cascading.push(*t);
+        let children = cascading_children(c, j.table).await?;
+        let cascading: Vec<&'static str> = d
+            .iter()
+            .map(|(t, _)| *t)
+            .filter(|t| children.iter().any(|x| x.eq_ignore_ascii_case(t)))
+            .collect();
+        // The column lists the backup copies, read once per table, not once per batch.
+        let mut backup_columns = Vec::new();
+        if plan.backup == Backup::Tables {
+            for t in std::iter::once(j.table).chain(d.iter().map(|(t, _)| *t)) {
+                backup_columns.push((t, c.columns(t).await?.join(", ")));
             }
         }
         // Only PostgreSQL's batches leave cascading dependents to the foreign key (the others
@@ -655,6 +662,7 @@ pub(crate) async fn run(
                     job: j,
                     deps: d,
                     cascading: &cascading,
+                    backup_columns: &backup_columns,
                     cuts: &cuts,
                     backup: plan.backup,
                     run_id,
@@ -778,9 +786,21 @@ struct BatchPlan<'a> {
     deps: &'a [(&'static str, &'static str)],
     /// Dependents a cascading foreign key removes with their parent.
     cascading: &'a [&'static str],
+    /// With `--backup`: each table's columns, which the copy names.
+    backup_columns: &'a [(&'static str, String)],
     cuts: &'a Cutoffs,
     backup: Backup,
     run_id: i64,
+}
+
+impl BatchPlan<'_> {
+    /// The columns to copy from `table` to its backup, `None` without `--backup`.
+    fn copy_columns(&self, table: &str) -> Option<&str> {
+        self.backup_columns
+            .iter()
+            .find(|(t, _)| *t == table)
+            .map(|(_, cols)| cols.as_str())
+    }
 }
 
 /// One batch in one transaction; retried on serialization failures, deadlocks, lock timeouts
@@ -862,12 +882,15 @@ async fn batch_body(
             if p.cascading.contains(t) {
                 // The foreign key removes them with their parent; only the copy is ours.
                 if backup {
-                    let copied = copy_rows(c, t, &cond, &args).await?;
+                    let copied = match p.copy_columns(t) {
+                        Some(cols) => copy_rows(c, t, cols, &cond, &args).await?,
+                        None => 0,
+                    };
                     backed_up += copied;
                     dependent += copied;
                 }
             } else {
-                let (n, copied) = remove_rows(c, t, &cond, &args, backup).await?;
+                let (n, copied) = remove_rows(c, t, &cond, &args, p.copy_columns(t)).await?;
                 dependent += n;
                 backed_up += copied;
             }
@@ -878,7 +901,7 @@ async fn batch_body(
         } else {
             removable
         };
-        let (n, copied) = remove_rows(c, j.table, &whole, &args, backup).await?;
+        let (n, copied) = remove_rows(c, j.table, &whole, &args, p.copy_columns(j.table)).await?;
         rows = n;
         backed_up += copied;
     } else {
@@ -906,12 +929,12 @@ async fn batch_body(
         // counts must match, or the batch is retried.
         for (t, col) in p.deps {
             let (cond, keys) = key_match(e, &[col], &live);
-            let (n, copied) = remove_rows(c, t, &cond, &keys, backup).await?;
+            let (n, copied) = remove_rows(c, t, &cond, &keys, p.copy_columns(t)).await?;
             dependent += n;
             backed_up += copied;
         }
         let (cond, keys) = key_match(e, &j.key, &live);
-        let (n, copied) = remove_rows(c, j.table, &cond, &keys, backup).await?;
+        let (n, copied) = remove_rows(c, j.table, &cond, &keys, p.copy_columns(j.table)).await?;
         rows = n;
         backed_up += copied;
     }
@@ -932,28 +955,19 @@ async fn remove_rows(
     table: &str,
     cond: &str,
     args: &[Arg],
-    backup: bool,
+    copy_columns: Option<&str>,
 ) -> Result<(u64, u64), DbError> {
-    let copied = if backup {
-        copy_rows(c, table, cond, args).await?
-    } else {
-        0
+    let copied = match copy_columns {
+        Some(cols) => copy_rows(c, table, cols, cond, args).await?,
+        None => 0,
     };
     let deleted = c
         .execute(&format!("DELETE FROM {table} WHERE {cond}"), args)
         .await?;
-    if backup && deleted != copied {
+    if copy_columns.is_some() && deleted != copied {
         return Err(moved(table, copied, deleted));
     }
     Ok((deleted, copied))
-}
-
-/// Whether `child` has a foreign key to `parent` with ON DELETE CASCADE.
-pub(crate) async fn cascades(c: &mut Conn, parent: &str, child: &str) -> Result<bool, DbError> {
-    Ok(cascading_children(c, parent)
-        .await?
-        .iter()
-        .any(|t| t.eq_ignore_ascii_case(child)))
 }
 
 /// The tables whose rows a delete from `parent` removes through ON DELETE CASCADE.
@@ -992,8 +1006,13 @@ pub(crate) async fn cascading_children(c: &mut Conn, parent: &str) -> Result<Vec
 
 /// Copies the rows of `table` matching `cond` to its `BAK_` table, column by column (by name,
 /// so a differently ordered backup table still lines up).
-async fn copy_rows(c: &mut Conn, table: &str, cond: &str, args: &[Arg]) -> Result<u64, DbError> {
-    let cols = c.columns(table).await?.join(", ");
+async fn copy_rows(
+    c: &mut Conn,
+    table: &str,
+    cols: &str,
+    cond: &str,
+    args: &[Arg],
+) -> Result<u64, DbError> {
     c.execute(
         &format!(
             "INSERT INTO {} ({cols}) SELECT {cols} FROM {table} WHERE {cond}",

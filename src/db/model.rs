@@ -2,7 +2,7 @@
 //! `db restore` did. No database types here, so `report/` and `cli/` can use them freely.
 
 use crate::audit::Checked;
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
 use serde::Serialize;
 
 /// One table as `db audit` saw it.
@@ -46,15 +46,6 @@ pub struct DbAuditReport {
     /// Every check made, passing or not (JUnit lists passes).
     pub checked: Vec<Checked>,
     pub notes: Vec<String>,
-}
-
-impl DbAuditReport {
-    pub fn count(&self, s: Severity) -> usize {
-        self.findings
-            .iter()
-            .filter(|f| f.severity == s && f.waived.is_none())
-            .count()
-    }
 }
 
 /// What happened to one table in `db clean` or `db restore`.

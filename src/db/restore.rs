@@ -3,30 +3,14 @@
 //! overwritten and stays in the backup; every row put back leaves the backup in the same
 //! transaction, so a restore can be interrupted and run again.
 
-use super::clean::{bak, our_backups, row_key};
+use super::clean::{bak, key_match, our_backups, row_key};
 use super::conn::{Arg, Conn};
-use super::dialect::in_list;
 use super::model::{RestoreReport, TableOutcome};
 use super::schema::{self, Generation};
 use super::{DbError, Progress, Target};
 
 /// Keys per batch: under SQLite's 32766 parameters for the widest key (4 columns, twice).
 const KEYS_PER_BATCH: usize = 2_000;
-
-/// Parents first, so foreign keys hold when children come back.
-const ORDER: [&str; 11] = [
-    schema::TOKEN,
-    schema::TOKEN_SCOPE,
-    schema::CODE,
-    schema::CODE_SCOPE,
-    schema::SESSION,
-    schema::SESSION_USER,
-    schema::SESSION_APP,
-    schema::SESSION_META,
-    schema::SESSION_FED,
-    schema::TOKEN_AUDIT,
-    schema::REG_LOG,
-];
 
 pub(crate) async fn run(
     c: &mut Conn,
@@ -49,7 +33,8 @@ pub(crate) async fn run(
         conflicts: 0,
         notes: Vec::new(),
     };
-    for table in ORDER {
+    // Parents first, so foreign keys hold when children come back.
+    for table in schema::runtime_tables() {
         let name = bak(table);
         if !backups.iter().any(|(b, _)| *b == name) {
             continue;
@@ -129,28 +114,21 @@ async fn put_back(
     key: &[&str],
     batch: &[Vec<Arg>],
 ) -> Result<u64, DbError> {
+    let e = c.engine();
     let key_cols = key.join(", ");
-    let key_in = |n: usize| {
-        if key.len() == 1 {
-            format!("{key_cols} IN ({})", in_list(n, 1))
-        } else {
-            format!("({key_cols}) IN ({})", in_list(n, key.len()))
-        }
-    };
     let matches = key
         .iter()
         .map(|k| format!("x.{k} = b.{k}"))
         .collect::<Vec<_>>()
         .join(" AND ");
-    let args: Vec<Arg> = batch.iter().flatten().cloned().collect();
+    let (batch_in, args) = key_match(e, key, batch);
     c.run(c.engine().begin()).await?;
     let step = async {
         let free = c
             .fetch(
                 &format!(
-                    "SELECT {key_cols} FROM {name} b WHERE {} \
-                     AND NOT EXISTS (SELECT 1 FROM {table} x WHERE {matches})",
-                    key_in(batch.len())
+                    "SELECT {key_cols} FROM {name} b WHERE {batch_in} \
+                     AND NOT EXISTS (SELECT 1 FROM {table} x WHERE {matches})"
                 ),
                 &args,
             )
@@ -158,8 +136,7 @@ async fn put_back(
         if free.is_empty() {
             return Ok::<u64, DbError>(0);
         }
-        let free_in = key_in(free.len());
-        let free: Vec<Arg> = free.into_iter().flatten().collect();
+        let (free_in, free) = key_match(e, key, &free);
         let put = c
             .execute(
                 &format!("INSERT INTO {table} ({cols}) SELECT {cols} FROM {name} WHERE {free_in}"),

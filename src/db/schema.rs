@@ -459,6 +459,16 @@ pub fn tables(g: Generation) -> Vec<Table> {
     out
 }
 
+/// The runtime tables `db` reports on, cleans and restores (every table of the newest
+/// generation but the consumer apps they belong to), parents before children.
+pub fn runtime_tables() -> Vec<&'static str> {
+    tables(Generation::V4_2)
+        .into_iter()
+        .map(|t| t.name)
+        .filter(|n| *n != CONSUMER_APPS)
+        .collect()
+}
+
 /// The `CREATE TABLE` for `t` on `e`, without its secondary indexes (see [`create_index`]).
 pub fn create_table(e: Engine, t: &Table) -> String {
     let single_auto_pk = t.primary_key.len() == 1

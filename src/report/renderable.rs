@@ -45,6 +45,15 @@ pub trait Renderable {
             .filter(|f| f.waived.is_some())
             .count()
     }
+
+    /// Whether any finding that is not waived is at or above `threshold` (`None` = never fail).
+    fn fails(&self, threshold: Option<Severity>) -> bool {
+        threshold.is_some_and(|t| {
+            self.findings()
+                .iter()
+                .any(|f| f.severity >= t && f.waived.is_none())
+        })
+    }
 }
 
 impl Renderable for AuditReport {

@@ -16,24 +16,26 @@ pub fn apim_tune() -> Command {
     c
 }
 
+/// A fresh 4.2 schema with `tokens` seeded tokens and nothing else.
 fn seeded(db: &TestDb, tokens: &str) {
     support::reset(db);
+    seed(db, [tokens, "0", "0", "0", "0"]);
+}
+
+/// `db seed` with `[tokens, codes, sessions, registry, audit rows]`.
+fn seed(db: &TestDb, counts: [&str; 5]) {
+    let [tokens, codes, sessions, registry, audit] = counts;
     apim_tune()
         .args([
-            "db",
-            "seed",
-            "--url",
-            &db.url,
-            "--tokens",
-            tokens,
-            "--codes",
-            "0",
+            "db", "seed", "--url", &db.url, "--tokens", tokens, "--codes", codes,
+        ])
+        .args([
             "--sessions",
-            "0",
+            sessions,
             "--registry",
-            "0",
+            registry,
             "--audit-rows",
-            "0",
+            audit,
         ])
         .assert()
         .success();
@@ -398,25 +400,7 @@ fn every_db_code_has_a_scenario() {
     let mut mysql = false;
     for db in support::databases("codes") {
         seeded(&db, "1000");
-        apim_tune()
-            .args([
-                "db",
-                "seed",
-                "--url",
-                &db.url,
-                "--tokens",
-                "0",
-                "--codes",
-                "100",
-                "--sessions",
-                "100",
-                "--registry",
-                "100",
-                "--audit-rows",
-                "100",
-            ])
-            .assert()
-            .success();
+        seed(&db, ["0", "100", "100", "100", "100"]);
         let mut c = db.connect();
         c.run("CREATE TABLE BAK_IDN_OAUTH2_AUTHORIZATION_CODE AS SELECT * FROM IDN_OAUTH2_AUTHORIZATION_CODE").expect("foreign backup");
         drop(c);
@@ -660,25 +644,7 @@ fn restore_goes_on_past_conflicts_and_a_dropped_backup_table_is_recreated() {
 fn registry_cleans_at_the_largest_batch() {
     for db in support::databases("registry") {
         support::reset(&db);
-        apim_tune()
-            .args([
-                "db",
-                "seed",
-                "--url",
-                &db.url,
-                "--tokens",
-                "0",
-                "--codes",
-                "0",
-                "--sessions",
-                "0",
-                "--registry",
-                "20000",
-                "--audit-rows",
-                "0",
-            ])
-            .assert()
-            .success();
+        seed(&db, ["0", "0", "0", "20000", "0"]);
         let out = apim_tune()
             .args([
                 "db",
