@@ -4,16 +4,18 @@
 //! through `rules/`, and returns data. It never prints.
 
 use crate::apim::{self, ApimModel};
-use crate::finding::Finding;
+use crate::diag::{Checked, Finding};
 use crate::host::detect::{self, Overrides};
+use crate::host::limits::LimitsUser;
 use crate::host::{HostFacts, limits, sysctl};
-use crate::model::{ProblemKind, SourceProblem};
+use crate::model::SourceProblem;
+use crate::outcome::{
+    ApimSummary, AuditReport, ProfileSummary, Sources, SysctlKeyReport, SysctlLineReport,
+};
 use crate::profile::resolve::{self, Context};
 use crate::profile::{self, Family, ProfileError};
-use crate::rules::codes::Code;
-use crate::rules::{self, LimitsUser, RuleContext};
+use crate::rules::{self, RuleContext};
 use crate::version::Version;
-use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug, Default)]
@@ -45,57 +47,6 @@ pub enum AuditError {
     Baseline(#[from] crate::baseline::BaselineError),
 }
 
-#[derive(Clone, Debug, Serialize)]
-pub struct ApimSummary {
-    pub home: String,
-    pub chosen_by: String,
-    pub version: Option<String>,
-    pub version_source: String,
-    /// The version whose file and key names were used (the detected one, else assumed).
-    pub assumed_version: String,
-    pub layout: &'static str,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct ProfileSummary {
-    pub chain: Vec<String>,
-    pub role: String,
-    pub checks: usize,
-}
-
-#[derive(Debug)]
-pub struct AuditReport {
-    pub facts: HostFacts,
-    pub apim: Option<ApimSummary>,
-    pub user: LimitsUser,
-    pub profile: ProfileSummary,
-    pub findings: Vec<Finding>,
-    /// Every setting checked (passing or not), for reports that list passes.
-    pub checked: Vec<Checked>,
-    /// Every kernel parameter looked at: live value, the line that wins at boot, shadowed lines.
-    pub sysctl: Vec<SysctlKeyReport>,
-    /// Things the reader should know that are not findings (e.g. "host only").
-    pub notes: Vec<String>,
-}
-
-/// One sysctl line as reported: where it is and what it sets.
-#[derive(Clone, Debug, Serialize)]
-pub struct SysctlLineReport {
-    pub file: String,
-    pub line: u32,
-    pub value: String,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct SysctlKeyReport {
-    pub key: String,
-    pub live: Option<String>,
-    /// `Some(false)` when `proc/sys` is readable and the running kernel has no such key.
-    pub in_kernel: Option<bool>,
-    pub persisted: Option<SysctlLineReport>,
-    pub shadowed: Vec<SysctlLineReport>,
-}
-
 fn sysctl_report(sysctl: &sysctl::Sysctl) -> Vec<SysctlKeyReport> {
     let line = |l: &sysctl::SysctlLine| SysctlLineReport {
         file: l.file.display.clone(),
@@ -113,37 +64,6 @@ fn sysctl_report(sysctl: &sysctl::Sysctl) -> Vec<SysctlKeyReport> {
             shadowed: e.shadowed.iter().map(line).collect(),
         })
         .collect()
-}
-
-impl AuditReport {
-    /// Every setting checked in this run, as (suite, subject): the suites are `sysctl`,
-    /// `limits`, each API-M file by name, the start-up script, and `sources` for the files
-    /// themselves. Derived from the expectations and the findings.
-    pub fn suite_of(subject: &str) -> String {
-        let (family, _) = subject.split_once(':').unwrap_or(("other", subject));
-        match family {
-            "sysctl" | "limits" => family.to_string(),
-            "file" | "apim" => "sources".to_string(),
-            file => file.to_string(),
-        }
-    }
-}
-
-/// One checked setting, whether or not it produced a finding (JUnit lists passing ones too).
-#[derive(Clone, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Checked {
-    pub suite: String,
-    pub subject: String,
-}
-
-/// Keys read from `/proc/sys` even when no profile entry names them, for the rules.
-const RULE_KEYS: &[&str] = &["net.ipv4.tcp_tw_recycle", "fs.file-max", "fs.nr_open"];
-
-/// What the audit read, kept for the planner of `--diff`/`--apply`, which edits these files.
-pub struct Sources {
-    pub sysctl: sysctl::Sysctl,
-    pub limits: limits::Limits,
-    pub apim: Option<ApimModel>,
 }
 
 pub fn run(opts: &AuditOptions) -> Result<AuditReport, AuditError> {
@@ -257,16 +177,18 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
     } = prepare(opts)?;
     let root = opts.root.as_path();
 
+    // Read what the profile and the rules need: the rules' declared inputs name the kernel
+    // parameters they judge beyond the profile's.
     let mut keys: Vec<&str> = expectations
         .iter()
         .filter(|e| e.family == Family::Sysctl)
         .map(|e| e.key.as_str())
         .collect();
-    keys.extend(RULE_KEYS);
+    keys.extend(rules::sysctl_keys());
     let mut sysctl = sysctl::read(root, &keys);
     // Debian 13+ without the 99-sysctl.conf link never reads /etc/sysctl.conf at boot: its lines
-    // are not persisted values, and each tuning line there is a finding (SYS013).
-    let unread_conf_lines = if sysctl_conf_unread(&facts, &sysctl) {
+    // are not persisted values (SYS013 judges each one).
+    let sysctl_unread = if sysctl_conf_unread(&facts, &sysctl) {
         sysctl.drop_file("etc/sysctl.conf")
     } else {
         Vec::new()
@@ -275,44 +197,21 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
 
     let apim_model = home.map(|h| ApimModel::load(root, h, facts.cores.value));
     let user = choose_user(root, opts.user.as_deref(), &limits, apim_model.as_ref());
-
-    let mut findings = Vec::new();
-    for p in sysctl
+    let problems: Vec<SourceProblem> = sysctl
         .problems
         .iter()
         .chain(&limits.problems)
         .chain(&unit_problems)
         .chain(apim_model.iter().flat_map(|m| &m.problems))
-    {
-        findings.push(problem_finding(p));
-    }
-    if let Some(m) = &apim_model
-        && m.home.version.is_none()
-    {
-        findings.push(
-                Finding::new(
-                    Code::Src003,
-                    format!("apim:{}", m.home.path.display()),
-                    format!(
-                        "the API-M version is not in carbon.xml or the home's name; using the file and key names of {} ({} layout)",
-                        m.home.effective_version,
-                        m.home.layout.as_str()
-                    ),
-                )
-                .at(Some(crate::model::Location::file_only(&m.display(match m.home.layout {
-                    apim::Layout::Toml => "repository/conf/deployment.toml",
-                    apim::Layout::Xml => "repository/conf/carbon.xml",
-                }))))
-                .expected("a known version")
-                .why("setting names and defaults differ between versions; pass `--apim-version` to be exact"),
-            );
-    }
+        .cloned()
+        .collect();
 
     let sysctl_drop_in = format!("etc/sysctl.d/{}", sysctl::drop_in_name(root));
     let limits_drop_in = format!("etc/security/limits.d/{}", limits::drop_in_name(root));
     let rcx = RuleContext {
         facts: &facts,
         sysctl: &sysctl,
+        sysctl_unread: &sysctl_unread,
         limits: &limits,
         user: &user,
         apim: apim_model.as_ref(),
@@ -323,18 +222,11 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
         units: &units,
         default_nofile: default_nofile.as_ref(),
         processes: &processes,
+        problems: &problems,
     };
-    for line in &unread_conf_lines {
-        findings.push(unread_line_finding(
-            line,
-            &facts,
-            &sysctl,
-            &expectations,
-            &sysctl_drop_in,
-        ));
-    }
+    let mut findings = Vec::new();
     let mut subjects = Vec::new();
-    rules::run_all(&rcx, &mut findings, &mut subjects);
+    rules::run_node(&rcx, &mut findings, &mut subjects);
     // Waivers first: whether a waiver is used is decided on every finding, before the baseline
     // hides the known ones.
     if let Some(path) = &opts.waivers {
@@ -351,17 +243,11 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
         ));
     }
     if facts.runtime_owns_sysctls() {
-        container_sysctl_notes(&mut findings);
+        rules::container::sysctl_in_container(&mut findings);
     }
     findings.sort_by_key(Finding::sort_key);
     subjects.extend(findings.iter().map(|f| f.subject.clone()));
-    let mut checked: Vec<Checked> = subjects
-        .into_iter()
-        .map(|subject| Checked {
-            suite: AuditReport::suite_of(&subject),
-            subject,
-        })
-        .collect();
+    let mut checked: Vec<Checked> = subjects.into_iter().map(Checked::of).collect();
     checked.sort();
     checked.dedup();
 
@@ -397,90 +283,12 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
     ))
 }
 
-/// SYS013 for one `etc/sysctl.conf` line that boot does not read. Moving it is only right when
-/// nothing read at boot sets the key, the key is not one a rule rejects, and its value is not
-/// below the profile (then the recommended value moves instead); otherwise it is only commented
-/// out.
-fn unread_line_finding(
-    line: &sysctl::SysctlLine,
-    facts: &HostFacts,
-    sysctl: &sysctl::Sysctl,
-    expectations: &[crate::profile::resolve::Expectation],
-    drop_in: &str,
-) -> Finding {
-    use crate::finding::Fix;
-    use crate::rules::compare::{Outcome, compare, target_value};
-    let distro = facts
-        .distro
-        .as_ref()
-        .map(|d| format!("{} {}", d.id, d.version_id.clone().unwrap_or_default()))
-        .unwrap_or_default();
-    let key = line.key.as_str();
-    let entry = sysctl.get(key);
-    let set_elsewhere = entry.and_then(|e| e.winner.as_ref());
-    let live = entry.and_then(|e| e.live.as_deref());
-    let lowers_live = crate::rules::expectation::NEVER_LOWER.contains(&key)
-        && matches!(
-            (line.value.trim().parse::<u64>(), live.map(|l| l.trim().parse::<u64>())),
-            (Ok(v), Some(Ok(l))) if v < l
-        );
-    let rejected = key == "net.ipv4.tcp_tw_recycle" || lowers_live;
-    let recommended = expectations
-        .iter()
-        .find(|e| e.family == Family::Sysctl && e.key == key)
-        .and_then(|e| match compare(&e.check, Some(&line.value)) {
-            Outcome::Pass => None,
-            o => target_value(&e.check, o),
-        });
-    let comment_only = Fix::RemoveLine {
-        location: line.location(),
-    };
-    let (message, fix) = match (set_elsewhere, rejected, recommended) {
-        (Some(w), _, _) => (
-            format!(
-                "`{key}` = {} in etc/sysctl.conf is not read at boot ({distro}); {} sets it at boot",
-                line.value,
-                w.location()
-            ),
-            comment_only,
-        ),
-        (None, true, _) => (
-            format!(
-                "`{key}` = {} in etc/sysctl.conf is not read at boot ({distro}), and must not be moved: it is harmful",
-                line.value
-            ),
-            comment_only,
-        ),
-        (None, false, Some(value)) => (
-            format!(
-                "`{key}` = {} in etc/sysctl.conf is not read at boot ({distro}); the drop-in gets the recommended {value}",
-                line.value
-            ),
-            Fix::Insert {
-                file: drop_in.to_string(),
-                key: key.to_string(),
-                value,
-            },
-        ),
-        (None, false, None) => (
-            format!(
-                "`{key}` = {} in etc/sysctl.conf is not applied at boot: {distro} does not read that file",
-                line.value
-            ),
-            Fix::Insert {
-                file: drop_in.to_string(),
-                key: key.to_string(),
-                value: line.value.clone(),
-            },
-        ),
-    };
-    Finding::new(Code::Sys013, format!("sysctl:{key}"), message)
-        .at(Some(line.location()))
-        .current(line.value.clone())
-        .expected(format!("in {drop_in}, or removed"))
-        .why("systemd-sysctl reads only sysctl.d directories; Debian 13 dropped the 99-sysctl.conf link that made it read /etc/sysctl.conf")
-        .see("Debian 13 release notes (procps); sysctl.d(5)")
-        .fix(fix)
+/// Judges what `db audit` gathered: the DBG rules' findings and checks, sorted as the audit's.
+pub fn judge_db(report: &mut crate::db::model::DbAuditReport) {
+    let judged = rules::run_db(&report.facts);
+    report.findings = judged.findings;
+    report.findings.sort_by_key(Finding::sort_key);
+    report.checked = judged.checked;
 }
 
 /// The JDK that runs API-M, when no flag or $JAVA_HOME said: `JAVA_HOME` in the unit's
@@ -530,42 +338,6 @@ fn sysctl_conf_unread(facts: &HostFacts, sysctl: &sysctl::Sysctl) -> bool {
         .and_then(|v| v.split('.').next())
         .and_then(|v| v.parse::<u32>().ok());
     d.id == "debian" && major.is_some_and(|m| m >= 13) && !sysctl.conf_linked
-}
-
-/// In a container `/proc/sys` is the runtime's: say where each kernel parameter can be set, and
-/// offer no file fix (a sysctl.d file in an image changes nothing) and never `--live`.
-fn container_sysctl_notes(findings: &mut [Finding]) {
-    for f in findings.iter_mut() {
-        let Some(key) = f.subject.strip_prefix("sysctl:") else {
-            continue;
-        };
-        let note = if crate::host::namespaced::is_namespaced(key) {
-            format!(
-                "in a container: `{key}` is namespaced, set it per pod (securityContext.sysctls) or with `docker run --sysctl`; see `apim-tune host --format k8s`"
-            )
-        } else {
-            format!(
-                "in a container: `{key}` is node-level, set it on the host or node, not in the container"
-            )
-        };
-        f.notes.push(note);
-        f.fix = None;
-    }
-}
-
-fn problem_finding(p: &SourceProblem) -> Finding {
-    let code = match p.kind {
-        ProblemKind::Unreadable => Code::Src001,
-        ProblemKind::Unparseable => Code::Src002,
-    };
-    Finding::new(code, format!("file:{}", p.location.file), p.message.clone())
-        .at(Some(p.location.clone()))
-        .why(match p.kind {
-            ProblemKind::Unreadable => "the settings in this file were not audited",
-            ProblemKind::Unparseable => {
-                "the program that reads this file may refuse it or ignore the broken part; its settings were not audited"
-            }
-        })
 }
 
 /// Names that suggest the account API-M runs as, seen in WSO2's own deployment scripts.

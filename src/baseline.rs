@@ -4,7 +4,7 @@
 //! A finding is "the same" when its code and subject match: line numbers move when files are
 //! edited, so they are not part of the identity.
 
-use crate::finding::Finding;
+use crate::diag::{Finding, Subject};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -20,7 +20,7 @@ pub enum BaselineError {
 }
 
 /// (code, subject) of every finding in the baseline report.
-pub fn load(path: &Path) -> Result<BTreeSet<(String, String)>, BaselineError> {
+pub fn load(path: &Path) -> Result<BTreeSet<(String, Subject)>, BaselineError> {
     let display = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Read {
         path: display.clone(),
@@ -29,7 +29,7 @@ pub fn load(path: &Path) -> Result<BTreeSet<(String, String)>, BaselineError> {
     parse(&display, &text)
 }
 
-pub fn parse(display: &str, text: &str) -> Result<BTreeSet<(String, String)>, BaselineError> {
+pub fn parse(display: &str, text: &str) -> Result<BTreeSet<(String, Subject)>, BaselineError> {
     let format = |message: String| BaselineError::Format {
         path: display.to_string(),
         message,
@@ -45,14 +45,14 @@ pub fn parse(display: &str, text: &str) -> Result<BTreeSet<(String, String)>, Ba
     findings
         .iter()
         .map(|f| match (f["code"].as_str(), f["subject"].as_str()) {
-            (Some(c), Some(s)) => Ok((c.to_string(), s.to_string())),
+            (Some(c), Some(s)) => Ok((c.to_string(), Subject::parse(s).map_err(format)?)),
             _ => Err(format("a finding lacks `code` or `subject`".into())),
         })
         .collect()
 }
 
 /// Drops the findings the baseline already had; returns how many were dropped.
-pub fn filter(known: &BTreeSet<(String, String)>, findings: &mut Vec<Finding>) -> usize {
+pub fn filter(known: &BTreeSet<(String, Subject)>, findings: &mut Vec<Finding>) -> usize {
     let before = findings.len();
     findings.retain(|f| !known.contains(&(f.code.code().to_string(), f.subject.clone())));
     before - findings.len()
@@ -61,7 +61,11 @@ pub fn filter(known: &BTreeSet<(String, String)>, findings: &mut Vec<Finding>) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::codes::Code;
+    use crate::diag::Code;
+
+    fn finding(code: Code, subject: &str) -> Finding {
+        Finding::new(code, Subject::parse(subject).unwrap(), "m")
+    }
 
     #[test]
     fn only_new_findings_remain() {
@@ -71,12 +75,17 @@ mod tests {
         )
         .unwrap();
         let mut fs = vec![
-            Finding::new(Code::Sys010, "sysctl:net.ipv4.tcp_tw_recycle", "m"),
-            Finding::new(Code::Sys001, "sysctl:net.core.somaxconn", "m"),
+            finding(
+                Code::TCP_TW_RECYCLE_ENABLED,
+                "sysctl:net.ipv4.tcp_tw_recycle",
+            ),
+            finding(Code::SYSCTL_BELOW_RECOMMENDED, "sysctl:net.core.somaxconn"),
         ];
         assert_eq!(filter(&known, &mut fs), 1);
-        assert_eq!(fs[0].code, Code::Sys001);
+        assert_eq!(fs[0].code, Code::SYSCTL_BELOW_RECOMMENDED);
         assert!(parse("b.json", "{").is_err());
         assert!(parse("b.json", r#"{"schema":"other","findings":[]}"#).is_err());
+        let bad_subject = r#"{"schema":"apim-tune/audit/v1","findings":[{"code":"SYS010","subject":"nofamily"}]}"#;
+        assert!(parse("b.json", bad_subject).is_err());
     }
 }

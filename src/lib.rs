@@ -5,9 +5,10 @@
 //! - [`host`]: machine facts, sysctl and limits readers.
 //! - [`apim`]: the API-M home: version, layout, which file and key holds each setting, parsers.
 //! - [`profile`]: profiles (TOML) turned into concrete expectations for these host facts.
-//! - [`rules`]: finding codes, the generic expectation check and the cross-setting rules.
+//! - [`diag`]: what a finding is, in types: code, severity, subject, fix.
+//! - [`rules`]: the rule registry, the generic expectation check and the rules that need code.
 //! - [`audit`]: orchestration: sources + expectations → sorted findings, then [`waivers`] and
-//!   [`baseline`] decide which of them count.
+//!   [`baseline`] decide which of them count; [`outcome`] is what it returns.
 //! - [`report`]: renderers (text, JSON, SARIF, JUnit, Markdown).
 //! - [`edit`]: plans fixes onto files, renders diffs, writes atomically with backups.
 //! - [`runtime_config`], [`gateway`]: the embedded gateway runtime, run with a home's current or
@@ -25,12 +26,13 @@ pub mod baseline;
 pub mod cli;
 pub mod clock;
 pub mod db;
+pub mod diag;
 pub mod edit;
 pub mod exit_code;
-pub mod finding;
 pub mod gateway;
 pub mod host;
 pub mod model;
+pub mod outcome;
 pub mod profile;
 pub mod redact;
 pub mod report;

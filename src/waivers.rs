@@ -4,9 +4,9 @@
 //! expired waiver is ignored and reported (WAV001); one that matched nothing is reported too
 //! (WAV002), like an unused suppression. Never changes a finding's content otherwise.
 
-use crate::finding::{Finding, Waived};
+use crate::diag::{Code, Finding, Waived};
 use crate::model::{Location, SourceFile, Span};
-use crate::rules::codes::Code;
+use crate::rules::waiver::WaiverUse;
 use serde::Deserialize;
 use std::path::Path;
 use std::sync::Arc;
@@ -54,7 +54,7 @@ impl Waiver {
             && self
                 .subject
                 .as_deref()
-                .is_none_or(|pattern| glob(pattern, &f.subject))
+                .is_none_or(|pattern| glob(pattern, &f.subject.to_string()))
     }
 }
 
@@ -149,49 +149,33 @@ pub fn parse(display: &str, text: &str) -> Result<Vec<Waiver>, WaiverError> {
 /// Marks the findings the live waivers accept, and returns WAV001/WAV002 findings for expired and
 /// unused waivers. `today` is `YYYY-MM-DD`; a waiver is live through its `expires` day.
 pub fn apply(waivers: &[Waiver], findings: &mut [Finding], today: &str) -> Vec<Finding> {
-    let mut extra = Vec::new();
+    let mut uses = Vec::new();
     for w in waivers {
-        let what = describe(w);
-        if let Some(exp) = &w.expires
-            && exp.as_str() < today
-        {
-            extra.push(
-                Finding::new(
-                    Code::Wav001,
-                    format!("waiver:{what}"),
-                    format!("the waiver for {what} expired on {exp}; its findings count again"),
-                )
-                .at(Some(w.at.clone()))
-                .current(format!("expires {exp}"))
-                .expected(format!("a date on or after {today}, or no waiver"))
-                .why(format!("waived because: {}", w.reason)),
-            );
-            continue;
+        let mut used = WaiverUse {
+            what: describe(w),
+            reason: w.reason.clone(),
+            expires: w.expires.clone(),
+            today: today.to_string(),
+            at: w.at.clone(),
+            matched: 0,
+        };
+        if !used.expired() {
+            for f in findings
+                .iter_mut()
+                .filter(|f| f.waived.is_none() && w.matches(f))
+            {
+                used.matched += 1;
+                f.waived = Some(Waived {
+                    reason: w.reason.clone(),
+                    expires: w.expires.clone(),
+                    at: w.at.clone(),
+                });
+            }
         }
-        let mut used = false;
-        for f in findings
-            .iter_mut()
-            .filter(|f| f.waived.is_none() && w.matches(f))
-        {
-            used = true;
-            f.waived = Some(Waived {
-                reason: w.reason.clone(),
-                expires: w.expires.clone(),
-                at: w.at.clone(),
-            });
-        }
-        if !used {
-            extra.push(
-                Finding::new(
-                    Code::Wav002,
-                    format!("waiver:{what}"),
-                    format!("the waiver for {what} matched no finding"),
-                )
-                .at(Some(w.at.clone()))
-                .why("an unused waiver hides nothing today but would hide a future regression of the same kind"),
-            );
-        }
+        uses.push(used);
     }
+    let mut extra = Vec::new();
+    crate::rules::run_waivers(&uses, &mut extra);
     extra
 }
 
@@ -209,7 +193,7 @@ mod tests {
     use super::*;
 
     fn finding(code: Code, subject: &str) -> Finding {
-        Finding::new(code, subject, "m")
+        Finding::new(code, crate::diag::Subject::parse(subject).unwrap(), "m")
     }
 
     #[test]
@@ -238,9 +222,15 @@ reason = "nothing matches this"
         )
         .unwrap();
         let mut fs = vec![
-            finding(Code::Sys010, "sysctl:net.ipv4.tcp_tw_recycle"),
-            finding(Code::Lim001, "limits:wso2:nofile:soft"),
-            finding(Code::Apm010, "deployment.toml:apim.cache.km_token.enable"),
+            finding(
+                Code::TCP_TW_RECYCLE_ENABLED,
+                "sysctl:net.ipv4.tcp_tw_recycle",
+            ),
+            finding(Code::LIMIT_BELOW_RECOMMENDED, "limits:wso2:nofile:soft"),
+            finding(
+                Code::TOKEN_CACHES_BOTH_ENABLED,
+                "deployment.toml:apim.cache.km_token.enable",
+            ),
         ];
         let extra = apply(&ws, &mut fs, "2026-11-22");
         assert_eq!(
@@ -250,7 +240,7 @@ reason = "nothing matches this"
         assert!(fs[1].waived.is_some());
         assert!(fs[2].waived.is_none(), "expired waivers do not apply");
         let codes: Vec<_> = extra.iter().map(|f| f.code).collect();
-        assert_eq!(codes, vec![Code::Wav001, Code::Wav002]);
+        assert_eq!(codes, vec![Code::WAIVER_EXPIRED, Code::WAIVER_UNUSED]);
         // The `[[waiver]]` header of the expired waiver.
         assert_eq!(extra[0].location.as_ref().unwrap().line, Some(11));
     }

@@ -12,8 +12,12 @@ const WALLS: &[(&str, &[&str])] = &[
     ("http_body_util::", &["gateway"]),
     ("moka::", &["gateway"]),
     ("sqlx::", &["db"]),
-    // `schedule` prints db's removable predicates (pure text from db::dialect).
-    ("crate::db", &["db", "cli", "report", "schedule"]),
+    // `schedule` prints db's removable predicates (pure text from db::dialect); `rules` judges
+    // the facts db gathers, and `audit` runs those rules.
+    (
+        "crate::db",
+        &["db", "cli", "report", "schedule", "rules", "audit"],
+    ),
     (
         "crate::gateway",
         &["gateway", "cli", "report", "runtime_config"],

@@ -8,10 +8,10 @@
 
 use apim_tune::apim::{Layout, deployment_toml, jvm, mapper, properties, xml};
 use apim_tune::audit::{self, AuditOptions};
-use apim_tune::finding::{Finding, Fix};
+use apim_tune::diag::Code;
+use apim_tune::diag::{Finding, Fix, FixShape};
 use apim_tune::host::detect::Overrides;
 use apim_tune::model::SourceFile;
-use apim_tune::rules::codes::Code;
 use apim_tune::version::Version;
 use serde_json::Value;
 use std::io::Write;
@@ -488,11 +488,11 @@ fn allowed_on_toml_layout(home: &Path, file: &str) -> bool {
 
 fn finding_files(f: &Finding) -> Vec<String> {
     let mut files: Vec<String> = f.location.iter().map(|l| l.file.clone()).collect();
-    match &f.fix {
-        Some(Fix::Replace { location, .. } | Fix::RemoveLine { location }) => {
+    match f.fix.as_ref().map(Fix::shape) {
+        Some(FixShape::Replace { location, .. } | FixShape::RemoveLine { location }) => {
             files.push(location.file.clone())
         }
-        Some(Fix::Insert { file, .. }) => files.push(file.clone()),
+        Some(FixShape::Insert { file, .. }) => files.push(file.to_string()),
         None => {}
     }
     files.dedup();
@@ -532,7 +532,7 @@ fn every_home_audits_cleanly() {
             Ok(report) => {
                 findings_seen += report.findings.len();
                 for f in &report.findings {
-                    if matches!(f.code, Code::Src001 | Code::Src002) {
+                    if [Code::SOURCE_UNREADABLE, Code::SOURCE_UNPARSEABLE].contains(&f.code) {
                         failures.push(format!(
                             "{label} (library): {} on {}: {}",
                             f.code, f.subject, f.message
@@ -793,22 +793,27 @@ fn apply_round_trips_on_every_home() {
             // The original with exactly the planned value replacements made: the written file
             // must be this text plus pure insertions (new lines, `# ` markers, quotes, escapes).
             // -Xms follows the -Xmx the same plan sets (JVM012 after JVM001).
-            let planned_xmx = report.findings.iter().find_map(|x| match &x.fix {
-                Some(Fix::Replace { location, value })
-                    if location.file == f.display && x.subject.ends_with(":-Xmx") =>
-                {
-                    Some(value.clone())
-                }
-                _ => None,
-            });
+            let planned_xmx =
+                report
+                    .findings
+                    .iter()
+                    .find_map(|x| match x.fix.as_ref().map(Fix::shape) {
+                        Some(FixShape::Replace { location, value })
+                            if location.file == f.display
+                                && x.subject.to_string().ends_with(":-Xmx") =>
+                        {
+                            Some(value.to_string())
+                        }
+                        _ => None,
+                    });
             let mut replaces: Vec<(usize, usize, String)> = report
                 .findings
                 .iter()
-                .filter_map(|x| match &x.fix {
-                    Some(Fix::Replace { location, value }) if location.file == f.display => {
-                        let value = match (x.code, &planned_xmx) {
-                            (Code::Jvm012, Some(xmx)) => xmx.clone(),
-                            _ => value.clone(),
+                .filter_map(|x| match x.fix.as_ref().map(Fix::shape) {
+                    Some(FixShape::Replace { location, value }) if location.file == f.display => {
+                        let value = match &planned_xmx {
+                            Some(xmx) if x.code == Code::HEAP_MIN_DIFFERS_FROM_MAX => xmx.clone(),
+                            _ => value.to_string(),
                         };
                         location.span.map(|s| (s.start, s.end, value))
                     }
@@ -859,11 +864,9 @@ fn apply_round_trips_on_every_home() {
         }
         match audit::run_with_sources(&opts) {
             Ok((again, sources)) => {
-                for f in again
-                    .findings
-                    .iter()
-                    .filter(|f| matches!(f.code, Code::Src001 | Code::Src002))
-                {
+                for f in again.findings.iter().filter(|f| {
+                    [Code::SOURCE_UNREADABLE, Code::SOURCE_UNPARSEABLE].contains(&f.code)
+                }) {
                     failures.push(format!("{label}: after --apply: {} {}", f.code, f.message));
                 }
                 let second = apim_tune::edit::plan::plan(

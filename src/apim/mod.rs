@@ -11,6 +11,7 @@ pub mod mapper;
 pub mod properties;
 pub mod xml;
 
+use crate::diag::Subject;
 use crate::model::{Location, SourceProblem, display_path};
 use crate::source::{self, Read};
 use crate::version::Version;
@@ -179,7 +180,7 @@ enum Parsed<T> {
 pub struct Observed {
     pub setting: &'static Setting,
     /// `file:key` as people write it, e.g. `deployment.toml:apim.cache.km_token.enable`.
-    pub subject: String,
+    pub subject: Subject,
     /// The value in effect; `None` when it is not set and has no known default.
     pub value: Option<String>,
     /// Where it is set, with the value's byte span; `None` when a default applies.
@@ -410,7 +411,7 @@ impl ApimModel {
     ) -> Option<Observed> {
         let rel = catalog::file_path(file)?;
         let display = self.display(rel);
-        let subject = format!("{file}:{xpath}");
+        let subject = Subject::setting(file, xpath);
         let base = Observed {
             setting,
             subject,
@@ -452,7 +453,7 @@ impl ApimModel {
         let rel = catalog::file_path(file)?;
         let base = Observed {
             setting,
-            subject: format!("{file}:{key}"),
+            subject: Subject::setting(file, key),
             value: None,
             set_at: None,
             note: None,
@@ -498,7 +499,7 @@ impl ApimModel {
         let display = self.display("repository/conf/deployment.toml");
         let mut obs = Observed {
             setting,
-            subject: format!("deployment.toml:{user_key}"),
+            subject: Subject::setting("deployment.toml", user_key),
             value: None,
             set_at: None,
             note: None,
@@ -514,7 +515,7 @@ impl ApimModel {
                 value_span,
                 ..
             } => {
-                obs.subject = format!("deployment.toml:{written}");
+                obs.subject = Subject::setting("deployment.toml", written.clone());
                 obs.key = written;
                 obs.set_at = doc.map(|d| d.file.location(value_span));
                 obs.value = eff.value;

@@ -1,10 +1,11 @@
 //! `apim-tune audit`: run the audit, render it, map the result to an exit code.
 
 use super::args::{AuditArgs, ColorChoice, FailOn, Format, OutputSpec, TargetArgs};
-use crate::audit::{AuditOptions, AuditReport, run as run_audit, run_with_sources};
+use crate::audit::{AuditOptions, run as run_audit, run_with_sources};
+use crate::diag::Severity;
 use crate::exit_code;
-use crate::finding::Severity;
 use crate::host::detect::Overrides;
+use crate::outcome::AuditReport;
 use crate::report;
 use crate::report::{RenderOptions, Renderable};
 use anyhow::Context;

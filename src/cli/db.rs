@@ -141,7 +141,7 @@ fn audit(a: &DbAuditArgs) -> anyhow::Result<u8> {
         Some(home) => config_context(home)?,
         None => ConfigContext::default(),
     };
-    let report = db::audit(
+    let mut report = db::audit(
         &t,
         &AuditSpec {
             safe_period: a.safe_period,
@@ -149,6 +149,7 @@ fn audit(a: &DbAuditArgs) -> anyhow::Result<u8> {
             context,
         },
     )?;
+    crate::audit::judge_db(&mut report);
     let ro = RenderOptions {
         fail_on: super::audit::threshold(a.fail_on),
         diff: None,

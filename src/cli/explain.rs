@@ -1,21 +1,29 @@
-//! `apim-tune rules` and `apim-tune explain CODE`: the code registry and its documentation,
-//! with the shipped profile entries that produce each generic code.
+//! `apim-tune rules` and `apim-tune explain CODE`: the rule registry and each rule's own
+//! documentation, where it is declared, what it reads, and the shipped profile entries that
+//! produce a generic code.
+//!
+//! Writes through a locked stdout and returns its errors, so `explain X | head -1` ends quietly
+//! like every other command (a closed pipe is not a failure).
 
+use crate::diag::{Code, Family};
 use crate::exit_code;
 use crate::profile::schema::Entry;
-use crate::profile::{self, Family, Profile};
-use crate::rules::codes::Code;
+use crate::profile::{self, Profile};
+use crate::rules::Check;
 use anyhow::bail;
+use std::io::Write;
 
 pub fn rules() -> anyhow::Result<u8> {
+    let mut out = std::io::stdout().lock();
     for c in Code::ALL {
-        println!(
+        writeln!(
+            out,
             "{:<7} {:<38} {:<8} {}",
             c.code(),
             c.name(),
             c.default_severity().as_str(),
             c.summary()
-        );
+        )?;
     }
     Ok(exit_code::OK)
 }
@@ -24,71 +32,69 @@ pub fn explain(code: &str) -> anyhow::Result<u8> {
     let Some(c) = Code::from_code(code) else {
         bail!("`{code}` is not a finding code (list them with `apim-tune rules`)");
     };
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         "{} {} ({} by default)\n\n{}\n",
         c.code(),
         c.name(),
         c.default_severity().as_str(),
         c.summary()
-    );
-    println!("{}", c.doc().replace("### ", "## "));
+    )?;
+    writeln!(out, "{}", c.doc().replace("### ", "## "))?;
+    let rule = c.rule();
+    writeln!(out, "\n## The rule\n")?;
+    writeln!(out, "Declared in `{}`.", c.declared_at())?;
+    if let Check::Expectation = rule.check {
+        writeln!(
+            out,
+            "Produced by the generic profile check in `src/rules/expectation/mod.rs`."
+        )?;
+    }
+    if !rule.inputs.is_empty() {
+        let reads: Vec<String> = rule.inputs.iter().map(|i| i.describe()).collect();
+        writeln!(out, "Reads: {}.", reads.join("; "))?;
+    }
     let entries = profile_entries(c)?;
     if entries.is_empty() {
-        println!(
-            "\n## Where the recommendation comes from\nThis check is built into apim-tune ({}); its reasons and sources are above.",
-            rule_home(c)
-        );
+        writeln!(
+            out,
+            "\n## Where the recommendation comes from\nThis check is built into apim-tune; its reasons and sources are above."
+        )?;
     } else {
-        println!("\n## Profile entries that use it\n");
+        writeln!(out, "\n## Profile entries that use it\n")?;
         for e in entries {
-            println!("{e}");
+            writeln!(out, "{e}")?;
         }
     }
     Ok(exit_code::OK)
 }
 
-fn rule_home(c: Code) -> &'static str {
-    match c.family() {
-        "SYS" => "src/rules/sysctl/",
-        "LIM" => "src/rules/limits/",
-        "APM" => "src/rules/apim/",
-        "JVM" => "src/rules/jvm/",
-        "WAV" => "src/waivers.rs",
-        _ => "the file readers",
-    }
-}
-
 /// The shipped entries (every role: they all live in base.toml) that produce `c`.
 fn profile_entries(c: Code) -> anyhow::Result<Vec<String>> {
-    let p: Profile = profile::load_role("all-in-one")?;
     let mut out = Vec::new();
-    let family = match c.family() {
-        "SYS" => Family::Sysctl,
-        "LIM" => Family::Limits,
-        "APM" => Family::Apim,
-        "JVM" => Family::Jvm,
-        _ => return Ok(out),
-    };
-    if family == Family::Limits {
-        if c == Code::Lim001 {
-            for (item, rec) in &p.limits {
-                out.push(format!(
-                    "- `limits.{item}` ({}): {}{}",
-                    rec.at,
-                    rec.entry.why.clone().unwrap_or_default(),
-                    see(&rec.entry.see)
-                ));
-            }
+    if !matches!(c.rule().check, Check::Expectation) {
+        return Ok(out);
+    }
+    let p: Profile = profile::load_role("all-in-one")?;
+    if c.family() == Family::Lim {
+        for (item, rec) in &p.limits {
+            out.push(format!(
+                "- `limits.{item}` ({}): {}{}",
+                rec.at,
+                rec.entry.why.clone().unwrap_or_default(),
+                see(&rec.entry.see)
+            ));
         }
         return Ok(out);
     }
-    let number = &c.code()[3..];
-    let map = match family {
-        Family::Sysctl => &p.sysctl,
-        Family::Apim => &p.apim,
+    let map = match c.family() {
+        Family::Sys => &p.sysctl,
+        Family::Apm => &p.apim,
         Family::Jvm => &p.jvm,
-        Family::Limits => return Ok(out),
+        _ => return Ok(out),
     };
+    let number = &c.code()[3..];
     for (key, rec) in map {
         if produces(&rec.entry, number) {
             out.push(format!(

@@ -1,37 +1,19 @@
 //! `db audit`: per table, how big it is, what the cleanup would remove now and why, how old the
-//! oldest removable row is; then findings (DBG codes) in the audit's finding model: removable
-//! rows, missing indexes, the config context, and traces of other cleanups.
+//! oldest removable row is; then the facts the DBG rules (`rules/db/`) judge: the indexes the
+//! cleanup needs, the server's time zone, traces of other cleanups, unfinished runs.
+//!
+//! Gathers only: it never judges, so the report it returns has no findings yet.
 
 use super::clean::{self, Backup, CleanPlan, Cutoffs, Job, RUN_TABLE};
 use super::conn::{Arg, Conn};
 use super::dialect::{self, Engine};
-use super::model::{DbAuditReport, TableStats};
+use super::model::{
+    ConfigContext, DbAuditReport, DbFacts, IndexNeed, ServerTimeZone, TableStats, UnfinishedRun,
+};
 use super::schema;
 use super::{DbError, Target};
-use crate::audit::Checked;
 use crate::clock;
-use crate::finding::{Finding, Severity};
-use crate::model::Location;
-use crate::rules::codes::Code;
 use std::time::Duration;
-
-/// A boolean API-M setting that matters to growth, as the home's audit read it.
-#[derive(Clone, Debug)]
-pub struct ConfigFlag {
-    pub value: bool,
-    /// `deployment.toml:oauth.token_cleanup.enable` and the like.
-    pub subject: String,
-    /// Where it is set; `None` when the version's default applies.
-    pub location: Option<Location>,
-}
-
-/// What the API-M home says about its own cleanups (all `None` without `--apim-home`).
-#[derive(Clone, Debug, Default)]
-pub struct ConfigContext {
-    pub token_cleanup: Option<ConfigFlag>,
-    pub retain_for_audit: Option<ConfigFlag>,
-    pub session_cleanup: Option<ConfigFlag>,
-}
 
 #[derive(Clone, Debug)]
 pub struct AuditSpec {
@@ -40,9 +22,6 @@ pub struct AuditSpec {
     pub audit_older_than: Duration,
     pub context: ConfigContext,
 }
-
-/// From this many removable rows (or a fifth of the table) DBG001 is a warning.
-const WARN_ROWS: u64 = 10_000;
 
 pub(crate) async fn run(
     c: &mut Conn,
@@ -66,6 +45,7 @@ pub(crate) async fn run(
         findings: Vec::new(),
         checked: Vec::new(),
         notes: Vec::new(),
+        facts: DbFacts::default(),
     };
 
     let mut present = Vec::new();
@@ -136,8 +116,7 @@ pub(crate) async fn run(
         report.tables.push(stats);
     }
 
-    findings(c, e, spec, &plan, &mut report).await?;
-    report.findings.sort_by_key(|f| f.sort_key());
+    report.facts = gather(c, e, spec, &report.tables).await?;
     Ok(report)
 }
 
@@ -284,176 +263,30 @@ async fn removable(
     Ok(())
 }
 
-async fn findings(
+/// What the DBG rules need beyond the table figures.
+async fn gather(
     c: &mut Conn,
     e: Engine,
     spec: &AuditSpec,
-    plan: &CleanPlan,
-    r: &mut DbAuditReport,
-) -> Result<(), DbError> {
-    let stats: Vec<TableStats> = r.tables.clone();
-    let get = |t: &str| stats.iter().find(|s| s.table == t);
-
-    // DBG001: removable rows, per cleaned table (the token audit table has DBG003).
-    for s in stats
-        .iter()
-        .filter(|s| s.removable.is_some() && s.table != schema::TOKEN_AUDIT)
-    {
-        let subject = format!("db:{}", s.table);
-        r.checked.push(Checked {
-            suite: "db-growth".into(),
-            subject: subject.clone(),
-        });
-        let removable = s.removable.unwrap_or(0);
-        if removable == 0 {
-            continue;
-        }
-        let rows = s.rows.unwrap_or(0);
-        let severity =
-            if removable >= WARN_ROWS || (rows > 0 && removable * 5 >= rows && removable >= 100) {
-                Severity::Warning
-            } else {
-                Severity::Info
-            };
-        let flag = match s.table.as_str() {
-            schema::TOKEN => "--tokens",
-            schema::CODE => "--codes",
-            schema::SESSION => "--sessions",
-            _ => "--registry",
-        };
-        let mut f = Finding::new(
-            Code::Dbg001,
-            subject,
-            format!(
-                "{removable} of {rows} rows of `{}` are removable",
-                s.table
-            ),
-        )
-        .severity(severity)
-        .current(format!("{removable} removable"))
-        .expected("0 removable")
-        .why(match s.table.as_str() {
-            schema::TOKEN | schema::CODE => "token generation and validation read this table; dead tokens and codes make it slower for every request that needs a token",
-            schema::SESSION => "every login adds session rows; expired ones are only dead weight for the authentication endpoints",
-            _ => "every registry change adds a row; only the newest per resource is ever read",
-        })
-        .see("data-growth, Deep cleaning");
-        for (why, n) in &s.reasons {
-            f = f.note(format!("{n}: {why}"));
-        }
-        if let Some(o) = &s.oldest_removable {
-            f = f.note(format!("oldest removable row: {o} UTC"));
-        }
-        f = f.note(format!("fix: apim-tune db clean --url … {flag}"));
-        r.findings.push(f);
-    }
-
-    // DBG002: indexes the cleanup needs.
+    tables: &[TableStats],
+) -> Result<DbFacts, DbError> {
+    let present = |t: &str| tables.iter().any(|s| s.table == t && s.present);
+    let mut cleanup_indexes = Vec::new();
     for (table, index, why) in schema::cleanup_indexes() {
-        if !get(table).is_some_and(|s| s.present) {
+        if !present(table) {
             continue;
         }
-        let subject = format!("db:{table}({})", index.columns.join(", "));
-        r.checked.push(Checked {
-            suite: "db-indexes".into(),
-            subject: subject.clone(),
+        cleanup_indexes.push(IndexNeed {
+            table: table.to_string(),
+            name: index.name.to_string(),
+            columns: index.columns.iter().map(|c| c.to_string()).collect(),
+            why,
+            existing: index_prefixes(c, e, table).await?,
         });
-        let have = index_prefixes(c, e, table).await?;
-        let covered = have.iter().any(|cols| {
-            cols.len() >= index.columns.len()
-                && cols
-                    .iter()
-                    .zip(&index.columns)
-                    .all(|(a, b)| a.eq_ignore_ascii_case(b))
-        });
-        if !covered {
-            r.findings.push(
-                Finding::new(
-                    Code::Dbg002,
-                    subject,
-                    format!(
-                        "`{table}` has no index on ({}) that the cleanup needs",
-                        index.columns.join(", ")
-                    ),
-                )
-                .current("no such index")
-                .expected(format!(
-                    "CREATE INDEX {} ON {table} ({})",
-                    index.name,
-                    index.columns.join(", ")
-                ))
-                .why(why)
-                .note(format!(
-                    "fix: CREATE INDEX {} ON {table} ({});",
-                    index.name,
-                    index.columns.join(", ")
-                )),
-            );
-        }
     }
 
-    // DBG003 / DBG004 / DBG005: the config context.
-    if let Some(s) = get(schema::TOKEN_AUDIT).filter(|s| s.present) {
-        let subject = format!("db:{}", schema::TOKEN_AUDIT);
-        let old = s.removable.unwrap_or(0);
-        if old > 0 {
-            let mut f = Finding::new(
-                Code::Dbg003,
-                subject,
-                format!(
-                    "`{}` holds {old} rows older than {}, and nothing cleans it",
-                    schema::TOKEN_AUDIT,
-                    clock::fmt_duration(spec.audit_older_than)
-                ),
-            )
-            .current(format!("{old} rows older than {}", clock::fmt_duration(spec.audit_older_than)))
-            .expected("0")
-            .why("API-M copies every token it cleans into this table while retention is on; no WSO2 procedure removes them");
-            if let Some(flag) = &spec.context.retain_for_audit {
-                f = f
-                    .at(flag.location.clone())
-                    .note(format!("`{}` is {}", flag.subject, flag.value));
-            }
-            r.findings.push(f);
-        }
-    }
-    let context = [
-        (
-            &spec.context.token_cleanup,
-            schema::TOKEN,
-            Code::Dbg004,
-            "the in-product token cleanup is off",
-        ),
-        (
-            &spec.context.session_cleanup,
-            schema::SESSION,
-            Code::Dbg005,
-            "the in-product session data cleanup is off",
-        ),
-    ];
-    for (flag, table, code, what) in context {
-        let Some(flag) = flag else { continue };
-        r.checked.push(Checked {
-            suite: "db-config".into(),
-            subject: flag.subject.clone(),
-        });
-        let removable = get(table).and_then(|s| s.removable).unwrap_or(0);
-        if !flag.value && removable > 0 {
-            r.findings.push(
-                Finding::new(
-                    code,
-                    flag.subject.clone(),
-                    format!("{what} and `{table}` holds {removable} removable rows"),
-                )
-                .at(flag.location.clone())
-                .current("false")
-                .expected("true")
-                .why("without it, API-M never removes these rows itself; schedule `apim-tune db clean` instead if it stays off"),
-            );
-        }
-    }
-
-    // DBG006: MySQL's time zone (WSO2's MySQL procedures use NOW()).
+    // WSO2's MySQL procedures compare UTC timestamps with NOW().
+    let mut time_zone = None;
     if e == Engine::MySql {
         let zones = c
             .fetch(
@@ -464,39 +297,21 @@ async fn findings(
             .await?;
         if let Some(row) = zones.into_iter().next() {
             let mut it = row.into_iter();
-            let global = it.next().and_then(Arg::into_text).unwrap_or_default();
-            let system = it.next().and_then(Arg::into_text).unwrap_or_default();
-            let offset = it.next().and_then(|v| v.as_i64()).unwrap_or(0);
-            r.checked.push(Checked {
-                suite: "db-config".into(),
-                subject: "db:@@global.time_zone".into(),
+            time_zone = Some(ServerTimeZone {
+                global: it.next().and_then(Arg::into_text).unwrap_or_default(),
+                system: it.next().and_then(Arg::into_text).unwrap_or_default(),
+                offset_minutes: it.next().and_then(|v| v.as_i64()).unwrap_or(0),
             });
-            if offset != 0 {
-                r.findings.push(
-                    Finding::new(
-                        Code::Dbg006,
-                        "db:@@global.time_zone",
-                        format!(
-                            "the server's time is UTC{}{:02}:{:02}: WSO2's MySQL cleanup procedures shift their safe period by that",
-                            if offset < 0 { "-" } else { "+" },
-                            offset.abs() / 60,
-                            offset.abs() % 60
-                        ),
-                    )
-                    .current(if global == "SYSTEM" { format!("SYSTEM ({system})") } else { global })
-                    .expected("+00:00")
-                    .why("API-M writes its timestamps in UTC, and the procedures compare them with NOW(), the server's local time"),
-                );
-            }
         }
     }
 
-    // DBG007: WSO2's own backup tables.
+    // `BAK_` tables of the cleaned tables that apim-tune did not make.
     let ours: Vec<String> = clean::our_backups(c)
         .await?
         .into_iter()
         .map(|(b, _)| b)
         .collect();
+    let mut foreign_backups = Vec::new();
     for t in [schema::TOKEN, schema::TOKEN_SCOPE, schema::CODE] {
         let name = clean::bak(t);
         if ours.contains(&name) || c.columns(&name).await?.is_empty() {
@@ -505,18 +320,10 @@ async fn findings(
         let rows = c
             .scalar(&format!("SELECT COUNT(*) FROM {name}"), &[])
             .await?;
-        r.findings.push(
-            Finding::new(
-                Code::Dbg007,
-                format!("db:{name}"),
-                format!("`{name}` ({rows} rows) was made by WSO2's cleanup procedure, not apim-tune"),
-            )
-            .current(format!("{rows} rows"))
-            .why("WSO2's procedures re-create it as a full copy of the table on every run; `db clean --backup` refuses to write into it"),
-        );
+        foreign_backups.push((name, rows));
     }
 
-    // DBG008: interrupted runs.
+    let mut unfinished_runs = Vec::new();
     if !c.columns(RUN_TABLE).await?.is_empty() {
         let rows = c
             .fetch(
@@ -526,22 +333,24 @@ async fn findings(
             .await?;
         for row in rows {
             let mut it = row.into_iter();
-            let id = it.next().and_then(|v| v.as_i64()).unwrap_or(0);
-            let options = it.next().and_then(Arg::into_text).unwrap_or_default();
-            let started = it.next().and_then(Arg::into_text).unwrap_or_default();
-            let done = it.next().and_then(|v| v.as_i64()).unwrap_or(0);
-            r.findings.push(
-                Finding::new(
-                    Code::Dbg008,
-                    format!("db:{RUN_TABLE}:{id}"),
-                    format!("`db clean` run {id} ({options}), started {started} UTC, stopped after {done} rows"),
-                )
-                .why("part of what it found removable is still there; the same command continues with the same cut-off"),
-            );
+            unfinished_runs.push(UnfinishedRun {
+                table: RUN_TABLE.to_string(),
+                id: it.next().and_then(|v| v.as_i64()).unwrap_or(0),
+                options: it.next().and_then(Arg::into_text).unwrap_or_default(),
+                started: it.next().and_then(Arg::into_text).unwrap_or_default(),
+                rows_done: it.next().and_then(|v| v.as_i64()).unwrap_or(0),
+            });
         }
     }
-    let _ = plan;
-    Ok(())
+    Ok(DbFacts {
+        tables: tables.to_vec(),
+        cleanup_indexes,
+        audit_older_than: spec.audit_older_than,
+        context: spec.context.clone(),
+        time_zone,
+        foreign_backups,
+        unfinished_runs,
+    })
 }
 
 /// The column lists of every index on `table`.

@@ -17,9 +17,10 @@ mod seed;
 mod stop;
 pub mod target;
 
-pub use audit::{AuditSpec, ConfigContext, ConfigFlag};
+pub use audit::AuditSpec;
 pub use clean::{Backup, CleanPlan};
 pub use conn::Arg;
+pub use model::{ConfigContext, ConfigFlag};
 pub use seed::SeedSpec;
 pub use target::Target;
 

@@ -1,9 +1,10 @@
 //! Plain data the `db` commands produce: what `db audit` found per table, what `db clean` and
 //! `db restore` did. No database types here, so `report/` and `cli/` can use them freely.
 
-use crate::audit::Checked;
-use crate::finding::Finding;
+use crate::diag::{Checked, Finding, Subject};
+use crate::model::Location;
 use serde::Serialize;
+use std::time::Duration;
 
 /// One table as `db audit` saw it.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
@@ -27,7 +28,7 @@ pub struct TableStats {
 }
 
 /// What `db audit` reports: per-table figures plus findings in the audit's finding model.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct DbAuditReport {
     /// The database URL with its password masked.
     pub target: String,
@@ -46,6 +47,79 @@ pub struct DbAuditReport {
     /// Every check made, passing or not (JUnit lists passes).
     pub checked: Vec<Checked>,
     pub notes: Vec<String>,
+    /// What the DBG rules judge; `findings` and `checked` are their verdict.
+    pub facts: DbFacts,
+}
+
+/// A boolean API-M setting that matters to growth, as the home's audit read it.
+#[derive(Clone, Debug)]
+pub struct ConfigFlag {
+    pub value: bool,
+    /// `deployment.toml:oauth.token_cleanup.enable` and the like.
+    pub subject: Subject,
+    /// Where it is set; `None` when the version's default applies.
+    pub location: Option<Location>,
+}
+
+/// What the API-M home says about its own cleanups (all `None` without `--apim-home`).
+#[derive(Clone, Debug, Default)]
+pub struct ConfigContext {
+    pub token_cleanup: Option<ConfigFlag>,
+    pub retain_for_audit: Option<ConfigFlag>,
+    pub session_cleanup: Option<ConfigFlag>,
+}
+
+/// What `db audit` gathered for the DBG rules (`rules/db/`) to judge.
+#[derive(Clone, Debug, Default)]
+pub struct DbFacts {
+    /// Every runtime table, present or not, with what the cleanup would remove.
+    pub tables: Vec<TableStats>,
+    /// The indexes the cleanup needs, on tables that exist.
+    pub cleanup_indexes: Vec<IndexNeed>,
+    /// The age past which token audit rows count as removable.
+    pub audit_older_than: Duration,
+    pub context: ConfigContext,
+    /// MySQL/MariaDB only: the server's time zone.
+    pub time_zone: Option<ServerTimeZone>,
+    /// `BAK_<TABLE>` tables apim-tune did not create, with their row counts.
+    pub foreign_backups: Vec<(String, i64)>,
+    /// `db clean` runs that stopped before they finished.
+    pub unfinished_runs: Vec<UnfinishedRun>,
+}
+
+impl DbFacts {
+    pub fn table(&self, name: &str) -> Option<&TableStats> {
+        self.tables.iter().find(|t| t.table == name)
+    }
+}
+
+/// An index the cleanup's queries need, and the column lists of the indexes the table has.
+#[derive(Clone, Debug)]
+pub struct IndexNeed {
+    pub table: String,
+    pub name: String,
+    pub columns: Vec<String>,
+    /// Which query needs it.
+    pub why: &'static str,
+    pub existing: Vec<Vec<String>>,
+}
+
+/// `@@global.time_zone`, `@@system_time_zone`, and the server's offset from UTC now.
+#[derive(Clone, Debug)]
+pub struct ServerTimeZone {
+    pub global: String,
+    pub system: String,
+    pub offset_minutes: i64,
+}
+
+/// A row of apim-tune's run table whose run never finished.
+#[derive(Clone, Debug)]
+pub struct UnfinishedRun {
+    pub table: String,
+    pub id: i64,
+    pub options: String,
+    pub started: String,
+    pub rows_done: i64,
 }
 
 /// What happened to one table in `db clean` or `db restore`.

@@ -41,35 +41,8 @@ impl Edit {
     }
 }
 
-/// What it takes for a change to be in effect.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Effect {
-    /// Kernel parameters: load them (`sysctl --system`, or `--live`); no reboot needed.
-    SysctlReload,
-    /// pam limits: new login sessions (and API-M restarted from one) get them.
-    NewSessions,
-    /// A systemd unit drop-in: `systemctl daemon-reload`, then restart the unit.
-    RestartService,
-    /// API-M configuration and JVM options: restart API-M.
-    RestartApim,
-}
-
-impl Effect {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Effect::SysctlReload => {
-                "kernel parameters: load with `sysctl --system` (or `--apply --live`); no reboot needed"
-            }
-            Effect::NewSessions => {
-                "limits: apply to new login sessions; restart API-M from a new session"
-            }
-            Effect::RestartService => {
-                "systemd unit limits: `systemctl daemon-reload`, then restart the API-M unit"
-            }
-            Effect::RestartApim => "API-M settings and JVM options: restart API-M",
-        }
-    }
-}
+/// What it takes for a change to be in effect: decided by the rule that wrote the fix.
+pub use crate::diag::Effect;
 
 pub use crate::clock::{timestamp, today};
 

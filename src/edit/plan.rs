@@ -8,16 +8,16 @@
 //!   script for JVM options.
 //!
 //! Pure: reads nothing, writes nothing; `write` does that. A fix that cannot be realised is
-//! reported as skipped with the reason, never half-done.
+//! reported as skipped with the reason, never half-done. It works from each fix's typed
+//! [`Change`]: it never looks at a finding's code or parses its subject.
 
-use super::{Effect, jvm as jvm_edit, line, toml as toml_edit, xml as xml_edit};
-use crate::apim::catalog::{self, SettingType};
+use super::{jvm as jvm_edit, line, toml as toml_edit, xml as xml_edit};
+use crate::apim::catalog;
 use crate::apim::{ApimModel, deployment_toml, properties, xml};
-use crate::audit::{AuditReport, Sources};
-use crate::finding::{Finding, Fix};
+use crate::diag::{Change, Code, Effect, Finding, JvmValue, Subject, Value, ValueKind};
 use crate::model::{Location, SourceFile, Span};
+use crate::outcome::{AuditReport, Sources};
 use crate::redact::is_secret_key;
-use crate::rules::codes::Code;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -137,7 +137,7 @@ pub fn plan(report: &AuditReport, sources: &Sources, cx: &PlanContext) -> Plan {
         if let Err(reason) = planner.add(f) {
             planner.skipped.push(Skipped {
                 code: f.code,
-                subject: f.subject.clone(),
+                subject: f.subject.to_string(),
                 reason,
             });
         }
@@ -155,15 +155,42 @@ struct Planner<'a> {
 impl Planner<'_> {
     fn add(&mut self, f: &Finding) -> Result<(), String> {
         let Some(fix) = &f.fix else { return Ok(()) };
-        let (family, key) = f
-            .subject
-            .split_once(':')
-            .ok_or_else(|| "the finding names no setting".to_string())?;
-        match family {
-            "sysctl" => self.sysctl(f, key, fix),
-            "limits" => self.limits(f, key, fix),
-            "systemd" => self.unit(f, fix),
-            _ => self.apim(f, key, fix),
+        match &fix.change {
+            Change::SetSysctl {
+                key,
+                value,
+                line,
+                drop_in,
+            } => match line {
+                Some(line) if self.is_ours(&line.file) => self.splice_sysctl(f, key, value, line),
+                _ => self.sysctl_drop_in(f, key, value, drop_in, None),
+            },
+            Change::MoveSysctl {
+                key,
+                value,
+                from,
+                drop_in,
+            } => self.sysctl_drop_in(f, key, value, drop_in, Some(from)),
+            Change::DisableSysctl { key, line, because } => {
+                self.disable_sysctl(f, key, line, because)
+            }
+            Change::SetLimit {
+                user,
+                item,
+                kind,
+                value,
+                line,
+                drop_in,
+            } => self.limits(f, user, item, kind, value, line.as_ref(), drop_in),
+            Change::SetUnitLimit {
+                drop_in,
+                directive,
+                value,
+            } => self.unit(f, drop_in, directive, value),
+            Change::SetApim { file, .. }
+            | Change::RemoveApim { file, .. }
+            | Change::SetJvm { file, .. }
+            | Change::RemoveJvm { file, .. } => self.apim(f, file, &fix.change),
         }
     }
 
@@ -233,118 +260,113 @@ impl Planner<'_> {
 
     // --- sysctl -------------------------------------------------------------------------
 
-    fn sysctl(&mut self, f: &Finding, key: &str, fix: &Fix) -> Result<(), String> {
+    /// Replace the value on the line that wins at boot (a file of the administrator's).
+    fn splice_sysctl(
+        &mut self,
+        f: &Finding,
+        key: &str,
+        value: &str,
+        line: &Location,
+    ) -> Result<(), String> {
+        let span = line.span.ok_or("the value has no byte span")?;
+        let w = self.work_for(&line.file, Kind::Sysctl)?;
+        w.line_ops.push(LineOp::Splice {
+            span,
+            value: value.to_string(),
+        });
+        w.changes.push(change(
+            f,
+            format!("set `{key}` = {value}"),
+            Effect::SysctlReload,
+            key,
+            value,
+        ));
+        Ok(())
+    }
+
+    /// Set `key` in apim-tune's drop-in: not persisted, set in a vendor file (usr/lib, run), or
+    /// moved out of a file boot does not read (`moved_from`). A drop-in of ours that sorts last
+    /// wins at boot and survives package updates.
+    fn sysctl_drop_in(
+        &mut self,
+        f: &Finding,
+        key: &str,
+        value: &str,
+        drop_in: &str,
+        moved_from: Option<&Location>,
+    ) -> Result<(), String> {
         let effect = Effect::SysctlReload;
-        match fix {
-            Fix::Replace { location, value } if self.is_ours(&location.file) => {
-                let span = location.span.ok_or("the value has no byte span")?;
-                let display = location.file.clone();
-                let w = self.work_for(&display, Kind::Sysctl)?;
-                w.line_ops.push(LineOp::Splice {
-                    span,
-                    value: value.clone(),
-                });
-                w.changes.push(change(
-                    f,
-                    format!("set `{key}` = {value}"),
-                    effect,
-                    key,
-                    value,
-                ));
-                Ok(())
-            }
-            Fix::Replace { value, .. } | Fix::Insert { value, .. } => {
-                // Not persisted, or set in a vendor file (usr/lib, run): a drop-in of ours
-                // that sorts last wins at boot and survives package updates.
-                let drop_in = match fix {
-                    Fix::Insert { file, .. } => file.clone(),
-                    _ => format!(
-                        "etc/sysctl.d/{}",
-                        crate::host::sysctl::drop_in_name(self.cx.root)
-                    ),
-                };
-                let entry_lines = self.sysctl_lines(key);
-                let moved_from = match (f.code, &f.location) {
-                    (Code::Sys013, Some(loc)) => self.line_span_at(loc),
-                    _ => None,
-                };
-                let w = self.work_for(&drop_in, Kind::Sysctl)?;
-                let line = line::sysctl_line(&w.text, key, value);
-                // One line per key in the drop-in: a recommended value beats a moved one.
-                let existing = w.line_ops.iter().position(|op| {
-                    matches!(op, LineOp::Append { line: l } if l.split('=').next().map(str::trim) == Some(key))
-                });
-                match existing {
-                    Some(_) if f.code == Code::Sys013 => {}
-                    Some(i) => w.line_ops[i] = LineOp::Append { line },
-                    None => w.line_ops.push(LineOp::Append { line }),
-                }
-                w.changes.push(change(
-                    f,
-                    format!("set `{key}` = {value} in the drop-in"),
-                    effect,
-                    key,
-                    value,
-                ));
-                if let Some((display, line_span)) = moved_from {
-                    let note = format!(
-                        "apim-tune {}: moved to {drop_in}, this file is not read at boot",
-                        self.cx.today
-                    );
-                    let w = self.work_for(&display, Kind::Sysctl)?;
-                    w.line_ops.push(LineOp::CommentOut { line_span, note });
-                    w.changes.push(PlannedChange {
-                        code: f.code,
-                        subject: f.subject.clone(),
-                        summary: format!("comment out `{key}` (moved to the drop-in)"),
-                        effect,
-                        live: None,
-                    });
-                }
-                // Lines that would still override the drop-in at boot are commented out.
-                let name = drop_in.rsplit('/').next().unwrap_or(&drop_in).to_string();
-                for (display, line_span) in entry_lines {
-                    if applied_after(&display, &name) {
-                        let note = format!(
-                            "apim-tune {}: overridden by {drop_in}, which sets `{key}`",
-                            self.cx.today
-                        );
-                        let w = self.work_for(&display, Kind::Sysctl)?;
-                        w.line_ops.push(LineOp::CommentOut { line_span, note });
-                    }
-                }
-                Ok(())
-            }
-            Fix::RemoveLine { location } => {
-                // A line the model set aside (sysctl.conf where boot does not read it) is found
-                // in its file directly.
-                let (display, line_span) = self
-                    .sysctl_line_at(key, location)
-                    .or_else(|| self.line_span_at(location))
-                    .ok_or("the line is no longer in the sysctl model")?;
-                let why = match f.code {
-                    Code::Sys010 => {
-                        "drops connections from clients behind NAT (removed in Linux 4.12)"
-                            .to_string()
-                    }
-                    Code::Sys011 => "does not exist in the running kernel".to_string(),
-                    Code::Sys012 => "would lower a limit systemd raises at boot".to_string(),
-                    Code::Sys013 => "is in a file not read at boot".to_string(),
-                    _ => format!("({})", f.code.name()),
-                };
-                let note = format!("apim-tune {}: disabled, `{key}` {why}", self.cx.today);
+        let entry_lines = self.sysctl_lines(key);
+        let moved_from = moved_from.and_then(|loc| self.line_span_at(loc));
+        let w = self.work_for(drop_in, Kind::Sysctl)?;
+        let line = line::sysctl_line(&w.text, key, value);
+        // One line per key in the drop-in: a recommended value beats a moved one.
+        let existing = w.line_ops.iter().position(|op| {
+            matches!(op, LineOp::Append { line: l } if l.split('=').next().map(str::trim) == Some(key))
+        });
+        match existing {
+            Some(_) if moved_from.is_some() => {}
+            Some(i) => w.line_ops[i] = LineOp::Append { line },
+            None => w.line_ops.push(LineOp::Append { line }),
+        }
+        w.changes.push(change(
+            f,
+            format!("set `{key}` = {value} in the drop-in"),
+            effect,
+            key,
+            value,
+        ));
+        if let Some((display, line_span)) = moved_from {
+            let note = format!(
+                "apim-tune {}: moved to {drop_in}, this file is not read at boot",
+                self.cx.today
+            );
+            let w = self.work_for(&display, Kind::Sysctl)?;
+            w.line_ops.push(LineOp::CommentOut { line_span, note });
+            w.changes.push(change_plain(
+                f,
+                format!("comment out `{key}` (moved to the drop-in)"),
+                effect,
+            ));
+        }
+        // Lines that would still override the drop-in at boot are commented out.
+        let name = drop_in.rsplit('/').next().unwrap_or(drop_in).to_string();
+        for (display, line_span) in entry_lines {
+            if applied_after(&display, &name) {
+                let note = format!(
+                    "apim-tune {}: overridden by {drop_in}, which sets `{key}`",
+                    self.cx.today
+                );
                 let w = self.work_for(&display, Kind::Sysctl)?;
                 w.line_ops.push(LineOp::CommentOut { line_span, note });
-                w.changes.push(PlannedChange {
-                    code: f.code,
-                    subject: f.subject.clone(),
-                    summary: format!("comment out `{key}` ({why})"),
-                    effect,
-                    live: None,
-                });
-                Ok(())
             }
         }
+        Ok(())
+    }
+
+    /// Comment out a sysctl line, with a dated note that says why.
+    fn disable_sysctl(
+        &mut self,
+        f: &Finding,
+        key: &str,
+        location: &Location,
+        because: &str,
+    ) -> Result<(), String> {
+        // A line the model set aside (sysctl.conf where boot does not read it) is found in its
+        // file directly.
+        let (display, line_span) = self
+            .sysctl_line_at(key, location)
+            .or_else(|| self.line_span_at(location))
+            .ok_or("the line is no longer in the sysctl model")?;
+        let note = format!("apim-tune {}: disabled, `{key}` {because}", self.cx.today);
+        let w = self.work_for(&display, Kind::Sysctl)?;
+        w.line_ops.push(LineOp::CommentOut { line_span, note });
+        w.changes.push(change_plain(
+            f,
+            format!("comment out `{key}` ({because})"),
+            Effect::SysctlReload,
+        ));
+        Ok(())
     }
 
     /// Whether a sysctl file is the administrator's to edit: its real path (after links) is
@@ -404,11 +426,8 @@ impl Planner<'_> {
 
     // --- systemd units ----------------------------------------------------------------
 
-    fn unit(&mut self, f: &Finding, fix: &Fix) -> Result<(), String> {
-        let Fix::Insert { file, key, value } = fix else {
-            return Err("unit files are changed through a drop-in only".into());
-        };
-        let w = self.work_for(file, Kind::Unit)?;
+    fn unit(&mut self, f: &Finding, drop_in: &str, key: &str, value: &str) -> Result<(), String> {
+        let w = self.work_for(drop_in, Kind::Unit)?;
         w.line_ops.push(LineOp::Append {
             line: format!("{key}={value}"),
         });
@@ -422,75 +441,71 @@ impl Planner<'_> {
 
     // --- limits -------------------------------------------------------------------------
 
-    fn limits(&mut self, f: &Finding, key: &str, fix: &Fix) -> Result<(), String> {
-        // Subject `limits:<user>:<item>:<soft|hard>`.
-        let parts: Vec<&str> = key.split(':').collect();
-        let [user, item, kind] = parts[..] else {
-            return Err(format!("unexpected limits subject `{key}`"));
-        };
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the fields of one Change::SetLimit"
+    )]
+    fn limits(
+        &mut self,
+        f: &Finding,
+        user: &str,
+        item: &str,
+        kind: &str,
+        value: &str,
+        line: Option<&Location>,
+        drop_in: &str,
+    ) -> Result<(), String> {
         let effect = Effect::NewSessions;
-        let summary = |v: &str| format!("set {kind} `{item}` for `{user}` = {v}");
-        match fix {
-            Fix::Replace { location, value } => {
-                let own_line = self.sources.limits.lines.iter().find(|l| {
-                    l.file.display == location.file
-                        && Some(l.line) == location.line
-                        && l.domain == user
-                });
-                match own_line {
-                    Some(l) => {
-                        let (display, span) = (l.file.display.clone(), l.value_span);
-                        let w = self.work_for(&display, Kind::Limits)?;
-                        // A `-` line sets soft and hard at once: both fixes land on the same
-                        // value, which must satisfy both (the larger one).
-                        let merged = w.line_ops.iter_mut().find_map(|op| match op {
-                            LineOp::Splice { span: s, value: v } if *s == span => Some(v),
-                            _ => None,
-                        });
-                        match merged {
-                            Some(existing) => {
-                                if limit_rank(value) > limit_rank(existing) {
-                                    *existing = value.clone();
-                                }
-                            }
-                            None => w.line_ops.push(LineOp::Splice {
-                                span,
-                                value: value.clone(),
-                            }),
-                        }
-                        w.changes.push(change_plain(f, summary(value), effect));
-                        Ok(())
-                    }
-                    // A `*` or group line also governs other users: give the API-M user a line
-                    // of its own instead, which beats them.
-                    None => self.limits_drop_in(f, user, kind, item, value, summary(value)),
+        let summary = format!("set {kind} `{item}` for `{user}` = {value}");
+        let Some(location) = line else {
+            return self.limits_drop_in(f, drop_in, user, kind, item, value, summary);
+        };
+        let own_line = self.sources.limits.lines.iter().find(|l| {
+            l.file.display == location.file && Some(l.line) == location.line && l.domain == user
+        });
+        let Some(l) = own_line else {
+            // A `*` or group line also governs other users: give the API-M user a line of its
+            // own instead, which beats them.
+            return self.limits_drop_in(f, drop_in, user, kind, item, value, summary);
+        };
+        let (display, span) = (l.file.display.clone(), l.value_span);
+        let w = self.work_for(&display, Kind::Limits)?;
+        // A `-` line sets soft and hard at once: both fixes land on the same value, which must
+        // satisfy both (the larger one).
+        let merged = w.line_ops.iter_mut().find_map(|op| match op {
+            LineOp::Splice { span: s, value: v } if *s == span => Some(v),
+            _ => None,
+        });
+        match merged {
+            Some(existing) => {
+                if limit_rank(value) > limit_rank(existing) {
+                    *existing = value.to_string();
                 }
             }
-            Fix::Insert { file, value, .. } => {
-                let w = self.work_for(file, Kind::Limits)?;
-                let line = line::limits_line(&w.text, user, kind, item, value);
-                w.line_ops.push(LineOp::Append { line });
-                w.changes.push(change_plain(f, summary(value), effect));
-                Ok(())
-            }
-            Fix::RemoveLine { .. } => Err("limits lines are never removed".into()),
+            None => w.line_ops.push(LineOp::Splice {
+                span,
+                value: value.to_string(),
+            }),
         }
+        w.changes.push(change_plain(f, summary, effect));
+        Ok(())
     }
 
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one limits.d line and its summary"
+    )]
     fn limits_drop_in(
         &mut self,
         f: &Finding,
+        drop_in: &str,
         user: &str,
         kind: &str,
         item: &str,
         value: &str,
         summary: String,
     ) -> Result<(), String> {
-        let display = format!(
-            "etc/security/limits.d/{}",
-            crate::host::limits::drop_in_name(self.cx.root)
-        );
-        let w = self.work_for(&display, Kind::Limits)?;
+        let w = self.work_for(drop_in, Kind::Limits)?;
         let line = line::limits_line(&w.text, user, kind, item, value);
         w.line_ops.push(LineOp::Append { line });
         w.changes
@@ -500,54 +515,42 @@ impl Planner<'_> {
 
     // --- API-M files and the start-up script ----------------------------------------------
 
-    fn apim(&mut self, f: &Finding, key: &str, fix: &Fix) -> Result<(), String> {
+    fn apim(&mut self, f: &Finding, file: &str, change: &Change) -> Result<(), String> {
         let apim = self
             .sources
             .apim
             .as_ref()
             .ok_or("no API-M home was audited")?;
-        let file = match fix {
-            Fix::Replace { location, .. } | Fix::RemoveLine { location } => location.file.clone(),
-            Fix::Insert { file, .. } => file.clone(),
-        };
-        let kind = apim_kind(apim, &file)
+        let kind = apim_kind(apim, file)
             .ok_or_else(|| format!("`{file}` is not an API-M file apim-tune edits"))?;
         let effect = Effect::RestartApim;
-        let w = self.work_for(&file, kind.clone())?;
+        let w = self.work_for(file, kind.clone())?;
         let current = SourceFile::new(w.path.clone(), w.display.clone(), w.text.clone());
-        let (new, summary) = match (&kind, fix) {
+        let (new, summary) = match (&kind, change) {
             // Earlier edits to the same script move the bytes: find options by name in the
             // script as planned so far, not by the span the audit saw.
-            (Kind::Script, Fix::Replace { value, .. }) if value.is_empty() => {
+            (Kind::Script, Change::RemoveJvm { flag, .. }) => {
                 let opts = parse_script(current)?;
-                let span = unguarded(&opts, key).ok_or("the option is no longer there")?;
+                let span = unguarded(&opts, flag).ok_or("the option is no longer there")?;
                 (
                     jvm_edit::remove_flag(&opts, span)?,
-                    format!("remove `{key}`"),
+                    format!("remove `{flag}`"),
                 )
             }
-            (Kind::Script, Fix::RemoveLine { .. }) => {
+            (Kind::Script, Change::SetJvm { flag, value, .. }) => {
                 let opts = parse_script(current)?;
-                let span = unguarded(&opts, key).ok_or("the option is no longer there")?;
-                (
-                    jvm_edit::remove_flag(&opts, span)?,
-                    format!("remove `{key}`"),
-                )
-            }
-            (Kind::Script, Fix::Replace { value, .. } | Fix::Insert { value, .. }) => {
-                let opts = parse_script(current)?;
-                // `-Xms` follows `-Xmx` as planned, which an earlier fix may have raised.
-                let value = match f.code {
-                    Code::Jvm012 => opts
-                        .get("-Xmx")
+                let value = match value {
+                    JvmValue::Literal(v) => v.clone(),
+                    // `-Xms` follows `-Xmx` as planned, which an earlier fix may have raised.
+                    JvmValue::SameAs { flag: other, now } => opts
+                        .get(other)
                         .and_then(|x| x.value.clone())
-                        .unwrap_or_else(|| value.clone()),
-                    _ => value.clone(),
+                        .unwrap_or_else(|| now.clone()),
                 };
-                let mut new = jvm_edit::set_flag(&opts, key, &value)?;
-                let mut summary = format!("set `{}`", jvm_edit::render(key, &value));
+                let mut new = jvm_edit::set_flag(&opts, flag, &value)?;
+                let mut summary = format!("set `{}`", jvm_edit::render(flag, &value));
                 // A heap whose -Xms equalled -Xmx stays fixed-size: raise both together.
-                let paired = key == "-Xmx"
+                let paired = flag == "-Xmx"
                     && opts.get("-Xms").and_then(|x| x.value.as_deref())
                         == opts.get("-Xmx").and_then(|x| x.value.as_deref());
                 if paired {
@@ -564,39 +567,39 @@ impl Planner<'_> {
                 }
                 (new, summary)
             }
-            (_, Fix::RemoveLine { .. }) => {
+            (_, Change::RemoveApim { .. }) => {
                 return Err("removing an API-M setting is not automated; remove it by hand".into());
             }
-            (Kind::Toml, Fix::Replace { value, .. } | Fix::Insert { value, .. }) => {
+            (Kind::Toml, Change::SetApim { key, value, .. }) => {
                 let doc = deployment_toml::parse(current).map_err(|p| p.message)?;
-                let vk = value_kind(f, value);
                 (
-                    toml_edit::set(&doc, key, value, vk)?,
-                    format!("set `{key}` = {value}"),
+                    toml_edit::set(&doc, key, &value.text, toml_kind(value))?,
+                    format!("set `{key}` = {}", value.text),
                 )
             }
-            (Kind::Xml(_), Fix::Replace { value, .. } | Fix::Insert { value, .. }) => {
+            (Kind::Xml(_), Change::SetApim { key, value, .. }) => {
                 let doc = xml::parse(current).map_err(|p| p.message)?;
                 let path = xml::XPath::parse(key)?;
                 (
-                    xml_edit::set(&doc, &path, value)?,
-                    format!(
-                        "set `{}` = {value}",
-                        crate::rules::expectation::short_key(&f.subject)
-                    ),
+                    xml_edit::set(&doc, &path, &value.text)?,
+                    format!("set `{}` = {}", Subject::short_key(key), value.text),
                 )
             }
-            (Kind::Properties(_), Fix::Replace { value, .. } | Fix::Insert { value, .. }) => {
+            (Kind::Properties(_), Change::SetApim { key, value, .. }) => {
                 let (props, problems) = properties::parse(current);
                 if let Some(p) = problems.first() {
                     return Err(p.message.clone());
                 }
                 (
-                    line::set_property(&props, key, value),
-                    format!("set `{key}` = {value}"),
+                    line::set_property(&props, key, &value.text),
+                    format!("set `{key}` = {}", value.text),
                 )
             }
-            (Kind::Sysctl | Kind::Limits | Kind::Unit, _) => {
+            (Kind::Script, _) => return Err("not a JVM option".into()),
+            (_, Change::SetJvm { .. } | Change::RemoveJvm { .. }) => {
+                return Err("not the start-up script".into());
+            }
+            (Kind::Sysctl | Kind::Limits | Kind::Unit, _) | (_, _) => {
                 return Err("not an API-M file".into());
             }
         };
@@ -707,7 +710,7 @@ fn ops_overlap(a: &LineOp, b: &LineOp) -> bool {
 fn change(f: &Finding, summary: String, effect: Effect, key: &str, value: &str) -> PlannedChange {
     PlannedChange {
         code: f.code,
-        subject: f.subject.clone(),
+        subject: f.subject.to_string(),
         summary,
         effect,
         live: Some((key.to_string(), value.to_string())),
@@ -717,7 +720,7 @@ fn change(f: &Finding, summary: String, effect: Effect, key: &str, value: &str) 
 fn change_plain(f: &Finding, summary: String, effect: Effect) -> PlannedChange {
     PlannedChange {
         code: f.code,
-        subject: f.subject.clone(),
+        subject: f.subject.to_string(),
         summary,
         effect,
         live: None,
@@ -797,32 +800,12 @@ fn unguarded(opts: &crate::apim::jvm::JvmOptions, name: &str) -> Option<Span> {
         .map(|f| f.token_span)
 }
 
-/// How to write a TOML value: from the setting's type when the catalog knows it.
-fn value_kind(f: &Finding, value: &str) -> toml_edit::ValueKind {
-    let ty = f
-        .subject
-        .split_once(':')
-        .and_then(|(_, k)| {
-            catalog::catalog().iter().find(|s| {
-                s.at.iter().any(|a| match &a.place {
-                    catalog::Place::Toml {
-                        template_key,
-                        user_key,
-                        aliases,
-                        ..
-                    } => template_key == k || user_key == k || aliases.iter().any(|x| x == k),
-                    _ => false,
-                })
-            })
-        })
-        .map(|s| s.ty);
-    match ty {
-        Some(SettingType::Bool) => toml_edit::ValueKind::Bool,
-        Some(SettingType::Int) => toml_edit::ValueKind::Int,
-        Some(SettingType::String) => toml_edit::ValueKind::Str,
-        None if value == "true" || value == "false" => toml_edit::ValueKind::Bool,
-        None if value.parse::<i64>().is_ok() => toml_edit::ValueKind::Int,
-        None => toml_edit::ValueKind::Str,
+/// How the TOML editor writes a value of this type.
+fn toml_kind(value: &Value) -> toml_edit::ValueKind {
+    match value.kind {
+        ValueKind::Bool => toml_edit::ValueKind::Bool,
+        ValueKind::Int => toml_edit::ValueKind::Int,
+        ValueKind::Str => toml_edit::ValueKind::Str,
     }
 }
 

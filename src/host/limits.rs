@@ -708,3 +708,11 @@ pub fn drop_in_name(root: &Path) -> String {
     let names = crate::source::list_dir(root, "etc/security/limits.d", ".conf");
     crate::source::name_sorting_last(&names, "99-zz-apim-tune.conf")
 }
+
+/// The user whose limits are judged, and how it was chosen.
+#[derive(Clone, Debug)]
+pub struct LimitsUser {
+    pub name: String,
+    pub groups: Vec<String>,
+    pub chosen_by: String,
+}

@@ -7,7 +7,7 @@ pub mod resolve;
 pub mod schema;
 
 use crate::apim::catalog;
-use crate::finding::Severity;
+use crate::diag::Severity;
 use crate::model::{Location, SourceFile};
 use crate::version::VersionReq;
 use schema::{Entry, LimitEntry, ProfileDoc, When};

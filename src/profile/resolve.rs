@@ -4,7 +4,7 @@
 use super::schema::{Entry, Expr, LimitEntry, When};
 use super::{Family, Profile, Rec};
 use crate::apim::jvm::parse_size;
-use crate::finding::Severity;
+use crate::diag::Severity;
 use crate::host::{HostFacts, Nat};
 use crate::model::Location;
 use crate::version::{Version, VersionReq};

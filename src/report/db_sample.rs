@@ -1,11 +1,11 @@
 //! A hand-built `db audit` report for the renderers' tests: a measured table with removable
 //! rows by reason, an estimated one with none, an absent one, one finding and a note.
 
-use crate::audit::Checked;
 use crate::db::model::{DbAuditReport, TableStats};
-use crate::finding::Finding;
+use crate::diag::Checked;
+use crate::diag::Code;
+use crate::diag::Finding;
 use crate::redact::redact_url;
-use crate::rules::codes::Code;
 
 /// The URL the sample's target is masked from; its password must never be rendered.
 pub(crate) const URL: &str = "postgres://apim:s3cret@db.example:5432/apim_db";
@@ -61,7 +61,7 @@ pub(crate) fn report() -> DbAuditReport {
         // Any existing code stands in until the database codes exist.
         findings: vec![
             Finding::new(
-                Code::Dbg001,
+                Code::REMOVABLE_ROWS_PRESENT,
                 "db:IDN_OAUTH2_ACCESS_TOKEN",
                 "`IDN_OAUTH2_ACCESS_TOKEN` holds 1100000 removable rows, expected at most 100000",
             )
@@ -71,5 +71,6 @@ pub(crate) fn report() -> DbAuditReport {
         ],
         checked,
         notes: vec!["`IDN_OIDC_REQ_OBJECT_REFERENCE` is absent: not cleaned".into()],
+        facts: Default::default(),
     }
 }

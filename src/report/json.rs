@@ -5,9 +5,9 @@
 //! already masked them.
 
 use super::{Context, Renderable};
-use crate::audit::AuditReport;
 use crate::db::model::{DbAuditReport, TableStats};
-use crate::finding::{Finding, Fix, Severity};
+use crate::diag::{Finding, Fix, FixShape, Severity};
+use crate::outcome::AuditReport;
 use serde_json::{Value, json};
 
 pub fn render(r: &dyn Renderable) -> String {
@@ -138,18 +138,18 @@ fn finding(f: &Finding) -> Value {
 }
 
 fn fix(fx: &Fix) -> Value {
-    match fx {
-        Fix::Replace { location, value } => json!({
+    match fx.shape() {
+        FixShape::Replace { location, value } => json!({
             "kind": "replace",
             "file": location.file,
             "line": location.line,
             "span": location.span.map(|s| [s.start, s.end]),
             "value": value,
         }),
-        Fix::Insert { file, key, value } => json!({
+        FixShape::Insert { file, key, value } => json!({
             "kind": "insert", "file": file, "key": key, "value": value,
         }),
-        Fix::RemoveLine { location } => json!({
+        FixShape::RemoveLine { location } => json!({
             "kind": "remove-line", "file": location.file, "line": location.line,
         }),
     }

@@ -7,9 +7,9 @@
 
 use super::sanitize::sanitize;
 use super::{Context, RenderOptions, Renderable};
-use crate::audit::AuditReport;
 use crate::db::model::DbAuditReport;
-use crate::finding::{Finding, Fix, Severity};
+use crate::diag::{Finding, Fix, FixShape, Severity};
+use crate::outcome::AuditReport;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -54,7 +54,7 @@ fn render_at(r: &dyn Renderable, o: &RenderOptions, timestamp: &str) -> String {
         suites
             .entry(suite_name(&c.suite))
             .or_default()
-            .entry(c.subject.clone())
+            .entry(c.subject.to_string())
             .or_default();
     }
     for f in r.findings() {
@@ -64,11 +64,11 @@ fn render_at(r: &dyn Renderable, o: &RenderOptions, timestamp: &str) -> String {
             .iter()
             .find(|c| c.subject == f.subject)
             .map(|c| c.suite.clone())
-            .unwrap_or_else(|| AuditReport::suite_of(&f.subject));
+            .unwrap_or_else(|| f.subject.suite());
         suites
             .entry(suite_name(&suite))
             .or_default()
-            .entry(f.subject.clone())
+            .entry(f.subject.to_string())
             .or_default()
             .push(f);
     }
@@ -286,7 +286,7 @@ fn waived_line(f: &Finding) -> String {
                 "waived: {}{until}: {} on {}",
                 sanitize(&w.reason),
                 f.code.code(),
-                sanitize(&f.subject)
+                sanitize(&f.subject.to_string())
             )
         }
         None => String::new(),
@@ -323,20 +323,20 @@ fn push_block(out: &mut String, f: &Finding) {
     for n in &f.notes {
         let _ = writeln!(out, "  note: {}", sanitize(n));
     }
-    match &f.fix {
-        Some(Fix::Replace { value, .. }) => {
+    match f.fix.as_ref().map(Fix::shape) {
+        Some(FixShape::Replace { value, .. }) => {
             let _ = writeln!(out, "  fix: --apply sets `{}`", sanitize(value));
         }
-        Some(Fix::Insert { file, key, value }) => {
+        Some(FixShape::Insert { file, key, value }) => {
             let _ = writeln!(
                 out,
                 "  fix: --apply adds `{}` = `{}` to {}",
-                sanitize(key),
+                sanitize(&key),
                 sanitize(value),
                 sanitize(file)
             );
         }
-        Some(Fix::RemoveLine { .. }) => {
+        Some(FixShape::RemoveLine { .. }) => {
             let _ = writeln!(out, "  fix: --apply comments out the line");
         }
         None => {}
@@ -379,9 +379,9 @@ fn escape(s: &str, attribute: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::Severity;
+    use crate::diag::Code;
+    use crate::diag::Severity;
     use crate::report::sarif::sample;
-    use crate::rules::codes::Code;
     use std::path::PathBuf;
     use std::process::Command;
 
@@ -541,10 +541,14 @@ mod tests {
 
     #[test]
     fn markup_and_forbidden_characters_are_escaped() {
-        let f = Finding::new(Code::Apm003, "deployment.toml:<&>\"'", "bad <&>\"' value")
-            .current("\u{1}\u{FFFF}<x>")
-            .expected("a\r\nb")
-            .why("because ]]> & <![CDATA[");
+        let f = Finding::new(
+            Code::SETTING_NOT_RECOMMENDED,
+            "deployment.toml:<&>\"'",
+            "bad <&>\"' value",
+        )
+        .current("\u{1}\u{FFFF}<x>")
+        .expected("a\r\nb")
+        .why("because ]]> & <![CDATA[");
         let mut r = sample::report(vec![f], &[]);
         r.facts.kernel = Some(crate::host::Fact::new("6.1 <&>\"'".to_string(), "x"));
         let xml = render_with(&r, Some(Severity::Warning));
@@ -565,19 +569,26 @@ mod tests {
     fn several_failing_findings_on_one_setting_share_one_failure() {
         let f = |code| Finding::new(code, "sysctl:net.core.somaxconn", format!("{code:?}"));
         let waived = {
-            let mut w = f(Code::Sys006);
-            w.waived = Some(crate::finding::Waived {
+            let mut w = f(Code::SYSCTL_SHADOWED_LINE);
+            w.waived = Some(crate::diag::Waived {
                 reason: "known".into(),
                 expires: None,
                 at: crate::model::Location::file_only("w.toml"),
             });
             w
         };
-        let r = sample::report(vec![f(Code::Sys001), f(Code::Sys005), waived], &[]);
+        let r = sample::report(
+            vec![
+                f(Code::SYSCTL_BELOW_RECOMMENDED),
+                f(Code::SYSCTL_LIVE_DIFFERS),
+                waived,
+            ],
+            &[],
+        );
         let xml = render_with(&r, Some(Severity::Warning));
         assert_schema_valid(&xml);
         assert_eq!(counts(&xml), [("sysctl".to_string(), 1, 1, 0)]);
-        assert!(xml.contains("<failure message=\"Sys001; Sys005\" type=\"SYS001,SYS005\">"));
+        assert!(xml.contains("<failure message=\"SYS001; SYS005\" type=\"SYS001,SYS005\">"));
         assert!(xml.contains("<system-out>waived: known: SYS006 on sysctl:net.core.somaxconn\n"));
     }
 

@@ -8,9 +8,9 @@
 use super::figures;
 use super::sanitize::sanitize;
 use super::{Context, RenderOptions, Renderable};
-use crate::audit::AuditReport;
 use crate::db::model::{DbAuditReport, TableStats};
-use crate::finding::{Finding, Severity};
+use crate::diag::{Finding, Severity};
+use crate::outcome::AuditReport;
 use std::fmt::Write;
 
 /// GitHub refuses comments longer than this many characters. Lengths here are counted in
@@ -252,7 +252,7 @@ fn active_row(f: &Finding) -> String {
         if f.fixable() { "fixable" } else { "" },
         f.severity.as_str(),
         code_cell(f),
-        code(&f.subject),
+        code(&f.subject.to_string()),
         place(f),
     )
 }
@@ -271,7 +271,7 @@ fn waived_row(f: &Finding) -> String {
         "| {} | {} | {} | {} | {reason} | {expires} |\n",
         f.severity.as_str(),
         code_cell(f),
-        code(&f.subject),
+        code(&f.subject.to_string()),
         place(f),
     )
 }
@@ -419,10 +419,10 @@ fn plural(n: usize) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::Fix;
+    use crate::diag::Code;
+    use crate::diag::{Change, Effect, Fix, Value};
     use crate::model::Location;
     use crate::report::sarif::sample;
-    use crate::rules::codes::Code;
 
     fn md(r: &dyn Renderable, diff: Option<&str>) -> String {
         render(
@@ -517,7 +517,7 @@ mod tests {
 
     #[test]
     fn cell_values_never_break_the_row() {
-        let f = Finding::new(Code::Apm003, "deployment.toml:a|b\nc", "m")
+        let f = Finding::new(Code::SETTING_NOT_RECOMMENDED, "deployment.toml:a|b\nc", "m")
             .at(Some(Location::at("conf/x|y.toml", 1, 1)))
             .current("``|`\r\n| x |")
             .expected("<script>&</script>");
@@ -565,7 +565,7 @@ mod tests {
 
     #[test]
     fn host_only_and_unknown_versions_say_so() {
-        let f = || vec![Finding::new(Code::Sys006, "sysctl:x", "m")];
+        let f = || vec![Finding::new(Code::SYSCTL_SHADOWED_LINE, "sysctl:x", "m")];
         let mut r = sample::report(f(), &[]);
         r.apim = None;
         r.facts.kernel = None;
@@ -591,19 +591,27 @@ mod tests {
     fn big_report(n: usize) -> AuditReport {
         let findings = (0..n)
             .map(|i| {
-                Finding::new(Code::Sys001, format!("sysctl:key.{i:05}"), "m")
-                    .at(Some(Location::at(
-                        "etc/sysctl.d/10-a-rather-long-file-name.conf",
-                        1,
-                        1,
-                    )))
-                    .current("x".repeat(40))
-                    .expected("y".repeat(40))
-                    .fix(Fix::Insert {
+                Finding::new(
+                    Code::SYSCTL_BELOW_RECOMMENDED,
+                    format!("sysctl:key.{i:05}"),
+                    "m",
+                )
+                .at(Some(Location::at(
+                    "etc/sysctl.d/10-a-rather-long-file-name.conf",
+                    1,
+                    1,
+                )))
+                .current("x".repeat(40))
+                .expected("y".repeat(40))
+                .fix(Fix::safe(
+                    Change::SetApim {
                         file: "f".into(),
                         key: "k".into(),
-                        value: "v".into(),
-                    })
+                        value: Value::inferred("v"),
+                        at: None,
+                    },
+                    Effect::RestartApim,
+                ))
             })
             .collect();
         sample::report(findings, &[])

@@ -14,7 +14,7 @@ pub mod sarif;
 pub mod text;
 pub mod validate;
 
-use crate::finding::Severity;
+use crate::diag::Severity;
 
 pub use renderable::{Context, Renderable};
 

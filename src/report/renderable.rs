@@ -3,9 +3,10 @@
 //!
 //! It only exposes data; the layout of each context stays in the renderer that prints it.
 
-use crate::audit::{AuditReport, Checked};
 use crate::db::model::DbAuditReport;
-use crate::finding::{Finding, Severity};
+use crate::diag::Checked;
+use crate::diag::{Finding, Severity};
+use crate::outcome::AuditReport;
 
 /// The part of a report a renderer lays out differently per command.
 ///

@@ -7,11 +7,11 @@
 //! Secrets never reach here: parsers already masked them.
 
 use super::{Context, RenderOptions, Renderable};
-use crate::audit::AuditReport;
 use crate::db::model::DbAuditReport;
-use crate::finding::{Finding, Fix, Severity};
+use crate::diag::Code;
+use crate::diag::{Finding, Fix, FixShape, Severity};
 use crate::model::Location;
-use crate::rules::codes::Code;
+use crate::outcome::AuditReport;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
@@ -261,14 +261,14 @@ fn message(f: &Finding, has_sarif_fix: bool) -> String {
         (None, None) => {}
     }
     if !has_sarif_fix {
-        match &f.fix {
-            Some(Fix::Insert { file, key, value }) => text.push_str(&format!(
+        match f.fix.as_ref().map(Fix::shape) {
+            Some(FixShape::Insert { file, key, value }) => text.push_str(&format!(
                 "; fixable with `apim-tune audit --apply`, which adds `{key}` = `{value}` to {file}"
             )),
-            Some(Fix::Replace { value, .. }) => text.push_str(&format!(
+            Some(FixShape::Replace { value, .. }) => text.push_str(&format!(
                 "; fixable with `apim-tune audit --apply`, which sets `{value}`"
             )),
-            Some(Fix::RemoveLine { .. }) => text
+            Some(FixShape::RemoveLine { .. }) => text
                 .push_str("; fixable with `apim-tune audit --apply`, which comments out the line"),
             None => {}
         }
@@ -280,9 +280,9 @@ fn message(f: &Finding, has_sarif_fix: bool) -> String {
 /// setting, else at the profile entry behind it: GitHub code scanning rejects a whole upload
 /// when any result has no location. Only when neither exists is the location left out.
 fn primary_location(f: &Finding) -> Option<Value> {
-    let loc = match (&f.location, &f.fix, &f.profile_at) {
+    let loc = match (&f.location, f.fix.as_ref().map(Fix::shape), &f.profile_at) {
         (Some(l), _, _) => l.clone(),
-        (None, Some(Fix::Insert { file, .. }), _) => Location::file_only(file),
+        (None, Some(FixShape::Insert { file, .. }), _) => Location::file_only(file),
         (None, _, Some(p)) => p.clone(),
         (None, _, None) => return None,
     };
@@ -293,10 +293,7 @@ fn primary_location(f: &Finding) -> Option<Value> {
 /// so viewers can still group and show results by table. No `kind`: none of SARIF's listed
 /// kinds is a table, and the schema asks for one of them only when it fits.
 fn logical_location(f: &Finding) -> Value {
-    let name = f
-        .subject
-        .split_once(':')
-        .map_or(f.subject.as_str(), |(_, n)| n);
+    let name = f.subject.short_name();
     json!({
         "logicalLocations": [{ "name": name, "fullyQualifiedName": f.subject }],
     })
@@ -340,8 +337,8 @@ fn encode_path(path: &str) -> String {
 /// The SARIF `fix` for a change whose bytes are known now. An insertion has none: where it
 /// goes is decided when `--apply` runs.
 fn fix(fx: &Fix) -> Option<Value> {
-    match fx {
-        Fix::Replace { location, value } => {
+    match fx.shape() {
+        FixShape::Replace { location, value } => {
             let span = location.span?;
             let description = if value.is_empty() {
                 "remove the option's value".to_string()
@@ -362,7 +359,7 @@ fn fix(fx: &Fix) -> Option<Value> {
                 }],
             }))
         }
-        Fix::RemoveLine { location } => {
+        FixShape::RemoveLine { location } => {
             let line = location.line.filter(|n| *n > 0)?;
             Some(json!({
                 // `--apply` comments the line out; SARIF has no notion of a comment, and a
@@ -376,7 +373,7 @@ fn fix(fx: &Fix) -> Option<Value> {
                 }],
             }))
         }
-        Fix::Insert { .. } => None,
+        FixShape::Insert { .. } => None,
     }
 }
 
@@ -384,12 +381,12 @@ fn fix(fx: &Fix) -> Option<Value> {
 /// of all three renderers.
 #[cfg(test)]
 pub(crate) mod sample {
-    use crate::audit::{ApimSummary, AuditReport, Checked, ProfileSummary};
-    use crate::finding::{Finding, Fix, Severity, Waived};
+    use crate::diag::Code;
+    use crate::diag::{Change, Checked, Effect, Finding, Fix, Severity, Subject, Value, Waived};
+    use crate::host::limits::LimitsUser;
     use crate::host::{Fact, HostFacts, Nat};
     use crate::model::{Location, Span};
-    use crate::rules::LimitsUser;
-    use crate::rules::codes::Code;
+    use crate::outcome::{ApimSummary, AuditReport, ProfileSummary};
 
     pub(crate) fn facts() -> HostFacts {
         HostFacts {
@@ -413,12 +410,9 @@ pub(crate) mod sample {
     pub(crate) fn report(findings: Vec<Finding>, passing: &[&str]) -> AuditReport {
         let mut checked: Vec<Checked> = findings
             .iter()
-            .map(|f| f.subject.as_str())
-            .chain(passing.iter().copied())
-            .map(|s| Checked {
-                suite: AuditReport::suite_of(s),
-                subject: s.to_string(),
-            })
+            .map(|f| f.subject.clone())
+            .chain(passing.iter().map(|s| Subject::from(*s)))
+            .map(Checked::of)
             .collect();
         checked.sort();
         checked.dedup();
@@ -482,7 +476,7 @@ pub(crate) mod sample {
         let toml = "repository/conf/deployment.toml";
         vec![
             Finding::new(
-                Code::Apm001,
+                Code::SETTING_BELOW_RECOMMENDED,
                 "deployment.toml:[transport.http].socket_timeout",
                 "`[transport.http].socket_timeout` is `a|b`c`, expected at least 60000",
             )
@@ -490,12 +484,17 @@ pub(crate) mod sample {
             .current("a|b`c<&>\"'")
             .expected("60000")
             .why("slow back ends need <time> & patience")
-            .fix(Fix::Replace {
-                location: at(toml, 12, 18, Some((301, 308))),
-                value: "60000".into(),
-            }),
+            .fix(Fix::safe(
+                Change::SetApim {
+                    file: toml.into(),
+                    key: "[transport.http].socket_timeout".into(),
+                    value: Value::inferred("60000"),
+                    at: Some(at(toml, 12, 18, Some((301, 308)))),
+                },
+                Effect::RestartApim,
+            )),
             Finding::new(
-                Code::Sys010,
+                Code::TCP_TW_RECYCLE_ENABLED,
                 "sysctl:net.ipv4.tcp_tw_recycle",
                 "`net.ipv4.tcp_tw_recycle` is enabled",
             )
@@ -503,18 +502,23 @@ pub(crate) mod sample {
             .current("1")
             .expected("absent")
             .why("drops connections from clients behind NAT")
-            .fix(Fix::RemoveLine {
-                location: at("etc/sysctl.conf", 3, 1, Some((40, 68))),
-            }),
+            .fix(Fix::safe(
+                Change::DisableSysctl {
+                    key: "net.ipv4.tcp_tw_recycle".into(),
+                    line: at("etc/sysctl.conf", 3, 1, Some((40, 68))),
+                    because: "drops connections".into(),
+                },
+                Effect::SysctlReload,
+            )),
             Finding::new(
-                Code::Sys006,
+                Code::SYSCTL_SHADOWED_LINE,
                 "sysctl:net.core.somaxconn",
                 "`net.core.somaxconn` on line 2 is overridden by a later file",
             )
             .at(Some(at("etc/sysctl.d/my sysctl.conf", 2, 1, None)))
             .severity(Severity::Info),
             Finding::new(
-                Code::Lim004,
+                Code::LIMITS_WILDCARD_SKIPS_ROOT,
                 "limits:*:nofile:soft",
                 "wildcard limits do not apply to root",
             )
@@ -526,17 +530,21 @@ pub(crate) mod sample {
                 at: at("apim-tune.waivers.toml", 1, 1, None),
             }),
             Finding::new(
-                Code::Sys001,
+                Code::SYSCTL_BELOW_RECOMMENDED,
                 "sysctl:net.core.netdev_max_backlog",
                 "`net.core.netdev_max_backlog` is not set, expected at least 4096",
             )
             .expected("4096")
             .profile_entry(at("profiles/base.toml", 7, 1, None))
-            .fix(Fix::Insert {
-                file: "etc/sysctl.d/99-apim-tune.conf".into(),
-                key: "net.core.netdev_max_backlog".into(),
-                value: "4096".into(),
-            }),
+            .fix(Fix::safe(
+                Change::SetSysctl {
+                    key: "net.core.netdev_max_backlog".into(),
+                    value: "4096".into(),
+                    line: None,
+                    drop_in: "etc/sysctl.d/99-apim-tune.conf".into(),
+                },
+                Effect::SysctlReload,
+            )),
         ]
     }
 }
@@ -619,7 +627,7 @@ mod tests {
     /// RFC 3986 characters only, every `%` starting an escape, no scheme-like first segment.
     #[test]
     fn uris_are_valid_references() {
-        let f = Finding::new(Code::Sys006, "sysctl:x", "m").at(Some(Location::at(
+        let f = Finding::new(Code::SYSCTL_SHADOWED_LINE, "sysctl:x", "m").at(Some(Location::at(
             "/etc/a b/ü:#?%.conf",
             1,
             1,
@@ -661,7 +669,10 @@ mod tests {
         let run = &doc["runs"][0];
         let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
         assert_eq!(rules.len(), Code::ALL.len());
-        let sys010 = &rules[Code::ALL.iter().position(|c| *c == Code::Sys010).unwrap()];
+        let sys010 = &rules[Code::ALL
+            .iter()
+            .position(|c| *c == Code::TCP_TW_RECYCLE_ENABLED)
+            .unwrap()];
         assert_eq!(sys010["id"], "SYS010");
         assert_eq!(sys010["name"], "tcp-tw-recycle-enabled");
         assert_eq!(sys010["defaultConfiguration"]["level"], "error");
@@ -791,7 +802,7 @@ mod tests {
     #[test]
     fn absolute_paths_become_file_uris_and_duplicates_get_distinct_fingerprints() {
         let f = || {
-            Finding::new(Code::Sys006, "sysctl:x", "m").at(Some(Location::at(
+            Finding::new(Code::SYSCTL_SHADOWED_LINE, "sysctl:x", "m").at(Some(Location::at(
                 "/etc/sysctl d/ü.conf",
                 1,
                 1,
@@ -827,7 +838,11 @@ mod tests {
             "recommended here"
         );
 
-        let mut f = Finding::new(Code::Sys010, "sysctl:net.ipv4.tcp_tw_recycle", "m");
+        let mut f = Finding::new(
+            Code::TCP_TW_RECYCLE_ENABLED,
+            "sysctl:net.ipv4.tcp_tw_recycle",
+            "m",
+        );
         f.profile_at = Some(Location::at("profiles/base.toml", 9, 1));
         let r = sample::report(vec![f], &[]);
         let doc: Value = serde_json::from_str(&render(&r, &RenderOptions::default())).unwrap();
@@ -842,7 +857,10 @@ mod tests {
 
     #[test]
     fn a_finding_with_nothing_to_anchor_it_has_no_location() {
-        let r = sample::report(vec![Finding::new(Code::Src003, "apim:/opt/x", "m")], &[]);
+        let r = sample::report(
+            vec![Finding::new(Code::APIM_VERSION_UNKNOWN, "apim:/opt/x", "m")],
+            &[],
+        );
         let doc: Value = serde_json::from_str(&render(&r, &RenderOptions::default())).unwrap();
         let res = &doc["runs"][0]["results"][0];
         assert!(res.get("locations").is_none());
@@ -858,8 +876,12 @@ mod tests {
         let mut r = crate::report::db_sample::report();
         // A second finding, waived, with a code not first in `Code::ALL`: rule indexes and
         // suppressions must hold in a run that lists only the codes it used.
-        let mut waived = Finding::new(Code::Apm003, "db:IDN_OAUTH2_AUTHORIZATION_CODE", "m");
-        waived.waived = Some(crate::finding::Waived {
+        let mut waived = Finding::new(
+            Code::SETTING_NOT_RECOMMENDED,
+            "db:IDN_OAUTH2_AUTHORIZATION_CODE",
+            "m",
+        );
+        waived.waived = Some(crate::diag::Waived {
             reason: "cleaned by the vendor job".into(),
             expires: None,
             at: Location::file_only("apim-tune.waivers.toml"),

@@ -7,9 +7,9 @@
 use super::figures;
 use super::sanitize::sanitize;
 use super::{Context, Renderable};
-use crate::audit::AuditReport;
 use crate::db::model::{DbAuditReport, TableStats};
-use crate::finding::{Finding, Fix, Severity};
+use crate::diag::{Finding, Fix, FixShape, Severity};
+use crate::outcome::AuditReport;
 use colored::Colorize;
 use std::fmt::Write;
 
@@ -193,7 +193,7 @@ fn finding(f: &Finding, applies: bool, out: &mut String) {
         severity_label(f.severity),
         f.code.code(),
         f.code.name(),
-        sanitize(&f.subject).bold()
+        sanitize(&f.subject.to_string()).bold()
     );
     if let Some(loc) = &f.location {
         let _ = writeln!(out, "  {} {}", "-->".blue(), sanitize(&loc.to_string()));
@@ -232,20 +232,20 @@ fn finding(f: &Finding, applies: bool, out: &mut String) {
             sanitize(&w.reason)
         );
     }
-    let fix = match &f.fix {
-        Some(Fix::Replace { value, .. }) if value.is_empty() => {
+    let fix = match f.fix.as_ref().map(Fix::shape) {
+        Some(FixShape::Replace { value: "", .. }) => {
             "fixable with --apply (remove the option)".to_string()
         }
-        Some(Fix::Replace { value, .. }) => {
+        Some(FixShape::Replace { value, .. }) => {
             format!("fixable with --apply (set `{}`)", sanitize(value))
         }
-        Some(Fix::Insert { file, key, value }) => format!(
+        Some(FixShape::Insert { file, key, value }) => format!(
             "fixable with --apply (add `{}` = `{}` to {})",
-            sanitize(key),
+            sanitize(&key),
             sanitize(value),
             sanitize(file)
         ),
-        Some(Fix::RemoveLine { .. }) => "fixable with --apply (comment out the line)".into(),
+        Some(FixShape::RemoveLine { .. }) => "fixable with --apply (comment out the line)".into(),
         None => "not fixable automatically".into(),
     };
     if applies {

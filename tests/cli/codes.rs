@@ -1,7 +1,7 @@
 //! The code registry: stable, documented, and every code reachable from a fixture.
 
 use super::{CliTest, codes_of, fixtures};
-use apim_tune::rules::codes::Code;
+use apim_tune::diag::Code;
 use std::collections::BTreeSet;
 
 #[test]
@@ -93,7 +93,7 @@ fn every_code_has_a_fixture() {
     let missing: Vec<_> = Code::ALL
         .iter()
         // `db audit` codes fire on databases, not homes: tests/cli/db.rs checks each of them.
-        .filter(|c| c.family() != "DBG")
+        .filter(|c| c.family() != apim_tune::diag::Family::Dbg)
         .map(|c| c.code().to_string())
         .filter(|c| !seen.contains(c))
         .collect();

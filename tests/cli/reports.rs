@@ -38,7 +38,7 @@ fn sarif_is_valid_and_snapshotted() {
     assert_eq!(v["version"], "2.1.0");
     let run = &v["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), apim_tune::rules::codes::Code::ALL.len());
+    assert_eq!(rules.len(), apim_tune::diag::Code::ALL.len());
     let results = run["results"].as_array().unwrap();
     let tw = results.iter().find(|r| r["ruleId"] == "SYS010").unwrap();
     assert_eq!(tw["level"], "error");
@@ -297,11 +297,8 @@ fn rules_and_explain() {
     let bin = || assert_cmd::Command::cargo_bin("apim-tune").unwrap();
     let out = bin().arg("rules").output().unwrap();
     let listing = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        listing.lines().count(),
-        apim_tune::rules::codes::Code::ALL.len()
-    );
-    for c in apim_tune::rules::codes::Code::ALL {
+    assert_eq!(listing.lines().count(), apim_tune::diag::Code::ALL.len());
+    for c in apim_tune::diag::Code::ALL {
         let out = bin().args(["explain", c.code()]).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success());

@@ -433,9 +433,9 @@ fn every_db_code_has_a_scenario() {
         seen.extend(codes(&v));
         mysql |= db.label == "mysql";
     }
-    let mut want: Vec<&str> = apim_tune::rules::codes::Code::ALL
+    let mut want: Vec<&str> = apim_tune::diag::Code::ALL
         .iter()
-        .filter(|c| c.family() == "DBG")
+        .filter(|c| c.family() == apim_tune::diag::Family::Dbg)
         .map(|c| c.code())
         .collect();
     if !mysql {

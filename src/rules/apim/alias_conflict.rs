@@ -4,12 +4,27 @@
 //! `apim.cache.token_expiry_time` (`<TokenCacheExpiry>`); set differently, only one reaches the
 //! file (../shared/knowledge/wso2-config.md §3.12).
 
-use crate::apim::{ApimModel, Layout};
-use crate::finding::Finding;
-use crate::rules::codes::Code;
+use crate::apim::Layout;
+use crate::diag::{Finding, Subject};
+use crate::rules::{Check, Input, RuleContext};
 use std::collections::BTreeMap;
 
-pub fn check(apim: &ApimModel, out: &mut Vec<Finding>) {
+declare_rule! {
+    /// ### What it checks
+    /// Two names that map onto one template key (e.g. `[apim.cache.gateway_token] expiry_time`
+    /// and `[apim.cache.km_token] expiry_time`, both `TokenCacheExpiry`) set to different values.
+    /// ### Why it matters
+    /// Only one value can reach the rendered file; which one depends on the config mapper's
+    /// processing order, not on what the operator meant.
+    /// ### Fix
+    /// Set one of them, or both to the same value.
+    pub(crate) static RULE = "APM015" "toml-aliases-conflict" Warning "two deployment.toml names for one setting disagree",
+    inputs: [Input::Apim],
+    check: Check::Node(check),
+}
+
+pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
+    let Some(apim) = cx.apim else { return };
     if apim.home.layout != Layout::Toml {
         return;
     }
@@ -44,8 +59,8 @@ pub fn check(apim: &ApimModel, out: &mut Vec<Finding>) {
         let first = set[0];
         out.push(
             Finding::new(
-                Code::Apm015,
-                format!("deployment.toml:{}", first.key),
+                RULE.code(),
+                Subject::setting("deployment.toml", first.key.clone()),
                 format!(
                     "{} set `{template}` to different values",
                     listing.join(", ")

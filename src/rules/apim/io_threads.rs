@@ -4,11 +4,24 @@
 //! the number of processor cores"). Pass-through is the live gateway transport; NHTTP settings
 //! only matter when its axis2.xml is swapped in, so they are reported as info.
 
-use crate::apim::ApimModel;
-use crate::finding::{Finding, Fix, Severity};
+use super::set_setting;
+use crate::diag::{Finding, Severity};
 use crate::model::Location;
-use crate::rules::RuleContext;
-use crate::rules::codes::Code;
+use crate::rules::{Check, Input, RuleContext};
+
+declare_rule! {
+    /// ### What it checks
+    /// I/O reactor thread counts (`io_threads_per_reactor`, `snd_io_threads`, `lst_io_threads`)
+    /// that differ from the host's core count.
+    /// ### Why it matters
+    /// One dispatch thread per core is the design point of the non-blocking reactors; more only
+    /// adds context switches, fewer leaves cores idle.
+    /// ### Fix
+    /// Set it to the core count, or remove it where the code default is the core count.
+    pub(crate) static RULE = "APM012" "io-threads-not-core-count" Warning "I/O reactor threads differ from the core count",
+    inputs: [Input::Host, Input::Apim],
+    check: Check::Node(check),
+}
 
 const SETTINGS: &[(&str, Severity)] = &[
     ("passthru.io_threads_per_reactor", Severity::Warning),
@@ -16,7 +29,8 @@ const SETTINGS: &[(&str, Severity)] = &[
     ("nhttp.lst_io_threads", Severity::Info),
 ];
 
-pub fn check(cx: &RuleContext, apim: &ApimModel, out: &mut Vec<Finding>) {
+pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
+    let Some(apim) = cx.apim else { return };
     if !matches!(cx.role, "all-in-one" | "gateway") {
         return;
     }
@@ -36,7 +50,7 @@ pub fn check(cx: &RuleContext, apim: &ApimModel, out: &mut Vec<Finding>) {
             continue;
         }
         let mut f = Finding::new(
-            Code::Apm012,
+            RULE.code(),
             obs.subject.clone(),
             format!("`{}` is {v} on a host with {cores} cores", obs.key),
         )
@@ -51,15 +65,8 @@ pub fn check(cx: &RuleContext, apim: &ApimModel, out: &mut Vec<Finding>) {
             f = f.note(n.clone());
         }
         f.fix = match &obs.set_at {
-            Some(loc) => Some(Fix::Replace {
-                location: loc.clone(),
-                value: cores.to_string(),
-            }),
-            None if obs.file_exists => Some(Fix::Insert {
-                file: obs.file.clone(),
-                key: obs.key.clone(),
-                value: cores.to_string(),
-            }),
+            Some(loc) => Some(set_setting(&obs, &cores.to_string(), Some(loc.clone()))),
+            None if obs.file_exists => Some(set_setting(&obs, &cores.to_string(), None)),
             None => None,
         };
         out.push(f);

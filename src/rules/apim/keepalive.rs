@@ -4,12 +4,26 @@
 //! WSO2: "worker_thread_keepalive_sec: Default value is 60s. This should be less than the socket
 //! timeout." The keep-alive is in seconds, the socket timeout in milliseconds.
 
-use crate::apim::ApimModel;
-use crate::finding::{Finding, Fix};
+use super::set_setting;
+use crate::diag::Finding;
 use crate::model::Location;
-use crate::rules::codes::Code;
+use crate::rules::{Check, Input, RuleContext};
 
-pub fn check(apim: &ApimModel, out: &mut Vec<Finding>) {
+declare_rule! {
+    /// ### What it checks
+    /// The pass-through `worker_thread_keepalive_sec` is not below `http.socket.timeout`.
+    /// ### Why it matters
+    /// WSO2: the worker keep-alive should be less than the socket timeout, or idle workers
+    /// outlive the connections they serve.
+    /// ### Fix
+    /// Lower `worker_thread_keepalive_sec` below the socket timeout (in seconds).
+    pub(crate) static RULE = "APM011" "keepalive-not-below-socket-timeout" Warning "worker keep-alive is not below the socket timeout",
+    inputs: [Input::Apim],
+    check: Check::Node(check),
+}
+
+pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
+    let Some(apim) = cx.apim else { return };
     let (Some(ka), Some(to)) = (
         apim.observe("passthru.worker_thread_keepalive_sec"),
         apim.observe("passthru.socket_timeout"),
@@ -31,7 +45,7 @@ pub fn check(apim: &ApimModel, out: &mut Vec<Finding>) {
     }
     let below = (to_ms / 1000 - 1).max(1);
     let mut f = Finding::new(
-        Code::Apm011,
+        RULE.code(),
         ka.subject.clone(),
         format!(
             "`{}` is {ka_s} s, not below `{}` = {to_ms} ms",
@@ -47,10 +61,7 @@ pub fn check(apim: &ApimModel, out: &mut Vec<Finding>) {
     .why("WSO2: the worker keep-alive should be less than the socket timeout")
     .see("tuning-1.9, PassThrough transport");
     if let Some(loc) = &ka.set_at {
-        f = f.fix(Fix::Replace {
-            location: loc.clone(),
-            value: below.to_string(),
-        });
+        f = f.fix(set_setting(&ka, &below.to_string(), Some(loc.clone())));
     }
     for o in [&ka, &to] {
         if let Some(n) = &o.note {

@@ -1,22 +1,43 @@
 //! API-M rules that need code: both token caches on, keep-alive vs socket timeout, reactor
-//! threads vs cores, and datasource validation queries vs their database.
+//! threads vs cores, datasource validation queries vs their database, deployment.toml keys that
+//! set nothing, and aliases that disagree.
 
-mod alias_conflict;
-mod io_threads;
-mod keepalive;
-mod token_caches;
-mod unread_key;
-mod validation_query;
+pub mod alias_conflict;
+pub mod io_threads;
+pub mod keepalive;
+pub mod token_caches;
+pub mod unread_key;
+pub mod validation_query;
 
-use super::RuleContext;
-use crate::finding::Finding;
+use crate::apim::Observed;
+use crate::apim::catalog::SettingType;
+use crate::diag::{Change, Effect, Fix, Value, ValueKind};
+use crate::model::Location;
 
-pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
-    let Some(apim) = cx.apim else { return };
-    token_caches::check(apim, out);
-    keepalive::check(apim, out);
-    io_threads::check(cx, apim, out);
-    validation_query::check(apim, out);
-    unread_key::check(apim, out);
-    alias_conflict::check(apim, out);
+/// An API-M setting change, in effect once API-M restarts.
+pub(crate) fn apim_fix(change: Change) -> Fix {
+    Fix::safe(change, Effect::RestartApim)
+}
+
+/// Set the observed setting to `value` (typed as the catalog declares it): at `at` when it is
+/// set there, else inserted under the key the detected version reads.
+pub(crate) fn set_setting(obs: &Observed, value: &str, at: Option<Location>) -> Fix {
+    apim_fix(Change::SetApim {
+        file: obs.file.clone(),
+        key: obs.key.clone(),
+        value: typed(obs.setting.ty, value),
+        at,
+    })
+}
+
+/// A value with the catalog's type.
+pub(crate) fn typed(ty: SettingType, text: &str) -> Value {
+    Value {
+        text: text.to_string(),
+        kind: match ty {
+            SettingType::Bool => ValueKind::Bool,
+            SettingType::Int => ValueKind::Int,
+            SettingType::String => ValueKind::Str,
+        },
+    }
 }

@@ -4,11 +4,25 @@
 //! Manager cache or the API Gateway cache. WSO2 does not recommend using both caches at the same
 //! time." (Configuring Caching).
 
-use crate::apim::ApimModel;
-use crate::finding::{Finding, Fix};
-use crate::rules::codes::Code;
+use super::set_setting;
+use crate::diag::Finding;
+use crate::rules::{Check, Input, RuleContext};
 
-pub fn check(apim: &ApimModel, out: &mut Vec<Finding>) {
+declare_rule! {
+    /// ### What it checks
+    /// The gateway token cache and the key-manager token cache are both enabled.
+    /// ### Why it matters
+    /// WSO2 says to enable exactly one: with both, a revoked token can stay valid in two places
+    /// and memory is spent twice for the same entries.
+    /// ### Fix
+    /// Keep the gateway cache (faster) or the key-manager cache (no token data in the DMZ), not both.
+    pub(crate) static RULE = "APM010" "token-caches-both-enabled" Error "gateway and key-manager token caches are both on",
+    inputs: [Input::Apim],
+    check: Check::Node(check),
+}
+
+pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
+    let Some(apim) = cx.apim else { return };
     let (Some(gw), Some(km)) = (
         apim.observe("cache.gateway_token.enable"),
         apim.observe("cache.km_token.enable"),
@@ -19,7 +33,7 @@ pub fn check(apim: &ApimModel, out: &mut Vec<Finding>) {
         return;
     }
     let mut f = Finding::new(
-        Code::Apm010,
+        RULE.code(),
         km.subject.clone(),
         format!(
             "the gateway token cache (`{}`) and the key-manager token cache (`{}`) are both enabled",
@@ -35,10 +49,7 @@ pub fn check(apim: &ApimModel, out: &mut Vec<Finding>) {
     .why("WSO2 says to enable only one: with both, validation results are cached twice and a revoked token can survive in either")
     .see("caching, Key Manager cache");
     if let Some(loc) = km.set_at.clone() {
-        f = f.fix(Fix::Replace {
-            location: loc,
-            value: "false".into(),
-        });
+        f = f.fix(set_setting(&km, "false", Some(loc)));
     }
     if let Some(loc) = &gw.set_at {
         f = f.note(format!("gateway token cache enabled at {loc}"));

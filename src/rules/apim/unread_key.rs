@@ -5,13 +5,31 @@
 //! http.socket.timeout = …` is the nested key `passthru_http.http.socket.timeout`), and a
 //! `[transport.http]` alias name written under `[passthru_http]`.
 
+use crate::apim::Layout;
 use crate::apim::deployment_toml::split_key;
-use crate::apim::{ApimModel, Layout};
-use crate::finding::Finding;
-use crate::rules::codes::Code;
+use crate::diag::{Finding, Subject};
+use crate::rules::{Check, Input, RuleContext};
 use std::collections::BTreeMap;
 
-pub fn check(apim: &ApimModel, out: &mut Vec<Finding>) {
+declare_rule! {
+    /// ### What it checks
+    /// A deployment.toml key that sets nothing the product reads: a dotted property name left
+    /// unquoted (`http.socket.timeout = 180000` under `[passthru_http]` is a nested table in
+    /// TOML, not the key `'http.socket.timeout'`), or a `[transport.http]` alias name written
+    /// under `[passthru_http]` (where it is copied verbatim into passthru-http.properties and
+    /// ignored).
+    /// ### Why it matters
+    /// The value looks tuned but the default stays in effect. WSO2's own 4.x tuning page shows
+    /// both mistakes.
+    /// ### Fix
+    /// Quote the dotted name (`'http.socket.timeout' = 180000`), or use the key the table expects.
+    pub(crate) static RULE = "APM014" "toml-key-has-no-effect" Error "a deployment.toml key sets nothing the product reads",
+    inputs: [Input::Apim],
+    check: Check::Node(check),
+}
+
+pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
+    let Some(apim) = cx.apim else { return };
     if apim.home.layout != Layout::Toml {
         return;
     }
@@ -36,8 +54,8 @@ pub fn check(apim: &ApimModel, out: &mut Vec<Finding>) {
             let (table, last) = parts.split_at(parts.len().saturating_sub(1));
             out.push(
                 Finding::new(
-                    Code::Apm014,
-                    format!("deployment.toml:{}", entry.key),
+                    RULE.code(),
+                    Subject::setting("deployment.toml", entry.key.clone()),
                     format!(
                         "`{}` is read as nested tables, not as the key `'{}'` of `[{}]`",
                         entry.key,
@@ -67,8 +85,8 @@ pub fn check(apim: &ApimModel, out: &mut Vec<Finding>) {
             let target = targets.first().cloned().unwrap_or_default();
             out.push(
                 Finding::new(
-                    Code::Apm014,
-                    format!("deployment.toml:{}", entry.key),
+                    RULE.code(),
+                    Subject::setting("deployment.toml", entry.key.clone()),
                     format!(
                         "`{name}` is a `[transport.http]` name; under `[passthru_http]` it is copied verbatim into passthru-http.properties, which does not read it"
                     ),

@@ -5,13 +5,28 @@
 //! `type`. Accepted queries per database follow carbon-kernel's infer.json plus what each
 //! database really accepts (MySQL, MariaDB and H2 also accept `FROM DUAL`; PostgreSQL does not).
 
+use super::apim_fix;
 use crate::apim::xml::Element;
 use crate::apim::{ApimModel, Layout};
-use crate::finding::{Finding, Fix};
+use crate::diag::Finding;
+use crate::diag::{Change, Subject, Value, ValueKind};
 use crate::model::Location;
 use crate::redact::redact_url;
-use crate::rules::codes::Code;
+use crate::rules::{Check, Input, RuleContext};
 use std::collections::BTreeSet;
+
+declare_rule! {
+    /// ### What it checks
+    /// A datasource `validationQuery` that does not fit its database (from URL, driver or type).
+    /// ### Why it matters
+    /// With `testOnBorrow`, a query the database rejects makes every borrow fail: Oracle needs
+    /// `SELECT 1 FROM DUAL`, DB2 `SELECT 1 FROM SYSIBM.SYSDUMMY1`.
+    /// ### Fix
+    /// Set the validation query for that database.
+    pub(crate) static RULE = "APM013" "validation-query-mismatch" Error "a datasource validation query does not fit its database",
+    inputs: [Input::Apim],
+    check: Check::Node(check),
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Database {
@@ -128,7 +143,8 @@ fn normalise(q: &str) -> String {
 /// What is known about one datasource.
 struct Source {
     name: String,
-    subject: String,
+    /// The key the query is set under: an XPath in master-datasources.xml, a TOML key.
+    subject: Subject,
     url: Option<String>,
     driver: Option<String>,
     ty: Option<String>,
@@ -137,7 +153,8 @@ struct Source {
     file: String,
 }
 
-pub fn check(apim: &ApimModel, out: &mut Vec<Finding>) {
+pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
+    let Some(apim) = cx.apim else { return };
     let sources = match apim.home.layout {
         Layout::Xml => xml_sources(apim),
         Layout::Toml => toml_sources(apim),
@@ -162,7 +179,7 @@ pub fn check(apim: &ApimModel, out: &mut Vec<Finding>) {
             _ => "its settings".into(),
         };
         let mut f = Finding::new(
-            Code::Apm013,
+            RULE.code(),
             s.subject.clone(),
             format!(
                 "datasource `{}` is {} (from its {told_by}) but its validation query is `{query}`",
@@ -178,10 +195,18 @@ pub fn check(apim: &ApimModel, out: &mut Vec<Finding>) {
         .see("tuning-1.9, Key Manager nodes; carbon-kernel infer.json");
         if let Some(loc) = &s.query_at {
             if loc.span.is_some() {
-                f = f.fix(Fix::Replace {
-                    location: loc.clone(),
-                    value: db.fix_text().into(),
-                });
+                let Subject::Setting { key, .. } = &s.subject else {
+                    continue;
+                };
+                f = f.fix(apim_fix(Change::SetApim {
+                    file: s.file.clone(),
+                    key: key.clone(),
+                    value: Value {
+                        text: db.fix_text().into(),
+                        kind: ValueKind::Str,
+                    },
+                    at: Some(loc.clone()),
+                }));
             }
         } else if s.query_at.is_none() && s.ty.is_some() {
             f = f.note("the query is inferred from `type`; check that `type` matches the URL");
@@ -215,8 +240,11 @@ fn xml_sources(apim: &ApimModel) -> Vec<Source> {
             let conf = child(ds, "definition").and_then(|d| child(d, "configuration"))?;
             let q = child(conf, "validationQuery");
             Some(Source {
-                subject: format!(
-                    "master-datasources.xml:/datasources-configuration/datasources/datasource[name='{name}']/definition/configuration/validationQuery"
+                subject: Subject::setting(
+                    "master-datasources.xml",
+                    format!(
+                        "/datasources-configuration/datasources/datasource[name='{name}']/definition/configuration/validationQuery"
+                    ),
                 ),
                 url: text(child(conf, "url")),
                 driver: text(child(conf, "driverClassName")),
@@ -276,7 +304,10 @@ fn toml_sources(apim: &ApimModel) -> Vec<Source> {
                     .map(|db| db.fix_text().to_string());
             }
             Source {
-                subject: format!("deployment.toml:database.{name}.validationQuery"),
+                subject: Subject::setting(
+                    "deployment.toml",
+                    format!("database.{name}.validationQuery"),
+                ),
                 url,
                 driver,
                 ty,

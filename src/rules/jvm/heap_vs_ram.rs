@@ -5,13 +5,26 @@
 //! 4 GB of RAM.
 
 use super::script_name;
-use crate::apim::jvm::{JvmOptions, parse_size};
-use crate::finding::Finding;
+use crate::apim::jvm::parse_size;
+use crate::diag::{Finding, Subject};
 use crate::profile::resolve::format_size;
-use crate::rules::RuleContext;
-use crate::rules::codes::Code;
+use crate::rules::{Check, Input, RuleContext};
 
-pub fn check(cx: &RuleContext, opts: &JvmOptions, out: &mut Vec<Finding>) {
+declare_rule! {
+    /// ### What it checks
+    /// A maximum heap above about half of the host's memory.
+    /// ### Why it matters
+    /// The JVM also needs metaspace, direct buffers (pass-through I/O buffers), thread stacks for
+    /// hundreds of workers, and the OS needs page cache; a larger heap invites the OOM killer.
+    /// ### Fix
+    /// Lower `-Xmx` to at most half of RAM, or add memory.
+    pub(crate) static RULE = "JVM011" "heap-above-half-ram" Warning "the maximum heap is above half of RAM",
+    inputs: [Input::Host, Input::Jvm],
+    check: Check::Node(check),
+}
+
+pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
+    let Some(opts) = cx.jvm() else { return };
     let Some(flag) = opts.get("-Xmx") else { return };
     let Some(heap) = flag.value.as_deref().and_then(parse_size) else {
         return;
@@ -26,8 +39,8 @@ pub fn check(cx: &RuleContext, opts: &JvmOptions, out: &mut Vec<Finding>) {
         .unwrap_or_else(|| opts.file.location(flag.token_span));
     out.push(
         Finding::new(
-            Code::Jvm011,
-            format!("{}:-Xmx", script_name(opts)),
+            RULE.code(),
+            Subject::jvm(script_name(opts), "-Xmx"),
             format!(
                 "`-Xmx{}` is more than half of the host's {} of memory",
                 flag.value.clone().unwrap_or_default(),

@@ -5,13 +5,27 @@
 //! scripts add it only when `java -version` sorts below 1.8; such guarded occurrences never run
 //! on a modern JDK and are not findings.
 
-use super::script_name;
-use crate::apim::jvm::JvmOptions;
-use crate::finding::{Finding, Fix, Severity};
-use crate::rules::RuleContext;
-use crate::rules::codes::Code;
+use super::{jvm_fix, script_name};
+use crate::diag::{Change, Finding, Severity, Subject};
+use crate::rules::{Check, Input, RuleContext};
 
-pub fn check(cx: &RuleContext, opts: &JvmOptions, out: &mut Vec<Finding>) {
+declare_rule! {
+    /// ### What it checks
+    /// `-XX:MaxPermSize` in the start-up script when the JDK is 17 or later (error), or when the
+    /// JDK is unknown (warning).
+    /// ### Why it matters
+    /// From JDK 17 the option is unrecognised and the JVM refuses to start ("Could not create the
+    /// Java Virtual Machine"); on 8-16 it is ignored with a warning. WSO2's tuning page still
+    /// recommends it; current API-M needs JDK 17 or 21.
+    /// ### Fix
+    /// Remove it; use `-XX:MaxMetaspaceSize` if a metaspace cap is really wanted.
+    pub(crate) static RULE = "JVM010" "max-perm-size-on-modern-jdk" Error "-XX:MaxPermSize stops JDK 17+ from starting",
+    inputs: [Input::Host, Input::Jvm],
+    check: Check::Node(check),
+}
+
+pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
+    let Some(opts) = cx.jvm() else { return };
     let java = cx.facts.java.as_ref();
     for flag in opts.all("-XX:MaxPermSize") {
         if flag.guard.is_some() {
@@ -42,17 +56,18 @@ pub fn check(cx: &RuleContext, opts: &JvmOptions, out: &mut Vec<Finding>) {
             ),
         };
         let location = opts.file.location(flag.token_span);
-        let mut f = Finding::new(Code::Jvm010, format!("{}:-XX:MaxPermSize", script_name(opts)), message)
+        let mut f = Finding::new(RULE.code(), Subject::jvm(script_name(opts), "-XX:MaxPermSize"), message)
             .severity(severity)
             .at(Some(location.clone()))
             .current(flag.raw.clone())
             .expected("absent (use -XX:MaxMetaspaceSize if a cap is needed)")
             .why("PermGen was removed in JDK 8 and the option expired in JDK 17, where the JVM refuses to start; WSO2's tuning page predates that and current API-M requires JDK 17 or 21")
             .see("JDK-8256717; tuning-1.9 (API Gateway nodes)")
-            .fix(Fix::Replace {
-                location,
-                value: String::new(),
-            });
+            .fix(jvm_fix(Change::RemoveJvm {
+                file: opts.file.display.clone(),
+                flag: "-XX:MaxPermSize".into(),
+                at: location,
+            }));
         if let Some(j) = java {
             f = f.note(format!("JDK {} from {}", j.value, j.source));
         }

@@ -2,13 +2,25 @@
 //!
 //! WSO2 runs gateways with `-Xms2048m -Xmx2048m` so the heap never resizes under load.
 
-use super::script_name;
-use crate::apim::jvm::{JvmOptions, parse_size};
-use crate::finding::{Finding, Fix};
-use crate::rules::RuleContext;
-use crate::rules::codes::Code;
+use super::{jvm_fix, script_name};
+use crate::apim::jvm::parse_size;
+use crate::diag::{Change, Finding, JvmValue, Subject};
+use crate::rules::{Check, Input, RuleContext};
 
-pub fn check(cx: &RuleContext, opts: &JvmOptions, out: &mut Vec<Finding>) {
+declare_rule! {
+    /// ### What it checks
+    /// `-Xms` differs from `-Xmx`.
+    /// ### Why it matters
+    /// WSO2's tuning guide sets both to the same value so the heap never resizes under load.
+    /// ### Fix
+    /// Set `-Xms` equal to `-Xmx`.
+    pub(crate) static RULE = "JVM012" "heap-min-differs-from-max" Info "-Xms differs from -Xmx",
+    inputs: [Input::Host, Input::Jvm],
+    check: Check::Node(check),
+}
+
+pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
+    let Some(opts) = cx.jvm() else { return };
     let (Some(xms), Some(xmx)) = (opts.get("-Xms"), opts.get("-Xmx")) else {
         return;
     };
@@ -31,8 +43,8 @@ pub fn check(cx: &RuleContext, opts: &JvmOptions, out: &mut Vec<Finding>) {
     let ram = cx.facts.memory_mb.value.saturating_mul(1024 * 1024);
     let oversized = ram > 0 && max > ram / 2;
     let mut f = Finding::new(
-            Code::Jvm012,
-            format!("{}:-Xms", script_name(opts)),
+            RULE.code(),
+            Subject::jvm(script_name(opts), "-Xms"),
             format!(
                 "`-Xms{}` differs from `-Xmx{xmx_value}`",
                 xms.value.clone().unwrap_or_default()
@@ -48,10 +60,15 @@ pub fn check(cx: &RuleContext, opts: &JvmOptions, out: &mut Vec<Finding>) {
             "not fixed automatically while `-Xmx` is above half of RAM (JVM011): lower it first",
         );
     } else {
-        f = f.fix(Fix::Replace {
-            location,
-            value: xmx_value,
-        });
+        f = f.fix(jvm_fix(Change::SetJvm {
+            file: opts.file.display.clone(),
+            flag: "-Xms".into(),
+            value: JvmValue::SameAs {
+                flag: "-Xmx".into(),
+                now: xmx_value,
+            },
+            at: Some(location),
+        }));
     }
     out.push(f);
 }

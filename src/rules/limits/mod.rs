@@ -1,18 +1,8 @@
 //! Limits rules that need code: soft above hard, nproc for Carbon's threads, root and `*`.
+//!
+//! Each judges limits.conf and limits.d only when no systemd unit runs API-M: a service never
+//! goes through pam_limits, and the service rules judge its unit instead.
 
-mod nproc_threads;
-mod root_wildcard;
-mod soft_above_hard;
-
-use super::RuleContext;
-use crate::finding::Finding;
-
-pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
-    // limits.conf does not reach a systemd service: the service rules judge the unit instead.
-    if !cx.units.is_empty() {
-        return;
-    }
-    soft_above_hard::check(cx, out);
-    nproc_threads::check(cx, out);
-    root_wildcard::check(cx, out);
-}
+pub mod nproc_threads;
+pub mod root_wildcard;
+pub mod soft_above_hard;

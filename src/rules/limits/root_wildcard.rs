@@ -2,11 +2,26 @@
 //!
 //! limits.conf(5): "group and wildcard limits are not applied to the root user".
 
-use crate::finding::Finding;
-use crate::rules::RuleContext;
-use crate::rules::codes::Code;
+use crate::diag::{Finding, Subject};
+use crate::rules::{Check, Input, RuleContext};
+
+declare_rule! {
+    /// ### What it checks
+    /// API-M runs as root and the limits are set only with the `*` wildcard.
+    /// ### Why it matters
+    /// pam_limits does not apply group or wildcard lines to root.
+    /// ### Fix
+    /// Add explicit `root` lines, or better, run API-M as an unprivileged user.
+    pub(crate) static RULE = "LIM004" "limits-wildcard-skips-root" Warning "wildcard limits do not apply to root",
+    inputs: [Input::Limits, Input::Units],
+    check: Check::Node(check),
+}
 
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
+    // limits.conf does not reach a systemd service: the service rules judge the unit instead.
+    if !cx.units.is_empty() {
+        return;
+    }
     if cx.user.name != "root" {
         return;
     }
@@ -24,8 +39,8 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         if let (Some(line), false) = (wildcard, explicit) {
             out.push(
                 Finding::new(
-                    Code::Lim004,
-                    format!("limits:root:{item}"),
+                    RULE.code(),
+                    Subject::limit("root", item, None),
                     format!(
                         "`{} {item}` does not apply to root, and API-M runs as root",
                         line.domain

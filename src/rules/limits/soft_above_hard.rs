@@ -4,12 +4,29 @@
 //! `setup_limits`: `if (rlim_cur > rlim_max) rlim_cur = rlim_max`), so the session gets soft =
 //! hard and the soft value written is never in effect.
 
-use crate::finding::Finding;
+use crate::diag::{Finding, Subject};
 use crate::host::limits::LimitValue;
-use crate::rules::RuleContext;
-use crate::rules::codes::Code;
+use crate::rules::{Check, Input, RuleContext};
+
+declare_rule! {
+    /// ### What it checks
+    /// A soft limit above the hard limit for the same user and item.
+    /// ### Why it matters
+    /// pam_limits clamps the soft value to the hard one before setrlimit(2) (libpam
+    /// `setup_limits`), so the soft value written is never the one in effect: the file says
+    /// something the system does not do.
+    /// ### Fix
+    /// Raise the hard limit, or lower the soft one to what is really wanted.
+    pub(crate) static RULE = "LIM002" "limit-soft-above-hard" Warning "a soft limit is above its hard limit and is clamped to it",
+    inputs: [Input::Limits, Input::Units],
+    check: Check::Node(check),
+}
 
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
+    // limits.conf does not reach a systemd service: the service rules judge the unit instead.
+    if !cx.units.is_empty() {
+        return;
+    }
     let mut items: Vec<String> = cx.limits.lines.iter().map(|l| l.item.clone()).collect();
     items.sort();
     items.dedup();
@@ -27,8 +44,8 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         };
         out.push(
             Finding::new(
-                Code::Lim002,
-                format!("limits:{}:{item}:soft", cx.user.name),
+                RULE.code(),
+                Subject::limit(&cx.user.name, &item, Some("soft")),
                 format!(
                     "soft `{item}` {} for `{}` is above its hard limit {hard_text} ({}): pam_limits lowers it to {hard_text}",
                     soft.value,

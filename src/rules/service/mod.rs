@@ -1,19 +1,14 @@
 //! Rules about how API-M actually runs: the systemd unit's limits (limits.conf does not apply to
 //! a service) and the live limits of running API-M JVMs.
 
-mod process_limits;
-mod unit_limits;
+pub mod limits_conf_unused;
+pub mod process_limits;
+pub mod unit_limits;
 
 use super::RuleContext;
-use crate::finding::Finding;
 use crate::host::limits::LimitValue;
 use crate::profile::Family;
 use crate::profile::resolve::{Check, Val};
-
-pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
-    unit_limits::check(cx, out);
-    process_limits::check(cx, out);
-}
 
 /// The profile's minimum for `item:kind` (`nofile:soft`…), as a limit value.
 fn minimum(cx: &RuleContext, item: &str, kind: &str) -> Option<(LimitValue, String)> {

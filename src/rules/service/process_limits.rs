@@ -3,10 +3,23 @@
 //! fixed at process start, so it needs a restart.
 
 use super::minimum;
-use crate::finding::Finding;
+use crate::diag::{Finding, Subject};
 use crate::model::Location;
-use crate::rules::RuleContext;
-use crate::rules::codes::Code;
+use crate::rules::{Check, Input, RuleContext};
+
+declare_rule! {
+    /// ### What it checks
+    /// The live limits of a running API-M JVM (`/proc/<pid>/limits`) below the profile's, even
+    /// when every file is right.
+    /// ### Why it matters
+    /// Limits are fixed when the process starts: the running server keeps the old ones until it
+    /// is restarted.
+    /// ### Fix
+    /// Restart API-M (from the unit or a new login session) after fixing the files.
+    pub(crate) static RULE = "PRC001" "process-limit-below-recommended" Warning "a running API-M JVM has a live limit below the recommended one",
+    inputs: [Input::Processes, Input::Expectations],
+    check: Check::Node(check),
+}
 
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     for p in cx.processes {
@@ -39,8 +52,11 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             }
             out.push(
                 Finding::new(
-                    Code::Prc001,
-                    format!("process:{who}:{item}"),
+                    RULE.code(),
+                    Subject::Process {
+                        who: who.clone(),
+                        item: item.to_string(),
+                    },
                     format!(
                         "the running API-M JVM (pid {}) has `{item}` {soft}/{hard}, expected at least {soft_min}/{hard_min}",
                         p.pid

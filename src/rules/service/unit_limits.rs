@@ -1,16 +1,30 @@
-//! SVC001 unit-limit-below-recommended and SVC002 limits-conf-not-applied-to-service.
+//! SVC001 unit-limit-below-recommended: the limits the systemd unit running API-M really gets.
 //!
 //! A systemd service never goes through pam_limits: its limits are the unit's `LimitNOFILE=` /
 //! `LimitNPROC=` (drop-ins included), else `DefaultLimitNOFILE=` of system.conf, else systemd's
 //! default 1024:524288 (systemd.exec(5)). See: ../shared/knowledge/linux-jvm-cache.md §3.5.
 
 use super::minimum;
-use crate::finding::{Finding, Fix};
+use crate::diag::{Change, Effect, Finding, Fix, Subject};
 use crate::host::limits::LimitValue;
 use crate::host::systemd::{SYSTEMD_DEFAULT_NOFILE, parse_limit};
 use crate::model::Location;
-use crate::rules::RuleContext;
-use crate::rules::codes::Code;
+use crate::rules::{Check, Input, RuleContext};
+
+declare_rule! {
+    /// ### What it checks
+    /// `LimitNOFILE`/`LimitNPROC` of the systemd unit that runs API-M (from the unit, its
+    /// drop-ins, `DefaultLimitNOFILE` in system.conf, or systemd's default 1024:524288) below
+    /// the profile's limits.
+    /// ### Why it matters
+    /// A systemd service never reads limits.conf: only the unit's limits apply to API-M.
+    /// ### Fix
+    /// A unit drop-in `<unit>.d/zz-apim-tune.conf` with `[Service] LimitNOFILE=soft:hard`, then
+    /// `systemctl daemon-reload` and a restart of the unit.
+    pub(crate) static RULE = "SVC001" "unit-limit-below-recommended" Warning "the systemd unit running API-M has a limit below the recommended one",
+    inputs: [Input::Units, Input::Expectations],
+    check: Check::Node(check),
+}
 
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     for unit in cx.units {
@@ -64,8 +78,11 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             // `zz-` sorts after `override.conf` (what `systemctl edit` writes), so ours wins.
             let drop_in = format!("etc/systemd/system/{}.d/zz-apim-tune.conf", unit.name);
             let mut f = Finding::new(
-                Code::Svc001,
-                format!("systemd:{}:{key}", unit.name),
+                RULE.code(),
+                Subject::Unit {
+                    unit: unit.name.clone(),
+                    setting: key.to_string(),
+                },
                 format!(
                     "`{key}` of `{}` is {value}, expected at least {soft_min}:{hard_min}",
                     unit.name
@@ -83,35 +100,15 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
                 "after the fix: `systemctl daemon-reload` and `systemctl restart {}`",
                 unit.name
             ));
-            f.fix = Some(Fix::Insert {
-                file: drop_in,
-                key: key.to_string(),
-                value: fixed,
-            });
+            f.fix = Some(Fix::safe(
+                Change::SetUnitLimit {
+                    drop_in,
+                    directive: key.to_string(),
+                    value: fixed,
+                },
+                Effect::RestartService,
+            ));
             out.push(f);
-        }
-        // limits.conf lines for the service's user give a false sense of being tuned.
-        let user = unit
-            .user
-            .as_ref()
-            .map(|u| u.value.clone())
-            .unwrap_or_else(|| "root".into());
-        if let Some(line) = cx.limits.lines.iter().find(|l| {
-            (l.domain == user || (l.domain == "*" && user != "root"))
-                && (l.item == "nofile" || l.item == "nproc")
-        }) {
-            out.push(
-                Finding::new(
-                    Code::Svc002,
-                    format!("systemd:{}:limits.conf", unit.name),
-                    format!(
-                        "API-M runs as the systemd service `{}`; this `{} {}` line does not apply to it",
-                        unit.name, line.domain, line.item
-                    ),
-                )
-                .at(Some(line.location()))
-                .why("pam_limits sets limits for login sessions only; services get the unit's Limit*= values"),
-            );
         }
     }
 }

@@ -4,9 +4,22 @@
 //! procps-ng 4.0.2, even with the `-` prefix); systemd-sysctl only logs it. The usual case is
 //! `net.ipv4.tcp_tw_recycle` on Linux 4.12 and later. Only judged when `proc/sys` is readable.
 
-use crate::finding::{Finding, Fix};
-use crate::rules::RuleContext;
-use crate::rules::codes::Code;
+use super::disable;
+use crate::diag::{Finding, Subject};
+use crate::rules::{Check, Input, RuleContext};
+
+declare_rule! {
+    /// ### What it checks
+    /// A persisted line for a kernel parameter the running kernel does not have, such as
+    /// `net.ipv4.tcp_tw_recycle` on Linux 4.12 and later.
+    /// ### Why it matters
+    /// `sysctl -p` prints "cannot stat" and exits 1 on it, which fails provisioning scripts.
+    /// ### Fix
+    /// Remove (comment out) the line.
+    pub(crate) static RULE = "SYS011" "sysctl-key-not-in-kernel" Error "a persisted sysctl key does not exist in the running kernel",
+    inputs: [Input::Host, Input::Sysctl],
+    check: Check::Node(check),
+}
 
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     if !cx.sysctl.live_available {
@@ -28,8 +41,8 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
                 .map(|k| format!("kernel {}", k.value))
                 .unwrap_or_else(|| "the running kernel".into());
             let mut f = Finding::new(
-                Code::Sys011,
-                format!("sysctl:{}", entry.key),
+                RULE.code(),
+                Subject::sysctl(&entry.key),
                 format!(
                     "`{}` does not exist in {kernel}: `sysctl -p` fails with exit code 1 on this line",
                     entry.key
@@ -43,9 +56,11 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             } else {
                 "the running kernel has no such parameter (removed, misspelt, or its module is not loaded)"
             })
-            .fix(Fix::RemoveLine {
-                location: line.location(),
-            });
+            .fix(disable(
+                &entry.key,
+                line.location(),
+                "does not exist in the running kernel",
+            ));
             if line.ignore_failure {
                 f = f.note(
                     "the `-` prefix silences systemd-sysctl, but procps `sysctl -p` still exits 1",

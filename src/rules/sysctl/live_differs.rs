@@ -3,11 +3,23 @@
 //! Either the live value was changed by hand (lost at reboot) or the files were edited and never
 //! loaded. Keys systemd raises at boot (`fs.file-max`, `fs.nr_open`) are SYS012's business.
 
-use crate::finding::Finding;
+use crate::diag::{Finding, Subject};
 use crate::host::sysctl::normalize_value;
-use crate::rules::RuleContext;
-use crate::rules::codes::Code;
 use crate::rules::expectation::NEVER_LOWER;
+use crate::rules::{Check, Input, RuleContext};
+
+declare_rule! {
+    /// ### What it checks
+    /// The running kernel's value (`/proc/sys`) differs from the value the persisted files set.
+    /// ### Why it matters
+    /// Either someone changed the live value by hand (lost at the next boot) or the files were
+    /// edited and never loaded: what is tested today is not what the next boot gives.
+    /// ### Fix
+    /// Load the files (`sysctl --system`) or persist the live value.
+    pub(crate) static RULE = "SYS005" "sysctl-live-differs-from-persisted" Warning "the live kernel value differs from the persisted one",
+    inputs: [Input::Sysctl],
+    check: Check::Node(check),
+}
 
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     for entry in cx.sysctl.entries.values() {
@@ -23,8 +35,8 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         }
         out.push(
             Finding::new(
-                Code::Sys005,
-                format!("sysctl:{}", entry.key),
+                RULE.code(),
+                Subject::sysctl(&entry.key),
                 format!(
                     "`{}` is {live} in the running kernel but {persisted} at boot",
                     entry.key

@@ -3,10 +3,23 @@
 //! systemd (since v240) raises both to the kernel maximum at boot; a copied tuning line then
 //! lowers the limit it meant to raise. See: systemd src/core/main.c bump_file_max_and_nr_open().
 
-use crate::finding::{Finding, Fix};
-use crate::rules::RuleContext;
-use crate::rules::codes::Code;
+use super::disable;
+use crate::diag::{Finding, Subject};
 use crate::rules::expectation::NEVER_LOWER;
+use crate::rules::{Check, Input, RuleContext};
+
+declare_rule! {
+    /// ### What it checks
+    /// A persisted `fs.file-max` or `fs.nr_open` lower than the live value.
+    /// ### Why it matters
+    /// systemd raises both to the kernel maximum at boot; a copied `fs.file-max = 2097152` then
+    /// lowers the system-wide limit instead of raising it.
+    /// ### Fix
+    /// Remove the line, or set it no lower than the live value.
+    pub(crate) static RULE = "SYS012" "sysctl-lowers-kernel-maximum" Warning "a persisted value lowers a limit the system already raised",
+    inputs: [Input::Sysctl, Input::SysctlKeys(NEVER_LOWER)],
+    check: Check::Node(check),
+}
 
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     for key in NEVER_LOWER {
@@ -27,17 +40,19 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         }
         out.push(
             Finding::new(
-                Code::Sys012,
-                format!("sysctl:{key}"),
+                RULE.code(),
+                Subject::sysctl(*key),
                 format!("`{key}` = {p} persisted is below the live {l}: at boot it lowers the limit"),
             )
             .at(Some(winner.location()))
             .current(p.to_string())
             .expected(format!(">= {l} (or no line at all)"))
             .why("systemd raises fs.file-max and fs.nr_open to the kernel maximum at boot; a lower persisted value takes that back")
-            .fix(Fix::RemoveLine {
-                location: winner.location(),
-            }),
+            .fix(disable(
+                key,
+                winner.location(),
+                "would lower a limit systemd raises at boot",
+            )),
         );
     }
 }

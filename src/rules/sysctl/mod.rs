@@ -1,19 +1,27 @@
 //! Sysctl rules that need code: `tcp_tw_recycle`, keys the kernel lacks, live vs persisted,
-//! shadowed lines, and persisted values that lower what systemd raised.
+//! shadowed lines, persisted values that lower what systemd raised, and `/etc/sysctl.conf` where
+//! boot does not read it.
 
-mod key_not_in_kernel;
-mod live_differs;
-mod lowers_maximum;
-mod shadowed;
-mod tw_recycle;
+pub mod conf_not_read;
+pub mod key_not_in_kernel;
+pub mod live_differs;
+pub mod lowers_maximum;
+pub mod shadowed;
+pub mod tw_recycle;
 
-use super::RuleContext;
-use crate::finding::Finding;
+use crate::diag::{Change, Effect, Fix};
+use crate::model::Location;
 
-pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
-    tw_recycle::check(cx, out);
-    key_not_in_kernel::check(cx, out);
-    live_differs::check(cx, out);
-    shadowed::check(cx, out);
-    lowers_maximum::check(cx, out);
+/// A kernel parameter change, in effect once the files are loaded (`sysctl --system`).
+pub(crate) fn sysctl_fix(change: Change) -> Fix {
+    Fix::safe(change, Effect::SysctlReload)
+}
+
+/// Comment out the line at `line`; the dated note says the key `because`.
+pub(crate) fn disable(key: &str, line: Location, because: &str) -> Fix {
+    sysctl_fix(Change::DisableSysctl {
+        key: key.to_string(),
+        line,
+        because: because.to_string(),
+    })
 }

@@ -2,10 +2,21 @@
 //!
 //! Editing a shadowed line changes nothing at boot; the finding names the line that wins.
 
-use crate::finding::Finding;
+use crate::diag::{Finding, Subject};
 use crate::host::sysctl::normalize_value;
-use crate::rules::RuleContext;
-use crate::rules::codes::Code;
+use crate::rules::{Check, Input, RuleContext};
+
+declare_rule! {
+    /// ### What it checks
+    /// A sysctl line that is overridden by a later file with a different value.
+    /// ### Why it matters
+    /// Editing the shadowed line changes nothing; people lose hours to this.
+    /// ### Fix
+    /// Remove the shadowed line or edit the line that wins.
+    pub(crate) static RULE = "SYS006" "sysctl-shadowed-line" Info "a sysctl line is overridden by a later file",
+    inputs: [Input::Sysctl],
+    check: Check::Node(check),
+}
 
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     for entry in cx.sysctl.entries.values() {
@@ -18,8 +29,8 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             }
             out.push(
                 Finding::new(
-                    Code::Sys006,
-                    format!("sysctl:{}", entry.key),
+                    RULE.code(),
+                    Subject::sysctl(&entry.key),
                     format!(
                         "`{}` = {} here is overridden by {} = {} in {}",
                         entry.key,

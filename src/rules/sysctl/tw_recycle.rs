@@ -5,11 +5,25 @@
 //! behind NAT. WSO2's tuning page lists it; the facts win and the finding says so.
 //! See: kernel commit 4396e46187ca (tcp: remove tcp_tw_recycle), tcp(7).
 
-use crate::finding::{Finding, Fix};
+use super::disable;
+use crate::diag::{Finding, Subject};
 use crate::host::Nat;
-use crate::rules::RuleContext;
-use crate::rules::codes::Code;
+use crate::rules::{Check, Input, RuleContext};
 use crate::version::Version;
+
+declare_rule! {
+    /// ### What it checks
+    /// `net.ipv4.tcp_tw_recycle = 1` on a kernel that still has the key (before 4.12).
+    /// ### Why it matters
+    /// Recycling keeps the last TCP timestamp per remote host and drops SYNs with an older one;
+    /// clients behind one NAT share an address but not a timestamp clock, so their connections
+    /// are silently dropped. Broken since 4.10 and removed in 4.12 (commit 4396e46187ca).
+    /// ### Fix
+    /// Remove the line; never set it. `tcp_tw_reuse` covers the outbound case safely.
+    pub(crate) static RULE = "SYS010" "tcp-tw-recycle-enabled" Error "tcp_tw_recycle is enabled",
+    inputs: [Input::Host, Input::Sysctl, Input::SysctlKeys(&[KEY])],
+    check: Check::Node(check),
+}
 
 const KEY: &str = "net.ipv4.tcp_tw_recycle";
 
@@ -30,8 +44,8 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         return;
     }
     let mut f = Finding::new(
-        Code::Sys010,
-        format!("sysctl:{KEY}"),
+        RULE.code(),
+        Subject::sysctl(KEY),
         match cx.facts.nat.value {
             Nat::Yes => format!(
                 "`{KEY}` is 1 on a host behind NAT: connections from clients sharing an address are silently dropped"
@@ -55,9 +69,11 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     ));
     match &entry.winner {
         Some(w) if w.value.trim() == "1" => {
-            f = f.at(Some(w.location())).fix(Fix::RemoveLine {
-                location: w.location(),
-            });
+            f = f.at(Some(w.location())).fix(disable(
+                KEY,
+                w.location(),
+                "drops connections from clients behind NAT (removed in Linux 4.12)",
+            ));
         }
         _ => {
             f = f.note("set in the running kernel only (not persisted): `sysctl -w net.ipv4.tcp_tw_recycle=0`");

@@ -3,10 +3,12 @@
 //! Picks the code from the family and the outcome (below / above / mismatch / present), and the
 //! fix: replace the value where it is set, or insert it where it would take effect.
 
+pub mod codes;
+
 use super::RuleContext;
-use super::codes::Code;
 use super::compare::{Outcome, compare, target_value};
-use crate::finding::{Finding, Fix};
+use crate::apim::catalog::SettingType;
+use crate::diag::{Change, Code, Effect, Finding, Fix, JvmValue, Subject};
 use crate::host::limits::LimitType;
 use crate::model::Location;
 use crate::profile::Family;
@@ -17,16 +19,41 @@ pub const NEVER_LOWER: &[&str] = &["fs.file-max", "fs.nr_open"];
 
 /// What is known about one setting before judging it.
 struct Seen {
-    subject: String,
+    subject: Subject,
     value: Option<String>,
     location: Option<Location>,
     notes: Vec<String>,
-    /// Where a fix writes: replace at `location`, else insert into `file` under `key`.
-    insert: Option<(String, String)>,
+    /// What a fix writes to, and where it goes when the value is not set anywhere.
+    target: Target,
+}
+
+/// Where a fix for one setting writes.
+enum Target {
+    Sysctl {
+        key: String,
+        drop_in: String,
+    },
+    Limit {
+        user: String,
+        item: String,
+        kind: String,
+        drop_in: String,
+    },
+    /// `insert`: whether the file exists, so that an absent key can be added to it.
+    Apim {
+        file: String,
+        key: String,
+        ty: SettingType,
+        insert: bool,
+    },
+    Jvm {
+        file: String,
+        flag: String,
+    },
 }
 
 /// Judges every expectation; `checked` receives the subject of each setting looked at.
-pub fn check_all(cx: &RuleContext, out: &mut Vec<Finding>, checked: &mut Vec<String>) {
+pub fn check_all(cx: &RuleContext, out: &mut Vec<Finding>, checked: &mut Vec<Subject>) {
     for exp in cx.expectations {
         let seen = match exp.family {
             Family::Sysctl => sysctl_seen(cx, exp),
@@ -47,7 +74,7 @@ fn judge(exp: &Expectation, check: &Check, seen: Seen) -> Option<Finding> {
     let code = code_for(exp.family, outcome, check)?;
     // `TokenCacheExpiry`, not `/APIManager/CacheConfigurations/TokenCacheExpiry`: the subject
     // keeps the full path, the message names what people know.
-    let key = short_key(&seen.subject);
+    let key = seen.subject.short_name();
     let current = seen.value.clone().unwrap_or_else(|| "not set".into());
     let expected = check.describe();
     let message = match outcome {
@@ -64,24 +91,11 @@ fn judge(exp: &Expectation, check: &Check, seen: Seen) -> Option<Finding> {
         Outcome::Missing => format!("`{key}` is not set, expected {expected}"),
         Outcome::Pass => return None,
     };
-    let with_span = seen.location.as_ref().filter(|l| l.span.is_some());
+    let with_span = seen.location.as_ref().filter(|l| l.span.is_some()).cloned();
     let fix = match (outcome, with_span) {
-        (Outcome::Present, Some(loc)) => Some(Fix::RemoveLine {
-            location: loc.clone(),
-        }),
+        (Outcome::Present, Some(loc)) => remove(&seen.target, loc, code),
         (Outcome::Present, None) => None,
-        (_, Some(loc)) => target_value(check, outcome).map(|value| Fix::Replace {
-            location: loc.clone(),
-            value,
-        }),
-        (_, None) => match (&seen.insert, target_value(check, outcome)) {
-            (Some((file, k)), Some(value)) => Some(Fix::Insert {
-                file: file.clone(),
-                key: k.clone(),
-                value,
-            }),
-            _ => None,
-        },
+        (_, at) => target_value(check, outcome).and_then(|value| set(&seen.target, value, at)),
     };
     let mut f = Finding::new(code, seen.subject, message)
         .at(seen.location)
@@ -100,27 +114,6 @@ fn judge(exp: &Expectation, check: &Check, seen: Seen) -> Option<Finding> {
     Some(f)
 }
 
-/// The name people know a setting by: the key after `file:`, and for an XPath its last element
-/// (`TokenCacheExpiry`, `parameter[@name='SO_TIMEOUT']` → `SO_TIMEOUT`, `Valve/@threshold`).
-pub fn short_key(subject: &str) -> String {
-    let key = subject.split_once(':').map(|(_, k)| k).unwrap_or(subject);
-    if !key.starts_with('/') {
-        return key.to_string();
-    }
-    let steps: Vec<&str> = key.split('/').filter(|s| !s.is_empty()).collect();
-    let name_of = |step: &str| -> String {
-        match step.split_once("[@name='") {
-            Some((_, rest)) => rest.trim_end_matches("']").to_string(),
-            None => step.split('[').next().unwrap_or(step).to_string(),
-        }
-    };
-    match steps.as_slice() {
-        [.., parent, attr] if attr.starts_with('@') => format!("{}/{attr}", name_of(parent)),
-        [.., last] => name_of(last),
-        [] => key.to_string(),
-    }
-}
-
 fn bound(check: &Check, lower: bool) -> String {
     match check {
         Check::Range { min: Some(v), .. } if lower => v.to_string(),
@@ -129,31 +122,109 @@ fn bound(check: &Check, lower: bool) -> String {
     }
 }
 
+/// The fix that sets `value`: at `at` (the value's span where it is set), else where the setting
+/// would take effect.
+fn set(target: &Target, value: String, at: Option<Location>) -> Option<Fix> {
+    Some(match target {
+        Target::Sysctl { key, drop_in } => Fix::safe(
+            Change::SetSysctl {
+                key: key.clone(),
+                value,
+                line: at,
+                drop_in: drop_in.clone(),
+            },
+            Effect::SysctlReload,
+        ),
+        Target::Limit {
+            user,
+            item,
+            kind,
+            drop_in,
+        } => Fix::safe(
+            Change::SetLimit {
+                user: user.clone(),
+                item: item.clone(),
+                kind: kind.clone(),
+                value,
+                line: at,
+                drop_in: drop_in.clone(),
+            },
+            Effect::NewSessions,
+        ),
+        Target::Apim {
+            file,
+            key,
+            ty,
+            insert,
+        } => {
+            if at.is_none() && !insert {
+                return None;
+            }
+            super::apim::apim_fix(Change::SetApim {
+                file: file.clone(),
+                key: key.clone(),
+                value: super::apim::typed(*ty, &value),
+                at,
+            })
+        }
+        Target::Jvm { file, flag } => super::jvm::jvm_fix(Change::SetJvm {
+            file: file.clone(),
+            flag: flag.clone(),
+            value: JvmValue::Literal(value),
+            at,
+        }),
+    })
+}
+
+/// The fix that removes a setting the profile says must not be set. Limits lines are never
+/// removed; removing an API-M setting is left to a person.
+fn remove(target: &Target, at: Location, code: Code) -> Option<Fix> {
+    Some(match target {
+        Target::Sysctl { key, .. } => {
+            super::sysctl::disable(key, at, &format!("({})", code.name()))
+        }
+        Target::Limit { .. } => return None,
+        Target::Apim { file, key, .. } => Fix::display_only(
+            Change::RemoveApim {
+                file: file.clone(),
+                key: key.clone(),
+                at,
+            },
+            Effect::RestartApim,
+        ),
+        Target::Jvm { file, flag } => super::jvm::jvm_fix(Change::RemoveJvm {
+            file: file.clone(),
+            flag: flag.clone(),
+            at,
+        }),
+    })
+}
+
 /// A missing value under a minimum is "below" it; under anything else it is a mismatch.
 fn code_for(family: Family, outcome: Outcome, check: &Check) -> Option<Code> {
     use Outcome::*;
     let has_min = matches!(check, Check::Range { min: Some(_), .. });
     Some(match (family, outcome) {
         (_, Pass) => return None,
-        (Family::Sysctl, Below) => Code::Sys001,
-        (Family::Sysctl, Above) => Code::Sys002,
-        (Family::Sysctl, Mismatch) => Code::Sys003,
-        (Family::Sysctl, Missing) if has_min => Code::Sys001,
-        (Family::Sysctl, Missing) => Code::Sys003,
-        (Family::Sysctl, Present) => Code::Sys004,
-        (Family::Limits, _) => Code::Lim001,
-        (Family::Apim, Below) => Code::Apm001,
-        (Family::Apim, Above) => Code::Apm002,
-        (Family::Apim, Mismatch) => Code::Apm003,
-        (Family::Apim, Missing) if has_min => Code::Apm001,
-        (Family::Apim, Missing) => Code::Apm003,
-        (Family::Apim, Present) => Code::Apm004,
-        (Family::Jvm, Below) => Code::Jvm001,
-        (Family::Jvm, Above) => Code::Jvm002,
-        (Family::Jvm, Mismatch) => Code::Jvm003,
-        (Family::Jvm, Missing) if has_min => Code::Jvm001,
-        (Family::Jvm, Missing) => Code::Jvm003,
-        (Family::Jvm, Present) => Code::Jvm004,
+        (Family::Sysctl, Below) => Code::SYSCTL_BELOW_RECOMMENDED,
+        (Family::Sysctl, Above) => Code::SYSCTL_ABOVE_RECOMMENDED,
+        (Family::Sysctl, Mismatch) => Code::SYSCTL_NOT_RECOMMENDED,
+        (Family::Sysctl, Missing) if has_min => Code::SYSCTL_BELOW_RECOMMENDED,
+        (Family::Sysctl, Missing) => Code::SYSCTL_NOT_RECOMMENDED,
+        (Family::Sysctl, Present) => Code::SYSCTL_SHOULD_BE_ABSENT,
+        (Family::Limits, _) => Code::LIMIT_BELOW_RECOMMENDED,
+        (Family::Apim, Below) => Code::SETTING_BELOW_RECOMMENDED,
+        (Family::Apim, Above) => Code::SETTING_ABOVE_RECOMMENDED,
+        (Family::Apim, Mismatch) => Code::SETTING_NOT_RECOMMENDED,
+        (Family::Apim, Missing) if has_min => Code::SETTING_BELOW_RECOMMENDED,
+        (Family::Apim, Missing) => Code::SETTING_NOT_RECOMMENDED,
+        (Family::Apim, Present) => Code::SETTING_SHOULD_BE_ABSENT,
+        (Family::Jvm, Below) => Code::JVM_BELOW_RECOMMENDED,
+        (Family::Jvm, Above) => Code::JVM_ABOVE_RECOMMENDED,
+        (Family::Jvm, Mismatch) => Code::JVM_NOT_RECOMMENDED,
+        (Family::Jvm, Missing) if has_min => Code::JVM_BELOW_RECOMMENDED,
+        (Family::Jvm, Missing) => Code::JVM_NOT_RECOMMENDED,
+        (Family::Jvm, Present) => Code::JVM_FLAG_SHOULD_BE_ABSENT,
     })
 }
 
@@ -211,11 +282,14 @@ fn sysctl_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
     }
     Some((
         Seen {
-            subject: format!("sysctl:{}", exp.key),
+            subject: Subject::sysctl(&exp.key),
             value,
             location,
             notes,
-            insert: Some((cx.sysctl_drop_in.to_string(), exp.key.clone())),
+            target: Target::Sysctl {
+                key: exp.key.clone(),
+                drop_in: cx.sysctl_drop_in.to_string(),
+            },
         },
         check,
     ))
@@ -259,14 +333,16 @@ fn limits_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
     }
     Some((
         Seen {
-            subject: format!("limits:{}:{item}:{kind}", cx.user.name),
+            subject: Subject::limit(&cx.user.name, item, Some(kind)),
             value: line.map(|l| l.value.to_string()),
             location: line.map(|l| l.location()),
             notes,
-            insert: Some((
-                cx.limits_drop_in.to_string(),
-                format!("{} {kind} {item}", cx.user.name),
-            )),
+            target: Target::Limit {
+                user: cx.user.name.clone(),
+                item: item.to_string(),
+                kind: kind.to_string(),
+                drop_in: cx.limits_drop_in.to_string(),
+            },
         },
         unlimited_aware(&exp.check, line.map(|l| l.value.to_string())),
     ))
@@ -296,7 +372,12 @@ fn apim_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
     if let Some(n) = &obs.note {
         notes.push(n.clone());
     }
-    let insert = obs.file_exists.then(|| (obs.file.clone(), obs.key.clone()));
+    let target = Target::Apim {
+        file: obs.file.clone(),
+        key: obs.key.clone(),
+        ty: obs.setting.ty,
+        insert: obs.file_exists,
+    };
     // Name the file even when the setting is absent from it: that is where it would go.
     let location = obs.set_at.or_else(|| Some(Location::file_only(&obs.file)));
     Some((
@@ -305,7 +386,7 @@ fn apim_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
             value: obs.value,
             location,
             notes,
-            insert,
+            target,
         },
         exp.check.clone(),
     ))
@@ -381,42 +462,16 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
         .unwrap_or_else(|| exp.key.clone());
     Some((
         Seen {
-            subject: format!("{script}:{shown}"),
+            subject: Subject::jvm(script, shown.clone()),
             value,
             location,
             notes,
-            insert: Some((opts.file.display.clone(), exp.key.clone())),
+            // The name the script uses (an alias of the profile's key counts too).
+            target: Target::Jvm {
+                file: opts.file.display.clone(),
+                flag: shown,
+            },
         },
         exp.check.clone(),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::short_key;
-
-    #[test]
-    fn short_keys_name_the_element() {
-        assert_eq!(short_key("sysctl:net.core.somaxconn"), "net.core.somaxconn");
-        assert_eq!(
-            short_key("api-manager.xml:/APIManager/CacheConfigurations/TokenCacheExpiry"),
-            "TokenCacheExpiry"
-        );
-        assert_eq!(
-            short_key(
-                "axis2_client.xml:/axisconfig/transportSender[@name='https']/parameter[@name='SO_TIMEOUT']"
-            ),
-            "SO_TIMEOUT"
-        );
-        assert_eq!(
-            short_key(
-                "catalina-server.xml:/Server/Service/Engine/Host/Valve[@className='x']/@threshold"
-            ),
-            "Valve/@threshold"
-        );
-        assert_eq!(
-            short_key("deployment.toml:passthru_http.'http.socket.timeout'"),
-            "passthru_http.'http.socket.timeout'"
-        );
-    }
 }

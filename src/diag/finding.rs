@@ -1,60 +1,15 @@
-//! A finding: one thing the audit found, with its code, subject, location and explanation.
-//!
-//! Produced by `rules/` and `audit`, consumed by `report/` (and later `edit/`).
+//! A finding: one thing a rule found, with its code, subject, evidence, why, and fix.
 
+use super::{Code, Fix, Severity, Subject};
 use crate::model::Location;
-use crate::rules::codes::Code;
 use serde::Serialize;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Severity> {
-        match s {
-            "info" => Some(Severity::Info),
-            "warning" => Some(Severity::Warning),
-            "error" => Some(Severity::Error),
-            _ => None,
-        }
-    }
-}
-
-/// What `--apply` would do about a finding. Semantic, not bytes: `edit/` realises it per format.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Fix {
-    /// Replace the value at `location` (which carries the byte span) with `value`.
-    Replace { location: Location, value: String },
-    /// The setting is absent: add `key` = `value` to `file` (the realiser picks the place).
-    Insert {
-        file: String,
-        key: String,
-        value: String,
-    },
-    /// Remove (comment out) the line at `location`.
-    RemoveLine { location: Location },
-}
-
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Finding {
     pub code: Code,
     pub severity: Severity,
-    /// The setting's own name with its family, e.g. `sysctl:net.ipv4.tcp_tw_recycle`.
-    pub subject: String,
+    /// The setting it is about, e.g. `sysctl:net.ipv4.tcp_tw_recycle`.
+    pub subject: Subject,
     /// Where the value was read (file relative to `--root` when under it).
     pub location: Option<Location>,
     pub current: Option<String>,
@@ -84,8 +39,25 @@ pub struct Waived {
     pub at: Location,
 }
 
+/// One checked setting, whether or not it produced a finding (JUnit lists passing ones too).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Checked {
+    pub suite: String,
+    pub subject: Subject,
+}
+
+impl Checked {
+    /// Checked in the suite its subject names (`sysctl`, `limits`, a file name…).
+    pub fn of(subject: Subject) -> Checked {
+        Checked {
+            suite: subject.suite(),
+            subject,
+        }
+    }
+}
+
 impl Finding {
-    pub fn new(code: Code, subject: impl Into<String>, message: impl Into<String>) -> Finding {
+    pub fn new(code: Code, subject: impl Into<Subject>, message: impl Into<String>) -> Finding {
         Finding {
             code,
             severity: code.default_severity(),
@@ -143,8 +115,9 @@ impl Finding {
         self
     }
 
+    /// Whether `--apply` would change something for it.
     pub fn fixable(&self) -> bool {
-        self.fix.is_some()
+        self.fix.as_ref().is_some_and(Fix::applies)
     }
 
     /// Sort key: file, line, code, subject; findings without a file come last.
@@ -158,7 +131,7 @@ impl Finding {
             file,
             line,
             self.code,
-            self.subject.clone(),
+            self.subject.to_string(),
         )
     }
 }
