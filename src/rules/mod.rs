@@ -320,3 +320,6 @@ pub fn run_waivers(uses: &[waiver::WaiverUse], out: &mut Vec<Finding>) {
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod testing;

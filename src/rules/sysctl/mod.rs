@@ -25,3 +25,6 @@ pub(crate) fn disable(key: &str, line: Location, because: &str) -> Fix {
         because: because.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,141 @@
+//! The sysctl family, one table: given these files and live values → these findings and fixes.
+
+use crate::diag::Code;
+use crate::rules::testing::Node;
+
+#[test]
+fn sysctl_rules() {
+    let debian13 = "ID=debian\nVERSION_ID=\"13\"\n";
+    let cases: Vec<(&str, Node, Code, Vec<&str>)> = vec![
+        (
+            "tw_recycle on before 4.12, behind NAT",
+            Node::new()
+                .kernel("4.9.0-19-amd64")
+                .nat(true)
+                .file("etc/sysctl.conf", "net.ipv4.tcp_tw_recycle = 1\n")
+                .live("net.ipv4.tcp_tw_recycle", "1"),
+            Code::TCP_TW_RECYCLE_ENABLED,
+            vec![
+                "SYS010 sysctl:net.ipv4.tcp_tw_recycle @etc/sysctl.conf:1 1 → absent (never set it) | comment out etc/sysctl.conf:1",
+            ],
+        ),
+        (
+            "tw_recycle on in the running kernel only: no line to fix",
+            Node::new()
+                .kernel("4.9.0-19-amd64")
+                .live("net.ipv4.tcp_tw_recycle", "1"),
+            Code::TCP_TW_RECYCLE_ENABLED,
+            vec!["SYS010 sysctl:net.ipv4.tcp_tw_recycle @- 1 → absent (never set it) | no fix"],
+        ),
+        (
+            "tw_recycle off: nothing",
+            Node::new()
+                .kernel("4.9.0-19-amd64")
+                .file("etc/sysctl.conf", "net.ipv4.tcp_tw_recycle = 0\n")
+                .live("net.ipv4.tcp_tw_recycle", "0"),
+            Code::TCP_TW_RECYCLE_ENABLED,
+            vec![],
+        ),
+        (
+            "tw_recycle on 5.10, where the key is gone: SYS011, not SYS010",
+            Node::new()
+                .kernel("5.10.0-28-amd64")
+                .file("etc/sysctl.conf", "net.ipv4.tcp_tw_recycle = 1\n"),
+            Code::SYSCTL_KEY_NOT_IN_KERNEL,
+            vec![
+                "SYS011 sysctl:net.ipv4.tcp_tw_recycle @etc/sysctl.conf:1 1 → absent (the key does not exist) | comment out etc/sysctl.conf:1",
+            ],
+        ),
+        (
+            "live value differs from the line that wins at boot",
+            Node::new()
+                .file(
+                    "etc/sysctl.d/90-apim.conf",
+                    "net.ipv4.tcp_fin_timeout = 30\n",
+                )
+                .live("net.ipv4.tcp_fin_timeout", "60"),
+            Code::SYSCTL_LIVE_DIFFERS,
+            vec![
+                "SYS005 sysctl:net.ipv4.tcp_fin_timeout @etc/sysctl.d/90-apim.conf:1 60 → 30 | no fix",
+            ],
+        ),
+        (
+            "a later file overrides an earlier line",
+            Node::new()
+                .file("etc/sysctl.d/10-a.conf", "net.core.somaxconn = 8192\n")
+                .file("etc/sysctl.d/20-b.conf", "net.core.somaxconn = 4096\n"),
+            Code::SYSCTL_SHADOWED_LINE,
+            vec![
+                "SYS006 sysctl:net.core.somaxconn @etc/sysctl.d/10-a.conf:1 8192 → 4096 (the value that wins at boot) | no fix",
+            ],
+        ),
+        (
+            "fs.file-max persisted below the value systemd raised",
+            Node::new()
+                .file("etc/sysctl.conf", "# copied\nfs.file-max = 2097152\n")
+                .live("fs.file-max", "9223372036854775807"),
+            Code::SYSCTL_LOWERS_KERNEL_MAXIMUM,
+            vec![
+                "SYS012 sysctl:fs.file-max @etc/sysctl.conf:2 2097152 → >= 9223372036854775807 (or no line at all) | comment out etc/sysctl.conf:2",
+            ],
+        ),
+        (
+            "Debian 13 without the link: a sysctl.conf line moves to the drop-in",
+            Node::new()
+                .file("etc/os-release", debian13)
+                .file("etc/sysctl.conf", "net.ipv4.tcp_fin_timeout = 30\n"),
+            Code::SYSCTL_CONF_NOT_READ_AT_BOOT,
+            vec![
+                "SYS013 sysctl:net.ipv4.tcp_fin_timeout @etc/sysctl.conf:1 30 → in etc/sysctl.d/99-zz-apim-tune.conf, or removed | add `net.ipv4.tcp_fin_timeout` = `30` to etc/sysctl.d/99-zz-apim-tune.conf",
+            ],
+        ),
+        (
+            "Debian 13: a harmful line is only commented out",
+            Node::new()
+                .file("etc/os-release", debian13)
+                .file("etc/sysctl.conf", "net.ipv4.tcp_tw_recycle = 1\n"),
+            Code::SYSCTL_CONF_NOT_READ_AT_BOOT,
+            vec![
+                "SYS013 sysctl:net.ipv4.tcp_tw_recycle @etc/sysctl.conf:1 1 → in etc/sysctl.d/99-zz-apim-tune.conf, or removed | comment out etc/sysctl.conf:1",
+            ],
+        ),
+        (
+            "Debian 13 with the 99-sysctl.conf link: sysctl.conf is read, nothing to report",
+            Node::new()
+                .file("etc/os-release", debian13)
+                .file("etc/sysctl.conf", "net.ipv4.tcp_fin_timeout = 30\n")
+                .link("etc/sysctl.d/99-sysctl.conf", "../sysctl.conf"),
+            Code::SYSCTL_CONF_NOT_READ_AT_BOOT,
+            vec![],
+        ),
+        (
+            "a profile minimum, set too low in a file of the administrator's",
+            Node::new()
+                .file(
+                    "etc/sysctl.d/90-apim.conf",
+                    "net.core.rmem_default = 212992\n",
+                )
+                .live("net.core.rmem_default", "212992"),
+            Code::SYSCTL_BELOW_RECOMMENDED,
+            vec![
+                "SYS001 sysctl:net.core.rmem_default @etc/sysctl.d/90-apim.conf:1 212992 → >= 524288 | set `524288` at etc/sysctl.d/90-apim.conf:1",
+            ],
+        ),
+        (
+            "a profile maximum, set too high in a vendor file: the fix goes to the drop-in",
+            Node::new()
+                .file(
+                    "usr/lib/sysctl.d/50-default.conf",
+                    "net.ipv4.tcp_fin_timeout = 60\n",
+                )
+                .live("net.ipv4.tcp_fin_timeout", "60"),
+            Code::SYSCTL_ABOVE_RECOMMENDED,
+            vec![
+                "SYS002 sysctl:net.ipv4.tcp_fin_timeout @usr/lib/sysctl.d/50-default.conf:1 60 → <= 30 | set `30` at usr/lib/sysctl.d/50-default.conf:1",
+            ],
+        ),
+    ];
+    for (what, node, code, want) in cases {
+        assert_eq!(node.findings(code), want, "{what}");
+    }
+}

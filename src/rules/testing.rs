@@ -1,0 +1,175 @@
+//! Table tests for rules: a small node written from inline fixtures into a temporary root,
+//! audited through the real readers and the registry, and each finding of one code rendered as
+//! one line, so a table reads "given these lines → these findings and this fix":
+//!
+//! `CODE subject @file:line current → expected | fix`
+//!
+//! The shipped `all-in-one` profile supplies the expectations; host facts the fixture does not
+//! give (cores, memory, NAT) are fixed here, never taken from the machine running the tests.
+
+use crate::audit::{self, AuditOptions};
+use crate::diag::{Applicability, Code, Finding, Fix, FixShape};
+use crate::host::detect::NatArg;
+use crate::host::detect::Overrides;
+use std::path::{Path, PathBuf};
+
+pub(crate) struct Node {
+    root: tempfile::TempDir,
+    home: Option<PathBuf>,
+    overrides: Overrides,
+    role: Option<String>,
+    user: Option<String>,
+}
+
+impl Node {
+    /// 4 cores, 8 GiB, no NAT, no JDK known; an empty root with a readable `proc/sys`.
+    pub(crate) fn new() -> Node {
+        let root = tempfile::tempdir().expect("temporary root");
+        std::fs::create_dir_all(root.path().join("proc/sys")).expect("proc/sys");
+        Node {
+            root,
+            home: None,
+            overrides: Overrides {
+                cores: Some(4),
+                memory_mb: Some(8192),
+                nat: Some(NatArg::No),
+                java_version: None,
+                java_home: None,
+            },
+            role: None,
+            user: None,
+        }
+    }
+
+    pub(crate) fn file(self, path: &str, text: &str) -> Node {
+        let p = self.root.path().join(path);
+        std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(&p, text).expect("write fixture");
+        self
+    }
+
+    /// A symbolic link at `path` pointing at `target` (as written, e.g. `../sysctl.conf`).
+    pub(crate) fn link(self, path: &str, target: &str) -> Node {
+        let p = self.root.path().join(path);
+        std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
+        std::os::unix::fs::symlink(target, &p).expect("symlink");
+        self
+    }
+
+    /// The running kernel's value of `key` (`proc/sys/…`).
+    pub(crate) fn live(self, key: &str, value: &str) -> Node {
+        let path = format!("proc/sys/{}", key.replace('.', "/"));
+        self.file(&path, &format!("{value}\n"))
+    }
+
+    pub(crate) fn kernel(self, release: &str) -> Node {
+        self.file("proc/sys/kernel/osrelease", &format!("{release}\n"))
+    }
+
+    pub(crate) fn nat(mut self, behind: bool) -> Node {
+        self.overrides.nat = Some(if behind { NatArg::Yes } else { NatArg::No });
+        self
+    }
+
+    pub(crate) fn cores(mut self, n: u32) -> Node {
+        self.overrides.cores = Some(n);
+        self
+    }
+
+    pub(crate) fn memory_mb(mut self, mb: u64) -> Node {
+        self.overrides.memory_mb = Some(mb);
+        self
+    }
+
+    pub(crate) fn java(mut self, version: u32) -> Node {
+        self.overrides.java_version = Some(version);
+        self
+    }
+
+    pub(crate) fn role(mut self, role: &str) -> Node {
+        self.role = Some(role.to_string());
+        self
+    }
+
+    pub(crate) fn user(mut self, user: &str) -> Node {
+        self.user = Some(user.to_string());
+        self
+    }
+
+    /// Audits `path` (relative to the root) as the API-M home.
+    pub(crate) fn home(mut self, path: &str) -> Node {
+        self.home = Some(self.root.path().join(path));
+        self
+    }
+
+    pub(crate) fn root(&self) -> &Path {
+        self.root.path()
+    }
+
+    /// Every finding of `code`, one line each, in report order.
+    pub(crate) fn findings(&self, code: Code) -> Vec<String> {
+        let opts = AuditOptions {
+            root: self.root.path().to_path_buf(),
+            apim_home: self.home.clone(),
+            role: self.role.clone(),
+            overrides: self.overrides.clone(),
+            user: self.user.clone(),
+            ..AuditOptions::default()
+        };
+        let report = audit::run(&opts).expect("the audit runs");
+        report
+            .findings
+            .iter()
+            .filter(|f| f.code == code)
+            .map(line)
+            .collect()
+    }
+}
+
+/// `CODE subject @file:line current → expected | fix`.
+pub(crate) fn line(f: &Finding) -> String {
+    let at = f
+        .location
+        .as_ref()
+        .map(|l| match l.line {
+            Some(n) => format!("{}:{n}", l.file),
+            None => l.file.clone(),
+        })
+        .unwrap_or_else(|| "-".into());
+    format!(
+        "{} {} @{at} {} → {} | {}",
+        f.code,
+        f.subject,
+        f.current.as_deref().unwrap_or("-"),
+        f.expected.as_deref().unwrap_or("-"),
+        fix(f.fix.as_ref())
+    )
+}
+
+fn fix(fix: Option<&Fix>) -> String {
+    let Some(fix) = fix else {
+        return "no fix".into();
+    };
+    let how = match fix.shape() {
+        FixShape::Replace { location, value } => {
+            format!(
+                "set `{value}` at {}:{}",
+                location.file,
+                location.line.unwrap_or(0)
+            )
+        }
+        FixShape::Insert { file, key, value } => format!("add `{key}` = `{value}` to {file}"),
+        FixShape::RemoveLine { location } => {
+            format!(
+                "comment out {}:{}",
+                location.file,
+                location.line.unwrap_or(0)
+            )
+        }
+    };
+    match fix.applicability {
+        Applicability::Safe => how,
+        Applicability::Unsafe => format!("{how} (unsafe)"),
+        Applicability::DisplayOnly => format!("{how} (display only)"),
+    }
+}
