@@ -322,6 +322,80 @@ fn rules_and_explain() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// `explain` names the file that really declares each rule (it used to say "the file readers"
+/// for SVC, PRC and DBG), and that file declares the code at that line.
+/// See: issue 12 (explain names the wrong place for SVC, PRC and DBG checks).
+#[test]
+fn issue_12_explain_names_the_file_that_declares_the_rule() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for c in apim_tune::diag::Code::ALL {
+        let out = assert_cmd::Command::cargo_bin("apim-tune")
+            .unwrap()
+            .args(["explain", c.code()])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let at = c.declared_at();
+        assert!(
+            text.contains(&format!("Declared in `{at}`")),
+            "{}: {text}",
+            c.code()
+        );
+        let (file, line) = at.rsplit_once(':').unwrap();
+        let source = std::fs::read_to_string(root.join(file)).unwrap();
+        let line: usize = line.parse().unwrap();
+        // `line!()` in `declare_rule!` is the macro call's line; the code literal follows its doc.
+        let declaration: String = source
+            .lines()
+            .skip(line - 1)
+            .take(40)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            declaration.contains(&format!("\"{}\"", c.code())),
+            "{} is not declared at {at}",
+            c.code()
+        );
+    }
+    for (code, file) in [
+        ("SVC001", "src/rules/service/unit_limits.rs"),
+        ("PRC001", "src/rules/service/process_limits.rs"),
+        ("DBG001", "src/rules/db/removable_rows.rs"),
+    ] {
+        let out = assert_cmd::Command::cargo_bin("apim-tune")
+            .unwrap()
+            .args(["explain", code])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(file), "{code}: {text}");
+        assert!(!text.contains("file readers"), "{code}: {text}");
+    }
+}
+
+/// `apim-tune explain SYS010 | head -1` and `rules | head -1` exit 0 quietly, as `audit` does:
+/// the reader is gone before anything is written, so the first write fails with EPIPE.
+/// See: issue 12 (both panicked with exit 101 on the closed pipe).
+#[test]
+fn issue_12_rules_and_explain_end_quietly_on_a_closed_pipe() {
+    for args in [&["explain", "SYS010"][..], &["rules"][..]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("apim-tune"))
+            .args(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {:?}", out);
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 #[test]
 fn waivers_stay_used_when_a_baseline_hides_their_findings() {
     let t = CliTest::new("legacy-2.6");
