@@ -1,19 +1,8 @@
 //! Helpers for the unit tests only.
 
-use std::path::PathBuf;
+mod skip;
 
-/// `shared/<rel>`: the read-only folder beside the crate (`../shared`, where CI puts it), else
-/// `/work/shared`; `None` when neither has it, and the caller says it skipped.
-pub fn shared(rel: &str) -> Option<PathBuf> {
-    [
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared")
-            .join(rel),
-        PathBuf::from("/work/shared").join(rel),
-    ]
-    .into_iter()
-    .find(|p| p.exists())
-}
+pub use skip::shared;
 
 /// The changed region of `before` (start, end) and what replaced it, by common prefix and
 /// suffix: what an editor's output must be, for "only the value changed" assertions.

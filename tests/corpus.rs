@@ -2,8 +2,9 @@
 //! every shipped file must parse with the parser the audit uses for it, and a full audit of every
 //! real API-M home must run cleanly, through the library and through the binary.
 //!
-//! The corpus is not part of the crate, so a checkout without it skips these tests (with a line on
-//! stderr saying so) instead of failing. Failures are collected and reported together, each naming
+//! The corpus is not part of the crate, so a checkout without it skips these tests, each with a
+//! `SKIPPED:` line on stderr; under `CI=true` a missing corpus fails them (see
+//! `src/test_support/skip.rs`). Failures are collected and reported together, each naming
 //! its file, so one run shows everything that is wrong with the corpus.
 
 use apim_tune::apim::{Layout, deployment_toml, jvm, mapper, properties, xml};
@@ -18,31 +19,20 @@ use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::Once;
 
-const CORPUS_REL: &str = "../shared/fixtures/wso2";
+#[path = "../src/test_support/skip.rs"]
+mod skip;
 
 /// Written to the real stderr rather than with `eprintln!`: the test harness captures `eprintln!`
-/// of a passing test, and a silently skipped corpus looks exactly like a passing one.
+/// of a passing test (see `src/test_support/skip.rs`).
 fn notice(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 
-/// The corpus folder, or `None` (after saying so once) when this checkout has no `shared/`.
+/// The corpus folder, or `None` (the test said SKIPPED) when this checkout has no `shared/`.
+#[track_caller]
 fn corpus() -> Option<PathBuf> {
-    static SKIP_NOTICE: Once = Once::new();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(CORPUS_REL);
-    if dir.is_dir() {
-        // Without the `..`, so paths in findings and in failure messages read plainly.
-        Some(dir.canonicalize().unwrap_or(dir))
-    } else {
-        SKIP_NOTICE.call_once(|| {
-            notice(&format!(
-                "corpus: {CORPUS_REL} is absent; corpus test skipped"
-            ))
-        });
-        None
-    }
+    skip::shared("fixtures/wso2")
 }
 
 fn panic_message(e: &Box<dyn std::any::Any + Send>) -> String {
@@ -910,4 +900,56 @@ fn db_reads_every_homes_datasource() {
         }
     }
     report("datasources", &failures);
+}
+
+/// An absent corpus fails every corpus test under `CI=true`, and otherwise each says SKIPPED.
+/// Before, the tests returned early and passed in CI too, so a CI without `../shared` tested
+/// nothing and looked green.
+/// See: issue 12.
+#[test]
+fn issue_12_absent_corpus_fails_in_ci_and_says_skipped_elsewhere() {
+    let run = |ci: bool| {
+        let mut cmd = std::process::Command::new(std::env::current_exe().expect("test binary"));
+        cmd.args(["--skip", "issue_12_", "--test-threads", "1"])
+            .env(skip::SHARED_ENV, "/nonexistent/shared");
+        if ci {
+            cmd.env("CI", "true");
+        } else {
+            cmd.env_remove("CI");
+        }
+        let out = cmd.output().expect("run the corpus test binary");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let tests = [
+        "every_shipped_file_parses",
+        "every_home_audits_cleanly",
+        "datasource_passwords_never_printed",
+        "apply_round_trips_on_every_home",
+        "db_reads_every_homes_datasource",
+    ];
+
+    let (passed, text) = run(false);
+    assert!(passed, "without CI an absent corpus skips:\n{text}");
+    for t in tests {
+        let line = format!(
+            "SKIPPED: {t}: shared/fixtures/wso2 is absent (looked in /nonexistent/shared; "
+        );
+        assert!(text.contains(&line), "no `{line}`:\n{text}");
+    }
+
+    let (passed, text) = run(true);
+    assert!(!passed, "under CI=true an absent corpus fails:\n{text}");
+    for t in tests {
+        let line = format!("{t}: shared/fixtures/wso2 is absent");
+        assert!(text.contains(&line), "no `{line}`:\n{text}");
+    }
+    assert!(
+        text.contains("(CI=true: a skipped test is a failure)"),
+        "{text}"
+    );
 }

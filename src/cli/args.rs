@@ -1,5 +1,6 @@
 //! clap definitions: pure parsing, no side effects.
 
+use crate::exit_code;
 use crate::host::detect::parse_memory_size;
 use crate::version::Version;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -7,20 +8,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-const EXIT_CODES: &str = "\
-Exit codes:
-  0  nothing at or above --fail-on was found (always 0 with --fail-on never);
-     with --diff: nothing to change
-  1  findings at or above --fail-on (after --apply: what remains); with --diff: changes
-  2  apim-tune itself failed: bad arguments, missing root, invalid profile, nothing written
-  3  --apply or rollback failed while writing and restored every file it had written";
-
 #[derive(Debug, Parser)]
 #[command(
     name = "apim-tune",
     version,
     about = "Audit a host and a WSO2 API Manager installation against tuning profiles",
-    after_help = EXIT_CODES
+    after_help = exit_code::help(exit_code::TOOL)
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -30,10 +23,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read the host and the API-M home, compare with the profile, report what is mistuned.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = exit_code::help(exit_code::AUDIT))]
     Audit(AuditArgs),
     /// Restore the files of the last (or a named) `--apply` byte for byte.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = exit_code::help(exit_code::ROLLBACK))]
     Rollback(RollbackArgs),
     /// List the backups `--apply` made.
     Backups(BackupsArgs),
@@ -49,7 +42,7 @@ pub enum Command {
     /// Run the embedded gateway, key manager and backend on loopback with a home's settings.
     Gateway(GatewayArgs),
     /// Run the current and the proposed settings under the same bounded load, side by side.
-    #[command(after_help = VALIDATE_EXIT_CODES)]
+    #[command(after_help = exit_code::help(exit_code::VALIDATE))]
     Validate(ValidateArgs),
     /// Run the embedded backend alone (to measure another proxy in front of it).
     Backend(BackendArgs),
@@ -65,16 +58,6 @@ pub struct DbArgs {
     pub command: DbCommand,
 }
 
-const DB_EXIT_CODES: &str = "\
-Exit codes:
-  0    done (db audit: nothing at or above --fail-on)
-  1    db audit: findings at or above --fail-on; db restore: some backed-up rows could not
-       go back (their key exists again, or they conflict with a newer row) and stay in BAK_
-  2    apim-tune itself failed: bad arguments, no connection, missing tables or columns,
-       a foreign BAK_ table; nothing was deleted after a failed check
-  130  db clean stopped by Ctrl-C or SIGTERM after a whole batch; run the same command
-       again to continue where it stopped";
-
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
     /// Create the API-M tables `db` works on (WSO2's names, types and indexes for a version).
@@ -82,13 +65,13 @@ pub enum DbCommand {
     /// Fill the tables with realistic synthetic growth (half of it removable), fast.
     Seed(DbSeedArgs),
     /// Report per table: rows, size, what the cleanup would remove and why, missing indexes.
-    #[command(after_help = DB_EXIT_CODES)]
+    #[command(after_help = exit_code::help(exit_code::DB))]
     Audit(DbAuditArgs),
     /// Delete removable tokens, codes, sessions and registry log rows in short batches.
-    #[command(after_help = DB_EXIT_CODES)]
+    #[command(after_help = exit_code::help(exit_code::DB))]
     Clean(DbCleanArgs),
     /// Put back every row `db clean --backup` copied to its BAK_ tables.
-    #[command(after_help = DB_EXIT_CODES)]
+    #[command(after_help = exit_code::help(exit_code::DB))]
     Restore(DbRestoreArgs),
     /// Print a ready schedule (systemd timer, cron line, MySQL EVENT, pg_cron, SQL Server Agent).
     Schedule(DbScheduleArgs),
@@ -284,12 +267,6 @@ pub fn parse_span(s: &str) -> Result<Duration, String> {
     d.filter(|d| d.as_secs() <= 100 * 365 * 86_400)
         .ok_or_else(|| format!("`{s}` is longer than 100 years"))
 }
-
-const VALIDATE_EXIT_CODES: &str = "\
-Exit codes:
-  0  every check passed (or was skipped)
-  1  a check failed
-  2  apim-tune itself failed: bad arguments, missing root, a port it could not bind";
 
 /// A loopback address (`127.0.0.1:8280`, `[::1]:0`); anything else is refused.
 fn parse_loopback(s: &str) -> Result<SocketAddr, String> {
@@ -660,4 +637,49 @@ fn parse_version(s: &str) -> Result<Version, String> {
     Version::parse_prefix(s)
         .filter(|_| ok)
         .ok_or_else(|| format!("`{s}` is not a version like 4.2.0"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn help_of(path: &[&str]) -> String {
+        let mut cli = Cli::command();
+        let mut cmd = &mut cli;
+        for name in path {
+            cmd = cmd
+                .find_subcommand_mut(name)
+                .unwrap_or_else(|| panic!("no subcommand `{name}`"));
+        }
+        cmd.render_help().to_string()
+    }
+
+    /// Every help that lists exit codes lists its own command's table, from `exit_code`.
+    /// `rollback -h` used to print the audit's (`--fail-on`, `--diff`), none of which it has.
+    /// See: issue 12.
+    #[test]
+    fn issue_12_each_help_lists_its_own_exit_codes() {
+        let cases: &[(&[&str], &[exit_code::Meaning])] = &[
+            (&[], exit_code::TOOL),
+            (&["audit"], exit_code::AUDIT),
+            (&["rollback"], exit_code::ROLLBACK),
+            (&["validate"], exit_code::VALIDATE),
+            (&["db", "audit"], exit_code::DB),
+            (&["db", "clean"], exit_code::DB),
+            (&["db", "restore"], exit_code::DB),
+        ];
+        for (path, table) in cases {
+            let help = help_of(path);
+            assert!(
+                help.trim_end().ends_with(&exit_code::help(table)),
+                "{path:?}:\n{help}"
+            );
+        }
+        let rollback = help_of(&["rollback"]);
+        assert!(
+            !rollback.contains("--fail-on") && !rollback.contains("--diff"),
+            "{rollback}"
+        );
+    }
 }

@@ -3,7 +3,7 @@
 //! results to exit codes.
 
 use super::args::{AuditArgs, BackupsArgs, Format, RollbackArgs};
-use super::audit::{exit_for, print_report};
+use super::output::{exit_for, print_report};
 use crate::audit::{AuditOptions, run as run_audit, run_with_sources};
 use crate::edit::plan::{Plan, PlanContext, plan};
 use crate::edit::write::{self, ApplyError, ApplyOptions, FileChange};
@@ -198,7 +198,7 @@ fn allowed_dirs(root: &Path, apim_home: Option<&Path>) -> Vec<PathBuf> {
 }
 
 pub fn rollback(a: &RollbackArgs) -> anyhow::Result<u8> {
-    let root = super::audit::canonical(&a.root);
+    let root = super::options::canonical(&a.root);
     let dir = backup_dir(&root, a.backup_dir.as_deref());
     let allowed = allowed_dirs(&root, a.apim_home.as_deref());
     match write::rollback(&dir, a.to.as_deref(), a.force, &allowed, &edit::timestamp()) {
@@ -229,7 +229,7 @@ pub fn rollback(a: &RollbackArgs) -> anyhow::Result<u8> {
 }
 
 pub fn backups(a: &BackupsArgs) -> anyhow::Result<u8> {
-    let dir = backup_dir(&super::audit::canonical(&a.root), a.backup_dir.as_deref());
+    let dir = backup_dir(&super::options::canonical(&a.root), a.backup_dir.as_deref());
     let list = write::list_backups(&dir)?;
     if list.is_empty() {
         println!("no backups in {}", dir.display());

@@ -135,7 +135,7 @@ fn config_context(home: &Path) -> anyhow::Result<ConfigContext> {
 }
 
 fn audit(a: &DbAuditArgs) -> anyhow::Result<u8> {
-    super::audit::set_color(a.color);
+    super::output::set_color(a.color);
     let t = target(&a.target)?;
     let context = match &a.target.apim_home {
         Some(home) => config_context(home)?,
@@ -151,11 +151,11 @@ fn audit(a: &DbAuditArgs) -> anyhow::Result<u8> {
     )?;
     crate::audit::judge_db(&mut report);
     let ro = RenderOptions {
-        fail_on: super::audit::threshold(a.fail_on),
+        fail_on: super::output::threshold(a.fail_on),
         diff: None,
     };
-    super::audit::write_reports(&a.output, a.format, |f| render(f, &report, &ro))?;
-    Ok(super::audit::exit_for(&report, a.fail_on))
+    super::output::write_reports(&a.output, a.format, |f| render(f, &report, &ro))?;
+    Ok(super::output::exit_for(&report, a.fail_on))
 }
 
 fn render(format: Format, report: &DbAuditReport, ro: &RenderOptions) -> String {

@@ -27,7 +27,7 @@ pub(super) fn bench_options(b: &BenchArgs) -> BenchOptions {
 }
 
 pub fn run(a: &GatewayArgs) -> anyhow::Result<u8> {
-    let configs = runtime_config::load(&super::audit::target_options(&a.target))?;
+    let configs = runtime_config::load(&super::options::target_options(&a.target))?;
     let (which, settings) = if a.proposed {
         ("proposed", &configs.proposed)
     } else {

@@ -10,7 +10,7 @@ use crate::report::host::{self as render, HostView};
 use std::io::Write;
 
 pub fn run(a: &HostArgs) -> anyhow::Result<u8> {
-    let root = super::audit::canonical(&a.root);
+    let root = super::options::canonical(&a.root);
     if !root.is_dir() {
         anyhow::bail!("root `{}` is not a directory", root.display());
     }

@@ -7,6 +7,8 @@ mod db;
 mod explain;
 mod gateway;
 mod host;
+mod options;
+mod output;
 mod validate;
 
 use args::{Cli, Command};

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 pub fn run(a: &ValidateArgs) -> anyhow::Result<u8> {
-    let configs = runtime_config::load(&super::audit::target_options(&a.target))?;
+    let configs = runtime_config::load(&super::options::target_options(&a.target))?;
     let plan = ValidatePlan {
         configs: vec![
             ("current", &configs.current),

@@ -5,6 +5,7 @@
 use super::dialect::Engine;
 use crate::model::SourceFile;
 use crate::redact::{Secret, redact_connection_url, redact_url};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug)]
@@ -104,17 +105,16 @@ fn strip_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
         .then(|| &s[prefix.len()..])
 }
 
-/// Percent-encodes everything but unreserved characters (RFC 3986), for user and password.
+/// What a user or password keeps as is in a URL: RFC 3986's unreserved characters. Everything
+/// else (`@`, `:`, `/`, `%`, UTF-8 bytes…) is percent-encoded.
+const USERINFO: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(s, USERINFO).to_string()
 }
 
 /// The WSO2AM_DB datasource of an API-M home: deployment.toml (3.x/4.x) or
@@ -196,6 +196,15 @@ pub fn from_home(home: &Path) -> Result<Target, String> {
 
 #[cfg(test)]
 mod tests {
+    /// RFC 3986 unreserved characters stay; every other byte, UTF-8 included, is `%XX`.
+    #[test]
+    fn userinfo_keeps_only_unreserved_characters() {
+        assert_eq!(
+            super::percent_encode("aZ9-._~ é%@:/?#[]!$&'()*+,;="),
+            "aZ9-._~%20%C3%A9%25%40%3A%2F%3F%23%5B%5D%21%24%26%27%28%29%2A%2B%2C%3B%3D"
+        );
+    }
+
     use super::*;
 
     #[test]

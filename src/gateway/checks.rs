@@ -5,7 +5,7 @@
 
 use super::load::{LoadSpec, RequestTemplate};
 use super::settings::{BenchOptions, GatewaySettings, Sourced};
-use super::validate::{LoadOptions, templates};
+use super::workload::{LoadOptions, templates};
 use super::{GatewayError, Running, run_load};
 use serde::Serialize;
 use std::sync::Arc;

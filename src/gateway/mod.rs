@@ -23,6 +23,7 @@ pub mod tokens;
 mod upstream;
 pub mod validate;
 mod worker_pool;
+mod workload;
 
 pub use cache::CacheStats;
 pub use proxy::GatewayStats;

@@ -3,7 +3,8 @@
 
 use super::cache::CacheStats;
 use super::checks::{self, CheckResult};
-use super::load::{LoadResult, LoadSpec, RequestTemplate};
+use super::load::{LoadResult, LoadSpec};
+pub use super::workload::{LoadOptions, templates};
 use super::proxy::GatewayStats;
 use super::settings::{BenchOptions, GatewaySettings, SettingRow};
 use super::stats::{ErrorCounts, LatencySummary, ProcessPeaks};
@@ -13,17 +14,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// The load every configuration gets.
-#[derive(Clone, Debug)]
-pub struct LoadOptions {
-    pub connections: usize,
-    pub duration: Duration,
-    pub max_requests: u64,
-    /// Total requests per second (open model); `None` runs as fast as the gateway answers.
-    pub rate: Option<f64>,
-    /// How long a client waits for an answer (its read timeout).
-    pub client_timeout: Duration,
-}
 
 pub struct ValidatePlan<'a> {
     /// `("current", …)`, `("proposed", …)`.
@@ -258,18 +248,6 @@ pub fn run(
     })
 }
 
-/// The request every load sends: the sample API's `GET /menu`, one template per active token.
-pub fn templates(tokens: &[String]) -> Vec<RequestTemplate> {
-    tokens
-        .iter()
-        .map(|t| RequestTemplate {
-            method: "GET".into(),
-            path: "/pizzashack/1.0.0/menu".into(),
-            headers: vec![("Authorization".into(), format!("Bearer {t}"))],
-            body: bytes::Bytes::new(),
-        })
-        .collect()
-}
 
 /// The settings that change how a load of valid tokens against a prompt backend runs.
 fn load_shape(s: &GatewaySettings) -> impl PartialEq + use<> {

@@ -22,7 +22,7 @@ const HOSTNAME: &str = "apim-tune";
 const EPOCH: &str = "1970-01-01T00:00:00";
 
 pub fn render(r: &dyn Renderable, o: &RenderOptions) -> String {
-    render_at(r, o, &xs_datetime(&crate::edit::timestamp()))
+    render_at(r, o, &xs_datetime(&crate::clock::timestamp()))
 }
 
 /// `YYYYMMDDTHHMMSSZ` → `YYYY-MM-DDTHH:MM:SS`, the only form the schema's pattern accepts.

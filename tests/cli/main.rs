@@ -20,6 +20,8 @@ mod host;
 mod output;
 mod reports;
 mod secrets;
+#[path = "../../src/test_support/skip.rs"]
+mod skip;
 mod validate;
 
 use assert_cmd::Command;

@@ -1,6 +1,7 @@
 //! CI reports: SARIF, JUnit, Markdown, `--output`, waivers, baselines, `rules`, `explain`.
 
 use super::{CliTest, codes_of, fixtures};
+use crate::skip::shared;
 use serde_json::Value;
 
 const EPOCH: &str = "1795326481";
@@ -16,13 +17,6 @@ fn run_fmt(t: &CliTest, home: &str, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).replace(&t.root.display().to_string(), "[ROOT]"),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-fn shared(rel: &str) -> Option<std::path::PathBuf> {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared")
-        .join(rel);
-    p.exists().then_some(p)
 }
 
 #[test]
@@ -56,18 +50,15 @@ fn sarif_is_valid_and_snapshotted() {
         results.iter().any(|r| r["fixes"].is_array()),
         "fixable findings carry fixes"
     );
-    match shared("schemas/sarif-2.1.0.json") {
-        Some(schema) => {
-            let schema: Value =
-                serde_json::from_str(&std::fs::read_to_string(schema).unwrap()).unwrap();
-            let validator = jsonschema::validator_for(&schema).unwrap();
-            let errors: Vec<String> = validator
-                .iter_errors(&v)
-                .map(|e| format!("{e} at {}", e.instance_path()))
-                .collect();
-            assert!(errors.is_empty(), "SARIF is not valid 2.1.0: {errors:#?}");
-        }
-        None => eprintln!("reports: ../shared/schemas is absent; SARIF schema validation skipped"),
+    if let Some(schema) = shared("schemas/sarif-2.1.0.json") {
+        let schema: Value =
+            serde_json::from_str(&std::fs::read_to_string(schema).unwrap()).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&v)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "SARIF is not valid 2.1.0: {errors:#?}");
     }
     crate::in_snapshots! { insta::assert_json_snapshot!("legacy_sarif", v, {
         ".runs[0].tool.driver.version" => "[VERSION]",
@@ -90,21 +81,18 @@ fn junit_is_valid_against_the_schema_and_snapshotted() {
     assert!(out.contains("<failure"), "{out}");
     let file = t.dir.path().join("report.xml");
     std::fs::write(&file, &out).unwrap();
-    match shared("schemas/junit.xsd") {
-        Some(xsd) => {
-            let check = std::process::Command::new("xmllint")
-                .args(["--noout", "--schema"])
-                .arg(&xsd)
-                .arg(&file)
-                .output()
-                .expect("xmllint (Debian libxml2-utils, installed by .ci/run)");
-            assert!(
-                check.status.success(),
-                "{}",
-                String::from_utf8_lossy(&check.stderr)
-            );
-        }
-        None => eprintln!("reports: ../shared/schemas is absent; JUnit schema validation skipped"),
+    if let Some(xsd) = shared("schemas/junit.xsd") {
+        let check = std::process::Command::new("xmllint")
+            .args(["--noout", "--schema"])
+            .arg(&xsd)
+            .arg(&file)
+            .output()
+            .expect("xmllint (Debian libxml2-utils, installed by .ci/run)");
+        assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
     }
     crate::in_snapshots! { insta::assert_snapshot!("legacy_junit", out); }
 }

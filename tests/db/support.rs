@@ -1,6 +1,7 @@
 //! Databases for the tests: a SQLite file always; PostgreSQL and MariaDB/MySQL when `.ci/run`
-//! (or `.ci/db-servers.sh start`) exported their URLs. In CI a missing server is a failure, not
-//! a skip, so a broken server start cannot pass as "ran no test".
+//! (or `.ci/db-servers.sh start`) exported their URLs. A missing server skips that engine with a
+//! `SKIPPED:` line; in CI it is a failure, not a skip, so a broken server start cannot pass as
+//! "ran no test" (`src/test_support/skip.rs`).
 
 use apim_tune::db::dialect::Engine;
 use apim_tune::db::schema::{self, Generation};
@@ -26,17 +27,14 @@ impl TestDb {
     }
 }
 
-fn server_url(env: &str) -> Option<String> {
+fn server_url(env: &str, label: &str) -> Option<String> {
     match std::env::var(env) {
         Ok(v) if !v.trim().is_empty() => Some(v),
         _ => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{env} is not set in CI: .ci/run must start the database servers");
-            }
-            eprintln!(
-                "note: {env} is not set; skipping this engine (`.ci/db-servers.sh start` starts \
-                 local servers and prints an env file to source)"
-            );
+            crate::skip::skip(&format!(
+                "{label}: {env} is not set (`.ci/db-servers.sh start` starts local servers and \
+                 prints an env file to source)"
+            ));
             None
         }
     }
@@ -59,7 +57,7 @@ pub fn databases(test: &str) -> Vec<TestDb> {
     });
     let name = format!("apimtune_{test}");
     for (env, label) in [(PG_ENV, "postgresql"), (MYSQL_ENV, "mysql")] {
-        let Some(base) = server_url(env) else {
+        let Some(base) = server_url(env, label) else {
             continue;
         };
         let mut admin =

@@ -7,15 +7,13 @@ pub mod codes;
 
 use super::RuleContext;
 use super::compare::{Outcome, compare, target_value};
+use super::sysctl::NEVER_LOWER;
 use crate::apim::catalog::SettingType;
 use crate::diag::{Change, Code, Effect, Finding, Fix, JvmValue, Subject};
 use crate::host::limits::LimitType;
 use crate::model::Location;
 use crate::profile::Family;
 use crate::profile::resolve::{Check, Expectation, Val};
-
-/// Keys systemd raises to the kernel maximum at boot: never recommend less than the live value.
-pub const NEVER_LOWER: &[&str] = &["fs.file-max", "fs.nr_open"];
 
 /// What is known about one setting before judging it.
 struct Seen {

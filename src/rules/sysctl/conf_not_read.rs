@@ -11,7 +11,7 @@ use crate::diag::{Change, Finding, Subject};
 use crate::host::sysctl::SysctlLine;
 use crate::profile::Family;
 use crate::rules::compare::{Outcome, compare, target_value};
-use crate::rules::expectation::NEVER_LOWER;
+use super::NEVER_LOWER;
 use crate::rules::{Check, Input, RuleContext};
 
 declare_rule! {

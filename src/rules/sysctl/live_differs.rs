@@ -5,7 +5,7 @@
 
 use crate::diag::{Finding, Subject};
 use crate::host::sysctl::normalize_value;
-use crate::rules::expectation::NEVER_LOWER;
+use super::NEVER_LOWER;
 use crate::rules::{Check, Input, RuleContext};
 
 declare_rule! {

@@ -12,6 +12,9 @@ pub mod tw_recycle;
 use crate::diag::{Change, Effect, Fix};
 use crate::model::Location;
 
+/// Keys systemd raises to the kernel maximum at boot: never recommend less than the live value.
+pub const NEVER_LOWER: &[&str] = &["fs.file-max", "fs.nr_open"];
+
 /// A kernel parameter change, in effect once the files are loaded (`sysctl --system`).
 pub(crate) fn sysctl_fix(change: Change) -> Fix {
     Fix::safe(change, Effect::SysctlReload)

@@ -1,0 +1,43 @@
+//! The audit's options from the command line: root, home, profile, host overrides, waivers.
+
+use super::args::{AuditArgs, TargetArgs};
+use crate::audit::AuditOptions;
+use crate::host::detect::Overrides;
+
+/// A path made absolute and free of links when it exists, so every path the audit prints
+/// relates to `--root` the same way however the two were spelled.
+pub(super) fn canonical(p: &std::path::Path) -> std::path::PathBuf {
+    p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
+}
+
+pub(super) fn options(a: &AuditArgs) -> AuditOptions {
+    AuditOptions {
+        waivers: a.waivers.clone().or_else(|| {
+            let default = std::path::PathBuf::from(crate::waivers::DEFAULT_FILE);
+            default.is_file().then_some(default)
+        }),
+        baseline: a.baseline.clone(),
+        ..target_options(&a.target)
+    }
+}
+
+/// The audit options of the host, home and profile flags (no waivers, no baseline).
+pub(super) fn target_options(a: &TargetArgs) -> AuditOptions {
+    AuditOptions {
+        root: canonical(&a.root),
+        apim_home: a.apim_home.as_deref().map(canonical),
+        apim_version: a.apim_version,
+        role: a.role.clone(),
+        profile_file: a.profile.clone(),
+        overrides: Overrides {
+            cores: a.cores,
+            memory_mb: a.memory,
+            nat: Some(a.nat.into()),
+            java_version: a.java_version,
+            java_home: a.java_home.clone(),
+        },
+        user: a.user.clone(),
+        waivers: None,
+        baseline: None,
+    }
+}
