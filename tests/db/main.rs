@@ -3,4 +3,5 @@
 mod cli;
 mod model;
 mod oracle;
+mod schedule;
 mod support;
