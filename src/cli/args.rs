@@ -241,14 +241,14 @@ pub struct DbScheduleArgs {
     /// What runs the clean: mysql (EVENT), postgresql (pg_cron), mssql (SQL Server Agent),
     /// systemd (timer and service) or cron.
     #[arg(long, value_name = "ENGINE")]
-    pub engine: crate::schedule::ScheduleTarget,
+    pub engine: crate::db::schedule::ScheduleTarget,
     /// How often: 30m, 6h, 1d, 1w…
     #[arg(long, default_value = "1d", value_name = "INTERVAL")]
-    pub every: crate::schedule::Every,
+    pub every: crate::db::schedule::Every,
     /// When: HH:MM (UTC on servers, local time for systemd/cron), or `Sat 03:30` with a weekly
     /// --every.
     #[arg(long, default_value = "02:00", value_name = "TIME")]
-    pub at: crate::schedule::At,
+    pub at: crate::db::schedule::At,
     /// The `db clean` options to bake in, e.g. "--tokens --codes --sessions --backup".
     #[arg(
         long,

@@ -358,14 +358,14 @@ fn print_restore(r: &RestoreReport, format: DbFormat) -> anyhow::Result<()> {
 }
 
 fn schedule(a: &DbScheduleArgs) -> anyhow::Result<u8> {
-    let opts = crate::schedule::ScheduleOptions {
+    let opts = crate::db::schedule::ScheduleOptions {
         every: a.every,
         at: a.at,
         url: a.url.clone(),
-        clean: crate::schedule::CleanOptions::parse(&a.options)?,
+        clean: crate::db::schedule::CleanOptions::parse(&a.options)?,
         binary: a.binary.clone(),
     };
-    let text = crate::schedule::render(a.engine, &opts)?;
+    let text = crate::db::schedule::render(a.engine, &opts)?;
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     Ok(exit_code::OK)

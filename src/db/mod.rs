@@ -12,6 +12,7 @@ mod conn;
 pub mod dialect;
 pub mod model;
 mod restore;
+pub mod schedule;
 pub mod schema;
 mod seed;
 mod stop;
