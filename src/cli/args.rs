@@ -177,6 +177,28 @@ pub struct DbAuditArgs {
 pub struct DbCleanArgs {
     #[command(flatten)]
     pub target: DbTargetArgs,
+    #[command(flatten)]
+    pub clean: DbCleanOptions,
+    /// Count what would be removed; change nothing.
+    #[arg(long, help_heading = "How")]
+    pub dry_run: bool,
+    /// Print the plain, unbatched DELETE statements with the cut-offs filled in; change nothing.
+    #[arg(long, help_heading = "How")]
+    pub print_sql: bool,
+    /// Do not ask for confirmation (needed when stdin is not a terminal).
+    #[arg(long, short = 'y', help_heading = "How")]
+    pub yes: bool,
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DbFormat,
+    /// Test hook: stop as Ctrl-C would after this many batches.
+    #[arg(long, hide = true)]
+    pub stop_after_batches: Option<u64>,
+}
+
+/// What `db clean` removes and how gently, apart from where and whether for real.
+#[derive(Debug, Args)]
+pub struct DbCleanOptions {
     /// IDN_OAUTH2_ACCESS_TOKEN (and the scope rows that go with each token).
     #[arg(long, help_heading = "What")]
     pub tokens: bool,
@@ -199,7 +221,7 @@ pub struct DbCleanArgs {
     #[arg(long, default_value = "2h", value_parser = parse_span, value_name = "DURATION", help_heading = "What")]
     pub safe_period: Duration,
     /// Rows per batch; each batch is one short transaction.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=15_000), help_heading = "How")]
+    #[arg(long, default_value_t = 10_000, value_parser = parse_batch, help_heading = "How")]
     pub batch: u64,
     /// Pause between batches, so live traffic gets the locks and I/O.
     #[arg(long, default_value = "100ms", value_parser = parse_span, value_name = "DURATION", help_heading = "How")]
@@ -208,21 +230,15 @@ pub struct DbCleanArgs {
     /// back).
     #[arg(long, help_heading = "How")]
     pub backup: bool,
-    /// Count what would be removed; change nothing.
-    #[arg(long, help_heading = "How")]
-    pub dry_run: bool,
-    /// Print the plain, unbatched DELETE statements with the cut-offs filled in; change nothing.
-    #[arg(long, help_heading = "How")]
-    pub print_sql: bool,
-    /// Do not ask for confirmation (needed when stdin is not a terminal).
-    #[arg(long, short = 'y', help_heading = "How")]
-    pub yes: bool,
-    /// Output format of the summary.
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: DbFormat,
-    /// Test hook: stop as Ctrl-C would after this many batches.
-    #[arg(long, hide = true)]
-    pub stop_after_batches: Option<u64>,
+}
+
+/// `--batch`: 1 to [`crate::db::MAX_BATCH`] rows, the bound `db clean` enforces.
+fn parse_batch(s: &str) -> Result<u64, String> {
+    let max = crate::db::MAX_BATCH;
+    s.parse::<u64>()
+        .ok()
+        .filter(|b| (1..=max as u64).contains(b))
+        .ok_or_else(|| format!("`{s}` is not a whole number from 1 to {max}"))
 }
 
 #[derive(Debug, Args)]

@@ -2,8 +2,8 @@
 //! drawing progress, rendering, exit codes; the work is in `crate::db`.
 
 use super::args::{
-    DbAuditArgs, DbCleanArgs, DbCommand, DbFormat, DbInitArgs, DbRestoreArgs, DbScheduleArgs,
-    DbSeedArgs, DbTargetArgs, Format,
+    DbAuditArgs, DbCleanArgs, DbCleanOptions, DbCommand, DbFormat, DbInitArgs, DbRestoreArgs,
+    DbScheduleArgs, DbSeedArgs, DbTargetArgs, Format,
 };
 use crate::apim::{self, ApimModel};
 use crate::db::model::{CleanReport, DbAuditReport, RestoreReport, TableOutcome};
@@ -170,21 +170,9 @@ fn render(format: Format, report: &DbAuditReport, ro: &RenderOptions) -> String 
 fn clean(a: &DbCleanArgs) -> anyhow::Result<u8> {
     let t = target(&a.target)?;
     let plan = CleanPlan {
-        tokens: a.tokens,
-        codes: a.codes,
-        sessions: a.sessions,
-        registry: a.registry,
-        audit_older_than: if a.audit_table { a.older_than } else { None },
-        safe_period: a.safe_period,
-        batch: a.batch as usize,
-        pause: a.pause,
-        backup: if a.backup {
-            Backup::Tables
-        } else {
-            Backup::None
-        },
         dry_run: a.dry_run,
         stop_after_batches: a.stop_after_batches,
+        ..clean_plan(&a.clean)
     };
     if a.print_sql {
         let mut out = std::io::stdout().lock();
@@ -198,7 +186,7 @@ fn clean(a: &DbCleanArgs) -> anyhow::Result<u8> {
             "delete the removable rows of {} ({}){}?",
             t.display,
             selected(&plan),
-            if a.backup {
+            if a.clean.backup {
                 ", backing them up to BAK_ tables"
             } else {
                 " WITHOUT a backup"
@@ -214,6 +202,27 @@ fn clean(a: &DbCleanArgs) -> anyhow::Result<u8> {
     } else {
         exit_code::OK
     })
+}
+
+/// The plan `db clean` runs from its options.
+fn clean_plan(o: &DbCleanOptions) -> CleanPlan {
+    CleanPlan {
+        tokens: o.tokens,
+        codes: o.codes,
+        sessions: o.sessions,
+        registry: o.registry,
+        audit_older_than: if o.audit_table { o.older_than } else { None },
+        safe_period: o.safe_period,
+        batch: o.batch as usize,
+        pause: o.pause,
+        backup: if o.backup {
+            Backup::Tables
+        } else {
+            Backup::None
+        },
+        dry_run: false,
+        stop_after_batches: None,
+    }
 }
 
 fn selected(p: &CleanPlan) -> String {

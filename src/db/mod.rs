@@ -19,7 +19,7 @@ mod stop;
 pub mod target;
 
 pub use audit::{AuditSpec, ConfigContext, ConfigFlag};
-pub use clean::{Backup, CleanPlan};
+pub use clean::{Backup, CleanPlan, MAX_BATCH};
 pub use conn::Arg;
 pub use seed::SeedSpec;
 pub use target::Target;
