@@ -196,7 +196,9 @@ pub struct DbCleanArgs {
     pub stop_after_batches: Option<u64>,
 }
 
-/// What `db clean` removes and how gently, apart from where and whether for real.
+/// What `db clean` removes and how gently. `db schedule --options` parses its words with this
+/// same struct ([`ScheduledClean`]), so a schedule cannot bake in a value that `db clean`
+/// would refuse at every run.
 #[derive(Debug, Args)]
 pub struct DbCleanOptions {
     /// IDN_OAUTH2_ACCESS_TOKEN (and the scope rows that go with each token).
@@ -239,6 +241,22 @@ fn parse_batch(s: &str) -> Result<u64, String> {
         .ok()
         .filter(|b| (1..=max as u64).contains(b))
         .ok_or_else(|| format!("`{s}` is not a whole number from 1 to {max}"))
+}
+
+/// The words of `db schedule --options`: `db clean`'s own options, and the `--yes` a schedule
+/// adds itself. `--url` is here only to be refused with the reason (the URL, password and
+/// all, comes from the environment file); `db clean`'s other words (`--dry-run`, `--format`…)
+/// are unknown to a schedule.
+#[derive(Debug, Parser)]
+#[command(name = "--options", no_binary_name = true, disable_help_flag = true)]
+pub struct ScheduledClean {
+    #[command(flatten)]
+    pub clean: DbCleanOptions,
+    /// Accepted and left out: the schedule passes `--yes` itself, as nobody is there to answer.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    #[arg(long, hide = true)]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -99,3 +99,37 @@ fn valid_options_print_the_same_schedule_as_before() {
         { insta::assert_snapshot!("schedule_cli_options", all) }
     );
 }
+
+/// Issue 12: `--options` went through a parser of its own, which took `--batch 1000000`; every
+/// scheduled run then failed with exit 2, as `db clean` takes at most 15,000. The options now
+/// go through `db clean`'s own arguments: what it refuses, the schedule refuses, on every
+/// engine, before printing anything.
+/// See: issue 12, "files that show their subsystems".
+#[test]
+fn issue_12_schedule_refuses_the_batch_db_clean_refuses() {
+    apim_tune()
+        .args(["db", "clean", "--tokens", "--batch", "1000000", "--yes"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("from 1 to 15000"));
+    for engine in ["systemd", "cron", "mysql", "postgresql", "mssql"] {
+        apim_tune()
+            .args(["db", "schedule", "--engine", engine])
+            .args(["--options", "--batch 1000000"])
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains(
+                "invalid --options at `1000000`: --batch: `1000000` is not a whole number from 1 to 15000",
+            ));
+    }
+    // The largest batch `db clean` takes is still fine.
+    apim_tune()
+        .args(["db", "schedule", "--engine", "systemd"])
+        .args(["--options", "--tokens --batch 15000"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "db clean --yes --tokens --safe-period 2h --batch 15000 --pause 100ms\n",
+        ));
+}

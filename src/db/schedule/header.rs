@@ -1,9 +1,10 @@
 //! The comment every schedule starts with: the command that made it, when it runs, what it
 //! removes, how timestamps compare, and what is baked in.
 
-use super::options::{CleanOptions, ScheduleOptions, ScheduleTarget};
+use super::options::{ScheduleOptions, ScheduleTarget, clean_args};
 use super::when::when;
 use super::{VERSION, fmt_duration};
+use crate::db::{Backup, CleanPlan};
 use std::fmt::Write as _;
 
 /// Where `--at` is read, per scheduler.
@@ -18,7 +19,7 @@ pub(super) fn at_zone(target: ScheduleTarget) -> &'static str {
 }
 
 /// One line per table: what a run removes from it.
-fn removes(c: &CleanOptions) -> Vec<String> {
+fn removes(c: &CleanPlan) -> Vec<String> {
     let safe = fmt_duration(c.safe_period);
     let mut r = Vec::new();
     if c.tokens {
@@ -71,7 +72,7 @@ pub(super) fn header(cm: &str, target: ScheduleTarget, opts: &ScheduleOptions) -
          --options \"{}\"",
         opts.every,
         opts.at,
-        c.args().join(" ")
+        clean_args(c).join(" ")
     ));
     line(&format!(
         "Runs {}, in {}.",
@@ -112,7 +113,7 @@ pub(super) fn header(cm: &str, target: ScheduleTarget, opts: &ScheduleOptions) -
             "No backup: the procedure deletes for good. For backed-up runs use `apim-tune db clean --backup` \
              (or --engine systemd/cron with --options \"--backup\").",
         );
-    } else if c.backup {
+    } else if c.backup == Backup::Tables {
         line("Backup: each run backs up what it deletes (--backup).");
     } else {
         line("No backup: add --backup to --options for backed-up runs.");

@@ -11,9 +11,13 @@
 //! that `db clean` and `db audit` use too, with each `?` bound to a procedure variable. Unlike
 //! WSO2's MySQL scripts (`NOW()`, the server's local time), every cut-off is taken in UTC.
 //!
+//! What a run removes and how gently is `db clean`'s own [`CleanPlan`](crate::db::CleanPlan):
+//! `cli` parses `--options` with `db clean`'s arguments, so a schedule cannot take a value a
+//! run would refuse. This module parses no `db clean` words; it only writes them.
+//!
 //! The parts:
-//! - `options`: what to print (`--engine`, the clean options) and the checks every target
-//!   shares;
+//! - `options`: what to print (`--engine`, the plan with a schedule's default tables and
+//!   bounds, the plan as `db clean` words) and the checks every target shares;
 //! - `when`: `--every` and `--at`, and the same times in each scheduler's own syntax;
 //! - `header`: the comment every output starts with;
 //! - `units`: the systemd service and timer, and the crontab line;
@@ -31,7 +35,11 @@ mod units;
 mod when;
 
 pub use crate::clock::{fmt_duration, parse_duration};
-pub use options::{CleanOptions, ScheduleError, ScheduleOptions, ScheduleTarget};
+pub use options::{ScheduleError, ScheduleOptions, ScheduleTarget};
+// `cli`'s tests check that these words parse back to the same plan with `db clean`'s arguments.
+#[cfg(test)]
+pub(crate) use options::clean_args;
+pub(crate) use options::{check_clean, default_tables};
 pub use when::{At, Every, Weekday};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,8 +1,11 @@
-//! What a schedule is made of: the `--engine`, the `db clean` options it bakes in, and the
-//! checks every target shares. Nothing here writes schedule text.
+//! What a schedule is made of: the `--engine`, the `db clean` plan it bakes in (with a
+//! schedule's default tables and bounds), and the checks every target shares. Nothing here
+//! parses `db clean` words (`cli` does, with `db clean`'s own arguments) or writes schedule
+//! text beyond the plan's words.
 
+use super::fmt_duration;
 use super::when::{At, Every};
-use super::{ENV_FILE, URL_VAR, fmt_duration, parse_duration};
+use crate::db::{Backup, CleanPlan, MAX_BATCH};
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -13,7 +16,6 @@ const MAX_PERIOD: Duration = Duration::from_secs(3650 * 86_400);
 /// The longest pause between batches (SQL Server's WAITFOR DELAY stops at 24 h; a longer pause
 /// than this only makes a run last forever).
 const MAX_PAUSE: Duration = Duration::from_secs(3600);
-const MAX_BATCH: u32 = 1_000_000;
 
 /// What `db schedule --engine` prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -88,191 +90,69 @@ impl FromStr for ScheduleTarget {
     }
 }
 
-/// What a run removes and how gently: the `db clean` options a schedule bakes in, parsed from
-/// `--options "…"` so that the procedures do the same and the units pass only checked words on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CleanOptions {
-    /// `--tokens`: IDN_OAUTH2_ACCESS_TOKEN.
-    pub tokens: bool,
-    /// `--codes`: IDN_OAUTH2_AUTHORIZATION_CODE.
-    pub codes: bool,
-    /// `--sessions`: IDN_AUTH_SESSION_STORE and its side tables.
-    pub sessions: bool,
-    /// `--registry`: REG_LOG (in the registry/shared database in API-M 3.x and 4.x).
-    pub registry: bool,
-    /// `--audit-table --older-than D`: IDN_OAUTH2_ACCESS_TOKEN_AUDIT rows older than D.
-    pub audit_older_than: Option<Duration>,
-    /// `--safe-period`: how long past expiry a token, code or session is kept (gateways may
-    /// still cache a token).
-    pub safe_period: Duration,
-    /// `--batch`: rows (sessions for the session store) per delete.
-    pub batch: u32,
-    /// `--pause`: sleep between batches, to leave the database to API-M.
-    pub pause: Duration,
-    /// `--backup`: `db clean` backs up what it deletes (systemd and cron only).
-    pub backup: bool,
-}
-
-impl Default for CleanOptions {
-    /// The tables WSO2's own procedures clean in the API-M database, with `db clean`'s
-    /// defaults.
-    fn default() -> Self {
-        CleanOptions {
-            tokens: true,
-            codes: true,
-            sessions: true,
-            registry: false,
-            audit_older_than: None,
-            safe_period: Duration::from_secs(2 * 3600),
-            batch: 10_000,
-            pause: Duration::from_millis(100),
-            backup: false,
-        }
+/// What a run removes and how gently when `--options` names nothing else: the tables WSO2's own
+/// procedures clean in the API-M database, with `db clean`'s defaults (`cli` checks that
+/// parsing an empty `--options` gives this plan).
+fn default_clean() -> CleanPlan {
+    CleanPlan {
+        tokens: true,
+        codes: true,
+        sessions: true,
+        registry: false,
+        audit_older_than: None,
+        safe_period: Duration::from_secs(2 * 3600),
+        batch: 10_000,
+        pause: Duration::from_millis(100),
+        backup: Backup::None,
+        dry_run: false,
+        stop_after_batches: None,
     }
 }
 
-impl CleanOptions {
-    /// Parses `db clean` options (`--tokens --safe-period 2h --batch 5000`…). With no table
-    /// option, tokens, codes and sessions are cleaned. `--url` is refused: the URL, which may
-    /// hold a password, comes from the environment file.
-    pub fn parse(options: &str) -> Result<CleanOptions, ScheduleError> {
-        let bad = |word: &str, reason: String| ScheduleError::Options {
-            value: word.to_string(),
-            reason,
-        };
-        let mut o = CleanOptions {
-            tokens: false,
-            codes: false,
-            sessions: false,
-            ..CleanOptions::default()
-        };
-        let mut audit_table = false;
-        let mut older_than = None;
-        let mut words = options.split_whitespace();
-        while let Some(word) = words.next() {
-            let (key, inline) = match word.split_once('=') {
-                Some((k, v)) if k.starts_with("--") => (k, Some(v)),
-                _ => (word, None),
-            };
-            let mut value = || {
-                inline
-                    .or_else(|| words.next())
-                    .ok_or_else(|| bad(word, format!("{key} needs a value")))
-            };
-            let flag = |on: &mut bool| {
-                if inline.is_some() {
-                    return Err(bad(word, format!("{key} takes no value")));
-                }
-                *on = true;
-                Ok(())
-            };
-            match key {
-                "--tokens" => flag(&mut o.tokens)?,
-                "--codes" => flag(&mut o.codes)?,
-                "--sessions" => flag(&mut o.sessions)?,
-                "--registry" => flag(&mut o.registry)?,
-                "--audit-table" => flag(&mut audit_table)?,
-                "--backup" => flag(&mut o.backup)?,
-                // The schedule adds --yes itself: nobody is there to answer.
-                "--yes" => flag(&mut true)?,
-                "--older-than" => {
-                    let v = value()?;
-                    older_than = Some(period(v).map_err(|r| bad(v, format!("--older-than: {r}")))?);
-                }
-                "--safe-period" => {
-                    let v = value()?;
-                    o.safe_period = period(v).map_err(|r| bad(v, format!("--safe-period: {r}")))?;
-                }
-                "--pause" => {
-                    let v = value()?;
-                    o.pause = parse_duration(v).map_err(|r| bad(v, format!("--pause: {r}")))?;
-                    if o.pause > MAX_PAUSE {
-                        return Err(bad(v, "--pause: at most 1h".to_string()));
-                    }
-                }
-                "--batch" => {
-                    let v = value()?;
-                    o.batch = v
-                        .parse()
-                        .ok()
-                        .filter(|b| (1..=MAX_BATCH).contains(b))
-                        .ok_or_else(|| {
-                            bad(v, format!("--batch: a whole number from 1 to {MAX_BATCH}"))
-                        })?;
-                }
-                "--url" => {
-                    return Err(bad(
-                        word,
-                        format!(
-                            "the URL (and its password) comes from {ENV_FILE} ({URL_VAR}=…), \
-                             not from the schedule"
-                        ),
-                    ));
-                }
-                _ => {
-                    return Err(bad(
-                        word,
-                        "unknown option; known: --tokens --codes --sessions --registry \
-                         --audit-table --older-than --safe-period --batch --pause --backup"
-                            .to_string(),
-                    ));
-                }
-            }
-        }
-        match (audit_table, older_than) {
-            (true, Some(d)) => o.audit_older_than = Some(d),
-            (true, None) => {
-                return Err(bad(
-                    "--audit-table",
-                    "needs --older-than (e.g. --older-than 90d)".to_string(),
-                ));
-            }
-            (false, Some(_)) => {
-                return Err(bad(
-                    "--older-than",
-                    "applies to --audit-table only".to_string(),
-                ));
-            }
-            (false, None) => {}
-        }
-        if !(o.tokens || o.codes || o.sessions || o.registry || o.audit_older_than.is_some()) {
-            let d = CleanOptions::default();
-            (o.tokens, o.codes, o.sessions) = (d.tokens, d.codes, d.sessions);
-        }
-        Ok(o)
-    }
+/// Whether `c` names any table.
+fn selects_a_table(c: &CleanPlan) -> bool {
+    c.tokens || c.codes || c.sessions || c.registry || c.audit_older_than.is_some()
+}
 
-    /// The options as `db clean` arguments, every table named (so the run does not depend on
-    /// `db clean`'s defaults) and every value spelled out.
-    pub fn args(&self) -> Vec<String> {
-        let mut a: Vec<String> = Vec::new();
-        for (on, flag) in [
-            (self.tokens, "--tokens"),
-            (self.codes, "--codes"),
-            (self.sessions, "--sessions"),
-            (self.registry, "--registry"),
-        ] {
-            if on {
-                a.push(flag.to_string());
-            }
-        }
-        if let Some(d) = self.audit_older_than {
-            a.extend(["--audit-table", "--older-than"].map(String::from));
-            a.push(fmt_duration(d));
-        }
-        a.extend([
-            "--safe-period".to_string(),
-            fmt_duration(self.safe_period),
-            "--batch".to_string(),
-            self.batch.to_string(),
-            "--pause".to_string(),
-            fmt_duration(self.pause),
-        ]);
-        if self.backup {
-            a.push("--backup".to_string());
-        }
-        a
+/// With no table option, a schedule cleans tokens, codes and sessions, as WSO2's procedures
+/// do; `db clean` itself refuses to guess, so the schedule always names its tables.
+pub(crate) fn default_tables(c: &mut CleanPlan) {
+    if !selects_a_table(c) {
+        let d = default_clean();
+        (c.tokens, c.codes, c.sessions) = (d.tokens, d.codes, d.sessions);
     }
+}
+
+/// The plan as `db clean` arguments, every table named (so the run does not depend on
+/// `db clean`'s defaults) and every value spelled out.
+pub(crate) fn clean_args(c: &CleanPlan) -> Vec<String> {
+    let mut a: Vec<String> = Vec::new();
+    for (on, flag) in [
+        (c.tokens, "--tokens"),
+        (c.codes, "--codes"),
+        (c.sessions, "--sessions"),
+        (c.registry, "--registry"),
+    ] {
+        if on {
+            a.push(flag.to_string());
+        }
+    }
+    if let Some(d) = c.audit_older_than {
+        a.extend(["--audit-table", "--older-than"].map(String::from));
+        a.push(fmt_duration(d));
+    }
+    a.extend([
+        "--safe-period".to_string(),
+        fmt_duration(c.safe_period),
+        "--batch".to_string(),
+        c.batch.to_string(),
+        "--pause".to_string(),
+        fmt_duration(c.pause),
+    ]);
+    if c.backup == Backup::Tables {
+        a.push("--backup".to_string());
+    }
+    a
 }
 
 /// Everything a schedule is made of.
@@ -283,7 +163,9 @@ pub struct ScheduleOptions {
     /// Shown, password masked, in the environment-file hint of `systemd` and `cron`; never
     /// written into a unit, a crontab or a procedure.
     pub url: Option<String>,
-    pub clean: CleanOptions,
+    /// What a run removes and how gently: `db clean`'s own plan, which `cli` builds from
+    /// `--options` with `db clean`'s own parser.
+    pub clean: CleanPlan,
     /// apim-tune's absolute path, for `systemd` and `cron` (cron's PATH has no
     /// /usr/local/bin).
     pub binary: String,
@@ -295,7 +177,7 @@ impl Default for ScheduleOptions {
             every: Every::default(),
             at: At::default(),
             url: None,
-            clean: CleanOptions::default(),
+            clean: default_clean(),
             binary: "/usr/local/bin/apim-tune".to_string(),
         }
     }
@@ -321,19 +203,6 @@ pub enum ScheduleError {
     Url { reason: String },
     #[error("invalid apim-tune path `{value}`: {reason}")]
     Binary { value: String, reason: String },
-}
-
-/// A safe period or `--older-than`: whole seconds (the procedures count in seconds), at most
-/// ten years.
-fn period(s: &str) -> Result<Duration, String> {
-    let d = parse_duration(s)?;
-    if d.subsec_nanos() != 0 {
-        return Err("give whole seconds".to_string());
-    }
-    if d > MAX_PERIOD {
-        return Err("at most 3650d".to_string());
-    }
-    Ok(d)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -394,7 +263,7 @@ pub(super) fn check(target: ScheduleTarget, opts: &ScheduleOptions) -> Result<()
         });
     }
     check_clean(&opts.clean)?;
-    if target.is_procedure() && opts.clean.backup {
+    if target.is_procedure() && opts.clean.backup == Backup::Tables {
         return Err(unsupported(
             "back up".to_string(),
             "the procedures keep no backup; schedule `apim-tune db clean --backup` with \
@@ -431,29 +300,43 @@ pub(super) fn check(target: ScheduleTarget, opts: &ScheduleOptions) -> Result<()
     Ok(())
 }
 
-/// The bounds [`CleanOptions::parse`] enforces, again for options built in code.
-fn check_clean(c: &CleanOptions) -> Result<(), ScheduleError> {
-    let bad = |value: String, reason: &str| {
-        Err(ScheduleError::Options {
-            value,
-            reason: reason.to_string(),
-        })
-    };
-    if !(c.tokens || c.codes || c.sessions || c.registry || c.audit_older_than.is_some()) {
-        return bad(String::new(), "no table to clean");
+/// What a schedule takes on top of what `db clean` accepts: the procedures count periods in
+/// whole seconds and pause with SQL Server's WAITFOR, and a schedule runs the clean for real.
+/// `cli` calls it on `--options` too, so that the error names them.
+pub(crate) fn check_clean(c: &CleanPlan) -> Result<(), ScheduleError> {
+    let bad = |value: String, reason: String| Err(ScheduleError::Options { value, reason });
+    if !selects_a_table(c) {
+        return bad(String::new(), "no table to clean".to_string());
+    }
+    if c.dry_run || c.stop_after_batches.is_some() {
+        // Neither has a `db clean` word in the unit or a procedure: it would be dropped.
+        return bad(
+            String::new(),
+            "a schedule runs the clean for real: no dry run, no test stop".to_string(),
+        );
     }
     if !(1..=MAX_BATCH).contains(&c.batch) {
         return bad(
             c.batch.to_string(),
-            "--batch: a whole number from 1 to 1000000",
+            format!("--batch: a whole number from 1 to {MAX_BATCH}"),
         );
     }
     if c.pause > MAX_PAUSE {
-        return bad(fmt_duration(c.pause), "--pause: at most 1h");
+        return bad(fmt_duration(c.pause), "--pause: at most 1h".to_string());
     }
-    for d in std::iter::once(c.safe_period).chain(c.audit_older_than) {
-        if d.subsec_nanos() != 0 || d > MAX_PERIOD {
-            return bad(fmt_duration(d), "periods are whole seconds, at most 3650d");
+    for (name, d) in [
+        ("--safe-period", Some(c.safe_period)),
+        ("--older-than", c.audit_older_than),
+    ] {
+        let Some(d) = d else { continue };
+        if d.subsec_nanos() != 0 {
+            return bad(
+                fmt_duration(d),
+                format!("{name}: give whole seconds (the procedures count in seconds)"),
+            );
+        }
+        if d > MAX_PERIOD {
+            return bad(fmt_duration(d), format!("{name}: at most 3650d"));
         }
     }
     Ok(())

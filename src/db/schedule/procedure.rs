@@ -2,7 +2,7 @@
 //! dialect's `?` parameters to procedure variables, the counters and the scheduled call's
 //! arguments.
 
-use super::options::CleanOptions;
+use crate::db::CleanPlan;
 use crate::db::dialect::{Param, Predicate};
 
 /// The session side tables, deleted by SESSION_ID with their session (each only where it
@@ -40,7 +40,7 @@ pub(super) fn plain_var(p: Param) -> &'static str {
 }
 
 /// Counters the procedures keep, in output order.
-pub(super) fn counters(c: &CleanOptions) -> Vec<(&'static str, &'static str)> {
+pub(super) fn counters(c: &CleanPlan) -> Vec<(&'static str, &'static str)> {
     let mut v = Vec::new();
     if c.tokens {
         v.push(("tokens", "tokens"));
@@ -62,7 +62,7 @@ pub(super) fn counters(c: &CleanOptions) -> Vec<(&'static str, &'static str)> {
 }
 
 /// The values a scheduled call passes: safe period, batch, pause, audit age.
-pub(super) fn call_args(c: &CleanOptions) -> String {
+pub(super) fn call_args(c: &CleanPlan) -> String {
     format!(
         "{}, {}, {}, {}",
         c.safe_period.as_secs(),

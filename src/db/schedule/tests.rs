@@ -4,6 +4,7 @@ use super::procedure::{bind, plain_var};
 use super::when::{agent_schedule, cron_expr, mysql_every, on_calendar};
 use super::*;
 use crate::db::dialect::{self, Engine};
+use crate::db::{Backup, CleanPlan};
 use std::time::Duration;
 
 fn render_default(target: ScheduleTarget) -> String {
@@ -14,12 +15,14 @@ fn render_default(target: ScheduleTarget) -> String {
 }
 
 fn all_tables() -> ScheduleOptions {
+    let d = ScheduleOptions::default();
     ScheduleOptions {
-        clean: CleanOptions::parse(
-            "--tokens --codes --sessions --registry --audit-table --older-than 90d",
-        )
-        .expect("valid options"),
-        ..ScheduleOptions::default()
+        clean: CleanPlan {
+            registry: true,
+            audit_older_than: Some(Duration::from_secs(90 * 86_400)),
+            ..d.clean.clone()
+        },
+        ..d
     }
 }
 
@@ -256,56 +259,6 @@ fn schedules_agree_across_targets() {
 }
 
 #[test]
-fn options_parse_and_render_back() {
-    let o = CleanOptions::parse(
-        "--sessions --safe-period=3h --batch 500 --pause 0 --audit-table --older-than 90d --yes",
-    )
-    .expect("valid");
-    assert!(o.sessions && !o.tokens && !o.codes && !o.registry);
-    assert_eq!(o.audit_older_than, Some(Duration::from_secs(90 * 86_400)));
-    assert_eq!(
-        o.args().join(" "),
-        "--sessions --audit-table --older-than 90d --safe-period 3h --batch 500 --pause 0s"
-    );
-    assert_eq!(
-        CleanOptions::parse("").expect("empty"),
-        CleanOptions::default()
-    );
-    assert_eq!(
-        CleanOptions::parse("--batch 20")
-            .expect("valid")
-            .args()
-            .join(" "),
-        "--tokens --codes --sessions --safe-period 2h --batch 20 --pause 100ms"
-    );
-}
-
-#[test]
-fn bad_options_are_errors() {
-    for (s, why) in [
-        ("--url mysql://u:p@h/db", "comes from /etc/apim-tune/db.env"),
-        ("--tokens --dry-run", "unknown option"),
-        ("--batch", "needs a value"),
-        ("--batch 0", "from 1 to"),
-        ("--batch many", "from 1 to"),
-        ("--safe-period 2x", "expected a number"),
-        ("--safe-period 1500ms", "whole seconds"),
-        ("--safe-period 4000d", "at most 3650d"),
-        ("--pause 2h", "at most 1h"),
-        ("--audit-table", "needs --older-than"),
-        ("--older-than 90d", "--audit-table only"),
-        ("--tokens=yes", "takes no value"),
-    ] {
-        match CleanOptions::parse(s) {
-            Err(e @ ScheduleError::Options { .. }) => {
-                assert!(e.to_string().contains(why), "{s:?}: {e}")
-            }
-            other => panic!("{s:?}: {other:?}"),
-        }
-    }
-}
-
-#[test]
 fn durations() {
     let p = |s: &str| parse_duration(s).map(fmt_duration);
     assert_eq!(p("2h"), Ok("2h".into()));
@@ -376,7 +329,13 @@ fn procedures_use_the_dialect_predicates() {
 #[test]
 fn procedures_refuse_backup() {
     let opts = ScheduleOptions {
-        clean: CleanOptions::parse("--tokens --backup").expect("valid"),
+        clean: CleanPlan {
+            tokens: true,
+            codes: false,
+            sessions: false,
+            backup: Backup::Tables,
+            ..ScheduleOptions::default().clean
+        },
         ..ScheduleOptions::default()
     };
     for target in ScheduleTarget::ALL {
@@ -469,6 +428,29 @@ fn every_output_starts_with_the_header() {
             "compared in UTC",
         ] {
             assert!(text.contains(t), "{target}: {t}");
+        }
+    }
+}
+
+#[test]
+fn a_schedule_never_drops_a_dry_run() {
+    for (dry_run, stop_after_batches) in [(true, None), (false, Some(3))] {
+        let d = ScheduleOptions::default();
+        let opts = ScheduleOptions {
+            clean: CleanPlan {
+                dry_run,
+                stop_after_batches,
+                ..d.clean.clone()
+            },
+            ..d
+        };
+        for target in ScheduleTarget::ALL {
+            match render(target, &opts) {
+                Err(e @ ScheduleError::Options { .. }) => {
+                    assert!(e.to_string().contains("for real"), "{target}: {e}")
+                }
+                other => panic!("{target}: {other:?}"),
+            }
         }
     }
 }

@@ -2,9 +2,10 @@
 //! `apim-tune db clean` itself with the URL in an environment file.
 
 use super::header::{at_zone, header};
-use super::options::{CleanOptions, ScheduleOptions, ScheduleTarget};
+use super::options::{ScheduleOptions, ScheduleTarget, clean_args};
 use super::when::{Every, cron_expr, on_calendar, when};
 use super::{ENV_FILE, SERVICE_UNIT, TIMER_UNIT, URL_VAR, fmt_duration};
+use crate::db::CleanPlan;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -12,9 +13,9 @@ const LOCK_FILE: &str = "/run/lock/apim-tune-db-clean.lock";
 const LOG_FILE: &str = "/var/log/apim-tune-db-clean.log";
 
 /// The `db clean` command line after `--url`.
-fn clean_tail(c: &CleanOptions) -> String {
+fn clean_tail(c: &CleanPlan) -> String {
     let mut words = vec!["--yes".to_string()];
-    words.extend(c.args());
+    words.extend(clean_args(c));
     words.join(" ")
 }
 
