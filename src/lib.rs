@@ -13,11 +13,10 @@
 //! - [`edit`]: plans fixes onto files, renders diffs, writes atomically with backups.
 //! - [`runtime_config`], [`gateway`]: the embedded gateway runtime, run with a home's current or
 //!   proposed settings by `gateway` and `validate`.
-//! - [`db`]: the API-M database: growth audit, batched deep-clean, backup and restore.
-//!   [`gateway`] and [`db`] are the only async code, each behind a synchronous facade
-//!   (`tests/architecture.rs` holds the walls).
-//! - [`schedule`]: `db schedule`'s text: systemd/cron units running `db clean`, or stored
-//!   procedures with the engine's own scheduler, built from [`db`]'s removable predicates.
+//! - [`db`]: the API-M database: growth audit, batched deep-clean, backup and restore, and
+//!   [`db::schedule`], the systemd/cron units or stored procedures that run the clean
+//!   unattended. [`gateway`] and [`db`] are the only async code, each behind a synchronous
+//!   facade (`tests/architecture.rs` holds the walls).
 //! - [`cli`]: argument parsing and the commands; the only place that prints.
 
 pub mod apim;
@@ -38,7 +37,6 @@ pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod runtime_config;
-pub mod schedule;
 pub mod source;
 #[cfg(test)]
 mod test_support;

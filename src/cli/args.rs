@@ -160,6 +160,30 @@ pub struct DbAuditArgs {
 pub struct DbCleanArgs {
     #[command(flatten)]
     pub target: DbTargetArgs,
+    #[command(flatten)]
+    pub clean: DbCleanOptions,
+    /// Count what would be removed; change nothing.
+    #[arg(long, help_heading = "How")]
+    pub dry_run: bool,
+    /// Print the plain, unbatched DELETE statements with the cut-offs filled in; change nothing.
+    #[arg(long, help_heading = "How")]
+    pub print_sql: bool,
+    /// Do not ask for confirmation (needed when stdin is not a terminal).
+    #[arg(long, short = 'y', help_heading = "How")]
+    pub yes: bool,
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DbFormat,
+    /// Test hook: stop as Ctrl-C would after this many batches.
+    #[arg(long, hide = true)]
+    pub stop_after_batches: Option<u64>,
+}
+
+/// What `db clean` removes and how gently. `db schedule --options` parses its words with this
+/// same struct ([`ScheduledClean`]), so a schedule cannot bake in a value that `db clean`
+/// would refuse at every run.
+#[derive(Debug, Args)]
+pub struct DbCleanOptions {
     /// IDN_OAUTH2_ACCESS_TOKEN (and the scope rows that go with each token).
     #[arg(long, help_heading = "What")]
     pub tokens: bool,
@@ -182,7 +206,7 @@ pub struct DbCleanArgs {
     #[arg(long, default_value = "2h", value_parser = parse_span, value_name = "DURATION", help_heading = "What")]
     pub safe_period: Duration,
     /// Rows per batch; each batch is one short transaction.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=15_000), help_heading = "How")]
+    #[arg(long, default_value_t = 10_000, value_parser = parse_batch, help_heading = "How")]
     pub batch: u64,
     /// Pause between batches, so live traffic gets the locks and I/O.
     #[arg(long, default_value = "100ms", value_parser = parse_span, value_name = "DURATION", help_heading = "How")]
@@ -191,21 +215,31 @@ pub struct DbCleanArgs {
     /// back).
     #[arg(long, help_heading = "How")]
     pub backup: bool,
-    /// Count what would be removed; change nothing.
-    #[arg(long, help_heading = "How")]
-    pub dry_run: bool,
-    /// Print the plain, unbatched DELETE statements with the cut-offs filled in; change nothing.
-    #[arg(long, help_heading = "How")]
-    pub print_sql: bool,
-    /// Do not ask for confirmation (needed when stdin is not a terminal).
-    #[arg(long, short = 'y', help_heading = "How")]
+}
+
+/// `--batch`: 1 to [`crate::db::MAX_BATCH`] rows, the bound `db clean` enforces.
+fn parse_batch(s: &str) -> Result<u64, String> {
+    let max = crate::db::MAX_BATCH;
+    s.parse::<u64>()
+        .ok()
+        .filter(|b| (1..=max as u64).contains(b))
+        .ok_or_else(|| format!("`{s}` is not a whole number from 1 to {max}"))
+}
+
+/// The words of `db schedule --options`: `db clean`'s own options, and the `--yes` a schedule
+/// adds itself. `--url` is here only to be refused with the reason (the URL, password and
+/// all, comes from the environment file); `db clean`'s other words (`--dry-run`, `--format`…)
+/// are unknown to a schedule.
+#[derive(Debug, Parser)]
+#[command(name = "--options", no_binary_name = true, disable_help_flag = true)]
+pub struct ScheduledClean {
+    #[command(flatten)]
+    pub clean: DbCleanOptions,
+    /// Accepted and left out: the schedule passes `--yes` itself, as nobody is there to answer.
+    #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Output format of the summary.
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: DbFormat,
-    /// Test hook: stop as Ctrl-C would after this many batches.
     #[arg(long, hide = true)]
-    pub stop_after_batches: Option<u64>,
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -224,14 +258,14 @@ pub struct DbScheduleArgs {
     /// What runs the clean: mysql (EVENT), postgresql (pg_cron), mssql (SQL Server Agent),
     /// systemd (timer and service) or cron.
     #[arg(long, value_name = "ENGINE")]
-    pub engine: crate::schedule::ScheduleTarget,
+    pub engine: crate::db::schedule::ScheduleTarget,
     /// How often: 30m, 6h, 1d, 1w…
     #[arg(long, default_value = "1d", value_name = "INTERVAL")]
-    pub every: crate::schedule::Every,
+    pub every: crate::db::schedule::Every,
     /// When: HH:MM (UTC on servers, local time for systemd/cron), or `Sat 03:30` with a weekly
     /// --every.
     #[arg(long, default_value = "02:00", value_name = "TIME")]
-    pub at: crate::schedule::At,
+    pub at: crate::db::schedule::At,
     /// The `db clean` options to bake in, e.g. "--tokens --codes --sessions --backup".
     #[arg(
         long,

@@ -2,11 +2,12 @@
 //! drawing progress, rendering, exit codes; the work is in `crate::db`.
 
 use super::args::{
-    DbAuditArgs, DbCleanArgs, DbCommand, DbFormat, DbInitArgs, DbRestoreArgs, DbScheduleArgs,
-    DbSeedArgs, DbTargetArgs, Format,
+    DbAuditArgs, DbCleanArgs, DbCleanOptions, DbCommand, DbFormat, DbInitArgs, DbRestoreArgs,
+    DbScheduleArgs, DbSeedArgs, DbTargetArgs, Format, ScheduledClean,
 };
 use crate::apim::{self, ApimModel};
 use crate::db::model::{CleanReport, DbAuditReport, RestoreReport, TableOutcome};
+use crate::db::schedule::{self, ScheduleError, ScheduleOptions};
 use crate::db::schema::{self, Generation};
 use crate::db::{
     self, AuditSpec, Backup, CleanPlan, ConfigContext, ConfigFlag, Progress, SeedSpec, Target,
@@ -14,6 +15,8 @@ use crate::db::{
 use crate::exit_code;
 use crate::report::RenderOptions;
 use anyhow::{anyhow, bail};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, Parser};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -171,21 +174,9 @@ fn render(format: Format, report: &DbAuditReport, ro: &RenderOptions) -> String 
 fn clean(a: &DbCleanArgs) -> anyhow::Result<u8> {
     let t = target(&a.target)?;
     let plan = CleanPlan {
-        tokens: a.tokens,
-        codes: a.codes,
-        sessions: a.sessions,
-        registry: a.registry,
-        audit_older_than: if a.audit_table { a.older_than } else { None },
-        safe_period: a.safe_period,
-        batch: a.batch as usize,
-        pause: a.pause,
-        backup: if a.backup {
-            Backup::Tables
-        } else {
-            Backup::None
-        },
         dry_run: a.dry_run,
         stop_after_batches: a.stop_after_batches,
+        ..clean_plan(&a.clean)
     };
     if a.print_sql {
         let mut out = std::io::stdout().lock();
@@ -199,7 +190,7 @@ fn clean(a: &DbCleanArgs) -> anyhow::Result<u8> {
             "delete the removable rows of {} ({}){}?",
             t.display,
             selected(&plan),
-            if a.backup {
+            if a.clean.backup {
                 ", backing them up to BAK_ tables"
             } else {
                 " WITHOUT a backup"
@@ -215,6 +206,27 @@ fn clean(a: &DbCleanArgs) -> anyhow::Result<u8> {
     } else {
         exit_code::OK
     })
+}
+
+/// The plan `db clean` runs and `db schedule` bakes in, from the same options.
+fn clean_plan(o: &DbCleanOptions) -> CleanPlan {
+    CleanPlan {
+        tokens: o.tokens,
+        codes: o.codes,
+        sessions: o.sessions,
+        registry: o.registry,
+        audit_older_than: if o.audit_table { o.older_than } else { None },
+        safe_period: o.safe_period,
+        batch: o.batch as usize,
+        pause: o.pause,
+        backup: if o.backup {
+            Backup::Tables
+        } else {
+            Backup::None
+        },
+        dry_run: false,
+        stop_after_batches: None,
+    }
 }
 
 fn selected(p: &CleanPlan) -> String {
@@ -359,17 +371,106 @@ fn print_restore(r: &RestoreReport, format: DbFormat) -> anyhow::Result<()> {
 }
 
 fn schedule(a: &DbScheduleArgs) -> anyhow::Result<u8> {
-    let opts = crate::schedule::ScheduleOptions {
+    let opts = ScheduleOptions {
         every: a.every,
         at: a.at,
         url: a.url.clone(),
-        clean: crate::schedule::CleanOptions::parse(&a.options)?,
+        clean: scheduled_clean(&a.options)?,
         binary: a.binary.clone(),
     };
-    let text = crate::schedule::render(a.engine, &opts)?;
+    let text = schedule::render(a.engine, &opts)?;
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     Ok(exit_code::OK)
+}
+
+/// `db schedule --options "…"`: the words go through `db clean`'s own argument struct and
+/// become a plan the way `db clean`'s do, so a schedule accepts only what a run accepts. (A
+/// hand-written parser here once took `--batch 1000000`; every scheduled run then exited 2.)
+fn scheduled_clean(options: &str) -> Result<CleanPlan, ScheduleError> {
+    let words: Vec<&str> = options.split_whitespace().collect();
+    let parsed = ScheduledClean::try_parse_from(&words).map_err(|e| options_error(&e, &words))?;
+    let bad = |value: &str, reason: String| ScheduleError::Options {
+        value: value.to_string(),
+        reason,
+    };
+    if parsed.url.is_some() {
+        return Err(bad(
+            "--url",
+            format!(
+                "the URL (and its password) comes from {} ({}=…), not from the schedule",
+                schedule::ENV_FILE,
+                schedule::URL_VAR
+            ),
+        ));
+    }
+    if parsed.clean.older_than.is_some() && !parsed.clean.audit_table {
+        // `db clean` ignores it; baked into a schedule it would look like it did something.
+        return Err(bad(
+            "--older-than",
+            "applies to --audit-table only".to_string(),
+        ));
+    }
+    let mut plan = clean_plan(&parsed.clean);
+    schedule::default_tables(&mut plan);
+    schedule::check_clean(&plan)?;
+    Ok(plan)
+}
+
+/// clap's error about `--options` as one line naming the word at fault.
+fn options_error(e: &clap::Error, words: &[&str]) -> ScheduleError {
+    let context = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => s.clone(),
+        Some(ContextValue::Strings(v)) => v.join(", "),
+        _ => String::new(),
+    };
+    // `--batch <BATCH>`: the option's name is enough.
+    let arg = context(ContextKind::InvalidArg);
+    let name = arg
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let (value, reason) = match e.kind() {
+        ErrorKind::UnknownArgument => {
+            let known: Vec<String> = ScheduledClean::command()
+                .get_arguments()
+                .filter(|a| !a.is_hide_set())
+                .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+                .collect();
+            (name, format!("unknown option; known: {}", known.join(" ")))
+        }
+        ErrorKind::InvalidValue if context(ContextKind::InvalidValue).is_empty() => {
+            (name.clone(), format!("{name} needs a value"))
+        }
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            let why = match std::error::Error::source(e) {
+                Some(source) => source.to_string(),
+                None => "not a valid value".to_string(),
+            };
+            (context(ContextKind::InvalidValue), format!("{name}: {why}"))
+        }
+        ErrorKind::TooManyValues | ErrorKind::NoEquals => {
+            (name.clone(), format!("{name} takes no value"))
+        }
+        ErrorKind::MissingRequiredArgument => (words.join(" "), format!("needs {arg}")),
+        ErrorKind::ArgumentConflict => {
+            let prior = context(ContextKind::PriorArg);
+            if prior == arg {
+                (name, "given more than once".to_string())
+            } else {
+                (name, format!("cannot go with {prior}"))
+            }
+        }
+        _ => {
+            // Any other refusal in clap's own words, without its `error: ` prefix and tips.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            let reason = first.strip_prefix("error: ").unwrap_or(first).to_string();
+            (words.join(" "), reason)
+        }
+    };
+    ScheduleError::Options { value, reason }
 }
 
 /// A progress bar on stderr when it is a terminal; nothing otherwise.
@@ -430,5 +531,94 @@ impl Progress for Bar {
 
     fn wants_totals(&self) -> bool {
         self.on
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! `db schedule --options` through `db clean`'s own parser (these cases were the tests of
+    //! the hand-written parser it replaced, and still hold).
+
+    use super::*;
+    use crate::cli::args::{Cli, Command, DbArgs};
+    use std::time::Duration;
+
+    #[test]
+    fn options_parse_and_render_back() {
+        let o = scheduled_clean(
+            "--sessions --safe-period=3h --batch 500 --pause 0 --audit-table --older-than 90d --yes",
+        )
+        .expect("valid");
+        assert!(o.sessions && !o.tokens && !o.codes && !o.registry);
+        assert_eq!(o.audit_older_than, Some(Duration::from_secs(90 * 86_400)));
+        assert_eq!(
+            schedule::clean_args(&o).join(" "),
+            "--sessions --audit-table --older-than 90d --safe-period 3h --batch 500 --pause 0s"
+        );
+        assert_eq!(
+            scheduled_clean("").expect("empty"),
+            ScheduleOptions::default().clean
+        );
+        assert_eq!(
+            schedule::clean_args(&scheduled_clean("--batch 20").expect("valid")).join(" "),
+            "--tokens --codes --sessions --safe-period 2h --batch 20 --pause 100ms"
+        );
+    }
+
+    #[test]
+    fn bad_options_are_errors() {
+        for (s, why) in [
+            ("--url mysql://u:p@h/db", "comes from /etc/apim-tune/db.env"),
+            ("--tokens --dry-run", "unknown option"),
+            ("--batch", "needs a value"),
+            ("--batch 0", "from 1 to"),
+            ("--batch many", "from 1 to"),
+            ("--safe-period 2x", "expected a number"),
+            ("--safe-period 1500ms", "whole seconds"),
+            ("--safe-period 4000d", "at most 3650d"),
+            ("--pause 2h", "at most 1h"),
+            ("--audit-table", "needs --older-than"),
+            ("--older-than 90d", "--audit-table only"),
+            ("--tokens=yes", "takes no value"),
+            // `db clean`'s bound, which the hand-written parser did not know.
+            ("--batch 15001", "from 1 to 15000"),
+            ("--batch 1000000", "from 1 to 15000"),
+            ("--tokens --tokens", "more than once"),
+        ] {
+            match scheduled_clean(s) {
+                Err(e @ ScheduleError::Options { .. }) => {
+                    assert!(e.to_string().contains(why), "{s:?}: {e}")
+                }
+                other => panic!("{s:?}: {other:?}"),
+            }
+        }
+    }
+
+    /// The words a unit or crontab line passes to `db clean` parse, with `db clean`'s own
+    /// arguments, to the very plan the schedule was made from.
+    #[test]
+    fn rendered_options_are_the_plan_db_clean_runs() {
+        for options in [
+            "",
+            "--registry --backup --batch 15000 --pause 1s",
+            "--sessions --safe-period=3h --batch 1 --pause 0 --audit-table --older-than 90d -y",
+            "--tokens --codes --safe-period 7200",
+        ] {
+            let plan = scheduled_clean(options).expect("valid");
+            let words = schedule::clean_args(&plan);
+            let argv = ["apim-tune", "db", "clean", "--yes"]
+                .into_iter()
+                .chain(words.iter().map(String::as_str));
+            let Ok(Cli {
+                command:
+                    Command::Db(DbArgs {
+                        command: DbCommand::Clean(a),
+                    }),
+            }) = Cli::try_parse_from(argv)
+            else {
+                panic!("{options:?}: `db clean {}` does not parse", words.join(" "));
+            };
+            assert_eq!(clean_plan(&a.clean), plan, "{options:?}");
+        }
     }
 }

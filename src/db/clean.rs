@@ -40,7 +40,7 @@ pub enum Backup {
     Tables,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CleanPlan {
     pub tokens: bool,
     pub codes: bool,

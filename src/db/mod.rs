@@ -12,13 +12,14 @@ mod conn;
 pub mod dialect;
 pub mod model;
 mod restore;
+pub mod schedule;
 pub mod schema;
 mod seed;
 mod stop;
 pub mod target;
 
 pub use audit::AuditSpec;
-pub use clean::{Backup, CleanPlan};
+pub use clean::{Backup, CleanPlan, MAX_BATCH};
 pub use conn::Arg;
 pub use model::{ConfigContext, ConfigFlag};
 pub use seed::SeedSpec;

@@ -469,49 +469,6 @@ fn apim_home_datasource_is_used_without_url_and_h2_is_refused() {
         .stderr(predicate::str::contains("H2").and(predicate::str::contains("wso2carbon").not()));
 }
 
-#[test]
-fn schedule_prints_units_that_keep_the_password_out_of_argv() {
-    apim_tune()
-        .args([
-            "db",
-            "schedule",
-            "--engine",
-            "systemd",
-            "--options",
-            "--tokens --codes --backup",
-            "--url",
-            "mysql://apim:Sched-Pw-1@db:3306/am",
-        ])
-        .assert()
-        .success()
-        .stdout(
-            predicate::str::contains(
-                "ExecStart=/usr/local/bin/apim-tune db clean --yes --tokens --codes",
-            )
-            .and(predicate::str::contains(
-                "EnvironmentFile=/etc/apim-tune/db.env",
-            ))
-            .and(predicate::str::contains("Sched-Pw-1").not()),
-        );
-    apim_tune()
-        .args(["db", "schedule", "--engine", "postgresql"])
-        .assert()
-        .success()
-        .stdout(
-            predicate::str::contains("cron.schedule")
-                .and(predicate::str::contains("CREATE OR REPLACE PROCEDURE")),
-        );
-    apim_tune()
-        .args(["db", "schedule", "--engine", "cron", "--every", "5d"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("--every 5d"));
-    apim_tune()
-        .args(["db", "schedule", "--engine", "oracle"])
-        .assert()
-        .code(2);
-}
-
 /// Review: rows a cascading foreign key would take along, in a table the backup does not
 /// cover, would be lost for good; `--backup` refuses, a plain clean goes on.
 #[test]

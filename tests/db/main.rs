@@ -3,6 +3,7 @@
 mod cli;
 mod model;
 mod oracle;
+mod schedule;
 #[path = "../../src/test_support/skip.rs"]
 #[expect(dead_code, reason = "db's tests skip engines, never a `shared/` file")]
 mod skip;
