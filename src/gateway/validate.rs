@@ -4,16 +4,15 @@
 use super::cache::CacheStats;
 use super::checks::{self, CheckResult};
 use super::load::{LoadResult, LoadSpec};
-pub use super::workload::{LoadOptions, templates};
 use super::proxy::GatewayStats;
 use super::settings::{BenchOptions, GatewaySettings, SettingRow};
 use super::stats::{ErrorCounts, LatencySummary, ProcessPeaks};
+pub use super::workload::{LoadOptions, templates};
 use super::{GatewayError, Running};
 use serde::Serialize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-
 
 pub struct ValidatePlan<'a> {
     /// `("current", …)`, `("proposed", …)`.
@@ -247,7 +246,6 @@ pub fn run(
         checks,
     })
 }
-
 
 /// The settings that change how a load of valid tokens against a prompt backend runs.
 fn load_shape(s: &GatewaySettings) -> impl PartialEq + use<> {

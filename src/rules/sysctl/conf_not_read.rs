@@ -6,12 +6,12 @@
 //! rejects, and its value is not below the profile (then the recommended value moves instead);
 //! otherwise it is only commented out.
 
+use super::NEVER_LOWER;
 use super::{disable, sysctl_fix};
 use crate::diag::{Change, Finding, Subject};
 use crate::host::sysctl::SysctlLine;
 use crate::profile::Family;
 use crate::rules::compare::{Outcome, compare, target_value};
-use super::NEVER_LOWER;
 use crate::rules::{Check, Input, RuleContext};
 
 declare_rule! {

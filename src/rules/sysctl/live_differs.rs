@@ -3,9 +3,9 @@
 //! Either the live value was changed by hand (lost at reboot) or the files were edited and never
 //! loaded. Keys systemd raises at boot (`fs.file-max`, `fs.nr_open`) are SYS012's business.
 
+use super::NEVER_LOWER;
 use crate::diag::{Finding, Subject};
 use crate::host::sysctl::normalize_value;
-use super::NEVER_LOWER;
 use crate::rules::{Check, Input, RuleContext};
 
 declare_rule! {

@@ -3,9 +3,9 @@
 //! systemd (since v240) raises both to the kernel maximum at boot; a copied tuning line then
 //! lowers the limit it meant to raise. See: systemd src/core/main.c bump_file_max_and_nr_open().
 
+use super::NEVER_LOWER;
 use super::disable;
 use crate::diag::{Finding, Subject};
-use super::NEVER_LOWER;
 use crate::rules::{Check, Input, RuleContext};
 
 declare_rule! {
