@@ -661,3 +661,37 @@ fn each_broken_wall_is_reported() {
     assert_eq!(on_disk, listed, "every fixture case is listed here");
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// The top-level import graph of `src/`, one line per module: which modules it uses. Pinned, so
+/// that a new edge between subsystems is seen in review like any other output change.
+fn module_graph(src_dir: &Path) -> String {
+    let graph = parse_tree(src_dir);
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for m in &graph.modules {
+        edges.entry(top(m).to_string()).or_default();
+    }
+    for imp in &graph.imports {
+        let from = top(&imp.from).to_string();
+        let to = match &imp.to {
+            Target::Crate(path) => top(path).to_string(),
+            Target::External(name) => name.clone(),
+        };
+        if !to.is_empty() && to != from && from != BIN_ROOT.trim_end_matches(".rs") {
+            edges.entry(from).or_default().insert(to);
+        }
+    }
+    let mut out = String::new();
+    for (from, to) in edges.iter().filter(|(from, _)| !from.is_empty()) {
+        let to: Vec<&str> = to.iter().map(String::as_str).collect();
+        let _ = writeln!(out, "{from} → {}", to.join(", "));
+    }
+    out
+}
+
+#[test]
+fn the_module_graph_is_pinned() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("module_graph", module_graph(&src));
+    });
+}
