@@ -16,6 +16,29 @@ pub enum Read {
     Problem(SourceProblem),
 }
 
+impl Read {
+    /// The file, if there is one. For facts, where a file that is absent or cannot be read
+    /// means the fact is not known; it is not a finding.
+    pub(crate) fn file(self) -> Option<Arc<SourceFile>> {
+        match self {
+            Read::File(f) => Some(f),
+            Read::Absent | Read::Problem(_) => None,
+        }
+    }
+}
+
+/// The text of `rel` under `root`, or `None` when it is absent or unreadable: a host fact that
+/// cannot be read is simply not known.
+pub(crate) fn read_text(root: &Path, rel: &str) -> Option<String> {
+    read_under(root, rel).file().map(|f| f.text.clone())
+}
+
+/// Whether `rel` exists under `root` (a file or a directory, e.g. `sys/module/nf_nat`), its
+/// symlinks resolved inside the root.
+pub(crate) fn exists_under(root: &Path, rel: &str) -> bool {
+    resolve_in_root(root, Path::new(rel)).is_ok_and(|p| p.exists())
+}
+
 /// Links followed before giving up; the kernel's own limit for path resolution is 40.
 const MAX_LINKS: usize = 40;
 

@@ -614,13 +614,8 @@ fn unescape(c: char) -> Option<char> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::testkit::write;
     use crate::model::ProblemKind;
-
-    fn write(root: &Path, rel: &str, text: &str) {
-        let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
 
     fn span_text(s: &UnitSetting) -> &str {
         let span = s.location.span.unwrap();
