@@ -6,7 +6,7 @@
 //! Must not: run or evaluate the script, expand variables, or know what the words mean to a
 //! JVM (that is `jvm`).
 
-use crate::model::Span;
+use crate::model::{Span, content_start};
 
 /// Builtins whose `NAME=value` arguments are assignments.
 pub(crate) const DECLARATION_COMMANDS: [&str; 5] =
@@ -72,7 +72,7 @@ pub(crate) type LexError = (usize, String);
 impl<'t> Lexer<'t> {
     fn new(text: &'t str) -> Self {
         // A BOM is not part of the first command.
-        let i = if text.starts_with('\u{feff}') { 3 } else { 0 };
+        let i = content_start(text);
         Lexer {
             text,
             i,

@@ -7,7 +7,7 @@
 //! leaves to its caller), byte spans into the original text, local-name matching.
 //! Must not: judge values, print, or change the text; editing is done elsewhere with the spans.
 
-use crate::model::{SourceFile, SourceProblem, Span};
+use crate::model::{SourceFile, SourceProblem, Span, content_start};
 use quick_xml::XmlVersion;
 use quick_xml::errors::{Error as QxError, IllFormedError, SyntaxError};
 use quick_xml::escape::{EscapeError, resolve_predefined_entity};
@@ -88,8 +88,6 @@ impl Element {
     }
 }
 
-const UTF8_BOM: &str = "\u{feff}";
-
 /// Parses the whole document. The first well-formedness error ends parsing: a half-read
 /// configuration tree would let rules report settings as absent when they are not.
 pub fn parse(file: Arc<SourceFile>) -> Result<XmlDoc, SourceProblem> {
@@ -133,11 +131,7 @@ struct TreeBuilder<'f> {
 
 impl<'f> TreeBuilder<'f> {
     fn new(file: &'f SourceFile) -> Self {
-        let base = if file.text.starts_with(UTF8_BOM) {
-            UTF8_BOM.len()
-        } else {
-            0
-        };
+        let base = content_start(&file.text);
         TreeBuilder {
             file,
             base,

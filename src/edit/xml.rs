@@ -22,7 +22,7 @@
 //! - Created elements take the namespace prefix of the element they are created in.
 
 use super::Edit;
-use super::line_start;
+use super::{leading_ws, line_start, usual_eol};
 use crate::apim::xml::{Element, Pred, Step, XPath, XmlDoc, parse};
 use crate::model::{SourceFile, Span};
 use std::collections::BTreeMap;
@@ -516,14 +516,6 @@ fn line_end(text: &str, pos: usize) -> usize {
     }
 }
 
-/// The spaces and tabs that start the line holding `pos`.
-fn leading_ws(text: &str, pos: usize) -> &str {
-    let start = line_start(text, pos);
-    let line = text.get(start..pos).unwrap_or("");
-    let len = line.len() - line.trim_start_matches([' ', '\t']).len();
-    line.get(..len).unwrap_or("")
-}
-
 fn at_line_start(text: &str, pos: usize) -> bool {
     let start = line_start(text, pos);
     text.get(start..pos)
@@ -539,12 +531,7 @@ fn eol_at(text: &str, pos: usize) -> &'static str {
     } else if rest.starts_with('\n') {
         "\n"
     } else {
-        let crlf = text.matches("\r\n").count();
-        if crlf * 2 > text.matches('\n').count() {
-            "\r\n"
-        } else {
-            "\n"
-        }
+        usual_eol(text)
     }
 }
 

@@ -254,13 +254,9 @@ fn fields(text: &str, start: usize, end: usize) -> Vec<(Span, &str)> {
 
 fn parse_file(file: &Arc<SourceFile>, out: &mut Vec<LimitLine>, problems: &mut Vec<SourceProblem>) {
     let text = file.text.as_str();
+    // A UTF-8 byte-order mark (some editors add one) is not part of the first domain: the line
+    // walk starts after it.
     for (number, start, end) in crate::model::line_ranges(text) {
-        // A UTF-8 byte-order mark (some editors add one) is not part of the first key.
-        let start = if start == 0 && text.starts_with('\u{feff}') {
-            '\u{feff}'.len_utf8()
-        } else {
-            start
-        };
         // pam_limits cuts at the first `#` anywhere on the line.
         let content_end = text[start..end].find('#').map_or(end, |i| start + i);
         let f = fields(text, start, content_end);

@@ -257,13 +257,9 @@ fn parse_file(
     problems: &mut Vec<SourceProblem>,
 ) {
     let text = file.text.as_str();
+    // A UTF-8 byte-order mark (some editors add one) is not part of the first key: the line
+    // walk starts after it.
     for (number, start, end) in crate::model::line_ranges(text) {
-        // A UTF-8 byte-order mark (some editors add one) is not part of the first key.
-        let start = if start == 0 && text.starts_with('\u{feff}') {
-            '\u{feff}'.len_utf8()
-        } else {
-            start
-        };
         let line_span = Span::new(start, end);
         let content = trim_span(text, line_span);
         let body = &text[content.start..content.end];
