@@ -41,6 +41,8 @@ pub(crate) fn exists_under(root: &Path, rel: &str) -> bool {
 
 /// Links followed before giving up; the kernel's own limit for path resolution is 40.
 const MAX_LINKS: usize = 40;
+/// The message of the error [`resolve_in_root`] gives when a path holds more links than that.
+pub(crate) const TOO_MANY_LINKS: &str = "too many levels of symbolic links";
 
 /// Resolves `rel` (a path inside `root`) component by component. Absolute symlink targets are
 /// taken relative to `root`, and `..` never climbs above it, as in a chroot.
@@ -63,7 +65,7 @@ pub fn resolve_in_root(root: &Path, rel: &Path) -> io::Result<PathBuf> {
                     Ok(meta) if meta.file_type().is_symlink() => {
                         links += 1;
                         if links > MAX_LINKS {
-                            return Err(io::Error::other("too many levels of symbolic links"));
+                            return Err(io::Error::other(TOO_MANY_LINKS));
                         }
                         let target = std::fs::read_link(&full)?;
                         if target.is_absolute() {

@@ -1,22 +1,29 @@
-//! Confinement: where a change really lands (symlinks followed as the kernel would, up to its
-//! own limit), and whether that place is inside the allowed directories.
+//! Confinement: where a change really lands, and whether that place is inside the allowed
+//! directories.
+//!
+//! Links are followed by the one resolver the readers use too, `source::resolve_in_root`, so
+//! the writer lands where the audit read. It is anchored at the host's `/` because the writer is
+//! not told which allowed directory is `--root`: absolute link targets are real host paths here,
+//! and one that leaves the allowed directories is refused. On top of the resolver the writer
+//! checks what a reader need not: the target is a regular file or absent, its nearest existing
+//! directory really is one, and it is inside the allowed directories.
 //!
 //! Must not: write, or accept a target that is not a regular file, whose directory cannot be
 //! resolved, or that resolves outside the allowed directories.
 
 use super::ApplyError;
 use super::error::io_err;
-use std::ffi::OsString;
+use crate::source::{TOO_MANY_LINKS, resolve_in_root};
 use std::fs;
 use std::io;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
-/// Links followed before giving up; the kernel's own limit for path resolution is 40.
-const MAX_LINKS: usize = 40;
+/// Where links are resolved from (see the module docs).
+const HOST_ROOT: &str = "/";
 
 /// Where a change really lands.
 pub(super) struct Resolved {
-    /// Canonical directory + file name; the name itself is not a symlink.
+    /// The path with every link resolved; nothing in it is a symlink.
     pub(super) real: PathBuf,
     /// Directories missing on the way to `real`, outermost first (only when the file is new).
     pub(super) missing_dirs: Vec<PathBuf>,
@@ -24,110 +31,76 @@ pub(super) struct Resolved {
     pub(super) meta: Option<fs::Metadata>,
 }
 
-/// Follows `path` to its real location: the parent directory is canonicalized and the file,
-/// while it is a symlink, is replaced by the link's target, as the kernel would.
-pub(super) fn resolve(path: &Path) -> Result<Resolved, ApplyError> {
-    let mut current = path.to_path_buf();
-    for _ in 0..=MAX_LINKS {
-        let name = current
-            .file_name()
-            .ok_or(ApplyError::InvalidPath {
+/// `path` with its links resolved as the readers resolve them. A relative path is taken from
+/// the current directory, as the kernel would.
+pub(super) fn real_path(path: &Path) -> Result<PathBuf, ApplyError> {
+    let absolute = std::path::absolute(path).map_err(io_err("resolve", path))?;
+    resolve_in_root(Path::new(HOST_ROOT), &absolute).map_err(|e| {
+        if e.kind() == io::ErrorKind::Other && e.to_string() == TOO_MANY_LINKS {
+            ApplyError::InvalidPath {
                 path: path.to_path_buf(),
-                reason: "it names no file",
-            })?
-            .to_os_string();
-        let parent = match current.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let (dir, missing) = existing_ancestor(&parent, path)?;
-        if !missing.is_empty() {
-            // No directory, so no file and no link: a new file in new directories.
-            let mut missing_dirs = Vec::with_capacity(missing.len());
-            let mut walk = dir;
-            for part in missing {
-                walk.push(part);
-                missing_dirs.push(walk.clone());
+                reason: "too many levels of symbolic links",
             }
-            return Ok(Resolved {
-                real: walk.join(name),
-                missing_dirs,
-                meta: None,
-            });
+        } else {
+            io_err("resolve", path)(e)
         }
-        let real = dir.join(&name);
-        match fs::symlink_metadata(&real) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                let target = fs::read_link(&real).map_err(io_err("read the link", &real))?;
-                // A relative target is relative to the link's (real) directory; joining an
-                // absolute one replaces the directory.
-                current = dir.join(target);
-            }
-            Ok(meta) if meta.is_file() => {
-                return Ok(Resolved {
-                    real,
-                    missing_dirs: Vec::new(),
-                    meta: Some(meta),
-                });
-            }
-            Ok(_) => return Err(ApplyError::NotRegularFile { path: real }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Ok(Resolved {
-                    real,
-                    missing_dirs: Vec::new(),
-                    meta: None,
-                });
-            }
-            Err(e) => return Err(io_err("inspect", &real)(e)),
-        }
-    }
-    Err(ApplyError::InvalidPath {
-        path: path.to_path_buf(),
-        reason: "too many levels of symbolic links",
     })
 }
 
-/// Canonicalizes the deepest existing ancestor of `dir` and returns it with the names of the
-/// missing directories below it, outermost first. `origin` is only for error messages.
-fn existing_ancestor(dir: &Path, origin: &Path) -> Result<(PathBuf, Vec<OsString>), ApplyError> {
-    let mut probe = dir.to_path_buf();
-    let mut missing: Vec<OsString> = Vec::new();
-    loop {
-        let attempt = if probe.as_os_str().is_empty() {
-            Path::new(".").canonicalize()
-        } else {
-            probe.canonicalize()
-        };
-        match attempt {
-            Ok(canonical) => {
-                if !canonical.is_dir() {
-                    return Err(ApplyError::InvalidPath {
-                        path: origin.to_path_buf(),
-                        reason: "its parent is not a directory",
-                    });
-                }
-                missing.reverse();
-                return Ok((canonical, missing));
+/// Follows `path` to its real location and looks at what is there.
+pub(super) fn resolve(path: &Path) -> Result<Resolved, ApplyError> {
+    if path.file_name().is_none() {
+        return Err(ApplyError::InvalidPath {
+            path: path.to_path_buf(),
+            reason: "it names no file",
+        });
+    }
+    let real = real_path(path)?;
+    match fs::symlink_metadata(&real) {
+        Ok(meta) if meta.is_file() => Ok(Resolved {
+            real,
+            missing_dirs: Vec::new(),
+            meta: Some(meta),
+        }),
+        // A link here was put there after the resolver passed: not what was planned.
+        Ok(_) => Err(ApplyError::NotRegularFile { path: real }),
+        Err(e)
+            if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory =>
+        {
+            let missing_dirs = missing_above(&real, path)?;
+            Ok(Resolved {
+                real,
+                missing_dirs,
+                meta: None,
+            })
+        }
+        Err(e) => Err(io_err("inspect", &real)(e)),
+    }
+}
+
+/// The directories missing above `real`, outermost first. The nearest one that exists must be
+/// a directory. `origin` is only for error messages.
+fn missing_above(real: &Path, origin: &Path) -> Result<Vec<PathBuf>, ApplyError> {
+    let mut missing = Vec::new();
+    let mut dir = real.parent();
+    while let Some(d) = dir {
+        match fs::symlink_metadata(d) {
+            Ok(meta) if meta.is_dir() => break,
+            Ok(_) => {
+                return Err(ApplyError::InvalidPath {
+                    path: origin.to_path_buf(),
+                    reason: "its parent is not a directory",
+                });
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => match probe.components().next_back() {
-                Some(Component::Normal(part)) => {
-                    missing.push(part.to_os_string());
-                    probe.pop();
-                }
-                Some(Component::CurDir) => {
-                    probe.pop();
-                }
-                // `..` below a missing directory has no meaning to resolve.
-                _ => {
-                    return Err(ApplyError::InvalidPath {
-                        path: origin.to_path_buf(),
-                        reason: "its directory cannot be resolved",
-                    });
-                }
-            },
-            Err(e) => return Err(io_err("resolve", &probe)(e)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                missing.push(d.to_path_buf());
+                dir = d.parent();
+            }
+            Err(e) => return Err(io_err("resolve", d)(e)),
         }
     }
+    missing.reverse();
+    Ok(missing)
 }
 
 /// The allowed directories, canonicalized; ones that do not exist cannot contain anything.
@@ -218,5 +191,46 @@ mod tests {
         .unwrap_err();
         assert!(matches!(err, ApplyError::DuplicateTarget { .. }));
         assert_eq!(fs::read(&real).unwrap(), b"a\n");
+    }
+
+    #[test]
+    fn the_writer_lands_where_the_reader_read() {
+        let h = host();
+        put(&h.root.join("opt/wso2/conf/sysctl.conf"), b"a\n", 0o644);
+        fs::create_dir_all(h.root.join("etc/sysctl.d")).unwrap();
+        symlink("../opt/wso2/conf", h.root.join("etc/conf")).unwrap();
+        symlink(
+            "../conf/sysctl.conf",
+            h.root.join("etc/sysctl.d/99-sysctl.conf"),
+        )
+        .unwrap();
+        let rel = Path::new("etc/sysctl.d/99-sysctl.conf");
+        let read = crate::source::resolve_in_root(&h.root, rel).unwrap();
+        assert_eq!(real_path(&h.root.join(rel)).unwrap(), read);
+        assert_eq!(read, h.root.join("opt/wso2/conf/sysctl.conf"));
+    }
+
+    #[test]
+    fn loops_files_as_directories_and_new_directories() {
+        let h = host();
+        let a = h.root.join("etc/loop-a");
+        symlink("loop-b", &a).unwrap();
+        symlink("loop-a", h.root.join("etc/loop-b")).unwrap();
+        assert!(matches!(
+            resolve(&a),
+            Err(ApplyError::InvalidPath { reason, .. }) if reason == "too many levels of symbolic links"
+        ));
+        put(&h.root.join("etc/file"), b"x\n", 0o644);
+        assert!(matches!(
+            resolve(&h.root.join("etc/file/x.conf")),
+            Err(ApplyError::InvalidPath { reason, .. }) if reason == "its parent is not a directory"
+        ));
+        // A new file below a linked directory: the missing directories are the real ones.
+        fs::create_dir_all(h.root.join("usr/lib")).unwrap();
+        symlink("../usr/lib", h.root.join("etc/lib")).unwrap();
+        let r = resolve(&h.root.join("etc/lib/sysctl.d/99.conf")).unwrap();
+        assert_eq!(r.real, h.root.join("usr/lib/sysctl.d/99.conf"));
+        assert_eq!(r.missing_dirs, [h.root.join("usr/lib/sysctl.d")]);
+        assert!(r.meta.is_none());
     }
 }

@@ -7,7 +7,7 @@
 //! still be inside the allowed directories), or undo one apply twice.
 
 use super::atomic::{Expect, Ownership, remove_created, remove_created_dirs, replace_atomically};
-use super::confine::{canonical_allowed, inside_allowed};
+use super::confine::{canonical_allowed, inside_allowed, real_path};
 use super::error::io_err;
 use super::lock::take_lock;
 use super::store::{
@@ -51,12 +51,9 @@ fn restore_target(entry: &ManifestEntry, allowed: &[PathBuf]) -> Result<PathBuf,
     let (Some(dir), Some(name)) = (entry.path.parent(), entry.path.file_name()) else {
         return Err(invalid("it names no file"));
     };
-    let target = match dir.canonicalize() {
-        Ok(dir) => dir.join(name),
-        // The directory is gone, so is the file; the state check decides what that means.
-        Err(e) if e.kind() == io::ErrorKind::NotFound => entry.path.clone(),
-        Err(e) => return Err(io_err("resolve", dir)(e)),
-    };
+    // The directory is resolved as the apply resolved it; a directory that is gone stays as
+    // recorded, and the state check decides what that means.
+    let target = real_path(dir)?.join(name);
     if !inside_allowed(&target, allowed) {
         return Err(ApplyError::LinkEscapes {
             path: entry.path.clone(),
