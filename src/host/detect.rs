@@ -117,17 +117,13 @@ fn detect_memory(root: &Path, flag: Option<u64>) -> Fact<u64> {
     if let Some(mb) = flag {
         return Fact::new(mb, "--memory");
     }
-    if let Some(mb) = read_text(root, MEMINFO).and_then(|t| parse_meminfo_mb(&t)) {
-        return Fact::new(mb, MEMINFO);
-    }
-    let live = sysinfo::System::new().ok().map(|mut s| {
-        s.refresh_memory_specifics(sysinfo::MemoryRefreshKind::nothing().with_ram());
-        s.total_memory() / (1024 * 1024)
-    });
-    match live {
-        Some(mb) if mb > 0 => Fact::new(mb, "live system"),
+    // The root's own `proc/meminfo` describes the audited host; on the live system `/` that is
+    // the kernel's. The machine running the tool says nothing about a fake root or an image.
+    // Cgroup memory limits are not read here.
+    match read_text(root, MEMINFO).and_then(|t| parse_meminfo_mb(&t)) {
+        Some(mb) => Fact::new(mb, MEMINFO),
         // Zero says "unknown" to the profile, which then cannot scale by memory.
-        _ => Fact::new(0, "not detected"),
+        None => Fact::new(0, "not detected"),
     }
 }
 
@@ -553,6 +549,13 @@ mod tests {
             Some(jdk.path().to_path_buf()),
         );
         assert_eq!(f.java, None);
+    }
+
+    #[test]
+    fn memory_under_a_root_never_comes_from_this_machine() {
+        let empty = tempfile::tempdir().unwrap();
+        let f = detect_with(empty.path(), &Overrides::default(), None);
+        assert_eq!(f.memory_mb, Fact::new(0, "not detected"));
     }
 
     #[test]
