@@ -162,10 +162,19 @@ impl SourceProblem {
     }
 }
 
-/// Lines of `text` as (1-based number, start, end), the terminator (`\n`, `\r\n`) excluded:
-/// the line walk every line-based reader shares.
+/// A UTF-8 byte order mark. Readers skip it and editors keep it; it belongs to no line and is
+/// never indentation.
+pub const BOM: &str = "\u{feff}";
+
+/// Where the content of `text` starts: after a leading BOM.
+pub fn content_start(text: &str) -> usize {
+    if text.starts_with(BOM) { BOM.len() } else { 0 }
+}
+
+/// Lines of `text` as (1-based number, start, end), the terminator (`\n`, `\r\n`) excluded and
+/// the first line starting after a BOM: the line walk every line-based reader shares.
 pub fn line_ranges(text: &str) -> impl Iterator<Item = (u32, usize, usize)> + '_ {
-    let mut start = 0;
+    let mut start = content_start(text);
     let mut number = 0u32;
     std::iter::from_fn(move || {
         if start >= text.len() {
@@ -205,6 +214,15 @@ mod tests {
         assert_eq!(f.line_col(8), (3, 1));
         assert_eq!(f.line_start(3), Some(8));
         assert_eq!(f.line_start(4), None);
+    }
+
+    #[test]
+    fn the_line_walk_starts_after_a_bom_and_drops_line_ends() {
+        let lines: Vec<_> = line_ranges("\u{feff}a\r\nbc\n\nd").collect();
+        assert_eq!(lines, [(1, 3, 4), (2, 6, 8), (3, 9, 9), (4, 10, 11)]);
+        assert_eq!(line_ranges("\u{feff}").count(), 0);
+        assert_eq!(content_start("\u{feff}x"), 3);
+        assert_eq!(content_start("x\u{feff}"), 0);
     }
 
     #[test]

@@ -16,8 +16,33 @@ pub enum Read {
     Problem(SourceProblem),
 }
 
+impl Read {
+    /// The file, if there is one. For facts, where a file that is absent or cannot be read
+    /// means the fact is not known; it is not a finding.
+    pub(crate) fn file(self) -> Option<Arc<SourceFile>> {
+        match self {
+            Read::File(f) => Some(f),
+            Read::Absent | Read::Problem(_) => None,
+        }
+    }
+}
+
+/// The text of `rel` under `root`, or `None` when it is absent or unreadable: a host fact that
+/// cannot be read is simply not known.
+pub(crate) fn read_text(root: &Path, rel: &str) -> Option<String> {
+    read_under(root, rel).file().map(|f| f.text.clone())
+}
+
+/// Whether `rel` exists under `root` (a file or a directory, e.g. `sys/module/nf_nat`), its
+/// symlinks resolved inside the root.
+pub(crate) fn exists_under(root: &Path, rel: &str) -> bool {
+    resolve_in_root(root, Path::new(rel)).is_ok_and(|p| p.exists())
+}
+
 /// Links followed before giving up; the kernel's own limit for path resolution is 40.
 const MAX_LINKS: usize = 40;
+/// The message of the error [`resolve_in_root`] gives when a path holds more links than that.
+pub(crate) const TOO_MANY_LINKS: &str = "too many levels of symbolic links";
 
 /// Resolves `rel` (a path inside `root`) component by component. Absolute symlink targets are
 /// taken relative to `root`, and `..` never climbs above it, as in a chroot.
@@ -40,7 +65,7 @@ pub fn resolve_in_root(root: &Path, rel: &Path) -> io::Result<PathBuf> {
                     Ok(meta) if meta.file_type().is_symlink() => {
                         links += 1;
                         if links > MAX_LINKS {
-                            return Err(io::Error::other("too many levels of symbolic links"));
+                            return Err(io::Error::other(TOO_MANY_LINKS));
                         }
                         let target = std::fs::read_link(&full)?;
                         if target.is_absolute() {

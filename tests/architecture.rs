@@ -21,8 +21,11 @@
 //!   `report`, and `runtime_config` for the gateway; `rules` and `audit` for the facts db gathers)
 //!   use them.
 //!
-//! Test code (`#[cfg(test)]`) counts like any other code: a wall crossed only by a test is still
-//! crossed. What this does not see: an item reached through a re-export is charged to the module
+//! Test code (`#[cfg(test)]`) counts like any other code for the walls: a wall crossed only by a
+//! test is still crossed. Cycles are judged on the program alone: a test module is a leaf that may
+//! drive the whole pipeline (a rule's table test runs the audit, a writer's test uses the applier
+//! it is part of), as an integration test under `tests/` may, and such an edge does not tie the
+//! shipped modules into a knot. The pinned module graph shows the program's edges too. What this does not see: an item reached through a re-export is charged to the module
 //! that re-exports it (`crate::host::Fact` is `host`, wherever `Fact` is defined), and a name
 //! brought in by a glob (`use super::*;`) and then used as `sibling::x` is not followed.
 //!
@@ -105,6 +108,8 @@ struct Import {
     /// The path as written (`super::detect::Overrides`).
     written: String,
     to: Target,
+    /// Written in test-only code: under `#[cfg(test)]`, or in a module declared with it.
+    test: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -158,6 +163,39 @@ struct Collector<'a> {
     bin_root: bool,
     scope: Vec<String>,
     out: Vec<Import>,
+    /// How many `#[cfg(test)]` items enclose the current one.
+    test_depth: usize,
+    /// Modules this file declares with `#[cfg(test)] mod x;` (their files are test-only).
+    test_mods: Vec<Vec<String>>,
+}
+
+/// `#[cfg(test)]` among an item's attributes.
+fn cfg_test(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        a.path().is_ident("cfg") && a.parse_args::<syn::Ident>().is_ok_and(|i| i == "test")
+    })
+}
+
+fn item_attrs(item: &syn::Item) -> &[syn::Attribute] {
+    use syn::Item;
+    match item {
+        Item::Const(i) => &i.attrs,
+        Item::Enum(i) => &i.attrs,
+        Item::ExternCrate(i) => &i.attrs,
+        Item::Fn(i) => &i.attrs,
+        Item::ForeignMod(i) => &i.attrs,
+        Item::Impl(i) => &i.attrs,
+        Item::Macro(i) => &i.attrs,
+        Item::Mod(i) => &i.attrs,
+        Item::Static(i) => &i.attrs,
+        Item::Struct(i) => &i.attrs,
+        Item::Trait(i) => &i.attrs,
+        Item::TraitAlias(i) => &i.attrs,
+        Item::Type(i) => &i.attrs,
+        Item::Union(i) => &i.attrs,
+        Item::Use(i) => &i.attrs,
+        _ => &[],
+    }
 }
 
 impl Collector<'_> {
@@ -203,6 +241,7 @@ impl Collector<'_> {
                 from: self.scope.clone(),
                 written,
                 to,
+                test: self.test_depth > 0,
             });
         }
     }
@@ -299,8 +338,18 @@ fn external(name: &str) -> Option<Target> {
 }
 
 impl<'ast> Visit<'ast> for Collector<'_> {
+    fn visit_item(&mut self, item: &'ast syn::Item) {
+        let test = cfg_test(item_attrs(item));
+        self.test_depth += usize::from(test);
+        syn::visit::visit_item(self, item);
+        self.test_depth -= usize::from(test);
+    }
+
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
         self.scope.push(m.ident.to_string());
+        if m.content.is_none() && self.test_depth > 0 {
+            self.test_mods.push(self.scope.clone());
+        }
         syn::visit::visit_item_mod(self, m);
         self.scope.pop();
     }
@@ -339,6 +388,7 @@ fn parse_tree(src_dir: &Path) -> Graph {
     let base = src_dir.parent().unwrap_or(src_dir);
     let mut modules = BTreeSet::new();
     let mut imports = Vec::new();
+    let mut test_mods = Vec::new();
     for path in &files {
         let rel = path.strip_prefix(src_dir).expect("under src");
         let display = path
@@ -363,9 +413,18 @@ fn parse_tree(src_dir: &Path) -> Graph {
             bin_root: rel == Path::new(BIN_ROOT),
             scope,
             out: Vec::new(),
+            test_depth: 0,
+            test_mods: Vec::new(),
         };
         c.visit_file(&ast);
         imports.extend(c.out);
+        test_mods.extend(c.test_mods);
+    }
+    // Everything written in a file that is itself a test-only module is test code.
+    for imp in &mut imports {
+        if test_mods.iter().any(|m| imp.from.starts_with(m)) {
+            imp.test = true;
+        }
     }
     Graph { modules, imports }
 }
@@ -385,7 +444,7 @@ impl Graph {
     /// paths part, so a file never has an edge to its own folder's `mod.rs` or to an ancestor.
     fn folder_edges(&self) -> BTreeMap<Vec<String>, Edges<'_>> {
         let mut folders: BTreeMap<Vec<String>, Edges<'_>> = BTreeMap::new();
-        for imp in &self.imports {
+        for imp in self.imports.iter().filter(|i| !i.test) {
             let Target::Crate(path) = &imp.to else {
                 continue;
             };
@@ -662,6 +721,20 @@ fn each_broken_wall_is_reported() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// A cycle through test-only code (a `#[cfg(test)] mod x;` file, an inline `#[cfg(test)]` module)
+/// is not a cycle of the program; a wall crossed by a test still is a crossed wall.
+#[test]
+fn test_code_counts_for_walls_but_not_for_cycles() {
+    assert_eq!(
+        fixture("test_only_cycle"),
+        vec![
+            "src/report/mod.rs:7: report imports audit (`crate::audit::run`): report/ consumes \
+             findings; it does not run the audit or plan edits"
+                .to_string()
+        ]
+    );
+}
+
 /// The top-level import graph of `src/`, one line per module: which modules it uses. Pinned, so
 /// that a new edge between subsystems is seen in review like any other output change.
 fn module_graph(src_dir: &Path) -> String {
@@ -670,7 +743,7 @@ fn module_graph(src_dir: &Path) -> String {
     for m in &graph.modules {
         edges.entry(top(m).to_string()).or_default();
     }
-    for imp in &graph.imports {
+    for imp in graph.imports.iter().filter(|i| !i.test) {
         let from = top(&imp.from).to_string();
         let to = match &imp.to {
             Target::Crate(path) => top(path).to_string(),

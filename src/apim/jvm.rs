@@ -2,11 +2,17 @@
 //! `bin/api-manager.sh` in 4.x): heap and stack sizes, `-XX:` options and `-D` properties, each
 //! with the exact bytes of the token and of its value, and the `if` it sits in.
 //!
-//! Owns: a small POSIX-shell lexer (quotes, escapes, comments, substitutions, here-documents,
-//! line continuations), `if`/`elif`/`else`/`fi` nesting and the Java-version guard the shipped
-//! scripts put around `-XX:MaxPermSize`. Must not: run or evaluate the script, expand variables,
-//! judge values, print, or change the text.
+//! Owns: the start-script model (which words are JVM options, which variable holds them, the
+//! order the java command line gives them), `if`/`elif`/`else`/`fi` nesting, the Java-version
+//! guard the shipped scripts put around `-XX:MaxPermSize` and the `JVM_MEM_OPTS` default, and
+//! JVM sizes. The shell syntax itself (quotes, substitutions, here-documents, conditions) is
+//! read by `shell`. Must not: run or evaluate the script, expand variables, judge values,
+//! print, or change the text.
 
+use super::shell::{
+    self, CondTok, DECLARATION_COMMANDS, Op, Tok, WChar, Word, assignment_value_start, groups,
+    render_condition, strip_var, test_operands, variable_reference,
+};
 use crate::model::{SourceFile, SourceProblem, Span};
 use std::sync::Arc;
 
@@ -107,7 +113,7 @@ pub fn parse_size(s: &str) -> Option<u64> {
 /// problem; the options found before it are still returned.
 pub fn parse(file: Arc<SourceFile>) -> (JvmOptions, Vec<SourceProblem>) {
     let mut problems = Vec::new();
-    let (tokens, lex_error) = Lexer::new(&file.text).run();
+    let (tokens, lex_error) = shell::tokens(&file.text);
     let complete = lex_error.is_none();
     if let Some((offset, message)) = lex_error {
         problems.push(problem(&file, offset, message));
@@ -140,425 +146,6 @@ fn problem(file: &SourceFile, offset: usize, message: impl Into<String>) -> Sour
 }
 
 // ------------------------------------------------------------------------------------------------
-// Lexer
-
-/// One character of a word after quote removal, with the byte offset it came from.
-#[derive(Clone, Copy, Debug)]
-struct WChar {
-    c: char,
-    off: usize,
-    /// Part of a command or parameter substitution (`$(...)`, `` `...` ``, `${...}`): its
-    /// whitespace does not split the word.
-    in_subst: bool,
-}
-
-#[derive(Debug)]
-struct Word {
-    /// Raw bytes of the whole word, quotes included.
-    span: Span,
-    chars: Vec<WChar>,
-    /// Any quoting or escaping in the word: such a word is never a reserved word.
-    quoted: bool,
-}
-
-impl Word {
-    fn text(&self) -> String {
-        self.chars.iter().map(|w| w.c).collect()
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Op {
-    /// Newline, `;`, `;;`, `&`, `&&`, `||`, `|`, `(`, `)`: after these a new command starts.
-    Separator(&'static str),
-    /// `<`, `>`, `>>`, `<<`, `2>&1`'s `>&`, ...: the next word is a file or a descriptor.
-    Redirect,
-}
-
-#[derive(Debug)]
-enum Tok {
-    Word(Word),
-    Op(Op),
-}
-
-struct Lexer<'t> {
-    text: &'t str,
-    i: usize,
-    tokens: Vec<Tok>,
-    /// Here-documents whose bodies start after the current line: (delimiter, strip tabs).
-    pending_heredocs: Vec<(String, bool)>,
-    /// The next word is a here-document delimiter.
-    heredoc_next: Option<bool>,
-}
-
-type LexError = (usize, String);
-
-impl<'t> Lexer<'t> {
-    fn new(text: &'t str) -> Self {
-        // A BOM is not part of the first command.
-        let i = if text.starts_with('\u{feff}') { 3 } else { 0 };
-        Lexer {
-            text,
-            i,
-            tokens: Vec::new(),
-            pending_heredocs: Vec::new(),
-            heredoc_next: None,
-        }
-    }
-
-    fn peek(&self) -> Option<char> {
-        self.text.get(self.i..).and_then(|s| s.chars().next())
-    }
-
-    fn peek_at(&self, ahead: usize) -> Option<char> {
-        self.text.get(self.i..).and_then(|s| s.chars().nth(ahead))
-    }
-
-    fn starts_with(&self, s: &str) -> bool {
-        self.text.get(self.i..).is_some_and(|t| t.starts_with(s))
-    }
-
-    /// Length of a line end at the cursor (`\n` or `\r\n`), 0 if none.
-    fn newline_len(&self) -> usize {
-        self.newline_len_at(self.i)
-    }
-
-    fn newline_len_at(&self, at: usize) -> usize {
-        let rest = self.text.get(at..).unwrap_or("");
-        if rest.starts_with('\n') {
-            1
-        } else if rest.starts_with("\r\n") {
-            2
-        } else {
-            0
-        }
-    }
-
-    fn run(mut self) -> (Vec<Tok>, Option<LexError>) {
-        let result = self.lex();
-        (self.tokens, result.err())
-    }
-
-    fn lex(&mut self) -> Result<(), LexError> {
-        while let Some(c) = self.peek() {
-            match c {
-                ' ' | '\t' | '\r' if self.newline_len() == 0 => self.i += 1,
-                '\\' if self.newline_len_at(self.i + 1) > 0 => {
-                    // A line continuation between words.
-                    self.i += 1 + self.newline_len_at(self.i + 1);
-                }
-                '#' => {
-                    // A comment runs to the end of the line; the newline still separates.
-                    let rest = &self.text[self.i..];
-                    self.i += rest.find('\n').unwrap_or(rest.len());
-                    if self.text[..self.i].ends_with('\r') {
-                        self.i -= 1;
-                    }
-                }
-                '\n' | '\r' => {
-                    self.i += self.newline_len().max(1);
-                    self.tokens.push(Tok::Op(Op::Separator("\n")));
-                    self.skip_heredoc_bodies();
-                }
-                ';' | '&' | '|' | '(' | ')' => {
-                    let two: String = [Some(c), self.peek_at(1)].into_iter().flatten().collect();
-                    let op = match two.as_str() {
-                        ";;" => ";;",
-                        "&&" => "&&",
-                        "||" => "||",
-                        _ => match c {
-                            ';' => ";",
-                            '&' => "&",
-                            '|' => "|",
-                            '(' => "(",
-                            _ => ")",
-                        },
-                    };
-                    self.i += op.len();
-                    self.tokens.push(Tok::Op(Op::Separator(op)));
-                }
-                '<' | '>' => self.redirect(),
-                _ => {
-                    let word = self.word()?;
-                    if let Some(strip_tabs) = self.heredoc_next.take() {
-                        self.pending_heredocs.push((word.text(), strip_tabs));
-                    }
-                    self.tokens.push(Tok::Word(word));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn redirect(&mut self) {
-        for op in ["<<-", "<<", ">>", ">&", "<&", ">|", "<>", "<", ">"] {
-            if self.starts_with(op) {
-                self.i += op.len();
-                if op.starts_with("<<") {
-                    self.heredoc_next = Some(op == "<<-");
-                }
-                break;
-            }
-        }
-        self.tokens.push(Tok::Op(Op::Redirect));
-    }
-
-    /// Skips the bodies of here-documents opened on the line just ended: they are data for a
-    /// command, not script text.
-    fn skip_heredoc_bodies(&mut self) {
-        for (delimiter, strip_tabs) in std::mem::take(&mut self.pending_heredocs) {
-            while self.i < self.text.len() {
-                let rest = &self.text[self.i..];
-                let line_len = rest.find('\n').map_or(rest.len(), |n| n + 1);
-                let line = rest[..line_len].trim_end_matches(['\n', '\r']);
-                let line = if strip_tabs {
-                    line.trim_start_matches('\t')
-                } else {
-                    line
-                };
-                self.i += line_len;
-                if line == delimiter {
-                    break;
-                }
-            }
-        }
-    }
-
-    fn word(&mut self) -> Result<Word, LexError> {
-        let start = self.i;
-        let mut chars = Vec::new();
-        let mut quoted = false;
-        // End of the word's last byte: a trailing line continuation is not part of the word.
-        let mut end = self.i;
-        while let Some(c) = self.peek() {
-            match c {
-                ' ' | '\t' | '\n' | ';' | '&' | '|' | '(' | ')' | '<' | '>' => break,
-                '\r' if self.newline_len() > 0 => break,
-                '\\' => {
-                    self.i += 1;
-                    let nl = self.newline_len();
-                    if nl > 0 {
-                        // A line continuation inside a word joins the lines.
-                        self.i += nl;
-                        continue;
-                    }
-                    quoted = true;
-                    if let Some(e) = self.peek() {
-                        chars.push(WChar {
-                            c: e,
-                            off: self.i,
-                            in_subst: false,
-                        });
-                        self.i += e.len_utf8();
-                    }
-                }
-                '\'' => {
-                    quoted = true;
-                    self.single_quoted(&mut chars)?;
-                }
-                '"' => {
-                    quoted = true;
-                    self.double_quoted(&mut chars)?;
-                }
-                '`' => self.backquoted(&mut chars)?,
-                '$' if self.peek_at(1) == Some('\'') => {
-                    // `$'...'`: ANSI-C quoting, kept verbatim apart from the quotes.
-                    quoted = true;
-                    self.i += 1;
-                    self.single_quoted(&mut chars)?;
-                }
-                '$' if matches!(self.peek_at(1), Some('(' | '{')) => {
-                    self.substitution(&mut chars)?;
-                }
-                _ => {
-                    chars.push(WChar {
-                        c,
-                        off: self.i,
-                        in_subst: false,
-                    });
-                    self.i += c.len_utf8();
-                }
-            }
-            end = self.i;
-        }
-        Ok(Word {
-            span: Span::new(start, end),
-            chars,
-            quoted,
-        })
-    }
-
-    fn push_raw(&mut self, chars: &mut Vec<WChar>, upto: usize, in_subst: bool) {
-        let from = self.i;
-        chars.extend(self.text[from..upto].char_indices().map(|(k, c)| WChar {
-            c,
-            off: from + k,
-            in_subst,
-        }));
-        self.i = upto;
-    }
-
-    fn single_quoted(&mut self, chars: &mut Vec<WChar>) -> Result<(), LexError> {
-        let open = self.i;
-        self.i += 1;
-        match self.text[self.i..].find('\'') {
-            Some(n) => {
-                let end = self.i + n;
-                self.push_raw(chars, end, false);
-                self.i += 1;
-                Ok(())
-            }
-            None => Err((open, "unterminated `'` quote".into())),
-        }
-    }
-
-    fn double_quoted(&mut self, chars: &mut Vec<WChar>) -> Result<(), LexError> {
-        let open = self.i;
-        self.i += 1;
-        loop {
-            let Some(c) = self.peek() else {
-                return Err((open, "unterminated `\"` quote".into()));
-            };
-            match c {
-                '"' => {
-                    self.i += 1;
-                    return Ok(());
-                }
-                '\\' => {
-                    self.i += 1;
-                    let nl = self.newline_len();
-                    if nl > 0 {
-                        self.i += nl;
-                        continue;
-                    }
-                    match self.peek() {
-                        // Inside double quotes a backslash only escapes these.
-                        Some(e @ ('$' | '`' | '"' | '\\')) => {
-                            chars.push(WChar {
-                                c: e,
-                                off: self.i,
-                                in_subst: false,
-                            });
-                            self.i += 1;
-                        }
-                        _ => chars.push(WChar {
-                            c: '\\',
-                            off: self.i - 1,
-                            in_subst: false,
-                        }),
-                    }
-                }
-                '`' => self.backquoted(chars)?,
-                '$' if matches!(self.peek_at(1), Some('(' | '{')) => self.substitution(chars)?,
-                _ => {
-                    chars.push(WChar {
-                        c,
-                        off: self.i,
-                        in_subst: false,
-                    });
-                    self.i += c.len_utf8();
-                }
-            }
-        }
-    }
-
-    /// `` `...` ``, kept verbatim: its content is another command, not this word's options.
-    fn backquoted(&mut self, chars: &mut Vec<WChar>) -> Result<(), LexError> {
-        let open = self.i;
-        let mut j = self.i + 1;
-        let bytes = self.text.as_bytes();
-        while j < bytes.len() {
-            match bytes[j] {
-                b'\\' => j += 2,
-                b'`' => {
-                    self.push_raw(chars, j + 1, true);
-                    return Ok(());
-                }
-                _ => j += 1,
-            }
-        }
-        Err((open, "unterminated backquote".into()))
-    }
-
-    /// `$(...)`, `$((...))` or `${...}`, kept verbatim. Nested quotes and substitutions are
-    /// followed so that a `)` or `}` inside them does not end it early.
-    fn substitution(&mut self, chars: &mut Vec<WChar>) -> Result<(), LexError> {
-        let open = self.i;
-        let end = self.matching_close(open + 1)?;
-        self.push_raw(chars, end, true);
-        Ok(())
-    }
-
-    /// Given the offset of a `(` or `{`, the offset just after its matching close.
-    fn matching_close(&self, at: usize) -> Result<usize, LexError> {
-        let bytes = self.text.as_bytes();
-        let (open_b, close_b, what) = if bytes.get(at) == Some(&b'{') {
-            (b'{', b'}', "unterminated `${`")
-        } else {
-            (b'(', b')', "unterminated `$(`")
-        };
-        let err = || (at - 1, what.to_string());
-        let mut depth = 0usize;
-        let mut j = at;
-        while j < bytes.len() {
-            match bytes[j] {
-                b'\\' => j += 1,
-                b'\'' if open_b == b'(' => {
-                    j = self.text[j + 1..]
-                        .find('\'')
-                        .map(|n| j + 1 + n)
-                        .ok_or_else(err)?;
-                }
-                b'"' => j = self.closing_double_quote(j).ok_or_else(err)?,
-                b'`' => {
-                    j += 1;
-                    while j < bytes.len() && bytes[j] != b'`' {
-                        j += if bytes[j] == b'\\' { 2 } else { 1 };
-                    }
-                    if j >= bytes.len() {
-                        return Err(err());
-                    }
-                }
-                b if b == open_b => depth += 1,
-                b if b == close_b => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return Ok(j + 1);
-                    }
-                }
-                _ => {}
-            }
-            j += 1;
-        }
-        Err(err())
-    }
-
-    /// Offset of the `"` closing the one at `at`, following nested substitutions.
-    fn closing_double_quote(&self, at: usize) -> Option<usize> {
-        let bytes = self.text.as_bytes();
-        let mut j = at + 1;
-        while j < bytes.len() {
-            match bytes[j] {
-                b'\\' => j += 1,
-                b'"' => return Some(j),
-                b'$' if matches!(bytes.get(j + 1), Some(b'(' | b'{')) => {
-                    j = self.matching_close(j + 1).ok()? - 1;
-                }
-                b'`' => {
-                    j += 1;
-                    while j < bytes.len() && bytes[j] != b'`' {
-                        j += if bytes[j] == b'\\' { 2 } else { 1 };
-                    }
-                }
-                _ => {}
-            }
-            j += 1;
-        }
-        None
-    }
-}
-
-// ------------------------------------------------------------------------------------------------
 // Walking the tokens: commands, `if` nesting, option extraction.
 
 #[derive(PartialEq)]
@@ -583,11 +170,6 @@ struct Frame {
     mem_default: bool,
 }
 
-enum CondTok {
-    Word(String),
-    Op(&'static str),
-}
-
 struct Walker<'a> {
     file: &'a SourceFile,
     frames: Vec<Frame>,
@@ -596,8 +178,6 @@ struct Walker<'a> {
     problems: &'a mut Vec<SourceProblem>,
 }
 
-/// Builtins whose `NAME=value` arguments are assignments.
-const DECLARATION_COMMANDS: [&str; 5] = ["export", "readonly", "local", "declare", "typeset"];
 /// Commands whose arguments are text for people, never options for the JVM.
 const MESSAGE_COMMANDS: [&str; 2] = ["echo", "printf"];
 
@@ -818,17 +398,6 @@ fn is_java_command(cmd: &str) -> bool {
     c.contains("JAVACMD") || c == "java" || c.ends_with("/java")
 }
 
-/// `$NAME`, `${NAME}` or `"$NAME"` as a whole word: the variable's name.
-fn variable_reference(word: &str) -> Option<&str> {
-    let w = word.trim_matches('"');
-    let name = w
-        .strip_prefix("${")
-        .and_then(|r| r.strip_suffix('}'))
-        .or_else(|| w.strip_prefix('$'))?;
-    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        .then_some(name)
-}
-
 /// Name and the character index where the value starts (`None`: no value) of a JVM option.
 fn recognise(text: &str) -> Option<(String, Option<usize>)> {
     if let Some(rest) = text.strip_prefix("-XX:") {
@@ -864,20 +433,6 @@ fn recognise(text: &str) -> Option<(String, Option<usize>)> {
     Some((name, value_at))
 }
 
-/// For `NAME=value`, the character index where the value starts.
-fn assignment_value_start(text: &str) -> Option<usize> {
-    let eq = text.find('=')?;
-    let name = &text[..eq];
-    let mut chars = name.chars();
-    let first = chars.next()?;
-    if !(first == '_' || first.is_ascii_alphabetic())
-        || !chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
-    {
-        return None;
-    }
-    Some(name.chars().count() + 1)
-}
-
 /// `[ -z "$JVM_MEM_OPTS" ]` or `test -z "$JVM_MEM_OPTS"`.
 fn is_mem_opts_default(condition: &[CondTok]) -> bool {
     let groups = groups(condition);
@@ -892,98 +447,16 @@ fn is_mem_opts_default(condition: &[CondTok]) -> bool {
 
 /// The condition rendered for people (`java_version < 1.8`) when it compares a Java version.
 fn java_condition(condition: &[CondTok]) -> Option<String> {
-    let groups = groups(condition);
-    let mut mentions_java = false;
-    let mut rendered = String::new();
-    for (joiner, words) in &groups {
-        let (negated, words) = match words.split_first() {
-            Some((bang, rest)) if bang == "!" => (true, rest),
-            _ => (false, words.as_slice()),
-        };
-        let inner = test_operands(words);
-        let text = match inner {
-            [lhs, op, rhs] if comparison(op).is_some() => {
-                let names_java = |s: &str| {
-                    let l = s.to_ascii_lowercase();
-                    l.contains("java") && l.contains("ver")
-                };
-                mentions_java |= names_java(lhs) || names_java(rhs);
-                format!(
-                    "{} {} {}",
-                    strip_var(lhs),
-                    comparison(op).unwrap_or(op),
-                    strip_var(rhs)
-                )
-            }
-            _ => inner.join(" "),
-        };
-        if let Some(j) = joiner {
-            rendered.push_str(&format!(" {j} "));
-        }
-        if negated {
-            rendered.push_str(&format!("not ({text})"));
-        } else {
-            rendered.push_str(&text);
-        }
-    }
-    mentions_java.then_some(rendered)
-}
-
-/// The condition's commands, each with the `&&`/`||` that joins it to the one before.
-fn groups(condition: &[CondTok]) -> Vec<(Option<&'static str>, Vec<String>)> {
-    let mut out: Vec<(Option<&'static str>, Vec<String>)> = Vec::new();
-    let mut joiner = None;
-    let mut current = Vec::new();
-    for t in condition {
-        match t {
-            CondTok::Word(w) => current.push(w.clone()),
-            CondTok::Op(op) => {
-                if !current.is_empty() {
-                    out.push((joiner, std::mem::take(&mut current)));
-                }
-                joiner = matches!(*op, "&&" | "||").then_some(*op);
-            }
-        }
-    }
-    if !current.is_empty() {
-        out.push((joiner, current));
-    }
-    out
-}
-
-/// The operands of `[ ... ]`, `[[ ... ]]` or `test ...`; other commands are returned whole.
-fn test_operands(words: &[String]) -> &[String] {
-    match words {
-        [open, inner @ .., close]
-            if (open == "[" && close == "]") || (open == "[[" && close == "]]") =>
-        {
-            inner
-        }
-        [test, inner @ ..] if test == "test" => inner,
-        _ => words,
-    }
-}
-
-fn comparison(op: &str) -> Option<&'static str> {
-    Some(match op {
-        "<" => "<",
-        ">" => ">",
-        "-lt" => "<",
-        "-le" => "<=",
-        "-gt" => ">",
-        "-ge" => ">=",
-        "-eq" | "=" | "==" => "==",
-        "-ne" | "!=" => "!=",
-        _ => return None,
-    })
-}
-
-/// `$java_version` and `${java_version}` → `java_version`.
-fn strip_var(s: &str) -> &str {
-    let s = s.strip_prefix('$').unwrap_or(s);
-    s.strip_prefix('{')
-        .and_then(|t| t.strip_suffix('}'))
-        .unwrap_or(s)
+    let names_java = |s: &String| {
+        let l = s.to_ascii_lowercase();
+        l.contains("java") && l.contains("ver")
+    };
+    let rendered = render_condition(condition);
+    rendered
+        .compared
+        .iter()
+        .any(names_java)
+        .then_some(rendered.text)
 }
 
 #[cfg(test)]

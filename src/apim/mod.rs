@@ -9,6 +9,7 @@ pub mod deployment_toml;
 pub mod jvm;
 pub mod mapper;
 pub mod properties;
+pub(crate) mod shell;
 pub mod xml;
 
 use crate::diag::Subject;

@@ -7,7 +7,7 @@
 //! leaves to its caller), byte spans into the original text, local-name matching.
 //! Must not: judge values, print, or change the text; editing is done elsewhere with the spans.
 
-use crate::model::{SourceFile, SourceProblem, Span};
+use crate::model::{SourceFile, SourceProblem, Span, content_start};
 use quick_xml::XmlVersion;
 use quick_xml::errors::{Error as QxError, IllFormedError, SyntaxError};
 use quick_xml::escape::{EscapeError, resolve_predefined_entity};
@@ -88,8 +88,6 @@ impl Element {
     }
 }
 
-const UTF8_BOM: &str = "\u{feff}";
-
 /// Parses the whole document. The first well-formedness error ends parsing: a half-read
 /// configuration tree would let rules report settings as absent when they are not.
 pub fn parse(file: Arc<SourceFile>) -> Result<XmlDoc, SourceProblem> {
@@ -133,11 +131,7 @@ struct TreeBuilder<'f> {
 
 impl<'f> TreeBuilder<'f> {
     fn new(file: &'f SourceFile) -> Self {
-        let base = if file.text.starts_with(UTF8_BOM) {
-            UTF8_BOM.len()
-        } else {
-            0
-        };
+        let base = content_start(&file.text);
         TreeBuilder {
             file,
             base,
@@ -525,15 +519,19 @@ pub struct XPath {
     attr: Option<String>,
 }
 
+/// One step of a path: an element name (or `*`) and its predicates.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Step {
-    /// `None` for `*`.
-    name: Option<String>,
-    preds: Vec<Pred>,
+pub(crate) struct Step {
+    /// The step as written (`parameter[@name='x']`), to rebuild prefixes of the path.
+    raw: String,
+    /// Local name; `None` for `*`.
+    pub(crate) name: Option<String>,
+    pub(crate) preds: Vec<Pred>,
 }
 
+/// `[@name='value']` or `[name='value']` (a child element's text).
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Pred {
+pub(crate) enum Pred {
     Attr { name: String, value: String },
     Child { name: String, value: String },
 }
@@ -567,6 +565,7 @@ impl XPath {
                 attr = Some(p.name("attribute name")?);
                 continue;
             }
+            let start = p.i;
             let name = if p.peek() == Some('*') {
                 p.i += 1;
                 None
@@ -577,7 +576,8 @@ impl XPath {
             while p.peek() == Some('[') {
                 preds.push(p.predicate()?);
             }
-            steps.push(Step { name, preds });
+            let raw = p.chars[start..p.i].iter().collect();
+            steps.push(Step { raw, name, preds });
         }
         if steps.is_empty() {
             return Err("xpath has no element step".into());
@@ -591,6 +591,27 @@ impl XPath {
 
     pub fn as_str(&self) -> &str {
         &self.source
+    }
+
+    /// The element steps, outermost first.
+    pub(crate) fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// The final `/@attr`'s name, if the path has one.
+    pub(crate) fn attr(&self) -> Option<&str> {
+        self.attr.as_deref()
+    }
+
+    /// The path made of the first `depth` element steps (no `/@attr`), as written.
+    pub(crate) fn prefix(&self, depth: usize) -> XPath {
+        let steps: Vec<Step> = self.steps.iter().take(depth).cloned().collect();
+        let raw: Vec<&str> = steps.iter().map(|s| s.raw.as_str()).collect();
+        XPath {
+            source: format!("/{}", raw.join("/")),
+            steps,
+            attr: None,
+        }
     }
 }
 
@@ -1068,6 +1089,26 @@ mod tests {
         assert_eq!(
             err("<a>x & y</a>"),
             (1, 6, "`&` without a closing `;`".into())
+        );
+    }
+
+    #[test]
+    fn xpath_steps_keep_how_they_were_written() {
+        let p = XPath::parse("/a/b[@c='x/y]'][d=\"e\"]/p:f/@q:g").unwrap();
+        assert_eq!(p.steps().len(), 3);
+        assert_eq!(p.steps()[1].raw, "b[@c='x/y]'][d=\"e\"]");
+        assert_eq!(p.steps()[2].name.as_deref(), Some("f"));
+        assert_eq!(p.attr(), Some("g"));
+        assert!(
+            matches!(&p.steps()[1].preds[0], Pred::Attr { name, value } if name == "c" && value == "x/y]")
+        );
+        assert!(
+            matches!(&p.steps()[1].preds[1], Pred::Child { name, value } if name == "d" && value == "e")
+        );
+        assert_eq!(p.prefix(2).as_str(), "/a/b[@c='x/y]'][d=\"e\"]");
+        assert_eq!(
+            p.prefix(2),
+            XPath::parse("/a/b[@c='x/y]'][d=\"e\"]").unwrap()
         );
     }
 

@@ -17,9 +17,7 @@
 //! continuation; lines are inserted and appended after a `\n` only.
 
 use crate::apim::properties::{PropEntry, Properties};
-use crate::model::Span;
-
-const BOM: char = '\u{feff}';
+use crate::model::{BOM, Span, content_start};
 
 /// How a file ends its lines, so an edit writes new lines the same way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -463,16 +461,8 @@ fn leading_blank_len(s: &str) -> usize {
     s.len() - s.trim_start_matches(is_blank).len()
 }
 
-/// Where content starts: after a BOM, which belongs to no line.
-fn content_start(text: &str) -> usize {
-    if text.starts_with(BOM) {
-        BOM.len_utf8()
-    } else {
-        0
-    }
-}
-
-/// Start of the physical line that contains `at`.
+/// Start of the physical line that contains `at`. Unlike the XML and TOML editors' helper, a
+/// lone `\r` ends a line here (`Properties.load` reads it so), and a BOM is left to the caller.
 fn line_start(text: &str, at: usize) -> usize {
     let at = at.min(text.len());
     text.as_bytes()[..at]
@@ -1094,7 +1084,7 @@ mod tests {
                 let lines: Vec<&str> = self.items.iter().flatten().map(String::as_str).collect();
                 let mut out = String::new();
                 if self.bom {
-                    out.push(BOM);
+                    out.push_str(BOM);
                 }
                 out.push_str(&lines.join(self.eol));
                 if self.final_newline && !lines.is_empty() {

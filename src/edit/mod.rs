@@ -46,8 +46,7 @@ pub use crate::diag::Effect;
 
 pub use crate::clock::{timestamp, today};
 
-/// A UTF-8 byte order mark, which the editors keep and never count as indentation.
-const BOM: &str = "\u{feff}";
+// Line geometry the editors share. The BOM itself is `model`'s: readers skip it too.
 
 /// The start of the line holding `pos` (after a leading BOM on the first line).
 fn line_start(text: &str, pos: usize) -> usize {
@@ -56,9 +55,24 @@ fn line_start(text: &str, pos: usize) -> usize {
         .and_then(|s| s.rfind('\n'))
         .map_or(0, |i| i + 1);
     // A BOM is not indentation.
-    if start == 0 && text.starts_with(BOM) {
-        BOM.len()
+    start.max(crate::model::content_start(text))
+}
+
+/// The spaces and tabs that start the line holding `pos`.
+fn leading_ws(text: &str, pos: usize) -> &str {
+    let start = line_start(text, pos);
+    let line = text.get(start..pos).unwrap_or("");
+    let len = line.len() - line.trim_start_matches([' ', '\t']).len();
+    line.get(..len).unwrap_or("")
+}
+
+/// `\r\n` when most lines end that way, else `\n`: the line end a new line gets where no
+/// neighbouring line decides it.
+fn usual_eol(text: &str) -> &'static str {
+    let crlf = text.matches("\r\n").count();
+    if crlf * 2 > text.matches('\n').count() {
+        "\r\n"
     } else {
-        start
+        "\n"
     }
 }

@@ -28,10 +28,11 @@
 //!   `[[x.y]]` element is not created.
 
 use super::Edit;
-use super::{BOM, line_start};
+use super::{leading_ws, line_start, usual_eol};
 use crate::apim::deployment_toml::{
     DeploymentToml, TomlEntry, TomlKind, canonical_key, parse, split_key,
 };
+use crate::model::{BOM, content_start};
 use crate::model::{SourceFile, Span};
 
 /// The TOML type the value is written as.
@@ -153,7 +154,7 @@ fn insert(doc: &DeploymentToml, user_key: &str, literal: &str) -> Result<Edit, S
     let key = canonical_key(&[last.as_str()]);
     let table_refs: Vec<&str> = table.iter().map(String::as_str).collect();
     let table_key = canonical_key(&table_refs);
-    let eol = file_eol(text);
+    let eol = usual_eol(text);
 
     if table.is_empty() {
         return Ok(insert_into_body(doc, None, &key, literal, eol));
@@ -209,13 +210,7 @@ fn insert_into_body(
     let text = doc.file.text.as_str();
     let body_start = match header {
         Some(h) => next_line(text, h.end),
-        None => {
-            if text.starts_with(BOM) {
-                BOM.len()
-            } else {
-                0
-            }
-        }
+        None => content_start(text),
     };
     let after = header.map_or(0, |h| h.end);
     // The body ends where the next header's line starts.
@@ -339,23 +334,6 @@ fn next_line(text: &str, pos: usize) -> usize {
     text.get(pos..)
         .and_then(|s| s.find('\n'))
         .map_or(text.len(), |i| pos + i + 1)
-}
-
-fn leading_ws(text: &str, pos: usize) -> &str {
-    let start = line_start(text, pos);
-    let line = text.get(start..pos).unwrap_or("");
-    let len = line.len() - line.trim_start_matches([' ', '\t']).len();
-    line.get(..len).unwrap_or("")
-}
-
-/// `\r\n` when most lines end that way, else `\n`.
-fn file_eol(text: &str) -> &'static str {
-    let crlf = text.matches("\r\n").count();
-    if crlf * 2 > text.matches('\n').count() {
-        "\r\n"
-    } else {
-        "\n"
-    }
 }
 
 #[cfg(test)]

@@ -22,8 +22,8 @@
 //! - Created elements take the namespace prefix of the element they are created in.
 
 use super::Edit;
-use super::line_start;
-use crate::apim::xml::{Element, XPath, XmlDoc, parse};
+use super::{leading_ws, line_start, usual_eol};
+use crate::apim::xml::{Element, Pred, Step, XPath, XmlDoc, parse};
 use crate::model::{SourceFile, Span};
 use std::collections::BTreeMap;
 
@@ -37,7 +37,6 @@ use std::collections::BTreeMap;
 /// The result is re-parsed and queried; it must yield exactly `value` once.
 pub fn set(doc: &XmlDoc, xpath: &XPath, value: &str) -> Result<String, String> {
     let text = doc.file.text.as_str();
-    let path = PathSpec::parse(xpath.as_str())?;
     let hits = doc.query(xpath);
     if hits.len() > 1 {
         return Err(ambiguous(xpath, hits.len()));
@@ -51,7 +50,7 @@ pub fn set(doc: &XmlDoc, xpath: &XPath, value: &str) -> Result<String, String> {
                 .into_iter()
                 .find(|e| e.span == hit.element_span)
                 .ok_or_else(|| format!("`{xpath}`: matched element not found again"))?;
-            match (hit.span, path.attr.is_some()) {
+            match (hit.span, xpath.attr().is_some()) {
                 (Some(span), true) => {
                     let quote = quote_before(text, span.start);
                     Edit::replace(span, escape_attr(value, quote))
@@ -65,16 +64,16 @@ pub fn set(doc: &XmlDoc, xpath: &XPath, value: &str) -> Result<String, String> {
                 }
             }
         }
-        None => absent(doc, xpath, &path, value)?,
+        None => absent(doc, xpath, value)?,
     };
     let new_text = edit.apply(text)?;
     verify(doc, xpath, value, new_text)
 }
 
 /// The edit for a value that is not in the file yet.
-fn absent(doc: &XmlDoc, xpath: &XPath, path: &PathSpec, value: &str) -> Result<Edit, String> {
+fn absent(doc: &XmlDoc, xpath: &XPath, value: &str) -> Result<Edit, String> {
     let text = doc.file.text.as_str();
-    if let Some(attr) = &path.attr {
+    if let Some(attr) = xpath.attr() {
         let elems = doc.query_elements(xpath);
         match elems.as_slice() {
             [] => {}
@@ -84,8 +83,8 @@ fn absent(doc: &XmlDoc, xpath: &XPath, path: &PathSpec, value: &str) -> Result<E
     }
     // The deepest existing element along the path; everything below it is created.
     let mut parent: Option<(&Element, usize)> = None;
-    for depth in (1..path.steps.len()).rev() {
-        let prefix = path.prefix(depth)?;
+    for depth in (1..xpath.steps().len()).rev() {
+        let prefix = xpath.prefix(depth);
         let found = doc.query_elements(&prefix);
         match found.as_slice() {
             [] => continue,
@@ -102,14 +101,14 @@ fn absent(doc: &XmlDoc, xpath: &XPath, path: &PathSpec, value: &str) -> Result<E
             doc.root.name
         ));
     };
-    let missing = path.steps.get(depth..).unwrap_or(&[]);
+    let missing = xpath.steps().get(depth..).unwrap_or(&[]);
     for step in missing {
         let Some(name) = &step.name else {
             return Err(format!("`{xpath}`: a `*` step cannot be created"));
         };
         if let Some((child, _)) = step.preds.iter().find_map(|p| match p {
-            Pred::Child(n, v) => Some((n, v)),
-            Pred::Attr(..) => None,
+            Pred::Child { name, value } => Some((name, value)),
+            Pred::Attr { .. } => None,
         }) {
             return Err(format!(
                 "`{xpath}`: `{name}` is missing and its `[{child}=…]` predicate names a child \
@@ -120,7 +119,7 @@ fn absent(doc: &XmlDoc, xpath: &XPath, path: &PathSpec, value: &str) -> Result<E
     let prefix = name_prefix(tag_qname(text, parent.start_tag));
     let block = Block {
         steps: missing,
-        attr: path.attr.as_deref(),
+        attr: xpath.attr(),
         value,
         prefix,
     };
@@ -189,8 +188,8 @@ impl Block<'_> {
             let qname = format!("{}{name}", self.prefix);
             let mut attrs: Vec<(&str, &str)> = Vec::new();
             for pred in &step.preds {
-                if let Pred::Attr(n, v) = pred {
-                    push_attr(&mut attrs, n, v, &qname)?;
+                if let Pred::Attr { name, value } = pred {
+                    push_attr(&mut attrs, name, value, &qname)?;
                 }
             }
             let pad = format!("{indent}{}", unit.repeat(depth));
@@ -517,14 +516,6 @@ fn line_end(text: &str, pos: usize) -> usize {
     }
 }
 
-/// The spaces and tabs that start the line holding `pos`.
-fn leading_ws(text: &str, pos: usize) -> &str {
-    let start = line_start(text, pos);
-    let line = text.get(start..pos).unwrap_or("");
-    let len = line.len() - line.trim_start_matches([' ', '\t']).len();
-    line.get(..len).unwrap_or("")
-}
-
 fn at_line_start(text: &str, pos: usize) -> bool {
     let start = line_start(text, pos);
     text.get(start..pos)
@@ -540,142 +531,8 @@ fn eol_at(text: &str, pos: usize) -> &'static str {
     } else if rest.starts_with('\n') {
         "\n"
     } else {
-        let crlf = text.matches("\r\n").count();
-        if crlf * 2 > text.matches('\n').count() {
-            "\r\n"
-        } else {
-            "\n"
-        }
+        usual_eol(text)
     }
-}
-
-// ------------------------------------------------------------------------------------------------
-// The path, split into steps. `crate::apim::xml::XPath` keeps its steps private, so the editor
-// reads the same subset again from the path's text; matching is still done by `XmlDoc::query*`
-// on prefixes of that text, so both agree on what a step selects.
-
-struct PathSpec {
-    steps: Vec<Step>,
-    attr: Option<String>,
-}
-
-struct Step {
-    /// The step as written (`parameter[@name='x']`), to rebuild prefixes of the path.
-    raw: String,
-    /// Local name; `None` for `*`.
-    name: Option<String>,
-    preds: Vec<Pred>,
-}
-
-enum Pred {
-    Attr(String, String),
-    Child(String, String),
-}
-
-impl PathSpec {
-    fn parse(s: &str) -> Result<PathSpec, String> {
-        let chars: Vec<char> = s.chars().collect();
-        let bad = || format!("`{s}` is not a supported xpath");
-        let mut i = 0;
-        let mut steps = Vec::new();
-        let mut attr = None;
-        while i < chars.len() {
-            if chars.get(i) != Some(&'/') || attr.is_some() {
-                return Err(bad());
-            }
-            i += 1;
-            if chars.get(i) == Some(&'@') {
-                i += 1;
-                attr = Some(local(&read_name(&chars, &mut i).ok_or_else(bad)?));
-                continue;
-            }
-            let start = i;
-            let name = if chars.get(i) == Some(&'*') {
-                i += 1;
-                None
-            } else {
-                Some(local(&read_name(&chars, &mut i).ok_or_else(bad)?))
-            };
-            let mut preds = Vec::new();
-            while chars.get(i) == Some(&'[') {
-                preds.push(read_pred(&chars, &mut i).ok_or_else(bad)?);
-            }
-            let raw = chars.get(start..i).ok_or_else(bad)?.iter().collect();
-            steps.push(Step { raw, name, preds });
-        }
-        if steps.is_empty() {
-            return Err(bad());
-        }
-        Ok(PathSpec { steps, attr })
-    }
-
-    /// The path made of the first `depth` steps.
-    fn prefix(&self, depth: usize) -> Result<XPath, String> {
-        let raw: Vec<&str> = self
-            .steps
-            .iter()
-            .take(depth)
-            .map(|s| s.raw.as_str())
-            .collect();
-        XPath::parse(&format!("/{}", raw.join("/")))
-    }
-}
-
-fn read_name(chars: &[char], i: &mut usize) -> Option<String> {
-    let start = *i;
-    while chars
-        .get(*i)
-        .is_some_and(|c| !c.is_whitespace() && !"/[]=@'\"*".contains(*c))
-    {
-        *i += 1;
-    }
-    (*i > start).then(|| chars.get(start..*i).unwrap_or(&[]).iter().collect())
-}
-
-fn local(name: &str) -> String {
-    match name.rsplit_once(':') {
-        Some((_, l)) if !l.is_empty() => l.to_string(),
-        _ => name.to_string(),
-    }
-}
-
-fn read_pred(chars: &[char], i: &mut usize) -> Option<Pred> {
-    let skip_ws = |i: &mut usize| {
-        while chars.get(*i).is_some_and(|c| c.is_whitespace()) {
-            *i += 1;
-        }
-    };
-    *i += 1; // `[`
-    skip_ws(i);
-    let is_attr = chars.get(*i) == Some(&'@');
-    if is_attr {
-        *i += 1;
-    }
-    let name = local(&read_name(chars, i)?);
-    skip_ws(i);
-    if chars.get(*i) != Some(&'=') {
-        return None;
-    }
-    *i += 1;
-    skip_ws(i);
-    let quote = *chars.get(*i).filter(|c| **c == '\'' || **c == '"')?;
-    *i += 1;
-    let start = *i;
-    while chars.get(*i).is_some_and(|c| *c != quote) {
-        *i += 1;
-    }
-    let value: String = chars.get(start..*i)?.iter().collect();
-    *i += 1;
-    skip_ws(i);
-    if chars.get(*i) != Some(&']') {
-        return None;
-    }
-    *i += 1;
-    Some(if is_attr {
-        Pred::Attr(name, value)
-    } else {
-        Pred::Child(name, value)
-    })
 }
 
 #[cfg(test)]
@@ -955,18 +812,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn path_spec_reads_predicates_with_slashes_and_brackets() {
-        let p = PathSpec::parse("/a/b[@c='x/y]'][d=\"e\"]/p:f/@q:g").unwrap();
-        assert_eq!(p.steps.len(), 3);
-        assert_eq!(p.steps[1].raw, "b[@c='x/y]'][d=\"e\"]");
-        assert_eq!(p.steps[2].name.as_deref(), Some("f"));
-        assert_eq!(p.attr.as_deref(), Some("g"));
-        assert!(matches!(&p.steps[1].preds[0], Pred::Attr(n, v) if n == "c" && v == "x/y]"));
-        assert!(matches!(&p.steps[1].preds[1], Pred::Child(n, v) if n == "d" && v == "e"));
-        assert_eq!(p.prefix(2).unwrap().as_str(), "/a/b[@c='x/y]'][d=\"e\"]");
     }
 
     #[test]

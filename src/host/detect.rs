@@ -2,12 +2,13 @@
 //! from.
 //!
 //! Owns: reading those facts from files under `--root`, from command-line overrides, and (only
-//! where a fact must have a value) from the live system. Must not: judge a fact, print, or touch
-//! the network. Distribution, cloud, container and NAT evidence are read by `platform`; this
-//! module assembles them and keeps the older `nat`/`nat_signals` view in step with them.
+//! where a fact must have a value) from the live system; letting an override win. Must not:
+//! judge a fact, print, or touch the network. The distribution, cloud, container and NAT
+//! evidence are read by `os_release`, `cloud`, `container` and `nat`; this module calls them
+//! (they never call back) and keeps the older `nat`/`nat_signals` view in step with them.
 
-use super::{Fact, HostFacts, Nat, NatSignal, NatVerdict, platform};
-use crate::source::{Read, read_under};
+use super::{Fact, HostFacts, Nat, NatSignal, NatVerdict, cloud, container, nat, os_release};
+use crate::source::read_text;
 use std::path::{Path, PathBuf};
 
 const CPU_ONLINE: &str = "sys/devices/system/cpu/online";
@@ -43,7 +44,7 @@ pub fn detect(root: &Path, ov: &Overrides) -> HostFacts {
 
 /// [`detect`] with `JAVA_HOME` passed in, so tests do not depend on the environment.
 fn detect_with(root: &Path, ov: &Overrides, env_java_home: Option<PathBuf>) -> HostFacts {
-    let (nat_fact, nat_evidence) = platform::nat_with_source(root, ov.nat);
+    let (nat_fact, nat_evidence) = detect_nat(root, ov.nat);
     let (nat, nat_signals) = legacy_nat(&nat_fact, &nat_evidence);
     HostFacts {
         cores: detect_cores(root, ov.cores),
@@ -52,10 +53,10 @@ fn detect_with(root: &Path, ov: &Overrides, env_java_home: Option<PathBuf>) -> H
         nat,
         nat_signals,
         java: detect_java(ov, env_java_home),
-        distro: platform::distro(root),
-        cloud: platform::cloud(root),
-        container: platform::container(root),
-        proc_sys_read_only: platform::proc_sys_read_only(root),
+        distro: os_release::distro(root),
+        cloud: cloud::cloud(root),
+        container: container::container(root),
+        proc_sys_read_only: container::proc_sys_read_only(root),
         nat_verdict: nat_fact.value,
         nat_evidence,
     }
@@ -73,11 +74,20 @@ fn legacy_nat(verdict: &Fact<NatVerdict>, evidence: &[NatSignal]) -> (Fact<Nat>,
     (Fact::new(nat, verdict.source.clone()), signals)
 }
 
-fn read_text(root: &Path, rel: &str) -> Option<String> {
-    match read_under(root, rel) {
-        Read::File(f) => Some(f.text.clone()),
-        // A fact that cannot be read falls through to the next source; it is not a finding.
-        Read::Absent | Read::Problem(_) => None,
+/// The NAT verdict and its evidence: `--nat yes|no` wins over what the files under the root
+/// show, and is itself the only evidence then.
+fn detect_nat(root: &Path, flag: Option<NatArg>) -> (Fact<NatVerdict>, Vec<NatSignal>) {
+    let by_flag = |verdict, word: &str| {
+        let signal = NatSignal {
+            name: "flag".to_string(),
+            detail: format!("set by --nat {word}"),
+        };
+        (Fact::new(verdict, "--nat"), vec![signal])
+    };
+    match flag {
+        Some(NatArg::Yes) => by_flag(NatVerdict::BehindNat, "yes"),
+        Some(NatArg::No) => by_flag(NatVerdict::None, "no"),
+        Some(NatArg::Auto) | None => nat::from_files(root),
     }
 }
 
@@ -107,17 +117,13 @@ fn detect_memory(root: &Path, flag: Option<u64>) -> Fact<u64> {
     if let Some(mb) = flag {
         return Fact::new(mb, "--memory");
     }
-    if let Some(mb) = read_text(root, MEMINFO).and_then(|t| parse_meminfo_mb(&t)) {
-        return Fact::new(mb, MEMINFO);
-    }
-    let live = sysinfo::System::new().ok().map(|mut s| {
-        s.refresh_memory_specifics(sysinfo::MemoryRefreshKind::nothing().with_ram());
-        s.total_memory() / (1024 * 1024)
-    });
-    match live {
-        Some(mb) if mb > 0 => Fact::new(mb, "live system"),
+    // The root's own `proc/meminfo` describes the audited host; on the live system `/` that is
+    // the kernel's. The machine running the tool says nothing about a fake root or an image.
+    // Cgroup memory limits are not read here.
+    match read_text(root, MEMINFO).and_then(|t| parse_meminfo_mb(&t)) {
+        Some(mb) => Fact::new(mb, MEMINFO),
         // Zero says "unknown" to the profile, which then cannot scale by memory.
-        _ => Fact::new(0, "not detected"),
+        None => Fact::new(0, "not detected"),
     }
 }
 
@@ -246,67 +252,13 @@ pub fn java_release_version(text: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::platform::{FIB_TRIE, IP_FORWARD};
+    use crate::host::nat::{FIB_TRIE, IP_FORWARD};
+    use crate::host::testkit::{fib_trie, write};
 
-    fn write(root: &Path, rel: &str, text: &str) {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
+    /// A cloud VM with Docker: a private eth0 address and docker0.
+    fn fib_private() -> String {
+        fib_trie(&[("10.0.0.5", 24), ("172.17.0.1", 16)])
     }
-
-    /// A fib_trie as a cloud VM with Docker shows it: a private eth0 address and docker0.
-    const FIB_PRIVATE: &str = "\
-Main:
-  +-- 0.0.0.0/0 3 0 5
-     |-- 0.0.0.0
-        /0 universe UNICAST
-     +-- 10.0.0.0/24 2 0 2
-        +-- 10.0.0.0/29 2 0 2
-           |-- 10.0.0.0
-              /24 link UNICAST
-           |-- 10.0.0.5
-              /32 host LOCAL
-        |-- 10.0.0.255
-           /32 link BROADCAST
-     +-- 127.0.0.0/8 2 0 2
-        +-- 127.0.0.0/31 1 0 0
-           |-- 127.0.0.0
-              /8 host LOCAL
-           |-- 127.0.0.1
-              /32 host LOCAL
-        |-- 127.255.255.255
-           /32 link BROADCAST
-     +-- 172.17.0.0/16 2 0 2
-        |-- 172.17.0.1
-           /32 host LOCAL
-Local:
-  +-- 0.0.0.0/0 3 0 5
-     +-- 10.0.0.0/24 2 0 2
-           |-- 10.0.0.5
-              /32 host LOCAL
-     +-- 127.0.0.0/8 2 0 2
-           |-- 127.0.0.1
-              /32 host LOCAL
-";
-
-    const FIB_PUBLIC: &str = "\
-Main:
-  +-- 0.0.0.0/0 3 0 5
-     |-- 0.0.0.0
-        /0 universe UNICAST
-     +-- 127.0.0.0/8 2 0 2
-        +-- 127.0.0.0/31 1 0 0
-           |-- 127.0.0.1
-              /32 host LOCAL
-     +-- 203.0.113.0/24 2 0 2
-        +-- 203.0.113.0/30 2 0 2
-           |-- 203.0.113.0
-              /24 link UNICAST
-           |-- 203.0.113.7
-              /32 host LOCAL
-        |-- 203.0.113.255
-           /32 link BROADCAST
-";
 
     #[test]
     fn cpu_lists() {
@@ -374,7 +326,7 @@ Main:
         write(root, CPU_ONLINE, "0-3\n");
         write(root, MEMINFO, "MemTotal:        8388608 kB\n");
         write(root, OSRELEASE, "6.1.0-18-amd64\n");
-        write(root, FIB_TRIE, FIB_PRIVATE);
+        write(root, FIB_TRIE, fib_private());
         let jdk = tempfile::tempdir().unwrap();
         write(jdk.path(), "release", "JAVA_VERSION=\"17.0.9\"\n");
         let f = detect_with(root, &Overrides::default(), Some(jdk.path().to_path_buf()));
@@ -408,7 +360,7 @@ Main:
         let root = dir.path();
         write(root, CPU_ONLINE, "0-3\n");
         write(root, MEMINFO, "MemTotal:        8388608 kB\n");
-        write(root, FIB_TRIE, FIB_PRIVATE);
+        write(root, FIB_TRIE, fib_private());
         let jdk = tempfile::tempdir().unwrap();
         write(jdk.path(), "release", "JAVA_VERSION=\"11.0.2\"\n");
         let ov = Overrides {
@@ -446,22 +398,40 @@ Main:
     }
 
     #[test]
+    fn flag_overrides_detection() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, FIB_TRIE, fib_trie(&[("203.0.113.7", 24)]));
+        let (fact, signals) = detect_nat(root, Some(NatArg::Yes));
+        assert_eq!(fact, Fact::new(NatVerdict::BehindNat, "--nat"));
+        assert_eq!(
+            signals,
+            [NatSignal {
+                name: "flag".to_string(),
+                detail: "set by --nat yes".to_string()
+            }]
+        );
+        write(root, FIB_TRIE, fib_private());
+        assert_eq!(detect_nat(root, Some(NatArg::No)).0.value, NatVerdict::None);
+        assert_eq!(
+            detect_nat(root, Some(NatArg::Auto)).0.value,
+            NatVerdict::BehindNat
+        );
+    }
+
+    #[test]
     fn nat_public_cgnat_and_bridges() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         // Was `no`: 203.0.113.7 is TEST-NET-3 (documentation), not globally reachable, so it
         // now decides nothing (more precise; see the IANA special-purpose registry).
-        write(root, FIB_TRIE, FIB_PUBLIC);
+        write(root, FIB_TRIE, fib_trie(&[("203.0.113.7", 24)]));
         let f = detect_with(root, &Overrides::default(), None);
         assert_eq!(f.nat.value, Nat::Unknown);
         assert_eq!(f.nat_verdict, NatVerdict::Unknown);
         assert_eq!(f.nat_evidence[0].name, "special-address");
 
-        write(
-            root,
-            FIB_TRIE,
-            &FIB_PUBLIC.replace("203.0.113.", "88.99.12."),
-        );
+        write(root, FIB_TRIE, fib_trie(&[("88.99.12.7", 24)]));
         let f = detect_with(root, &Overrides::default(), None);
         assert_eq!(f.nat, Fact::new(Nat::No, FIB_TRIE));
         assert_eq!(f.nat_verdict, NatVerdict::None);
@@ -582,9 +552,59 @@ Main:
     }
 
     #[test]
+    fn memory_under_a_root_never_comes_from_this_machine() {
+        let empty = tempfile::tempdir().unwrap();
+        let f = detect_with(empty.path(), &Overrides::default(), None);
+        assert_eq!(f.memory_mb, Fact::new(0, "not detected"));
+    }
+
+    #[test]
     fn live_root_kernel_comes_from_somewhere() {
         // On `/`, the kernel is read from proc or, failing that, uname; either way it is known.
         let f = detect_with(Path::new("/"), &Overrides::default(), None);
         assert!(f.kernel.is_some());
+    }
+
+    /// The `use` declarations of a source text, each joined onto one line.
+    fn uses(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut current: Option<String> = None;
+        for line in text.lines() {
+            let code = line.split("//").next().unwrap_or("").trim();
+            let part = match current.take() {
+                Some(open) => open + code,
+                None if code.starts_with("use ") || code.starts_with("pub use ") => code.into(),
+                None => continue,
+            };
+            if part.ends_with(';') {
+                out.push(part);
+            } else {
+                current = Some(part);
+            }
+        }
+        out
+    }
+
+    /// Data flows one way: `detect` calls the readers, and no reader reaches back into it.
+    #[test]
+    fn the_readers_never_import_detect() {
+        let readers = [
+            ("cloud.rs", include_str!("cloud.rs")),
+            ("container.rs", include_str!("container.rs")),
+            ("nat.rs", include_str!("nat.rs")),
+            ("os_release.rs", include_str!("os_release.rs")),
+            ("limits.rs", include_str!("limits.rs")),
+            ("process.rs", include_str!("process.rs")),
+            ("sysctl.rs", include_str!("sysctl.rs")),
+            ("systemd.rs", include_str!("systemd.rs")),
+        ];
+        let imports_detect = |u: &String| u.contains("detect");
+        for (name, text) in readers {
+            let offenders: Vec<String> = uses(text).into_iter().filter(imports_detect).collect();
+            assert!(offenders.is_empty(), "{name}: {offenders:?}");
+        }
+        // The scan sees an import split over lines.
+        let broken = "use super::{\n    Fact,\n    detect::NatArg,\n};\n";
+        assert!(uses(broken).iter().any(imports_detect));
     }
 }

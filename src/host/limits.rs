@@ -254,13 +254,9 @@ fn fields(text: &str, start: usize, end: usize) -> Vec<(Span, &str)> {
 
 fn parse_file(file: &Arc<SourceFile>, out: &mut Vec<LimitLine>, problems: &mut Vec<SourceProblem>) {
     let text = file.text.as_str();
+    // A UTF-8 byte-order mark (some editors add one) is not part of the first domain: the line
+    // walk starts after it.
     for (number, start, end) in crate::model::line_ranges(text) {
-        // A UTF-8 byte-order mark (some editors add one) is not part of the first key.
-        let start = if start == 0 && text.starts_with('\u{feff}') {
-            '\u{feff}'.len_utf8()
-        } else {
-            start
-        };
         // pam_limits cuts at the first `#` anywhere on the line.
         let content_end = text[start..end].find('#').map_or(end, |i| start + i);
         let f = fields(text, start, content_end);
@@ -361,24 +357,16 @@ fn records(text: &str, min: usize) -> impl Iterator<Item = Vec<&str>> {
         .filter(move |f| f.len() >= min)
 }
 
-fn read_text(root: &Path, rel: &str) -> Option<Arc<SourceFile>> {
-    match read_under(root, rel) {
-        Read::File(f) => Some(f),
-        // A missing or unreadable account database just means "unknown" to callers.
-        Read::Absent | Read::Problem(_) => None,
-    }
-}
-
 /// Groups of `user` from `etc/passwd` and `etc/group` under `root`: the primary group first,
 /// then supplementary groups that list the user. Empty when unknown. Accounts from NSS
 /// sources other than files (LDAP, SSSD) are not seen.
 pub fn groups_of(root: &Path, user: &str) -> Vec<String> {
-    let primary_gid = read_text(root, "etc/passwd").and_then(|p| {
+    let primary_gid = read_under(root, "etc/passwd").file().and_then(|p| {
         records(&p.text, 4)
             .find(|f| f[0] == user)
             .map(|f| f[3].to_string())
     });
-    let Some(group) = read_text(root, "etc/group") else {
+    let Some(group) = read_under(root, "etc/group").file() else {
         return Vec::new();
     };
     let mut out: Vec<String> = Vec::new();
@@ -402,7 +390,7 @@ pub fn groups_of(root: &Path, user: &str) -> Vec<String> {
 
 /// The name of `uid` from `etc/passwd` under `root`.
 pub fn user_of_uid(root: &Path, uid: u32) -> Option<String> {
-    let passwd = read_text(root, "etc/passwd")?;
+    let passwd = read_under(root, "etc/passwd").file()?;
     let uid = uid.to_string();
     records(&passwd.text, 3)
         .find(|f| f[2] == uid)
@@ -412,13 +400,8 @@ pub fn user_of_uid(root: &Path, uid: u32) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::testkit::write;
     use crate::model::ProblemKind;
-
-    fn write(root: &Path, rel: &str, text: &str) {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
 
     fn limits(conf: &str) -> (tempfile::TempDir, Limits) {
         let dir = tempfile::tempdir().unwrap();
@@ -684,17 +667,13 @@ mod tests {
 #[cfg(test)]
 mod bom_tests {
     use super::*;
+    use crate::host::testkit::write;
 
     #[test]
     fn a_byte_order_mark_is_not_part_of_the_first_domain() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        std::fs::create_dir_all(root.join("etc/security")).unwrap();
-        std::fs::write(
-            root.join("etc/security/limits.conf"),
-            "\u{feff}wso2 soft nofile 4096\n",
-        )
-        .unwrap();
+        write(root, LIMITS_CONF, "\u{feff}wso2 soft nofile 4096\n");
         let l = read(root);
         assert_eq!(l.lines[0].domain, "wso2");
         assert!(l.problems.is_empty());

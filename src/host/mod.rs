@@ -2,13 +2,18 @@
 //!
 //! Readers only: nothing here judges a value; `rules/` and `audit` do.
 
+pub mod cloud;
+pub mod container;
 pub mod detect;
 pub mod limits;
 pub mod namespaced;
-pub mod platform;
+pub mod nat;
+pub mod os_release;
 pub mod process;
 pub mod sysctl;
 pub mod systemd;
+#[cfg(test)]
+mod testkit;
 
 use crate::version::Version;
 use serde::Serialize;

@@ -257,13 +257,9 @@ fn parse_file(
     problems: &mut Vec<SourceProblem>,
 ) {
     let text = file.text.as_str();
+    // A UTF-8 byte-order mark (some editors add one) is not part of the first key: the line
+    // walk starts after it.
     for (number, start, end) in crate::model::line_ranges(text) {
-        // A UTF-8 byte-order mark (some editors add one) is not part of the first key.
-        let start = if start == 0 && text.starts_with('\u{feff}') {
-            '\u{feff}'.len_utf8()
-        } else {
-            start
-        };
         let line_span = Span::new(start, end);
         let content = trim_span(text, line_span);
         let body = &text[content.start..content.end];
@@ -312,15 +308,10 @@ fn parse_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::testkit::write;
     use crate::model::ProblemKind;
     use std::os::unix::fs::symlink;
     use std::path::PathBuf;
-
-    fn write(root: &Path, rel: &str, text: impl AsRef<[u8]>) {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
 
     fn winner<'a>(s: &'a Sysctl, key: &str) -> &'a SysctlLine {
         s.get(key).unwrap().winner.as_ref().unwrap()
@@ -667,17 +658,17 @@ mod tests {
 #[cfg(test)]
 mod bom_tests {
     use super::*;
+    use crate::host::testkit::write;
 
     #[test]
     fn a_byte_order_mark_is_not_part_of_the_first_key() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        std::fs::create_dir_all(root.join("etc/sysctl.d")).unwrap();
-        std::fs::write(
-            root.join("etc/sysctl.d/10-bom.conf"),
+        write(
+            root,
+            "etc/sysctl.d/10-bom.conf",
             "\u{feff}net.core.somaxconn = 4096\n",
-        )
-        .unwrap();
+        );
         let s = read(root, &[]);
         let e = s.get("net.core.somaxconn").expect("key without the BOM");
         let w = e.winner.as_ref().unwrap();

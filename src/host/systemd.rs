@@ -350,13 +350,9 @@ fn parse_file(file: &Arc<SourceFile>, problems: &mut Vec<SourceProblem>) -> Vec<
     let mut out = Vec::new();
     let mut section: Option<String> = None;
     let mut pending: Option<Logical> = None;
+    // systemd skips a UTF-8 byte order mark at the start of the file; so does the line walk.
     for (_, start, end) in crate::model::line_ranges(text) {
         let line = &text[start..end];
-        // systemd skips a UTF-8 byte order mark at the start of the file.
-        let (line, start) = match line.strip_prefix('\u{feff}') {
-            Some(rest) if start == 0 => (rest, start + '\u{feff}'.len_utf8()),
-            _ => (line, start),
-        };
         let body = line.trim_start_matches(WS);
         let at = start + (line.len() - body.len());
         let is_comment = body.starts_with(['#', ';']);
@@ -614,13 +610,8 @@ fn unescape(c: char) -> Option<char> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::testkit::write;
     use crate::model::ProblemKind;
-
-    fn write(root: &Path, rel: &str, text: &str) {
-        let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
 
     fn span_text(s: &UnitSetting) -> &str {
         let span = s.location.span.unwrap();

@@ -1,0 +1,114 @@
+//! The writer's one error type, and the helper that names the operation and path of an I/O
+//! failure. Must not: decide anything; it only describes what went wrong.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("another apim-tune run (pid {pid}) holds the lock `{}`", lock.display())]
+    Locked { pid: u32, lock: PathBuf },
+    #[error(
+        "the lock `{}` holds no process id; remove it if no apim-tune run is active",
+        lock.display()
+    )]
+    LockUnreadable { lock: PathBuf },
+    #[error("`{}` changed since it was read; run the audit again", path.display())]
+    ChangedSinceRead { path: PathBuf },
+    #[error(
+        "`{}` resolves to `{}`, outside the allowed directories",
+        path.display(),
+        target.display()
+    )]
+    LinkEscapes { path: PathBuf, target: PathBuf },
+    #[error("`{}` is not a regular file", path.display())]
+    NotRegularFile { path: PathBuf },
+    #[error("`{}` is the target of more than one change", path.display())]
+    DuplicateTarget { path: PathBuf },
+    #[error("`{}` cannot be written: {reason}", path.display())]
+    InvalidPath { path: PathBuf, reason: &'static str },
+    #[error("`{0}` cannot be used as a backup id")]
+    InvalidId(String),
+    #[error("unknown failpoint `{0}`")]
+    UnknownFailpoint(String),
+    #[error("cannot {op} `{}`", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the manifest `{}` cannot be read or written", path.display())]
+    Manifest {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    // The cause is spelled out in the message rather than offered as `source()`: callers report
+    // this variant on its own line (it has its own exit code), and a chain printer would
+    // otherwise repeat it.
+    #[error(
+        "the apply failed midway and every file it had written was restored: {}",
+        chain(cause)
+    )]
+    RolledBack { cause: Box<ApplyError> },
+    #[error(
+        "the apply failed midway and {} file(s) could not be restored ({}); their originals are in `{}`",
+        failed.len(),
+        failed.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(", "),
+        dir.display()
+    )]
+    RestoreIncomplete {
+        dir: PathBuf,
+        failed: Vec<PathBuf>,
+        #[source]
+        cause: Box<ApplyError>,
+    },
+    #[error("there is no apply to roll back in `{}`", backup_dir.display())]
+    NothingToRollBack { backup_dir: PathBuf },
+    #[error("there is no apply `{id}` in `{}`", backup_dir.display())]
+    UnknownId { id: String, backup_dir: PathBuf },
+    #[error("apply `{id}` was already rolled back at {when}")]
+    AlreadyRolledBack { id: String, when: String },
+    #[error(
+        "`{}` changed since the apply; use `--force` to restore it anyway",
+        path.display()
+    )]
+    Refused { path: PathBuf },
+    #[error(
+        "the saved original `{}` does not match its checksum in the manifest",
+        path.display()
+    )]
+    BackupCorrupt { path: PathBuf },
+    #[error("the rollback of `{id}` stopped after {done} file(s); run it again to finish")]
+    RollbackIncomplete {
+        id: String,
+        done: usize,
+        #[source]
+        cause: Box<ApplyError>,
+    },
+}
+
+/// An error and its sources as one line (`a: b: c`).
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Wraps an `io::Error` with what was being done and to which path.
+pub(super) fn io_err<'a>(
+    op: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(io::Error) -> ApplyError + 'a {
+    move |source| ApplyError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}

@@ -1,0 +1,120 @@
+//! The transactional writer behind `--apply`, `rollback` and `backups`: the public types and
+//! the map of its parts.
+//!
+//! The parts, in the order an apply uses them: `lock` (one run at a time), `confine` (where a
+//! target really lands, and that it is allowed), `store` (the per-apply backup folder
+//! `<backup_dir>/<id>/manifest.json` and `files/<n>-<name>`, listing it), `atomic` (temp file in
+//! the same directory, fsync, mode and owner, rename, directory fsync), `apply` (the
+//! transaction, and undoing a failed one) and `rollback` (putting a finished one back byte for
+//! byte).
+//!
+//! It must not: print (the CLI reports), write anything before every target has been checked,
+//! write outside the allowed directories, leave a half-written target or a temp file behind,
+//! or delete anything from a backup folder (a failed apply's folder is kept as evidence, marked
+//! `rolled-back` once every file it wrote is restored, so `rollback` does not pick it).
+//!
+//! Known limits: the rename gives the target a new inode, so hard links to it keep the old
+//! content, and ACLs or extended attributes of the original are not carried over (mode, owner
+//! and group are). Absolute symlink targets are taken as real host paths, not relative to
+//! `--root`; one that leaves the allowed directories is refused.
+
+mod apply;
+mod atomic;
+mod confine;
+mod error;
+mod lock;
+mod rollback;
+mod store;
+#[cfg(test)]
+mod testkit;
+
+pub use apply::apply;
+pub use error::ApplyError;
+pub use rollback::rollback;
+pub use store::{list_backups, sha256_hex};
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// One file to write. `path` is where the change must land as the audit named it (may be a symlink).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileChange {
+    pub path: PathBuf,
+    pub display: String,
+    /// The bytes the audit read; `None`: the file must not exist yet (a new drop-in).
+    pub before: Option<Vec<u8>>,
+    pub after: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApplyOptions {
+    /// e.g. `<root>/var/backups/apim-tune`; created (mode 0700) when missing.
+    pub backup_dir: PathBuf,
+    /// Directories a resolved target must stay inside: the `--root` and the API-M home.
+    pub allowed: Vec<PathBuf>,
+    /// Timestamp text for the id and the manifest, supplied by the caller so tests are
+    /// deterministic. It becomes a folder name, and backups are listed in its text order.
+    pub now: String,
+    /// Test hook: `after-temp-write[:N]` fails the N-th written file (default 1) after its temp
+    /// file is written and synced, before the rename.
+    pub failpoint: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestEntry {
+    /// The real (resolved) path written.
+    pub path: PathBuf,
+    pub display: String,
+    pub existed: bool,
+    pub sha256_before: Option<String>,
+    pub sha256_after: String,
+    /// Permission bits (including setuid, setgid and sticky) given to the written file.
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// File name of the saved original inside the apply folder's `files/`.
+    pub backup: Option<String>,
+    /// Directories the apply created for a new file, outermost first; removed again (when
+    /// empty) by a rollback.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub created_dirs: Vec<PathBuf>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub id: String,
+    pub created: String,
+    pub tool_version: String,
+    pub files: Vec<ManifestEntry>,
+}
+
+/// What an apply did. `manifest.files` empty: nothing needed changing, no backup folder was
+/// created, and `id` and `dir` are empty.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApplyRecord {
+    pub id: String,
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackupSummary {
+    pub id: String,
+    pub created: String,
+    pub files: usize,
+    pub dir: PathBuf,
+    /// When the apply was rolled back, if it was.
+    pub rolled_back: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RollbackReport {
+    pub id: String,
+    /// Display names of the files given their original bytes back.
+    pub restored: Vec<String>,
+    /// Display names of the files the apply had created, now removed.
+    pub removed: Vec<String>,
+    /// Display names of the files that already were as before the apply (a rollback that
+    /// stopped midway and is run again).
+    pub skipped: Vec<String>,
+}
