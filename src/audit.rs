@@ -101,7 +101,7 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
         .as_ref()
         .is_some_and(|j| j.source.starts_with("$JAVA_HOME"));
     if facts.java.is_none() || from_env {
-        match java_from_services(root, &units, &processes) {
+        match detect::java_from_services(root, &units, &processes) {
             Some(j) => facts.java = Some(j),
             None if from_env && root != std::path::Path::new("/") => facts.java = None,
             None => {}
@@ -289,43 +289,6 @@ pub fn judge_db(report: &mut crate::db::model::DbAuditReport) {
     report.findings = judged.findings;
     report.findings.sort_by_key(Finding::sort_key);
     report.checked = judged.checked;
-}
-
-/// The JDK that runs API-M, when no flag or $JAVA_HOME said: `JAVA_HOME` in the unit's
-/// `Environment=`, else the running JVM's executable; read from `<home>/release` under the root.
-pub fn java_from_services(
-    root: &Path,
-    units: &[crate::host::systemd::Unit],
-    processes: &[crate::host::process::JvmProcess],
-) -> Option<crate::host::Fact<u32>> {
-    let release = |home: &str| match crate::source::read_under(
-        root,
-        &format!("{}/release", home.trim_end_matches('/')),
-    ) {
-        crate::source::Read::File(f) => detect::java_release_version(&f.text),
-        _ => None,
-    };
-    for u in units {
-        if let Some(j) = u.environment.get("JAVA_HOME")
-            && let Some(v) = release(&j.value)
-        {
-            return Some(crate::host::Fact::new(
-                v,
-                format!("JAVA_HOME in {}", u.name),
-            ));
-        }
-    }
-    for p in processes {
-        if let Some(home) = &p.java_home
-            && let Some(v) = release(home)
-        {
-            return Some(crate::host::Fact::new(
-                v,
-                format!("{} executable", p.source),
-            ));
-        }
-    }
-    None
 }
 
 /// Debian 13 and later read `/etc/sysctl.conf` at boot only through a `99-sysctl.conf` link in a

@@ -32,7 +32,7 @@ pub fn run(a: &HostArgs) -> anyhow::Result<u8> {
         .as_ref()
         .is_some_and(|j| j.source.starts_with("$JAVA_HOME"));
     if facts.java.is_none() || from_env {
-        match crate::audit::java_from_services(&root, &units, &processes) {
+        match crate::host::detect::java_from_services(&root, &units, &processes) {
             Some(j) => facts.java = Some(j),
             None if from_env && root.as_path() != std::path::Path::new("/") => facts.java = None,
             None => {}

@@ -249,6 +249,43 @@ pub fn java_release_version(text: &str) -> Option<u32> {
     (feature > 0).then_some(feature)
 }
 
+/// The JDK that runs API-M, when no flag or $JAVA_HOME said: `JAVA_HOME` in the unit's
+/// `Environment=`, else the running JVM's executable; read from `<home>/release` under the root.
+pub fn java_from_services(
+    root: &Path,
+    units: &[crate::host::systemd::Unit],
+    processes: &[crate::host::process::JvmProcess],
+) -> Option<crate::host::Fact<u32>> {
+    let release = |home: &str| match crate::source::read_under(
+        root,
+        &format!("{}/release", home.trim_end_matches('/')),
+    ) {
+        crate::source::Read::File(f) => java_release_version(&f.text),
+        _ => None,
+    };
+    for u in units {
+        if let Some(j) = u.environment.get("JAVA_HOME")
+            && let Some(v) = release(&j.value)
+        {
+            return Some(crate::host::Fact::new(
+                v,
+                format!("JAVA_HOME in {}", u.name),
+            ));
+        }
+    }
+    for p in processes {
+        if let Some(home) = &p.java_home
+            && let Some(v) = release(home)
+        {
+            return Some(crate::host::Fact::new(
+                v,
+                format!("{} executable", p.source),
+            ));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
