@@ -4,7 +4,7 @@
 
 use super::header::header;
 use super::options::{ScheduleOptions, ScheduleTarget};
-use super::procedure::{SESSION_SIDE_TABLES, bind, call_args, counters};
+use super::procedure::{bind, call_args, counters, per_side_table};
 use super::when::{agent_schedule, when};
 use crate::db::dialect::{self, Engine, Param, Predicate};
 use std::fmt::Write as _;
@@ -133,13 +133,12 @@ BEGIN
         SET @rows = @@ROWCOUNT;
 "
         );
-        for t in SESSION_SIDE_TABLES {
-            let _ = writeln!(
-                o,
+        per_side_table(&mut o, |t, _| {
+            format!(
                 "        IF OBJECT_ID(N'{t}', N'U') IS NOT NULL
             DELETE x FROM {t} AS x JOIN #apim_tune_batch AS b ON b.SESSION_ID = x.SESSION_ID;"
-            );
-        }
+            )
+        });
         let _ = write!(
             o,
             "        DELETE s FROM IDN_AUTH_SESSION_STORE AS s JOIN #apim_tune_batch AS b ON b.SESSION_ID = s.SESSION_ID;

@@ -4,7 +4,7 @@
 use super::VERSION;
 use super::header::header;
 use super::options::{ScheduleOptions, ScheduleTarget};
-use super::procedure::{SESSION_SIDE_TABLES, bind, call_args, counters, plain_var};
+use super::procedure::{bind, call_args, counters, per_side_table, plain_var};
 use super::when::{mysql_every, when};
 use crate::db::dialect::{self, Engine, Predicate};
 use std::fmt::Write as _;
@@ -50,13 +50,9 @@ CREATE PROCEDURE APIM_TUNE_CLEAN(
         let _ = writeln!(o, "    DECLARE v_{name} BIGINT DEFAULT 0;");
     }
     if c.sessions {
-        for t in SESSION_SIDE_TABLES {
-            let _ = writeln!(
-                o,
-                "    DECLARE v_has_{} INT DEFAULT 0;",
-                t.to_ascii_lowercase()
-            );
-        }
+        per_side_table(&mut o, |_, var| {
+            format!("    DECLARE v_has_{var} INT DEFAULT 0;")
+        });
     }
     o.push_str(
         "    -- GET_LOCK names are server-wide: one lock per database.
@@ -104,14 +100,12 @@ CREATE PROCEDURE APIM_TUNE_CLEAN(
 ",
             dialect::SESSION_DELETE_AGE_NS
         );
-        for t in SESSION_SIDE_TABLES {
-            let _ = writeln!(
-                o,
-                "    SELECT COUNT(*) INTO v_has_{} FROM information_schema.tables
-        WHERE table_schema = DATABASE() AND UPPER(table_name) = '{t}';",
-                t.to_ascii_lowercase()
-            );
-        }
+        per_side_table(&mut o, |t, var| {
+            format!(
+                "    SELECT COUNT(*) INTO v_has_{var} FROM information_schema.tables
+        WHERE table_schema = DATABASE() AND UPPER(table_name) = '{t}';"
+            )
+        });
     }
     let sleep = "DO SLEEP(p_pause_ms / 1000);";
     // A batch's keys go to a temporary table first: MySQL allows no LIMIT in an IN subquery,
@@ -212,15 +206,13 @@ CREATE PROCEDURE APIM_TUNE_CLEAN(
         SET v_rows = ROW_COUNT();
 "
         );
-        for t in SESSION_SIDE_TABLES {
-            let _ = writeln!(
-                o,
-                "        IF v_has_{} > 0 THEN
+        per_side_table(&mut o, |t, var| {
+            format!(
+                "        IF v_has_{var} > 0 THEN
             DELETE x FROM {t} x JOIN APIM_TUNE_BATCH b ON b.SESSION_ID = x.SESSION_ID;
-        END IF;",
-                t.to_ascii_lowercase()
-            );
-        }
+        END IF;"
+            )
+        });
         let _ = write!(
             o,
             "        DELETE s FROM IDN_AUTH_SESSION_STORE s JOIN APIM_TUNE_BATCH b ON b.SESSION_ID = s.SESSION_ID;

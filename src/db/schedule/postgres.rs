@@ -2,7 +2,7 @@
 
 use super::header::header;
 use super::options::{ScheduleOptions, ScheduleTarget};
-use super::procedure::{SESSION_SIDE_TABLES, bind, call_args, counters, plain_var};
+use super::procedure::{bind, call_args, counters, per_side_table, plain_var};
 use super::when::cron_expr;
 use crate::db::dialect::{self, Engine, Predicate};
 use std::fmt::Write as _;
@@ -42,9 +42,7 @@ DECLARE
         let _ = writeln!(o, "    v_{name} bigint := 0;");
     }
     if c.sessions {
-        for t in SESSION_SIDE_TABLES {
-            let _ = writeln!(o, "    v_has_{} boolean;", t.to_ascii_lowercase());
-        }
+        per_side_table(&mut o, |_, var| format!("    v_has_{var} boolean;"));
     }
     o.push_str(
         "BEGIN
@@ -86,14 +84,9 @@ DECLARE
 ",
             dialect::SESSION_DELETE_AGE_NS
         );
-        for t in SESSION_SIDE_TABLES {
-            let _ = writeln!(
-                o,
-                "    v_has_{} := to_regclass('{}') IS NOT NULL;",
-                t.to_ascii_lowercase(),
-                t.to_ascii_lowercase()
-            );
-        }
+        per_side_table(&mut o, |_, var| {
+            format!("    v_has_{var} := to_regclass('{var}') IS NOT NULL;")
+        });
     }
     let sleep = "PERFORM pg_sleep(p_pause_ms / 1000.0);";
     // The subquery picks a batch; the outer WHERE tests the predicate again on the row the
@@ -164,15 +157,13 @@ DECLARE
         EXIT WHEN v_ids IS NULL;
 "
         );
-        for t in SESSION_SIDE_TABLES {
-            let _ = writeln!(
-                o,
-                "        IF v_has_{} THEN
+        per_side_table(&mut o, |t, var| {
+            format!(
+                "        IF v_has_{var} THEN
             DELETE FROM {t} WHERE SESSION_ID = ANY (v_ids);
-        END IF;",
-                t.to_ascii_lowercase()
-            );
-        }
+        END IF;"
+            )
+        });
         let _ = write!(
             o,
             "        DELETE FROM IDN_AUTH_SESSION_STORE WHERE SESSION_ID = ANY (v_ids);

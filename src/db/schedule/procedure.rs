@@ -14,6 +14,15 @@ pub(super) const SESSION_SIDE_TABLES: [&str; 4] = [
     "IDN_FED_AUTH_SESSION_MAPPING",
 ];
 
+/// One line (or block) per session side table in an engine's syntax: `text(table, var)` gets the
+/// table's name and the lower-case name its `v_has_…` variable uses.
+pub(super) fn per_side_table(o: &mut String, text: impl Fn(&str, &str) -> String) {
+    for t in SESSION_SIDE_TABLES {
+        o.push_str(&text(t, &t.to_ascii_lowercase()));
+        o.push('\n');
+    }
+}
+
 /// A predicate's SQL with each `?` replaced by the variable holding that parameter (the dialect
 /// promises no `?` inside literals).
 pub(super) fn bind(p: &Predicate, var: impl Fn(Param) -> &'static str) -> String {
