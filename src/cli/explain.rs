@@ -42,7 +42,9 @@ pub fn explain(code: &str) -> anyhow::Result<u8> {
         c.summary()
     )?;
     writeln!(out, "{}", c.doc().replace("### ", "## "))?;
-    let rule = c.rule();
+    let Some(rule) = c.rule() else {
+        bail!("`{code}` has no rule in the registry");
+    };
     writeln!(out, "\n## The rule\n")?;
     writeln!(out, "Declared in `{}`.", c.declared_at())?;
     if let Check::Expectation = rule.check {
@@ -73,7 +75,7 @@ pub fn explain(code: &str) -> anyhow::Result<u8> {
 /// The shipped entries (every role: they all live in base.toml) that produce `c`.
 fn profile_entries(c: Code) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
-    if !matches!(c.rule().check, Check::Expectation) {
+    if !c.rule().is_some_and(|r| matches!(r.check, Check::Expectation)) {
         return Ok(out);
     }
     let p: Profile = profile::load_role("all-in-one")?;

@@ -226,13 +226,9 @@ impl Code {
             .find(|c| c.code().eq_ignore_ascii_case(s) || c.name() == s)
     }
 
-    /// The rule that declares this code.
-    pub fn rule(self) -> &'static Rule {
-        RULES
-            .iter()
-            .copied()
-            .find(|r| r.info.code == self.code())
-            .unwrap_or(RULES[0])
+    /// The rule that declares this code (every code in [`Code::ALL`] has one).
+    pub fn rule(self) -> Option<&'static Rule> {
+        RULES.iter().copied().find(|r| r.info.code == self.code())
     }
 }
 
