@@ -4,11 +4,14 @@
 //!
 //! `CODE subject @file:line current → expected | fix`
 //!
-//! The shipped `all-in-one` profile supplies the expectations; host facts the fixture does not
-//! give (cores, memory, NAT) are fixed here, never taken from the machine running the tests.
+//! The shipped `all-in-one` profile supplies the expectations (unless `.profile` gives a site
+//! profile); host facts the fixture does not give (cores, memory, NAT) are fixed here, never
+//! taken from the machine running the tests. The temporary root's path, where a finding shows
+//! it (the API-M home, a waivers file), reads `<root>`. A line shows neither the severity nor
+//! the message: `severities` and `messages` give them where a rule varies them.
 
 use crate::audit::{self, AuditOptions};
-use crate::diag::{Applicability, Code, Finding, Fix, FixShape};
+use crate::diag::{Applicability, Code, Finding, Fix, FixShape, Severity};
 use crate::host::detect::NatArg;
 use crate::host::detect::Overrides;
 use std::path::{Path, PathBuf};
@@ -19,6 +22,8 @@ pub(crate) struct Node {
     overrides: Overrides,
     role: Option<String>,
     user: Option<String>,
+    waivers: Option<PathBuf>,
+    profile: Option<PathBuf>,
 }
 
 impl Node {
@@ -38,6 +43,8 @@ impl Node {
             },
             role: None,
             user: None,
+            waivers: None,
+            profile: None,
         }
     }
 
@@ -45,6 +52,20 @@ impl Node {
         let p = self.root.path().join(path);
         std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
         std::fs::write(&p, text).expect("write fixture");
+        self
+    }
+
+    /// A file with these exact bytes (not UTF-8, say).
+    pub(crate) fn bytes(self, path: &str, bytes: &[u8]) -> Node {
+        let p = self.root.path().join(path);
+        std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(&p, bytes).expect("write fixture");
+        self
+    }
+
+    /// A directory at `path` (where a file may be expected).
+    pub(crate) fn dir(self, path: &str) -> Node {
+        std::fs::create_dir_all(self.root.path().join(path)).expect("mkdir");
         self
     }
 
@@ -60,6 +81,13 @@ impl Node {
     pub(crate) fn live(self, key: &str, value: &str) -> Node {
         let path = format!("proc/sys/{}", key.replace('.', "/"));
         self.file(&path, &format!("{value}\n"))
+    }
+
+    /// A tree without `proc/sys` (an image, a copied tree): no live values, and no running
+    /// kernel to say which keys exist.
+    pub(crate) fn no_proc_sys(self) -> Node {
+        std::fs::remove_dir_all(self.root.path().join("proc/sys")).expect("rm proc/sys");
+        self
     }
 
     pub(crate) fn kernel(self, release: &str) -> Node {
@@ -102,26 +130,69 @@ impl Node {
         self
     }
 
+    /// A waivers file with `text`, passed as `--waivers` (written beside the root's files).
+    pub(crate) fn waivers(mut self, text: &str) -> Node {
+        let path = self.root.path().join("apim-tune.waivers.toml");
+        std::fs::write(&path, text).expect("write waivers");
+        self.waivers = Some(path);
+        self
+    }
+
+    /// A site profile with `text` (it may `extends = "all-in-one"`), passed as `--profile`.
+    pub(crate) fn profile(mut self, text: &str) -> Node {
+        let path = self.root.path().join("site-profile.toml");
+        std::fs::write(&path, text).expect("write profile");
+        self.profile = Some(path);
+        self
+    }
+
     pub(crate) fn root(&self) -> &Path {
         self.root.path()
     }
 
     /// Every finding of `code`, one line each, in report order.
     pub(crate) fn findings(&self, code: Code) -> Vec<String> {
+        let root = self.root().display().to_string();
+        self.of(code)
+            .iter()
+            .map(|f| line(f).replace(&root, "<root>"))
+            .collect()
+    }
+
+    /// The severity of every finding of `code`, in report order (a line does not show it).
+    pub(crate) fn severities(&self, code: Code) -> Vec<Severity> {
+        self.of(code).iter().map(|f| f.severity).collect()
+    }
+
+    /// Every finding of `code` as `file:line:column: message`, where a line has no column nor
+    /// the reason (a source problem's).
+    pub(crate) fn messages(&self, code: Code) -> Vec<String> {
+        let root = self.root().display().to_string();
+        self.of(code)
+            .iter()
+            .map(|f| {
+                let at = f.location.as_ref().map(|l| l.to_string());
+                format!("{}: {}", at.as_deref().unwrap_or("-"), f.message).replace(&root, "<root>")
+            })
+            .collect()
+    }
+
+    fn of(&self, code: Code) -> Vec<Finding> {
         let opts = AuditOptions {
-            root: self.root.path().to_path_buf(),
+            root: self.root().to_path_buf(),
             apim_home: self.home.clone(),
             role: self.role.clone(),
             overrides: self.overrides.clone(),
             user: self.user.clone(),
+            waivers: self.waivers.clone(),
+            profile_file: self.profile.clone(),
             ..AuditOptions::default()
         };
         let report = audit::run(&opts).expect("the audit runs");
         report
             .findings
-            .iter()
+            .into_iter()
             .filter(|f| f.code == code)
-            .map(line)
             .collect()
     }
 }

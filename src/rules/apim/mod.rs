@@ -41,3 +41,6 @@ pub(crate) fn typed(ty: SettingType, text: &str) -> Value {
         },
     }
 }
+
+#[cfg(test)]
+mod tests;

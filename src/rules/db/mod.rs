@@ -27,3 +27,6 @@ impl Judged {
         });
     }
 }
+
+#[cfg(test)]
+mod tests;

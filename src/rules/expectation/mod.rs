@@ -473,3 +473,6 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
         exp.check.clone(),
     ))
 }
+
+#[cfg(test)]
+mod tests;

@@ -20,3 +20,6 @@ pub(crate) fn script_name(opts: &JvmOptions) -> String {
 pub(crate) fn jvm_fix(change: Change) -> Fix {
     Fix::safe(change, Effect::RestartApim)
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,3 +6,6 @@
 pub mod nproc_threads;
 pub mod root_wildcard;
 pub mod soft_above_hard;
+
+#[cfg(test)]
+mod tests;

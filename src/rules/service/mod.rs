@@ -26,3 +26,6 @@ fn minimum(cx: &RuleContext, item: &str, kind: &str) -> Option<(LimitValue, Stri
             _ => None,
         })
 }
+
+#[cfg(test)]
+mod tests;

@@ -31,3 +31,6 @@ fn findings(
         );
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -32,3 +32,6 @@ impl WaiverUse {
             .is_some_and(|exp| exp < self.today.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,337 @@
+//! The API-M family, one table: given these deployment.toml lines (4.x) or XML and properties
+//! files (2.x) → these findings and fixes. APM001-APM004 are the generic check over the
+//! profile; APM010-APM015 need code.
+
+use crate::diag::Code;
+use crate::rules::testing::Node;
+
+/// An API-M 4.2.0 home with this deployment.toml (shapes from tests/fixtures/hosts/modern-4.2).
+fn modern(toml: &str) -> Node {
+    Node::new()
+        .file("opt/wso2am-4.2.0/repository/conf/deployment.toml", toml)
+        .home("opt/wso2am-4.2.0")
+}
+
+/// An API-M 2.6.0 home with this file under `repository/conf` (shapes from
+/// tests/fixtures/hosts/legacy-2.6).
+fn legacy(rel: &str, text: &str) -> Node {
+    Node::new()
+        .file(&format!("opt/wso2am-2.6.0/repository/conf/{rel}"), text)
+        .home("opt/wso2am-2.6.0")
+}
+
+/// A 2.x datasource with this URL, driver and validation query (the query on line 9).
+fn master_datasource(url: &str, driver: &str, query: &str) -> String {
+    format!(
+        "<datasources-configuration>
+    <datasources>
+        <datasource>
+            <name>WSO2AM_DB</name>
+            <definition type=\"RDBMS\">
+                <configuration>
+                    <url>{url}</url>
+                    <driverClassName>{driver}</driverClassName>
+                    <validationQuery>{query}</validationQuery>
+                </configuration>
+            </definition>
+        </datasource>
+    </datasources>
+</datasources-configuration>
+"
+    )
+}
+
+#[test]
+fn apim_rules() {
+    let cases: Vec<(&str, Node, Code, Vec<&str>)> = vec![
+        (
+            "both token caches on: the key-manager one is turned off",
+            modern(
+                "[apim.cache.gateway_token]\nenable = true\n\n[apim.cache.km_token]\nenable = true\n",
+            ),
+            Code::TOKEN_CACHES_BOTH_ENABLED,
+            vec![
+                "APM010 deployment.toml:apim.cache.km_token.enable @opt/wso2am-4.2.0/repository/conf/deployment.toml:5 both true → exactly one enabled (gateway cache on, key-manager cache off by default) | set `false` at opt/wso2am-4.2.0/repository/conf/deployment.toml:5",
+            ],
+        ),
+        (
+            "the key-manager cache on, the gateway cache on by default",
+            modern("[apim.cache.km_token]\nenable = true\n"),
+            Code::TOKEN_CACHES_BOTH_ENABLED,
+            vec![
+                "APM010 deployment.toml:apim.cache.km_token.enable @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 both true → exactly one enabled (gateway cache on, key-manager cache off by default) | set `false` at opt/wso2am-4.2.0/repository/conf/deployment.toml:2",
+            ],
+        ),
+        (
+            "only the key-manager cache on: nothing",
+            modern(
+                "[apim.cache.gateway_token]\nenable = false\n\n[apim.cache.km_token]\nenable = true\n",
+            ),
+            Code::TOKEN_CACHES_BOTH_ENABLED,
+            vec![],
+        ),
+        (
+            "defaults (gateway cache only): nothing",
+            modern("[server]\nhostname = \"localhost\"\n"),
+            Code::TOKEN_CACHES_BOTH_ENABLED,
+            vec![],
+        ),
+        (
+            "2.x: both caches on in api-manager.xml",
+            legacy(
+                "api-manager.xml",
+                "<APIManager>
+    <CacheConfigurations>
+        <EnableGatewayTokenCache>true</EnableGatewayTokenCache>
+        <EnableKeyManagerTokenCache>true</EnableKeyManagerTokenCache>
+    </CacheConfigurations>
+</APIManager>
+",
+            ),
+            Code::TOKEN_CACHES_BOTH_ENABLED,
+            vec![
+                "APM010 api-manager.xml:/APIManager/CacheConfigurations/EnableKeyManagerTokenCache @opt/wso2am-2.6.0/repository/conf/api-manager.xml:4 both true → exactly one enabled (gateway cache on, key-manager cache off by default) | set `false` at opt/wso2am-2.6.0/repository/conf/api-manager.xml:4",
+            ],
+        ),
+        (
+            "keep-alive equal to the socket timeout: one second below it",
+            modern(
+                "[transport.http]\nsocket_timeout = 60000\n\n[passthru_http]\nworker_thread_keepalive_sec = 60\n",
+            ),
+            Code::KEEPALIVE_NOT_BELOW_SOCKET_TIMEOUT,
+            vec![
+                "APM011 deployment.toml:passthru_http.worker_thread_keepalive_sec @opt/wso2am-4.2.0/repository/conf/deployment.toml:5 60 s → < 60 s | set `59` at opt/wso2am-4.2.0/repository/conf/deployment.toml:5",
+            ],
+        ),
+        (
+            "keep-alive above the default socket timeout (180000 ms)",
+            modern("[passthru_http]\nworker_thread_keepalive_sec = 300\n"),
+            Code::KEEPALIVE_NOT_BELOW_SOCKET_TIMEOUT,
+            vec![
+                "APM011 deployment.toml:passthru_http.worker_thread_keepalive_sec @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 300 s → < 180 s | set `179` at opt/wso2am-4.2.0/repository/conf/deployment.toml:2",
+            ],
+        ),
+        (
+            "the default keep-alive (60 s) above a 30 s socket timeout: no line to change",
+            modern("[transport.http]\nsocket_timeout = 30000\n"),
+            Code::KEEPALIVE_NOT_BELOW_SOCKET_TIMEOUT,
+            vec![
+                "APM011 deployment.toml:passthru_http.worker_thread_keepalive_sec @opt/wso2am-4.2.0/repository/conf/deployment.toml 60 s → < 30 s | no fix",
+            ],
+        ),
+        (
+            "keep-alive below the socket timeout: nothing",
+            modern(
+                "[passthru_http]\nworker_thread_keepalive_sec = 60\n'http.socket.timeout' = 180000\n",
+            ),
+            Code::KEEPALIVE_NOT_BELOW_SOCKET_TIMEOUT,
+            vec![],
+        ),
+        (
+            "2.x: passthru-http.properties",
+            legacy(
+                "passthru-http.properties",
+                "worker_thread_keepalive_sec=60\nhttp.socket.timeout=60000\n",
+            ),
+            Code::KEEPALIVE_NOT_BELOW_SOCKET_TIMEOUT,
+            vec![
+                "APM011 passthru-http.properties:worker_thread_keepalive_sec @opt/wso2am-2.6.0/repository/conf/passthru-http.properties:1 60 s → < 60 s | set `59` at opt/wso2am-2.6.0/repository/conf/passthru-http.properties:1",
+            ],
+        ),
+        (
+            "8 pass-through reactor threads on 4 cores",
+            modern(
+                "[passthru_http]\nio_threads_per_reactor = 8\n\n[n_http]\nsnd_io_threads = 4\nlst_io_threads = 4\n",
+            ),
+            Code::IO_THREADS_NOT_CORE_COUNT,
+            vec![
+                "APM012 deployment.toml:passthru_http.io_threads_per_reactor @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 8 → 4 | set `4` at opt/wso2am-4.2.0/repository/conf/deployment.toml:2",
+            ],
+        ),
+        (
+            "the same on a gateway",
+            modern(
+                "[passthru_http]\nio_threads_per_reactor = 8\n\n[n_http]\nsnd_io_threads = 4\nlst_io_threads = 4\n",
+            )
+            .role("gateway"),
+            Code::IO_THREADS_NOT_CORE_COUNT,
+            vec![
+                "APM012 deployment.toml:passthru_http.io_threads_per_reactor @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 8 → 4 | set `4` at opt/wso2am-4.2.0/repository/conf/deployment.toml:2",
+            ],
+        ),
+        (
+            "the same on a key manager, which serves no API traffic: nothing",
+            modern(
+                "[passthru_http]\nio_threads_per_reactor = 8\n\n[n_http]\nsnd_io_threads = 4\nlst_io_threads = 4\n",
+            )
+            .role("key-manager"),
+            Code::IO_THREADS_NOT_CORE_COUNT,
+            vec![],
+        ),
+        (
+            "8 threads on 8 cores: nothing",
+            modern(
+                "[passthru_http]\nio_threads_per_reactor = 8\n\n[n_http]\nsnd_io_threads = 8\nlst_io_threads = 8\n",
+            )
+            .cores(8),
+            Code::IO_THREADS_NOT_CORE_COUNT,
+            vec![],
+        ),
+        (
+            "NHTTP threads unset: synapse's default 2 is not the core count, added to the file",
+            modern("[server]\nhostname = \"localhost\"\n"),
+            Code::IO_THREADS_NOT_CORE_COUNT,
+            vec![
+                "APM012 deployment.toml:n_http.lst_io_threads @opt/wso2am-4.2.0/repository/conf/deployment.toml 2 → 4 | add `n_http.lst_io_threads` = `4` to opt/wso2am-4.2.0/repository/conf/deployment.toml",
+                "APM012 deployment.toml:n_http.snd_io_threads @opt/wso2am-4.2.0/repository/conf/deployment.toml 2 → 4 | add `n_http.snd_io_threads` = `4` to opt/wso2am-4.2.0/repository/conf/deployment.toml",
+            ],
+        ),
+        (
+            "2.x: passthru-http.properties; nhttp.properties is absent, so nothing to add to",
+            legacy("passthru-http.properties", "io_threads_per_reactor=16\n"),
+            Code::IO_THREADS_NOT_CORE_COUNT,
+            vec![
+                "APM012 nhttp.properties:lst_io_threads @opt/wso2am-2.6.0/repository/conf/nhttp.properties 2 → 4 | no fix",
+                "APM012 nhttp.properties:snd_io_threads @opt/wso2am-2.6.0/repository/conf/nhttp.properties 2 → 4 | no fix",
+                "APM012 passthru-http.properties:io_threads_per_reactor @opt/wso2am-2.6.0/repository/conf/passthru-http.properties:1 16 → 4 | set `4` at opt/wso2am-2.6.0/repository/conf/passthru-http.properties:1",
+            ],
+        ),
+        (
+            "2.x: an Oracle datasource validated with `SELECT 1`",
+            legacy(
+                "datasources/master-datasources.xml",
+                &master_datasource(
+                    "jdbc:oracle:thin:@db.example.internal:1521/APIM",
+                    "oracle.jdbc.OracleDriver",
+                    "SELECT 1",
+                ),
+            ),
+            Code::VALIDATION_QUERY_MISMATCH,
+            vec![
+                "APM013 master-datasources.xml:/datasources-configuration/datasources/datasource[name='WSO2AM_DB']/definition/configuration/validationQuery @opt/wso2am-2.6.0/repository/conf/datasources/master-datasources.xml:9 SELECT 1 → SELECT 1 FROM DUAL | set `SELECT 1 FROM DUAL` at opt/wso2am-2.6.0/repository/conf/datasources/master-datasources.xml:9",
+            ],
+        ),
+        (
+            "2.x: a MySQL datasource with `SELECT 1`: nothing",
+            legacy(
+                "datasources/master-datasources.xml",
+                &master_datasource(
+                    "jdbc:mysql://db.example.internal:3306/apim",
+                    "com.mysql.jdbc.Driver",
+                    "SELECT 1",
+                ),
+            ),
+            Code::VALIDATION_QUERY_MISMATCH,
+            vec![],
+        ),
+        (
+            "4.x: an Oracle database validated with `SELECT 1`",
+            modern(
+                "[database.apim_db]\ntype = \"oracle\"\nurl = \"jdbc:oracle:thin:@db.example.internal:1521/apim\"\nvalidationQuery = \"SELECT 1\"\n",
+            ),
+            Code::VALIDATION_QUERY_MISMATCH,
+            vec![
+                "APM013 deployment.toml:database.apim_db.validationQuery @opt/wso2am-4.2.0/repository/conf/deployment.toml:4 SELECT 1 → SELECT 1 FROM DUAL | set `SELECT 1 FROM DUAL` at opt/wso2am-4.2.0/repository/conf/deployment.toml:4",
+            ],
+        ),
+        (
+            "4.x: PostgreSQL has no DUAL",
+            modern(
+                "[database.apim_db]\ntype = \"postgre\"\nurl = \"jdbc:postgresql://db.example.internal:5432/apim\"\nvalidationQuery = \"SELECT 1 FROM DUAL\"\n",
+            ),
+            Code::VALIDATION_QUERY_MISMATCH,
+            vec![
+                "APM013 deployment.toml:database.apim_db.validationQuery @opt/wso2am-4.2.0/repository/conf/deployment.toml:4 SELECT 1 FROM DUAL → SELECT 1 | set `SELECT 1` at opt/wso2am-4.2.0/repository/conf/deployment.toml:4",
+            ],
+        ),
+        (
+            "4.x: Oracle without a query, the one inferred from `type` fits: nothing",
+            modern(
+                "[database.apim_db]\ntype = \"oracle\"\nurl = \"jdbc:oracle:thin:@db.example.internal:1521/apim\"\n",
+            ),
+            Code::VALIDATION_QUERY_MISMATCH,
+            vec![],
+        ),
+        (
+            "4.x: `type` says MySQL, the URL Oracle: the inferred query does not fit, no line to change",
+            modern(
+                "[database.apim_db]\ntype = \"mysql\"\nurl = \"jdbc:oracle:thin:@db.example.internal:1521/apim\"\n",
+            ),
+            Code::VALIDATION_QUERY_MISMATCH,
+            vec![
+                "APM013 deployment.toml:database.apim_db.validationQuery @opt/wso2am-4.2.0/repository/conf/deployment.toml SELECT 1 → SELECT 1 FROM DUAL | no fix",
+            ],
+        ),
+        (
+            "an unquoted dotted key under [passthru_http] makes nested tables",
+            modern("[passthru_http]\nhttp.socket.timeout = 180000\n"),
+            Code::TOML_KEY_HAS_NO_EFFECT,
+            vec![
+                "APM014 deployment.toml:passthru_http.http.socket.timeout @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 passthru_http.http.socket.timeout → passthru_http.'http.socket.timeout' | no fix",
+            ],
+        ),
+        (
+            "a [transport.http] name under [passthru_http] is copied verbatim and never read",
+            modern("[passthru_http]\ncore_worker_pool_size = 400\n"),
+            Code::TOML_KEY_HAS_NO_EFFECT,
+            vec![
+                "APM014 deployment.toml:passthru_http.core_worker_pool_size @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 passthru_http.core_worker_pool_size → `passthru_http.worker_pool_size_core` (or `transport.http.core_worker_pool_size`) | no fix",
+            ],
+        ),
+        (
+            "quoted dotted keys and raw names (io_buffer_size is both): nothing",
+            modern(
+                "[passthru_http]\n'http.socket.timeout' = 180000\nio_buffer_size = 16384\nworker_pool_size_core = 400\n",
+            ),
+            Code::TOML_KEY_HAS_NO_EFFECT,
+            vec![],
+        ),
+        (
+            "two token cache expiries, one template key, different values",
+            modern(
+                "[apim.cache.gateway_token]\nexpiry_time = \"900s\"\n\n[apim.cache.km_token]\nexpiry_time = \"30m\"\n",
+            ),
+            Code::TOML_ALIASES_CONFLICT,
+            vec![
+                "APM015 deployment.toml:apim.cache.gateway_token.expiry_time @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 `apim.cache.gateway_token.expiry_time` = 900s (line 2); `apim.cache.km_token.expiry_time` = 30m (line 5) → one value | no fix",
+            ],
+        ),
+        (
+            "an alias and the raw key with different values",
+            modern(
+                "[transport.http]\ncore_worker_pool_size = 400\n\n[passthru_http]\nworker_pool_size_core = 200\n",
+            ),
+            Code::TOML_ALIASES_CONFLICT,
+            vec![
+                "APM015 deployment.toml:transport.http.core_worker_pool_size @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 `transport.http.core_worker_pool_size` = 400 (line 2); `passthru_http.worker_pool_size_core` = 200 (line 5) → one value | no fix",
+            ],
+        ),
+        (
+            "two aliases with the same value: nothing",
+            modern(
+                "[apim.cache.gateway_token]\nexpiry_time = \"900s\"\n\n[apim.cache.km_token]\nexpiry_time = \"900s\"\n",
+            ),
+            Code::TOML_ALIASES_CONFLICT,
+            vec![],
+        ),
+        (
+            "generic: a socket timeout above the profile's range is set to its maximum",
+            modern("[transport.http]\nsocket_timeout = 600000\n"),
+            Code::SETTING_ABOVE_RECOMMENDED,
+            vec![
+                "APM002 deployment.toml:transport.http.socket_timeout @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 600000 → between 60000 and 180000 | set `180000` at opt/wso2am-4.2.0/repository/conf/deployment.toml:2",
+            ],
+        ),
+        (
+            "generic: a bounded worker queue where the profile wants -1",
+            modern("[passthru_http]\nworker_pool_queue_length = 100\n"),
+            Code::SETTING_NOT_RECOMMENDED,
+            vec![
+                "APM003 deployment.toml:passthru_http.worker_pool_queue_length @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 100 → -1 | set `-1` at opt/wso2am-4.2.0/repository/conf/deployment.toml:2",
+            ],
+        ),
+    ];
+    for (what, node, code, want) in cases {
+        assert_eq!(node.findings(code), want, "{what}");
+    }
+}

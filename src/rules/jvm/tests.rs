@@ -1,0 +1,202 @@
+//! The JVM family, one table: given these start-up script options, this JDK and this much
+//! memory → these findings and fixes. JVM001-JVM004 are the generic check over the profile;
+//! JVM010-JVM012 need code.
+
+use crate::diag::{Code, Severity};
+use crate::rules::testing::Node;
+
+const SCRIPT: &str = "opt/wso2am-4.2.0/bin/api-manager.sh";
+
+/// An API-M 4.2.0 home whose start-up script (trimmed from
+/// tests/fixtures/hosts/modern-4.2) defaults `JVM_MEM_OPTS` to `mem_opts`, on line 3.
+fn apim(mem_opts: &str) -> Node {
+    home().file(
+        SCRIPT,
+        &format!(
+            "#!/bin/sh\nif [ -z \"$JVM_MEM_OPTS\" ]; then\n   JVM_MEM_OPTS=\"{mem_opts}\"\nfi\n$JAVACMD $JVM_MEM_OPTS org.wso2.carbon.bootstrap.Bootstrap \"$@\"\n"
+        ),
+    )
+}
+
+/// The home without its script.
+fn home() -> Node {
+    Node::new()
+        .file(
+            "opt/wso2am-4.2.0/repository/conf/deployment.toml",
+            "[server]\nhostname = \"localhost\"\n",
+        )
+        .home("opt/wso2am-4.2.0")
+}
+
+/// As the 2.x-3.x scripts ship it: `-XX:MaxPermSize` only added for a Java older than 1.8.
+const GUARDED_PERM: &str = r#"#!/bin/sh
+if [ -z "$JVM_MEM_OPTS" ]; then
+   java_version=$("$JAVACMD" -version 2>&1 | awk -F '"' '/version/ {print $2}')
+   JVM_MEM_OPTS="-Xms2g -Xmx2g"
+   if [ "$java_version" \< "1.8" ]; then
+      JVM_MEM_OPTS="$JVM_MEM_OPTS -XX:MaxPermSize=256m"
+   fi
+fi
+$JAVACMD $JVM_MEM_OPTS org.wso2.carbon.bootstrap.Bootstrap "$@"
+"#;
+
+const PERM: &str = "-Xms2g -Xmx2g -XX:MaxPermSize=512m";
+
+#[test]
+fn jvm_rules() {
+    let perm_line = "JVM010 api-manager.sh:-XX:MaxPermSize @opt/wso2am-4.2.0/bin/api-manager.sh:3 -XX:MaxPermSize=512m → absent (use -XX:MaxMetaspaceSize if a cap is needed) | set `` at opt/wso2am-4.2.0/bin/api-manager.sh:3";
+    let cases: Vec<(&str, Node, Code, Vec<&str>)> = vec![
+        (
+            "MaxPermSize on JDK 17: the JVM refuses to start, the token is removed",
+            apim(PERM).java(17),
+            Code::MAX_PERM_SIZE_ON_MODERN_JDK,
+            vec![perm_line],
+        ),
+        (
+            "MaxPermSize on JDK 11: ignored with a warning",
+            apim(PERM).java(11),
+            Code::MAX_PERM_SIZE_ON_MODERN_JDK,
+            vec![perm_line],
+        ),
+        (
+            "MaxPermSize with the JDK unknown",
+            apim(PERM),
+            Code::MAX_PERM_SIZE_ON_MODERN_JDK,
+            vec![perm_line],
+        ),
+        (
+            "MaxPermSize on JDK 7, where PermGen exists: nothing",
+            apim(PERM).java(7),
+            Code::MAX_PERM_SIZE_ON_MODERN_JDK,
+            vec![],
+        ),
+        (
+            "MaxPermSize guarded by `java_version < 1.8`: never passed to a modern JDK, nothing",
+            home().file(SCRIPT, GUARDED_PERM).java(17),
+            Code::MAX_PERM_SIZE_ON_MODERN_JDK,
+            vec![],
+        ),
+        (
+            "a 6 GiB heap on 8 GiB of memory",
+            apim("-Xms6g -Xmx6g").java(17),
+            Code::HEAP_ABOVE_HALF_RAM,
+            vec![
+                "JVM011 api-manager.sh:-Xmx @opt/wso2am-4.2.0/bin/api-manager.sh:3 6g → <= 4g | no fix",
+            ],
+        ),
+        (
+            "a 4 GiB heap on 6 GiB of memory",
+            apim("-Xms4g -Xmx4g").memory_mb(6144).java(17),
+            Code::HEAP_ABOVE_HALF_RAM,
+            vec![
+                "JVM011 api-manager.sh:-Xmx @opt/wso2am-4.2.0/bin/api-manager.sh:3 4g → <= 3g | no fix",
+            ],
+        ),
+        (
+            "exactly half of memory: nothing",
+            apim("-Xms3000m -Xmx3000m").memory_mb(6000).java(17),
+            Code::HEAP_ABOVE_HALF_RAM,
+            vec![],
+        ),
+        (
+            "-Xms below -Xmx: set to -Xmx's value",
+            apim("-Xms1g -Xmx2g").java(17),
+            Code::HEAP_MIN_DIFFERS_FROM_MAX,
+            vec![
+                "JVM012 api-manager.sh:-Xms @opt/wso2am-4.2.0/bin/api-manager.sh:3 1g → 2g | set `2g` at opt/wso2am-4.2.0/bin/api-manager.sh:3",
+            ],
+        ),
+        (
+            "-Xms2048m and -Xmx2g are the same size: nothing",
+            apim("-Xms2048m -Xmx2g").java(17),
+            Code::HEAP_MIN_DIFFERS_FROM_MAX,
+            vec![],
+        ),
+        (
+            "-Xms below an -Xmx above half of memory: no fix until -Xmx is lowered",
+            apim("-Xms1g -Xmx6g").java(17),
+            Code::HEAP_MIN_DIFFERS_FROM_MAX,
+            vec![
+                "JVM012 api-manager.sh:-Xms @opt/wso2am-4.2.0/bin/api-manager.sh:3 1g → 6g | no fix",
+            ],
+        ),
+        (
+            "generic: -Xmx below the profile's 2g is set in place",
+            apim("-Xms1024m -Xmx1024m").java(17),
+            Code::JVM_BELOW_RECOMMENDED,
+            vec![
+                "JVM001 api-manager.sh:-Xmx @opt/wso2am-4.2.0/bin/api-manager.sh:3 1024m → >= 2g | set `2g` at opt/wso2am-4.2.0/bin/api-manager.sh:3",
+            ],
+        ),
+        (
+            "generic: no -Xmx on 8 GiB, the JVM's default of a quarter (2048m) is enough",
+            apim("-Xss256k").java(17),
+            Code::JVM_BELOW_RECOMMENDED,
+            vec![],
+        ),
+        (
+            "generic: no -Xmx on 4 GiB, the JVM's default of a quarter (1024m) is below 2g",
+            apim("-Xss256k").memory_mb(4096).java(17),
+            Code::JVM_BELOW_RECOMMENDED,
+            vec![
+                "JVM001 api-manager.sh:-Xmx @opt/wso2am-4.2.0/bin/api-manager.sh 1024m → >= 2g | add `-Xmx` = `2g` to opt/wso2am-4.2.0/bin/api-manager.sh",
+            ],
+        ),
+        (
+            "generic: no entity expansion limit before JDK 24, the JDK's 64000 is above 10000",
+            apim("-Xms2g -Xmx2g").java(17),
+            Code::JVM_ABOVE_RECOMMENDED,
+            vec![
+                "JVM002 api-manager.sh:-DentityExpansionLimit @opt/wso2am-4.2.0/bin/api-manager.sh 64000 → <= 10000 | add `-DentityExpansionLimit` = `10000` to opt/wso2am-4.2.0/bin/api-manager.sh",
+            ],
+        ),
+        (
+            "generic: WSO2's 10000 on JDK 24 raises the JDK's 2500 (either name counts)",
+            apim("-Xms2g -Xmx2g -DentityExpansionLimit=10000").java(24),
+            Code::JVM_ABOVE_RECOMMENDED,
+            vec![
+                "JVM002 api-manager.sh:-DentityExpansionLimit @opt/wso2am-4.2.0/bin/api-manager.sh:3 10000 → <= 2500 | set `2500` at opt/wso2am-4.2.0/bin/api-manager.sh:3",
+            ],
+        ),
+        (
+            "generic: nothing set on JDK 24, its own 2500 applies: nothing",
+            apim("-Xms2g -Xmx2g").java(24),
+            Code::JVM_ABOVE_RECOMMENDED,
+            vec![],
+        ),
+    ];
+    for (what, node, code, want) in cases {
+        assert_eq!(node.findings(code), want, "{what}");
+    }
+}
+
+/// A line does not show the severity, and JVM010's depends on the JDK.
+#[test]
+fn max_perm_size_severity_follows_the_jdk() {
+    let cases: Vec<(&str, Node, Vec<Severity>)> = vec![
+        (
+            "JDK 17 will not start",
+            apim(PERM).java(17),
+            vec![Severity::Error],
+        ),
+        (
+            "JDK 21 will not start",
+            apim(PERM).java(21),
+            vec![Severity::Error],
+        ),
+        (
+            "JDK 11 ignores it",
+            apim(PERM).java(11),
+            vec![Severity::Info],
+        ),
+        ("JDK 8 ignores it", apim(PERM).java(8), vec![Severity::Info]),
+        ("JDK unknown", apim(PERM), vec![Severity::Warning]),
+    ];
+    for (what, node, want) in cases {
+        assert_eq!(
+            node.severities(Code::MAX_PERM_SIZE_ON_MODERN_JDK),
+            want,
+            "{what}"
+        );
+    }
+}
