@@ -13,7 +13,8 @@ declare_rule! {
     /// than the safe period ago, authorization codes whose token is gone, sessions expired past
     /// the safe period or deleted more than 12 hours ago, superseded registry log rows, token
     /// audit rows older than `--older-than`. The finding gives the count by reason and the
-    /// oldest removable row. It is a warning from 10,000 rows or a fifth of the table.
+    /// oldest removable row. It is a warning from 10,000 rows, or from 100 rows that are a fifth
+    /// of the table or more; info below.
     /// ### Why it matters
     /// Token generation and validation read these tables; dead rows make their indexes deeper
     /// and their scans longer until logins and key validation slow down (WSO2, "Managing data

@@ -122,7 +122,7 @@ fn sysctl_rules() {
             ],
         ),
         (
-            "a profile maximum, set too high in a vendor file: the fix goes to the drop-in",
+            "a profile maximum, set too high in a vendor file: the finding points at that line (--apply writes the drop-in instead, see edit/plan.rs)",
             Node::new()
                 .file(
                     "usr/lib/sysctl.d/50-default.conf",
