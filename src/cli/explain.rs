@@ -75,7 +75,10 @@ pub fn explain(code: &str) -> anyhow::Result<u8> {
 /// The shipped entries (every role: they all live in base.toml) that produce `c`.
 fn profile_entries(c: Code) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
-    if !c.rule().is_some_and(|r| matches!(r.check, Check::Expectation)) {
+    if !c
+        .rule()
+        .is_some_and(|r| matches!(r.check, Check::Expectation))
+    {
         return Ok(out);
     }
     let p: Profile = profile::load_role("all-in-one")?;

@@ -117,7 +117,12 @@ impl Finding {
 
     /// Whether `--apply` would change something for it.
     pub fn fixable(&self) -> bool {
-        self.fix.as_ref().is_some_and(Fix::applies)
+        self.applied_fix().is_some()
+    }
+
+    /// The fix `--apply` applies: none when there is none, or when it is for a person to make.
+    pub fn applied_fix(&self) -> Option<&Fix> {
+        self.fix.as_ref().filter(|f| f.applies())
     }
 
     /// Sort key: file, line, code, subject; findings without a file come last.

@@ -136,8 +136,9 @@ impl Subject {
                     _ => return Err(bad()),
                 }
             }
+            // A unit name may hold `:`; the setting never does.
             "systemd" => {
-                let (unit, setting) = rest.split_once(':').ok_or_else(bad)?;
+                let (unit, setting) = rest.rsplit_once(':').ok_or_else(bad)?;
                 Subject::Unit {
                     unit: owned(unit),
                     setting: owned(setting),
@@ -306,6 +307,13 @@ mod tests {
                 "systemd:wso2am.service:LimitNOFILE",
                 Subject::Unit {
                     unit: "wso2am.service".into(),
+                    setting: "LimitNOFILE".into(),
+                },
+            ),
+            (
+                "systemd:wso2:am.service:LimitNOFILE",
+                Subject::Unit {
+                    unit: "wso2:am.service".into(),
                     setting: "LimitNOFILE".into(),
                 },
             ),

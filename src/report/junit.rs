@@ -323,7 +323,7 @@ fn push_block(out: &mut String, f: &Finding) {
     for n in &f.notes {
         let _ = writeln!(out, "  note: {}", sanitize(n));
     }
-    match f.fix.as_ref().map(Fix::shape) {
+    match f.applied_fix().map(Fix::shape) {
         Some(FixShape::Replace { value, .. }) => {
             let _ = writeln!(out, "  fix: --apply sets `{}`", sanitize(value));
         }

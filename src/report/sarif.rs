@@ -188,7 +188,7 @@ fn audit_properties(r: &AuditReport) -> Value {
 fn result(f: &Finding, rules: &[Code], fingerprint: String, cx: Context) -> Value {
     // The run's rules include every code its findings use, so the position is always found.
     let rule_index = rules.iter().position(|c| *c == f.code).unwrap_or(0);
-    let sarif_fix = f.fix.as_ref().and_then(fix);
+    let sarif_fix = f.applied_fix().and_then(fix);
     let mut res = Map::new();
     res.insert("ruleId".into(), json!(f.code.code()));
     res.insert("ruleIndex".into(), json!(rule_index));
@@ -261,7 +261,7 @@ fn message(f: &Finding, has_sarif_fix: bool) -> String {
         (None, None) => {}
     }
     if !has_sarif_fix {
-        match f.fix.as_ref().map(Fix::shape) {
+        match f.applied_fix().map(Fix::shape) {
             Some(FixShape::Insert { file, key, value }) => text.push_str(&format!(
                 "; fixable with `apim-tune audit --apply`, which adds `{key}` = `{value}` to {file}"
             )),

@@ -232,7 +232,7 @@ fn finding(f: &Finding, applies: bool, out: &mut String) {
             sanitize(&w.reason)
         );
     }
-    let fix = match f.fix.as_ref().map(Fix::shape) {
+    let fix = match f.applied_fix().map(Fix::shape) {
         Some(FixShape::Replace { value: "", .. }) => {
             "fixable with --apply (remove the option)".to_string()
         }
@@ -296,6 +296,33 @@ mod tests {
     fn plain(r: &dyn Renderable) -> String {
         colored::control::set_override(false);
         render(r)
+    }
+
+    /// A fix for a person to make (removing an API-M setting) is neither announced as
+    /// `--apply`'s nor counted as fixable. See: issue 12 (APM004 said "fixable with --apply").
+    #[test]
+    fn a_display_only_fix_is_not_called_fixable() {
+        use crate::diag::{Change, Code, Effect, Finding, Fix};
+        use crate::model::Location;
+        let at = Location::at("opt/x/repository/conf/deployment.toml", 2, 1);
+        let f = Finding::new(
+            Code::SETTING_SHOULD_BE_ABSENT,
+            "deployment.toml:apim.cache.gateway_token.enable",
+            "`apim.cache.gateway_token.enable` is set to `true` but should not be set",
+        )
+        .at(Some(at.clone()))
+        .fix(Fix::display_only(
+            Change::RemoveApim {
+                file: at.file.clone(),
+                key: "apim.cache.gateway_token.enable".into(),
+                at,
+            },
+            Effect::RestartApim,
+        ));
+        let text = plain(&crate::report::sarif::sample::report(vec![f], &[]));
+        assert!(text.contains("not fixable automatically"), "{text}");
+        assert!(!text.contains("fixable with --apply ("), "{text}");
+        assert!(text.contains("(0 fixable with --apply)"), "{text}");
     }
 
     #[test]

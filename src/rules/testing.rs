@@ -222,6 +222,16 @@ fn fix(fix: Option<&Fix>) -> String {
         return "no fix".into();
     };
     let how = match fix.shape() {
+        FixShape::Replace {
+            location,
+            value: "",
+        } => {
+            format!(
+                "remove the option at {}:{}",
+                location.file,
+                location.line.unwrap_or(0)
+            )
+        }
         FixShape::Replace { location, value } => {
             format!(
                 "set `{value}` at {}:{}",

@@ -42,6 +42,28 @@ fn master_datasource(url: &str, driver: &str, query: &str) -> String {
 }
 
 #[test]
+fn apim_setting_that_must_be_absent_is_left_to_a_person() {
+    let profile = r#"[meta]
+name = "site"
+summary = "all-in-one without the gateway token cache setting"
+extends = "all-in-one"
+
+[apim."cache.gateway_token.enable"]
+absent = true
+why = "site policy for the test"
+"#;
+    let node = modern("[apim.cache.gateway_token]\nenable = true\n").profile(profile);
+    // Removing an API-M setting is not automated: the fix is shown, never applied, and the
+    // finding does not count as fixable.
+    assert_eq!(
+        node.findings(Code::SETTING_SHOULD_BE_ABSENT),
+        vec![
+            "APM004 deployment.toml:apim.cache.gateway_token.enable @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 true → absent | comment out opt/wso2am-4.2.0/repository/conf/deployment.toml:2 (display only)"
+        ]
+    );
+}
+
+#[test]
 fn apim_rules() {
     let cases: Vec<(&str, Node, Code, Vec<&str>)> = vec![
         (

@@ -44,9 +44,11 @@ enum Target {
         ty: SettingType,
         insert: bool,
     },
+    /// `token`: where the whole option is (`-Dx=y`, not just `y`), which a removal takes out.
     Jvm {
         file: String,
         flag: String,
+        token: Option<Location>,
     },
 }
 
@@ -165,7 +167,7 @@ fn set(target: &Target, value: String, at: Option<Location>) -> Option<Fix> {
                 at,
             })
         }
-        Target::Jvm { file, flag } => super::jvm::jvm_fix(Change::SetJvm {
+        Target::Jvm { file, flag, .. } => super::jvm::jvm_fix(Change::SetJvm {
             file: file.clone(),
             flag: flag.clone(),
             value: JvmValue::Literal(value),
@@ -190,10 +192,11 @@ fn remove(target: &Target, at: Location, code: Code) -> Option<Fix> {
             },
             Effect::RestartApim,
         ),
-        Target::Jvm { file, flag } => super::jvm::jvm_fix(Change::RemoveJvm {
+        // The whole option goes, as `--apply` removes it, not only its value.
+        Target::Jvm { file, flag, token } => super::jvm::jvm_fix(Change::RemoveJvm {
             file: file.clone(),
             flag: flag.clone(),
-            at,
+            at: token.clone().unwrap_or(at),
         }),
     })
 }
@@ -468,6 +471,7 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
             target: Target::Jvm {
                 file: opts.file.display.clone(),
                 flag: shown,
+                token: flag.map(|f| opts.file.location(f.token_span)),
             },
         },
         exp.check.clone(),

@@ -42,10 +42,29 @@ $JAVACMD $JVM_MEM_OPTS org.wso2.carbon.bootstrap.Bootstrap "$@"
 
 const PERM: &str = "-Xms2g -Xmx2g -XX:MaxPermSize=512m";
 
+const NO_FOO_BAR: &str = r#"[meta]
+name = "site"
+summary = "all-in-one without -Dfoo.bar"
+extends = "all-in-one"
+
+[jvm."-Dfoo.bar"]
+absent = true
+why = "site policy for the test"
+"#;
+
 #[test]
 fn jvm_rules() {
-    let perm_line = "JVM010 api-manager.sh:-XX:MaxPermSize @opt/wso2am-4.2.0/bin/api-manager.sh:3 -XX:MaxPermSize=512m → absent (use -XX:MaxMetaspaceSize if a cap is needed) | set `` at opt/wso2am-4.2.0/bin/api-manager.sh:3";
+    let perm_line = "JVM010 api-manager.sh:-XX:MaxPermSize @opt/wso2am-4.2.0/bin/api-manager.sh:3 -XX:MaxPermSize=512m → absent (use -XX:MaxMetaspaceSize if a cap is needed) | remove the option at opt/wso2am-4.2.0/bin/api-manager.sh:3";
     let cases: Vec<(&str, Node, Code, Vec<&str>)> = vec![
+        (
+            // The whole option goes, as --apply removes it (and a SARIF fix must), not its value.
+            "an option the profile says must not be set: JVM004 removes the whole option",
+            apim("-Xms2g -Xmx2g -Dfoo.bar=baz").profile(NO_FOO_BAR),
+            Code::JVM_FLAG_SHOULD_BE_ABSENT,
+            vec![
+                "JVM004 api-manager.sh:-Dfoo.bar @opt/wso2am-4.2.0/bin/api-manager.sh:3 baz → absent | remove the option at opt/wso2am-4.2.0/bin/api-manager.sh:3",
+            ],
+        ),
         (
             "MaxPermSize on JDK 17: the JVM refuses to start, the token is removed",
             apim(PERM).java(17),
