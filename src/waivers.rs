@@ -122,6 +122,16 @@ pub fn parse(display: &str, text: &str) -> Result<Vec<Waiver>, WaiverError> {
         if w.code.is_none() && w.subject.is_none() {
             return Err(err("a waiver needs a `code`, a `subject`, or both".into()));
         }
+        // An exact subject is parsed as findings name their subjects: a misspelt one
+        // (`sysctl.net.core.somaxconn`) would otherwise match nothing, silently. A pattern
+        // (with `*`) is matched against the rendered subjects as it is.
+        if let Some(s) = w.subject.as_deref().filter(|s| !s.contains('*')) {
+            crate::diag::Subject::parse(s).map_err(|e| {
+                err(format!(
+                    "{e} (write it as findings show it, e.g. `sysctl:net.core.somaxconn`)"
+                ))
+            })?;
+        }
         let code = match &w.code {
             Some(c) => Some(
                 Code::from_code(c).ok_or_else(|| err(format!("`{c}` is not a finding code")))?,
@@ -264,6 +274,11 @@ reason = "nothing matches this"
                 "[[waiver]]\ncode = \"SYS010\"\nreason = \"r\"\nextra = 1\n",
                 "extra",
                 4,
+            ),
+            (
+                "\n[[waiver]]\nsubject = \"sysctl.net.core.somaxconn\"\nreason = \"r\"\n",
+                "is not a finding subject",
+                2,
             ),
         ] {
             let e = parse("w.toml", text)
