@@ -415,6 +415,13 @@ fn recognise(text: &str) -> Option<(String, Option<usize>)> {
             None => (text.to_string(), None),
         });
     }
+    // GC logging before JDK 9's `-Xlog`: `-Xloggc:FILE`.
+    if let Some(rest) = text.strip_prefix("-Xloggc:") {
+        return Some((
+            "-Xloggc".to_string(),
+            (!rest.is_empty()).then_some("-Xloggc:".len()),
+        ));
+    }
     for prefix in ["-Xms", "-Xmx", "-Xmn", "-Xss"] {
         if let Some(rest) = text.strip_prefix(prefix) {
             return Some((prefix.to_string(), (!rest.is_empty()).then_some(4)));

@@ -155,6 +155,18 @@ struct Planner<'a> {
 impl Planner<'_> {
     fn add(&mut self, f: &Finding) -> Result<(), String> {
         let Some(fix) = &f.fix else { return Ok(()) };
+        // A fix the rule left to a person is reported as skipped, with what to do.
+        if !fix.applies() {
+            return Err(match &fix.change {
+                Change::RemoveApim { .. } => {
+                    "removing an API-M setting is not automated; remove it by hand".into()
+                }
+                Change::RemoveJvm { flag, .. } => {
+                    format!("`{flag}` is on the script's own java command line; remove it by hand")
+                }
+                _ => "left to a person; --apply does not make this change".into(),
+            });
+        }
         match &fix.change {
             Change::SetSysctl {
                 key,

@@ -110,6 +110,8 @@ registry! {
     MAX_PERM_SIZE_ON_MODERN_JDK => jvm::max_perm_size::RULE,
     HEAP_ABOVE_HALF_RAM => jvm::heap_vs_ram::RULE,
     HEAP_MIN_DIFFERS_FROM_MAX => jvm::xms_xmx::RULE,
+    JVM_OPTION_STOPS_JDK => jvm::jdk_options::STOPS,
+    JVM_OPTION_DEPRECATED_ON_JDK => jvm::jdk_options::DEPRECATED,
     REMOVABLE_ROWS_PRESENT => db::removable_rows::RULE,
     CLEANUP_INDEX_MISSING => db::cleanup_index::RULE,
     TOKEN_AUDIT_TABLE_GROWING => db::token_audit_table::RULE,

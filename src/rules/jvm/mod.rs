@@ -1,6 +1,8 @@
-//! JVM rules that need code: MaxPermSize on modern JDKs, heap against RAM, -Xms against -Xmx.
+//! JVM rules that need code: MaxPermSize and other options the JDK in effect refuses, heap
+//! against RAM, -Xms against -Xmx.
 
 pub mod heap_vs_ram;
+pub mod jdk_options;
 pub mod max_perm_size;
 pub mod xms_xmx;
 

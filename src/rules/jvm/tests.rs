@@ -219,3 +219,94 @@ fn max_perm_size_severity_follows_the_jdk() {
         );
     }
 }
+
+/// As the 2.x scripts do: options on the script's own `java` command line.
+const LEGACY_LINE: &str = r#"#!/bin/sh
+JVM_MEM_OPTS="-Xms2g -Xmx2g -XX:+UseConcMarkSweepGC -Xloggc:/var/log/gc.log"
+$JAVACMD $JVM_MEM_OPTS -Djava.endorsed.dirs="$JAVA_ENDORSED_DIRS" -XX:-UseParNewGC org.wso2.carbon.bootstrap.Bootstrap "$@"
+"#;
+
+#[test]
+fn options_the_jdk_refuses_or_deprecates() {
+    let script = |text: &str| home().file(SCRIPT, text);
+    let at = |line: u32| format!("opt/wso2am-4.2.0/bin/api-manager.sh:{line}");
+    let cases: Vec<(&str, Node, Code, Vec<String>)> = vec![
+        (
+            "JDK 17: in JVM_MEM_OPTS removed by --apply, on the java line left to a person",
+            script(LEGACY_LINE).java(17),
+            Code::JVM_OPTION_STOPS_JDK,
+            vec![
+                format!(
+                    "JVM013 api-manager.sh:-XX:+UseConcMarkSweepGC @{} -XX:+UseConcMarkSweepGC → absent | remove the option at {}",
+                    at(2),
+                    at(2)
+                ),
+                format!(
+                    "JVM013 api-manager.sh:-Djava.endorsed.dirs @{} -Djava.endorsed.dirs=\"$JAVA_ENDORSED_DIRS\" → absent | remove the option at {} (display only)",
+                    at(3),
+                    at(3)
+                ),
+                format!(
+                    "JVM013 api-manager.sh:-XX:-UseParNewGC @{} -XX:-UseParNewGC → absent | remove the option at {} (display only)",
+                    at(3),
+                    at(3)
+                ),
+            ],
+        ),
+        (
+            "JDK 21: removed options do not come back",
+            script(LEGACY_LINE).java(21),
+            Code::JVM_OPTION_STOPS_JDK,
+            vec![
+                format!(
+                    "JVM013 api-manager.sh:-XX:+UseConcMarkSweepGC @{} -XX:+UseConcMarkSweepGC → absent | remove the option at {}",
+                    at(2),
+                    at(2)
+                ),
+                format!(
+                    "JVM013 api-manager.sh:-Djava.endorsed.dirs @{} -Djava.endorsed.dirs=\"$JAVA_ENDORSED_DIRS\" → absent | remove the option at {} (display only)",
+                    at(3),
+                    at(3)
+                ),
+                format!(
+                    "JVM013 api-manager.sh:-XX:-UseParNewGC @{} -XX:-UseParNewGC → absent | remove the option at {} (display only)",
+                    at(3),
+                    at(3)
+                ),
+            ],
+        ),
+        (
+            "JDK 11 is not judged: no JDK before 17 is tested",
+            script(LEGACY_LINE).java(11),
+            Code::JVM_OPTION_STOPS_JDK,
+            vec![],
+        ),
+        (
+            "JDK unknown: nothing is claimed",
+            script(LEGACY_LINE),
+            Code::JVM_OPTION_STOPS_JDK,
+            vec![],
+        ),
+        (
+            "a guarded occurrence never runs on a modern JDK",
+            script(
+                "#!/bin/sh\nif [ \"$java_version\" \\< \"1.8\" ]; then\n   JVM_MEM_OPTS=\"-XX:+UseConcMarkSweepGC\"\nfi\n$JAVACMD $JVM_MEM_OPTS Main\n",
+            )
+            .java(17),
+            Code::JVM_OPTION_STOPS_JDK,
+            vec![],
+        ),
+        (
+            "GC logging: accepted with a warning",
+            script(LEGACY_LINE).java(17),
+            Code::JVM_OPTION_DEPRECATED_ON_JDK,
+            vec![format!(
+                "JVM014 api-manager.sh:-Xloggc @{} -Xloggc:/var/log/gc.log → -Xlog:gc:file=FILE | no fix",
+                at(2)
+            )],
+        ),
+    ];
+    for (what, node, code, want) in cases {
+        assert_eq!(node.findings(code), want, "{what}");
+    }
+}
