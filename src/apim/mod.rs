@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod deployment_toml;
+pub mod jdk_support;
 pub mod jvm;
 pub mod mapper;
 pub mod properties;

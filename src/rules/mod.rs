@@ -112,6 +112,7 @@ registry! {
     HEAP_MIN_DIFFERS_FROM_MAX => jvm::xms_xmx::RULE,
     JVM_OPTION_STOPS_JDK => jvm::jdk_options::STOPS,
     JVM_OPTION_DEPRECATED_ON_JDK => jvm::jdk_options::DEPRECATED,
+    JDK_NOT_SUPPORTED_BY_APIM => jvm::jdk_range::RULE,
     REMOVABLE_ROWS_PRESENT => db::removable_rows::RULE,
     CLEANUP_INDEX_MISSING => db::cleanup_index::RULE,
     TOKEN_AUDIT_TABLE_GROWING => db::token_audit_table::RULE,

@@ -3,6 +3,7 @@
 
 pub mod heap_vs_ram;
 pub mod jdk_options;
+pub mod jdk_range;
 pub mod max_perm_size;
 pub mod xms_xmx;
 

@@ -310,3 +310,80 @@ fn options_the_jdk_refuses_or_deprecates() {
         assert_eq!(node.findings(code), want, "{what}");
     }
 }
+
+#[test]
+fn the_jdk_against_what_the_release_supports() {
+    let check = "#!/bin/sh\nif [ $java_version_formatted -lt 1100 ] || [ $java_version_formatted -gt 1700 ]; then\n   echo \" [ERROR] CARBON is supported only between JDK 11 and JDK 17\"\nfi\n$JAVACMD -Xms2g -Xmx2g Main\n";
+    let legacy = |java: Option<u32>| {
+        let node = Node::new()
+            .file(
+                "opt/wso2am-2.6.0/repository/conf/carbon.xml",
+                "<Server><Version>2.6.0</Version></Server>\n",
+            )
+            .file(
+                "opt/wso2am-2.6.0/bin/wso2server.sh",
+                "#!/bin/sh\n$JAVACMD -Xms2g -Xmx2g Main\n",
+            )
+            .home("opt/wso2am-2.6.0");
+        match java {
+            Some(v) => node.java(v),
+            None => node,
+        }
+    };
+    let cases: Vec<(&str, Node, Vec<&str>)> = vec![
+        (
+            "4.2.0's own check: JDK 21 is outside 11 to 17",
+            home().file(SCRIPT, check).java(21),
+            vec![
+                "JVM015 api-manager.sh:JDK @opt/wso2am-4.2.0/bin/api-manager.sh:2 JDK 21 → JDK 11 to 17 | no fix",
+            ],
+        ),
+        (
+            "4.2.0's own check: JDK 17 is inside",
+            home().file(SCRIPT, check).java(17),
+            vec![],
+        ),
+        (
+            "a 2.6.0 script without the check: the shipped script's range (7 to 8)",
+            legacy(Some(17)),
+            vec![
+                "JVM015 wso2server.sh:JDK @opt/wso2am-2.6.0/bin/wso2server.sh JDK 17 → JDK 7 to 8 | no fix",
+            ],
+        ),
+        ("the JDK unknown: nothing is claimed", legacy(None), vec![]),
+        (
+            "a release the table does not have (4.1.0), and no check: nothing is claimed",
+            Node::new()
+                .file(
+                    "opt/wso2am-4.1.0/repository/conf/deployment.toml",
+                    "[server]\nhostname = \"localhost\"\n",
+                )
+                .file(
+                    "opt/wso2am-4.1.0/bin/api-manager.sh",
+                    "#!/bin/sh\n$JAVACMD -Xms2g -Xmx2g Main\n",
+                )
+                .home("opt/wso2am-4.1.0")
+                .java(8),
+            vec![],
+        ),
+        (
+            "a 4.2.0 script without the check on JDK 8: the shipped script's range",
+            apim("-Xms2g -Xmx2g")
+                .file(
+                    "opt/wso2am-4.2.0/repository/conf/deployment.toml",
+                    "[server]\nhostname = \"localhost\"\n",
+                )
+                .java(8),
+            vec![
+                "JVM015 api-manager.sh:JDK @opt/wso2am-4.2.0/bin/api-manager.sh JDK 8 → JDK 11 to 17 | no fix",
+            ],
+        ),
+    ];
+    for (what, node, want) in cases {
+        assert_eq!(
+            node.findings(Code::JDK_NOT_SUPPORTED_BY_APIM),
+            want,
+            "{what}"
+        );
+    }
+}
