@@ -1,5 +1,5 @@
 //! The JDK oracle: every fact the JVM rules state about JDK 17 is checked against a real JDK 17
-//! (Debian's `openjdk-17-jre-headless`, which `.ci/run` installs). Each option of
+//! (Debian's `openjdk-17-jdk-headless`, which `.ci/run` installs). Each option of
 //! `rules::jvm::jdk_options::JDK17` runs as `java <option> -version`: a refused one must stop
 //! the JVM, a deprecated one must start it with a warning. JVM010's `-XX:MaxPermSize` too.
 //!
@@ -59,7 +59,7 @@ fn jdk_17_refuses_and_deprecates_what_the_table_says() {
     match version() {
         Some(17) => {}
         Some(v) => return skip::skip(&format!("the JDK on hand is {v}, the table is about 17")),
-        None => return skip::skip("no JDK (`java` not found; install openjdk-17-jre-headless)"),
+        None => return skip::skip("no JDK (`java` not found; install openjdk-17-jdk-headless)"),
     }
     // A control: the harness sees a JVM that starts.
     let control = run(&["-XX:+UseG1GC"]).expect("java runs");
@@ -97,4 +97,65 @@ fn jdk_17_refuses_and_deprecates_what_the_table_says() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     assert_eq!(checked, JDK17.len() + 1);
+}
+
+/// `java [props] Expand.java LEVELS` (the JDK's source launcher): `parsed` or `limit`.
+fn expand(props: &[&str], levels: u32) -> String {
+    let source =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jdk/Expand.java");
+    let source = source.display().to_string();
+    let levels = levels.to_string();
+    let mut args: Vec<&str> = props.to_vec();
+    args.push(&source);
+    args.push(&levels);
+    let out = Command::new(java())
+        .args(&args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("java runs");
+    let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        said == "parsed" || said == "limit",
+        "java {}: {said} {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    said
+}
+
+/// How JDK 17 resolves the entity expansion limit, as the JVM rules judge it: with both names
+/// set `jdk.xml.entityExpansionLimit` wins, `0` means no limit, and the default stops a document
+/// of 111,111 expansions while one of 11,111 passes (the default is 64,000).
+#[test]
+fn jdk_17_resolves_the_entity_expansion_limit_as_the_rules_say() {
+    match version() {
+        Some(17) => {}
+        Some(v) => return skip::skip(&format!("the JDK on hand is {v}, the facts are about 17")),
+        None => return skip::skip("no JDK (`java` not found; install openjdk-17-jdk-headless)"),
+    }
+    if Command::new("javac").arg("-version").output().is_err() {
+        return skip::skip(
+            "the JDK has no compiler for the source launcher (install the -jdk- package)",
+        );
+    }
+    let legacy = "-DentityExpansionLimit=100";
+    let jdk_xml = |v: &str| format!("-Djdk.xml.entityExpansionLimit={v}");
+    assert_eq!(
+        expand(&[legacy], 3),
+        "limit",
+        "the old name alone is a limit"
+    );
+    assert_eq!(
+        expand(&[legacy, &jdk_xml("10000")], 3),
+        "parsed",
+        "jdk.xml wins (higher)"
+    );
+    assert_eq!(
+        expand(&["-DentityExpansionLimit=10000", &jdk_xml("100")], 3),
+        "limit",
+        "jdk.xml wins (lower)"
+    );
+    assert_eq!(expand(&[], 4), "parsed", "the default passes 11,111");
+    assert_eq!(expand(&[], 5), "limit", "the default stops 111,111");
+    assert_eq!(expand(&[&jdk_xml("0")], 5), "parsed", "0 is no limit");
 }

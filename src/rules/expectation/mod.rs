@@ -19,6 +19,9 @@ use crate::profile::resolve::{Check, Expectation, Val};
 struct Seen {
     subject: Subject,
     value: Option<String>,
+    /// The value as the comparison must see it, when that differs from the value shown (an
+    /// entity expansion limit of `0` means no limit).
+    compare_as: Option<String>,
     location: Option<Location>,
     notes: Vec<String>,
     /// What a fix writes to, and where it goes when the value is not set anywhere.
@@ -70,7 +73,7 @@ pub fn check_all(cx: &RuleContext, out: &mut Vec<Finding>, checked: &mut Vec<Sub
 }
 
 fn judge(exp: &Expectation, check: &Check, seen: Seen) -> Option<Finding> {
-    let outcome = compare(check, seen.value.as_deref());
+    let outcome = compare(check, seen.compare_as.as_deref().or(seen.value.as_deref()));
     let code = code_for(exp.family, outcome, check)?;
     // `TokenCacheExpiry`, not `/APIManager/CacheConfigurations/TokenCacheExpiry`: the subject
     // keeps the full path, the message names what people know.
@@ -285,6 +288,7 @@ fn sysctl_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
         Seen {
             subject: Subject::sysctl(&exp.key),
             value,
+            compare_as: None,
             location,
             notes,
             target: Target::Sysctl {
@@ -336,6 +340,7 @@ fn limits_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
         Seen {
             subject: Subject::limit(&cx.user.name, item, Some(kind)),
             value: line.map(|l| l.value.to_string()),
+            compare_as: None,
             location: line.map(|l| l.location()),
             notes,
             target: Target::Limit {
@@ -385,6 +390,7 @@ fn apim_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
         Seen {
             subject: obs.subject,
             value: obs.value,
+            compare_as: None,
             location,
             notes,
             target,
@@ -392,6 +398,9 @@ fn apim_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
         exp.check.clone(),
     ))
 }
+
+/// The two names of the JAXP entity expansion limit, the one the JDK prefers first.
+const ENTITY_LIMIT: [&str; 2] = ["-Djdk.xml.entityExpansionLimit", "-DentityExpansionLimit"];
 
 /// The JVM's own value for a flag the script does not set, for the detected JDK and memory.
 pub fn jvm_default(flag: &str, java: Option<u32>, memory_mb: u64) -> Option<String> {
@@ -417,15 +426,29 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let alias = match exp.key.as_str() {
-        "-DentityExpansionLimit" => Some("-Djdk.xml.entityExpansionLimit"),
-        "-Djdk.xml.entityExpansionLimit" => Some("-DentityExpansionLimit"),
-        _ => None,
+    let entity_limit = ENTITY_LIMIT.contains(&exp.key.as_str());
+    // Either name sets the one entity expansion limit; with both, the JDK's JAXP takes the
+    // `jdk.xml.` one (run on a real JDK 17 in tests/jdk.rs).
+    let flag = match entity_limit {
+        true => opts
+            .get(ENTITY_LIMIT[0])
+            .or_else(|| opts.get(ENTITY_LIMIT[1])),
+        false => opts.get(&exp.key),
     };
-    let flag = opts
-        .get(&exp.key)
-        .or_else(|| alias.and_then(|a| opts.get(a)));
     let mut notes = Vec::new();
+    let mut compare_as = None;
+    if let Some(f) = flag.filter(|_| entity_limit) {
+        if f.name == ENTITY_LIMIT[0] && opts.get(ENTITY_LIMIT[1]).is_some() {
+            notes.push(format!(
+                "`{}` is set too; the JDK takes `{}`",
+                ENTITY_LIMIT[1], ENTITY_LIMIT[0]
+            ));
+        }
+        if f.value.as_deref().map(str::trim) == Some("0") {
+            notes.push("0 means no limit at all".into());
+            compare_as = Some(i64::MAX.to_string());
+        }
+    }
     let (value, location) = match flag {
         Some(f) => (
             if crate::redact::is_secret_key(&f.name) {
@@ -465,6 +488,7 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
         Seen {
             subject: Subject::jvm(script, shown.clone()),
             value,
+            compare_as,
             location,
             notes,
             // The name the script uses (an alias of the profile's key counts too).

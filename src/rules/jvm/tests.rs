@@ -387,3 +387,41 @@ fn the_jdk_against_what_the_release_supports() {
         );
     }
 }
+
+/// One entity expansion limit with two names: with both set the JDK takes
+/// `-Djdk.xml.entityExpansionLimit`, and `0` means no limit (both run on a real JDK 17 in
+/// tests/jdk.rs).
+#[test]
+fn the_entity_expansion_limit_in_effect() {
+    let cases: Vec<(&str, Node, Code, Vec<&str>)> = vec![
+        (
+            "both names: the jdk.xml one is in effect and judged",
+            apim(
+                "-Xms2g -Xmx2g -DentityExpansionLimit=10000 -Djdk.xml.entityExpansionLimit=100000",
+            )
+            .java(17),
+            Code::JVM_ABOVE_RECOMMENDED,
+            vec![
+                "JVM002 api-manager.sh:-Djdk.xml.entityExpansionLimit @opt/wso2am-4.2.0/bin/api-manager.sh:3 100000 → <= 10000 | set `10000` at opt/wso2am-4.2.0/bin/api-manager.sh:3",
+            ],
+        ),
+        (
+            "both names, the jdk.xml one within the limit: the other does not count",
+            apim("-Xms2g -Xmx2g -DentityExpansionLimit=100000 -Djdk.xml.entityExpansionLimit=5000")
+                .java(17),
+            Code::JVM_ABOVE_RECOMMENDED,
+            vec![],
+        ),
+        (
+            "0 is no limit at all, above any maximum",
+            apim("-Xms2g -Xmx2g -Djdk.xml.entityExpansionLimit=0").java(17),
+            Code::JVM_ABOVE_RECOMMENDED,
+            vec![
+                "JVM002 api-manager.sh:-Djdk.xml.entityExpansionLimit @opt/wso2am-4.2.0/bin/api-manager.sh:3 0 → <= 10000 | set `10000` at opt/wso2am-4.2.0/bin/api-manager.sh:3",
+            ],
+        ),
+    ];
+    for (what, node, code, want) in cases {
+        assert_eq!(node.findings(code), want, "{what}");
+    }
+}
