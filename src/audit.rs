@@ -81,6 +81,8 @@ pub struct Prepared {
     pub home: Option<apim::ApimHome>,
     pub profile: profile::Profile,
     pub role: String,
+    /// The role the node itself declares (`server_role`, `-Dprofile`), when it does.
+    pub node_role: Option<apim::role::NodeRole>,
     pub expectations: Vec<resolve::Expectation>,
     pub notes: Vec<String>,
 }
@@ -122,13 +124,26 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
         }
     };
 
+    // The node's own role is the default `--role`; a `--role` that disagrees is judged (APM016).
+    let node_role = home
+        .as_ref()
+        .and_then(|h| apim::role::detect(root, h, &units, &processes));
+    let default_role = match (&opts.role, &opts.profile_file, &node_role) {
+        (None, None, Some(n)) => {
+            notes.push(format!(
+                "role `{}` from {} (`{}`)",
+                n.role, n.source, n.written
+            ));
+            Some(n.role.to_string())
+        }
+        _ => None,
+    };
+    let chosen = opts.role.clone().or(default_role);
     let profile = match &opts.profile_file {
         Some(path) => profile::load_file(path)?,
-        None => profile::load_role(opts.role.as_deref().unwrap_or("all-in-one"))?,
+        None => profile::load_role(chosen.as_deref().unwrap_or("all-in-one"))?,
     };
-    let role = opts
-        .role
-        .clone()
+    let role = chosen
         .or_else(|| {
             profile
                 .chain
@@ -157,6 +172,7 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
         home,
         profile,
         role,
+        node_role,
         expectations,
         notes,
     })
@@ -172,6 +188,7 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
         home,
         profile,
         role,
+        node_role,
         expectations,
         mut notes,
     } = prepare(opts)?;
@@ -216,6 +233,7 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
         user: &user,
         apim: apim_model.as_ref(),
         role: &role,
+        node_role: node_role.as_ref(),
         expectations: &expectations,
         sysctl_drop_in: &sysctl_drop_in,
         limits_drop_in: &limits_drop_in,

@@ -10,6 +10,7 @@ pub mod jdk_support;
 pub mod jvm;
 pub mod mapper;
 pub mod properties;
+pub mod role;
 pub(crate) mod shell;
 pub mod xml;
 

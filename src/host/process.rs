@@ -28,6 +28,8 @@ pub struct JvmProcess {
     /// Value of the last `-Xmx` / `-Xms` argument as written (`2g`, `1024m`): the JVM uses the last.
     pub xmx: Option<String>,
     pub xms: Option<String>,
+    /// The last `-Dprofile=` argument: the WSO2 profile (role) the JVM was started with.
+    pub profile: Option<String>,
     /// Target of `proc/<pid>/exe` when readable (it is not for another user's process without
     /// privileges), else `argv[0]`. A target ending in ` (deleted)` means the JDK was replaced
     /// under the running JVM; it is kept as the kernel shows it.
@@ -86,6 +88,7 @@ fn read_process(root: &Path, pid: u32) -> Option<JvmProcess> {
         nproc: limits.get("Max processes").copied(),
         xmx: last_with("-Xmx"),
         xms: last_with("-Xms"),
+        profile: last_with("-Dprofile=").filter(|p| !p.is_empty()),
         exe,
         java_home,
         source: dir,

@@ -103,6 +103,7 @@ registry! {
     VALIDATION_QUERY_MISMATCH => apim::validation_query::RULE,
     TOML_KEY_HAS_NO_EFFECT => apim::unread_key::RULE,
     TOML_ALIASES_CONFLICT => apim::alias_conflict::RULE,
+    ROLE_DIFFERS_FROM_NODE => apim::role_mismatch::RULE,
     JVM_BELOW_RECOMMENDED => expectation::codes::JVM_BELOW,
     JVM_ABOVE_RECOMMENDED => expectation::codes::JVM_ABOVE,
     JVM_NOT_RECOMMENDED => expectation::codes::JVM_MISMATCH,
@@ -245,6 +246,8 @@ pub struct RuleContext<'a> {
     pub user: &'a LimitsUser,
     pub apim: Option<&'a ApimModel>,
     pub role: &'a str,
+    /// The role the node itself declares, when it does.
+    pub node_role: Option<&'a crate::apim::role::NodeRole>,
     pub expectations: &'a [Expectation],
     /// Where a fix adds a kernel parameter or a limit that no file sets yet (under the root).
     pub sysctl_drop_in: &'a str,

@@ -177,7 +177,20 @@ impl Node {
             .collect()
     }
 
+    /// The role the audit judged the node as (`--role`, else the node's own, else all-in-one).
+    pub(crate) fn audited_role(&self) -> String {
+        self.report().profile.role
+    }
+
     fn of(&self, code: Code) -> Vec<Finding> {
+        self.report()
+            .findings
+            .into_iter()
+            .filter(|f| f.code == code)
+            .collect()
+    }
+
+    fn report(&self) -> crate::outcome::AuditReport {
         let opts = AuditOptions {
             root: self.root().to_path_buf(),
             apim_home: self.home.clone(),
@@ -188,12 +201,7 @@ impl Node {
             profile_file: self.profile.clone(),
             ..AuditOptions::default()
         };
-        let report = audit::run(&opts).expect("the audit runs");
-        report
-            .findings
-            .into_iter()
-            .filter(|f| f.code == code)
-            .collect()
+        audit::run(&opts).expect("the audit runs")
     }
 }
 

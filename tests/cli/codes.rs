@@ -84,6 +84,12 @@ fn every_code_has_a_fixture() {
             Some("wso2am-4.2.0"),
             &["--cores", "8", "--memory", "2G"],
         ),
+        // The node declares `gateway-worker` (server_role): audited as another role.
+        (
+            "tuned-4.2",
+            Some("wso2am-4.2.0"),
+            &["--role", "control-plane", "--java-version", "17"],
+        ),
     ];
     let mut seen = BTreeSet::new();
     for (scenario, home, args) in runs {

@@ -357,3 +357,61 @@ fn apim_rules() {
         assert_eq!(node.findings(code), want, "{what}");
     }
 }
+
+/// The node's own role (`server_role`, `-Dprofile=`) is the default `--role`, and a `--role`
+/// that disagrees with it is APM016.
+#[test]
+fn the_role_the_node_declares() {
+    let node = |role: &str| modern(&format!("[server]\nserver_role = \"{role}\"\n"));
+    let unit = |profile: &str| {
+        modern("[server]\nserver_role = \"default\"\n").file(
+            "etc/systemd/system/wso2am.service",
+            &format!(
+                "[Service]\nExecStart=/opt/wso2am-4.2.0/bin/api-manager.sh -Dprofile={profile}\n"
+            ),
+        )
+    };
+    for (what, n, role) in [
+        (
+            "server_role gateway-worker",
+            node("gateway-worker"),
+            "gateway",
+        ),
+        (
+            "server_role control-plane",
+            node("control-plane"),
+            "control-plane",
+        ),
+        ("server_role default", node("default"), "all-in-one"),
+        (
+            "a name apim-tune does not know",
+            node("api-publisher"),
+            "all-in-one",
+        ),
+        (
+            "the unit's -Dprofile beats server_role",
+            unit("traffic-manager"),
+            "traffic-manager",
+        ),
+    ] {
+        assert_eq!(n.audited_role(), role, "{what}");
+        assert!(
+            n.findings(Code::ROLE_DIFFERS_FROM_NODE).is_empty(),
+            "{what}"
+        );
+    }
+    assert_eq!(
+        node("gateway-worker")
+            .role("control-plane")
+            .findings(Code::ROLE_DIFFERS_FROM_NODE),
+        vec![
+            "APM016 apim:<root>/opt/wso2am-4.2.0 @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 control-plane → gateway | no fix"
+        ]
+    );
+    assert!(
+        node("gateway-worker")
+            .role("gateway")
+            .findings(Code::ROLE_DIFFERS_FROM_NODE)
+            .is_empty()
+    );
+}

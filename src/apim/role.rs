@@ -1,0 +1,126 @@
+//! The role a node plays, as the node itself says: the running JVM's `-Dprofile=`, else the
+//! `-Dprofile=` on the unit's `ExecStart=`, else `server_role` in deployment.toml (4.x).
+//!
+//! Reads only; `audit` makes it the default `--role` and `rules/` reports a `--role` that
+//! disagrees. A name this does not know stays unknown (no role is guessed).
+
+use crate::apim::{ApimHome, Layout, deployment_toml};
+use crate::host::process::JvmProcess;
+use crate::host::systemd::Unit;
+use crate::model::Location;
+use crate::source::{Read, read_path};
+use std::path::Path;
+
+/// The node's own role, how it was written, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeRole {
+    /// apim-tune's role name (`gateway`, `control-plane`, …).
+    pub role: &'static str,
+    /// As the node writes it (`gateway-worker`, `api-key-manager-deprecated`).
+    pub written: String,
+    /// `server_role` in deployment.toml, `-Dprofile` on a unit or a running JVM.
+    pub source: String,
+    pub at: Option<Location>,
+}
+
+/// apim-tune's role for a WSO2 profile or `server_role` name: the 4.x `server_role` values
+/// (infer.json) and the `-Dprofile` names of 2.x-4.x.
+pub fn role_of(name: &str) -> Option<&'static str> {
+    Some(match name.trim() {
+        "default" => "all-in-one",
+        "gateway-worker" | "gateway-manager" => "gateway",
+        "control-plane" => "control-plane",
+        "traffic-manager" => "traffic-manager",
+        "api-key-manager" | "api-key-manager-deprecated" => "key-manager",
+        _ => return None,
+    })
+}
+
+/// The role the node declares, the most authoritative source first.
+pub fn detect(
+    root: &Path,
+    home: &ApimHome,
+    units: &[Unit],
+    processes: &[JvmProcess],
+) -> Option<NodeRole> {
+    let of_home = |carbon_home: &str| {
+        let resolved = crate::source::resolve_in_root(root, Path::new(carbon_home)).ok();
+        resolved.and_then(|p| p.canonicalize().ok()) == home.path.canonicalize().ok()
+    };
+    for p in processes {
+        if p.carbon_home.as_deref().is_some_and(of_home)
+            && let Some(written) = &p.profile
+            && let Some(role) = role_of(written)
+        {
+            return Some(NodeRole {
+                role,
+                written: written.clone(),
+                source: format!("-Dprofile of the running JVM ({})", p.source),
+                at: Some(Location::file_only(&format!("{}/cmdline", p.source))),
+            });
+        }
+    }
+    for u in units {
+        let Some(exec) = &u.exec_start else { continue };
+        let Some(written) = profile_arg(&exec.value) else {
+            continue;
+        };
+        if let Some(role) = role_of(&written) {
+            return Some(NodeRole {
+                role,
+                written,
+                source: format!("-Dprofile in {}'s ExecStart", u.name),
+                at: Some(exec.location.clone()),
+            });
+        }
+    }
+    if home.layout != Layout::Toml {
+        return None;
+    }
+    let path = home.path.join("repository/conf/deployment.toml");
+    let Read::File(file) = read_path(root, &path) else {
+        return None;
+    };
+    let doc = deployment_toml::parse(file).ok()?;
+    let entry = doc.get("server.server_role")?;
+    let role = role_of(&entry.value)?;
+    Some(NodeRole {
+        role,
+        written: entry.value.clone(),
+        source: "server_role in deployment.toml".into(),
+        at: Some(doc.file.location(entry.value_span)),
+    })
+}
+
+/// The value of the last `-Dprofile=` word of a command line.
+fn profile_arg(command: &str) -> Option<String> {
+    command
+        .split_whitespace()
+        .rev()
+        .find_map(|w| w.trim_matches(['"', '\'']).strip_prefix("-Dprofile="))
+        .map(|v| v.trim_matches(['"', '\'']).to_string())
+        .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_command_lines() {
+        assert_eq!(role_of("gateway-worker"), Some("gateway"));
+        assert_eq!(role_of("api-key-manager-deprecated"), Some("key-manager"));
+        assert_eq!(role_of("default"), Some("all-in-one"));
+        assert_eq!(role_of("api-publisher"), None);
+        assert_eq!(
+            profile_arg("/opt/wso2am-4.2.0/bin/api-manager.sh -Dprofile=control-plane start")
+                .as_deref(),
+            Some("control-plane")
+        );
+        assert_eq!(profile_arg("x -Dprofile= y"), None);
+        assert_eq!(
+            profile_arg("x \"-Dprofile=gateway-worker\""),
+            Some("gateway-worker".into())
+        );
+    }
+}
