@@ -191,9 +191,10 @@ pub fn parse_meminfo_mb(s: &str) -> Option<u64> {
     }
 }
 
-/// Parses `--memory`: a number with an optional binary unit (`K`, `M`, `G`, `T`, also written
-/// `MB`/`MiB` and so on, any case); no unit means MiB. Decimal units (`GB`) are read as binary,
-/// as memory is sized in powers of two. Returns MiB.
+/// Parses `--memory`: a number with a binary unit (`K`, `M`, `G`, `T`, also written `MB`/`MiB`
+/// and so on, any case). A bare number is refused: `--memory 16` meant 16 GiB far more often
+/// than the 16 MiB it used to give. Decimal units (`GB`) are read as binary, as memory is sized
+/// in powers of two. Returns MiB.
 pub fn parse_memory_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t
@@ -201,13 +202,16 @@ pub fn parse_memory_size(s: &str) -> Result<u64, String> {
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let not_a_size = || {
-        format!(
-            "`{s}` is not a memory size: expected a number with an optional unit, e.g. `16G` or `512M` (MiB without a unit)"
-        )
+        format!("`{s}` is not a memory size: expected a number with a unit, e.g. `16G` or `512M`")
     };
     let kib_per_unit: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" if !num.is_empty() => {
+            return Err(format!(
+                "`{s}` has no unit: write `{num}G` for GiB or `{num}M` for MiB"
+            ));
+        }
         "k" | "kb" | "kib" => 1,
-        "" | "m" | "mb" | "mib" => 1024,
+        "m" | "mb" | "mib" => 1024,
         "g" | "gb" | "gib" => 1024 * 1024,
         "t" | "tb" | "tib" => 1024 * 1024 * 1024,
         _ => return Err(not_a_size()),
@@ -322,7 +326,12 @@ mod tests {
         assert_eq!(parse_memory_size("16GiB"), Ok(16384));
         assert_eq!(parse_memory_size("16gb"), Ok(16384));
         assert_eq!(parse_memory_size("512M"), Ok(512));
-        assert_eq!(parse_memory_size("2048"), Ok(2048));
+        // See: issue 13 (`--memory 16` gave 16 MiB).
+        assert_eq!(
+            parse_memory_size("16"),
+            Err("`16` has no unit: write `16G` for GiB or `16M` for MiB".to_string())
+        );
+        assert_eq!(parse_memory_size("2048M"), Ok(2048));
         assert_eq!(parse_memory_size(" 1.5G "), Ok(1536));
         assert_eq!(parse_memory_size("1T"), Ok(1024 * 1024));
         assert_eq!(parse_memory_size("2097152K"), Ok(2048));
@@ -332,8 +341,8 @@ mod tests {
         assert!(parse_memory_size("G").is_err());
         assert!(parse_memory_size("1.2.3G").is_err());
         assert_eq!(
-            parse_memory_size("0"),
-            Err("memory size `0` must be at least 1 MiB".to_string())
+            parse_memory_size("0M"),
+            Err("memory size `0M` must be at least 1 MiB".to_string())
         );
         assert!(parse_memory_size("99999999999999999999T").is_err());
         assert!(parse_memory_size("18446744073709551615T").is_err());

@@ -101,6 +101,8 @@ fn tool_errors_exit_2_with_a_message() {
     for args in [
         &["--cores", "0"][..],
         &["--memory", "lots"],
+        // A bare number is not 16 MiB (issue 13): it needs its unit.
+        &["--memory", "16"],
         &["--role", "dmz"],
         &["--nat", "maybe"],
         &["--apim-version", "four"],
