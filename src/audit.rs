@@ -226,6 +226,7 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
     let sysctl_drop_in = format!("etc/sysctl.d/{}", sysctl::drop_in_name(root));
     let limits_drop_in = format!("etc/security/limits.d/{}", limits::drop_in_name(root));
     let rcx = RuleContext {
+        root,
         facts: &facts,
         sysctl: &sysctl,
         sysctl_unread: &sysctl_unread,

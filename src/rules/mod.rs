@@ -238,6 +238,8 @@ impl Code {
 
 /// Everything a node rule may look at.
 pub struct RuleContext<'a> {
+    /// Everything is read under it; a file's place is judged relative to it.
+    pub root: &'a std::path::Path,
     pub facts: &'a HostFacts,
     pub sysctl: &'a Sysctl,
     /// `etc/sysctl.conf` lines set aside because boot does not read that file (Debian 13+).

@@ -30,9 +30,12 @@ struct Seen {
 
 /// Where a fix for one setting writes.
 enum Target {
+    /// `admin_file`: the line that wins is in a file of the administrator's (its real path is
+    /// under `etc/`), where a fix may edit it.
     Sysctl {
         key: String,
         drop_in: String,
+        admin_file: bool,
     },
     Limit {
         user: String,
@@ -129,11 +132,17 @@ fn bound(check: &Check, lower: bool) -> String {
 /// would take effect.
 fn set(target: &Target, value: String, at: Option<Location>) -> Option<Fix> {
     Some(match target {
-        Target::Sysctl { key, drop_in } => Fix::safe(
+        Target::Sysctl {
+            key,
+            drop_in,
+            admin_file,
+        } => Fix::safe(
             Change::SetSysctl {
                 key: key.clone(),
                 value,
-                line: at,
+                // A value in /run (lost at reboot) or /usr/lib (the package's) is overridden from
+                // the drop-in, which is where --apply writes: the fix says so.
+                line: at.filter(|_| *admin_file),
                 drop_in: drop_in.clone(),
             },
             Effect::SysctlReload,
@@ -294,6 +303,9 @@ fn sysctl_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
             target: Target::Sysctl {
                 key: exp.key.clone(),
                 drop_in: cx.sysctl_drop_in.to_string(),
+                admin_file: winner.is_some_and(|w| {
+                    crate::model::display_path(cx.root, &w.file.path).starts_with("etc/")
+                }),
             },
         },
         check,

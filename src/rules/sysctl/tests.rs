@@ -122,7 +122,7 @@ fn sysctl_rules() {
             ],
         ),
         (
-            "a profile maximum, set too high in a vendor file: the finding points at that line (--apply writes the drop-in instead, see edit/plan.rs)",
+            "a profile maximum, set too high in a vendor file: the finding points at it, the fix goes to the drop-in (issue 13)",
             Node::new()
                 .file(
                     "usr/lib/sysctl.d/50-default.conf",
@@ -131,7 +131,20 @@ fn sysctl_rules() {
                 .live("net.ipv4.tcp_fin_timeout", "60"),
             Code::SYSCTL_ABOVE_RECOMMENDED,
             vec![
-                "SYS002 sysctl:net.ipv4.tcp_fin_timeout @usr/lib/sysctl.d/50-default.conf:1 60 → <= 30 | set `30` at usr/lib/sysctl.d/50-default.conf:1",
+                "SYS002 sysctl:net.ipv4.tcp_fin_timeout @usr/lib/sysctl.d/50-default.conf:1 60 → <= 30 | add `net.ipv4.tcp_fin_timeout` = `30` to etc/sysctl.d/99-zz-apim-tune.conf",
+            ],
+        ),
+        (
+            "the same in /run, lost at reboot: the fix goes to the drop-in",
+            Node::new()
+                .file(
+                    "run/sysctl.d/50-runtime.conf",
+                    "net.ipv4.tcp_fin_timeout = 60\n",
+                )
+                .live("net.ipv4.tcp_fin_timeout", "60"),
+            Code::SYSCTL_ABOVE_RECOMMENDED,
+            vec![
+                "SYS002 sysctl:net.ipv4.tcp_fin_timeout @run/sysctl.d/50-runtime.conf:1 60 → <= 30 | add `net.ipv4.tcp_fin_timeout` = `30` to etc/sysctl.d/99-zz-apim-tune.conf",
             ],
         ),
     ];
