@@ -152,3 +152,17 @@ fn sysctl_rules() {
         assert_eq!(node.findings(code), want, "{what}");
     }
 }
+
+/// An image (no live values) without fs.file-max or fs.nr_open: systemd raises both to the
+/// kernel's maximum at boot, and writing the profile's minimum would lower them. Nothing is
+/// judged (issue 13: unknown stays unknown); the other parameters still are.
+#[test]
+fn an_image_never_gets_a_limit_systemd_raises() {
+    let lines = Node::new()
+        .no_proc_sys()
+        .findings(Code::SYSCTL_BELOW_RECOMMENDED);
+    assert!(!lines.is_empty());
+    for key in ["fs.file-max", "fs.nr_open"] {
+        assert!(!lines.iter().any(|l| l.contains(key)), "{key}: {lines:?}");
+    }
+}
