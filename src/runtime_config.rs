@@ -28,7 +28,8 @@ const ASSUMED_VERSION: Version = Version::new(4, 2, 0);
 
 pub fn load(opts: &AuditOptions) -> Result<RuntimeConfigs, AuditError> {
     let prepared = prepare(opts)?;
-    let cores = prepared.facts.cores.value;
+    // The embedded runtime needs a size: an unknown core count (zero) runs it on one.
+    let cores = prepared.facts.cores.value.max(1);
     let (model, home) = match prepared.home {
         Some(h) => {
             let label = format!("{} (API-M {})", h.path.display(), h.effective_version);

@@ -376,6 +376,8 @@ impl ApimModel {
         let default = at
             .default
             .as_ref()
+            // A default in cores is unknown when the core count is (zero).
+            .filter(|d| self.cores > 0 || !d.contains("${cores}"))
             .map(|d| d.replace("${cores}", &self.cores.to_string()));
         let mut obs = match &at.place {
             Place::Xml { file, xpath } => self.observe_xml(setting, file, xpath, default)?,

@@ -98,10 +98,13 @@ fn detect_cores(root: &Path, flag: Option<u32>) -> Fact<u32> {
     // On the live system the JVM sizes its pools by the cgroup quota and affinity mask, not by
     // the CPUs online, so that is the count to tune for. Under `--root` (an image, a fake root)
     // the root's own CPU list is what describes the target host.
-    if root != Path::new("/")
-        && let Some(n) = read_text(root, CPU_ONLINE).and_then(|t| parse_cpu_list(&t))
-    {
-        return Fact::new(n, CPU_ONLINE);
+    if root != Path::new("/") {
+        // The machine running the tool says nothing about an image: without the root's own CPU
+        // list the count is unknown (zero), and what depends on it is not judged.
+        return match read_text(root, CPU_ONLINE).and_then(|t| parse_cpu_list(&t)) {
+            Some(n) => Fact::new(n, CPU_ONLINE),
+            None => Fact::new(0, "not detected under --root (give --cores)"),
+        };
     }
     // Honours the cgroup CPU quota and the affinity mask, as the JVM's own count does.
     match std::thread::available_parallelism() {
@@ -580,8 +583,11 @@ mod tests {
             empty.path().to_path_buf(),
         ] {
             let f = detect_with(&root, &Overrides::default(), None);
-            assert_eq!(f.cores.source, "live system (cgroup-aware)");
-            assert!(f.cores.value >= 1);
+            // Issue 13: never this machine's CPUs for another root.
+            assert_eq!(
+                f.cores,
+                Fact::new(0, "not detected under --root (give --cores)")
+            );
             assert!(f.memory_mb.source == "live system" || f.memory_mb.source == "not detected");
             assert_eq!(f.kernel, None);
             assert_eq!(f.java, None);

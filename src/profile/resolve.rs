@@ -238,7 +238,10 @@ pub fn value(family: Family, x: &Expr, cx: &Context) -> Option<Val> {
         },
         Expr::Str(s) => Val::Str(s.clone()),
         Expr::Scaled(sc) => {
+            // A fact that is unknown (zero) scales nothing: the entry is not judged.
             let base = match (sc.per_core, sc.per_gib) {
+                (Some(_), None) if cx.facts.cores.value == 0 => return None,
+                (None, Some(_)) if cx.facts.memory_mb.value == 0 => return None,
                 (Some(n), None) => n * f64::from(cx.facts.cores.value),
                 (None, Some(n)) => n * cx.facts.memory_gib(),
                 _ => return None,

@@ -99,6 +99,12 @@ impl Node {
         self
     }
 
+    /// No `--cores` and no `sys/devices/system/cpu/online` under the root: the count is unknown.
+    pub(crate) fn unknown_cores(mut self) -> Node {
+        self.overrides.cores = None;
+        self
+    }
+
     pub(crate) fn cores(mut self, n: u32) -> Node {
         self.overrides.cores = Some(n);
         self

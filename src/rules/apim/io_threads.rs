@@ -35,6 +35,10 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         return;
     }
     let cores = cx.facts.cores.value;
+    // Unknown stays unknown: no core count, no verdict on threads per core.
+    if cores == 0 {
+        return;
+    }
     for (id, severity) in SETTINGS {
         let Some(obs) = apim.observe(id) else {
             continue;

@@ -182,6 +182,15 @@ fn apim_rules() {
             ],
         ),
         (
+            "the core count unknown (an image without its CPU list): nothing is judged (issue 13)",
+            modern(
+                "[passthru_http]\nio_threads_per_reactor = 8\n\n[n_http]\nsnd_io_threads = 4\nlst_io_threads = 4\n",
+            )
+            .unknown_cores(),
+            Code::IO_THREADS_NOT_CORE_COUNT,
+            vec![],
+        ),
+        (
             "the same on a key manager, which serves no API traffic: nothing",
             modern(
                 "[passthru_http]\nio_threads_per_reactor = 8\n\n[n_http]\nsnd_io_threads = 4\nlst_io_threads = 4\n",
