@@ -111,6 +111,19 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
     }
 
     let mut notes = Vec::new();
+    // Unknown stays unknown: say which facts are, and how to give them.
+    if facts.cores.value == 0 {
+        notes.push(
+            "cores unknown (the root has no sys/devices/system/cpu/online): give --cores; what scales by cores is not judged"
+                .into(),
+        );
+    }
+    if facts.memory_mb.value == 0 {
+        notes.push(
+            "memory unknown (the root has no proc/meminfo): give --memory, e.g. 16G; what scales by memory is not judged"
+                .into(),
+        );
+    }
     let home = match apim::locate(opts.apim_home.as_deref()) {
         Some((path, how)) => {
             Some(apim::detect(root, &path, how, opts.apim_version).map_err(AuditError::ApimHome)?)

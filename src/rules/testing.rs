@@ -188,6 +188,11 @@ impl Node {
         self.report().profile.role
     }
 
+    /// The report's notes (what is unknown, where the role came from…).
+    pub(crate) fn notes(&self) -> Vec<String> {
+        self.report().notes
+    }
+
     fn of(&self, code: Code) -> Vec<Finding> {
         self.report()
             .findings

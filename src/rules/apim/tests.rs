@@ -424,3 +424,19 @@ fn the_role_the_node_declares() {
             .is_empty()
     );
 }
+
+/// The report says which facts are unknown and how to give them (issue 13).
+#[test]
+fn unknown_facts_are_named_with_their_flag() {
+    let notes = modern("[server]\nhostname = \"x\"\n")
+        .unknown_cores()
+        .notes();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("cores unknown") && n.contains("--cores")),
+        "{notes:?}"
+    );
+    let known = modern("[server]\nhostname = \"x\"\n").notes();
+    assert!(!known.iter().any(|n| n.contains("unknown")), "{known:?}");
+}
