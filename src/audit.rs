@@ -111,6 +111,29 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
     }
 
     let mut notes = Vec::new();
+    // Memory in effect: the service's MemoryMax= caps what API-M gets below the host's RAM. An
+    // explicit --memory still wins.
+    if opts.overrides.memory_mb.is_none()
+        && let Some((mb, unit, setting)) = units
+            .iter()
+            .filter_map(|u| {
+                let s = u.memory_max.as_ref()?;
+                let mb = crate::host::systemd::parse_memory_max(&s.value, facts.memory_mb.value)?;
+                Some((mb, u, s))
+            })
+            .min_by_key(|(mb, _, _)| *mb)
+        && mb > 0
+        && (facts.memory_mb.value == 0 || mb < facts.memory_mb.value)
+    {
+        notes.push(format!(
+            "memory in effect: {mb} MiB, `MemoryMax={}` of {} at {}; the host has {} MiB",
+            setting.value, unit.name, setting.location, facts.memory_mb.value
+        ));
+        facts.memory_mb = crate::host::Fact::new(
+            mb,
+            format!("MemoryMax= of {} ({})", unit.name, setting.location),
+        );
+    }
     // Unknown stays unknown: say which facts are, and how to give them.
     if facts.cores.value == 0 {
         notes.push(

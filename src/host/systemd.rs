@@ -92,6 +92,9 @@ pub struct Unit {
     /// the manager default, shown here as `None`.
     pub limit_nofile: Option<UnitSetting>,
     pub limit_nproc: Option<UnitSetting>,
+    /// The effective `MemoryMax=` (or the older `MemoryLimit=`): the cgroup memory limit
+    /// systemd puts on the service.
+    pub memory_max: Option<UnitSetting>,
     /// Variables from `Environment=` lines (later wins; an empty `Environment=` clears them).
     /// `EnvironmentFile=` is not read.
     pub environment: BTreeMap<String, UnitSetting>,
@@ -155,10 +158,34 @@ pub fn find_apim_units(root: &Path) -> (Vec<Unit>, Vec<SourceProblem>) {
             user: state.user,
             limit_nofile: state.limit_nofile,
             limit_nproc: state.limit_nproc,
+            memory_max: state.memory_max,
             environment: state.environment,
         });
     }
     (units, problems)
+}
+
+/// A `MemoryMax=` value in MiB for a host with `ram_mb` of memory: bytes with an optional
+/// `K`/`M`/`G`/`T` suffix (base 1024), or a percentage of physical memory. `None` for `infinity`
+/// and for anything systemd would reject (it then ignores the line).
+pub fn parse_memory_max(value: &str, ram_mb: u64) -> Option<u64> {
+    let v = value.trim();
+    if let Some(pct) = v.strip_suffix('%') {
+        let p: f64 = pct.trim().parse().ok()?;
+        return (p > 0.0 && p <= 100.0 && ram_mb > 0).then(|| (ram_mb as f64 * p / 100.0) as u64);
+    }
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let bytes = match unit {
+        "" => n,
+        "K" => n.checked_mul(1 << 10)?,
+        "M" => n.checked_mul(1 << 20)?,
+        "G" => n.checked_mul(1 << 30)?,
+        "T" => n.checked_mul(1 << 40)?,
+        _ => return None,
+    };
+    Some(bytes >> 20)
 }
 
 /// Parses a `LimitNOFILE=`/`LimitNPROC=` value: `N` (soft = hard), `soft:hard`, `infinity`.
@@ -237,6 +264,7 @@ struct ServiceState {
     user: Option<UnitSetting>,
     limit_nofile: Option<UnitSetting>,
     limit_nproc: Option<UnitSetting>,
+    memory_max: Option<UnitSetting>,
     environment: BTreeMap<String, UnitSetting>,
 }
 
@@ -274,6 +302,7 @@ impl ServiceState {
                         self.limit_nproc = setting;
                     }
                 }
+                "MemoryMax" | "MemoryLimit" => self.memory_max = setting_or_reset(file, &a),
                 "Environment" if a.value.is_empty() => self.environment.clear(),
                 "Environment" => {
                     for (name, setting) in environment(file, &a, problems) {
@@ -609,6 +638,21 @@ fn unescape(c: char) -> Option<char> {
 
 #[cfg(test)]
 mod tests {
+    use super::parse_memory_max;
+
+    #[test]
+    fn memory_max_values() {
+        assert_eq!(parse_memory_max("4G", 8192), Some(4096));
+        assert_eq!(parse_memory_max("512M", 8192), Some(512));
+        assert_eq!(parse_memory_max("1073741824", 8192), Some(1024));
+        assert_eq!(parse_memory_max("50%", 8192), Some(4096));
+        assert_eq!(parse_memory_max("50%", 0), None);
+        assert_eq!(parse_memory_max("infinity", 8192), None);
+        assert_eq!(parse_memory_max("4GB", 8192), None);
+        assert_eq!(parse_memory_max("lots", 8192), None);
+        assert_eq!(parse_memory_max("99999999999T", 8192), None);
+    }
+
     use super::*;
     use crate::host::testkit::write;
     use crate::model::ProblemKind;

@@ -110,6 +110,15 @@ impl Node {
         self
     }
 
+    /// Memory read from the root's `proc/meminfo` (no `--memory`), as on a real host.
+    pub(crate) fn meminfo_mb(mut self, mb: u64) -> Node {
+        self.overrides.memory_mb = None;
+        self.file(
+            "proc/meminfo",
+            &format!("MemTotal:       {} kB\n", mb * 1024),
+        )
+    }
+
     pub(crate) fn memory_mb(mut self, mb: u64) -> Node {
         self.overrides.memory_mb = Some(mb);
         self

@@ -425,3 +425,48 @@ fn the_entity_expansion_limit_in_effect() {
         assert_eq!(node.findings(code), want, "{what}");
     }
 }
+
+/// Memory in effect: a unit's `MemoryMax=` below the host's RAM is what the heap is judged
+/// against (issue 13); `--memory` still wins, and `infinity` is no cap.
+#[test]
+fn heap_against_the_memory_in_effect() {
+    let unit = |max: &str| {
+        apim("-Xms3g -Xmx3g").meminfo_mb(8192).file(
+            "etc/systemd/system/wso2am.service",
+            &format!(
+                "[Service]\nExecStart=/opt/wso2am-4.2.0/bin/api-manager.sh\nMemoryMax={max}\n"
+            ),
+        )
+    };
+    let heap = |n: Node| n.findings(Code::HEAP_ABOVE_HALF_RAM);
+    assert_eq!(
+        heap(apim("-Xms3g -Xmx3g").meminfo_mb(8192)),
+        Vec::<String>::new(),
+        "8 GiB host, 3 GiB heap"
+    );
+    assert_eq!(
+        heap(unit("4G")),
+        vec![
+            "JVM011 api-manager.sh:-Xmx @opt/wso2am-4.2.0/bin/api-manager.sh:3 3g → <= 2g | no fix"
+        ],
+        "MemoryMax=4G"
+    );
+    assert_eq!(
+        heap(unit("50%")).len(),
+        1,
+        "50% of 8 GiB is 4 GiB, as MemoryMax=4G"
+    );
+    assert_eq!(heap(unit("infinity")), Vec::<String>::new(), "no cap");
+    assert_eq!(
+        heap(unit("4G").memory_mb(8192)),
+        Vec::<String>::new(),
+        "--memory wins"
+    );
+    let notes = unit("4G").notes();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("memory in effect: 4096 MiB")),
+        "{notes:?}"
+    );
+}
