@@ -111,28 +111,32 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
     }
 
     let mut notes = Vec::new();
-    // Memory in effect: the service's MemoryMax= caps what API-M gets below the host's RAM. An
-    // explicit --memory still wins.
-    if opts.overrides.memory_mb.is_none()
-        && let Some((mb, unit, setting)) = units
-            .iter()
-            .filter_map(|u| {
-                let s = u.memory_max.as_ref()?;
-                let mb = crate::host::systemd::parse_memory_max(&s.value, facts.memory_mb.value)?;
-                Some((mb, u, s))
-            })
-            .min_by_key(|(mb, _, _)| *mb)
-        && mb > 0
-        && (facts.memory_mb.value == 0 || mb < facts.memory_mb.value)
-    {
-        notes.push(format!(
-            "memory in effect: {mb} MiB, `MemoryMax={}` of {} at {}; the host has {} MiB",
-            setting.value, unit.name, setting.location, facts.memory_mb.value
-        ));
-        facts.memory_mb = crate::host::Fact::new(
-            mb,
-            format!("MemoryMax= of {} ({})", unit.name, setting.location),
-        );
+    // Memory in effect: the service's MemoryMax= and the cgroup it runs in (the container's, or
+    // the unit's) cap what API-M gets below the host's RAM. An explicit --memory still wins.
+    if opts.overrides.memory_mb.is_none() {
+        let ram = facts.memory_mb.value;
+        let from_units = units.iter().filter_map(|u| {
+            let s = u.memory_max.as_ref()?;
+            let mb = crate::host::systemd::parse_memory_max(&s.value, ram)?;
+            Some((
+                mb,
+                format!("`MemoryMax={}` of {} at {}", s.value, u.name, s.location),
+            ))
+        });
+        let names: Vec<&str> = units.iter().map(|u| u.name.as_str()).collect();
+        let from_cgroup =
+            crate::host::cgroup::memory_limit(root, facts.container.is_some(), &names)
+                .map(|l| (l.mb, format!("the cgroup limit in {}", l.source)));
+        if let Some((mb, what)) = from_units
+            .chain(from_cgroup)
+            .filter(|(mb, _)| *mb > 0 && (ram == 0 || *mb < ram))
+            .min_by_key(|(mb, _)| *mb)
+        {
+            notes.push(format!(
+                "memory in effect: {mb} MiB, {what}; the host has {ram} MiB"
+            ));
+            facts.memory_mb = crate::host::Fact::new(mb, what);
+        }
     }
     // Unknown stays unknown: say which facts are, and how to give them.
     if facts.cores.value == 0 {

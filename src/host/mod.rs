@@ -2,6 +2,7 @@
 //!
 //! Readers only: nothing here judges a value; `rules/` and `audit` do.
 
+pub mod cgroup;
 pub mod cloud;
 pub mod container;
 pub mod detect;

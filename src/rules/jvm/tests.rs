@@ -462,6 +462,16 @@ fn heap_against_the_memory_in_effect() {
         Vec::<String>::new(),
         "--memory wins"
     );
+    // In a container, its cgroup's memory.max is the memory in effect.
+    let container = apim("-Xms3g -Xmx3g")
+        .meminfo_mb(8192)
+        .file(".dockerenv", "")
+        .file("sys/fs/cgroup/memory.max", "4294967296\n");
+    assert_eq!(
+        heap(container).len(),
+        1,
+        "a 4 GiB container on an 8 GiB host"
+    );
     let notes = unit("4G").notes();
     assert!(
         notes
