@@ -164,6 +164,12 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
         }
     };
 
+    if home.is_some() && facts.java.is_none() {
+        notes.push(
+            "JDK unknown (no --java-version, --java-home, $JAVA_HOME, unit JAVA_HOME or running JVM): give --java-version; checks that depend on the JDK are skipped or only warn"
+                .into(),
+        );
+    }
     // The node's own role is the default `--role`; a `--role` that disagrees is judged (APM016).
     let node_role = home
         .as_ref()

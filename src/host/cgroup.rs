@@ -47,7 +47,9 @@ fn parse_limit(text: &str) -> Option<u64> {
         return None;
     }
     let bytes: u64 = t.parse().ok()?;
-    (1 << 20..NO_LIMIT_FROM).contains(&bytes).then_some(bytes >> 20)
+    (1 << 20..NO_LIMIT_FROM)
+        .contains(&bytes)
+        .then_some(bytes >> 20)
 }
 
 #[cfg(test)]

@@ -437,6 +437,21 @@ fn unknown_facts_are_named_with_their_flag() {
             .any(|n| n.starts_with("cores unknown") && n.contains("--cores")),
         "{notes:?}"
     );
-    let known = modern("[server]\nhostname = \"x\"\n").notes();
+    let known = modern("[server]\nhostname = \"x\"\n").java(17).notes();
     assert!(!known.iter().any(|n| n.contains("unknown")), "{known:?}");
+}
+
+/// With a home and no JDK known, the notes say how to give it (issue 13).
+#[test]
+fn an_unknown_jdk_is_named() {
+    let notes = modern("[server]\nhostname = \"x\"\n").notes();
+    assert!(
+        notes.iter().any(|n| n.starts_with("JDK unknown")),
+        "{notes:?}"
+    );
+    let notes = modern("[server]\nhostname = \"x\"\n").java(17).notes();
+    assert!(
+        !notes.iter().any(|n| n.starts_with("JDK unknown")),
+        "{notes:?}"
+    );
 }
