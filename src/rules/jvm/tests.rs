@@ -230,50 +230,36 @@ $JAVACMD $JVM_MEM_OPTS -Djava.endorsed.dirs="$JAVA_ENDORSED_DIRS" -XX:-UseParNew
 fn options_the_jdk_refuses_or_deprecates() {
     let script = |text: &str| home().file(SCRIPT, text);
     let at = |line: u32| format!("opt/wso2am-4.2.0/bin/api-manager.sh:{line}");
+    // What JDK 17 and every later JDK refuse in LEGACY_LINE.
+    let refused = vec![
+        format!(
+            "JVM013 api-manager.sh:-XX:+UseConcMarkSweepGC @{} -XX:+UseConcMarkSweepGC → absent | remove the option at {}",
+            at(2),
+            at(2)
+        ),
+        format!(
+            "JVM013 api-manager.sh:-Djava.endorsed.dirs @{} -Djava.endorsed.dirs=\"$JAVA_ENDORSED_DIRS\" → absent | remove the option at {} (display only)",
+            at(3),
+            at(3)
+        ),
+        format!(
+            "JVM013 api-manager.sh:-XX:-UseParNewGC @{} -XX:-UseParNewGC → absent | remove the option at {} (display only)",
+            at(3),
+            at(3)
+        ),
+    ];
     let cases: Vec<(&str, Node, Code, Vec<String>)> = vec![
         (
             "JDK 17: in JVM_MEM_OPTS removed by --apply, on the java line left to a person",
             script(LEGACY_LINE).java(17),
             Code::JVM_OPTION_STOPS_JDK,
-            vec![
-                format!(
-                    "JVM013 api-manager.sh:-XX:+UseConcMarkSweepGC @{} -XX:+UseConcMarkSweepGC → absent | remove the option at {}",
-                    at(2),
-                    at(2)
-                ),
-                format!(
-                    "JVM013 api-manager.sh:-Djava.endorsed.dirs @{} -Djava.endorsed.dirs=\"$JAVA_ENDORSED_DIRS\" → absent | remove the option at {} (display only)",
-                    at(3),
-                    at(3)
-                ),
-                format!(
-                    "JVM013 api-manager.sh:-XX:-UseParNewGC @{} -XX:-UseParNewGC → absent | remove the option at {} (display only)",
-                    at(3),
-                    at(3)
-                ),
-            ],
+            refused.clone(),
         ),
         (
             "JDK 21: removed options do not come back",
             script(LEGACY_LINE).java(21),
             Code::JVM_OPTION_STOPS_JDK,
-            vec![
-                format!(
-                    "JVM013 api-manager.sh:-XX:+UseConcMarkSweepGC @{} -XX:+UseConcMarkSweepGC → absent | remove the option at {}",
-                    at(2),
-                    at(2)
-                ),
-                format!(
-                    "JVM013 api-manager.sh:-Djava.endorsed.dirs @{} -Djava.endorsed.dirs=\"$JAVA_ENDORSED_DIRS\" → absent | remove the option at {} (display only)",
-                    at(3),
-                    at(3)
-                ),
-                format!(
-                    "JVM013 api-manager.sh:-XX:-UseParNewGC @{} -XX:-UseParNewGC → absent | remove the option at {} (display only)",
-                    at(3),
-                    at(3)
-                ),
-            ],
+            refused.clone(),
         ),
         (
             "JDK 11 is not judged: no JDK before 17 is tested",
