@@ -93,6 +93,7 @@ registry! {
     UNIT_LIMIT_BELOW_RECOMMENDED => service::unit_limits::RULE,
     LIMITS_CONF_NOT_APPLIED_TO_SERVICE => service::limits_conf_unused::RULE,
     PROCESS_LIMIT_BELOW_RECOMMENDED => service::process_limits::RULE,
+    PROCESS_HEAP_DIFFERS_FROM_RESTART => service::process_heap::RULE,
     SETTING_BELOW_RECOMMENDED => expectation::codes::APIM_BELOW,
     SETTING_ABOVE_RECOMMENDED => expectation::codes::APIM_ABOVE,
     SETTING_NOT_RECOMMENDED => expectation::codes::APIM_MISMATCH,

@@ -2,6 +2,7 @@
 //! a service) and the live limits of running API-M JVMs.
 
 pub mod limits_conf_unused;
+pub mod process_heap;
 pub mod process_limits;
 pub mod unit_limits;
 
@@ -9,6 +10,21 @@ use super::RuleContext;
 use crate::host::limits::LimitValue;
 use crate::profile::Family;
 use crate::profile::resolve::{Check, Val};
+
+/// Whether a running JVM is the audited home's: its `-Dcarbon.home`, resolved under the root
+/// (links followed), is that home. A JVM without it cannot be attributed.
+pub(crate) fn runs_the_audited_home(
+    cx: &RuleContext,
+    p: &crate::host::process::JvmProcess,
+) -> bool {
+    let (Some(apim), Some(home)) = (cx.apim, &p.carbon_home) else {
+        return false;
+    };
+    let resolved = crate::source::resolve_in_root(&apim.root, std::path::Path::new(home))
+        .ok()
+        .and_then(|p| p.canonicalize().ok());
+    resolved.is_some() && resolved == apim.home.path.canonicalize().ok()
+}
 
 /// The profile's minimum for `item:kind` (`nofile:soft`…), as a limit value.
 fn minimum(cx: &RuleContext, item: &str, kind: &str) -> Option<(LimitValue, String)> {

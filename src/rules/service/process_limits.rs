@@ -23,17 +23,8 @@ declare_rule! {
 
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     for p in cx.processes {
-        // With an API-M home audited, only its own processes: -Dcarbon.home resolved under the
-        // root (links followed) must be that home. A JVM without it cannot be attributed.
-        if let Some(apim) = cx.apim {
-            let Some(home) = &p.carbon_home else { continue };
-            let resolved = crate::source::resolve_in_root(&apim.root, std::path::Path::new(home))
-                .ok()
-                .and_then(|p| p.canonicalize().ok());
-            let audited = apim.home.path.canonicalize().ok();
-            if resolved.is_none() || resolved != audited {
-                continue;
-            }
+        if cx.apim.is_some() && !super::runs_the_audited_home(cx, p) {
+            continue;
         }
         // Named by its home, not its pid: the pid changes at every restart, the finding does not.
         let who = p

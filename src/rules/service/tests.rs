@@ -193,3 +193,44 @@ fn service_rules() {
         assert_eq!(node.findings(code), want, "{what}");
     }
 }
+
+/// PRC002: the heap the running JVM has against what the script gives at the next start.
+#[test]
+fn a_running_heap_that_a_restart_would_change() {
+    let home = |mem_opts: &str| {
+        Node::new()
+            .file(
+                "opt/wso2am-4.2.0/repository/conf/deployment.toml",
+                "[server]\nhostname = \"x\"\n",
+            )
+            .file(
+                "opt/wso2am-4.2.0/bin/api-manager.sh",
+                &format!("#!/bin/sh\nJVM_MEM_OPTS=\"{mem_opts}\"\n$JAVACMD $JVM_MEM_OPTS Main\n"),
+            )
+            .home("opt/wso2am-4.2.0")
+            .file("proc/4242/cmdline", CMDLINE)
+    };
+    assert_eq!(
+        home("-Xms1g -Xmx4g").findings(Code::PROCESS_HEAP_DIFFERS_FROM_RESTART),
+        vec![
+            "PRC002 process:/opt/wso2am-4.2.0:-Xms @proc/4242/cmdline -Xms2g → -Xms1g (after a restart) | no fix",
+            "PRC002 process:/opt/wso2am-4.2.0:-Xmx @proc/4242/cmdline -Xmx2g → -Xmx4g (after a restart) | no fix",
+        ]
+    );
+    // The same heap written another way is the same heap.
+    assert!(
+        home("-Xms2048m -Xmx2G")
+            .findings(Code::PROCESS_HEAP_DIFFERS_FROM_RESTART)
+            .is_empty()
+    );
+    // A JVM of another home is not this one's.
+    let other = home("-Xms1g -Xmx4g").file(
+        "proc/4242/cmdline",
+        "/usr/bin/java\0-Xmx8g\0-Dcarbon.home=/opt/other\0org.wso2.carbon.bootstrap.Bootstrap\0",
+    );
+    assert!(
+        other
+            .findings(Code::PROCESS_HEAP_DIFFERS_FROM_RESTART)
+            .is_empty()
+    );
+}
