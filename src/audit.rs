@@ -111,11 +111,29 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
     }
 
     let mut notes = Vec::new();
+    let home = match apim::locate(opts.apim_home.as_deref()) {
+        Some((path, how)) => {
+            Some(apim::detect(root, &path, how, opts.apim_version).map_err(AuditError::ApimHome)?)
+        }
+        None => {
+            notes.push(
+                "no API-M home given (--apim-home, $APIM_HOME, $CARBON_HOME): auditing the host alone"
+                    .into(),
+            );
+            None
+        }
+    };
+
     // Memory in effect: the service's MemoryMax= and the cgroup it runs in (the container's, or
     // the unit's) cap what API-M gets below the host's RAM. An explicit --memory still wins.
     if opts.overrides.memory_mb.is_none() {
         let ram = facts.memory_mb.value;
-        let from_units = units.iter().filter_map(|u| {
+        // Only the units that run the audited home cap its memory.
+        let own: Vec<&crate::host::systemd::Unit> = match &home {
+            Some(h) => apim::role::units_of(root, h, &units),
+            None => units.iter().collect(),
+        };
+        let from_units = own.iter().filter_map(|u| {
             let s = u.memory_max.as_ref()?;
             let mb = crate::host::systemd::parse_memory_max(&s.value, ram)?;
             Some((
@@ -123,7 +141,7 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
                 format!("`MemoryMax={}` of {} at {}", s.value, u.name, s.location),
             ))
         });
-        let names: Vec<&str> = units.iter().map(|u| u.name.as_str()).collect();
+        let names: Vec<&str> = own.iter().map(|u| u.name.as_str()).collect();
         let from_cgroup =
             crate::host::cgroup::memory_limit(root, facts.container.is_some(), &names)
                 .map(|l| (l.mb, format!("the cgroup limit in {}", l.source)));
@@ -132,9 +150,11 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
             .filter(|(mb, _)| *mb > 0 && (ram == 0 || *mb < ram))
             .min_by_key(|(mb, _)| *mb)
         {
-            notes.push(format!(
-                "memory in effect: {mb} MiB, {what}; the host has {ram} MiB"
-            ));
+            let host = match ram {
+                0 => "the host's memory is unknown".to_string(),
+                _ => format!("the host has {ram} MiB"),
+            };
+            notes.push(format!("memory in effect: {mb} MiB, {what}; {host}"));
             facts.memory_mb = crate::host::Fact::new(mb, what);
         }
     }
@@ -151,19 +171,6 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
                 .into(),
         );
     }
-    let home = match apim::locate(opts.apim_home.as_deref()) {
-        Some((path, how)) => {
-            Some(apim::detect(root, &path, how, opts.apim_version).map_err(AuditError::ApimHome)?)
-        }
-        None => {
-            notes.push(
-                "no API-M home given (--apim-home, $APIM_HOME, $CARBON_HOME): auditing the host alone"
-                    .into(),
-            );
-            None
-        }
-    };
-
     if home.is_some() && facts.java.is_none() {
         notes.push(
             "JDK unknown (no --java-version, --java-home, $JAVA_HOME, unit JAVA_HOME or running JVM): give --java-version; checks that depend on the JDK are skipped or only warn"

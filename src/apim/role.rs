@@ -29,11 +29,37 @@ pub fn role_of(name: &str) -> Option<&'static str> {
     Some(match name.trim() {
         "default" => "all-in-one",
         "gateway-worker" | "gateway-manager" => "gateway",
-        "control-plane" => "control-plane",
+        // 3.x's publisher and developer portal are what 4.x calls the control plane.
+        "control-plane" | "api-publisher" | "api-devportal" | "api-store" => "control-plane",
         "traffic-manager" => "traffic-manager",
         "api-key-manager" | "api-key-manager-deprecated" => "key-manager",
         _ => return None,
     })
+}
+
+/// The units that run this home: those whose `ExecStart=` names the home's path (as seen inside
+/// the root); when none does, the only API-M unit there is, if there is exactly one.
+pub fn units_of<'a>(root: &Path, home: &ApimHome, units: &'a [Unit]) -> Vec<&'a Unit> {
+    let inside = format!(
+        "/{}",
+        crate::model::display_path(root, &home.path).trim_start_matches('/')
+    );
+    let naming: Vec<&Unit> = units
+        .iter()
+        .filter(|u| {
+            u.exec_start.as_ref().is_some_and(|s| {
+                s.value.split_whitespace().any(|w| {
+                    w.trim_matches(['"', '\''])
+                        .starts_with(&format!("{inside}/"))
+                })
+            })
+        })
+        .collect();
+    match (naming.is_empty(), units) {
+        (false, _) => naming,
+        (true, [only]) => vec![only],
+        (true, _) => Vec::new(),
+    }
 }
 
 /// The role the node declares, the most authoritative source first.
@@ -50,8 +76,9 @@ pub fn detect(
     for p in processes {
         if p.carbon_home.as_deref().is_some_and(of_home)
             && let Some(written) = &p.profile
-            && let Some(role) = role_of(written)
         {
+            // A name this does not know stays unknown: a weaker source must not replace it.
+            let role = role_of(written)?;
             return Some(NodeRole {
                 role,
                 written: written.clone(),
@@ -60,19 +87,18 @@ pub fn detect(
             });
         }
     }
-    for u in units {
+    for u in units_of(root, home, units) {
         let Some(exec) = &u.exec_start else { continue };
         let Some(written) = profile_arg(&exec.value) else {
             continue;
         };
-        if let Some(role) = role_of(&written) {
-            return Some(NodeRole {
-                role,
-                written,
-                source: format!("-Dprofile in {}'s ExecStart", u.name),
-                at: Some(exec.location.clone()),
-            });
-        }
+        let role = role_of(&written)?;
+        return Some(NodeRole {
+            role,
+            written,
+            source: format!("-Dprofile in {}'s ExecStart", u.name),
+            at: Some(exec.location.clone()),
+        });
     }
     if home.layout != Layout::Toml {
         return None;
@@ -111,7 +137,8 @@ mod tests {
         assert_eq!(role_of("gateway-worker"), Some("gateway"));
         assert_eq!(role_of("api-key-manager-deprecated"), Some("key-manager"));
         assert_eq!(role_of("default"), Some("all-in-one"));
-        assert_eq!(role_of("api-publisher"), None);
+        assert_eq!(role_of("api-publisher"), Some("control-plane"));
+        assert_eq!(role_of("api-something"), None);
         assert_eq!(
             profile_arg("/opt/wso2am-4.2.0/bin/api-manager.sh -Dprofile=control-plane start")
                 .as_deref(),

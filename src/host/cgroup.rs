@@ -85,9 +85,14 @@ mod tests {
             memory_limit(root.path(), false, &["wso2am.service"]).map(|l| l.mb),
             Some(2048)
         );
+        // v1's "no limit" in a container beside v2's 4 GiB: the 4 GiB stands.
         write(
             "sys/fs/cgroup/memory/memory.limit_in_bytes",
             "9223372036854771712\n",
+        );
+        assert_eq!(
+            memory_limit(root.path(), true, &[]).map(|l| l.mb),
+            Some(4096)
         );
         assert_eq!(parse_limit("9223372036854771712"), None);
         assert_eq!(parse_limit("garbage"), None);

@@ -393,9 +393,35 @@ fn the_role_the_node_declares() {
         ),
         ("server_role default", node("default"), "all-in-one"),
         (
-            "a name apim-tune does not know",
+            "3.x's publisher is the control plane",
             node("api-publisher"),
+            "control-plane",
+        ),
+        (
+            "a name apim-tune does not know: unknown",
+            node("api-something"),
             "all-in-one",
+        ),
+        (
+            "an unknown -Dprofile stays unknown: server_role does not stand in",
+            modern("[server]\nserver_role = \"gateway-worker\"\n").file(
+                "etc/systemd/system/wso2am.service",
+                "[Service]\nExecStart=/opt/wso2am-4.2.0/bin/api-manager.sh -Dprofile=api-something\n",
+            ),
+            "all-in-one",
+        ),
+        (
+            "another home's units say nothing about this one",
+            modern("[server]\nserver_role = \"gateway-worker\"\n")
+                .file(
+                    "etc/systemd/system/a-tm.service",
+                    "[Service]\nExecStart=/opt/tm/bin/api-manager.sh -Dprofile=traffic-manager\n",
+                )
+                .file(
+                    "etc/systemd/system/b-cp.service",
+                    "[Service]\nExecStart=/opt/cp/bin/api-manager.sh -Dprofile=control-plane\n",
+                ),
+            "gateway",
         ),
         (
             "the unit's -Dprofile beats server_role",

@@ -13,7 +13,7 @@ use crate::diag::{Change, Code, Effect, Finding, Fix, JvmValue, Subject};
 use crate::host::limits::LimitType;
 use crate::model::Location;
 use crate::profile::Family;
-use crate::profile::resolve::{Check, Expectation, Val};
+use crate::profile::resolve::{Check, Expectation, Val, format_size};
 
 /// What is known about one setting before judging it.
 struct Seen {
@@ -502,6 +502,28 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
     let shown = flag
         .map(|f| f.name.clone())
         .unwrap_or_else(|| exp.key.clone());
+    // A heap minimum never asks for more than half the memory in effect: JVM011 would then
+    // report the very heap the fix wrote (and in a container or under MemoryMax= the JVM would
+    // be killed). The minimum is capped there, and the finding says so.
+    let mut check = exp.check.clone();
+    let ram = cx.facts.memory_mb.value.saturating_mul(1024 * 1024);
+    if matches!(exp.key.as_str(), "-Xmx" | "-Xms")
+        && ram > 0
+        && let Check::Range {
+            min: Some(Val::Size(lo)),
+            ..
+        } = &mut check
+        && *lo > ram / 2
+    {
+        let cap = ram / 2 / (1024 * 1024) * (1024 * 1024);
+        notes.push(format!(
+            "the profile's minimum {} is capped at half the memory in effect ({} MiB from {})",
+            format_size(*lo),
+            cx.facts.memory_mb.value,
+            cx.facts.memory_mb.source
+        ));
+        *lo = cap;
+    }
     Some((
         Seen {
             subject: Subject::jvm(script, shown.clone()),
@@ -516,7 +538,7 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
                 token: flag.map(|f| opts.file.location(f.token_span)),
             },
         },
-        exp.check.clone(),
+        check,
     ))
 }
 

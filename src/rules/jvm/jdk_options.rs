@@ -172,9 +172,12 @@ fn check_deprecated(cx: &RuleContext, out: &mut Vec<Finding>) {
 /// Whether the script's option is the table's.
 fn matches(fact: &OptionFact, flag: &JvmFlag) -> bool {
     match fact.name.strip_prefix("-XX:+") {
-        // A boolean option is refused whether it is switched on or off.
-        Some(bare) => flag.name == fact.name || flag.name == format!("-XX:-{bare}"),
-        None => flag.name == fact.name,
+        // A removed boolean option is refused whether it is switched on or off; a deprecated one
+        // only warns when switched on (`-XX:-PrintGCDetails` starts silently on JDK 17).
+        Some(bare) if fact.on_jdk17 == OnJdk17::Refused => {
+            flag.name == fact.name || flag.name == format!("-XX:-{bare}")
+        }
+        _ => flag.name == fact.name,
     }
 }
 

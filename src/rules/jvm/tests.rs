@@ -466,3 +466,35 @@ fn heap_against_the_memory_in_effect() {
         "{notes:?}"
     );
 }
+
+/// Review fixes (issue 13): `-XX:-PrintGCDetails` starts silently on JDK 17, so it is not
+/// JVM014; and a heap minimum is capped at half the memory in effect, so JVM001's fix never
+/// writes a heap JVM011 reports.
+#[test]
+fn review_fixes_for_the_jdk_and_heap_rules() {
+    assert!(
+        apim("-Xms2g -Xmx2g -XX:-PrintGCDetails")
+            .java(17)
+            .findings(Code::JVM_OPTION_DEPRECATED_ON_JDK)
+            .is_empty()
+    );
+    let capped = |xmx: &str| {
+        apim(&format!("-Xms{xmx} -Xmx{xmx}")).meminfo_mb(8192).file(
+            "etc/systemd/system/wso2am.service",
+            "[Service]\nExecStart=/opt/wso2am-4.2.0/bin/api-manager.sh\nMemoryMax=2G\n",
+        )
+    };
+    // 2 GiB in effect: the profile's 2g minimum becomes 1 GiB.
+    assert_eq!(
+        capped("512m").findings(Code::JVM_BELOW_RECOMMENDED),
+        vec![
+            "JVM001 api-manager.sh:-Xmx @opt/wso2am-4.2.0/bin/api-manager.sh:3 512m → >= 1g | set `1g` at opt/wso2am-4.2.0/bin/api-manager.sh:3"
+        ]
+    );
+    assert!(
+        capped("1g")
+            .findings(Code::JVM_BELOW_RECOMMENDED)
+            .is_empty()
+    );
+    assert!(capped("1g").findings(Code::HEAP_ABOVE_HALF_RAM).is_empty());
+}

@@ -25,15 +25,46 @@ declare_rule! {
 }
 
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
-    let Some(opts) = cx.jvm() else { return };
+    let (Some(opts), Some(apim)) = (cx.jvm(), cx.apim) else {
+        return;
+    };
+    // The script's default heap applies only when the environment does not set JVM_MEM_OPTS
+    // (`if [ -z "$JVM_MEM_OPTS" ]`): a unit of this home that sets it decides the restart.
+    let unit_mem_opts = crate::apim::role::units_of(cx.root, &apim.home, cx.units)
+        .into_iter()
+        .find_map(|u| u.environment.get("JVM_MEM_OPTS"));
     for p in cx.processes.iter().filter(|p| runs_the_audited_home(cx, p)) {
         for (flag, live) in [("-Xmx", &p.xmx), ("-Xms", &p.xms)] {
             let (Some(live), Some(script)) = (live, opts.get(flag)) else {
                 continue;
             };
-            let Some(written) = script.value.as_deref() else {
-                continue;
+            let from_unit = unit_mem_opts
+                .filter(|_| script.in_mem_opts_default)
+                .map(|env| {
+                    let value = env
+                        .value
+                        .split_whitespace()
+                        .rev()
+                        .find_map(|w| w.strip_prefix(flag))
+                        .map(str::to_string);
+                    (
+                        value,
+                        format!("`JVM_MEM_OPTS` of the unit at {}", env.location),
+                    )
+                });
+            let (written, set_at) = match from_unit {
+                // The unit sets JVM_MEM_OPTS without this option: the JVM's default, unknown here.
+                Some((None, _)) => continue,
+                Some((Some(v), at)) => (v, at),
+                None => match script.value.as_deref() {
+                    Some(v) => (
+                        v.to_string(),
+                        format!("the script at {}", opts.file.location(script.token_span)),
+                    ),
+                    None => continue,
+                },
             };
+            let written = written.as_str();
             if parse_size(live).is_none() || parse_size(live) == parse_size(written) {
                 continue;
             }
@@ -49,7 +80,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
                         item: flag.to_string(),
                     },
                     format!(
-                        "the running API-M JVM (pid {}) has `{flag}{live}`; a restart with the start script gives `{flag}{written}`",
+                        "the running API-M JVM (pid {}) has `{flag}{live}`; a restart gives `{flag}{written}`",
                         p.pid
                     ),
                 )
@@ -57,10 +88,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
                 .current(format!("{flag}{live}"))
                 .expected(format!("{flag}{written} (after a restart)"))
                 .why("the running JVM's command line is what runs; the script is what the next start gives")
-                .note(format!(
-                    "the script sets it at {}",
-                    opts.file.location(script.token_span)
-                )),
+                .note(format!("a restart takes it from {set_at}")),
             );
         }
     }

@@ -234,3 +234,45 @@ fn a_running_heap_that_a_restart_would_change() {
             .is_empty()
     );
 }
+
+/// The unit's `JVM_MEM_OPTS` decides the restart when the script's heap is only its default
+/// (`if [ -z "$JVM_MEM_OPTS" ]`): a JVM running what the unit says is not PRC002.
+#[test]
+fn the_unit_environment_decides_the_restart_heap() {
+    let node = |env: &str| {
+        Node::new()
+            .file(
+                "opt/wso2am-4.2.0/repository/conf/deployment.toml",
+                "[server]\nhostname = \"x\"\n",
+            )
+            .file(
+                "opt/wso2am-4.2.0/bin/api-manager.sh",
+                "#!/bin/sh\nif [ -z \"$JVM_MEM_OPTS\" ]; then\n   JVM_MEM_OPTS=\"-Xms1g -Xmx1g\"\nfi\n$JAVACMD $JVM_MEM_OPTS Main\n",
+            )
+            .file(
+                "etc/systemd/system/wso2am.service",
+                &format!("[Service]\nExecStart=/opt/wso2am-4.2.0/bin/api-manager.sh\n{env}"),
+            )
+            .home("opt/wso2am-4.2.0")
+            .file("proc/4242/cmdline", CMDLINE)
+    };
+    // The JVM runs -Xms2g -Xmx2g (CMDLINE).
+    assert!(
+        node("Environment=\"JVM_MEM_OPTS=-Xms2g -Xmx2g\"\n")
+            .findings(Code::PROCESS_HEAP_DIFFERS_FROM_RESTART)
+            .is_empty()
+    );
+    assert_eq!(
+        node("Environment=\"JVM_MEM_OPTS=-Xms4g -Xmx4g\"\n")
+            .findings(Code::PROCESS_HEAP_DIFFERS_FROM_RESTART)
+            .len(),
+        2
+    );
+    // No environment: the script's default decides.
+    assert_eq!(
+        node("")
+            .findings(Code::PROCESS_HEAP_DIFFERS_FROM_RESTART)
+            .len(),
+        2
+    );
+}
