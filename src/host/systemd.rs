@@ -174,18 +174,23 @@ pub fn parse_memory_max(value: &str, ram_mb: u64) -> Option<u64> {
         let p: f64 = pct.trim().parse().ok()?;
         return (p > 0.0 && p <= 100.0 && ram_mb > 0).then(|| (ram_mb as f64 * p / 100.0) as u64);
     }
-    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    // systemd's sizes: a number (fractions allowed with a suffix) and K, M, G, T, P or E, base 1024.
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
     let (num, unit) = v.split_at(split);
-    let n: u64 = num.parse().ok()?;
-    let bytes = match unit {
-        "" => n,
-        "K" => n.checked_mul(1 << 10)?,
-        "M" => n.checked_mul(1 << 20)?,
-        "G" => n.checked_mul(1 << 30)?,
-        "T" => n.checked_mul(1 << 40)?,
+    let shift = match unit {
+        "" if !num.contains('.') => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        "P" => 50,
+        "E" => 60,
         _ => return None,
     };
-    Some(bytes >> 20)
+    let bytes = num.parse::<f64>().ok()? * (1u64 << shift) as f64;
+    (bytes.is_finite() && bytes >= 0.0 && bytes < u64::MAX as f64).then(|| (bytes as u64) >> 20)
 }
 
 /// Parses a `LimitNOFILE=`/`LimitNPROC=` value: `N` (soft = hard), `soft:hard`, `infinity`.
@@ -649,6 +654,9 @@ mod tests {
         assert_eq!(parse_memory_max("50%", 0), None);
         assert_eq!(parse_memory_max("infinity", 8192), None);
         assert_eq!(parse_memory_max("4GB", 8192), None);
+        assert_eq!(parse_memory_max("1.5G", 8192), Some(1536));
+        assert_eq!(parse_memory_max("1P", 8192), Some(1 << 30));
+        assert_eq!(parse_memory_max("1.5", 8192), None);
         assert_eq!(parse_memory_max("lots", 8192), None);
         assert_eq!(parse_memory_max("99999999999T", 8192), None);
     }
