@@ -190,7 +190,7 @@ pub fn parse_memory_max(value: &str, ram_mb: u64) -> Option<u64> {
         _ => return None,
     };
     let bytes = num.parse::<f64>().ok()? * (1u64 << shift) as f64;
-    (bytes.is_finite() && bytes >= 0.0 && bytes < u64::MAX as f64).then(|| (bytes as u64) >> 20)
+    (bytes.is_finite() && bytes >= 0.0 && bytes < u64::MAX as f64).then_some((bytes as u64) >> 20)
 }
 
 /// Parses a `LimitNOFILE=`/`LimitNPROC=` value: `N` (soft = hard), `soft:hard`, `infinity`.
