@@ -75,6 +75,8 @@ pub fn run(opts: &AuditOptions) -> Result<AuditReport, AuditError> {
 pub struct Prepared {
     pub facts: HostFacts,
     pub units: Vec<crate::host::systemd::Unit>,
+    /// Those of `units` that run the audited home (all of them without a home).
+    pub home_units: Vec<crate::host::systemd::Unit>,
     pub unit_problems: Vec<SourceProblem>,
     pub default_nofile: Option<crate::host::systemd::UnitSetting>,
     pub processes: Vec<crate::host::process::JvmProcess>,
@@ -124,16 +126,20 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
         }
     };
 
+    // The units that run the audited home: only they say its role, cap its memory, set its
+    // environment.
+    let home_units: Vec<crate::host::systemd::Unit> = match &home {
+        Some(h) => apim::role::units_of(root, h, &units)
+            .into_iter()
+            .cloned()
+            .collect(),
+        None => units.clone(),
+    };
     // Memory in effect: the service's MemoryMax= and the cgroup it runs in (the container's, or
     // the unit's) cap what API-M gets below the host's RAM. An explicit --memory still wins.
     if opts.overrides.memory_mb.is_none() {
         let ram = facts.memory_mb.value;
-        // Only the units that run the audited home cap its memory.
-        let own: Vec<&crate::host::systemd::Unit> = match &home {
-            Some(h) => apim::role::units_of(root, h, &units),
-            None => units.iter().collect(),
-        };
-        let from_units = own.iter().filter_map(|u| {
+        let from_units = home_units.iter().filter_map(|u| {
             let s = u.memory_max.as_ref()?;
             let mb = crate::host::systemd::parse_memory_max(&s.value, ram)?;
             Some((
@@ -141,7 +147,7 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
                 format!("`MemoryMax={}` of {} at {}", s.value, u.name, s.location),
             ))
         });
-        let names: Vec<&str> = own.iter().map(|u| u.name.as_str()).collect();
+        let names: Vec<&str> = home_units.iter().map(|u| u.name.as_str()).collect();
         let from_cgroup =
             crate::host::cgroup::memory_limit(root, facts.container.is_some(), &names)
                 .map(|l| (l.mb, format!("the cgroup limit in {}", l.source)));
@@ -180,7 +186,7 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
     // The node's own role is the default `--role`; a `--role` that disagrees is judged (APM016).
     let node_role = home
         .as_ref()
-        .and_then(|h| apim::role::detect(root, h, &units, &processes));
+        .and_then(|h| apim::role::detect(root, h, &home_units, &processes));
     let default_role = match (&opts.role, &opts.profile_file, &node_role) {
         (None, None, Some(n)) => {
             notes.push(format!(
@@ -219,6 +225,7 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
     Ok(Prepared {
         facts,
         units,
+        home_units,
         unit_problems,
         default_nofile,
         processes,
@@ -235,6 +242,7 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
     let Prepared {
         facts,
         units,
+        home_units,
         unit_problems,
         default_nofile,
         processes,
@@ -292,6 +300,7 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
         sysctl_drop_in: &sysctl_drop_in,
         limits_drop_in: &limits_drop_in,
         units: &units,
+        home_units: &home_units,
         default_nofile: default_nofile.as_ref(),
         processes: &processes,
         problems: &problems,

@@ -25,11 +25,17 @@ fn java() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("java"))
 }
 
-/// Runs `java ARGS -version`, killed after 60 s (a JVM that hangs is a failure, not a wait).
+/// Runs `java ARGS -version`.
 fn run(args: &[&str]) -> Option<Output> {
+    let mut with_version = args.to_vec();
+    with_version.push("-version");
+    java_with(&with_version)
+}
+
+/// Runs `java ARGS`, killed after 60 s (a JVM that hangs is a failure, not a wait).
+fn java_with(args: &[&str]) -> Option<Output> {
     let mut child = Command::new(java())
         .args(args)
-        .arg("-version")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -39,7 +45,7 @@ fn run(args: &[&str]) -> Option<Output> {
     while child.try_wait().ok()?.is_none() {
         if started.elapsed() > Duration::from_secs(60) {
             let _ = child.kill();
-            panic!("`java {} -version` ran for a minute", args.join(" "));
+            panic!("`java {}` ran for a minute", args.join(" "));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -108,11 +114,7 @@ fn expand(props: &[&str], levels: u32) -> String {
     let mut args: Vec<&str> = props.to_vec();
     args.push(&source);
     args.push(&levels);
-    let out = Command::new(java())
-        .args(&args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("java runs");
+    let out = java_with(&args).expect("java runs");
     let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert!(
         said == "parsed" || said == "limit",

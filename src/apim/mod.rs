@@ -54,6 +54,17 @@ pub struct ApimHome {
     pub layout: Layout,
 }
 
+impl ApimHome {
+    /// Whether a JVM's `-Dcarbon.home` is this home: resolved under the root (links followed),
+    /// it is the same directory. A path that does not resolve is not this home.
+    pub fn is_carbon_home(&self, root: &Path, carbon_home: &str) -> bool {
+        let resolved = crate::source::resolve_in_root(root, Path::new(carbon_home))
+            .ok()
+            .and_then(|p| p.canonicalize().ok());
+        resolved.is_some() && resolved == self.path.canonicalize().ok()
+    }
+}
+
 /// Finds the API-M home: the flag, else `$APIM_HOME`, else `$CARBON_HOME`.
 pub fn locate(flag: Option<&Path>) -> Option<(PathBuf, String)> {
     if let Some(p) = flag {

@@ -62,19 +62,18 @@ pub fn units_of<'a>(root: &Path, home: &ApimHome, units: &'a [Unit]) -> Vec<&'a 
     }
 }
 
-/// The role the node declares, the most authoritative source first.
+/// The role the node declares, the most authoritative source first. `units` are the home's own
+/// ([`units_of`]).
 pub fn detect(
     root: &Path,
     home: &ApimHome,
     units: &[Unit],
     processes: &[JvmProcess],
 ) -> Option<NodeRole> {
-    let of_home = |carbon_home: &str| {
-        let resolved = crate::source::resolve_in_root(root, Path::new(carbon_home)).ok();
-        resolved.and_then(|p| p.canonicalize().ok()) == home.path.canonicalize().ok()
-    };
     for p in processes {
-        if p.carbon_home.as_deref().is_some_and(of_home)
+        if p.carbon_home
+            .as_deref()
+            .is_some_and(|h| home.is_carbon_home(root, h))
             && let Some(written) = &p.profile
         {
             // A name this does not know stays unknown: a weaker source must not replace it.
@@ -87,7 +86,7 @@ pub fn detect(
             });
         }
     }
-    for u in units_of(root, home, units) {
+    for u in units {
         let Some(exec) = &u.exec_start else { continue };
         let Some(written) = profile_arg(&exec.value) else {
             continue;

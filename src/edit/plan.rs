@@ -381,18 +381,19 @@ impl Planner<'_> {
         Ok(())
     }
 
-    /// Whether a sysctl file is the administrator's to edit: its real path (after links) is
-    /// under `etc/`. A link in /etc/sysctl.d into usr/lib leads to a package's file, where an
-    /// edit is lost on the next update.
+    /// Whether the sysctl file named `display` is the administrator's to edit
+    /// ([`crate::host::sysctl::is_admin_file`]); a file the audit did not read, by its name.
     fn is_ours(&self, display: &str) -> bool {
-        self.sources
+        match self
+            .sources
             .sysctl
             .files
             .iter()
             .find(|f| f.display == display)
-            .map(|f| crate::model::display_path(self.cx.root, &f.path))
-            .unwrap_or_else(|| display.to_string())
-            .starts_with("etc/")
+        {
+            Some(f) => crate::host::sysctl::is_admin_file(self.cx.root, f),
+            None => display.starts_with("etc/"),
+        }
     }
 
     /// The span of line `loc.line` in the sysctl file `loc.file` (without its line ending).

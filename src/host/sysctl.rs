@@ -151,6 +151,13 @@ fn proc_path(key: &str) -> Option<String> {
     ok.then(|| format!("proc/sys/{rel}"))
 }
 
+/// Whether a sysctl file is the administrator's to edit: its real path (after links) is under
+/// `etc/`. A link in /etc/sysctl.d into usr/lib leads to a package's file, where an edit is lost
+/// on the next update; a file in /run is lost at reboot.
+pub fn is_admin_file(root: &Path, file: &crate::model::SourceFile) -> bool {
+    crate::model::display_path(root, &file.path).starts_with("etc/")
+}
+
 /// Reads the persisted configuration under `root` and the live value of every key in `keys` and
 /// every persisted key.
 pub fn read(root: &Path, keys: &[&str]) -> Sysctl {

@@ -257,6 +257,8 @@ pub struct RuleContext<'a> {
     pub limits_drop_in: &'a str,
     /// systemd units that run API-M; when any, limits.conf does not apply to it.
     pub units: &'a [crate::host::systemd::Unit],
+    /// Those of `units` that run the audited home.
+    pub home_units: &'a [crate::host::systemd::Unit],
     pub default_nofile: Option<&'a crate::host::systemd::UnitSetting>,
     /// Running API-M JVMs.
     pub processes: &'a [crate::host::process::JvmProcess],

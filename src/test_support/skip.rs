@@ -8,7 +8,7 @@
 //! reads exactly like a passing one (tried: with and without `--test-threads=1`). A write to the
 //! `Stderr` handle does not go through that capture, so the line shows in every `cargo test` run,
 //! `--nocapture` or not, next to the test's `... ok`. libtest has no runtime "ignored" outcome
-//! (`#[ignore]` is fixed at compile time, and a build script probing `../shared` would leave the
+//! (the ignore attribute is fixed at compile time, and a build script probing `../shared` would leave the
 //! summary stale when it appears or goes), so the closing summary still counts the test as
 //! passed; the SKIPPED line is the record. The test's name is its thread's name, which libtest
 //! sets to the test path also when it runs one test at a time.

@@ -309,9 +309,8 @@ fn sysctl_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
             target: Target::Sysctl {
                 key: exp.key.clone(),
                 drop_in: cx.sysctl_drop_in.to_string(),
-                admin_file: winner.is_some_and(|w| {
-                    crate::model::display_path(cx.root, &w.file.path).starts_with("etc/")
-                }),
+                admin_file: winner
+                    .is_some_and(|w| crate::host::sysctl::is_admin_file(cx.root, &w.file)),
             },
         },
         check,
@@ -438,12 +437,7 @@ pub fn jvm_default(flag: &str, java: Option<u32>, memory_mb: u64) -> Option<Stri
 fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
     let apim = cx.apim?;
     let opts = apim.jvm.as_ref()?;
-    let script = opts
-        .file
-        .path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let script = super::jvm::script_name(opts);
     let entity_limit = ENTITY_LIMIT.contains(&exp.key.as_str());
     // Either name sets the one entity expansion limit; with both, the JDK's JAXP takes the
     // `jdk.xml.` one (run on a real JDK 17 in tests/jdk.rs).

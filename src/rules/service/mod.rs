@@ -20,10 +20,7 @@ pub(crate) fn runs_the_audited_home(
     let (Some(apim), Some(home)) = (cx.apim, &p.carbon_home) else {
         return false;
     };
-    let resolved = crate::source::resolve_in_root(&apim.root, std::path::Path::new(home))
-        .ok()
-        .and_then(|p| p.canonicalize().ok());
-    resolved.is_some() && resolved == apim.home.path.canonicalize().ok()
+    apim.home.is_carbon_home(&apim.root, home)
 }
 
 /// The profile's minimum for `item:kind` (`nofile:soft`…), as a limit value.

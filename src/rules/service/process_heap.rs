@@ -25,13 +25,12 @@ declare_rule! {
 }
 
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
-    let (Some(opts), Some(apim)) = (cx.jvm(), cx.apim) else {
-        return;
-    };
+    let Some(opts) = cx.jvm() else { return };
     // The script's default heap applies only when the environment does not set JVM_MEM_OPTS
     // (`if [ -z "$JVM_MEM_OPTS" ]`): a unit of this home that sets it decides the restart.
-    let unit_mem_opts = crate::apim::role::units_of(cx.root, &apim.home, cx.units)
-        .into_iter()
+    let unit_mem_opts = cx
+        .home_units
+        .iter()
         .find_map(|u| u.environment.get("JVM_MEM_OPTS"));
     for p in cx.processes.iter().filter(|p| runs_the_audited_home(cx, p)) {
         for (flag, live) in [("-Xmx", &p.xmx), ("-Xms", &p.xms)] {
