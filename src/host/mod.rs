@@ -6,6 +6,7 @@ pub mod cgroup;
 pub mod cloud;
 pub mod container;
 pub mod detect;
+pub mod env_file;
 pub mod limits;
 pub mod namespaced;
 pub mod nat;

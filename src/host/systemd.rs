@@ -3,10 +3,12 @@
 //! Owns: finding the unit file and drop-ins systemd would load for each `*.service`, parsing
 //! them (sections, comments, `\` continuations) with exact byte spans, and computing the
 //! effective `[Service]` settings the audit cares about (`ExecStart=`, `User=`, `LimitNOFILE=`,
-//! `LimitNPROC=`, `Environment=`). Must not: judge a value, consult the live manager
-//! (`systemctl show`), write anything, or print. A service never reads `limits.conf`; it gets
+//! `LimitNPROC=`, `MemoryMax=`, `Environment=`, `EnvironmentFile=` and the files it names).
+//! Must not: judge a value, consult the live manager (`systemctl show`), write anything, or
+//! print. A service never reads `limits.conf`; it gets
 //! its limits from the unit or from `DefaultLimitNOFILE=`, which is why this reader exists.
 
+use crate::host::env_file::{self, EnvAssignment};
 use crate::host::limits::LimitValue;
 use crate::model::{Location, SourceFile, SourceProblem, Span};
 use crate::source::{Read, drop_in_order, is_masked, read_under};
@@ -96,8 +98,66 @@ pub struct Unit {
     /// systemd puts on the service.
     pub memory_max: Option<UnitSetting>,
     /// Variables from `Environment=` lines (later wins; an empty `Environment=` clears them).
-    /// `EnvironmentFile=` is not read.
     pub environment: BTreeMap<String, UnitSetting>,
+    /// `EnvironmentFile=` lines in force, in order, with what each file gives. Their variables
+    /// override `Environment=` ones, and a later file overrides an earlier one (systemd.exec(5)).
+    pub environment_files: Vec<EnvironmentFile>,
+}
+
+/// One `EnvironmentFile=` in force, and the file it names as read under the root.
+#[derive(Clone, Debug)]
+pub struct EnvironmentFile {
+    /// The `EnvironmentFile=` line (its value is the path with any `-` prefix).
+    pub setting: UnitSetting,
+    /// The absolute path, without the `-` prefix.
+    pub path: String,
+    /// `-` prefix: systemd starts the service without the file when it is missing.
+    pub optional: bool,
+    /// The file and its assignments; `None` when it is absent, unreadable, or a wildcard
+    /// (which apim-tune does not expand).
+    pub read: Option<(Arc<SourceFile>, Vec<EnvAssignment>)>,
+}
+
+/// Where a variable of the service's environment was set.
+#[derive(Clone, Copy, Debug)]
+pub enum EnvSource<'a> {
+    /// An `Environment=` line of the unit or a drop-in.
+    Unit(&'a UnitSetting),
+    /// An assignment in an `EnvironmentFile=`.
+    File {
+        file: &'a Arc<SourceFile>,
+        assignment: &'a EnvAssignment,
+    },
+}
+
+impl EnvSource<'_> {
+    /// `file:line` of the assignment.
+    pub fn location(&self) -> Location {
+        match self {
+            EnvSource::Unit(s) => s.location.clone(),
+            EnvSource::File { file, assignment } => file.location(assignment.raw_span),
+        }
+    }
+
+    pub fn value(&self) -> &str {
+        match self {
+            EnvSource::Unit(s) => &s.value,
+            EnvSource::File { assignment, .. } => &assignment.value,
+        }
+    }
+}
+
+impl Unit {
+    /// The value the service gets for the environment variable `name`, and where it was set:
+    /// the last `EnvironmentFile=` assignment, else the `Environment=` one.
+    pub fn env(&self, name: &str) -> Option<EnvSource<'_>> {
+        let from_files = self.environment_files.iter().rev().find_map(|e| {
+            let (file, assignments) = e.read.as_ref()?;
+            let assignment = assignments.iter().rev().find(|a| a.key == name)?;
+            Some(EnvSource::File { file, assignment })
+        });
+        from_files.or_else(|| self.environment.get(name).map(EnvSource::Unit))
+    }
 }
 
 /// Every API-M service unit under `root`, by name, with the problems met in its files.
@@ -160,6 +220,7 @@ pub fn find_apim_units(root: &Path) -> (Vec<Unit>, Vec<SourceProblem>) {
             limit_nproc: state.limit_nproc,
             memory_max: state.memory_max,
             environment: state.environment,
+            environment_files: read_environment_files(root, state.environment_files, &mut problems),
         });
     }
     (units, problems)
@@ -271,6 +332,7 @@ struct ServiceState {
     limit_nproc: Option<UnitSetting>,
     memory_max: Option<UnitSetting>,
     environment: BTreeMap<String, UnitSetting>,
+    environment_files: Vec<UnitSetting>,
 }
 
 impl ServiceState {
@@ -308,6 +370,10 @@ impl ServiceState {
                     }
                 }
                 "MemoryMax" | "MemoryLimit" => self.memory_max = setting_or_reset(file, &a),
+                "EnvironmentFile" => match setting_or_reset(file, &a) {
+                    Some(s) => self.environment_files.push(s),
+                    None => self.environment_files.clear(),
+                },
                 "Environment" if a.value.is_empty() => self.environment.clear(),
                 "Environment" => {
                     for (name, setting) in environment(file, &a, problems) {
@@ -318,6 +384,53 @@ impl ServiceState {
             }
         }
     }
+}
+
+/// Reads the files `EnvironmentFile=` lines name, under `root`. A missing file without the `-`
+/// prefix is a problem: systemd then refuses to start the service.
+fn read_environment_files(
+    root: &Path,
+    lines: Vec<UnitSetting>,
+    problems: &mut Vec<SourceProblem>,
+) -> Vec<EnvironmentFile> {
+    lines
+        .into_iter()
+        .map(|setting| {
+            let (optional, path) = match setting.value.strip_prefix('-') {
+                Some(p) => (true, p.trim().to_string()),
+                None => (false, setting.value.trim().to_string()),
+            };
+            let wildcard = path.contains(['*', '?', '[']);
+            let read = match (wildcard || !path.starts_with('/'), read_under(root, &path)) {
+                (true, _) => None,
+                (false, Read::File(f)) => {
+                    let assignments = env_file::parse(&f);
+                    Some((f, assignments))
+                }
+                (false, Read::Absent) => {
+                    if !optional {
+                        problems.push(SourceProblem::unparseable(
+                            setting.location.clone(),
+                            format!(
+                                "`EnvironmentFile={path}` names a file that does not exist: systemd refuses to start the service (a `-` prefix makes it optional)"
+                            ),
+                        ));
+                    }
+                    None
+                }
+                (false, Read::Problem(p)) => {
+                    problems.push(p);
+                    None
+                }
+            };
+            EnvironmentFile {
+                setting,
+                path,
+                optional,
+                read,
+            }
+        })
+        .collect()
 }
 
 /// The assignment as a setting, or `None` for an empty assignment (a reset in systemd).
@@ -724,6 +837,63 @@ mod tests {
         assert_eq!(span_text(&env["JAVA_HOME"]), "/usr/lib/jvm/java-17");
         assert_eq!(env["JVM_MEM_OPTS"].value, "-Xms2g -Xmx2g");
         assert_eq!(span_text(&env["JVM_MEM_OPTS"]), "-Xms2g -Xmx2g");
+    }
+
+    #[test]
+    fn environment_files_override_environment_lines_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            "etc/systemd/system/wso2am.service",
+            format!(
+                "{WSO2AM}EnvironmentFile=-/etc/default/wso2am\nEnvironmentFile=-/etc/default/absent\n"
+            ),
+        );
+        write(
+            root,
+            "etc/default/wso2am",
+            "# heap for the gateway\nJVM_MEM_OPTS=\"-Xms4g -Xmx4g\"\nJAVA_OPTS=-Dx=1\n",
+        );
+        write(
+            root,
+            "etc/systemd/system/wso2am.service.d/env.conf",
+            "[Service]\nEnvironmentFile=/etc/default/required\n",
+        );
+        let (units, problems) = find_apim_units(root);
+        // The required file is missing: systemd would not start the unit.
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("refuses to start"));
+        assert_eq!(problems[0].location.line, Some(2));
+        let u = &units[0];
+        assert_eq!(u.environment_files.len(), 3);
+        assert!(u.environment_files[0].optional);
+        assert_eq!(u.environment_files[0].path, "/etc/default/wso2am");
+
+        let mem = u.env("JVM_MEM_OPTS").unwrap();
+        assert_eq!(mem.value(), "-Xms4g -Xmx4g");
+        let at = mem.location();
+        assert_eq!((at.file.as_str(), at.line), ("etc/default/wso2am", Some(2)));
+        assert!(matches!(mem, EnvSource::File { .. }));
+        // Not in any file: the `Environment=` line's value.
+        let home = u.env("JAVA_HOME").unwrap();
+        assert!(matches!(home, EnvSource::Unit(_)));
+        assert_eq!(home.value(), "/usr/lib/jvm/java-17");
+        assert!(u.env("NOPE").is_none());
+
+        // An empty `EnvironmentFile=` resets the list.
+        write(
+            root,
+            "etc/systemd/system/wso2am.service.d/env.conf",
+            "[Service]\nEnvironmentFile=\n",
+        );
+        let (units, problems) = find_apim_units(root);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(units[0].environment_files.is_empty());
+        assert_eq!(
+            units[0].env("JVM_MEM_OPTS").unwrap().value(),
+            "-Xms2g -Xmx2g"
+        );
     }
 
     #[test]
