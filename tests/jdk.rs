@@ -34,7 +34,17 @@ fn run(args: &[&str]) -> Option<Output> {
 
 /// Runs `java ARGS`, killed after 60 s (a JVM that hangs is a failure, not a wait).
 fn java_with(args: &[&str]) -> Option<Output> {
-    let mut child = Command::new(java())
+    java_env(&[], args)
+}
+
+/// Runs `java ARGS` with `env` added to a clean set of the JVM's option variables.
+fn java_env(env: &[(&str, &str)], args: &[&str]) -> Option<Output> {
+    let mut command = Command::new(java());
+    for var in ["JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS"] {
+        command.env_remove(var);
+    }
+    let mut child = command
+        .envs(env.iter().copied())
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -160,4 +170,86 @@ fn jdk_17_resolves_the_entity_expansion_limit_as_the_rules_say() {
     assert_eq!(expand(&[], 4), "parsed", "the default passes 11,111");
     assert_eq!(expand(&[], 5), "limit", "the default stops 111,111");
     assert_eq!(expand(&[&jdk_xml("0")], 5), "parsed", "0 is no limit");
+}
+
+/// The order `apim::jvm_effect` gives the options a start receives, against the JVM itself:
+/// each case is a unit environment and a start script; the `-Xmx` the code says is in effect
+/// must be the `MaxHeapSize` the JVM reports when started with that environment and the
+/// script's command line.
+#[test]
+fn jdk_17_takes_the_heap_the_in_effect_order_says() {
+    use apim_tune::apim::jvm_effect::JvmInEffect;
+    use apim_tune::model::SourceFile;
+    match version() {
+        Some(17) => {}
+        Some(v) => return skip::skip(&format!("the JDK on hand is {v}, the facts are about 17")),
+        None => return skip::skip("no JDK (`java` not found; install openjdk-17-jdk-headless)"),
+    }
+    let script = "#!/bin/sh\nif [ -z \"$JVM_MEM_OPTS\" ]; then\n  JVM_MEM_OPTS=\"-Xmx64m\"\nfi\n\
+        $JAVACMD $JVM_MEM_OPTS -Xmx72m $JAVA_OPTS -Dx=1 Main\n";
+    let (opts, problems) = apim_tune::apim::jvm::parse(SourceFile::new(
+        "bin/api-manager.sh".into(),
+        "bin/api-manager.sh".into(),
+        script.into(),
+    ));
+    assert!(problems.is_empty(), "{problems:?}");
+    // Each case: the unit's Environment= values (MiB in each -Xmx tells them apart).
+    let cases: &[&[(&str, &str)]] = &[
+        &[],
+        &[("JVM_MEM_OPTS", "-Xmx80m")],
+        &[("JAVA_OPTS", "-Xmx88m")],
+        &[("JAVA_TOOL_OPTIONS", "-Xmx96m")],
+        &[("JDK_JAVA_OPTIONS", "-Xmx104m")],
+        &[
+            ("JAVA_TOOL_OPTIONS", "-Xmx96m"),
+            ("JDK_JAVA_OPTIONS", "-Xmx104m"),
+        ],
+        &[("_JAVA_OPTIONS", "-Xmx112m"), ("JAVA_OPTS", "-Xmx88m")],
+        &[
+            ("_JAVA_OPTIONS", "-Xmx112m"),
+            ("JDK_JAVA_OPTIONS", "-Xmx104m"),
+        ],
+    ];
+    for env in cases {
+        let root = tempfile::tempdir().expect("scratch root");
+        let lines: String = env
+            .iter()
+            .map(|(k, v)| format!("Environment=\"{k}={v}\"\n"))
+            .collect();
+        let unit = format!("[Service]\nExecStart=/opt/wso2am/bin/api-manager.sh\n{lines}");
+        let dir = root.path().join("etc/systemd/system");
+        std::fs::create_dir_all(&dir).expect("unit dir");
+        std::fs::write(dir.join("wso2am.service"), unit).expect("unit");
+        let (units, _) = apim_tune::host::systemd::find_apim_units(root.path());
+        let effect = JvmInEffect::compute(&opts, units.first());
+        let said = effect
+            .get("-Xmx")
+            .and_then(|o| o.flag.value.clone())
+            .expect("an -Xmx in effect");
+
+        // The command line as the shell builds it: $JVM_MEM_OPTS (the environment's, else the
+        // default), the script's own -Xmx72m, $JAVA_OPTS; the launcher variables go to the JVM
+        // through the environment.
+        let get = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
+        let mut args = vec![get("JVM_MEM_OPTS").unwrap_or("-Xmx64m"), "-Xmx72m"];
+        args.extend(get("JAVA_OPTS"));
+        args.extend(["-XX:+PrintFlagsFinal", "-version"]);
+        let launcher: Vec<(&str, &str)> = env
+            .iter()
+            .copied()
+            .filter(|(k, _)| k.contains("JAVA_") && *k != "JAVA_OPTS")
+            .collect();
+        let out = java_env(&launcher, &args).expect("java runs");
+        assert!(out.status.success(), "{env:?}: {out:?}");
+        let flags = String::from_utf8_lossy(&out.stdout);
+        let heap: u64 = flags
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some("MaxHeapSize"))
+            .and_then(|l| l.split_whitespace().nth(3))
+            .and_then(|v| v.parse().ok())
+            .expect("MaxHeapSize in -XX:+PrintFlagsFinal");
+        let said_bytes = apim_tune::apim::jvm::parse_size(&said).expect("a size");
+        assert_eq!(heap, said_bytes, "{env:?}: the code says -Xmx{said}");
+    }
+    println!("checked {} environments against the JVM", cases.len());
 }

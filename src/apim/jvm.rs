@@ -70,7 +70,9 @@ impl JvmOptions {
             .max_by_key(|f| (self.command_line_position(f), f.token_span.start))
     }
 
-    fn command_line_position(&self, f: &JvmFlag) -> usize {
+    /// Where on the java command line the JVM receives `f`: the last `$VAR` reference of its
+    /// variable, else the token itself.
+    pub fn command_line_position(&self, f: &JvmFlag) -> usize {
         match &f.var {
             Some(var) => self
                 .java_refs
@@ -396,6 +398,54 @@ impl Walker<'_> {
 fn is_java_command(cmd: &str) -> bool {
     let c = cmd.trim_matches('"');
     c.contains("JAVACMD") || c == "java" || c.ends_with("/java")
+}
+
+/// The JVM options in a variable's value as the script expands it unquoted (`$JAVA_OPTS`):
+/// words split on blanks, each recognised as [`parse`] recognises a script's options. Spans
+/// are byte offsets in `value`; `var` is recorded on each option.
+pub fn options_in_value(value: &str, var: &str) -> Vec<JvmFlag> {
+    let mut out = Vec::new();
+    let mut start = None;
+    let bytes_end = value.len();
+    let mut words = Vec::new();
+    for (i, c) in value
+        .char_indices()
+        .chain(std::iter::once((bytes_end, ' ')))
+    {
+        match (c == ' ' || c == '\t' || c == '\n', start) {
+            (true, Some(s)) => {
+                words.push((s, i));
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    for (s, e) in words {
+        let text = &value[s..e];
+        let Some((name, value_at)) = recognise(text) else {
+            continue;
+        };
+        let (value, value_span) = match value_at {
+            None => (None, None),
+            Some(k) => {
+                let at = text.char_indices().nth(k).map_or(text.len(), |(b, _)| b);
+                (Some(text[at..].to_string()), Some(Span::new(s + at, e)))
+            }
+        };
+        out.push(JvmFlag {
+            name,
+            value,
+            raw: text.to_string(),
+            line: 0,
+            token_span: Span::new(s, e),
+            value_span,
+            guard: None,
+            in_mem_opts_default: false,
+            var: Some(var.to_string()),
+        });
+    }
+    out
 }
 
 /// Name and the character index where the value starts (`None`: no value) of a JVM option.

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod deployment_toml;
 pub mod jdk_support;
 pub mod jvm;
+pub mod jvm_effect;
 pub mod mapper;
 pub mod properties;
 pub mod role;

@@ -15,7 +15,7 @@ pub mod process;
 pub mod sysctl;
 pub mod systemd;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 
 use crate::version::Version;
 use serde::Serialize;
