@@ -59,11 +59,15 @@ struct Reply {
     body: String,
 }
 
-/// One request on a fresh connection, `Connection: close`, read to the end (5 s at most).
+/// How long a test waits for one answer: generous, because CI runs the tests beside database
+/// servers on two cores; a gateway that never answers still fails the test.
+const ANSWER_WITHIN: Duration = Duration::from_secs(30);
+
+/// One request on a fresh connection, `Connection: close`, read to the end.
 fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: &str) -> Reply {
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
+        .set_read_timeout(Some(ANSWER_WITHIN))
         .expect("timeout");
     let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     let req = format!(
@@ -74,7 +78,7 @@ fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: &
     let mut raw = Vec::new();
     stream
         .read_to_end(&mut raw)
-        .expect("the gateway answers within 5 s");
+        .expect("the gateway answers in time");
     let text = String::from_utf8_lossy(&raw).into_owned();
     let status = text
         .get(9..12)
@@ -319,7 +323,16 @@ fn a_full_worker_queue_is_rejected_with_503() {
     let addr = running.addr;
     let token = running.tokens.active[0].clone();
     let first = std::thread::spawn(move || get(addr, &token).status);
-    std::thread::sleep(Duration::from_millis(500));
+    // The second request goes only once the first holds the one worker (it is asking the key
+    // manager), however slowly the machine schedules the first thread.
+    let deadline = std::time::Instant::now() + ANSWER_WITHIN;
+    while running.stats().km_calls == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first request never reached the key manager"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let second = get(addr, &running.tokens.active[1]);
     assert_eq!(second.status, 503);
     assert!(second.body.contains("101505"));
