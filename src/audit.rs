@@ -284,6 +284,12 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
         .cloned()
         .collect();
 
+    // What the next start of API-M gives: the script with the environment of the unit that
+    // runs this home.
+    let jvm_in_effect = apim_model
+        .as_ref()
+        .and_then(|m| m.jvm.as_ref())
+        .map(|script| apim::jvm_effect::JvmInEffect::compute(script, home_units.first()));
     let sysctl_drop_in = format!("etc/sysctl.d/{}", sysctl::drop_in_name(root));
     let limits_drop_in = format!("etc/security/limits.d/{}", limits::drop_in_name(root));
     let rcx = RuleContext {
@@ -303,6 +309,7 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
         home_units: &home_units,
         default_nofile: default_nofile.as_ref(),
         processes: &processes,
+        jvm_in_effect: jvm_in_effect.as_ref(),
         problems: &problems,
     };
     let mut findings = Vec::new();

@@ -400,6 +400,51 @@ fn is_java_command(cmd: &str) -> bool {
     c.contains("JAVACMD") || c == "java" || c.ends_with("/java")
 }
 
+/// Options that size the JVM's memory, which belong in `JVM_MEM_OPTS` (the start scripts'
+/// "Java memory options"): heap, young generation, thread stack, metaspace/PermGen, direct
+/// buffers, code cache, and the RAM-relative heap settings.
+pub fn is_memory_option(name: &str) -> bool {
+    matches!(name, "-Xms" | "-Xmx" | "-Xmn" | "-Xss")
+        || name.strip_prefix("-XX:").is_some_and(|n| {
+            matches!(
+                n,
+                "MaxMetaspaceSize"
+                    | "MetaspaceSize"
+                    | "MaxPermSize"
+                    | "PermSize"
+                    | "MaxDirectMemorySize"
+                    | "ReservedCodeCacheSize"
+                    | "MaxRAM"
+                    | "MaxRAMPercentage"
+                    | "InitialRAMPercentage"
+                    | "MinRAMPercentage"
+                    | "NewSize"
+                    | "MaxNewSize"
+                    | "ThreadStackSize"
+            )
+        })
+}
+
+/// `-Xmx` + `2g` → `-Xmx2g`; `-XX:MaxMetaspaceSize` + `512m` → `-XX:MaxMetaspaceSize=512m`;
+/// `-Dname` + `v` → `-Dname=v`; a boolean `-XX:+Flag` is written as it is.
+pub fn render_option(flag: &str, value: &str) -> String {
+    if value.is_empty() || flag.starts_with("-XX:+") || flag.starts_with("-XX:-") {
+        flag.to_string()
+    } else if flag.starts_with("-X") && !flag.starts_with("-XX:") {
+        format!("{flag}{value}")
+    } else {
+        format!("{flag}={value}")
+    }
+}
+
+/// One command-line argument read as a JVM option: its normalised name and value (see
+/// [`JvmFlag`]). `None` when it is not one.
+pub fn option_of(arg: &str) -> Option<(String, Option<String>)> {
+    let (name, value_at) = recognise(arg)?;
+    let value = value_at.map(|k| arg.chars().skip(k).collect());
+    Some((name, value))
+}
+
 /// The JVM options in a variable's value as the script expands it unquoted (`$JAVA_OPTS`):
 /// words split on blanks, each recognised as [`parse`] recognises a script's options. Spans
 /// are byte offsets in `value`; `var` is recorded on each option.

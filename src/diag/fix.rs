@@ -31,7 +31,8 @@ pub enum Effect {
     SysctlReload,
     /// pam limits: new login sessions (and API-M restarted from one) get them.
     NewSessions,
-    /// A systemd unit drop-in: `systemctl daemon-reload`, then restart the unit.
+    /// A systemd unit drop-in or environment file: `systemctl daemon-reload`, then restart the
+    /// unit.
     RestartService,
     /// API-M configuration and JVM options: restart API-M.
     RestartApim,
@@ -47,7 +48,7 @@ impl Effect {
                 "limits: apply to new login sessions; restart API-M from a new session"
             }
             Effect::RestartService => {
-                "systemd unit limits: `systemctl daemon-reload`, then restart the API-M unit"
+                "systemd unit settings: `systemctl daemon-reload`, then restart the API-M unit"
             }
             Effect::RestartApim => "API-M settings and JVM options: restart API-M",
         }
@@ -171,6 +172,21 @@ pub enum Change {
     RemoveJvm {
         file: String,
         flag: String,
+        at: Location,
+    },
+    /// Set (`value`) or remove (`None`) a JVM option in a variable of the service's environment
+    /// (`JVM_MEM_OPTS`, `JAVA_OPTS`, …), where the variable is set: in the environment file
+    /// `file` (`env_file`, the assignment `at`), whose variables override every `Environment=`
+    /// line; else by setting the whole variable again in the unit drop-in `file`, which systemd
+    /// applies after the unit's own `Environment=` line `at`.
+    SetEnvJvm {
+        file: String,
+        env_file: bool,
+        var: String,
+        /// The variable's value as the audit saw it; the planner edits it option by option.
+        current: String,
+        flag: String,
+        value: Option<JvmValue>,
         at: Location,
     },
 }
@@ -304,9 +320,32 @@ impl Fix {
                 key: flag.clone(),
                 value: value.shown(),
             },
-            Change::RemoveJvm { at, .. } => FixShape::Replace {
+            Change::RemoveJvm { at, .. }
+            | Change::SetEnvJvm {
+                value: None, at, ..
+            } => FixShape::Replace {
                 location: at,
                 value: "",
+            },
+            Change::SetEnvJvm {
+                env_file: true,
+                value: Some(value),
+                at,
+                ..
+            } => FixShape::Replace {
+                location: at,
+                value: value.shown(),
+            },
+            Change::SetEnvJvm {
+                file,
+                var,
+                flag,
+                value: Some(value),
+                ..
+            } => FixShape::Insert {
+                file,
+                key: format!("Environment={var} {flag}"),
+                value: value.shown(),
             },
         }
     }

@@ -1,26 +1,19 @@
-//! Edits JVM options in the start-up script: change a value, add an option to the default
-//! `JVM_MEM_OPTS` assignment, or remove an option. Byte-span splicing only; everything else in
-//! the script stays as it is. Never decides what to change (that is `plan`).
+//! Edits JVM options in the start-up script: change a value, add a memory option to the default
+//! `JVM_MEM_OPTS` assignment and any other option to the java command line, or remove an
+//! option; and the same edits on the value of an environment variable (`JVM_MEM_OPTS` set by a
+//! systemd unit). Byte-span splicing only; everything else stays as it is. Never decides what
+//! to change (that is `plan`).
 
 use super::line::splice;
 use crate::apim::jvm::{self, JvmOptions};
 use crate::model::{SourceFile, Span};
 
-/// `-Xmx` + `2g` → `-Xmx2g`; `-XX:MaxMetaspaceSize` + `512m` → `-XX:MaxMetaspaceSize=512m`;
-/// `-Dname` + `v` → `-Dname=v`; a boolean `-XX:+Flag` is written as it is.
-pub fn render(flag: &str, value: &str) -> String {
-    if value.is_empty() || flag.starts_with("-XX:+") || flag.starts_with("-XX:-") {
-        flag.to_string()
-    } else if flag.starts_with("-X") && !flag.starts_with("-XX:") {
-        format!("{flag}{value}")
-    } else {
-        format!("{flag}={value}")
-    }
-}
+pub use crate::apim::jvm::render_option as render;
 
 /// Sets `flag` to `value`: the value bytes of the occurrence in effect when there is one, else
-/// the option is appended to the default `JVM_MEM_OPTS="…"` assignment. The result is parsed
-/// again and must yield exactly `value` for `flag`.
+/// a memory option is appended to the default `JVM_MEM_OPTS="…"` assignment and any other
+/// option put on the java command line. The result is parsed again and must yield exactly
+/// `value` for `flag`.
 pub fn set_flag(opts: &JvmOptions, flag: &str, value: &str) -> Result<String, String> {
     let text = &opts.file.text;
     let new = match opts.get(flag) {
@@ -28,6 +21,9 @@ pub fn set_flag(opts: &JvmOptions, flag: &str, value: &str) -> Result<String, St
             Some(span) => splice(text, span, value),
             None => splice(text, f.token_span, &render(flag, value)),
         },
+        // `JVM_MEM_OPTS` is for memory: another option added there would also be lost the day
+        // the environment sets `JVM_MEM_OPTS`. It goes on the java command line instead.
+        None if !jvm::is_memory_option(flag) => add_to_command_line(opts, flag, value)?,
         None => {
             let anchor = opts
                 .flags
@@ -49,6 +45,74 @@ pub fn set_flag(opts: &JvmOptions, flag: &str, value: &str) -> Result<String, St
         o.get(flag).and_then(|f| f.value.as_deref()) == Some(value)
             || (value.is_empty() && o.get(flag).is_some())
     })
+}
+
+/// Adds `flag` to the java command line, on a line of its own just before `$JAVA_OPTS` (so the
+/// operator's `JAVA_OPTS` can still override it), indented like that line.
+fn add_to_command_line(opts: &JvmOptions, flag: &str, value: &str) -> Result<String, String> {
+    let text = &opts.file.text;
+    let (_, at) = opts
+        .java_refs
+        .iter()
+        .find(|(v, _)| v == "JAVA_OPTS")
+        .or_else(|| opts.java_refs.last())
+        .ok_or_else(|| format!("no java command line in the script to add `{flag}` to"))?;
+    let line_start = text[..*at].rfind('\n').map_or(0, |i| i + 1);
+    let indent = &text[line_start..*at];
+    if !indent.chars().all(|c| c == ' ' || c == '\t') {
+        // `$JAVACMD $JVM_MEM_OPTS $JAVA_OPTS …` on one line: put it in front of the reference.
+        return Ok(splice(
+            text,
+            Span::new(*at, *at),
+            &format!("{} ", render(flag, value)),
+        ));
+    }
+    Ok(splice(
+        text,
+        Span::new(line_start, line_start),
+        &format!("{indent}{} \\\n", render(flag, value)),
+    ))
+}
+
+/// `value` (a variable's value, word-split by the script) with `flag` set to `new`: the last
+/// occurrence's value replaced, or the option appended. The other words keep their bytes.
+pub fn set_in_value(value: &str, var: &str, flag: &str, new: &str) -> String {
+    let found = jvm::options_in_value(value, var)
+        .into_iter()
+        .rev()
+        .find(|f| f.name == flag);
+    match found {
+        Some(f) => match f.value_span {
+            Some(span) => splice(value, span, new),
+            None => splice(value, f.token_span, &render(flag, new)),
+        },
+        None if value.trim().is_empty() => render(flag, new),
+        None => format!("{} {}", value.trim_end(), render(flag, new)),
+    }
+}
+
+/// `value` without any occurrence of `flag` (and the blanks before each).
+pub fn remove_in_value(value: &str, var: &str, flag: &str) -> String {
+    let mut out = value.to_string();
+    let mut found = jvm::options_in_value(value, var);
+    found.retain(|f| f.name == flag);
+    for f in found.iter().rev() {
+        let mut start = f.token_span.start;
+        while start > 0 && matches!(out.as_bytes()[start - 1], b' ' | b'\t') {
+            start -= 1;
+        }
+        let end = if start == 0 {
+            let mut end = f.token_span.end;
+            while end < out.len() && matches!(out.as_bytes()[end], b' ' | b'\t') {
+                end += 1;
+            }
+            end
+        } else {
+            f.token_span.end
+        };
+        out = splice(&out, Span::new(start, end), "");
+    }
+    out
 }
 
 /// Removes the option whose token is `token_span`, with the blanks before it, so
@@ -129,15 +193,54 @@ mod tests {
     }
 
     #[test]
-    fn adds_to_the_default_assignment() {
-        let o = opts(SCRIPT);
+    fn edits_a_variable_value_word_by_word() {
+        let v = "-Xms2g  -Xmx2g -XX:+UseConcMarkSweepGC";
+        assert_eq!(
+            set_in_value(v, "V", "-Xmx", "4g"),
+            "-Xms2g  -Xmx4g -XX:+UseConcMarkSweepGC"
+        );
+        assert_eq!(
+            set_in_value("-Xmx1g -Xmx2g", "V", "-Xmx", "4g"),
+            "-Xmx1g -Xmx4g"
+        );
+        assert_eq!(set_in_value(v, "V", "-Xss", "1m"), format!("{v} -Xss1m"));
+        assert_eq!(set_in_value("  ", "V", "-Xss", "1m"), "-Xss1m");
+        assert_eq!(
+            remove_in_value(v, "V", "-XX:+UseConcMarkSweepGC"),
+            "-Xms2g  -Xmx2g"
+        );
+        assert_eq!(
+            remove_in_value("-Xmx1g -Xms1g -Xmx2g", "V", "-Xmx"),
+            "-Xms1g"
+        );
+        assert_eq!(remove_in_value(v, "V", "-Xss"), v);
+    }
+
+    #[test]
+    fn adds_other_options_to_the_java_command_line() {
+        let script = "if [ -z \"$JVM_MEM_OPTS\" ]; then\n  JVM_MEM_OPTS=\"-Xmx1g\"\nfi\n\
+            $JAVACMD \\\n    $JVM_MEM_OPTS \\\n    $JAVA_OPTS \\\n    Main\n";
+        let o = opts(script);
         let new = set_flag(&o, "-DentityExpansionLimit", "10000").unwrap();
         assert_eq!(
             new,
-            SCRIPT.replace(
-                "-XX:MaxPermSize=1g\"",
-                "-XX:MaxPermSize=1g -DentityExpansionLimit=10000\""
+            script.replace(
+                "    $JAVA_OPTS",
+                "    -DentityExpansionLimit=10000 \\\n    $JAVA_OPTS"
             )
+        );
+        let after = opts(&new);
+        let f = after.get("-DentityExpansionLimit").unwrap();
+        assert_eq!((f.var.as_deref(), f.in_mem_opts_default), (None, false));
+    }
+
+    #[test]
+    fn adds_to_the_default_assignment() {
+        let o = opts(SCRIPT);
+        let new = set_flag(&o, "-Xss", "1m").unwrap();
+        assert_eq!(
+            new,
+            SCRIPT.replace("-XX:MaxPermSize=1g\"", "-XX:MaxPermSize=1g -Xss1m\"")
         );
         let none = opts("$JAVACMD -Dx=1 Main\n");
         assert!(set_flag(&none, "-Xmx", "2g").is_err());

@@ -92,6 +92,8 @@ enum Kind {
     Limits,
     /// `etc/systemd/system/<unit>.d/apim-tune.conf`.
     Unit,
+    /// A file a unit's `EnvironmentFile=` names.
+    EnvFile,
     Toml,
     Xml(String),
     Properties(String),
@@ -131,6 +133,7 @@ pub fn plan(report: &AuditReport, sources: &Sources, cx: &PlanContext) -> Plan {
         sources,
         cx,
         work: BTreeMap::new(),
+        env_values: BTreeMap::new(),
         skipped: Vec::new(),
     };
     for f in report.findings.iter().filter(|f| f.fix.is_some()) {
@@ -149,6 +152,9 @@ struct Planner<'a> {
     sources: &'a Sources,
     cx: &'a PlanContext<'a>,
     work: BTreeMap<String, Work>,
+    /// (file, variable) → the environment variable's value as planned so far: several fixes
+    /// edit one `JVM_MEM_OPTS`.
+    env_values: BTreeMap<(String, String), String>,
     skipped: Vec<Skipped>,
 }
 
@@ -203,6 +209,7 @@ impl Planner<'_> {
             | Change::RemoveApim { file, .. }
             | Change::SetJvm { file, .. }
             | Change::RemoveJvm { file, .. } => self.apim(f, file, &fix.change),
+            Change::SetEnvJvm { .. } => self.env_jvm(f, &fix.change),
         }
     }
 
@@ -259,7 +266,8 @@ impl Planner<'_> {
                 .find(|f| f.display == display)
                 .cloned(),
             // Only apim-tune's own drop-in is ever written; it may exist from an earlier apply.
-            Kind::Unit => match crate::source::read_under(self.cx.root, display) {
+            // An environment file is read again as the audit read it.
+            Kind::Unit | Kind::EnvFile => match crate::source::read_under(self.cx.root, display) {
                 crate::source::Read::File(f) => Some(f),
                 _ => None,
             },
@@ -447,6 +455,109 @@ impl Planner<'_> {
         w.changes.push(change_plain(
             f,
             format!("set `{key}={value}` in the drop-in"),
+            Effect::RestartService,
+        ));
+        Ok(())
+    }
+
+    /// A JVM option in a variable of the service's environment: the environment file's
+    /// assignment gets the whole new value, else apim-tune's unit drop-in sets the variable.
+    fn env_jvm(&mut self, f: &Finding, change: &Change) -> Result<(), String> {
+        let Change::SetEnvJvm {
+            file,
+            env_file,
+            var,
+            current,
+            flag,
+            value,
+            at,
+        } = change
+        else {
+            return Err("not an environment change".into());
+        };
+        let key = (file.clone(), var.clone());
+        let now = self
+            .env_values
+            .get(&key)
+            .cloned()
+            .unwrap_or_else(|| current.clone());
+        let option_value = |name: &str, text: &str| {
+            crate::apim::jvm::options_in_value(text, var)
+                .into_iter()
+                .rev()
+                .find(|o| o.name == name)
+                .and_then(|o| o.value)
+        };
+        let (new, summary) = match value {
+            None => (
+                jvm_edit::remove_in_value(&now, var, flag),
+                format!("remove `{flag}` from `{var}`"),
+            ),
+            Some(v) => {
+                let v = match v {
+                    JvmValue::Literal(x) => x.clone(),
+                    JvmValue::SameAs {
+                        flag: other,
+                        now: was,
+                    } => option_value(other, &now).unwrap_or_else(|| was.clone()),
+                };
+                let mut new = jvm_edit::set_in_value(&now, var, flag, &v);
+                let mut summary = format!("set `{}` in `{var}`", jvm_edit::render(flag, &v));
+                // A heap whose -Xms equalled -Xmx stays fixed-size: raise both together.
+                let xms = option_value("-Xms", &now);
+                if flag == "-Xmx" && xms.is_some() && xms == option_value("-Xmx", &now) {
+                    new = jvm_edit::set_in_value(&new, var, "-Xms", &v);
+                    summary.push_str(&format!(
+                        " and `{}` to keep them equal",
+                        jvm_edit::render("-Xms", &v)
+                    ));
+                }
+                (new, summary)
+            }
+        };
+        self.env_values.insert(key, new.clone());
+        let in_place = *env_file || at.file == *file;
+        let (kind, op) = match (in_place, at.span) {
+            (true, Some(span)) => {
+                let written = if *env_file {
+                    crate::host::env_file::quote(&new)
+                } else {
+                    unit_escape(&new)
+                }
+                .ok_or("the new value would need a line break")?;
+                let kind = if *env_file { Kind::EnvFile } else { Kind::Unit };
+                (
+                    kind,
+                    LineOp::Splice {
+                        span,
+                        value: written,
+                    },
+                )
+            }
+            (true, None) => return Err(format!("no place for `{var}` in `{file}`")),
+            (false, _) => {
+                let assignment = unit_escape(&format!("{var}={new}"))
+                    .ok_or("the new value would need a line break")?;
+                (
+                    Kind::Unit,
+                    LineOp::Append {
+                        line: format!("Environment=\"{assignment}\""),
+                    },
+                )
+            }
+        };
+        let w = self.work_for(file, kind)?;
+        // One operation per variable: a later fix to the same variable replaces the earlier.
+        let prefix = format!("Environment=\"{}=", unit_escape(var).unwrap_or_default());
+        w.line_ops.retain(|old| match (old, &op) {
+            (LineOp::Splice { span: a, .. }, LineOp::Splice { span: b, .. }) => a != b,
+            (LineOp::Append { line: a }, LineOp::Append { .. }) => !a.starts_with(&prefix),
+            _ => true,
+        });
+        w.line_ops.push(op);
+        w.changes.push(change_plain(
+            f,
+            format!("{summary} ({file})"),
             Effect::RestartService,
         ));
         Ok(())
@@ -697,6 +808,24 @@ impl Planner<'_> {
     }
 }
 
+/// `value` as it may stand inside `Environment="…"`: `\\` and `"` escaped (systemd unescapes C
+/// escapes there) and `%` doubled (a specifier otherwise). `None` for a line break.
+fn unit_escape(value: &str) -> Option<String> {
+    if value.contains(['\n', '\r']) {
+        return None;
+    }
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '%' => out.push_str("%%"),
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
 /// Orders limit values: numbers by size, `unlimited` above all.
 fn limit_rank(v: &str) -> u128 {
     match v.trim() {
@@ -759,7 +888,7 @@ fn drop_in_header(kind: &Kind, today: &str) -> Vec<&'static str> {
             "It sorts after every other sysctl.d file so its values win at boot; undo with `apim-tune rollback`.",
         ],
         Kind::Unit => vec![
-            "Written by apim-tune (`apim-tune audit --apply`): limits for the unit that runs WSO2 API Manager.",
+            "Written by apim-tune (`apim-tune audit --apply`): settings for the unit that runs WSO2 API Manager.",
             "Services ignore limits.conf. Run `systemctl daemon-reload` and restart the unit; undo with `apim-tune rollback`.",
         ],
         _ => vec![
@@ -860,7 +989,22 @@ fn secrets_of(w: &Work, apim: Option<&ApimModel>) -> Vec<String> {
                 );
             }
         }
-        Kind::Sysctl | Kind::Limits | Kind::Unit => {}
+        // A unit drop-in or an environment file: the values of secret `-D` options anywhere in
+        // it, and of variables named like secrets (`DB_PASSWORD=`), before and after.
+        Kind::Unit | Kind::EnvFile => {
+            for text in [w.before.as_deref().unwrap_or(""), &w.text] {
+                for word in text.split(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
+                    let Some((name, value)) = word.split_once('=') else {
+                        continue;
+                    };
+                    let name = name.trim_start_matches("Environment=");
+                    if is_secret_key(name) {
+                        out.push(value.to_string());
+                    }
+                }
+            }
+        }
+        Kind::Sysctl | Kind::Limits => {}
     }
     out.retain(|s| !s.is_empty());
     out

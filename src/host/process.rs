@@ -30,6 +30,10 @@ pub struct JvmProcess {
     pub xms: Option<String>,
     /// The last `-Dprofile=` argument: the WSO2 profile (role) the JVM was started with.
     pub profile: Option<String>,
+    /// The JVM's own options: the arguments after the executable and before the main class
+    /// (the bootstrap class). Options the JVM read from `JAVA_TOOL_OPTIONS` or `_JAVA_OPTIONS`
+    /// are not on the command line and not here. May hold secrets (`-D…Password=`).
+    pub jvm_args: Vec<String>,
     /// Target of `proc/<pid>/exe` when readable (it is not for another user's process without
     /// privileges), else `argv[0]`. A target ending in ` (deleted)` means the JDK was replaced
     /// under the running JVM; it is kept as the kernel shows it.
@@ -89,6 +93,12 @@ fn read_process(root: &Path, pid: u32) -> Option<JvmProcess> {
         xmx: last_with("-Xmx"),
         xms: last_with("-Xms"),
         profile: last_with("-Dprofile=").filter(|p| !p.is_empty()),
+        jvm_args: args
+            .iter()
+            .skip(1)
+            .take_while(|a| **a != BOOTSTRAP_CLASS)
+            .map(|a| a.to_string())
+            .collect(),
         exe,
         java_home,
         source: dir,

@@ -93,7 +93,7 @@ registry! {
     UNIT_LIMIT_BELOW_RECOMMENDED => service::unit_limits::RULE,
     LIMITS_CONF_NOT_APPLIED_TO_SERVICE => service::limits_conf_unused::RULE,
     PROCESS_LIMIT_BELOW_RECOMMENDED => service::process_limits::RULE,
-    PROCESS_HEAP_DIFFERS_FROM_RESTART => service::process_heap::RULE,
+    PROCESS_DIFFERS_FROM_RESTART => service::process_restart::RULE,
     SETTING_BELOW_RECOMMENDED => expectation::codes::APIM_BELOW,
     SETTING_ABOVE_RECOMMENDED => expectation::codes::APIM_ABOVE,
     SETTING_NOT_RECOMMENDED => expectation::codes::APIM_MISMATCH,
@@ -262,20 +262,28 @@ pub struct RuleContext<'a> {
     pub default_nofile: Option<&'a crate::host::systemd::UnitSetting>,
     /// Running API-M JVMs.
     pub processes: &'a [crate::host::process::JvmProcess],
+    /// The JVM options the next start gives (script and service environment), when the home
+    /// has its start script.
+    pub jvm_in_effect: Option<&'a crate::apim::jvm_effect::JvmInEffect>,
     /// Files that could not be read or parsed.
     pub problems: &'a [SourceProblem],
 }
 
 impl RuleContext<'_> {
-    /// The start-up script's JVM options, when the home has its script.
-    pub fn jvm(&self) -> Option<&JvmOptions> {
+    /// The JVM options the next start gives, when the home has its start script.
+    pub fn jvm(&self) -> Option<&crate::apim::jvm_effect::JvmInEffect> {
+        self.jvm_in_effect
+    }
+
+    /// The start-up script as written.
+    pub fn script(&self) -> Option<&JvmOptions> {
         self.apim.and_then(|a| a.jvm.as_ref())
     }
 
     fn has(&self, input: Input) -> bool {
         match input {
             Input::Apim => self.apim.is_some(),
-            Input::Jvm => self.jvm().is_some(),
+            Input::Jvm => self.script().is_some(),
             _ => true,
         }
     }

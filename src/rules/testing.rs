@@ -202,6 +202,11 @@ impl Node {
         self.report().notes
     }
 
+    /// The notes of every finding of `code`, in report order.
+    pub(crate) fn notes_of(&self, code: Code) -> Vec<String> {
+        self.of(code).into_iter().flat_map(|f| f.notes).collect()
+    }
+
     fn of(&self, code: Code) -> Vec<Finding> {
         self.report()
             .findings

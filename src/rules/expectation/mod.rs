@@ -52,7 +52,7 @@ enum Target {
     },
     /// `token`: where the whole option is (`-Dx=y`, not just `y`), which a removal takes out.
     Jvm {
-        file: String,
+        place: super::jvm::Place,
         flag: String,
         token: Option<Location>,
     },
@@ -179,12 +179,9 @@ fn set(target: &Target, value: String, at: Option<Location>) -> Option<Fix> {
                 at,
             })
         }
-        Target::Jvm { file, flag, .. } => super::jvm::jvm_fix(Change::SetJvm {
-            file: file.clone(),
-            flag: flag.clone(),
-            value: JvmValue::Literal(value),
-            at,
-        }),
+        Target::Jvm { place, flag, .. } => {
+            super::jvm::jvm_fix(place.set(flag, JvmValue::Literal(value), at))
+        }
     })
 }
 
@@ -205,11 +202,9 @@ fn remove(target: &Target, at: Location, code: Code) -> Option<Fix> {
             Effect::RestartApim,
         ),
         // The whole option goes, as `--apply` removes it, not only its value.
-        Target::Jvm { file, flag, token } => super::jvm::jvm_fix(Change::RemoveJvm {
-            file: file.clone(),
-            flag: flag.clone(),
-            at: token.clone().unwrap_or(at),
-        }),
+        Target::Jvm { place, flag, token } => {
+            super::jvm::jvm_fix(place.remove(flag, token.clone().unwrap_or(at)))
+        }
     })
 }
 
@@ -435,22 +430,22 @@ pub fn jvm_default(flag: &str, java: Option<u32>, memory_mb: u64) -> Option<Stri
 }
 
 fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
-    let apim = cx.apim?;
-    let opts = apim.jvm.as_ref()?;
-    let script = super::jvm::script_name(opts);
+    let jvm = cx.jvm()?;
+    let script = super::jvm::script_name(&jvm.script);
     let entity_limit = ENTITY_LIMIT.contains(&exp.key.as_str());
     // Either name sets the one entity expansion limit; with both, the JDK's JAXP takes the
     // `jdk.xml.` one (run on a real JDK 17 in tests/jdk.rs).
-    let flag = match entity_limit {
-        true => opts
+    let option = match entity_limit {
+        true => jvm
             .get(ENTITY_LIMIT[0])
-            .or_else(|| opts.get(ENTITY_LIMIT[1])),
-        false => opts.get(&exp.key),
+            .or_else(|| jvm.get(ENTITY_LIMIT[1])),
+        false => jvm.get(&exp.key),
     };
+    let flag = option.map(|o| &o.flag);
     let mut notes = Vec::new();
     let mut compare_as = None;
     if let Some(f) = flag.filter(|_| entity_limit) {
-        if f.name == ENTITY_LIMIT[0] && opts.get(ENTITY_LIMIT[1]).is_some() {
+        if f.name == ENTITY_LIMIT[0] && jvm.get(ENTITY_LIMIT[1]).is_some() {
             notes.push(format!(
                 "`{}` is set too; the JDK takes `{}`",
                 ENTITY_LIMIT[1], ENTITY_LIMIT[0]
@@ -461,8 +456,8 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
             compare_as = Some(i64::MAX.to_string());
         }
     }
-    let (value, location) = match flag {
-        Some(f) => (
+    let (value, location) = match option.map(|o| (&o.flag, o)) {
+        Some((f, o)) => (
             if crate::redact::is_secret_key(&f.name) {
                 // `-Djavax.net.ssl.trustStorePassword=…`: never print the value.
                 Some(crate::redact::MASK.to_string())
@@ -470,10 +465,7 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
                 // A boolean flag (`-XX:+UseG1GC`) has no value: its presence is its value.
                 f.value.clone().or_else(|| Some(f.raw.clone()))
             },
-            Some(match f.value_span {
-                Some(span) => opts.file.location(span),
-                None => opts.file.location(f.token_span),
-            }),
+            Some(o.location()),
         ),
         None => {
             let java = cx.facts.java.as_ref().map(|j| j.value);
@@ -490,12 +482,17 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
                     }
                 ));
             }
-            (d, Some(Location::file_only(&opts.file.display)))
+            (d, Some(Location::file_only(&jvm.script.display)))
         }
     };
     let shown = flag
         .map(|f| f.name.clone())
         .unwrap_or_else(|| exp.key.clone());
+    let place = super::jvm::Place::of(jvm, &shown);
+    notes.extend(match option {
+        Some(_) => place.note(),
+        None => place.note_absent(),
+    });
     // A heap minimum never asks for more than half the memory in effect: JVM011 would then
     // report the very heap the fix wrote (and in a container or under MemoryMax= the JVM would
     // be killed). The minimum is capped there, and the finding says so.
@@ -527,9 +524,9 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
             notes,
             // The name the script uses (an alias of the profile's key counts too).
             target: Target::Jvm {
-                file: opts.file.display.clone(),
+                place,
                 flag: shown,
-                token: flag.map(|f| opts.file.location(f.token_span)),
+                token: option.map(|o| o.file.location(o.flag.token_span)),
             },
         },
         check,

@@ -4,7 +4,7 @@
 //! stack per thread (hundreds of workers), and the OS needs page cache. WSO2 sizes 2 GB of heap on
 //! 4 GB of RAM.
 
-use super::script_name;
+use super::{Place, script_name};
 use crate::apim::jvm::parse_size;
 use crate::diag::{Finding, Subject};
 use crate::profile::resolve::format_size;
@@ -24,8 +24,9 @@ declare_rule! {
 }
 
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
-    let Some(opts) = cx.jvm() else { return };
-    let Some(flag) = opts.get("-Xmx") else { return };
+    let Some(jvm) = cx.jvm() else { return };
+    let Some(opt) = jvm.get("-Xmx") else { return };
+    let flag = &opt.flag;
     let Some(heap) = flag.value.as_deref().and_then(parse_size) else {
         return;
     };
@@ -33,14 +34,10 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     if ram == 0 || heap <= ram / 2 {
         return;
     }
-    let location = flag
-        .value_span
-        .map(|s| opts.file.location(s))
-        .unwrap_or_else(|| opts.file.location(flag.token_span));
-    out.push(
-        Finding::new(
+    let location = opt.location();
+    let mut f = Finding::new(
             RULE.code(),
-            Subject::jvm(script_name(opts), "-Xmx"),
+            Subject::jvm(script_name(&jvm.script), "-Xmx"),
             format!(
                 "`-Xmx{}` is more than half of the host's {} of memory",
                 flag.value.clone().unwrap_or_default(),
@@ -52,6 +49,9 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         .expected(format!("<= {}", format_size(ram / 2 / (1024 * 1024) * 1024 * 1024)))
         .why("the JVM also needs metaspace, direct I/O buffers and a stack per thread, and the OS needs page cache; WSO2 gives the JVM 2 GB of a 4 GB host")
         .see("WSO2 installation prerequisites")
-        .note(format!("memory {} MiB from {}", cx.facts.memory_mb.value, cx.facts.memory_mb.source)),
-    );
+        .note(format!("memory {} MiB from {}", cx.facts.memory_mb.value, cx.facts.memory_mb.source));
+    if let Some(note) = Place::from_option(jvm, opt).note() {
+        f = f.note(note);
+    }
+    out.push(f);
 }

@@ -11,9 +11,10 @@
 //! Occurrences behind a java-version guard (`if [ "$java_version" \< "1.8" ]`) never run on a
 //! modern JDK and are not findings.
 
-use super::{jvm_fix, script_name};
-use crate::apim::jvm::{JvmFlag, JvmOptions};
-use crate::diag::{Change, Effect, Finding, Fix, Subject};
+use super::{Place, jvm_fix, script_name};
+use crate::apim::jvm::JvmFlag;
+use crate::apim::jvm_effect::{JvmInEffect, JvmOption};
+use crate::diag::{Effect, Finding, Fix, Subject};
 use crate::rules::{Check, Input, RuleContext};
 
 declare_rule! {
@@ -182,7 +183,7 @@ fn matches(fact: &OptionFact, flag: &JvmFlag) -> bool {
 }
 
 fn check(cx: &RuleContext, on_jdk17: OnJdk17, out: &mut Vec<Finding>) {
-    let Some(opts) = cx.jvm() else { return };
+    let Some(jvm) = cx.jvm() else { return };
     // Unknown stays unknown: without the JDK in effect nothing is claimed.
     let Some(java) = cx.facts.java.as_ref() else {
         return;
@@ -191,25 +192,26 @@ fn check(cx: &RuleContext, on_jdk17: OnJdk17, out: &mut Vec<Finding>) {
         return;
     }
     for fact in JDK17.iter().filter(|f| f.on_jdk17 == on_jdk17) {
-        for flag in opts
-            .flags
+        for opt in jvm
+            .options
             .iter()
-            .filter(|f| f.guard.is_none() && matches(fact, f))
+            .filter(|o| o.flag.guard.is_none() && matches(fact, &o.flag))
         {
-            out.push(finding(opts, fact, flag, java.value, &java.source));
+            out.push(finding(jvm, fact, opt, java.value, &java.source));
         }
     }
 }
 
 fn finding(
-    opts: &JvmOptions,
+    jvm: &JvmInEffect,
     fact: &OptionFact,
-    flag: &JvmFlag,
+    opt: &JvmOption,
     jdk: u32,
     source: &str,
 ) -> Finding {
-    let location = opts.file.location(flag.token_span);
-    let subject = Subject::jvm(script_name(opts), flag.name.clone());
+    let flag = &opt.flag;
+    let location = opt.file.location(flag.token_span);
+    let subject = Subject::jvm(script_name(&jvm.script), flag.name.clone());
     let f = match fact.on_jdk17 {
         OnJdk17::Refused => Finding::new(
             STOPS.code(),
@@ -240,12 +242,12 @@ fn finding(
         .current(flag.raw.clone())
         .see("JDK release notes; checked against OpenJDK 17 in tests/jdk.rs")
         .note(format!("JDK {jdk} from {source}"));
+    let place = Place::from_option(jvm, opt);
+    if let Some(note) = place.note() {
+        f = f.note(note);
+    }
     if fact.on_jdk17 == OnJdk17::Refused {
-        let change = Change::RemoveJvm {
-            file: opts.file.display.clone(),
-            flag: flag.name.clone(),
-            at: location,
-        };
+        let change = place.remove(&flag.name, location);
         // In a variable (`JVM_MEM_OPTS`) the option is one word among others; on the script's own
         // `java` command line its removal would touch the script's line continuations.
         f = f.fix(match flag.var {

@@ -48,7 +48,7 @@ pub fn shipped_range(v: Version) -> Option<(u32, u32)> {
 }
 
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
-    let (Some(apim), Some(opts)) = (cx.apim, cx.jvm()) else {
+    let (Some(apim), Some(opts)) = (cx.apim, cx.script()) else {
         return;
     };
     // Unknown stays unknown: without the JDK in effect nothing is claimed.
@@ -80,7 +80,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     out.push(
         Finding::new(
             RULE.code(),
-            Subject::jvm(script_name(opts), "JDK"),
+            Subject::jvm(script_name(&opts.file), "JDK"),
             format!(
                 "`java` is JDK {jdk}, which API-M {version} does not support: it runs on {range}"
             ),

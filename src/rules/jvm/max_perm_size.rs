@@ -5,8 +5,8 @@
 //! scripts add it only when `java -version` sorts below 1.8; such guarded occurrences never run
 //! on a modern JDK and are not findings.
 
-use super::{jvm_fix, script_name};
-use crate::diag::{Change, Finding, Severity, Subject};
+use super::{Place, jvm_fix, script_name};
+use crate::diag::{Finding, Severity, Subject};
 use crate::rules::{Check, Input, RuleContext};
 
 declare_rule! {
@@ -25,9 +25,10 @@ declare_rule! {
 }
 
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
-    let Some(opts) = cx.jvm() else { return };
+    let Some(jvm) = cx.jvm() else { return };
     let java = cx.facts.java.as_ref();
-    for flag in opts.all("-XX:MaxPermSize") {
+    for opt in jvm.all("-XX:MaxPermSize") {
+        let flag = &opt.flag;
         if flag.guard.is_some() {
             continue;
         }
@@ -55,19 +56,19 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
                 ),
             ),
         };
-        let location = opts.file.location(flag.token_span);
-        let mut f = Finding::new(RULE.code(), Subject::jvm(script_name(opts), "-XX:MaxPermSize"), message)
+        let location = opt.file.location(flag.token_span);
+        let place = Place::from_option(jvm, opt);
+        let mut f = Finding::new(RULE.code(), Subject::jvm(script_name(&jvm.script), "-XX:MaxPermSize"), message)
             .severity(severity)
             .at(Some(location.clone()))
             .current(flag.raw.clone())
             .expected("absent (use -XX:MaxMetaspaceSize if a cap is needed)")
             .why("PermGen was removed in JDK 8 and the option expired in JDK 17, where the JVM refuses to start; WSO2's tuning page predates that and current API-M requires JDK 17 or 21")
             .see("JDK-8256717; tuning-1.9 (API Gateway nodes)")
-            .fix(jvm_fix(Change::RemoveJvm {
-                file: opts.file.display.clone(),
-                flag: "-XX:MaxPermSize".into(),
-                at: location,
-            }));
+            .fix(jvm_fix(place.remove("-XX:MaxPermSize", location)));
+        if let Some(note) = place.note() {
+            f = f.note(note);
+        }
         if let Some(j) = java {
             f = f.note(format!("JDK {} from {}", j.value, j.source));
         }

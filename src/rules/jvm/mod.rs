@@ -7,16 +7,124 @@ pub mod jdk_range;
 pub mod max_perm_size;
 pub mod xms_xmx;
 
-use crate::apim::jvm::JvmOptions;
-use crate::diag::{Change, Effect, Fix};
+use crate::apim::jvm::is_memory_option;
+use crate::apim::jvm_effect::{EnvVar, JvmInEffect, JvmOption, MEM_OPTS};
+use crate::diag::{Change, Effect, Fix, JvmValue};
+use crate::model::{Location, SourceFile};
 
 /// `api-manager.sh` / `wso2server.sh`, for subjects.
-pub(crate) fn script_name(opts: &JvmOptions) -> String {
-    opts.file
+pub(crate) fn script_name(script: &SourceFile) -> String {
+    script
         .path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| opts.file.display.clone())
+        .unwrap_or_else(|| script.display.clone())
+}
+
+/// Where a fix for one JVM option writes: where the option in effect was written, and for an
+/// option no one sets, the environment's `JVM_MEM_OPTS` when it replaces the script's default
+/// and the option is a memory one, else the script (whose editor puts memory options in its
+/// `JVM_MEM_OPTS` default and others on the java command line).
+#[derive(Clone, Debug)]
+pub(crate) enum Place {
+    Script { file: String },
+    Env(EnvVar),
+}
+
+impl Place {
+    pub(crate) fn of(jvm: &JvmInEffect, flag: &str) -> Place {
+        let script = || Place::Script {
+            file: jvm.script.display.clone(),
+        };
+        match jvm.get(flag) {
+            Some(o) => Place::from_option(jvm, o),
+            None => match jvm.env_var(MEM_OPTS) {
+                Some(e) if is_memory_option(flag) && jvm.mem_default_replaced => {
+                    Place::Env(e.clone())
+                }
+                _ => script(),
+            },
+        }
+    }
+
+    pub(crate) fn from_option(jvm: &JvmInEffect, o: &JvmOption) -> Place {
+        match o.env() {
+            Some(e) => Place::Env(e.clone()),
+            None => Place::Script {
+                file: jvm.script.display.clone(),
+            },
+        }
+    }
+
+    /// Sets `flag` to `value`; `at` is the value's location when it is set.
+    pub(crate) fn set(&self, flag: &str, value: JvmValue, at: Option<Location>) -> Change {
+        match self {
+            Place::Script { file } => Change::SetJvm {
+                file: file.clone(),
+                flag: flag.to_string(),
+                value,
+                at,
+            },
+            Place::Env(e) => env_change(e, flag, Some(value)),
+        }
+    }
+
+    /// Removes `flag`; `at` is the whole option's location.
+    pub(crate) fn remove(&self, flag: &str, at: Location) -> Change {
+        match self {
+            Place::Script { file } => Change::RemoveJvm {
+                file: file.clone(),
+                flag: flag.to_string(),
+                at,
+            },
+            Place::Env(e) => env_change(e, flag, None),
+        }
+    }
+
+    /// Where the value judged comes from, for a finding's notes, when not the script (whose
+    /// line the finding's location already names).
+    pub(crate) fn note(&self) -> Option<String> {
+        self.env_note("the JVM gets it from")
+    }
+
+    /// For an option no one sets, where the fix adds it, when not the script.
+    pub(crate) fn note_absent(&self) -> Option<String> {
+        self.env_note("not set; the script's default is replaced by")
+    }
+
+    fn env_note(&self, lead: &str) -> Option<String> {
+        match self {
+            Place::Script { .. } => None,
+            Place::Env(e) => Some(format!(
+                "{lead} `{}` of {} ({}), which the fix edits{}",
+                e.var,
+                e.unit,
+                e.location,
+                match &e.env_file {
+                    Some(_) => String::new(),
+                    None => " through a drop-in of the unit".to_string(),
+                }
+            )),
+        }
+    }
+}
+
+/// apim-tune's drop-in for `unit`: `zz-` sorts after `override.conf` (`systemctl edit`), so its
+/// lines are applied last.
+pub(crate) fn unit_drop_in(unit: &str) -> String {
+    format!("etc/systemd/system/{unit}.d/zz-apim-tune.conf")
+}
+
+fn env_change(e: &EnvVar, flag: &str, value: Option<JvmValue>) -> Change {
+    Change::SetEnvJvm {
+        file: e.env_file.clone().unwrap_or_else(|| unit_drop_in(&e.unit)),
+        env_file: e.env_file.is_some(),
+        var: e.var.clone(),
+        current: e.value.clone(),
+        flag: flag.to_string(),
+        value,
+        at: e.location.clone(),
+    }
 }
 
 /// A start-up script change, in effect once API-M restarts.

@@ -498,3 +498,69 @@ fn review_fixes_for_the_jdk_and_heap_rules() {
     );
     assert!(capped("1g").findings(Code::HEAP_ABOVE_HALF_RAM).is_empty());
 }
+
+/// The unit that runs the home, with `service` lines after its `ExecStart=`.
+fn with_unit(node: Node, service: &str) -> Node {
+    node.file(
+        "etc/systemd/system/wso2am.service",
+        &format!("[Service]\nExecStart=/opt/wso2am-4.2.0/bin/api-manager.sh\n{service}"),
+    )
+}
+
+/// What the service's environment sets replaces the script's default, and each finding names
+/// that source and fixes it there: a unit drop-in for an `Environment=` line, the file itself
+/// for an `EnvironmentFile=`.
+#[test]
+fn options_the_service_environment_gives() {
+    let script = "#!/bin/sh\nif [ -z \"$JVM_MEM_OPTS\" ]; then\n   JVM_MEM_OPTS=\"-Xms2g -Xmx2g -XX:+UseConcMarkSweepGC\"\nfi\n$JAVACMD $JVM_MEM_OPTS $JAVA_OPTS org.wso2.carbon.bootstrap.Bootstrap \"$@\"\n";
+    let node = |service: &str| {
+        with_unit(home().file(SCRIPT, script), service)
+            .java(17)
+            .memory_mb(16384)
+    };
+    let unit = "etc/systemd/system/wso2am.service";
+    let drop_in = "etc/systemd/system/wso2am.service.d/zz-apim-tune.conf";
+
+    // The unit's JVM_MEM_OPTS replaces the default: its CMS is judged (the script's is not), at
+    // the unit line, and removed in the drop-in.
+    let n = node("Environment=\"JVM_MEM_OPTS=-Xms1g -Xmx1g -XX:+UseConcMarkSweepGC\"\n");
+    assert_eq!(
+        n.findings(Code::JVM_OPTION_STOPS_JDK),
+        [format!(
+            "JVM013 api-manager.sh:-XX:+UseConcMarkSweepGC @{unit}:3 -XX:+UseConcMarkSweepGC → absent | remove the option at {unit}:3"
+        )]
+    );
+    assert_eq!(
+        n.findings(Code::JVM_BELOW_RECOMMENDED),
+        [format!(
+            "JVM001 api-manager.sh:-Xmx @{unit}:3 1g → >= 2g | add `Environment=JVM_MEM_OPTS -Xmx` = `2g` to {drop_in}"
+        )]
+    );
+    let notes = n.notes_of(Code::JVM_BELOW_RECOMMENDED);
+    assert!(
+        notes
+            .iter()
+            .any(|x| x.contains("`JVM_MEM_OPTS` of wso2am.service")),
+        "{notes:?}"
+    );
+
+    // JAVA_OPTS from an environment file: fixed in the file, at the assignment.
+    let n = node("EnvironmentFile=/etc/default/wso2am\n").file(
+        "etc/default/wso2am",
+        "# set by ops\nJAVA_OPTS=\"-Dx=1 -XX:+UseParNewGC\"\n",
+    );
+    assert_eq!(
+        n.findings(Code::JVM_OPTION_STOPS_JDK),
+        [
+            "JVM013 api-manager.sh:-XX:+UseParNewGC @etc/default/wso2am:2 -XX:+UseParNewGC → absent | remove the option at etc/default/wso2am:2".to_string(),
+            format!(
+                "JVM013 api-manager.sh:-XX:+UseConcMarkSweepGC @{SCRIPT}:3 -XX:+UseConcMarkSweepGC → absent | remove the option at {SCRIPT}:3"
+            ),
+        ]
+    );
+
+    // An empty JVM_MEM_OPTS leaves the default in effect.
+    let n = node("Environment=JVM_MEM_OPTS=\n");
+    assert_eq!(n.findings(Code::JVM_OPTION_STOPS_JDK).len(), 1);
+    assert!(n.findings(Code::JVM_BELOW_RECOMMENDED).is_empty());
+}

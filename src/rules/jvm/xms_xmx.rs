@@ -2,9 +2,9 @@
 //!
 //! WSO2 runs gateways with `-Xms2048m -Xmx2048m` so the heap never resizes under load.
 
-use super::{jvm_fix, script_name};
+use super::{Place, jvm_fix, script_name};
 use crate::apim::jvm::parse_size;
-use crate::diag::{Change, Finding, JvmValue, Subject};
+use crate::diag::{Finding, JvmValue, Subject};
 use crate::rules::{Check, Input, RuleContext};
 
 declare_rule! {
@@ -20,10 +20,11 @@ declare_rule! {
 }
 
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
-    let Some(opts) = cx.jvm() else { return };
-    let (Some(xms), Some(xmx)) = (opts.get("-Xms"), opts.get("-Xmx")) else {
+    let Some(jvm) = cx.jvm() else { return };
+    let (Some(xms_opt), Some(xmx_opt)) = (jvm.get("-Xms"), jvm.get("-Xmx")) else {
         return;
     };
+    let (xms, xmx) = (&xms_opt.flag, &xmx_opt.flag);
     let (Some(min), Some(max)) = (
         xms.value.as_deref().and_then(parse_size),
         xmx.value.as_deref().and_then(parse_size),
@@ -34,17 +35,15 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         return;
     }
     let xmx_value = xmx.value.clone().unwrap_or_default();
-    let location = xms
-        .value_span
-        .map(|s| opts.file.location(s))
-        .unwrap_or_else(|| opts.file.location(xms.token_span));
+    let location = xms_opt.location();
+    let place = Place::from_option(jvm, xms_opt);
     // Raising -Xms commits that much memory at start: not while -Xmx is itself above half of
     // RAM (JVM011), which has to be lowered first.
     let ram = cx.facts.memory_mb.value.saturating_mul(1024 * 1024);
     let oversized = ram > 0 && max > ram / 2;
     let mut f = Finding::new(
             RULE.code(),
-            Subject::jvm(script_name(opts), "-Xms"),
+            Subject::jvm(script_name(&jvm.script), "-Xms"),
             format!(
                 "`-Xms{}` differs from `-Xmx{xmx_value}`",
                 xms.value.clone().unwrap_or_default()
@@ -60,15 +59,17 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             "not fixed automatically while `-Xmx` is above half of RAM (JVM011): lower it first",
         );
     } else {
-        f = f.fix(jvm_fix(Change::SetJvm {
-            file: opts.file.display.clone(),
-            flag: "-Xms".into(),
-            value: JvmValue::SameAs {
+        f = f.fix(jvm_fix(place.set(
+            "-Xms",
+            JvmValue::SameAs {
                 flag: "-Xmx".into(),
                 now: xmx_value,
             },
-            at: Some(location),
-        }));
+            Some(location),
+        )));
+    }
+    if let Some(note) = place.note() {
+        f = f.note(note);
     }
     out.push(f);
 }

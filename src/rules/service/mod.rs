@@ -2,8 +2,8 @@
 //! a service) and the live limits of running API-M JVMs.
 
 pub mod limits_conf_unused;
-pub mod process_heap;
 pub mod process_limits;
+pub mod process_restart;
 pub mod unit_limits;
 
 use super::RuleContext;

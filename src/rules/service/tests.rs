@@ -211,7 +211,7 @@ fn a_running_heap_that_a_restart_would_change() {
             .file("proc/4242/cmdline", CMDLINE)
     };
     assert_eq!(
-        home("-Xms1g -Xmx4g").findings(Code::PROCESS_HEAP_DIFFERS_FROM_RESTART),
+        home("-Xms1g -Xmx4g").findings(Code::PROCESS_DIFFERS_FROM_RESTART),
         vec![
             "PRC002 process:/opt/wso2am-4.2.0:-Xms @proc/4242/cmdline -Xms2g → -Xms1g (after a restart) | no fix",
             "PRC002 process:/opt/wso2am-4.2.0:-Xmx @proc/4242/cmdline -Xmx2g → -Xmx4g (after a restart) | no fix",
@@ -220,7 +220,7 @@ fn a_running_heap_that_a_restart_would_change() {
     // The same heap written another way is the same heap.
     assert!(
         home("-Xms2048m -Xmx2G")
-            .findings(Code::PROCESS_HEAP_DIFFERS_FROM_RESTART)
+            .findings(Code::PROCESS_DIFFERS_FROM_RESTART)
             .is_empty()
     );
     // A JVM of another home is not this one's.
@@ -230,7 +230,7 @@ fn a_running_heap_that_a_restart_would_change() {
     );
     assert!(
         other
-            .findings(Code::PROCESS_HEAP_DIFFERS_FROM_RESTART)
+            .findings(Code::PROCESS_DIFFERS_FROM_RESTART)
             .is_empty()
     );
 }
@@ -259,20 +259,18 @@ fn the_unit_environment_decides_the_restart_heap() {
     // The JVM runs -Xms2g -Xmx2g (CMDLINE).
     assert!(
         node("Environment=\"JVM_MEM_OPTS=-Xms2g -Xmx2g\"\n")
-            .findings(Code::PROCESS_HEAP_DIFFERS_FROM_RESTART)
+            .findings(Code::PROCESS_DIFFERS_FROM_RESTART)
             .is_empty()
     );
     assert_eq!(
         node("Environment=\"JVM_MEM_OPTS=-Xms4g -Xmx4g\"\n")
-            .findings(Code::PROCESS_HEAP_DIFFERS_FROM_RESTART)
+            .findings(Code::PROCESS_DIFFERS_FROM_RESTART)
             .len(),
         2
     );
     // No environment: the script's default decides.
     assert_eq!(
-        node("")
-            .findings(Code::PROCESS_HEAP_DIFFERS_FROM_RESTART)
-            .len(),
+        node("").findings(Code::PROCESS_DIFFERS_FROM_RESTART).len(),
         2
     );
 }
