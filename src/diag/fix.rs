@@ -344,7 +344,7 @@ impl Fix {
                 ..
             } => FixShape::Insert {
                 file,
-                key: format!("Environment={var} {flag}"),
+                key: format!("{flag} in Environment={var}"),
                 value: value.shown(),
             },
         }

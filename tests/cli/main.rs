@@ -17,6 +17,7 @@ mod audit;
 mod codes;
 mod exit_codes;
 mod host;
+mod in_effect;
 mod output;
 mod reports;
 mod secrets;

@@ -533,7 +533,7 @@ fn options_the_service_environment_gives() {
     assert_eq!(
         n.findings(Code::JVM_BELOW_RECOMMENDED),
         [format!(
-            "JVM001 api-manager.sh:-Xmx @{unit}:3 1g → >= 2g | add `Environment=JVM_MEM_OPTS -Xmx` = `2g` to {drop_in}"
+            "JVM001 api-manager.sh:-Xmx @{unit}:3 1g → >= 2g | add `-Xmx in Environment=JVM_MEM_OPTS` = `2g` to {drop_in}"
         )]
     );
     let notes = n.notes_of(Code::JVM_BELOW_RECOMMENDED);

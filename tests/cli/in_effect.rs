@@ -1,0 +1,341 @@
+//! The configuration in effect, one source at a time: each test changes one thing in the
+//! `unit-env` fake root (a unit whose environment overrides the start script, an env file, a
+//! running JVM, a cgroup limit) and asserts the finding, the source it names and where `--diff`
+//! writes.
+
+use crate::{CliTest, codes_of};
+use serde_json::Value;
+
+const HOME: &str = "wso2am-4.2.0";
+const SECRETS: [&str; 2] = ["fixture-keystore-secret", "fixture-db-secret"];
+
+fn write(t: &CliTest, rel: &str, text: &str) {
+    let path = t.root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn findings<'a>(v: &'a Value, code: &str) -> Vec<&'a Value> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == code)
+        .collect()
+}
+
+fn one<'a>(v: &'a Value, code: &str, subject_ends: &str) -> &'a Value {
+    let all = findings(v, code);
+    let hits: Vec<_> = all
+        .iter()
+        .filter(|f| f["subject"].as_str().unwrap().ends_with(subject_ends))
+        .collect();
+    assert_eq!(hits.len(), 1, "one {code} on {subject_ends} in {all:#?}");
+    hits[0]
+}
+
+fn at(f: &Value) -> String {
+    format!("{}:{}", f["file"].as_str().unwrap(), f["line"])
+}
+
+fn notes(f: &Value) -> String {
+    f["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The files a `--diff` names (`+++ b/…` lines), and the whole diff.
+fn diff(t: &CliTest, args: &[&str]) -> (Vec<String>, String) {
+    let mut all = vec!["--diff"];
+    all.extend_from_slice(args);
+    let (_, out, err) = t.run(Some(HOME), &all);
+    let files = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("+++ b/"))
+        .map(str::to_string)
+        .collect();
+    (files, out + &err)
+}
+
+fn header(t: &CliTest, args: &[&str]) -> String {
+    let (_, out, _) = t.run(Some(HOME), args);
+    out.lines()
+        .take_while(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_units_environment_and_env_file_are_what_the_jvm_gets() {
+    let t = CliTest::new("unit-env");
+    let (_, v) = t.json(Some(HOME), &[]);
+
+    // JVM_MEM_OPTS from the unit's Environment= replaces the script's default heap.
+    let xmx = one(&v, "JVM001", ":-Xmx");
+    assert_eq!(xmx["current"], "1g");
+    assert_eq!(at(xmx), "etc/systemd/system/wso2am.service:10");
+    assert!(
+        notes(xmx)
+            .contains("`JVM_MEM_OPTS` of wso2am.service (etc/systemd/system/wso2am.service:10:17)"),
+        "{}",
+        notes(xmx)
+    );
+    assert_eq!(
+        xmx["fix"]["file"],
+        "etc/systemd/system/wso2am.service.d/zz-apim-tune.conf"
+    );
+    // The fatal GC option rides in the same variable.
+    let cms = one(&v, "JVM013", ":-XX:+UseConcMarkSweepGC");
+    assert_eq!(cms["severity"], "error");
+    assert_eq!(at(cms), "etc/systemd/system/wso2am.service:10");
+    // JAVA_OPTS from the EnvironmentFile=: the JDK's own property name, turned off.
+    let entity = one(&v, "JVM002", ":-Djdk.xml.entityExpansionLimit");
+    assert_eq!(entity["current"], "0");
+    assert_eq!(at(entity), "etc/default/wso2am:2");
+    assert!(notes(entity).contains("`JAVA_OPTS` of wso2am.service (etc/default/wso2am:2:11)"));
+    // The running JVM (pid 7373) still has the script's 2g: a restart would change it.
+    let running = one(&v, "PRC002", ":-Xmx");
+    assert_eq!(running["file"], "proc/7373/cmdline");
+    assert_eq!(running["current"], "-Xmx2g");
+    assert!(notes(running).contains("wso2am.service:10:17"));
+    // The memory in effect is the unit's cgroup (v2) limit, not the host's 16 GiB.
+    assert_eq!(v["host"]["memory_mb"], 4096);
+    assert_eq!(
+        v["host"]["sources"]["memory_mb"],
+        "the cgroup limit in sys/fs/cgroup/system.slice/wso2am.service/memory.max"
+    );
+
+    // A fix goes where the value comes from: the env file line in place, the unit through a
+    // drop-in; the script, whose default does not run, is left alone.
+    let (files, text) = diff(&t, &[]);
+    assert_eq!(
+        files,
+        [
+            "etc/default/wso2am",
+            "etc/systemd/system/wso2am.service.d/zz-apim-tune.conf"
+        ]
+    );
+    assert!(
+        text.contains("+Environment=\"JVM_MEM_OPTS=-Xms2g -Xmx2g\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("-Djdk.xml.entityExpansionLimit=10000\""),
+        "{text}"
+    );
+    for secret in SECRETS {
+        assert!(!text.contains(secret), "{secret} in the diff:\n{text}");
+        let (_, out, err) = t.run(Some(HOME), &[]);
+        assert!(
+            !out.contains(secret) && !err.contains(secret),
+            "{secret} in the text report"
+        );
+    }
+}
+
+#[test]
+fn applying_the_environment_fixes_converges() {
+    let t = CliTest::new("unit-env");
+    let (_, before) = t.json(Some(HOME), &[]);
+    let (code, out, err) = t.run(Some(HOME), &["--apply", "--yes"]);
+    assert!(code == 0 || code == 1, "{out}{err}");
+    let unit_drop_in = std::fs::read_to_string(
+        t.root
+            .join("etc/systemd/system/wso2am.service.d/zz-apim-tune.conf"),
+    )
+    .unwrap();
+    assert!(unit_drop_in.contains("[Service]\nEnvironment=\"JVM_MEM_OPTS=-Xms2g -Xmx2g\"\n"));
+    let env_file = std::fs::read_to_string(t.root.join("etc/default/wso2am")).unwrap();
+    // The secret stays on disk as it was (only output masks it), the other lines byte for byte.
+    assert!(env_file.contains("-Dcom.example.keystore.password=fixture-keystore-secret -Djdk.xml.entityExpansionLimit=10000\""));
+    assert!(env_file.ends_with("DB_PASSWORD=fixture-db-secret\n"));
+
+    let (_, after) = t.json(Some(HOME), &[]);
+    let fixable: Vec<_> = after["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["fixable"] == true)
+        .collect();
+    assert!(fixable.is_empty(), "still fixable: {fixable:#?}");
+    let old = codes_of(&before);
+    let new: Vec<_> = codes_of(&after)
+        .into_iter()
+        .filter(|c| !old.contains(c))
+        .collect();
+    assert!(new.is_empty(), "new findings after the apply: {new:?}");
+}
+
+#[test]
+fn a_cgroup_v1_limit_is_the_memory_in_effect() {
+    let t = CliTest::new("unit-env");
+    std::fs::remove_dir_all(t.root.join("sys/fs/cgroup/system.slice")).unwrap();
+    write(
+        &t,
+        "sys/fs/cgroup/memory/system.slice/wso2am.service/memory.limit_in_bytes",
+        "3221225472\n",
+    );
+    let (_, v) = t.json(Some(HOME), &[]);
+    assert_eq!(v["host"]["memory_mb"], 3072);
+    assert_eq!(
+        v["host"]["sources"]["memory_mb"],
+        "the cgroup limit in sys/fs/cgroup/memory/system.slice/wso2am.service/memory.limit_in_bytes"
+    );
+    // v1 says "no limit" with a huge number: the host's RAM is then in effect.
+    write(
+        &t,
+        "sys/fs/cgroup/memory/system.slice/wso2am.service/memory.limit_in_bytes",
+        "9223372036854771712\n",
+    );
+    let (_, v) = t.json(Some(HOME), &[]);
+    assert_eq!(v["host"]["memory_mb"], 15940);
+    assert_eq!(v["host"]["sources"]["memory_mb"], "proc/meminfo");
+}
+
+#[test]
+fn memory_max_caps_the_heap_and_the_fix_stays_under_it() {
+    let t = CliTest::new("unit-env");
+    std::fs::remove_dir_all(t.root.join("sys/fs/cgroup")).unwrap();
+    write(
+        &t,
+        "etc/systemd/system/wso2am.service.d/memory.conf",
+        "[Service]\nMemoryMax=2560M\n",
+    );
+    let (_, v) = t.json(Some(HOME), &[]);
+    assert_eq!(v["host"]["memory_mb"], 2560);
+    assert!(
+        v["host"]["sources"]["memory_mb"]
+            .as_str()
+            .unwrap()
+            .contains("`MemoryMax=2560M` of wso2am.service at etc/systemd/system/wso2am.service.d/memory.conf:2:11")
+    );
+    // The profile's 2g minimum does not fit: it is capped at half of 2560 MiB.
+    let xmx = one(&v, "JVM001", ":-Xmx");
+    assert_eq!(xmx["expected"], ">= 1280m");
+    assert!(notes(xmx).contains("capped at half the memory in effect"));
+
+    // A heap above what MemoryMax= allows is JVM011 with the unit as the memory's source.
+    write(
+        &t,
+        "etc/systemd/system/wso2am.service.d/heap.conf",
+        "[Service]\nEnvironment=\"JVM_MEM_OPTS=-Xms2g -Xmx2g\"\n",
+    );
+    let (_, v) = t.json(Some(HOME), &[]);
+    let big = one(&v, "JVM011", ":-Xmx");
+    assert_eq!(at(big), "etc/systemd/system/wso2am.service.d/heap.conf:2");
+    assert!(notes(big).contains("MemoryMax=2560M"), "{}", notes(big));
+}
+
+#[test]
+fn each_server_role_is_the_default_role() {
+    let t = CliTest::new("unit-env");
+    let toml = t
+        .root
+        .join("opt/wso2am-4.2.0/repository/conf/deployment.toml");
+    let original = std::fs::read_to_string(&toml).unwrap();
+    for (written, role) in [
+        ("default", "all-in-one"),
+        ("gateway-worker", "gateway"),
+        ("control-plane", "control-plane"),
+        ("traffic-manager", "traffic-manager"),
+        ("api-key-manager-deprecated", "key-manager"),
+    ] {
+        std::fs::write(
+            &toml,
+            original.replacen(
+                "[server]\n",
+                &format!("[server]\nserver_role = \"{written}\"\n"),
+                1,
+            ),
+        )
+        .unwrap();
+        let head = header(&t, &[]);
+        assert!(
+            head.contains(&format!(
+                "role `{role}` from server_role in deployment.toml (`{written}`)"
+            )),
+            "{written}: {head}"
+        );
+        assert!(
+            head.contains(&format!("(role {role},")),
+            "{written}: {head}"
+        );
+        let (_, v) = t.json(Some(HOME), &[]);
+        assert!(findings(&v, "APM016").is_empty(), "{written}");
+    }
+    // A --role that disagrees with the node is a warning at the line that declares the role.
+    let (_, v) = t.json(Some(HOME), &["--role", "gateway"]);
+    let f = &findings(&v, "APM016")[0];
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(at(f), "opt/wso2am-4.2.0/repository/conf/deployment.toml:3");
+    assert_eq!(f["expected"], "key-manager");
+}
+
+#[test]
+fn dprofile_on_the_unit_and_on_the_running_jvm() {
+    let t = CliTest::new("unit-env");
+    let unit = t.root.join("etc/systemd/system/wso2am.service");
+    let text = std::fs::read_to_string(&unit).unwrap();
+    std::fs::write(
+        &unit,
+        text.replace(
+            "api-manager.sh start",
+            "api-manager.sh start -Dprofile=gateway-worker",
+        ),
+    )
+    .unwrap();
+    let head = header(&t, &[]);
+    assert!(
+        head.contains(
+            "role `gateway` from -Dprofile in wso2am.service's ExecStart (`gateway-worker`)"
+        ),
+        "{head}"
+    );
+    // The running JVM is what runs: its -Dprofile wins over the unit's.
+    write(
+        &t,
+        "proc/7373/cmdline",
+        "/usr/lib/jvm/java-17-openjdk-amd64/bin/java\0-Xmx2g\0-Dprofile=traffic-manager\0-Dcarbon.home=/opt/wso2am-4.2.0\0org.wso2.carbon.bootstrap.Bootstrap\0",
+    );
+    let head = header(&t, &[]);
+    assert!(
+        head.contains("role `traffic-manager` from -Dprofile of the running JVM (proc/7373)"),
+        "{head}"
+    );
+}
+
+#[test]
+fn a_root_without_proc_and_sys_leaves_those_facts_unknown() {
+    let t = CliTest::new("unit-env");
+    std::fs::remove_dir_all(t.root.join("proc")).unwrap();
+    std::fs::remove_dir_all(t.root.join("sys")).unwrap();
+    let head = header(&t, &[]);
+    assert!(
+        head.contains(
+            "cores unknown (the root has no sys/devices/system/cpu/online): give --cores"
+        ),
+        "{head}"
+    );
+    assert!(
+        head.contains("memory unknown (the root has no proc/meminfo): give --memory"),
+        "{head}"
+    );
+    let (_, v) = t.json(Some(HOME), &[]);
+    // Nothing the tool's own machine has leaks in.
+    assert_eq!(v["host"]["cores"], 0);
+    assert_eq!(v["host"]["memory_mb"], 0);
+    // A heap is not judged against memory nobody knows, and no running JVM is invented.
+    assert!(findings(&v, "JVM011").is_empty() && findings(&v, "PRC002").is_empty());
+    // Given, they are used and named as given.
+    let (_, v) = t.json(Some(HOME), &["--cores", "8", "--memory", "8G"]);
+    assert_eq!(v["host"]["cores"], 8);
+    assert_eq!(v["host"]["memory_mb"], 8192);
+    // A bare number is not silently MiB.
+    let out = t.audit(Some(HOME), &["--memory", "16"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unit"));
+}
