@@ -15,6 +15,7 @@ macro_rules! in_snapshots {
 mod apply;
 mod audit;
 mod codes;
+mod converge;
 mod exit_codes;
 mod host;
 mod in_effect;
@@ -119,7 +120,7 @@ pub fn codes_of(v: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-fn copy_tree(from: &Path, to: &Path) {
+pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
