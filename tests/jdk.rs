@@ -253,3 +253,48 @@ fn jdk_17_takes_the_heap_the_in_effect_order_says() {
     }
     println!("checked {} environments against the JVM", cases.len());
 }
+
+/// `-XX:+PrintFlagsFinal` value of `name` for `java ARGS -version`.
+fn final_flag(args: &[&str], name: &str) -> u64 {
+    let mut all = args.to_vec();
+    all.extend(["-XX:+PrintFlagsFinal", "-version"]);
+    let out = java_with(&all).expect("java runs");
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(name))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{name} in -XX:+PrintFlagsFinal"))
+}
+
+/// The heap ceiling's JDK facts (rules::jvm::native_memory): the defaults it sets aside for the
+/// code cache and a thread stack, and the container advice (a percentage of the memory the JVM
+/// sees sizes the heap; a fixed -Xmx overrides it). `-XX:MaxRAM` stands in for a container's
+/// limit, which JDK 17 reads the same way.
+#[test]
+fn jdk_17_has_the_native_memory_defaults_the_heap_ceiling_uses() {
+    match version() {
+        Some(17) => {}
+        Some(v) => return skip::skip(&format!("the JDK on hand is {v}, not 17")),
+        None => return skip::skip("no JDK (install openjdk-17-jdk-headless)"),
+    }
+    use apim_tune::rules::jvm::native_memory::{CODE_CACHE_DEFAULT, STACK_DEFAULT};
+    assert_eq!(final_flag(&[], "ReservedCodeCacheSize"), CODE_CACHE_DEFAULT);
+    // ThreadStackSize is in KiB (x86_64 Linux; aarch64 has 2048).
+    if std::env::consts::ARCH == "x86_64" {
+        assert_eq!(final_flag(&[], "ThreadStackSize") * 1024, STACK_DEFAULT);
+    }
+    let gib = 1024 * 1024 * 1024;
+    assert_eq!(
+        final_flag(&["-XX:MaxRAM=4g", "-XX:MaxRAMPercentage=50"], "MaxHeapSize"),
+        2 * gib
+    );
+    assert_eq!(
+        final_flag(
+            &["-XX:MaxRAM=4g", "-XX:MaxRAMPercentage=50", "-Xmx1g"],
+            "MaxHeapSize"
+        ),
+        gib
+    );
+}

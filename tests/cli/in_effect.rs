@@ -216,7 +216,7 @@ fn memory_max_caps_the_heap_and_the_fix_stays_under_it() {
     // The profile's 2g minimum does not fit: it is capped at half of 2560 MiB.
     let xmx = one(&v, "JVM001", ":-Xmx");
     assert_eq!(xmx["expected"], ">= 1280m");
-    assert!(notes(xmx).contains("capped at half the memory in effect"));
+    assert!(notes(xmx).contains("capped at what the memory in effect allows"));
 
     // A heap above what MemoryMax= allows is JVM011 with the unit as the memory's source.
     write(

@@ -493,27 +493,32 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
         Some(_) => place.note(),
         None => place.note_absent(),
     });
-    // A heap minimum never asks for more than half the memory in effect: JVM011 would then
-    // report the very heap the fix wrote (and in a container or under MemoryMax= the JVM would
-    // be killed). The minimum is capped there, and the finding says so.
+    // A heap minimum never asks for more than the memory in effect allows (half of it, less
+    // where native memory needs more): JVM011 would then report the very heap the fix wrote, and
+    // in a container or under MemoryMax= the JVM would be killed. The minimum is capped at
+    // JVM011's own ceiling, and the finding says so.
     let mut check = exp.check.clone();
-    let ram = cx.facts.memory_mb.value.saturating_mul(1024 * 1024);
     if matches!(exp.key.as_str(), "-Xmx" | "-Xms")
-        && ram > 0
+        && let Some(ceiling) = crate::rules::jvm::native_memory::heap_ceiling(cx)
         && let Check::Range {
             min: Some(Val::Size(lo)),
             ..
         } = &mut check
-        && *lo > ram / 2
+        && *lo > ceiling.bytes
     {
-        let cap = ram / 2 / (1024 * 1024) * (1024 * 1024);
         notes.push(format!(
-            "the profile's minimum {} is capped at half the memory in effect ({} MiB from {})",
+            "the profile's minimum {} is capped at what the memory in effect allows ({} MiB from {}); {}",
             format_size(*lo),
             cx.facts.memory_mb.value,
-            cx.facts.memory_mb.source
+            cx.facts.memory_mb.source,
+            ceiling.describe()
         ));
-        *lo = cap;
+        *lo = ceiling.bytes;
+    }
+    if exp.key == "-Xmx"
+        && let Some(advice) = crate::rules::jvm::container_heap_advice(cx)
+    {
+        notes.push(advice);
     }
     Some((
         Seen {

@@ -1,10 +1,12 @@
-//! JVM011 heap-above-half-ram: a maximum heap above about half of the host's memory.
+//! JVM011 heap-above-half-ram: a maximum heap above what the memory in effect allows.
 //!
-//! Besides the heap the JVM needs metaspace, direct buffers (the pass-through I/O buffers), a
-//! stack per thread (hundreds of workers), and the OS needs page cache. WSO2 sizes 2 GB of heap on
-//! 4 GB of RAM.
+//! Besides the heap the JVM needs metaspace, compiled code, a stack per thread (hundreds of
+//! workers) and direct buffers, and the OS needs page cache. The ceiling (see
+//! [`super::native_memory`]) is the smaller of half the memory in effect (WSO2 sizes 2 GB of heap
+//! on 4 GB) and what is left beside that native memory.
 
-use super::{Place, script_name};
+use super::native_memory::heap_ceiling;
+use super::{Place, container_heap_advice, script_name};
 use crate::apim::jvm::parse_size;
 use crate::diag::{Finding, Subject};
 use crate::profile::resolve::format_size;
@@ -12,13 +14,18 @@ use crate::rules::{Check, Input, RuleContext};
 
 declare_rule! {
     /// ### What it checks
-    /// A maximum heap above about half of the host's memory.
+    /// A maximum heap above what the memory in effect (the smallest of RAM, the service's cgroup
+    /// limit and the unit's `MemoryMax=`) allows: at most half of it, and no more than what is
+    /// left beside native memory (metaspace, code cache, a stack per pass-through worker and
+    /// other thread, direct buffers; `-XX:MaxMetaspaceSize`, `-XX:ReservedCodeCacheSize`, `-Xss`
+    /// and `-XX:MaxDirectMemorySize` are used when set).
     /// ### Why it matters
-    /// The JVM also needs metaspace, direct buffers (pass-through I/O buffers), thread stacks for
-    /// hundreds of workers, and the OS needs page cache; a larger heap invites the OOM killer.
+    /// Heap and native memory together past the limit get the JVM killed by the kernel's OOM
+    /// killer; on a host the OS also needs page cache.
     /// ### Fix
-    /// Lower `-Xmx` to at most half of RAM, or add memory.
-    pub(crate) static RULE = "JVM011" "heap-above-half-ram" Warning "the maximum heap is above half of RAM",
+    /// Lower `-Xmx` to the ceiling the finding names, or give the node more memory. In a
+    /// container, `-XX:MaxRAMPercentage` sizes the heap from the container's limit instead.
+    pub(crate) static RULE = "JVM011" "heap-above-half-ram" Warning "the maximum heap leaves too little memory beside it",
     inputs: [Input::Host, Input::Jvm],
     check: Check::Node(check),
 }
@@ -30,26 +37,34 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     let Some(heap) = flag.value.as_deref().and_then(parse_size) else {
         return;
     };
-    let ram = cx.facts.memory_mb.value.saturating_mul(1024 * 1024);
-    if ram == 0 || heap <= ram / 2 {
+    let Some(ceiling) = heap_ceiling(cx) else {
+        return;
+    };
+    if heap <= ceiling.bytes {
         return;
     }
-    let location = opt.location();
+    let written = flag.value.clone().unwrap_or_default();
     let mut f = Finding::new(
-            RULE.code(),
-            Subject::jvm(script_name(&jvm.script), "-Xmx"),
-            format!(
-                "`-Xmx{}` is more than half of the host's {} of memory",
-                flag.value.clone().unwrap_or_default(),
-                format_size(ram / (1024 * 1024) * 1024 * 1024)
-            ),
-        )
-        .at(Some(location))
-        .current(flag.value.clone().unwrap_or_default())
-        .expected(format!("<= {}", format_size(ram / 2 / (1024 * 1024) * 1024 * 1024)))
-        .why("the JVM also needs metaspace, direct I/O buffers and a stack per thread, and the OS needs page cache; WSO2 gives the JVM 2 GB of a 4 GB host")
-        .see("WSO2 installation prerequisites")
-        .note(format!("memory {} MiB from {}", cx.facts.memory_mb.value, cx.facts.memory_mb.source));
+        RULE.code(),
+        Subject::jvm(script_name(&jvm.script), "-Xmx"),
+        format!(
+            "`-Xmx{written}` leaves too little of the {} MiB in effect for native memory and the OS",
+            ceiling.memory_mb
+        ),
+    )
+    .at(Some(opt.location()))
+    .current(written)
+    .expected(format!("<= {}", format_size(ceiling.bytes)))
+    .why("the JVM also needs metaspace, compiled code, a stack per thread and direct buffers beyond the heap, and the OS needs page cache; past the memory in effect the kernel's OOM killer ends the JVM")
+    .see("WSO2 installation prerequisites; JDK Native Memory Tracking")
+    .note(format!(
+        "memory {} MiB from {}",
+        cx.facts.memory_mb.value, cx.facts.memory_mb.source
+    ))
+    .note(ceiling.describe());
+    if let Some(advice) = container_heap_advice(cx) {
+        f = f.note(advice);
+    }
     if let Some(note) = Place::from_option(jvm, opt).note() {
         f = f.note(note);
     }

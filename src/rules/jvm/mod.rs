@@ -5,6 +5,7 @@ pub mod heap_vs_ram;
 pub mod jdk_options;
 pub mod jdk_range;
 pub mod max_perm_size;
+pub mod native_memory;
 pub mod xms_xmx;
 
 use crate::apim::jvm::is_memory_option;
@@ -134,3 +135,16 @@ pub(crate) fn jvm_fix(change: Change) -> Fix {
 
 #[cfg(test)]
 mod tests;
+
+/// In a container whose cgroup limit is the memory in effect, on a JDK that reads that limit
+/// (10 and later), a percentage sizes the heap from the limit at every start; a fixed `-Xmx`
+/// wins over it and must be changed by hand with the limit (both checked on JDK 17 in
+/// tests/jdk.rs).
+pub(crate) fn container_heap_advice(cx: &crate::rules::RuleContext) -> Option<String> {
+    let in_container = cx.facts.container.is_some();
+    let cgroup = cx.facts.memory_mb.source.contains("cgroup");
+    let jdk_reads_limit = cx.facts.java.as_ref().is_some_and(|j| j.value >= 10);
+    (in_container && cgroup && jdk_reads_limit).then(|| {
+        "in a container, `-XX:MaxRAMPercentage=50` without `-Xmx` sizes the heap from the container's memory limit at every start, so it follows a changed limit; a fixed `-Xmx` overrides it".to_string()
+    })
+}

@@ -484,19 +484,126 @@ fn review_fixes_for_the_jdk_and_heap_rules() {
             "[Service]\nExecStart=/opt/wso2am-4.2.0/bin/api-manager.sh\nMemoryMax=2G\n",
         )
     };
-    // 2 GiB in effect: the profile's 2g minimum becomes 1 GiB.
+    // 2 GiB in effect: half would be 1 GiB, but native memory needs more than the other half
+    // (metaspace 256m, code cache 240m, 550 stacks of 1m, direct 128m: 1174 MiB), so the
+    // profile's 2g minimum becomes the 874 MiB left.
     assert_eq!(
         capped("512m").findings(Code::JVM_BELOW_RECOMMENDED),
         vec![
-            "JVM001 api-manager.sh:-Xmx @opt/wso2am-4.2.0/bin/api-manager.sh:3 512m → >= 1g | set `1g` at opt/wso2am-4.2.0/bin/api-manager.sh:3"
+            "JVM001 api-manager.sh:-Xmx @opt/wso2am-4.2.0/bin/api-manager.sh:3 512m → >= 874m | set `874m` at opt/wso2am-4.2.0/bin/api-manager.sh:3"
         ]
     );
     assert!(
-        capped("1g")
+        capped("874m")
             .findings(Code::JVM_BELOW_RECOMMENDED)
             .is_empty()
     );
-    assert!(capped("1g").findings(Code::HEAP_ABOVE_HALF_RAM).is_empty());
+    assert!(
+        capped("874m")
+            .findings(Code::HEAP_ABOVE_HALF_RAM)
+            .is_empty()
+    );
+    assert_eq!(
+        capped("1g").findings(Code::HEAP_ABOVE_HALF_RAM),
+        vec![
+            "JVM011 api-manager.sh:-Xmx @opt/wso2am-4.2.0/bin/api-manager.sh:3 1g → <= 874m | no fix"
+        ]
+    );
+}
+
+/// The heap ceiling sets native memory aside, part by part, from the options in effect and the
+/// pass-through pool the home configures; and no heap fix is one JVM011 then reports: for every
+/// memory size and pool, JVM001's proposed -Xmx, written back, is judged clean by both rules.
+#[test]
+fn heap_ceiling_and_no_contradiction_between_heap_rules() {
+    let toml = |pool: &str| format!("[passthru_http]\n{pool}\n");
+    let node = |heap: &str, mb: u64, pool: &str| {
+        apim(heap)
+            .file(
+                "opt/wso2am-4.2.0/repository/conf/deployment.toml",
+                &toml(pool),
+            )
+            .memory_mb(mb)
+            .java(17)
+    };
+    // A bounded queue lets `max` workers run; an unbounded one only `core` (4 GiB: 256 + 240 +
+    // (1000 + 150) stacks + 128 = 1774 MiB native, 2322 MiB left: half, 2048, still binds).
+    let notes = node(
+        "-Xms8g -Xmx8g",
+        4096,
+        "worker_pool_size_core = 1000\nworker_pool_size_max = 1000\nworker_pool_queue_length = 10",
+    )
+    .notes_of(Code::HEAP_ABOVE_HALF_RAM);
+    assert!(
+        notes.iter().any(|n| n.contains("heap ceiling 2g of 4096 MiB in effect: half of it (native: metaspace 256m, code cache 240m, 1150 thread stacks of 1m (1150m), direct buffers 128m)")),
+        "{notes:?}"
+    );
+    // Options in effect replace the defaults and allowances.
+    let notes = node(
+        "-Xms3g -Xmx3g -Xss512k -XX:MaxMetaspaceSize=128m -XX:ReservedCodeCacheSize=64m -XX:MaxDirectMemorySize=32m",
+        3072,
+        "worker_pool_size_core = 200",
+    )
+    .notes_of(Code::HEAP_ABOVE_HALF_RAM);
+    assert!(
+        notes.iter().any(|n| n.contains("native: metaspace 128m (-XX:MaxMetaspaceSize=128m), code cache 64m (-XX:ReservedCodeCacheSize=64m), 350 thread stacks of 512k (175m), direct buffers 32m (-XX:MaxDirectMemorySize=32m)")),
+        "{notes:?}"
+    );
+    for mb in [1024, 1536, 2048, 2560, 3072, 4096, 6144, 8192, 16384] {
+        for pool in [
+            "worker_pool_size_core = 50",
+            "worker_pool_size_core = 400",
+            "worker_pool_size_core = 2000",
+        ] {
+            let low = node("-Xms256m -Xmx256m", mb, pool);
+            let fixes = low.findings(Code::JVM_BELOW_RECOMMENDED);
+            let proposed = fixes
+                .iter()
+                .find_map(|f| f.split("set `").nth(1)?.split('`').next())
+                .map(str::to_string);
+            let Some(xmx) = proposed else {
+                // Nothing to raise: the ceiling is at or below 256m.
+                assert!(fixes.is_empty(), "{mb} MiB, {pool}: {fixes:?}");
+                continue;
+            };
+            let fixed = node(&format!("-Xms{xmx} -Xmx{xmx}"), mb, pool);
+            assert_eq!(
+                (
+                    fixed.findings(Code::JVM_BELOW_RECOMMENDED),
+                    fixed.findings(Code::HEAP_ABOVE_HALF_RAM)
+                ),
+                (Vec::<String>::new(), Vec::<String>::new()),
+                "{mb} MiB, {pool}: the fix wrote -Xmx{xmx}"
+            );
+        }
+    }
+}
+
+/// In a container whose limit is the memory in effect, heap findings say when a percentage of
+/// that limit fits better than a fixed -Xmx; on a host or an old JDK they do not.
+#[test]
+fn container_heap_findings_suggest_max_ram_percentage() {
+    let container = |java: u32| {
+        apim("-Xms3g -Xmx3g")
+            .meminfo_mb(8192)
+            .java(java)
+            .file(".dockerenv", "")
+            .file("sys/fs/cgroup/memory.max", "4294967296\n")
+    };
+    let advice = |n: Node| {
+        n.notes_of(Code::HEAP_ABOVE_HALF_RAM)
+            .iter()
+            .any(|n| n.contains("-XX:MaxRAMPercentage=50"))
+    };
+    assert!(advice(container(17)));
+    assert!(
+        !advice(container(8)),
+        "JDK 8 before 8u191 does not read the limit"
+    );
+    assert!(
+        !advice(apim("-Xms6g -Xmx6g").meminfo_mb(8192).java(17)),
+        "a host"
+    );
 }
 
 /// The unit that runs the home, with `service` lines after its `ExecStart=`.
