@@ -138,51 +138,17 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
     // Memory in effect: the service's MemoryMax= and the cgroup it runs in (the container's, or
     // the unit's) cap what API-M gets below the host's RAM. An explicit --memory still wins.
     if opts.overrides.memory_mb.is_none() {
-        let ram = facts.memory_mb.value;
-        let from_units = home_units.iter().filter_map(|u| {
-            let s = u.memory_max.as_ref()?;
-            let mb = crate::host::systemd::parse_memory_max(&s.value, ram)?;
-            Some((
-                mb,
-                format!("`MemoryMax={}` of {} at {}", s.value, u.name, s.location),
-            ))
-        });
-        let names: Vec<&str> = home_units.iter().map(|u| u.name.as_str()).collect();
-        let from_cgroup =
-            crate::host::cgroup::memory_limit(root, facts.container.is_some(), &names)
-                .map(|l| (l.mb, format!("the cgroup limit in {}", l.source)));
-        if let Some((mb, what)) = from_units
-            .chain(from_cgroup)
-            .filter(|(mb, _)| *mb > 0 && (ram == 0 || *mb < ram))
-            .min_by_key(|(mb, _)| *mb)
-        {
-            let host = match ram {
-                0 => "the host's memory is unknown".to_string(),
-                _ => format!("the host has {ram} MiB"),
-            };
-            notes.push(format!("memory in effect: {mb} MiB, {what}; {host}"));
-            facts.memory_mb = crate::host::Fact::new(mb, what);
+        let units: Vec<&crate::host::systemd::Unit> = home_units.iter().collect();
+        if let Some((memory, note)) = crate::host::in_effect::memory(root, &facts, &units) {
+            notes.push(note);
+            facts.memory_mb = memory;
         }
     }
     // Unknown stays unknown: say which facts are, and how to give them.
-    if facts.cores.value == 0 {
-        notes.push(
-            "cores unknown (the root has no sys/devices/system/cpu/online): give --cores; what scales by cores is not judged"
-                .into(),
-        );
-    }
-    if facts.memory_mb.value == 0 {
-        notes.push(
-            "memory unknown (the root has no proc/meminfo): give --memory, e.g. 16G; what scales by memory is not judged"
-                .into(),
-        );
-    }
-    if home.is_some() && facts.java.is_none() {
-        notes.push(
-            "JDK unknown (no --java-version, --java-home, $JAVA_HOME, unit JAVA_HOME or running JVM): give --java-version; checks that depend on the JDK are skipped or only warn"
-                .into(),
-        );
-    }
+    notes.extend(crate::host::in_effect::unknown_notes(
+        &facts,
+        home.is_some(),
+    ));
     // The node's own role is the default `--role`; a `--role` that disagrees is judged (APM016).
     let node_role = home
         .as_ref()

@@ -507,6 +507,9 @@ pub struct HostArgs {
     pub java_version: Option<u32>,
     #[arg(long, value_name = "DIR")]
     pub java_home: Option<PathBuf>,
+    /// Kernel release, when the root does not hold `proc/sys/kernel/osrelease`.
+    #[arg(long, value_name = "RELEASE")]
+    pub kernel: Option<String>,
     /// Role whose recommended kernel parameters `--format k8s` prints.
     #[arg(long, default_value = "all-in-one", value_parser = ["all-in-one", "gateway", "key-manager", "control-plane", "traffic-manager"])]
     pub role: String,
@@ -604,6 +607,9 @@ pub struct TargetArgs {
     /// JDK home to read `release` from (default: $JAVA_HOME).
     #[arg(long, value_name = "DIR", help_heading = "Host")]
     pub java_home: Option<PathBuf>,
+    /// Kernel release, e.g. 6.1.0-18-amd64 (default: proc/sys/kernel/osrelease under the root).
+    #[arg(long, value_name = "RELEASE", help_heading = "Host")]
+    pub kernel: Option<String>,
     /// User API-M runs as, for limits (default: detected from the limits files or the home).
     #[arg(long, value_name = "NAME", help_heading = "Host")]
     pub user: Option<String>,

@@ -20,6 +20,7 @@ pub fn run(a: &HostArgs) -> anyhow::Result<u8> {
         nat: Some(a.nat.into()),
         java_version: a.java_version,
         java_home: a.java_home.clone(),
+        kernel: a.kernel.clone(),
     };
     let mut facts = detect::detect(&root, &ov);
     let (units, _problems) = systemd::find_apim_units(&root);
@@ -38,6 +39,17 @@ pub fn run(a: &HostArgs) -> anyhow::Result<u8> {
             None => {}
         }
     }
+    // What the API-M service gets: its units' MemoryMax= and cgroup cap the host's RAM, as in
+    // the audit (which narrows them to the audited home's units).
+    let mut notes = Vec::new();
+    if ov.memory_mb.is_none() {
+        let apim_units: Vec<&systemd::Unit> = units.iter().collect();
+        if let Some((memory, note)) = crate::host::in_effect::memory(&root, &facts, &apim_units) {
+            notes.push(note);
+            facts.memory_mb = memory;
+        }
+    }
+    notes.extend(crate::host::in_effect::unknown_notes(&facts, false));
     let profile = profile::load_role(&a.role)?;
     let cx = Context {
         facts: &facts,
@@ -62,6 +74,7 @@ pub fn run(a: &HostArgs) -> anyhow::Result<u8> {
         default_nofile: default_nofile.as_ref(),
         processes: &processes,
         sysctls,
+        notes,
     };
     let text = match a.format {
         HostFormat::Text => render::text(&view),

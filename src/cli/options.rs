@@ -35,6 +35,7 @@ pub(super) fn target_options(a: &TargetArgs) -> AuditOptions {
             nat: Some(a.nat.into()),
             java_version: a.java_version,
             java_home: a.java_home.clone(),
+            kernel: a.kernel.clone(),
         },
         user: a.user.clone(),
         waivers: None,

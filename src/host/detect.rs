@@ -32,6 +32,8 @@ pub struct Overrides {
     pub java_version: Option<u32>,
     /// A real path, not under `--root`: the JDK that runs API-M is named by the operator.
     pub java_home: Option<PathBuf>,
+    /// Kernel release (`6.1.0-18-amd64`), for a root that does not hold it.
+    pub kernel: Option<String>,
 }
 
 /// Detects the host facts for `root`, with `ov` winning over detection.
@@ -49,7 +51,7 @@ fn detect_with(root: &Path, ov: &Overrides, env_java_home: Option<PathBuf>) -> H
     HostFacts {
         cores: detect_cores(root, ov.cores),
         memory_mb: detect_memory(root, ov.memory_mb),
-        kernel: detect_kernel(root),
+        kernel: detect_kernel(root, ov.kernel.as_deref()),
         nat,
         nat_signals,
         java: detect_java(ov, env_java_home),
@@ -130,7 +132,10 @@ fn detect_memory(root: &Path, flag: Option<u64>) -> Fact<u64> {
     }
 }
 
-fn detect_kernel(root: &Path) -> Option<Fact<String>> {
+fn detect_kernel(root: &Path, flag: Option<&str>) -> Option<Fact<String>> {
+    if let Some(release) = flag.map(str::trim).filter(|r| !r.is_empty()) {
+        return Some(Fact::new(release.to_string(), "--kernel"));
+    }
     if let Some(release) = read_text(root, OSRELEASE) {
         let release = release.trim();
         if !release.is_empty() {
@@ -418,6 +423,7 @@ mod tests {
             nat: Some(NatArg::No),
             java_version: Some(21),
             java_home: None,
+            kernel: Some("5.15.0-91-generic".into()),
         };
         let f = detect_with(root, &ov, Some(jdk.path().to_path_buf()));
         assert_eq!(f.cores, Fact::new(16, "--cores"));
@@ -426,6 +432,10 @@ mod tests {
         assert_eq!(f.nat_verdict, NatVerdict::None);
         assert_eq!(f.nat_signals, ["set by --nat no"]);
         assert_eq!(f.java, Some(Fact::new(21, "--java-version")));
+        assert_eq!(
+            f.kernel,
+            Some(Fact::new("5.15.0-91-generic".to_string(), "--kernel"))
+        );
 
         let ov = Overrides {
             nat: Some(NatArg::Yes),

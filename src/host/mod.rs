@@ -7,6 +7,7 @@ pub mod cloud;
 pub mod container;
 pub mod detect;
 pub mod env_file;
+pub mod in_effect;
 pub mod limits;
 pub mod namespaced;
 pub mod nat;

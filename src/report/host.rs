@@ -17,6 +17,8 @@ pub struct HostView<'a> {
     pub processes: &'a [JvmProcess],
     /// Recommended kernel parameters (key, value) for the selected role, for `--format k8s`.
     pub sysctls: Vec<(String, String)>,
+    /// The memory in effect when something caps it, and the facts that are unknown.
+    pub notes: Vec<String>,
 }
 
 fn setting(s: &Option<UnitSetting>) -> Value {
@@ -66,6 +68,7 @@ pub fn json(v: &HostView) -> String {
             Some(s) => json!({ "value": s.value, "at": s.location.to_string() }),
             None => json!({ "value": format!("{}:{}", SYSTEMD_DEFAULT_NOFILE.0, SYSTEMD_DEFAULT_NOFILE.1), "at": "systemd default" }),
         },
+        "notes": v.notes,
         "processes": v.processes.iter().map(|p| json!({
             "pid": p.pid,
             "carbon_home": p.carbon_home,
@@ -116,6 +119,9 @@ pub fn text(v: &HostView) -> String {
         Some(x) => format!("{name:<10} {} ({})\n", sanitize(&x.value), x.source),
         None => format!("{name:<10} {none}\n"),
     };
+    for note in &v.notes {
+        let _ = writeln!(o, "note       {}", sanitize(note));
+    }
     o.push_str(&fact("cloud", &f.cloud, "none detected"));
     o.push_str(&fact("container", &f.container, "none detected"));
     if f.proc_sys_read_only == Some(true) {

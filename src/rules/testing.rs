@@ -40,6 +40,7 @@ impl Node {
                 nat: Some(NatArg::No),
                 java_version: None,
                 java_home: None,
+                kernel: None,
             },
             role: None,
             user: None,

@@ -331,11 +331,59 @@ fn a_root_without_proc_and_sys_leaves_those_facts_unknown() {
     // A heap is not judged against memory nobody knows, and no running JVM is invented.
     assert!(findings(&v, "JVM011").is_empty() && findings(&v, "PRC002").is_empty());
     // Given, they are used and named as given.
-    let (_, v) = t.json(Some(HOME), &["--cores", "8", "--memory", "8G"]);
+    let (_, v) = t.json(
+        Some(HOME),
+        &[
+            "--cores",
+            "8",
+            "--memory",
+            "8G",
+            "--kernel",
+            "6.1.0-18-amd64",
+        ],
+    );
     assert_eq!(v["host"]["cores"], 8);
     assert_eq!(v["host"]["memory_mb"], 8192);
+    assert_eq!(v["host"]["kernel"], "6.1.0-18-amd64");
+    assert_eq!(v["host"]["sources"]["kernel"], "--kernel");
+    assert!(
+        !v["notes"].to_string().contains("unknown ("),
+        "{}",
+        v["notes"]
+    );
     // A bare number is not silently MiB.
     let out = t.audit(Some(HOME), &["--memory", "16"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unit"));
+}
+
+#[test]
+fn the_host_command_shows_the_same_facts_in_effect() {
+    let t = CliTest::new("unit-env");
+    let host = |args: &[&str]| {
+        let out = t.command("host", None, args).output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = host(&[]);
+    assert!(
+        text.contains("memory     4096 MiB (the cgroup limit in sys/fs/cgroup/system.slice/wso2am.service/memory.max)"),
+        "{text}"
+    );
+    assert!(text.contains("the host has 15940 MiB"), "{text}");
+    let json: Value = serde_json::from_str(&host(&["--format", "json"])).unwrap();
+    assert_eq!(json["memory_mb"], 4096);
+    // --memory wins over the cap, as in the audit.
+    assert!(host(&["--memory", "8G"]).contains("memory     8192 MiB (--memory)"));
+
+    std::fs::remove_dir_all(t.root.join("proc")).unwrap();
+    std::fs::remove_dir_all(t.root.join("sys")).unwrap();
+    let text = host(&[]);
+    for fact in ["cores", "memory", "kernel"] {
+        assert!(
+            text.contains(&format!("note       {fact} unknown")),
+            "{text}"
+        );
+    }
+    assert!(host(&["--kernel", "6.1.0-18-amd64"]).contains("kernel     6.1.0-18-amd64 (--kernel)"));
 }

@@ -463,7 +463,17 @@ fn unknown_facts_are_named_with_their_flag() {
             .any(|n| n.starts_with("cores unknown") && n.contains("--cores")),
         "{notes:?}"
     );
-    let known = modern("[server]\nhostname = \"x\"\n").java(17).notes();
+    let notes = modern("[server]\nhostname = \"x\"\n").java(17).notes();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("kernel unknown") && n.contains("--kernel")),
+        "{notes:?}"
+    );
+    let known = modern("[server]\nhostname = \"x\"\n")
+        .java(17)
+        .kernel("6.1.0-18-amd64")
+        .notes();
     assert!(!known.iter().any(|n| n.contains("unknown")), "{known:?}");
 }
 

@@ -1,0 +1,68 @@
+//! The host facts as the service gets them: the memory in effect (the smallest of the host's
+//! RAM, the units' `MemoryMax=` and the cgroup the service runs in), and which facts stay
+//! unknown under a root that does not hold them, with the flag that gives each.
+//!
+//! Reads only; `audit` and `host` both call it, so they show the same facts.
+
+use super::systemd::{Unit, parse_memory_max};
+use super::{Fact, HostFacts};
+use std::path::Path;
+
+/// The memory the service gets when something caps it below the host's RAM: the smallest of the
+/// units' `MemoryMax=` and the cgroup limit (the container's, or each unit's), with its source
+/// and a note that says what the host itself has. `None` when nothing caps it.
+pub fn memory(root: &Path, facts: &HostFacts, units: &[&Unit]) -> Option<(Fact<u64>, String)> {
+    let ram = facts.memory_mb.value;
+    let from_units = units.iter().filter_map(|u| {
+        let s = u.memory_max.as_ref()?;
+        let mb = parse_memory_max(&s.value, ram)?;
+        Some((
+            mb,
+            format!("`MemoryMax={}` of {} at {}", s.value, u.name, s.location),
+        ))
+    });
+    let names: Vec<&str> = units.iter().map(|u| u.name.as_str()).collect();
+    let from_cgroup = super::cgroup::memory_limit(root, facts.container.is_some(), &names)
+        .map(|l| (l.mb, format!("the cgroup limit in {}", l.source)));
+    let (mb, what) = from_units
+        .chain(from_cgroup)
+        .filter(|(mb, _)| *mb > 0 && (ram == 0 || *mb < ram))
+        .min_by_key(|(mb, _)| *mb)?;
+    let host = match ram {
+        0 => "the host's memory is unknown".to_string(),
+        _ => format!("the host has {ram} MiB"),
+    };
+    let note = format!("memory in effect: {mb} MiB, {what}; {host}");
+    Some((Fact::new(mb, what), note))
+}
+
+/// One note per fact the root does not hold, saying what is not judged and how to give it.
+/// `home`: an API-M home is audited (the JDK matters only then).
+pub fn unknown_notes(facts: &HostFacts, home: bool) -> Vec<String> {
+    let mut notes = Vec::new();
+    if facts.cores.value == 0 {
+        notes.push(
+            "cores unknown (the root has no sys/devices/system/cpu/online): give --cores; what scales by cores is not judged"
+                .into(),
+        );
+    }
+    if facts.memory_mb.value == 0 {
+        notes.push(
+            "memory unknown (the root has no proc/meminfo): give --memory, e.g. 16G; what scales by memory is not judged"
+                .into(),
+        );
+    }
+    if facts.kernel.is_none() {
+        notes.push(
+            "kernel unknown (the root has no proc/sys/kernel/osrelease): give --kernel, e.g. 6.1.0-18-amd64; checks that depend on the kernel release are skipped"
+                .into(),
+        );
+    }
+    if home && facts.java.is_none() {
+        notes.push(
+            "JDK unknown (no --java-version, --java-home, $JAVA_HOME, unit JAVA_HOME or running JVM): give --java-version; checks that depend on the JDK are skipped or only warn"
+                .into(),
+        );
+    }
+    notes
+}
