@@ -98,19 +98,7 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
     let (units, unit_problems) = crate::host::systemd::find_apim_units(root);
     let default_nofile = crate::host::systemd::default_limit_nofile(root);
     let processes = crate::host::process::find_apim_processes(root);
-    // The JDK API-M runs with: the unit's JAVA_HOME or the running JVM beat the $JAVA_HOME of
-    // whoever runs apim-tune, which says nothing about another machine's tree under --root.
-    let from_env = facts
-        .java
-        .as_ref()
-        .is_some_and(|j| j.source.starts_with("$JAVA_HOME"));
-    if facts.java.is_none() || from_env {
-        match detect::java_from_services(root, &units, &processes) {
-            Some(j) => facts.java = Some(j),
-            None if from_env && root != std::path::Path::new("/") => facts.java = None,
-            None => {}
-        }
-    }
+    detect::java_in_effect(root, &mut facts, &units, &processes);
 
     let mut notes = Vec::new();
     let home = match apim::locate(opts.apim_home.as_deref()) {

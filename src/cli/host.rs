@@ -26,19 +26,7 @@ pub fn run(a: &HostArgs) -> anyhow::Result<u8> {
     let (units, _problems) = systemd::find_apim_units(&root);
     let default_nofile = systemd::default_limit_nofile(&root);
     let processes = process::find_apim_processes(&root);
-    // The JDK API-M runs with: the unit's JAVA_HOME or the running JVM beat the $JAVA_HOME of
-    // whoever runs apim-tune, which says nothing about another machine's tree under --root.
-    let from_env = facts
-        .java
-        .as_ref()
-        .is_some_and(|j| j.source.starts_with("$JAVA_HOME"));
-    if facts.java.is_none() || from_env {
-        match crate::host::detect::java_from_services(&root, &units, &processes) {
-            Some(j) => facts.java = Some(j),
-            None if from_env && root.as_path() != std::path::Path::new("/") => facts.java = None,
-            None => {}
-        }
-    }
+    detect::java_in_effect(&root, &mut facts, &units, &processes);
     // What the API-M service gets: its units' MemoryMax= and cgroup cap the host's RAM, as in
     // the audit (which narrows them to the audited home's units).
     let mut notes = Vec::new();

@@ -48,13 +48,15 @@ pub fn detect(root: &Path, ov: &Overrides) -> HostFacts {
 fn detect_with(root: &Path, ov: &Overrides, env_java_home: Option<PathBuf>) -> HostFacts {
     let (nat_fact, nat_evidence) = detect_nat(root, ov.nat);
     let (nat, nat_signals) = legacy_nat(&nat_fact, &nat_evidence);
+    let java = detect_java(ov, env_java_home.clone());
     HostFacts {
         cores: detect_cores(root, ov.cores),
         memory_mb: detect_memory(root, ov.memory_mb),
         kernel: detect_kernel(root, ov.kernel.as_deref()),
         nat,
         nat_signals,
-        java: detect_java(ov, env_java_home),
+        jaxp_entity_limit: java_home_jaxp(&java, ov, env_java_home),
+        java,
         distro: os_release::distro(root),
         cloud: cloud::cloud(root),
         container: container::container(root),
@@ -149,6 +151,82 @@ fn detect_kernel(root: &Path, flag: Option<&str>) -> Option<Fact<String>> {
     let uts = nix::sys::utsname::uname().ok()?;
     let release = uts.release().to_string_lossy().trim().to_string();
     (!release.is_empty()).then(|| Fact::new(release, "uname"))
+}
+
+/// The JDK's own JAXP defaults, read by every XML parser it creates.
+const JAXP: &str = "conf/jaxp.properties";
+
+/// `jdk.xml.entityExpansionLimit` as a `jaxp.properties` file sets it (`key=value` or
+/// `key: value`, `#`/`!` comments), with `display:line` as its source.
+pub fn jaxp_entity_limit(text: &str, display: &str) -> Option<Fact<String>> {
+    let lines: Vec<&str> = text.lines().collect();
+    lines.iter().enumerate().rev().find_map(|(i, line)| {
+        let line = line.trim();
+        if line.starts_with(['#', '!']) {
+            return None;
+        }
+        let (key, value) = line.split_once(['=', ':'])?;
+        (key.trim() == "jdk.xml.entityExpansionLimit")
+            .then(|| Fact::new(value.trim().to_string(), format!("{display}:{}", i + 1)))
+    })
+}
+
+/// The limit in the `jaxp.properties` of the JDK the operator named (`--java-home`), or of
+/// `$JAVA_HOME` when that is where the JDK fact came from.
+fn java_home_jaxp(
+    java: &Option<Fact<u32>>,
+    ov: &Overrides,
+    env_java_home: Option<PathBuf>,
+) -> Option<Fact<String>> {
+    let from_env = java
+        .as_ref()
+        .is_some_and(|j| j.source.starts_with("$JAVA_HOME"));
+    let home = ov
+        .java_home
+        .clone()
+        .or(env_java_home.filter(|_| from_env))?;
+    let path = home.join(JAXP);
+    // A regular file of a sane size only: a FIFO or a device here must not hang the audit.
+    let meta = std::fs::metadata(&path).ok()?;
+    if !meta.is_file() || meta.len() > 1 << 20 {
+        return None;
+    }
+    let text = std::fs::read_to_string(&path).ok()?;
+    jaxp_entity_limit(&text, &path.display().to_string())
+}
+
+/// The JDK API-M runs with, where the service says: the unit's `JAVA_HOME` (its environment
+/// files included) or the running JVM's executable beat the `$JAVA_HOME` of whoever runs
+/// apim-tune, which says nothing about another machine's tree under `--root`. `--java-version`
+/// and `--java-home` still win. Sets the JDK's `jaxp.properties` limit with it.
+pub fn java_in_effect(
+    root: &Path,
+    facts: &mut HostFacts,
+    units: &[crate::host::systemd::Unit],
+    processes: &[crate::host::process::JvmProcess],
+) {
+    let from_env = facts
+        .java
+        .as_ref()
+        .is_some_and(|j| j.source.starts_with("$JAVA_HOME"));
+    if facts.java.is_some() && !from_env {
+        return;
+    }
+    match java_from_services(root, units, processes) {
+        Some((java, home)) => {
+            facts.java = Some(java);
+            let rel = format!("{}/{JAXP}", home.trim_end_matches('/'));
+            facts.jaxp_entity_limit = match crate::source::read_under(root, &rel) {
+                crate::source::Read::File(f) => jaxp_entity_limit(&f.text, &f.display),
+                _ => None,
+            };
+        }
+        None if from_env && root != Path::new("/") => {
+            facts.java = None;
+            facts.jaxp_entity_limit = None;
+        }
+        None => {}
+    }
 }
 
 fn detect_java(ov: &Overrides, env_java_home: Option<PathBuf>) -> Option<Fact<u32>> {
@@ -263,11 +341,11 @@ pub fn java_release_version(text: &str) -> Option<u32> {
 
 /// The JDK that runs API-M, when no flag or $JAVA_HOME said: `JAVA_HOME` in the unit's
 /// `Environment=`, else the running JVM's executable; read from `<home>/release` under the root.
-pub fn java_from_services(
+fn java_from_services(
     root: &Path,
     units: &[crate::host::systemd::Unit],
     processes: &[crate::host::process::JvmProcess],
-) -> Option<crate::host::Fact<u32>> {
+) -> Option<(crate::host::Fact<u32>, String)> {
     let release = |home: &str| match crate::source::read_under(
         root,
         &format!("{}/release", home.trim_end_matches('/')),
@@ -276,12 +354,12 @@ pub fn java_from_services(
         _ => None,
     };
     for u in units {
-        if let Some(j) = u.environment.get("JAVA_HOME")
-            && let Some(v) = release(&j.value)
+        if let Some(j) = u.env("JAVA_HOME")
+            && let Some(v) = release(j.value())
         {
-            return Some(crate::host::Fact::new(
-                v,
-                format!("JAVA_HOME in {}", u.name),
+            return Some((
+                crate::host::Fact::new(v, format!("JAVA_HOME in {}", u.name)),
+                j.value().to_string(),
             ));
         }
     }
@@ -289,9 +367,9 @@ pub fn java_from_services(
         if let Some(home) = &p.java_home
             && let Some(v) = release(home)
         {
-            return Some(crate::host::Fact::new(
-                v,
-                format!("{} executable", p.source),
+            return Some((
+                crate::host::Fact::new(v, format!("{} executable", p.source)),
+                home.clone(),
             ));
         }
     }
@@ -668,5 +746,28 @@ mod tests {
         // The scan sees an import split over lines.
         let broken = "use super::{\n    Fact,\n    detect::NatArg,\n};\n";
         assert!(uses(broken).iter().any(imports_detect));
+    }
+}
+
+#[cfg(test)]
+mod jaxp_tests {
+    use super::jaxp_entity_limit;
+
+    #[test]
+    fn the_last_uncommented_assignment_wins() {
+        let text = "# jdk.xml.entityExpansionLimit=1\n! jdk.xml.entityExpansionLimit=2\njdk.xml.entityExpansionLimit = 2500\njdk.xml.entityExpansionLimit: 0\n";
+        let f = jaxp_entity_limit(text, "conf/jaxp.properties").unwrap();
+        assert_eq!(
+            (f.value.as_str(), f.source.as_str()),
+            ("0", "conf/jaxp.properties:4")
+        );
+        for bad in [
+            "",
+            "jdk.xml.entityExpansionLimit",
+            "\u{0}\u{1}==",
+            "jdk.xml.entityExpansionLimitX=5\n",
+        ] {
+            assert_eq!(jaxp_entity_limit(bad, "f"), None, "{bad:?}");
+        }
     }
 }

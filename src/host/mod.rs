@@ -108,6 +108,9 @@ pub struct HostFacts {
     pub nat_signals: Vec<String>,
     /// Feature release of the JDK that runs API-M (8, 11, 17, 21…), when known.
     pub java: Option<Fact<u32>>,
+    /// `jdk.xml.entityExpansionLimit` in that JDK's `conf/jaxp.properties`, when its home is known
+    /// and the file sets it (JDK 24 and later ship one); the source is `file:line`.
+    pub jaxp_entity_limit: Option<Fact<String>>,
     pub distro: Option<Distro>,
     /// `aws`, `gcp`, `azure`, `oci`, `alibaba`… from DMI / the hypervisor UUID.
     pub cloud: Option<Fact<String>>,

@@ -396,6 +396,7 @@ pub(crate) mod sample {
             nat: Fact::new(Nat::Yes, "--nat"),
             nat_signals: Vec::new(),
             java: None,
+            jaxp_entity_limit: None,
             distro: None,
             cloud: None,
             container: None,

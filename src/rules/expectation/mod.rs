@@ -467,6 +467,20 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
             },
             Some(o.location()),
         ),
+        // No option sets the limit: the JDK's own conf/jaxp.properties does, when it has one.
+        None if entity_limit && cx.facts.jaxp_entity_limit.is_some() => {
+            let jaxp = cx.facts.jaxp_entity_limit.as_ref();
+            let v = jaxp.map(|j| j.value.clone()).unwrap_or_default();
+            notes.push(format!(
+                "not set in {script}; the JDK's jaxp.properties sets `{v}` ({})",
+                jaxp.map(|j| j.source.as_str()).unwrap_or_default()
+            ));
+            if v.trim() == "0" {
+                notes.push("0 means no limit at all".into());
+                compare_as = Some(i64::MAX.to_string());
+            }
+            (Some(v), Some(Location::file_only(&jvm.script.display)))
+        }
         None => {
             let java = cx.facts.java.as_ref().map(|j| j.value);
             let d = jvm_default(&exp.key, java, cx.facts.memory_mb.value);

@@ -671,3 +671,46 @@ fn options_the_service_environment_gives() {
     assert_eq!(n.findings(Code::JVM_OPTION_STOPS_JDK).len(), 1);
     assert!(n.findings(Code::JVM_BELOW_RECOMMENDED).is_empty());
 }
+
+/// No option sets the entity expansion limit: the JDK's own `conf/jaxp.properties` does, when
+/// the JDK the unit names has one; an option in the script still wins over it.
+#[test]
+fn the_jdks_jaxp_properties_is_the_entity_limit_when_no_option_sets_it() {
+    let jdk = "usr/lib/jvm/jdk-17";
+    let node = |script_opts: &str, jaxp: &str| {
+        with_unit(
+            apim(&format!("-Xms2g -Xmx2g {script_opts}"))
+                .file(&format!("{jdk}/release"), "JAVA_VERSION=\"17.0.13\"\n")
+                .file(&format!("{jdk}/conf/jaxp.properties"), jaxp),
+            &format!("Environment=JAVA_HOME=/{jdk}\n"),
+        )
+        .memory_mb(16384)
+    };
+    let off = "# site policy\njdk.xml.entityExpansionLimit=0\n";
+    assert_eq!(
+        node("", off).findings(Code::JVM_ABOVE_RECOMMENDED),
+        vec![
+            "JVM002 api-manager.sh:-DentityExpansionLimit @opt/wso2am-4.2.0/bin/api-manager.sh 0 → <= 10000 | add `-DentityExpansionLimit` = `10000` to opt/wso2am-4.2.0/bin/api-manager.sh"
+        ]
+    );
+    let notes = node("", off).notes_of(Code::JVM_ABOVE_RECOMMENDED);
+    assert!(
+        notes.iter().any(|n| n.contains(
+            "the JDK's jaxp.properties sets `0` (usr/lib/jvm/jdk-17/conf/jaxp.properties:2)"
+        )),
+        "{notes:?}"
+    );
+    // A commented line sets nothing: the JDK 17 default (64000) is what is judged.
+    assert_eq!(
+        node("", "#jdk.xml.entityExpansionLimit=0\n").findings(Code::JVM_ABOVE_RECOMMENDED),
+        vec![
+            "JVM002 api-manager.sh:-DentityExpansionLimit @opt/wso2am-4.2.0/bin/api-manager.sh 64000 → <= 10000 | add `-DentityExpansionLimit` = `10000` to opt/wso2am-4.2.0/bin/api-manager.sh"
+        ]
+    );
+    // The option on the command line wins over the file.
+    assert!(
+        node("-DentityExpansionLimit=10000", off)
+            .findings(Code::JVM_ABOVE_RECOMMENDED)
+            .is_empty()
+    );
+}
