@@ -6,7 +6,7 @@
 pub mod codes;
 
 use super::RuleContext;
-use super::compare::{Outcome, compare, target_value};
+use super::compare::{Outcome, compare, target_value_keeping};
 use super::sysctl::NEVER_LOWER;
 use crate::apim::catalog::SettingType;
 use crate::diag::{Change, Code, Effect, Finding, Fix, JvmValue, Subject};
@@ -101,7 +101,8 @@ fn judge(exp: &Expectation, check: &Check, seen: Seen) -> Option<Finding> {
     let fix = match (outcome, with_span) {
         (Outcome::Present, Some(loc)) => remove(&seen.target, loc, code),
         (Outcome::Present, None) => None,
-        (_, at) => target_value(check, outcome).and_then(|value| set(&seen.target, value, at)),
+        (_, at) => target_value_keeping(check, outcome, seen.value.as_deref())
+            .and_then(|value| set(&seen.target, value, at)),
     };
     let mut f = Finding::new(code, seen.subject, message)
         .at(seen.location)
@@ -265,6 +266,18 @@ fn sysctl_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
                     "not persisted in any sysctl file and no live value under the root (`proc/sys`): the kernel default applies at boot"
                         .into(),
                 );
+                if matches!(
+                    exp.check,
+                    Check::Range {
+                        min: Some(Val::List(_)),
+                        ..
+                    }
+                ) {
+                    notes.push(
+                        "not fixed automatically: the kernel's boot value of each element is unknown here, and writing the profile's minimum could lower one the kernel sets higher; give the value yourself"
+                            .into(),
+                    );
+                }
                 (None, None)
             }
         }

@@ -179,3 +179,25 @@ fn expectation_codes() {
         assert_eq!(node.findings(code), want, "{what}");
     }
 }
+
+/// A fix to a list value (`tcp_rmem`) raises what is below the profile and keeps what the
+/// kernel set higher; in an image with no live value nothing safe can be written.
+#[test]
+fn list_fixes_never_lower_an_element_the_kernel_set() {
+    let rmem = |n: Node| {
+        n.findings(Code::SYSCTL_BELOW_RECOMMENDED)
+            .into_iter()
+            .filter(|f| f.contains("tcp_rmem"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        rmem(Node::new().live("net.ipv4.tcp_rmem", "4096\t131072\t6291456")),
+        vec![
+            "SYS001 sysctl:net.ipv4.tcp_rmem @- 4096 131072 6291456 → >= 4096 87380 16777216 | add `net.ipv4.tcp_rmem` = `4096 131072 16777216` to etc/sysctl.d/99-zz-apim-tune.conf"
+        ]
+    );
+    assert_eq!(
+        rmem(Node::new().no_proc_sys()),
+        vec!["SYS001 sysctl:net.ipv4.tcp_rmem @- not set → >= 4096 87380 16777216 | no fix"]
+    );
+}
