@@ -98,7 +98,6 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
     let (units, unit_problems) = crate::host::systemd::find_apim_units(root);
     let default_nofile = crate::host::systemd::default_limit_nofile(root);
     let processes = crate::host::process::find_apim_processes(root);
-    detect::java_in_effect(root, &mut facts, &units, &processes);
 
     let mut notes = Vec::new();
     let home = match apim::locate(opts.apim_home.as_deref()) {
@@ -123,6 +122,18 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
             .collect(),
         None => units.clone(),
     };
+    // The JDK in effect is the one that runs this home: its units' JAVA_HOME, its running JVM;
+    // another API-M on the host may run another JDK.
+    let home_processes: Vec<crate::host::process::JvmProcess> = processes
+        .iter()
+        .filter(|p| match (&home, &p.carbon_home) {
+            (Some(h), Some(c)) => h.is_carbon_home(root, c),
+            (Some(_), None) => false,
+            (None, _) => true,
+        })
+        .cloned()
+        .collect();
+    detect::java_in_effect(root, &mut facts, &home_units, &home_processes);
     // Memory in effect: the service's MemoryMax= and the cgroup it runs in (the container's, or
     // the unit's) cap what API-M gets below the host's RAM. An explicit --memory still wins.
     if opts.overrides.memory_mb.is_none() {

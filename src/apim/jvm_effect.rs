@@ -28,6 +28,10 @@ const JDK_OPTIONS: &str = "JDK_JAVA_OPTIONS";
 /// Read by the JVM after its command line: it overrides everything.
 const LAST_OPTIONS: &str = "_JAVA_OPTIONS";
 
+/// The variables the JVM or its launcher read from the environment, not from the command line:
+/// what they set never shows in `/proc/<pid>/cmdline`.
+pub const LAUNCHER_VARIABLES: [&str; 3] = [TOOL_OPTIONS, JDK_OPTIONS, LAST_OPTIONS];
+
 /// Where an option in effect was written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
@@ -53,6 +57,9 @@ pub struct EnvVar {
     /// of the unit or a drop-in. A fix edits the file, since a file's variables override every
     /// `Environment=` line; an `Environment=` value is overridden in a drop-in.
     pub env_file: Option<String>,
+    /// apim-tune's drop-in for the unit, sorting after every drop-in it has: where an
+    /// `Environment=` value is overridden.
+    pub drop_in: String,
 }
 
 /// One option the JVM receives.
@@ -220,6 +227,7 @@ fn env_var(unit: &Unit, var: &str, source: &EnvSource) -> EnvVar {
             EnvSource::File { file, .. } => Some(file.display.clone()),
             EnvSource::Unit(_) => None,
         },
+        drop_in: crate::host::in_effect::unit_drop_in(unit),
     }
 }
 

@@ -66,3 +66,25 @@ pub fn unknown_notes(facts: &HostFacts, home: bool) -> Vec<String> {
     }
     notes
 }
+
+/// apim-tune's drop-in for `unit` under `etc/systemd/system/<unit>.d/`: a name that sorts after
+/// every drop-in the unit already has, in any unit directory (systemd applies drop-ins of all
+/// directories together, by file name, so the last one wins), hence `zz-apim-tune.conf` or more
+/// `z`s. An existing apim-tune drop-in that still sorts last is reused.
+pub fn unit_drop_in(unit: &Unit) -> String {
+    let names: Vec<String> = unit
+        .drop_ins
+        .iter()
+        .filter_map(|d| d.path.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    let candidate = crate::source::name_sorting_last(&names, "zz-apim-tune.conf");
+    let name = names
+        .iter()
+        .filter(|n| n.ends_with("apim-tune.conf"))
+        .max()
+        .filter(|n| n.as_str() >= candidate.as_str())
+        .cloned()
+        .unwrap_or(candidate);
+    format!("etc/systemd/system/{}.d/{name}", unit.name)
+}

@@ -387,3 +387,52 @@ fn the_host_command_shows_the_same_facts_in_effect() {
     }
     assert!(host(&["--kernel", "6.1.0-18-amd64"]).contains("kernel     6.1.0-18-amd64 (--kernel)"));
 }
+
+/// Review findings (issue 13): a drop-in that sorts after `zz-apim-tune.conf` must not override
+/// the fix, and a secret `-D` option that opens a variable's value is masked like any other.
+#[test]
+fn a_later_drop_in_does_not_override_the_fix_and_a_leading_secret_is_masked() {
+    let t = CliTest::new("unit-env");
+    write(
+        &t,
+        "etc/systemd/system/wso2am.service.d/zzz-local.conf",
+        "[Service]\nEnvironment=\"JVM_MEM_OPTS=-Xms1g -Xmx1g\"\nEnvironment=JAVA_OPTS=-Dcom.example.oauth.client.secret=fixture-client-secret\\s-Djdk.xml.entityExpansionLimit=0\n",
+    );
+    let (files, text) = diff(&t, &[]);
+    // JAVA_OPTS still comes from the environment file, which overrides every Environment=.
+    assert_eq!(
+        files,
+        [
+            "etc/default/wso2am",
+            "etc/systemd/system/wso2am.service.d/zzzz-apim-tune.conf"
+        ],
+        "{text}"
+    );
+    // Without the (optional) file, the drop-in's JAVA_OPTS is the one to override: it carries
+    // the secret into the new drop-in, and the diff masks it.
+    std::fs::remove_file(t.root.join("etc/default/wso2am")).unwrap();
+    let (files, text) = diff(&t, &[]);
+    assert_eq!(
+        files,
+        ["etc/systemd/system/wso2am.service.d/zzzz-apim-tune.conf"],
+        "{text}"
+    );
+    assert!(
+        text.contains("JAVA_OPTS=-Dcom.example.oauth.client.secret="),
+        "{text}"
+    );
+    assert!(!text.contains("fixture-client-secret"), "{text}");
+    let (_, out, _) = t.run(Some(HOME), &["--format", "markdown", "--diff"]);
+    assert!(!out.contains("fixture-client-secret"), "{out}");
+    let (code, out, err) = t.run(Some(HOME), &["--apply", "--yes"]);
+    assert!(matches!(code, 0 | 1), "{out}{err}");
+    let (_, v) = t.json(Some(HOME), &[]);
+    let fixable: Vec<_> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["fixable"] == true)
+        .map(|f| f["code"].clone())
+        .collect();
+    assert!(fixable.is_empty(), "{fixable:?}");
+}

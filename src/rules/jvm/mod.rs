@@ -110,15 +110,9 @@ impl Place {
     }
 }
 
-/// apim-tune's drop-in for `unit`: `zz-` sorts after `override.conf` (`systemctl edit`), so its
-/// lines are applied last.
-pub(crate) fn unit_drop_in(unit: &str) -> String {
-    format!("etc/systemd/system/{unit}.d/zz-apim-tune.conf")
-}
-
 fn env_change(e: &EnvVar, flag: &str, value: Option<JvmValue>) -> Change {
     Change::SetEnvJvm {
-        file: e.env_file.clone().unwrap_or_else(|| unit_drop_in(&e.unit)),
+        file: e.env_file.clone().unwrap_or_else(|| e.drop_in.clone()),
         env_file: e.env_file.is_some(),
         var: e.var.clone(),
         current: e.value.clone(),

@@ -8,7 +8,9 @@
 
 use crate::apim::jvm::parse_size;
 use crate::apim::jvm_effect::JvmInEffect;
+use crate::profile::Family;
 use crate::profile::resolve::format_size;
+use crate::profile::resolve::{Check, Val};
 use crate::rules::RuleContext;
 
 const MIB: u64 = 1024 * 1024;
@@ -48,10 +50,11 @@ pub struct Part {
 
 impl NativeMemory {
     pub fn total(&self) -> u64 {
-        self.metaspace.bytes
-            + self.code_cache.bytes
-            + self.threads * self.stack.bytes
-            + self.direct.bytes
+        self.metaspace
+            .bytes
+            .saturating_add(self.code_cache.bytes)
+            .saturating_add(self.threads.saturating_mul(self.stack.bytes))
+            .saturating_add(self.direct.bytes)
     }
 
     pub fn describe(&self) -> String {
@@ -65,7 +68,7 @@ impl NativeMemory {
             part(&self.code_cache, "code cache"),
             self.threads,
             format_size(self.stack.bytes),
-            format_size(self.threads * self.stack.bytes),
+            format_size(self.threads.saturating_mul(self.stack.bytes)),
             part(&self.direct, "direct buffers"),
         )
     }
@@ -126,7 +129,7 @@ fn native_memory(cx: &RuleContext) -> NativeMemory {
             CODE_CACHE_DEFAULT,
             false,
         ),
-        threads: worker_threads(cx) + OTHER_THREADS,
+        threads: worker_threads(cx).saturating_add(OTHER_THREADS),
         stack: stack_size(jvm),
         direct: option_size(jvm, &["-XX:MaxDirectMemorySize"], DIRECT_ALLOWANCE, true),
     }
@@ -183,9 +186,29 @@ fn stack_size(jvm: Option<&JvmInEffect>) -> Part {
 }
 
 /// Pass-through workers that can run at once: `core` with an unbounded queue (as in Java's
-/// ThreadPoolExecutor, `max` then never takes effect), else `max`. 400 when unknown.
+/// ThreadPoolExecutor, `max` then never takes effect), else `max`. 400 when unknown. Each size
+/// is what the profile's fix leaves it at (raised to a minimum, set to an `eq`): the same apply
+/// that writes a heap may change the pool, and the heap must still fit after it.
 fn worker_threads(cx: &RuleContext) -> u64 {
-    let int = |id: &str| cx.apim?.observe(id)?.value?.trim().parse::<i64>().ok();
+    let int = |id: &str| {
+        let now = cx.apim?.observe(id)?.value?.trim().parse::<i64>().ok()?;
+        let exp = cx
+            .expectations
+            .iter()
+            .find(|e| e.family == Family::Apim && e.key == id);
+        Some(match exp.map(|e| &e.check) {
+            Some(Check::Eq(Val::Int(v))) => *v,
+            Some(Check::Range { min, max }) => {
+                let int = |v: &Option<Val>| match v {
+                    Some(Val::Int(i)) => Some(*i),
+                    _ => None,
+                };
+                let raised = int(min).map_or(now, |lo| now.max(lo));
+                int(max).map_or(raised, |hi| raised.min(hi))
+            }
+            _ => now,
+        })
+    };
     let core = int("passthru.worker_pool_size_core");
     let max = int("passthru.worker_pool_size_max");
     let queue = int("passthru.worker_pool_queue_length");

@@ -37,10 +37,9 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     let xmx_value = xmx.value.clone().unwrap_or_default();
     let location = xms_opt.location();
     let place = Place::from_option(jvm, xms_opt);
-    // Raising -Xms commits that much memory at start: not while -Xmx is itself above half of
-    // RAM (JVM011), which has to be lowered first.
-    let ram = cx.facts.memory_mb.value.saturating_mul(1024 * 1024);
-    let oversized = ram > 0 && max > ram / 2;
+    // Raising -Xms commits that much memory at start: not while -Xmx is itself above the heap
+    // ceiling (JVM011), which has to be lowered first.
+    let oversized = super::native_memory::heap_ceiling(cx).is_some_and(|c| max > c.bytes);
     let mut f = Finding::new(
             RULE.code(),
             Subject::jvm(script_name(&jvm.script), "-Xms"),
@@ -56,7 +55,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         .see("tuning-1.9 (API Gateway nodes: -Xms2048m -Xmx2048m)");
     if oversized {
         f = f.note(
-            "not fixed automatically while `-Xmx` is above half of RAM (JVM011): lower it first",
+            "not fixed automatically while `-Xmx` is above what the memory in effect allows (JVM011): lower it first",
         );
     } else {
         f = f.fix(jvm_fix(place.set(

@@ -45,6 +45,13 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
                 (name == *flag).then(|| value.unwrap_or_default())
             });
             let restart = jvm.get(flag);
+            // Set through JAVA_TOOL_OPTIONS, JDK_JAVA_OPTIONS or _JAVA_OPTIONS: the running
+            // JVM got it from its environment, which its command line does not show.
+            if restart.and_then(|o| o.env()).is_some_and(|e| {
+                crate::apim::jvm_effect::LAUNCHER_VARIABLES.contains(&e.var.as_str())
+            }) {
+                continue;
+            }
             let written = restart.map(|o| o.flag.value.clone().unwrap_or_default());
             let same = match (&live, &written) {
                 (None, None) => true,

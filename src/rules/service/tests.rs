@@ -273,4 +273,11 @@ fn the_unit_environment_decides_the_restart_heap() {
         node("").findings(Code::PROCESS_DIFFERS_FROM_RESTART).len(),
         2
     );
+    // `_JAVA_OPTIONS` reaches the JVM through its environment, never its command line: the
+    // running JVM cannot be compared on -Xmx, only on what the command line gives (-Xms).
+    assert_eq!(
+        node("Environment=\"JVM_MEM_OPTS=-Xms2g -Xmx2g\" _JAVA_OPTIONS=-Xmx3g\n")
+            .findings(Code::PROCESS_DIFFERS_FROM_RESTART),
+        Vec::<String>::new()
+    );
 }

@@ -75,8 +75,9 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             }
             let target = |cur: LimitValue, min: LimitValue| cur.max(min).to_string();
             let fixed = format!("{}:{}", target(soft, soft_min), target(hard, hard_min));
-            // `zz-` sorts after `override.conf` (what `systemctl edit` writes), so ours wins.
-            let drop_in = format!("etc/systemd/system/{}.d/zz-apim-tune.conf", unit.name);
+            // Sorts after every drop-in of the unit (`override.conf`, what `systemctl edit`
+            // writes, among them), so ours wins.
+            let drop_in = crate::host::in_effect::unit_drop_in(unit);
             let mut f = Finding::new(
                 RULE.code(),
                 Subject::Unit {
