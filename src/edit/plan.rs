@@ -372,8 +372,6 @@ impl Planner<'_> {
         location: &Location,
         because: &str,
     ) -> Result<(), String> {
-        // A line the model set aside (sysctl.conf where boot does not read it) is found in its
-        // file directly.
         let (display, line_span) = self
             .sysctl_line_at(key, location)
             .or_else(|| self.line_span_at(location))
@@ -436,11 +434,14 @@ impl Planner<'_> {
             .unwrap_or_default()
     }
 
+    /// The line of `key` at `loc`, read at boot or set aside as not read (sysctl.conf without
+    /// its link).
     fn sysctl_line_at(&self, key: &str, loc: &Location) -> Option<(String, Span)> {
-        let e = self.sources.sysctl.get(key)?;
-        e.shadowed
-            .iter()
-            .chain(e.winner.as_ref())
+        let sysctl = &self.sources.sysctl;
+        let e = sysctl.get(key);
+        e.into_iter()
+            .flat_map(|e| e.shadowed.iter().chain(e.winner.as_ref()))
+            .chain(sysctl.unread.iter().filter(|l| l.key == key))
             .find(|l| l.file.display == loc.file && Some(l.line) == loc.line)
             .map(|l| (l.file.display.clone(), l.line_span))
     }
