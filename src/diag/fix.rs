@@ -207,6 +207,13 @@ pub enum FixShape<'a> {
     RemoveLine {
         location: &'a Location,
     },
+    /// A key inserted into `file`, and the line at `from` commented out: two files change.
+    Move {
+        from: &'a Location,
+        file: &'a str,
+        key: String,
+        value: &'a str,
+    },
 }
 
 impl Fix {
@@ -242,13 +249,18 @@ impl Fix {
                 value,
                 line: None,
                 drop_in,
-            }
-            | Change::MoveSysctl {
+            } => FixShape::Insert {
+                file: drop_in,
+                key: key.clone(),
+                value,
+            },
+            Change::MoveSysctl {
                 key,
                 value,
+                from,
                 drop_in,
-                ..
-            } => FixShape::Insert {
+            } => FixShape::Move {
+                from,
                 file: drop_in,
                 key: key.clone(),
                 value,

@@ -376,6 +376,13 @@ impl Planner<'_> {
             .sysctl_line_at(key, location)
             .or_else(|| self.line_span_at(location))
             .ok_or("the line is no longer in the sysctl model")?;
+        // The rules never ask for this (they override from the drop-in instead); a file in
+        // /run is lost at reboot and one in /usr/lib belongs to a package.
+        if !self.is_ours(&display) {
+            return Err(format!(
+                "`{display}` is not a file of the administrator's (under /etc); apim-tune does not edit it"
+            ));
+        }
         let note = format!("apim-tune {}: disabled, `{key}` {because}", self.cx.today);
         let w = self.work_for(&display, Kind::Sysctl)?;
         w.line_ops.push(LineOp::CommentOut { line_span, note });

@@ -94,7 +94,7 @@ fn sysctl_rules() {
                 .live("net.ipv4.tcp_fin_timeout", "60"),
             Code::SYSCTL_CONF_NOT_READ_AT_BOOT,
             vec![
-                "SYS013 sysctl:net.ipv4.tcp_fin_timeout @etc/sysctl.conf:1 30 → in etc/sysctl.d/99-zz-apim-tune.conf, or removed | add `net.ipv4.tcp_fin_timeout` = `30` to etc/sysctl.d/99-zz-apim-tune.conf",
+                "SYS013 sysctl:net.ipv4.tcp_fin_timeout @etc/sysctl.conf:1 30 → in etc/sysctl.d/99-zz-apim-tune.conf, or removed | move to etc/sysctl.d/99-zz-apim-tune.conf as `net.ipv4.tcp_fin_timeout` = `30`, commenting out etc/sysctl.conf:1",
             ],
         ),
         (
@@ -127,7 +127,7 @@ fn sysctl_rules() {
                 .live("net.ipv4.tcp_fin_timeout", "60"),
             Code::SYSCTL_CONF_NOT_READ_AT_BOOT,
             vec![
-                "SYS013 sysctl:net.ipv4.tcp_fin_timeout @etc/sysctl.conf:3 30 → in etc/sysctl.d/99-zz-apim-tune.conf, or removed | add `net.ipv4.tcp_fin_timeout` = `30` to etc/sysctl.d/99-zz-apim-tune.conf",
+                "SYS013 sysctl:net.ipv4.tcp_fin_timeout @etc/sysctl.conf:3 30 → in etc/sysctl.d/99-zz-apim-tune.conf, or removed | move to etc/sysctl.d/99-zz-apim-tune.conf as `net.ipv4.tcp_fin_timeout` = `30`, commenting out etc/sysctl.conf:3",
             ],
         ),
         (
@@ -137,7 +137,7 @@ fn sysctl_rules() {
                 .live("net.ipv4.tcp_fin_timeout", "60"),
             Code::SYSCTL_CONF_NOT_READ_AT_BOOT,
             vec![
-                "SYS013 sysctl:net.ipv4.tcp_fin_timeout @etc/sysctl.conf:1 30 → in etc/sysctl.d/99-zz-apim-tune.conf, or removed | add `net.ipv4.tcp_fin_timeout` = `30` to etc/sysctl.d/99-zz-apim-tune.conf",
+                "SYS013 sysctl:net.ipv4.tcp_fin_timeout @etc/sysctl.conf:1 30 → in etc/sysctl.d/99-zz-apim-tune.conf, or removed | move to etc/sysctl.d/99-zz-apim-tune.conf as `net.ipv4.tcp_fin_timeout` = `30`, commenting out etc/sysctl.conf:1",
             ],
         ),
         (
@@ -175,6 +175,56 @@ fn sysctl_rules() {
             Code::SYSCTL_CONF_NOT_READ_AT_BOOT,
             vec![
                 "SYS013 sysctl:net.ipv4.tcp_tw_recycle @etc/sysctl.conf:1 0 → in etc/sysctl.d/99-zz-apim-tune.conf, or removed | comment out etc/sysctl.conf:1",
+            ],
+        ),
+        (
+            "tw_recycle on in a package's file: the drop-in sets 0, the package's file is not edited (issue 13)",
+            Node::new()
+                .kernel("4.9.0-19-amd64")
+                .file("usr/lib/sysctl.d/50-vendor.conf", "net.ipv4.tcp_tw_recycle = 1\n")
+                .live("net.ipv4.tcp_tw_recycle", "1"),
+            Code::TCP_TW_RECYCLE_ENABLED,
+            vec![
+                "SYS010 sysctl:net.ipv4.tcp_tw_recycle @usr/lib/sysctl.d/50-vendor.conf:1 1 → absent (never set it) | add `net.ipv4.tcp_tw_recycle` = `0` to etc/sysctl.d/99-zz-apim-tune.conf",
+            ],
+        ),
+        (
+            "a key the kernel lacks, in /run: reported, no fix (a later file cannot unset a key)",
+            Node::new()
+                .kernel("5.10.0-28-amd64")
+                .file("run/sysctl.d/50-runtime.conf", "net.ipv4.tcp_tw_recycle = 1\n"),
+            Code::SYSCTL_KEY_NOT_IN_KERNEL,
+            vec![
+                "SYS011 sysctl:net.ipv4.tcp_tw_recycle @run/sysctl.d/50-runtime.conf:1 1 → absent (the key does not exist) | no fix",
+            ],
+        ),
+        (
+            "fs.file-max lowered in a package's file: the drop-in restores the live value",
+            Node::new()
+                .file("lib/sysctl.d/50-vendor.conf", "fs.file-max = 2097152\n")
+                .live("fs.file-max", "9223372036854775807"),
+            Code::SYSCTL_LOWERS_KERNEL_MAXIMUM,
+            vec![
+                "SYS012 sysctl:fs.file-max @lib/sysctl.d/50-vendor.conf:1 2097152 → >= 9223372036854775807 (or no line at all) | add `fs.file-max` = `9223372036854775807` to etc/sysctl.d/99-zz-apim-tune.conf",
+            ],
+        ),
+        (
+            "a package's line overridden from /etc is how sysctl.d works: not a shadowed line",
+            Node::new()
+                .file("usr/lib/sysctl.d/50-default.conf", "net.core.somaxconn = 4096\n")
+                .file("etc/sysctl.d/90-apim.conf", "net.core.somaxconn = 8192\n"),
+            Code::SYSCTL_SHADOWED_LINE,
+            vec![],
+        ),
+        (
+            "a linked sysctl.conf line overridden by a later package file: shadowed at boot",
+            Node::new()
+                .file("etc/sysctl.conf", "net.core.somaxconn = 8192\n")
+                .link(link.0, link.1)
+                .file("usr/lib/sysctl.d/99-zvendor.conf", "net.core.somaxconn = 4096\n"),
+            Code::SYSCTL_SHADOWED_LINE,
+            vec![
+                "SYS006 sysctl:net.core.somaxconn @etc/sysctl.conf:1 8192 → 4096 (the value that wins at boot) | no fix",
             ],
         ),
         (
