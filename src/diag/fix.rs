@@ -27,7 +27,9 @@ pub enum Applicability {
 /// What it takes for a change to be in effect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Effect {
-    /// Kernel parameters: load them (`sysctl --system`, or `--live`); no reboot needed.
+    /// Kernel parameters: load them as boot does (systemd-sysctl, or `--live`); no reboot
+    /// needed. Not `sysctl --system`: procps applies /etc/sysctl.conf after every sysctl.d
+    /// file even when boot read it earlier through its link, or not at all without one.
     SysctlReload,
     /// pam limits: new login sessions (and API-M restarted from one) get them.
     NewSessions,
@@ -42,7 +44,7 @@ impl Effect {
     pub fn describe(self) -> &'static str {
         match self {
             Effect::SysctlReload => {
-                "kernel parameters: load with `sysctl --system` (or `--apply --live`); no reboot needed"
+                "kernel parameters: load them as boot does, with `systemctl restart systemd-sysctl` (which runs /usr/lib/systemd/systemd-sysctl; not `sysctl --system`, which applies /etc/sysctl.conf last), or use `--apply --live`; no reboot needed"
             }
             Effect::NewSessions => {
                 "limits: apply to new login sessions; restart API-M from a new session"

@@ -316,7 +316,6 @@ impl Planner<'_> {
         moved_from: Option<&Location>,
     ) -> Result<(), String> {
         let effect = Effect::SysctlReload;
-        let entry_lines = self.sysctl_lines(key);
         let moved_from = moved_from.and_then(|loc| self.line_span_at(loc));
         let w = self.work_for(drop_in, Kind::Sysctl)?;
         let line = line::sysctl_line(&w.text, key, value);
@@ -348,18 +347,6 @@ impl Planner<'_> {
                 format!("comment out `{key}` (moved to the drop-in)"),
                 effect,
             ));
-        }
-        // Lines that would still override the drop-in at boot are commented out.
-        let name = drop_in.rsplit('/').next().unwrap_or(drop_in).to_string();
-        for (display, line_span) in entry_lines {
-            if applied_after(&display, &name) {
-                let note = format!(
-                    "apim-tune {}: overridden by {drop_in}, which sets `{key}`",
-                    self.cx.today
-                );
-                let w = self.work_for(&display, Kind::Sysctl)?;
-                w.line_ops.push(LineOp::CommentOut { line_span, note });
-            }
         }
         Ok(())
     }
@@ -424,21 +411,6 @@ impl Planner<'_> {
             len
         };
         Some((loc.file.clone(), Span::new(start, start + len)))
-    }
-
-    /// Every persisted line for `key`: (file display, line span).
-    fn sysctl_lines(&self, key: &str) -> Vec<(String, Span)> {
-        self.sources
-            .sysctl
-            .get(key)
-            .map(|e| {
-                e.shadowed
-                    .iter()
-                    .chain(e.winner.as_ref())
-                    .map(|l| (l.file.display.clone(), l.line_span))
-                    .collect()
-            })
-            .unwrap_or_default()
     }
 
     /// The line of `key` at `loc`, read at boot or set aside as not read (sysctl.conf without
@@ -875,16 +847,6 @@ fn change_plain(f: &Finding, summary: String, effect: Effect) -> PlannedChange {
         effect,
         live: None,
     }
-}
-
-/// Whether a sysctl file is applied after the drop-in named `drop_in` (so it would override
-/// it): `etc/sysctl.conf` is applied last, other files by name.
-fn applied_after(display: &str, drop_in: &str) -> bool {
-    if display == "etc/sysctl.conf" {
-        return true;
-    }
-    let name = display.rsplit('/').next().unwrap_or(display);
-    name > drop_in
 }
 
 fn drop_in_header(kind: &Kind, today: &str) -> Vec<&'static str> {

@@ -269,3 +269,68 @@ fn an_unlinked_sysctl_conf_of_comments_only_is_quiet() {
     let (_, v) = t.json(None, &[]);
     assert!(!codes_of(&v).contains(&"SYS013".to_string()), "{v:#}");
 }
+
+// See: issue 13. A linked sysctl.conf line that a later package file overrides at boot wins
+// under `sysctl --system`, which applies sysctl.conf again, last. The instruction names the
+// loader boot runs instead, so sysctl.conf is left as it is (its line is reported, SYS006).
+#[test]
+fn issue_13_the_reload_instruction_gives_the_values_boot_gives() {
+    let t = CliTest::new("usr-lib-sysctl-winner");
+    let conf = t.root.join("etc/sysctl.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str("net.ipv4.tcp_fin_timeout = 25\n");
+    std::fs::write(&conf, &text).unwrap();
+    let line = text.lines().count();
+    std::fs::write(
+        t.root.join("usr/lib/sysctl.d/99-zvendor.conf"),
+        "net.ipv4.tcp_fin_timeout = 45\n",
+    )
+    .unwrap();
+    let (v, _) = fixes_name_what_diff_writes(&t);
+    let f = finding(&v, "SYS002", "sysctl:net.ipv4.tcp_fin_timeout");
+    assert_eq!(f["file"], "usr/lib/sysctl.d/99-zvendor.conf");
+    assert_eq!(
+        (&f["fix"]["file"], &f["fix"]["value"]),
+        (&DROP_IN.into(), &"30".into())
+    );
+    let f = finding(&v, "SYS006", "sysctl:net.ipv4.tcp_fin_timeout");
+    assert_eq!(
+        (&f["file"], &f["line"]),
+        (&"etc/sysctl.conf".into(), &line.into())
+    );
+    assert!(f["notes"].to_string().contains("sysctl --system"), "{f:#}");
+
+    let out = t.audit(None, &["--apply", "--yes"]).output().unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let reload = said
+        .lines()
+        .find(|l| l.contains("kernel parameters:"))
+        .unwrap_or_else(|| panic!("no reload instruction:\n{said}"));
+    assert!(
+        reload.contains("`systemctl restart systemd-sysctl`"),
+        "{reload}"
+    );
+    assert!(
+        reload.contains("/usr/lib/systemd/systemd-sysctl"),
+        "{reload}"
+    );
+    assert!(!reload.contains("load with `sysctl --system`"), "{reload}");
+    assert_eq!(
+        std::fs::read_to_string(&conf).unwrap(),
+        text,
+        "sysctl.conf untouched"
+    );
+    // What systemd-sysctl applies now: the drop-in's value.
+    let (_, v) = t.json(None, &[]);
+    let fin = v["sysctl"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["key"] == "net.ipv4.tcp_fin_timeout")
+        .unwrap();
+    assert_eq!(
+        (&fin["persisted"]["file"], &fin["persisted"]["value"]),
+        (&DROP_IN.into(), &"30".into())
+    );
+}

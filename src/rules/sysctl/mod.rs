@@ -17,7 +17,8 @@ use crate::rules::RuleContext;
 /// Keys systemd raises to the kernel maximum at boot: never recommend less than the live value.
 pub const NEVER_LOWER: &[&str] = &["fs.file-max", "fs.nr_open"];
 
-/// A kernel parameter change, in effect once the files are loaded (`sysctl --system`).
+/// A kernel parameter change, in effect once the files are loaded as boot loads them
+/// ([`Effect::SysctlReload`]).
 pub(crate) fn sysctl_fix(change: Change) -> Fix {
     Fix::safe(change, Effect::SysctlReload)
 }

@@ -33,7 +33,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             {
                 continue;
             }
-            let f = Finding::new(
+            let mut f = Finding::new(
                 RULE.code(),
                 Subject::sysctl(&entry.key),
                 format!(
@@ -49,6 +49,9 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             .current(line.value.clone())
             .expected(format!("{} (the value that wins at boot)", winner.value))
             .why("systemd-sysctl applies files in lexical order of their names and the last assignment wins; edit the winning line instead");
+            if line.file.display == "etc/sysctl.conf" {
+                f = f.note("procps `sysctl --system` applies /etc/sysctl.conf again after every sysctl.d file, so this line wins there until the next boot: load with `systemctl restart systemd-sysctl` instead");
+            }
             out.push(f);
         }
     }
