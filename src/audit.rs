@@ -228,14 +228,9 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
         .map(|e| e.key.as_str())
         .collect();
     keys.extend(rules::sysctl_keys());
-    let mut sysctl = sysctl::read(root, &keys);
-    // Debian 13+ without the 99-sysctl.conf link never reads /etc/sysctl.conf at boot: its lines
-    // are not persisted values (SYS013 judges each one).
-    let sysctl_unread = if sysctl_conf_unread(&facts, &sysctl) {
-        sysctl.drop_file("etc/sysctl.conf")
-    } else {
-        Vec::new()
-    };
+    // What boot applies: without a 99-sysctl.conf link, /etc/sysctl.conf is not read at all, on
+    // any distribution (SYS013 judges its lines).
+    let sysctl = sysctl::read(root, &keys);
     let limits = limits::read(root);
 
     let apim_model = home.map(|h| ApimModel::load(root, h, facts.cores.value));
@@ -261,7 +256,6 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
         root,
         facts: &facts,
         sysctl: &sysctl,
-        sysctl_unread: &sysctl_unread,
         limits: &limits,
         user: &user,
         apim: apim_model.as_ref(),
@@ -342,18 +336,6 @@ pub fn judge_db(report: &mut crate::db::model::DbAuditReport) {
     report.findings = judged.findings;
     report.findings.sort_by_key(Finding::sort_key);
     report.checked = judged.checked;
-}
-
-/// Debian 13 and later read `/etc/sysctl.conf` at boot only through a `99-sysctl.conf` link in a
-/// sysctl.d directory, which the sysctl reader noticed when it met it.
-fn sysctl_conf_unread(facts: &HostFacts, sysctl: &sysctl::Sysctl) -> bool {
-    let Some(d) = &facts.distro else { return false };
-    let major = d
-        .version_id
-        .as_deref()
-        .and_then(|v| v.split('.').next())
-        .and_then(|v| v.parse::<u32>().ok());
-    d.id == "debian" && major.is_some_and(|m| m >= 13) && !sysctl.conf_linked
 }
 
 /// Names that suggest the account API-M runs as, seen in WSO2's own deployment scripts.

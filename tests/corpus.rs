@@ -483,6 +483,10 @@ fn finding_files(f: &Finding) -> Vec<String> {
             files.push(location.file.clone())
         }
         Some(FixShape::Insert { file, .. }) => files.push(file.to_string()),
+        Some(FixShape::Move { from, file, .. }) => {
+            files.push(from.file.clone());
+            files.push(file.to_string());
+        }
         None => {}
     }
     files.dedup();

@@ -27,7 +27,9 @@ pub enum Applicability {
 /// What it takes for a change to be in effect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Effect {
-    /// Kernel parameters: load them (`sysctl --system`, or `--live`); no reboot needed.
+    /// Kernel parameters: load them as boot does (systemd-sysctl, or `--live`); no reboot
+    /// needed. Not `sysctl --system`: procps applies /etc/sysctl.conf after every sysctl.d
+    /// file even when boot read it earlier through its link, or not at all without one.
     SysctlReload,
     /// pam limits: new login sessions (and API-M restarted from one) get them.
     NewSessions,
@@ -42,7 +44,7 @@ impl Effect {
     pub fn describe(self) -> &'static str {
         match self {
             Effect::SysctlReload => {
-                "kernel parameters: load with `sysctl --system` (or `--apply --live`); no reboot needed"
+                "kernel parameters: load them as boot does, with `systemctl restart systemd-sysctl` (which runs /usr/lib/systemd/systemd-sysctl; not `sysctl --system`, which applies /etc/sysctl.conf last), or use `--apply --live`; no reboot needed"
             }
             Effect::NewSessions => {
                 "limits: apply to new login sessions; restart API-M from a new session"
@@ -207,6 +209,13 @@ pub enum FixShape<'a> {
     RemoveLine {
         location: &'a Location,
     },
+    /// A key inserted into `file`, and the line at `from` commented out: two files change.
+    Move {
+        from: &'a Location,
+        file: &'a str,
+        key: String,
+        value: &'a str,
+    },
 }
 
 impl Fix {
@@ -242,13 +251,18 @@ impl Fix {
                 value,
                 line: None,
                 drop_in,
-            }
-            | Change::MoveSysctl {
+            } => FixShape::Insert {
+                file: drop_in,
+                key: key.clone(),
+                value,
+            },
+            Change::MoveSysctl {
                 key,
                 value,
+                from,
                 drop_in,
-                ..
-            } => FixShape::Insert {
+            } => FixShape::Move {
+                from,
                 file: drop_in,
                 key: key.clone(),
                 value,

@@ -316,7 +316,6 @@ impl Planner<'_> {
         moved_from: Option<&Location>,
     ) -> Result<(), String> {
         let effect = Effect::SysctlReload;
-        let entry_lines = self.sysctl_lines(key);
         let moved_from = moved_from.and_then(|loc| self.line_span_at(loc));
         let w = self.work_for(drop_in, Kind::Sysctl)?;
         let line = line::sysctl_line(&w.text, key, value);
@@ -349,18 +348,6 @@ impl Planner<'_> {
                 effect,
             ));
         }
-        // Lines that would still override the drop-in at boot are commented out.
-        let name = drop_in.rsplit('/').next().unwrap_or(drop_in).to_string();
-        for (display, line_span) in entry_lines {
-            if applied_after(&display, &name) {
-                let note = format!(
-                    "apim-tune {}: overridden by {drop_in}, which sets `{key}`",
-                    self.cx.today
-                );
-                let w = self.work_for(&display, Kind::Sysctl)?;
-                w.line_ops.push(LineOp::CommentOut { line_span, note });
-            }
-        }
         Ok(())
     }
 
@@ -372,12 +359,17 @@ impl Planner<'_> {
         location: &Location,
         because: &str,
     ) -> Result<(), String> {
-        // A line the model set aside (sysctl.conf where boot does not read it) is found in its
-        // file directly.
         let (display, line_span) = self
             .sysctl_line_at(key, location)
             .or_else(|| self.line_span_at(location))
             .ok_or("the line is no longer in the sysctl model")?;
+        // The rules never ask for this (they override from the drop-in instead); a file in
+        // /run is lost at reboot and one in /usr/lib belongs to a package.
+        if !self.is_ours(&display) {
+            return Err(format!(
+                "`{display}` is not a file of the administrator's (under /etc); apim-tune does not edit it"
+            ));
+        }
         let note = format!("apim-tune {}: disabled, `{key}` {because}", self.cx.today);
         let w = self.work_for(&display, Kind::Sysctl)?;
         w.line_ops.push(LineOp::CommentOut { line_span, note });
@@ -421,26 +413,14 @@ impl Planner<'_> {
         Some((loc.file.clone(), Span::new(start, start + len)))
     }
 
-    /// Every persisted line for `key`: (file display, line span).
-    fn sysctl_lines(&self, key: &str) -> Vec<(String, Span)> {
-        self.sources
-            .sysctl
-            .get(key)
-            .map(|e| {
-                e.shadowed
-                    .iter()
-                    .chain(e.winner.as_ref())
-                    .map(|l| (l.file.display.clone(), l.line_span))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
+    /// The line of `key` at `loc`, read at boot or set aside as not read (sysctl.conf without
+    /// its link).
     fn sysctl_line_at(&self, key: &str, loc: &Location) -> Option<(String, Span)> {
-        let e = self.sources.sysctl.get(key)?;
-        e.shadowed
-            .iter()
-            .chain(e.winner.as_ref())
+        let sysctl = &self.sources.sysctl;
+        let e = sysctl.get(key);
+        e.into_iter()
+            .flat_map(|e| e.shadowed.iter().chain(e.winner.as_ref()))
+            .chain(sysctl.unread.iter().filter(|l| l.key == key))
             .find(|l| l.file.display == loc.file && Some(l.line) == loc.line)
             .map(|l| (l.file.display.clone(), l.line_span))
     }
@@ -867,16 +847,6 @@ fn change_plain(f: &Finding, summary: String, effect: Effect) -> PlannedChange {
         effect,
         live: None,
     }
-}
-
-/// Whether a sysctl file is applied after the drop-in named `drop_in` (so it would override
-/// it): `etc/sysctl.conf` is applied last, other files by name.
-fn applied_after(display: &str, drop_in: &str) -> bool {
-    if display == "etc/sysctl.conf" {
-        return true;
-    }
-    let name = display.rsplit('/').next().unwrap_or(display);
-    name > drop_in
 }
 
 fn drop_in_header(kind: &Kind, today: &str) -> Vec<&'static str> {

@@ -1,7 +1,9 @@
 //! Persisted kernel parameters (`sysctl.d` and `sysctl.conf`) and their live `/proc/sys` values.
 //!
-//! Owns: finding the files the boot applies, in the order it applies them, parsing their lines
-//! with exact spans, deciding which line wins per key, and reading the live value of each key.
+//! Owns: finding the files systemd-sysctl applies at boot, in the order it applies them, parsing
+//! their lines with exact spans, deciding which line wins per key, and reading the live value of
+//! each key. `/etc/sysctl.conf` counts only where a sysctl.d entry links to it (the common
+//! `99-sysctl.conf`); without one its lines are kept apart as not applied at boot.
 //! Must not: judge any value, write anything, or print. Rules compare; this only reads and locates.
 
 use crate::model::{Location, SourceFile, SourceProblem, Span};
@@ -12,7 +14,8 @@ use std::sync::Arc;
 
 /// `sysctl.d` directories, highest priority first. A file name found in an earlier directory
 /// hides the same name in every later one (sysctl.d(5), "configuration directories and
-/// precedence"). `lib/sysctl.d` is what `sysctl --system` still reads on split-usr systems.
+/// precedence"). `lib/sysctl.d` is read by systemd-sysctl built for split /usr (Debian's
+/// systemd 252 is, see `tests/systemd_oracle.rs`) and by `sysctl --system`.
 const DIRS: [&str; 5] = [
     "etc/sysctl.d",
     "run/sysctl.d",
@@ -21,7 +24,9 @@ const DIRS: [&str; 5] = [
     "lib/sysctl.d",
 ];
 
-/// Applied after every `sysctl.d` file by `sysctl --system`, unless a drop-in links to it.
+/// Read at boot only through a sysctl.d entry that links to it; systemd-sysctl never opens it by
+/// this name (checked with `systemd-analyze cat-config sysctl.d`, systemd 252, and by
+/// `tests/systemd_oracle.rs`). procps `sysctl --system` does apply it, last, link or not.
 const SYSCTL_CONF: &str = "etc/sysctl.conf";
 
 /// One `key = value` assignment as written in a file.
@@ -87,9 +92,13 @@ pub struct Sysctl {
     pub problems: Vec<SourceProblem>,
     /// `proc/sys` exists under the root, so live values and key existence can be told.
     pub live_available: bool,
-    /// A sysctl.d entry links to `etc/sysctl.conf` (the `99-sysctl.conf` link), which is how
-    /// systemd-sysctl reads that file at boot.
-    pub conf_linked: bool,
+    /// The sysctl.d entry through which boot reads `etc/sysctl.conf` (the `99-sysctl.conf`
+    /// link), the last one when several do: the file is applied at that entry's place.
+    pub conf_link: Option<String>,
+    /// The lines of `etc/sysctl.conf` when no sysctl.d entry links to it: systemd-sysctl does not
+    /// read the file at all, so none of them is in effect at boot (they are not in `entries`'
+    /// winners, though their keys have entries for the live value).
+    pub unread: Vec<SysctlLine>,
 }
 
 impl Sysctl {
@@ -158,39 +167,45 @@ pub fn is_admin_file(root: &Path, file: &crate::model::SourceFile) -> bool {
     crate::model::display_path(root, &file.path).starts_with("etc/")
 }
 
-/// Reads the persisted configuration under `root` and the live value of every key in `keys` and
-/// every persisted key.
+/// Reads the persisted configuration under `root` as systemd-sysctl applies it at boot, and the
+/// live value of every key in `keys` and every persisted key.
 pub fn read(root: &Path, keys: &[&str]) -> Sysctl {
     let mut out = Sysctl {
         live_available: resolve_in_root(root, Path::new("proc/sys")).is_ok_and(|p| p.is_dir()),
         ..Sysctl::default()
     };
 
-    let mut lines = Vec::new();
-    let mut conf_applied = false;
+    let order: Vec<String> = crate::source::drop_in_order(root, &DIRS, ".conf")
+        .into_iter()
+        .filter(|rel| !crate::source::is_masked(root, rel))
+        .collect();
+    // Entries that lead to sysctl.conf (`99-sysctl.conf -> ../sysctl.conf`, also an absolute
+    // link, taken inside the root). systemd-sysctl reads the file once per such entry; since
+    // every later reading sets all of its keys again, only the last place decides.
     let conf_resolved = resolve_in_root(root, Path::new(SYSCTL_CONF)).ok();
-    for rel in crate::source::drop_in_order(root, &DIRS, ".conf") {
-        if crate::source::is_masked(root, &rel) {
-            continue;
-        }
-        let resolved = resolve_in_root(root, Path::new(&rel)).ok();
-        // The common `99-sysctl.conf -> ../sysctl.conf` link: apply sysctl.conf here, once, and
-        // name it by its real path, which is the file an operator edits. A dangling link of this
-        // kind (Debian 13 ships one without sysctl.conf) then reads as absent, not as a problem.
-        let rel = if resolved.is_some() && resolved == conf_resolved {
-            if conf_applied {
-                continue;
-            }
-            conf_applied = true;
-            out.conf_linked = true;
-            SYSCTL_CONF.to_string()
+    let links_conf = |rel: &String| {
+        conf_resolved.is_some() && resolve_in_root(root, Path::new(rel)).ok() == conf_resolved
+    };
+    out.conf_link = order.iter().rev().find(|rel| links_conf(rel)).cloned();
+
+    let mut lines = Vec::new();
+    for rel in &order {
+        let rel = if !links_conf(rel) {
+            rel.as_str()
+        } else if out.conf_link.as_ref() == Some(rel) {
+            // Named by its real path, which is the file an operator edits. A dangling link
+            // reads as absent: systemd-sysctl ignores a file that does not exist.
+            SYSCTL_CONF
         } else {
-            rel
+            continue;
         };
-        read_one(root, &rel, &mut out, &mut lines);
+        out.files
+            .extend(read_one(root, rel, &mut out.problems, &mut lines));
     }
-    if !conf_applied {
-        read_one(root, SYSCTL_CONF, &mut out, &mut lines);
+    if out.conf_link.is_none() {
+        // Not applied at boot, but still a file on disk: its lines are kept for the rule that
+        // reports them, and its problems are reported like any other file's.
+        read_one(root, SYSCTL_CONF, &mut out.problems, &mut out.unread);
     }
 
     for line in lines {
@@ -202,8 +217,8 @@ pub fn read(root: &Path, keys: &[&str]) -> Sysctl {
             entry.shadowed.push(prev);
         }
     }
-    for key in keys {
-        let key = normalize_key(key);
+    let unread_keys = out.unread.iter().map(|l| l.key.clone()).collect::<Vec<_>>();
+    for key in keys.iter().map(|k| normalize_key(k)).chain(unread_keys) {
         if !key.is_empty() {
             out.entries
                 .entry(key.clone())
@@ -218,13 +233,22 @@ pub fn read(root: &Path, keys: &[&str]) -> Sysctl {
     out
 }
 
-fn read_one(root: &Path, rel: &str, out: &mut Sysctl, lines: &mut Vec<SysctlLine>) {
+/// Parses `rel` into `lines` when it exists; its read and parse problems go to `problems`.
+fn read_one(
+    root: &Path,
+    rel: &str,
+    problems: &mut Vec<SourceProblem>,
+    lines: &mut Vec<SysctlLine>,
+) -> Option<Arc<SourceFile>> {
     match read_under(root, rel) {
-        Read::Absent => {}
-        Read::Problem(p) => out.problems.push(p),
+        Read::Absent => None,
+        Read::Problem(p) => {
+            problems.push(p);
+            None
+        }
         Read::File(file) => {
-            parse_file(&file, lines, &mut out.problems);
-            out.files.push(file);
+            parse_file(&file, lines, problems);
+            Some(file)
         }
     }
 }
@@ -358,13 +382,17 @@ mod tests {
     }
 
     #[test]
-    fn files_apply_in_byte_order_across_directories_then_sysctl_conf() {
+    fn files_apply_in_byte_order_across_directories_and_unlinked_sysctl_conf_is_not_read() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         write(root, "usr/lib/sysctl.d/10-default.conf", "k = 10\n");
         write(root, "etc/sysctl.d/9-late.conf", "k = 9\n");
         write(root, "etc/sysctl.d/50-mid.conf", "k = 50\n");
-        write(root, "etc/sysctl.conf", "k = conf\n");
+        write(
+            root,
+            "etc/sysctl.conf",
+            "# tuned\nk = conf\nonly.conf = 1\n",
+        );
         write(root, "etc/sysctl.d/README", "k = ignored\n");
         let s = read(root, &[]);
         assert_eq!(
@@ -373,13 +401,28 @@ mod tests {
                 "usr/lib/sysctl.d/10-default.conf",
                 "etc/sysctl.d/50-mid.conf",
                 "etc/sysctl.d/9-late.conf",
-                "etc/sysctl.conf",
             ]
         );
+        assert_eq!(s.conf_link, None);
         let e = s.get("k").unwrap();
-        assert_eq!(e.winner.as_ref().unwrap().value, "conf");
+        assert_eq!(e.winner.as_ref().unwrap().value, "9");
         let shadowed: Vec<_> = e.shadowed.iter().map(|l| l.value.as_str()).collect();
-        assert_eq!(shadowed, ["10", "50", "9"]);
+        assert_eq!(shadowed, ["10", "50"]);
+        // Without a link systemd-sysctl never opens sysctl.conf: its lines are kept apart, and
+        // a key only it sets has an entry (for the live value) but no value at boot.
+        let unread: Vec<_> = s
+            .unread
+            .iter()
+            .map(|l| (l.key.as_str(), l.line, l.file.display.as_str()))
+            .collect();
+        assert_eq!(
+            unread,
+            [
+                ("k", 2, "etc/sysctl.conf"),
+                ("only.conf", 3, "etc/sysctl.conf")
+            ]
+        );
+        assert!(s.get("only.conf").unwrap().winner.is_none());
     }
 
     #[test]
@@ -403,6 +446,54 @@ mod tests {
         assert_eq!(e.winner.as_ref().unwrap().value, "999");
         assert_eq!(e.shadowed.len(), 2);
         assert_eq!(s.get("only.conf").unwrap().shadowed.len(), 0);
+        assert_eq!(s.conf_link.as_deref(), Some("etc/sysctl.d/99-sysctl.conf"));
+        assert!(s.unread.is_empty());
+    }
+
+    #[test]
+    fn sysctl_conf_linked_twice_applies_at_the_last_link() {
+        // systemd-sysctl reads the file once per entry (`systemd-analyze cat-config` prints it
+        // twice), so a file between the two links loses to the second reading.
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "etc/sysctl.conf", "k = conf\n");
+        write(root, "usr/lib/sysctl.d/50-mid.conf", "k = mid\n");
+        std::fs::create_dir_all(root.join("usr/lib/sysctl.d")).unwrap();
+        symlink(
+            "../../../etc/sysctl.conf",
+            root.join("usr/lib/sysctl.d/10-early.conf"),
+        )
+        .unwrap();
+        std::fs::create_dir_all(root.join("etc/sysctl.d")).unwrap();
+        symlink("../sysctl.conf", root.join("etc/sysctl.d/99-sysctl.conf")).unwrap();
+        let s = read(root, &[]);
+        assert_eq!(
+            displays(&s),
+            ["usr/lib/sysctl.d/50-mid.conf", "etc/sysctl.conf"]
+        );
+        assert_eq!(winner(&s, "k").value, "conf");
+        assert_eq!(s.conf_link.as_deref(), Some("etc/sysctl.d/99-sysctl.conf"));
+    }
+
+    #[test]
+    fn a_masked_link_leaves_sysctl_conf_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "etc/sysctl.conf", "k = conf\n");
+        std::fs::create_dir_all(root.join("usr/lib/sysctl.d")).unwrap();
+        symlink(
+            "../../../etc/sysctl.conf",
+            root.join("usr/lib/sysctl.d/99-sysctl.conf"),
+        )
+        .unwrap();
+        assert_eq!(winner(&read(root, &[]), "k").value, "conf");
+        std::fs::create_dir_all(root.join("etc/sysctl.d")).unwrap();
+        symlink("/dev/null", root.join("etc/sysctl.d/99-sysctl.conf")).unwrap();
+        let s = read(root, &[]);
+        assert!(s.files.is_empty());
+        assert_eq!(s.conf_link, None);
+        assert_eq!(s.unread.len(), 1);
+        assert!(s.get("k").unwrap().winner.is_none());
     }
 
     #[test]
@@ -721,26 +812,5 @@ mod drop_in_tests {
         std::fs::write(root.join("usr/lib/sysctl.d/zzz-vendor.conf"), "").unwrap();
         let name = drop_in_name(root);
         assert!(name.as_str() > "zzz-vendor.conf", "{name}");
-    }
-}
-
-impl Sysctl {
-    /// Forgets every line of the file shown as `display` (a file the system does not read at
-    /// boot), recomputing which line wins for each key; returns the lines removed.
-    pub fn drop_file(&mut self, display: &str) -> Vec<SysctlLine> {
-        let mut removed = Vec::new();
-        for entry in self.entries.values_mut() {
-            let mut lines: Vec<SysctlLine> = std::mem::take(&mut entry.shadowed);
-            lines.extend(entry.winner.take());
-            let (gone, kept): (Vec<_>, Vec<_>) =
-                lines.into_iter().partition(|l| l.file.display == display);
-            removed.extend(gone);
-            let mut kept = kept;
-            entry.winner = kept.pop();
-            entry.shadowed = kept;
-        }
-        self.files.retain(|f| f.display != display);
-        removed.sort_by_key(|l| l.line);
-        removed
     }
 }

@@ -152,6 +152,16 @@ fn fix(fx: &Fix) -> Value {
         FixShape::RemoveLine { location } => json!({
             "kind": "remove-line", "file": location.file, "line": location.line,
         }),
+        // Both files `--apply` writes: the key added to `file`, the line at `from` commented out.
+        FixShape::Move {
+            from,
+            file,
+            key,
+            value,
+        } => json!({
+            "kind": "move", "file": file, "key": key, "value": value,
+            "from": { "file": from.file, "line": from.line },
+        }),
     }
 }
 

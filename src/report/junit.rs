@@ -339,7 +339,30 @@ fn push_block(out: &mut String, f: &Finding) {
         Some(FixShape::RemoveLine { .. }) => {
             let _ = writeln!(out, "  fix: --apply comments out the line");
         }
+        Some(FixShape::Move {
+            from,
+            file,
+            key,
+            value,
+        }) => {
+            let _ = writeln!(
+                out,
+                "  fix: --apply adds `{}` = `{}` to {} and comments out {}",
+                sanitize(&key),
+                sanitize(value),
+                sanitize(file),
+                sanitize(&line_of(from))
+            );
+        }
         None => {}
+    }
+}
+
+/// `file:line` of a location, or the file alone.
+fn line_of(l: &crate::model::Location) -> String {
+    match l.line {
+        Some(n) => format!("{}:{n}", l.file),
+        None => l.file.clone(),
     }
 }
 

@@ -270,6 +270,16 @@ fn message(f: &Finding, has_sarif_fix: bool) -> String {
             )),
             Some(FixShape::RemoveLine { .. }) => text
                 .push_str("; fixable with `apim-tune audit --apply`, which comments out the line"),
+            Some(FixShape::Move {
+                from,
+                file,
+                key,
+                value,
+            }) => text.push_str(&format!(
+                "; fixable with `apim-tune audit --apply`, which adds `{key}` = `{value}` to {file} and comments out {}{}",
+                from.file,
+                from.line.map(|n| format!(":{n}")).unwrap_or_default()
+            )),
             None => {}
         }
     }
@@ -373,7 +383,9 @@ fn fix(fx: &Fix) -> Option<Value> {
                 }],
             }))
         }
-        FixShape::Insert { .. } => None,
+        // Half of a move (the commented-out line) as a SARIF fix would lose the value if a
+        // viewer applied it alone; the message names both files instead.
+        FixShape::Insert { .. } | FixShape::Move { .. } => None,
     }
 }
 

@@ -246,6 +246,14 @@ fn finding(f: &Finding, applies: bool, out: &mut String) {
             sanitize(file)
         ),
         Some(FixShape::RemoveLine { .. }) => "fixable with --apply (comment out the line)".into(),
+        Some(FixShape::Move {
+            file, key, value, ..
+        }) => format!(
+            "fixable with --apply (add `{}` = `{}` to {} and comment out this line)",
+            sanitize(&key),
+            sanitize(value),
+            sanitize(file)
+        ),
         None => "not fixable automatically".into(),
     };
     if applies {

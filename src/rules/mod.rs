@@ -50,7 +50,7 @@ use crate::apim::jvm::JvmOptions;
 use crate::diag::{Code, CodeInfo, Family, Finding};
 use crate::host::HostFacts;
 use crate::host::limits::{Limits, LimitsUser};
-use crate::host::sysctl::{Sysctl, SysctlLine};
+use crate::host::sysctl::Sysctl;
 use crate::model::SourceProblem;
 use crate::profile::resolve::Expectation;
 
@@ -243,8 +243,6 @@ pub struct RuleContext<'a> {
     pub root: &'a std::path::Path,
     pub facts: &'a HostFacts,
     pub sysctl: &'a Sysctl,
-    /// `etc/sysctl.conf` lines set aside because boot does not read that file (Debian 13+).
-    pub sysctl_unread: &'a [SysctlLine],
     pub limits: &'a Limits,
     pub user: &'a LimitsUser,
     pub apim: Option<&'a ApimModel>,

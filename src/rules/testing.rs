@@ -274,6 +274,16 @@ fn fix(fix: Option<&Fix>) -> String {
             )
         }
         FixShape::Insert { file, key, value } => format!("add `{key}` = `{value}` to {file}"),
+        FixShape::Move {
+            from,
+            file,
+            key,
+            value,
+        } => format!(
+            "move to {file} as `{key}` = `{value}`, commenting out {}:{}",
+            from.file,
+            from.line.unwrap_or(0)
+        ),
         FixShape::RemoveLine { location } => {
             format!(
                 "comment out {}:{}",

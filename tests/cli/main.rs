@@ -24,6 +24,7 @@ mod reports;
 mod secrets;
 #[path = "../../src/test_support/skip.rs"]
 mod skip;
+mod sysctl_boot;
 mod validate;
 
 use assert_cmd::Command;

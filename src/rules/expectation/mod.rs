@@ -187,9 +187,14 @@ fn set(target: &Target, value: String, at: Option<Location>) -> Option<Fix> {
 }
 
 /// The fix that removes a setting the profile says must not be set. Limits lines are never
-/// removed; removing an API-M setting is left to a person.
+/// removed, nor sysctl lines outside /etc; removing an API-M setting is left to a person.
 fn remove(target: &Target, at: Location, code: Code) -> Option<Fix> {
     Some(match target {
+        // A later file cannot unset a key, and a line in /run or /usr/lib is not apim-tune's to
+        // edit: no fix then.
+        Target::Sysctl {
+            admin_file: false, ..
+        } => return None,
         Target::Sysctl { key, .. } => {
             super::sysctl::disable(key, at, &format!("({})", code.name()))
         }

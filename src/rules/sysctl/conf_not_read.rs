@@ -1,56 +1,61 @@
-//! SYS013 sysctl-conf-not-read-at-boot: a tuning line in `/etc/sysctl.conf` on a distribution
-//! whose boot no longer reads that file (Debian 13+, unless a `99-sysctl.conf` link makes it).
+//! SYS013 sysctl-conf-not-read-at-boot: a line in `/etc/sysctl.conf` when no sysctl.d entry
+//! links to that file, so systemd-sysctl does not read it at boot, on any distribution.
 //!
-//! The audit sets such lines aside (they are not persisted values); this rule reports each one.
-//! Moving it is only right when nothing read at boot sets the key, the key is not one a rule
-//! rejects, and its value is not below the profile (then the recommended value moves instead);
-//! otherwise it is only commented out.
+//! The sysctl reader keeps such lines apart (they are not persisted values); this rule reports
+//! each one that would change something: a line whose value is what boot sets anyway is quiet.
+//! Moving it is only right when nothing read at boot sets the key, the key exists and is not
+//! one a rule rejects, and its value is not below the profile (then the recommended value moves
+//! instead); otherwise it is only commented out.
 
 use super::NEVER_LOWER;
 use super::{disable, sysctl_fix};
 use crate::diag::{Change, Finding, Subject};
-use crate::host::sysctl::SysctlLine;
+use crate::host::sysctl::{SysctlLine, normalize_value};
 use crate::profile::Family;
 use crate::rules::compare::{Outcome, compare, target_value};
 use crate::rules::{Check, Input, RuleContext};
 
 declare_rule! {
     /// ### What it checks
-    /// A tuning line in `/etc/sysctl.conf` on a distribution that no longer reads that file at
-    /// boot (Debian 13 and later, unless `/etc/sysctl.d/99-sysctl.conf` links to it).
+    /// A line in `/etc/sysctl.conf` when no sysctl.d directory has an entry that links to that
+    /// file (the `99-sysctl.conf` link many distributions ship and Debian 13 dropped), and the
+    /// line would change the value boot sets.
     /// ### Why it matters
-    /// The value looks persisted but the next boot does not apply it.
+    /// systemd-sysctl reads only the sysctl.d directories: without the link the value looks
+    /// persisted, `sysctl --system` even applies it, but the next boot does not.
     /// ### Fix
-    /// Move the line to a drop-in in `/etc/sysctl.d` (apim-tune comments it out with a note).
-    pub(crate) static RULE = "SYS013" "sysctl-conf-not-read-at-boot" Warning "a sysctl.conf line is not applied at boot on this distribution",
-    inputs: [Input::Host, Input::Sysctl, Input::Expectations],
+    /// Move the line to a drop-in in `/etc/sysctl.d` (apim-tune comments it out with a note), or
+    /// only comment it out when boot already sets the key elsewhere or the value must not be set.
+    pub(crate) static RULE = "SYS013" "sysctl-conf-not-read-at-boot" Warning "a sysctl.conf line is not applied at boot",
+    inputs: [Input::Sysctl, Input::Expectations],
     check: Check::Node(check),
 }
 
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
-    for line in cx.sysctl_unread {
-        out.push(finding(cx, line));
+    for line in &cx.sysctl.unread {
+        if let Some(f) = finding(cx, line) {
+            out.push(f);
+        }
     }
 }
 
-fn finding(cx: &RuleContext, line: &SysctlLine) -> Finding {
-    let distro = cx
-        .facts
-        .distro
-        .as_ref()
-        .map(|d| format!("{} {}", d.id, d.version_id.clone().unwrap_or_default()))
-        .unwrap_or_default();
+fn finding(cx: &RuleContext, line: &SysctlLine) -> Option<Finding> {
     let drop_in = cx.sysctl_drop_in;
     let key = line.key.as_str();
     let entry = cx.sysctl.get(key);
-    let set_elsewhere = entry.and_then(|e| e.winner.as_ref());
+    let at_boot = entry.and_then(|e| e.winner.as_ref());
+    // Boot sets the same value from a file it reads: the line changes nothing.
+    if at_boot.is_some_and(|w| normalize_value(&w.value) == normalize_value(&line.value)) {
+        return None;
+    }
     let live = entry.and_then(|e| e.live.as_deref());
     let lowers_live = NEVER_LOWER.contains(&key)
         && matches!(
             (line.value.trim().parse::<u64>(), live.map(|l| l.trim().parse::<u64>())),
             (Ok(v), Some(Ok(l))) if v < l
         );
-    let rejected = key == "net.ipv4.tcp_tw_recycle" || lowers_live;
+    let harmful = key == "net.ipv4.tcp_tw_recycle" && line.value.trim() == "1";
+    let missing = cx.sysctl.kernel_has(key) == Some(false);
     let recommended = cx
         .expectations
         .iter()
@@ -59,7 +64,7 @@ fn finding(cx: &RuleContext, line: &SysctlLine) -> Finding {
             Outcome::Pass => None,
             o => target_value(&e.check, o),
         });
-    let comment_only = disable(key, line.location(), "is in a file not read at boot");
+    let comment_only = || disable(key, line.location(), "is in a file not read at boot");
     let moved = |value: String| {
         sysctl_fix(Change::MoveSysctl {
             key: key.to_string(),
@@ -68,42 +73,51 @@ fn finding(cx: &RuleContext, line: &SysctlLine) -> Finding {
             drop_in: drop_in.to_string(),
         })
     };
-    let (message, fix) = match (set_elsewhere, rejected, recommended) {
-        (Some(w), _, _) => (
-            format!(
-                "`{key}` = {} in etc/sysctl.conf is not read at boot ({distro}); {} sets it at boot",
-                line.value,
-                w.location()
-            ),
-            comment_only,
-        ),
-        (None, true, _) => (
-            format!(
-                "`{key}` = {} in etc/sysctl.conf is not read at boot ({distro}), and must not be moved: it is harmful",
-                line.value
-            ),
-            comment_only,
-        ),
-        (None, false, Some(value)) => (
-            format!(
-                "`{key}` = {} in etc/sysctl.conf is not read at boot ({distro}); the drop-in gets the recommended {value}",
-                line.value
-            ),
+    let head = format!(
+        "`{key}` = {} in etc/sysctl.conf is not read at boot",
+        line.value
+    );
+    let (message, fix) = if let Some(w) = at_boot {
+        (
+            format!("{head}; {} sets {} at boot", w.location(), w.value),
+            comment_only(),
+        )
+    } else if harmful {
+        (
+            format!("{head}, and must not be moved: it is harmful"),
+            comment_only(),
+        )
+    } else if missing {
+        (
+            format!("{head}, and the running kernel has no such parameter"),
+            comment_only(),
+        )
+    } else if lowers_live {
+        (
+            format!("{head}, and must not be moved: it would lower a limit systemd raises at boot"),
+            comment_only(),
+        )
+    } else if let Some(value) = recommended {
+        (
+            format!("{head}; the drop-in gets the recommended {value}"),
             moved(value),
-        ),
-        (None, false, None) => (
+        )
+    } else {
+        (
             format!(
-                "`{key}` = {} in etc/sysctl.conf is not applied at boot: {distro} does not read that file",
-                line.value
+                "{head}: no sysctl.d entry links to that file, so systemd-sysctl never opens it"
             ),
             moved(line.value.clone()),
-        ),
+        )
     };
-    Finding::new(RULE.code(), Subject::sysctl(key), message)
-        .at(Some(line.location()))
-        .current(line.value.clone())
-        .expected(format!("in {drop_in}, or removed"))
-        .why("systemd-sysctl reads only sysctl.d directories; Debian 13 dropped the 99-sysctl.conf link that made it read /etc/sysctl.conf")
-        .see("Debian 13 release notes (procps); sysctl.d(5)")
-        .fix(fix)
+    Some(
+        Finding::new(RULE.code(), Subject::sysctl(key), message)
+            .at(Some(line.location()))
+            .current(line.value.clone())
+            .expected(format!("in {drop_in}, or removed"))
+            .why("systemd-sysctl reads only the sysctl.d directories, and /etc/sysctl.conf only through an entry there that links to it (`99-sysctl.conf`); this host has none")
+            .note("procps `sysctl --system` still applies /etc/sysctl.conf (last), so a live value may show the line until the next boot")
+            .see("sysctl.d(5); systemd-sysctl.service(8); Debian 13 release notes (procps)")
+            .fix(fix),
+    )
 }

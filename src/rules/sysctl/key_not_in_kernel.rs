@@ -4,7 +4,7 @@
 //! procps-ng 4.0.2, even with the `-` prefix); systemd-sysctl only logs it. The usual case is
 //! `net.ipv4.tcp_tw_recycle` on Linux 4.12 and later. Only judged when `proc/sys` is readable.
 
-use super::disable;
+use super::{disable, not_editable};
 use crate::diag::{Finding, Subject};
 use crate::rules::{Check, Input, RuleContext};
 
@@ -56,11 +56,18 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             } else {
                 "the running kernel has no such parameter (removed, misspelt, or its module is not loaded)"
             })
-            .fix(disable(
-                &entry.key,
-                line.location(),
-                "does not exist in the running kernel",
-            ));
+            ;
+            f = match not_editable(cx, line) {
+                None => f.fix(disable(
+                    &entry.key,
+                    line.location(),
+                    "does not exist in the running kernel",
+                )),
+                // No value in a later file unsets a key: only the package can drop the line.
+                Some(why) => f.note(format!(
+                    "{why}, and no later file can unset a key: have the line removed where the file comes from, or hide the whole file with a same-named one in /etc/sysctl.d"
+                )),
+            };
             if line.ignore_failure {
                 f = f.note(
                     "the `-` prefix silences systemd-sysctl, but procps `sysctl -p` still exits 1",

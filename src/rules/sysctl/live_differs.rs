@@ -15,7 +15,8 @@ declare_rule! {
     /// Either someone changed the live value by hand (lost at the next boot) or the files were
     /// edited and never loaded: what is tested today is not what the next boot gives.
     /// ### Fix
-    /// Load the files (`sysctl --system`) or persist the live value.
+    /// Load the files as boot does (`systemctl restart systemd-sysctl`) or persist the live
+    /// value.
     pub(crate) static RULE = "SYS005" "sysctl-live-differs-from-persisted" Warning "the live kernel value differs from the persisted one",
     inputs: [Input::Sysctl],
     check: Check::Node(check),
@@ -45,7 +46,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             .at(Some(winner.location()))
             .current(live.clone())
             .expected(persisted)
-            .why("what runs today is not what the next boot gives: load the files with `sysctl --system`, or persist the live value")
+            .why("what runs today is not what the next boot gives: load the files as boot does with `systemctl restart systemd-sysctl` (not `sysctl --system`, which applies /etc/sysctl.conf last), or persist the live value")
             .note(format!("live value from `proc/sys/{}`", entry.key.replace('.', "/"))),
         );
     }

@@ -4,7 +4,7 @@
 //! lowers the limit it meant to raise. See: systemd src/core/main.c bump_file_max_and_nr_open().
 
 use super::NEVER_LOWER;
-use super::disable;
+use super::{disable, not_editable, override_in_drop_in};
 use crate::diag::{Finding, Subject};
 use crate::rules::{Check, Input, RuleContext};
 
@@ -38,21 +38,27 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         if p >= l {
             continue;
         }
-        out.push(
-            Finding::new(
-                RULE.code(),
-                Subject::sysctl(*key),
-                format!("`{key}` = {p} persisted is below the live {l}: at boot it lowers the limit"),
-            )
-            .at(Some(winner.location()))
-            .current(p.to_string())
-            .expected(format!(">= {l} (or no line at all)"))
-            .why("systemd raises fs.file-max and fs.nr_open to the kernel maximum at boot; a lower persisted value takes that back")
-            .fix(disable(
+        let f = Finding::new(
+            RULE.code(),
+            Subject::sysctl(*key),
+            format!("`{key}` = {p} persisted is below the live {l}: at boot it lowers the limit"),
+        )
+        .at(Some(winner.location()))
+        .current(p.to_string())
+        .expected(format!(">= {l} (or no line at all)"))
+        .why("systemd raises fs.file-max and fs.nr_open to the kernel maximum at boot; a lower persisted value takes that back");
+        out.push(match not_editable(cx, winner) {
+            None => f.fix(disable(
                 key,
                 winner.location(),
                 "would lower a limit systemd raises at boot",
             )),
-        );
+            // The package's line stays; the live value, set after it, wins at boot.
+            Some(why) => f
+                .note(format!(
+                    "{why}: the drop-in sets the live value {l}, which wins at boot"
+                ))
+                .fix(override_in_drop_in(cx, key, l.to_string())),
+        });
     }
 }

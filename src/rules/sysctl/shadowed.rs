@@ -1,14 +1,18 @@
-//! SYS006 sysctl-shadowed-line: a line overridden by a later file with a different value.
+//! SYS006 sysctl-shadowed-line: a line of the administrator's overridden by a later file with a
+//! different value.
 //!
-//! Editing a shadowed line changes nothing at boot; the finding names the line that wins.
+//! Editing a shadowed line changes nothing at boot; the finding names the line that wins. A line
+//! in /run or /usr/lib overridden from /etc is how sysctl.d is meant to be used (and how
+//! apim-tune's own drop-in fixes a value there), not a problem: it is not reported.
 
 use crate::diag::{Finding, Subject};
-use crate::host::sysctl::normalize_value;
+use crate::host::sysctl::{is_admin_file, normalize_value};
 use crate::rules::{Check, Input, RuleContext};
 
 declare_rule! {
     /// ### What it checks
-    /// A sysctl line that is overridden by a later file with a different value.
+    /// A sysctl line in a file under /etc that is overridden by a later file with a different
+    /// value.
     /// ### Why it matters
     /// Editing the shadowed line changes nothing; people lose hours to this.
     /// ### Fix
@@ -24,27 +28,31 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             continue;
         };
         for line in &entry.shadowed {
-            if normalize_value(&line.value) == normalize_value(&winner.value) {
+            if normalize_value(&line.value) == normalize_value(&winner.value)
+                || !is_admin_file(cx.root, &line.file)
+            {
                 continue;
             }
-            out.push(
-                Finding::new(
-                    RULE.code(),
-                    Subject::sysctl(&entry.key),
-                    format!(
-                        "`{}` = {} here is overridden by {} = {} in {}",
-                        entry.key,
-                        line.value,
-                        winner.location(),
-                        winner.value,
-                        winner.file.display
-                    ),
-                )
-                .at(Some(line.location()))
-                .current(line.value.clone())
-                .expected(format!("{} (the value that wins at boot)", winner.value))
-                .why("systemd-sysctl applies files in lexical order of their names and the last assignment wins; edit the winning line instead"),
-            );
+            let mut f = Finding::new(
+                RULE.code(),
+                Subject::sysctl(&entry.key),
+                format!(
+                    "`{}` = {} here is overridden by {} = {} in {}",
+                    entry.key,
+                    line.value,
+                    winner.location(),
+                    winner.value,
+                    winner.file.display
+                ),
+            )
+            .at(Some(line.location()))
+            .current(line.value.clone())
+            .expected(format!("{} (the value that wins at boot)", winner.value))
+            .why("systemd-sysctl applies files in lexical order of their names and the last assignment wins; edit the winning line instead");
+            if line.file.display == "etc/sysctl.conf" {
+                f = f.note("procps `sysctl --system` applies /etc/sysctl.conf again after every sysctl.d file, so this line wins there until the next boot: load with `systemctl restart systemd-sysctl` instead");
+            }
+            out.push(f);
         }
     }
 }

@@ -5,7 +5,7 @@
 //! behind NAT. WSO2's tuning page lists it; the facts win and the finding says so.
 //! See: kernel commit 4396e46187ca (tcp: remove tcp_tw_recycle), tcp(7).
 
-use super::disable;
+use super::{disable, not_editable, override_in_drop_in};
 use crate::diag::{Finding, Subject};
 use crate::host::Nat;
 use crate::rules::{Check, Input, RuleContext};
@@ -69,11 +69,18 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     ));
     match &entry.winner {
         Some(w) if w.value.trim() == "1" => {
-            f = f.at(Some(w.location())).fix(disable(
-                KEY,
-                w.location(),
-                "drops connections from clients behind NAT (removed in Linux 4.12)",
-            ));
+            f = f.at(Some(w.location()));
+            f = match not_editable(cx, w) {
+                None => f.fix(disable(
+                    KEY,
+                    w.location(),
+                    "drops connections from clients behind NAT (removed in Linux 4.12)",
+                )),
+                // The line stays; a 0 that sorts after it wins at boot.
+                Some(why) => f
+                    .note(format!("{why}: the drop-in sets 0, which wins at boot"))
+                    .fix(override_in_drop_in(cx, KEY, "0".into())),
+            };
         }
         _ => {
             f = f.note("set in the running kernel only (not persisted): `sysctl -w net.ipv4.tcp_tw_recycle=0`");
