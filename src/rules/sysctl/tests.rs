@@ -141,6 +141,16 @@ fn sysctl_rules() {
             ],
         ),
         (
+            "a moved list value keeps every element the line or the kernel has above the profile",
+            Node::new()
+                .file("etc/sysctl.conf", "net.ipv4.tcp_rmem = 4096 87380 6291456\n")
+                .live("net.ipv4.tcp_rmem", "4096\t131072\t6291456"),
+            Code::SYSCTL_CONF_NOT_READ_AT_BOOT,
+            vec![
+                "SYS013 sysctl:net.ipv4.tcp_rmem @etc/sysctl.conf:1 4096 87380 6291456 → in etc/sysctl.d/99-zz-apim-tune.conf, or removed | move to etc/sysctl.d/99-zz-apim-tune.conf as `net.ipv4.tcp_rmem` = `4096 131072 16777216`, commenting out etc/sysctl.conf:1",
+            ],
+        ),
+        (
             "an unlinked sysctl.conf of comments only, as Rocky ships it: quiet",
             Node::new().file("etc/os-release", rocky9).file(
                 "etc/sysctl.conf",
