@@ -55,9 +55,30 @@ pub struct JvmOptions {
     /// `$NAME` references on the java command line (`$JAVACMD …` or `java …`), with the byte
     /// offset of each: the order in which the JVM sees the options those variables hold.
     pub java_refs: Vec<(String, usize)>,
+    /// Assignments outside any `if` that replace a variable without reading it
+    /// (`JVM_MEM_OPTS="-Xms256m …"`, not `JAVA_OPTS="$JAVA_OPTS …"`), with their byte offset:
+    /// a value the environment gives that variable is lost there.
+    pub overwrites: Vec<(String, usize)>,
 }
 
 impl JvmOptions {
+    /// Whether the script throws away the environment's value of `var` before the java command
+    /// line reads it.
+    pub fn discards_env(&self, var: &str) -> bool {
+        let Some(read_at) = self
+            .java_refs
+            .iter()
+            .filter(|(v, _)| v == var)
+            .map(|(_, at)| *at)
+            .max()
+        else {
+            return false;
+        };
+        self.overwrites
+            .iter()
+            .any(|(v, at)| v == var && *at < read_at)
+    }
+
     /// The occurrence in effect on a current JDK: the last one without a guard in the order the
     /// JVM receives them, since the JVM takes the last of repeated options. That order is the
     /// java command line's: `$JAVACMD $JVM_MEM_OPTS … $JAVA_OPTS` puts `JAVA_OPTS` last even when
@@ -125,6 +146,7 @@ pub fn parse(file: Arc<SourceFile>) -> (JvmOptions, Vec<SourceProblem>) {
         frames: Vec::new(),
         flags: Vec::new(),
         java_refs: Vec::new(),
+        overwrites: Vec::new(),
         problems: &mut problems,
     };
     // When the text was cut short by a lexical error, an `if` left open is a consequence of
@@ -132,12 +154,14 @@ pub fn parse(file: Arc<SourceFile>) -> (JvmOptions, Vec<SourceProblem>) {
     walker.walk(&tokens, complete);
     let flags = walker.flags;
     let java_refs = walker.java_refs;
+    let overwrites = walker.overwrites;
     problems.sort_by_key(|p| (p.location.line, p.location.column));
     (
         JvmOptions {
             file,
             flags,
             java_refs,
+            overwrites,
         },
         problems,
     )
@@ -177,6 +201,7 @@ struct Walker<'a> {
     frames: Vec<Frame>,
     flags: Vec<JvmFlag>,
     java_refs: Vec<(String, usize)>,
+    overwrites: Vec<(String, usize)>,
     problems: &'a mut Vec<SourceProblem>,
 }
 
@@ -345,6 +370,18 @@ impl Walker<'_> {
             .collect();
         let var = Some(name.trim_end_matches('+').to_string());
         let chars = word.chars.get(value_start..).unwrap_or(&[]);
+        // Outside every `if`, `VAR=…` without `$VAR` in it (and not `VAR+=`) replaces whatever
+        // the environment gave VAR.
+        let rhs: String = chars.iter().map(|w| w.c).collect();
+        let bare = name.trim_end_matches('+');
+        if self.frames.is_empty()
+            && !name.ends_with('+')
+            && !rhs.contains(&format!("${bare}"))
+            && !rhs.contains(&format!("${{{bare}}}"))
+            && !rhs.contains(&format!("${{{bare}:"))
+        {
+            self.overwrites.push((bare.to_string(), word.span.start));
+        }
         for field in chars.split(|w| w.c.is_whitespace() && !w.in_subst) {
             if !field.is_empty() {
                 self.extract(field, None, var.clone());

@@ -125,6 +125,10 @@ impl JvmInEffect {
             }
             names.push(LAST_OPTIONS);
             for name in names {
+                // The script replaces it before the java command line reads it.
+                if script.discards_env(name) {
+                    continue;
+                }
                 if let Some(source) = u.env(name) {
                     env.push(env_var(u, name, &source));
                 }
@@ -303,6 +307,44 @@ mod tests {
             .iter()
             .map(|o| format!("{} @{}", o.flag.raw, o.location()))
             .collect()
+    }
+
+    /// A script that assigns `JVM_MEM_OPTS` outside any `if` (as 2.x-era site scripts do)
+    /// throws the environment's value away; one that appends (`JAVA_OPTS="$JAVA_OPTS …"`) or
+    /// only sets a default keeps it.
+    #[test]
+    fn an_unconditional_assignment_discards_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let u = unit(
+            dir.path(),
+            "[Service]\nExecStart=/opt/wso2am/bin/wso2server.sh\n\
+             Environment=\"JVM_MEM_OPTS=-Xms1g -Xmx1g -XX:+UseParallelOldGC\" JAVA_OPTS=-Dx=1\n",
+        );
+        let parse = |text: &str| {
+            let file = SourceFile::new(
+                PathBuf::from("bin/wso2server.sh"),
+                "bin/wso2server.sh".into(),
+                text.into(),
+            );
+            crate::apim::jvm::parse(file).0
+        };
+        let replaced = parse(
+            "#!/bin/sh\nJVM_MEM_OPTS=\"-Xms256m -Xmx1024m\"\nJAVA_OPTS=\"$JAVA_OPTS -Dy=2\"\n$JAVACMD $JVM_MEM_OPTS $JAVA_OPTS Main\n",
+        );
+        let e = JvmInEffect::compute(&replaced, Some(&u));
+        assert!(!e.mem_default_replaced);
+        assert_eq!(e.get("-Xmx").unwrap().flag.value.as_deref(), Some("1024m"));
+        assert!(e.get("-XX:+UseParallelOldGC").is_none());
+        assert!(
+            e.get("-Dx").is_some(),
+            "JAVA_OPTS is appended to, not replaced"
+        );
+        // Inside an `if` (a --debug branch, say) it is not the service's path: kept.
+        let guarded = parse(
+            "#!/bin/sh\nif [ \"$1\" = \"--debug\" ]; then\n  JVM_MEM_OPTS=\"-Xmx64m\"\nfi\n$JAVACMD $JVM_MEM_OPTS Main\n",
+        );
+        let e = JvmInEffect::compute(&guarded, Some(&u));
+        assert!(e.get("-XX:+UseParallelOldGC").is_some());
     }
 
     #[test]
