@@ -55,6 +55,9 @@ enum Target {
         place: super::jvm::Place,
         flag: String,
         token: Option<Location>,
+        /// The heap is sized by `-XX:MaxRAMPercentage` of this much memory: a fix raises the
+        /// percentage instead of pinning an `-Xmx` that undoes it.
+        percent_of: Option<u64>,
     },
 }
 
@@ -180,6 +183,19 @@ fn set(target: &Target, value: String, at: Option<Location>) -> Option<Fix> {
                 at,
             })
         }
+        Target::Jvm {
+            place,
+            percent_of: Some(memory),
+            ..
+        } => {
+            let bytes = crate::apim::jvm::parse_size(&value)?;
+            let percent = super::jvm::percent_at_least(bytes, *memory);
+            super::jvm::jvm_fix(place.set(
+                "-XX:MaxRAMPercentage",
+                JvmValue::Literal(percent.to_string()),
+                at,
+            ))
+        }
         Target::Jvm { place, flag, .. } => {
             super::jvm::jvm_fix(place.set(flag, JvmValue::Literal(value), at))
         }
@@ -208,9 +224,9 @@ fn remove(target: &Target, at: Location, code: Code) -> Option<Fix> {
             Effect::RestartApim,
         ),
         // The whole option goes, as `--apply` removes it, not only its value.
-        Target::Jvm { place, flag, token } => {
-            super::jvm::jvm_fix(place.remove(flag, token.clone().unwrap_or(at)))
-        }
+        Target::Jvm {
+            place, flag, token, ..
+        } => super::jvm::jvm_fix(place.remove(flag, token.clone().unwrap_or(at))),
     })
 }
 
@@ -461,6 +477,21 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
     };
     let flag = option.map(|o| &o.flag);
     let mut notes = Vec::new();
+    // No -Xmx, a percentage of the memory in effect: that is the heap, and the fix raises the
+    // percentage.
+    let percent = match exp.key.as_str() {
+        "-Xmx" => super::jvm::heap_from_percentage(cx, jvm),
+        _ => None,
+    };
+    if let Some(p) = &percent {
+        notes.push(format!(
+            "sized by `-XX:MaxRAMPercentage={}`: {} of the {} MiB in effect ({})",
+            p.option.flag.value.clone().unwrap_or_default(),
+            format_size(p.bytes),
+            cx.facts.memory_mb.value,
+            cx.facts.memory_mb.source
+        ));
+    }
     let mut compare_as = None;
     if let Some(f) = flag.filter(|_| entity_limit) {
         if f.name == ENTITY_LIMIT[0] && jvm.get(ENTITY_LIMIT[1]).is_some() {
@@ -475,6 +506,12 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
         }
     }
     let (value, location) = match option.map(|o| (&o.flag, o)) {
+        _ if percent.is_some() => {
+            let p = percent
+                .as_ref()
+                .map(|p| (format_size(p.bytes), p.option.location()));
+            (p.as_ref().map(|p| p.0.clone()), p.map(|p| p.1))
+        }
         Some((f, o)) => (
             if crate::redact::is_secret_key(&f.name) {
                 // `-Djavax.net.ssl.trustStorePassword=…`: never print the value.
@@ -520,7 +557,10 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
     let shown = flag
         .map(|f| f.name.clone())
         .unwrap_or_else(|| exp.key.clone());
-    let place = super::jvm::Place::of(jvm, &shown);
+    let place = match &percent {
+        Some(p) => super::jvm::Place::from_option(jvm, p.option),
+        None => super::jvm::Place::of(jvm, &shown),
+    };
     notes.extend(match option {
         Some(_) => place.note(),
         None => place.note_absent(),
@@ -548,6 +588,7 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
         *lo = ceiling.bytes;
     }
     if exp.key == "-Xmx"
+        && percent.is_none()
         && let Some(advice) = crate::rules::jvm::container_heap_advice(cx)
     {
         notes.push(advice);
@@ -564,6 +605,7 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
                 place,
                 flag: shown,
                 token: option.map(|o| o.file.location(o.flag.token_span)),
+                percent_of: percent.as_ref().map(|p| p.memory),
             },
         },
         check,

@@ -127,6 +127,46 @@ pub(crate) fn jvm_fix(change: Change) -> Fix {
     Fix::safe(change, Effect::RestartApim)
 }
 
+/// The heap `-XX:MaxRAMPercentage` gives when no `-Xmx` is set (a set `-Xmx` wins; both
+/// checked on JDK 17 in tests/jdk.rs): that share of the memory in effect, which is what the JVM
+/// reads from its cgroup. `None` without the option, with `-Xmx`, or with the memory unknown.
+pub(crate) struct PercentHeap<'a> {
+    pub bytes: u64,
+    pub option: &'a JvmOption,
+    pub memory: u64,
+}
+
+pub(crate) fn heap_from_percentage<'a>(
+    cx: &crate::rules::RuleContext,
+    jvm: &'a JvmInEffect,
+) -> Option<PercentHeap<'a>> {
+    if jvm.get("-Xmx").is_some() {
+        return None;
+    }
+    let option = jvm.get("-XX:MaxRAMPercentage")?;
+    let percent: f64 = option.flag.value.as_deref()?.trim().parse().ok()?;
+    let memory = cx.facts.memory_mb.value.checked_mul(1024 * 1024)?;
+    if memory == 0 || !(0.0..=100.0).contains(&percent) {
+        return None;
+    }
+    let bytes = ((memory as f64) * percent / 100.0) as u64 / (1024 * 1024) * (1024 * 1024);
+    Some(PercentHeap {
+        bytes,
+        option,
+        memory,
+    })
+}
+
+/// The smallest whole percentage of `memory` that gives at least `bytes`, and the largest that
+/// gives at most `bytes`.
+pub(crate) fn percent_at_least(bytes: u64, memory: u64) -> u64 {
+    (bytes.saturating_mul(100)).div_ceil(memory.max(1)).min(100)
+}
+
+pub(crate) fn percent_at_most(bytes: u64, memory: u64) -> u64 {
+    (bytes.saturating_mul(100) / memory.max(1)).min(100)
+}
+
 #[cfg(test)]
 mod tests;
 

@@ -715,3 +715,36 @@ fn the_jdks_jaxp_properties_is_the_entity_limit_when_no_option_sets_it() {
             .is_empty()
     );
 }
+
+/// With no `-Xmx`, `-XX:MaxRAMPercentage` of the memory in effect is the heap: JVM001 judges
+/// that size and raises the percentage (pinning an -Xmx would undo it); JVM011 judges it too.
+#[test]
+fn a_heap_sized_by_max_ram_percentage() {
+    let container = |opts: &str| {
+        apim(opts)
+            .meminfo_mb(16384)
+            .java(17)
+            .file(".dockerenv", "")
+            .file("sys/fs/cgroup/memory.max", "4294967296\n")
+    };
+    assert_eq!(
+        container("-XX:MaxRAMPercentage=25").findings(Code::JVM_BELOW_RECOMMENDED),
+        vec![
+            "JVM001 api-manager.sh:-Xmx @opt/wso2am-4.2.0/bin/api-manager.sh:3 1g → >= 2g | set `50` at opt/wso2am-4.2.0/bin/api-manager.sh:3"
+        ]
+    );
+    let fixed = container("-XX:MaxRAMPercentage=50");
+    assert!(fixed.findings(Code::JVM_BELOW_RECOMMENDED).is_empty());
+    assert!(fixed.findings(Code::HEAP_ABOVE_HALF_RAM).is_empty());
+    assert_eq!(
+        container("-XX:MaxRAMPercentage=90").findings(Code::HEAP_ABOVE_HALF_RAM),
+        vec![
+            "JVM011 api-manager.sh:-XX:MaxRAMPercentage @opt/wso2am-4.2.0/bin/api-manager.sh:3 90 → <= 50 | no fix"
+        ]
+    );
+    // A set -Xmx wins over the percentage (JDK 17, tests/jdk.rs).
+    assert_eq!(
+        container("-Xmx1g -XX:MaxRAMPercentage=90").findings(Code::HEAP_ABOVE_HALF_RAM),
+        Vec::<String>::new()
+    );
+}
