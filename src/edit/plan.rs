@@ -134,6 +134,7 @@ pub fn plan(report: &AuditReport, sources: &Sources, cx: &PlanContext) -> Plan {
         cx,
         work: BTreeMap::new(),
         env_values: BTreeMap::new(),
+        planned_xmx: None,
         skipped: Vec::new(),
     };
     for f in report.findings.iter().filter(|f| f.fix.is_some()) {
@@ -155,6 +156,10 @@ struct Planner<'a> {
     /// (file, variable) → the environment variable's value as planned so far: several fixes
     /// edit one `JVM_MEM_OPTS`.
     env_values: BTreeMap<(String, String), String>,
+    /// The `-Xmx` an earlier fix of this plan writes, wherever it writes it: an `-Xms` that
+    /// follows `-Xmx` takes it even from another file (the unit's `JAVA_OPTS` beside the
+    /// script's `JVM_MEM_OPTS`).
+    planned_xmx: Option<String>,
     skipped: Vec<Skipped>,
 }
 
@@ -479,8 +484,16 @@ impl Planner<'_> {
                     JvmValue::SameAs {
                         flag: other,
                         now: was,
-                    } => option_value(other, &now).unwrap_or_else(|| was.clone()),
+                    } => self
+                        .planned_xmx
+                        .clone()
+                        .filter(|_| other == "-Xmx")
+                        .or_else(|| option_value(other, &now))
+                        .unwrap_or_else(|| was.clone()),
                 };
+                if flag == "-Xmx" {
+                    self.planned_xmx = Some(v.clone());
+                }
                 let mut new = jvm_edit::set_in_value(&now, var, flag, &v);
                 let mut summary = format!("set `{}` in `{var}`", jvm_edit::render(flag, &v));
                 // A heap whose -Xms equalled -Xmx stays fixed-size: raise both together.
@@ -628,6 +641,8 @@ impl Planner<'_> {
         let kind = apim_kind(apim, file)
             .ok_or_else(|| format!("`{file}` is not an API-M file apim-tune edits"))?;
         let effect = Effect::RestartApim;
+        let planned_xmx = self.planned_xmx.clone();
+        let mut wrote_xmx = None;
         let w = self.work_for(file, kind.clone())?;
         let current = SourceFile::new(w.path.clone(), w.display.clone(), w.text.clone());
         let (new, summary) = match (&kind, change) {
@@ -646,11 +661,14 @@ impl Planner<'_> {
                 let value = match value {
                     JvmValue::Literal(v) => v.clone(),
                     // `-Xms` follows `-Xmx` as planned, which an earlier fix may have raised.
-                    JvmValue::SameAs { flag: other, now } => opts
-                        .get(other)
-                        .and_then(|x| x.value.clone())
+                    JvmValue::SameAs { flag: other, now } => planned_xmx
+                        .filter(|_| other == "-Xmx")
+                        .or_else(|| opts.get(other).and_then(|x| x.value.clone()))
                         .unwrap_or_else(|| now.clone()),
                 };
+                if flag == "-Xmx" {
+                    wrote_xmx = Some(value.clone());
+                }
                 let mut new = jvm_edit::set_flag(&opts, flag, &value)?;
                 let mut summary = format!("set `{}`", jvm_edit::render(flag, &value));
                 // A heap whose -Xms equalled -Xmx stays fixed-size: raise both together.
@@ -709,6 +727,9 @@ impl Planner<'_> {
         };
         w.text = new;
         w.changes.push(change_plain(f, summary, effect));
+        if wrote_xmx.is_some() {
+            self.planned_xmx = wrote_xmx;
+        }
         Ok(())
     }
 

@@ -436,3 +436,32 @@ fn a_later_drop_in_does_not_override_the_fix_and_a_leading_secret_is_masked() {
         .collect();
     assert!(fixable.is_empty(), "{fixable:?}");
 }
+
+/// Review finding (issue 13): `-Xmx` from the unit's `JAVA_OPTS`, `-Xms` from the script's
+/// default. The -Xms fix follows the -Xmx the same apply writes in the other file, so the next
+/// audit finds them equal.
+#[test]
+fn xms_follows_an_xmx_fixed_in_another_file() {
+    let t = CliTest::new("unit-env");
+    let unit = t.root.join("etc/systemd/system/wso2am.service");
+    let text = std::fs::read_to_string(&unit)
+        .unwrap()
+        .replace(
+            "\"JVM_MEM_OPTS=-Xms1g -Xmx1g -XX:+UseConcMarkSweepGC\"",
+            "JAVA_OPTS=-Xmx1g",
+        )
+        .replace("EnvironmentFile=-/etc/default/wso2am\n", "");
+    std::fs::write(&unit, text).unwrap();
+    let (_, v) = t.json(Some(HOME), &[]);
+    assert_eq!(one(&v, "JVM012", ":-Xms")["expected"], "1g");
+    let (code, out, err) = t.run(Some(HOME), &["--apply", "--yes"]);
+    assert!(matches!(code, 0 | 1), "{out}{err}");
+    let script =
+        std::fs::read_to_string(t.root.join("opt/wso2am-4.2.0/bin/api-manager.sh")).unwrap();
+    assert!(
+        script.contains("JVM_MEM_OPTS=\"-Xms2g -Xmx1024m\""),
+        "{script}"
+    );
+    let (_, v) = t.json(Some(HOME), &[]);
+    assert!(findings(&v, "JVM012").is_empty() && findings(&v, "JVM001").is_empty());
+}
