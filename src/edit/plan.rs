@@ -820,11 +820,11 @@ fn unit_escape(value: &str) -> Option<String> {
         match c {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
-            '%' => out.push_str("%%"),
             c => out.push(c),
         }
     }
-    Some(out)
+    // `%` doubled, except a specifier the reader left for systemd to resolve (`%h`).
+    Some(crate::host::specifiers::escape(&out))
 }
 
 /// Orders limit values: numbers by size, `unlimited` above all.

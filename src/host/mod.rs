@@ -13,6 +13,7 @@ pub mod namespaced;
 pub mod nat;
 pub mod os_release;
 pub mod process;
+pub mod specifiers;
 pub mod sysctl;
 pub mod systemd;
 #[cfg(test)]

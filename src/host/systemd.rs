@@ -210,6 +210,9 @@ pub fn find_apim_units(root: &Path) -> (Vec<Unit>, Vec<SourceProblem>) {
             continue;
         }
         problems.extend(unit_problems);
+        let environment_files =
+            read_environment_files(root, &name, state.environment_files, &mut problems);
+        let environment = resolve_environment(state.environment, &name);
         units.push(Unit {
             name,
             file,
@@ -219,8 +222,8 @@ pub fn find_apim_units(root: &Path) -> (Vec<Unit>, Vec<SourceProblem>) {
             limit_nofile: state.limit_nofile,
             limit_nproc: state.limit_nproc,
             memory_max: state.memory_max,
-            environment: state.environment,
-            environment_files: read_environment_files(root, state.environment_files, &mut problems),
+            environment_files,
+            environment,
         });
     }
     (units, problems)
@@ -386,51 +389,148 @@ impl ServiceState {
     }
 }
 
-/// Reads the files `EnvironmentFile=` lines name, under `root`. A missing file without the `-`
-/// prefix is a problem: systemd then refuses to start the service.
+/// Reads the files `EnvironmentFile=` lines name, under `root`, for the unit `unit`: `%`
+/// specifiers of the unit's name resolved (`/etc/default/%N`), a wildcard in the file name
+/// expanded to the matching files in name order. A missing file without the `-` prefix is a
+/// problem: systemd then refuses to start the service. A path apim-tune cannot resolve (`%h`,
+/// a wildcard in a directory) is a problem too: its variables, which override `Environment=`,
+/// are unknown.
 fn read_environment_files(
     root: &Path,
+    unit: &str,
     lines: Vec<UnitSetting>,
     problems: &mut Vec<SourceProblem>,
 ) -> Vec<EnvironmentFile> {
-    lines
-        .into_iter()
-        .map(|setting| {
-            let (optional, path) = match setting.value.strip_prefix('-') {
-                Some(p) => (true, p.trim().to_string()),
-                None => (false, setting.value.trim().to_string()),
-            };
-            let wildcard = path.contains(['*', '?', '[']);
-            let read = match (wildcard || !path.starts_with('/'), read_under(root, &path)) {
-                (true, _) => None,
-                (false, Read::File(f)) => {
-                    let assignments = env_file::parse(&f);
-                    Some((f, assignments))
-                }
-                (false, Read::Absent) => {
-                    if !optional {
-                        problems.push(SourceProblem::unparseable(
-                            setting.location.clone(),
-                            format!(
-                                "`EnvironmentFile={path}` names a file that does not exist: systemd refuses to start the service (a `-` prefix makes it optional)"
-                            ),
-                        ));
-                    }
-                    None
-                }
-                (false, Read::Problem(p)) => {
-                    problems.push(p);
-                    None
-                }
-            };
-            EnvironmentFile {
-                setting,
-                path,
-                optional,
-                read,
+    let mut out = Vec::new();
+    for setting in lines {
+        let (optional, written) = match setting.value.strip_prefix('-') {
+            Some(p) => (true, p.trim().to_string()),
+            None => (false, setting.value.trim().to_string()),
+        };
+        let unknown = |why: String, problems: &mut Vec<SourceProblem>| {
+            problems.push(SourceProblem::unparseable(
+                setting.location.clone(),
+                format!(
+                    "`EnvironmentFile={written}`: {why}; the variables it sets (which override `Environment=`) are not known"
+                ),
+            ));
+        };
+        let path = match super::specifiers::resolve(&written, unit) {
+            Ok(p) => p,
+            Err(c) => {
+                unknown(
+                    format!("the specifier `%{c}` depends on the machine, not the unit's name"),
+                    problems,
+                );
+                out.push(environment_file(setting.clone(), written, optional, None));
+                continue;
             }
+        };
+        if !path.starts_with('/') {
+            unknown(
+                "not an absolute path, which systemd ignores".into(),
+                problems,
+            );
+            out.push(environment_file(setting.clone(), path, optional, None));
+            continue;
+        }
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", &path));
+        if dir.contains(['*', '?', '[']) || name.contains('[') {
+            unknown("a wildcard apim-tune does not expand".into(), problems);
+            out.push(environment_file(setting.clone(), path, optional, None));
+            continue;
+        }
+        if name.contains(['*', '?']) {
+            // Every match, in name order; none is not an error.
+            for matched in crate::source::list_dir(root, dir, "")
+                .into_iter()
+                .filter(|n| wildcard_matches(name, n))
+            {
+                let full = format!("{dir}/{matched}");
+                let read = match read_under(root, &full) {
+                    Read::File(f) => Some((Arc::clone(&f), env_file::parse(&f))),
+                    Read::Problem(p) => {
+                        problems.push(p);
+                        None
+                    }
+                    Read::Absent => None,
+                };
+                out.push(environment_file(setting.clone(), full, optional, read));
+            }
+            continue;
+        }
+        let read = match read_under(root, &path) {
+            Read::File(f) => {
+                let assignments = env_file::parse(&f);
+                Some((f, assignments))
+            }
+            Read::Absent => {
+                if !optional {
+                    problems.push(SourceProblem::unparseable(
+                        setting.location.clone(),
+                        format!(
+                            "`EnvironmentFile={written}` names a file that does not exist: systemd refuses to start the service (a `-` prefix makes it optional)"
+                        ),
+                    ));
+                }
+                None
+            }
+            Read::Problem(p) => {
+                problems.push(p);
+                None
+            }
+        };
+        out.push(environment_file(setting, path, optional, read));
+    }
+    out
+}
+
+/// `Environment=` values with the `%` specifiers of the unit's name resolved (`%%` is `%`);
+/// one that depends on the machine (`%h`) stays as written.
+fn resolve_environment(
+    env: BTreeMap<String, UnitSetting>,
+    unit: &str,
+) -> BTreeMap<String, UnitSetting> {
+    env.into_iter()
+        .map(|(k, mut s)| {
+            s.value = super::specifiers::resolve_known(&s.value, unit).0;
+            (k, s)
         })
         .collect()
+}
+
+fn environment_file(
+    setting: UnitSetting,
+    path: String,
+    optional: bool,
+    read: Option<(Arc<SourceFile>, Vec<EnvAssignment>)>,
+) -> EnvironmentFile {
+    EnvironmentFile {
+        setting,
+        path,
+        optional,
+        read,
+    }
+}
+
+/// A shell-style `*`/`?` pattern against a file name (no `[`: refused by the caller). A name
+/// starting with `.` matches only a pattern that does too, as in glob(7).
+fn wildcard_matches(pattern: &str, name: &str) -> bool {
+    if name.starts_with('.') && !pattern.starts_with('.') {
+        return false;
+    }
+    fn go(p: &[char], n: &[char]) -> bool {
+        match (p.first(), n.first()) {
+            (None, None) => true,
+            (Some('*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
+            (Some('?'), Some(_)) => go(&p[1..], &n[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    // Bounded: names and patterns are short, and each `*` tries at most every position.
+    p.len() <= 256 && n.len() <= 1024 && go(&p, &n)
 }
 
 /// The assignment as a setting, or `None` for an empty assignment (a reset in systemd).

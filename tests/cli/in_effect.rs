@@ -465,3 +465,84 @@ fn xms_follows_an_xmx_fixed_in_another_file() {
     let (_, v) = t.json(Some(HOME), &[]);
     assert!(findings(&v, "JVM012").is_empty() && findings(&v, "JVM001").is_empty());
 }
+
+/// Review findings (issue 13): `EnvironmentFile=` with a specifier of the unit's name or a
+/// wildcard names the file systemd reads; `%%` in an `Environment=` value is one `%`, and
+/// written back as `%%`; a specifier that depends on the machine (`%h`) makes the file unknown.
+#[test]
+fn specifiers_and_wildcards_in_the_units_environment() {
+    let t = CliTest::new("unit-env");
+    let unit = t.root.join("etc/systemd/system/wso2am.service");
+    let original = std::fs::read_to_string(&unit).unwrap();
+    let with = |from: &str, to: &str| std::fs::write(&unit, original.replace(from, to)).unwrap();
+
+    // %N is the unit's name without `.service`: the same file as before.
+    with(
+        "EnvironmentFile=-/etc/default/wso2am",
+        "EnvironmentFile=/etc/default/%N",
+    );
+    let (_, v) = t.json(Some(HOME), &[]);
+    assert_eq!(
+        at(one(&v, "JVM002", ":-Djdk.xml.entityExpansionLimit")),
+        "etc/default/wso2am:2"
+    );
+    assert!(
+        findings(&v, "SRC002").is_empty(),
+        "{:#?}",
+        findings(&v, "SRC002")
+    );
+
+    // A wildcard: every match in name order, the last one's value winning.
+    write(
+        &t,
+        "etc/default/wso2am.d/10-base",
+        "JAVA_OPTS=-Djdk.xml.entityExpansionLimit=0\n",
+    );
+    write(
+        &t,
+        "etc/default/wso2am.d/20-site",
+        "JAVA_OPTS=-Djdk.xml.entityExpansionLimit=200000\n",
+    );
+    with(
+        "EnvironmentFile=-/etc/default/wso2am",
+        "EnvironmentFile=-/etc/default/wso2am.d/*",
+    );
+    let (_, v) = t.json(Some(HOME), &[]);
+    let f = one(&v, "JVM002", ":-Djdk.xml.entityExpansionLimit");
+    assert_eq!(
+        (f["current"].as_str(), at(f).as_str()),
+        (Some("200000"), "etc/default/wso2am.d/20-site:1")
+    );
+
+    // %h depends on the machine: the file's variables are unknown, and the audit says so.
+    with(
+        "EnvironmentFile=-/etc/default/wso2am",
+        "EnvironmentFile=-%h/wso2am.env",
+    );
+    let (_, v) = t.json(Some(HOME), &[]);
+    let problem = &findings(&v, "SRC002")[0];
+    assert!(
+        problem["message"]
+            .as_str()
+            .unwrap()
+            .contains("`%h` depends on the machine"),
+        "{problem}"
+    );
+
+    // `%%p` is `%p` for the JVM; rewritten through the drop-in it stays `%%p`.
+    with(
+        "EnvironmentFile=-/etc/default/wso2am",
+        "Environment=\"JAVA_OPTS=-XX:ErrorFile=/var/log/hs_err_%%p.log -Djdk.xml.entityExpansionLimit=0\"",
+    );
+    let (files, text) = diff(&t, &[]);
+    assert_eq!(
+        files,
+        ["etc/systemd/system/wso2am.service.d/zz-apim-tune.conf"]
+    );
+    assert!(
+        text.contains(
+            "JAVA_OPTS=-XX:ErrorFile=/var/log/hs_err_%%p.log -Djdk.xml.entityExpansionLimit=10000"
+        ),
+        "{text}"
+    );
+}
