@@ -509,7 +509,18 @@ impl Planner<'_> {
             }
         };
         self.env_values.insert(key, new.clone());
-        let in_place = *env_file || at.file == *file;
+        // In place in a unit file only inside quotes (`Environment="VAR=…"`): spliced into an
+        // unquoted word, a value with a blank would split into two assignments.
+        let mut quoted_in_unit = |span: Span| -> Result<bool, String> {
+            let w = self.work_for(file, Kind::Unit)?;
+            Ok(w.text.as_bytes().get(span.end) == Some(&b'"'))
+        };
+        let in_place = *env_file
+            || (at.file == *file
+                && match at.span {
+                    Some(span) => quoted_in_unit(span)? || !new.contains([' ', '\t']),
+                    None => true,
+                });
         let (kind, op) = match (in_place, at.span) {
             (true, Some(span)) => {
                 let written = if *env_file {

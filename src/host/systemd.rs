@@ -221,7 +221,7 @@ pub fn find_apim_units(root: &Path) -> (Vec<Unit>, Vec<SourceProblem>) {
             user: state.user,
             limit_nofile: state.limit_nofile,
             limit_nproc: state.limit_nproc,
-            memory_max: state.memory_max,
+            memory_max: state.memory_max.or(state.memory_limit),
             environment_files,
             environment,
         });
@@ -334,6 +334,7 @@ struct ServiceState {
     limit_nofile: Option<UnitSetting>,
     limit_nproc: Option<UnitSetting>,
     memory_max: Option<UnitSetting>,
+    memory_limit: Option<UnitSetting>,
     environment: BTreeMap<String, UnitSetting>,
     environment_files: Vec<UnitSetting>,
 }
@@ -372,7 +373,9 @@ impl ServiceState {
                         self.limit_nproc = setting;
                     }
                 }
-                "MemoryMax" | "MemoryLimit" => self.memory_max = setting_or_reset(file, &a),
+                "MemoryMax" => self.memory_max = setting_or_reset(file, &a),
+                // Deprecated; systemd uses it only when no MemoryMax= is set.
+                "MemoryLimit" => self.memory_limit = setting_or_reset(file, &a),
                 "EnvironmentFile" => match setting_or_reset(file, &a) {
                     Some(s) => self.environment_files.push(s),
                     None => self.environment_files.clear(),
@@ -877,6 +880,31 @@ mod tests {
     use super::*;
     use crate::host::testkit::write;
     use crate::model::ProblemKind;
+
+    #[test]
+    fn memory_max_wins_over_the_deprecated_memory_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            "etc/systemd/system/wso2am.service",
+            "[Service]\nExecStart=/opt/wso2am-4.2.0/bin/api-manager.sh\nMemoryMax=4G\n",
+        );
+        write(
+            root,
+            "etc/systemd/system/wso2am.service.d/old.conf",
+            "[Service]\nMemoryLimit=2G\n",
+        );
+        let (units, _) = find_apim_units(root);
+        assert_eq!(units[0].memory_max.as_ref().unwrap().value, "4G");
+        write(
+            root,
+            "etc/systemd/system/wso2am.service",
+            "[Service]\nExecStart=/opt/wso2am-4.2.0/bin/api-manager.sh\n",
+        );
+        let (units, _) = find_apim_units(root);
+        assert_eq!(units[0].memory_max.as_ref().unwrap().value, "2G");
+    }
 
     fn span_text(s: &UnitSetting) -> &str {
         let span = s.location.span.unwrap();
