@@ -88,6 +88,17 @@ impl Place {
         self.env_note("the JVM gets it from")
     }
 
+    /// Where the value comes from, for a finding without a fix.
+    pub(crate) fn source_note(&self) -> Option<String> {
+        match self {
+            Place::Script { .. } => None,
+            Place::Env(e) => Some(format!(
+                "the JVM gets it from `{}` of {} ({})",
+                e.var, e.unit, e.location
+            )),
+        }
+    }
+
     /// For an option no one sets, where the fix adds it, when not the script.
     pub(crate) fn note_absent(&self) -> Option<String> {
         self.env_note("not set; the script's default is replaced by")

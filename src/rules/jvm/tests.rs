@@ -748,3 +748,21 @@ fn a_heap_sized_by_max_ram_percentage() {
         Vec::<String>::new()
     );
 }
+
+/// A "4 GB" VM reads about 3931 MiB of memory: WSO2's own 2 GB heap there is not reported, a
+/// heap clearly past half is.
+#[test]
+fn wso2s_heap_on_a_4_gb_machine_is_not_noise() {
+    let heap = |xmx: &str| {
+        apim(&format!("-Xms{xmx} -Xmx{xmx}"))
+            .meminfo_mb(3931)
+            .findings(Code::HEAP_ABOVE_HALF_RAM)
+    };
+    assert_eq!(heap("2g"), Vec::<String>::new());
+    assert_eq!(
+        heap("2300m"),
+        vec![
+            "JVM011 api-manager.sh:-Xmx @opt/wso2am-4.2.0/bin/api-manager.sh:3 2300m → <= 1965m | no fix"
+        ]
+    );
+}
