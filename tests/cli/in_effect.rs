@@ -185,6 +185,14 @@ fn a_cgroup_v1_limit_is_the_memory_in_effect() {
         v["host"]["sources"]["memory_mb"],
         "the cgroup limit in sys/fs/cgroup/memory/system.slice/wso2am.service/memory.limit_in_bytes"
     );
+    // The heap fix fits the limit: half of 3072 MiB, into the unit's drop-in.
+    assert_eq!(one(&v, "JVM001", ":-Xmx")["expected"], ">= 1536m");
+    let (files, text) = diff(&t, &[]);
+    assert!(files.contains(&"etc/systemd/system/wso2am.service.d/zz-apim-tune.conf".to_string()));
+    assert!(
+        text.contains("+Environment=\"JVM_MEM_OPTS=-Xms1536m -Xmx1536m\""),
+        "{text}"
+    );
     // v1 says "no limit" with a huge number: the host's RAM is then in effect.
     write(
         &t,
@@ -217,6 +225,11 @@ fn memory_max_caps_the_heap_and_the_fix_stays_under_it() {
     let xmx = one(&v, "JVM001", ":-Xmx");
     assert_eq!(xmx["expected"], ">= 1280m");
     assert!(notes(xmx).contains("capped at what the memory in effect allows"));
+    let (_, text) = diff(&t, &[]);
+    assert!(
+        text.contains("+Environment=\"JVM_MEM_OPTS=-Xms1280m -Xmx1280m\""),
+        "{text}"
+    );
 
     // A heap above what MemoryMax= allows is JVM011 with the unit as the memory's source.
     write(
