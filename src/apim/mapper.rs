@@ -287,8 +287,20 @@ impl ConfigMapper {
     /// (4) `defaults`. Then the unit of `units` is applied, except to values that still hold a
     /// `$ref{…}` / `${…}` placeholder (the product resolves those first; this module does not).
     pub fn effective(&self, doc: Option<&DeploymentToml>, template_key: &str) -> Effective {
+        self.effective_with(doc, None, template_key)
+    }
+
+    /// [`ConfigMapper::effective`] with what `infer.json` fills from `doc` worked out beforehand
+    /// by [`ConfigMapper::inferred`] (from the same `doc`): a caller that asks for many keys of
+    /// one file pays for the inference once, not once per key.
+    pub fn effective_with(
+        &self,
+        doc: Option<&DeploymentToml>,
+        inferred: Option<&Inferred>,
+        template_key: &str,
+    ) -> Effective {
         let key = normalize_key(template_key);
-        let (raw, base, origin) = self.resolve(doc, &key);
+        let (raw, base, origin) = self.resolve(doc, inferred, &key);
         if is_secret_key(&key) {
             let redacted = raw.map(|_| REDACTED.to_string());
             return Effective {
@@ -326,6 +338,7 @@ impl ConfigMapper {
     fn resolve(
         &self,
         doc: Option<&DeploymentToml>,
+        inferred: Option<&Inferred>,
         key: &str,
     ) -> (Option<String>, Option<String>, Origin) {
         if let Some(doc) = doc {
@@ -356,7 +369,11 @@ impl ConfigMapper {
                     },
                 );
             }
-            if let Some((value, from_key)) = self.inferred(doc).remove(key) {
+            let found = match inferred {
+                Some(inferred) => inferred.0.get(key).cloned(),
+                None => self.inferred(doc).0.remove(key),
+            };
+            if let Some((value, from_key)) = found {
                 let text = json_text(&value);
                 return (text.clone(), text, Origin::Inferred { from_key });
             }
@@ -374,10 +391,10 @@ impl ConfigMapper {
     /// Like the product: selectors are taken in file order after alias mapping, a later selector
     /// overrides an earlier one, and an inferred string value that is itself a selector value
     /// pulls in that rule's keys too (without placeholder substitution, as the product does).
-    fn inferred(&self, doc: &DeploymentToml) -> BTreeMap<String, (Value, String)> {
+    pub fn inferred(&self, doc: &DeploymentToml) -> Inferred {
         let mut out = BTreeMap::new();
         let Value::Object(rules) = &self.infer else {
-            return out;
+            return Inferred(out);
         };
         let mut entries: Vec<&TomlEntry> = doc.entries.values().collect();
         entries.sort_by_key(|e| e.key_span.start);
@@ -408,9 +425,13 @@ impl ConfigMapper {
                 }
             }
         }
-        out
+        Inferred(out)
     }
 }
+
+/// Every key `infer.json` fills from one `deployment.toml`: key → (value, selector user key).
+#[derive(Clone, Debug, Default)]
+pub struct Inferred(BTreeMap<String, (Value, String)>);
 
 /// Depth guard for `infer_nested`: the real files nest two levels; a cyclic file must not hang.
 const MAX_INFER_DEPTH: usize = 8;
@@ -451,14 +472,17 @@ fn match_rule<'r>(
     if let Some((rule, _)) = rules.get_key_value(key) {
         return Some((rule.as_str(), Vec::new()));
     }
-    let segments = split_key(key);
-    for rule in rules.keys() {
+    // Split only when some rule has a placeholder, and only rules that do: a rule key without a
+    // `$` has no placeholder segment, so it can only match exactly (done above).
+    let mut segments: Option<Vec<String>> = None;
+    for rule in rules.keys().filter(|r| r.contains('$')) {
+        let segments = segments.get_or_insert_with(|| split_key(key));
         let pattern = split_key(rule);
         if pattern.len() != segments.len() || !pattern.iter().any(|p| is_placeholder(p)) {
             continue;
         }
         let mut captures = Vec::new();
-        let matched = pattern.iter().zip(&segments).all(|(p, s)| {
+        let matched = pattern.iter().zip(segments.iter()).all(|(p, s)| {
             if is_placeholder(p) {
                 let word =
                     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -789,6 +813,32 @@ mod tests {
         let d = toml("[server]\ndefault_cache_timeout = 1_0\n");
         let e = m.effective(Some(&d), "server.default_cache_timeout");
         assert_eq!((value(&e), e.raw.as_deref()), (Some("10"), Some("1_0")));
+    }
+
+    #[test]
+    fn inference_worked_out_once_gives_what_each_lookup_gives() {
+        let Some((home, m)) = load_fixture("4.2.0") else {
+            return;
+        };
+        let text = std::fs::read_to_string(home.join("repository/conf/deployment.toml")).unwrap();
+        let extra =
+            "[database.apim_db]\ntype = \"oracle\"\n[user_store]\ntype = \"database_unique_id\"\n";
+        for d in [toml(&text), toml(extra)] {
+            let inferred = m.inferred(&d);
+            let keys = m
+                .defaults
+                .keys()
+                .chain(m.aliases.keys())
+                .chain(d.entries.keys())
+                .chain(inferred.0.keys());
+            for key in keys {
+                assert_eq!(
+                    m.effective_with(Some(&d), Some(&inferred), key),
+                    m.effective(Some(&d), key),
+                    "{key}"
+                );
+            }
+        }
     }
 
     #[test]
