@@ -286,6 +286,11 @@ pub fn is_secret_segment(segment: &str) -> bool {
 
 /// Whether a canonical key's last segment names a secret.
 pub fn is_secret_key(key: &str) -> bool {
+    // Without quotes or blanks every way of splitting cuts at the dots: the last segment is what
+    // follows the last one. This is the common case, and it needs no allocation.
+    if !key.contains(['\'', '"', ' ', '\t']) {
+        return key.rsplit('.').next().is_some_and(is_secret_segment);
+    }
     split_key(key)
         .last()
         .is_some_and(|segment| is_secret_segment(segment))
@@ -375,6 +380,10 @@ pub fn split_key(key: &str) -> Vec<String> {
 /// files hold typos such as `passthru_http.''valid.max.message.size.in.bytes'`, which the product
 /// uses verbatim, so they are kept verbatim).
 pub fn normalize_key(key: &str) -> String {
+    // A key of bare segments is already canonical: nothing to split, quote or join.
+    if key.split('.').all(is_bare) {
+        return key.to_string();
+    }
     match try_split_key(key) {
         Some(segments) => {
             let refs: Vec<&str> = segments.iter().map(String::as_str).collect();
@@ -749,5 +758,41 @@ mod tests {
         assert!(!split_key(typo).is_empty());
         assert!(is_secret_key("a.'Key.Password'"));
         assert!(!is_secret_key("password_policy.min"));
+    }
+
+    #[test]
+    fn fast_paths_give_what_splitting_gives() {
+        let keys = [
+            "a",
+            "a.b",
+            "a-b.c_D9",
+            "a..b",
+            ".a",
+            "a.",
+            "",
+            ".",
+            "x.y[0].z",
+            "a.'b.c'",
+            "a . b",
+            "a.\"b\".c",
+            "é.x",
+            "db.Password",
+            "db.pass.word",
+            "key.SECRET_x",
+            "a.'x.secret'.y",
+            "tab\t.password",
+        ];
+        for key in keys {
+            let split = match try_split_key(key) {
+                Some(segments) => {
+                    let refs: Vec<&str> = segments.iter().map(String::as_str).collect();
+                    canonical_key(&refs)
+                }
+                None => key.to_string(),
+            };
+            assert_eq!(normalize_key(key), split, "{key:?}");
+            let secret = split_key(key).last().is_some_and(|s| is_secret_segment(s));
+            assert_eq!(is_secret_key(key), secret, "{key:?}");
+        }
     }
 }
