@@ -137,6 +137,11 @@ fn read_file(path: &Path, display: String) -> Read {
         }
         Ok(_) => {}
     }
+    read_contents(path, display)
+}
+
+/// Reads a file known not to be a directory: its bytes, which must be UTF-8.
+fn read_contents(path: &Path, display: String) -> Read {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => return Read::Problem(SourceProblem::unreadable(&display, lower(&e))),
@@ -156,19 +161,75 @@ fn read_file(path: &Path, display: String) -> Read {
 /// Lists the regular entries of `dir` (under `root`) whose name ends with `suffix`, sorted by
 /// name in byte order, which is the "C" locale order pam_limits and systemd use.
 pub fn list_dir(root: &Path, dir: &str, suffix: &str) -> Vec<String> {
-    let Ok(resolved) = resolve_in_root(root, Path::new(dir.trim_start_matches('/'))) else {
-        return Vec::new();
-    };
-    let Ok(entries) = std::fs::read_dir(resolved) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.ends_with(suffix) && !n.starts_with('.'))
-        .collect();
-    names.sort();
-    names
+    match Listing::read(root, dir) {
+        Some(listing) => listing.names(suffix).map(str::to_string).collect(),
+        None => Vec::new(),
+    }
+}
+
+/// One directory under `root`, read once: where it resolved to and the name and type of each
+/// entry. The types come from the directory itself (`d_type`), so a caller scanning many files
+/// learns which are plain files, links or neither without a `stat` per name.
+pub struct Listing {
+    /// The directory as asked for, relative to the root (no leading `/`).
+    rel: String,
+    /// The directory with its symlinks resolved inside the root.
+    path: PathBuf,
+    /// Entries whose name is UTF-8, by name in byte order; the type is the entry's own (a link is
+    /// a link, not what it points to), `None` when it could not be told.
+    entries: std::collections::BTreeMap<String, Option<std::fs::FileType>>,
+}
+
+impl Listing {
+    /// Lists `dir` under `root`; `None` when it does not resolve to a directory that can be read.
+    pub fn read(root: &Path, dir: &str) -> Option<Listing> {
+        let rel = dir.trim_start_matches('/').to_string();
+        let path = resolve_in_root(root, Path::new(&rel)).ok()?;
+        let entries = std::fs::read_dir(&path)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| Some((e.file_name().into_string().ok()?, e.file_type().ok())))
+            .collect();
+        Some(Listing { rel, path, entries })
+    }
+
+    /// The directory as asked for, relative to the root.
+    pub fn rel(&self) -> &str {
+        &self.rel
+    }
+
+    /// Names ending with `suffix` and not hidden, in byte order (what [`list_dir`] gives).
+    pub fn names<'a>(&'a self, suffix: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.entries
+            .keys()
+            .map(String::as_str)
+            .filter(move |n| n.ends_with(suffix) && !n.starts_with('.'))
+    }
+
+    /// Whether the directory has an entry `name`, of any type.
+    pub fn contains(&self, name: &str) -> bool {
+        self.entries.contains_key(name)
+    }
+
+    /// [`is_masked`] for the entry `name`: only a link can be a mask, so nothing else is asked
+    /// of the file system.
+    pub fn is_masked(&self, name: &str) -> bool {
+        self.entries
+            .get(name)
+            .is_some_and(|t| t.is_none_or(|t| t.is_symlink()))
+            && std::fs::read_link(self.path.join(name)).is_ok_and(|t| t == Path::new("/dev/null"))
+    }
+
+    /// [`read_under`] for `<dir>/<name>`. A plain file is read where it is, without resolving
+    /// the directory again; anything else (a link, or an entry that is gone) takes the full path.
+    pub fn read_entry(&self, root: &Path, name: &str) -> Read {
+        let rel = format!("{}/{name}", self.rel);
+        match self.entries.get(name) {
+            // The listing already says it is a plain file: no `stat` before the open.
+            Some(Some(t)) if t.is_file() => read_contents(&self.path.join(name), rel),
+            _ => read_under(root, &rel),
+        }
+    }
 }
 
 /// The files of a set of drop-in directories as systemd chooses them: for each file name the
