@@ -142,7 +142,7 @@ fn read_file(path: &Path, display: String) -> Read {
 
 /// Reads a file known not to be a directory: its bytes, which must be UTF-8.
 fn read_contents(path: &Path, display: String) -> Read {
-    let bytes = match std::fs::read(path) {
+    let bytes = match read_bytes(path) {
         Ok(b) => b,
         Err(e) => return Read::Problem(SourceProblem::unreadable(&display, lower(&e))),
     };
@@ -156,6 +156,18 @@ fn read_contents(path: &Path, display: String) -> Read {
             ))
         }
     }
+}
+
+/// The bytes of the file at `path`. Unlike `std::fs::read` it does not `stat` the open file for
+/// a size hint: the files read here are small, and `/proc` and `/sys` report a size of 0 anyway.
+pub(crate) fn read_bytes(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::with_capacity(8 * 1024);
+    // `File::read_to_end` would ask for the size; through `take` the generic loop reads until
+    // end of file.
+    file.take(u64::MAX).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// Lists the regular entries of `dir` (under `root`) whose name ends with `suffix`, sorted by
