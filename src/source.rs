@@ -47,38 +47,55 @@ pub(crate) const TOO_MANY_LINKS: &str = "too many levels of symbolic links";
 /// Resolves `rel` (a path inside `root`) component by component. Absolute symlink targets are
 /// taken relative to `root`, and `..` never climbs above it, as in a chroot.
 pub fn resolve_in_root(root: &Path, rel: &Path) -> io::Result<PathBuf> {
-    // Components still to walk, last first, so a link's target can be pushed in front.
-    let mut pending: Vec<Part> = parts(rel);
-    pending.reverse();
-    let mut resolved = PathBuf::new();
-    let mut links = 0;
-    while let Some(part) = pending.pop() {
-        match part {
-            Part::Root => resolved.clear(),
-            Part::Parent => {
-                resolved.pop();
-            }
-            Part::Name(name) => {
-                let candidate = resolved.join(&name);
-                let full = root.join(&candidate);
-                match std::fs::symlink_metadata(&full) {
-                    Ok(meta) if meta.file_type().is_symlink() => {
-                        links += 1;
-                        if links > MAX_LINKS {
-                            return Err(io::Error::other(TOO_MANY_LINKS));
+    let mut walk = Walk::default();
+    walk.follow(root, rel)?;
+    Ok(root.join(walk.resolved))
+}
+
+/// The state of a resolution under a root: where it has got to, and how many links it followed
+/// on the way. Resuming from a directory's walk gives what a walk of the whole path gives.
+#[derive(Clone, Default)]
+struct Walk {
+    /// Relative to the root, with no link left in it.
+    resolved: PathBuf,
+    links: usize,
+}
+
+impl Walk {
+    /// Walks the components of `rel` from where the walk is.
+    fn follow(&mut self, root: &Path, rel: &Path) -> io::Result<()> {
+        let Walk { resolved, links } = self;
+        // Components still to walk, last first, so a link's target can be pushed in front.
+        let mut pending: Vec<Part> = parts(rel);
+        pending.reverse();
+        while let Some(part) = pending.pop() {
+            match part {
+                Part::Root => resolved.clear(),
+                Part::Parent => {
+                    resolved.pop();
+                }
+                Part::Name(name) => {
+                    let candidate = resolved.join(&name);
+                    let full = root.join(&candidate);
+                    match std::fs::symlink_metadata(&full) {
+                        Ok(meta) if meta.file_type().is_symlink() => {
+                            *links += 1;
+                            if *links > MAX_LINKS {
+                                return Err(io::Error::other(TOO_MANY_LINKS));
+                            }
+                            let target = std::fs::read_link(&full)?;
+                            if target.is_absolute() {
+                                resolved.clear();
+                            }
+                            pending.extend(parts(&target).into_iter().rev());
                         }
-                        let target = std::fs::read_link(&full)?;
-                        if target.is_absolute() {
-                            resolved.clear();
-                        }
-                        pending.extend(parts(&target).into_iter().rev());
+                        _ => *resolved = candidate,
                     }
-                    _ => resolved = candidate,
                 }
             }
         }
+        Ok(())
     }
-    Ok(root.join(resolved))
 }
 
 /// A path component that matters for resolution (`.` and prefixes dropped).
@@ -185,6 +202,8 @@ pub fn list_dir(root: &Path, dir: &str, suffix: &str) -> Vec<String> {
 pub struct Listing {
     /// The directory as asked for, relative to the root (no leading `/`).
     rel: String,
+    /// How the directory resolved, to resume from for paths below it.
+    walk: Walk,
     /// The directory with its symlinks resolved inside the root.
     path: PathBuf,
     /// Entries whose name is UTF-8, by name in byte order; the type is the entry's own (a link is
@@ -196,13 +215,65 @@ impl Listing {
     /// Lists `dir` under `root`; `None` when it does not resolve to a directory that can be read.
     pub fn read(root: &Path, dir: &str) -> Option<Listing> {
         let rel = dir.trim_start_matches('/').to_string();
-        let path = resolve_in_root(root, Path::new(&rel)).ok()?;
+        let mut walk = Walk::default();
+        walk.follow(root, Path::new(&rel)).ok()?;
+        Listing::read_resolved(root, rel, walk)
+    }
+
+    /// Lists `dirs` for a search in which the first directory holding a name wins (systemd's
+    /// unit path). A directory reached again under another name (`lib` is a link to `usr/lib`
+    /// on merged-usr systems) is listed once, under the name that reached it first: its second
+    /// sighting could add no name the first did not already win.
+    pub fn read_first_wins(root: &Path, dirs: &[&str]) -> Vec<Listing> {
+        let mut listings: Vec<Listing> = Vec::new();
+        for dir in dirs {
+            let rel = dir.trim_start_matches('/').to_string();
+            let mut walk = Walk::default();
+            if walk.follow(root, Path::new(&rel)).is_err()
+                || listings.iter().any(|l| l.walk.resolved == walk.resolved)
+            {
+                continue;
+            }
+            listings.extend(Listing::read_resolved(root, rel, walk));
+        }
+        listings
+    }
+
+    fn read_resolved(root: &Path, rel: String, walk: Walk) -> Option<Listing> {
+        let path = root.join(&walk.resolved);
         let entries = std::fs::read_dir(&path)
             .ok()?
             .filter_map(|e| e.ok())
             .filter_map(|e| Some((e.file_name().into_string().ok()?, e.file_type().ok())))
             .collect();
-        Some(Listing { rel, path, entries })
+        Some(Listing {
+            rel,
+            walk,
+            path,
+            entries,
+        })
+    }
+
+    /// [`resolve_in_root`] for `<dir>/<sub>`, without walking the directory's own path again
+    /// nor, when the listing says the first component of `sub` is not a link, that component.
+    pub fn resolve(&self, root: &Path, sub: &str) -> io::Result<PathBuf> {
+        let sub = Path::new(sub);
+        let mut walk = self.walk.clone();
+        let mut rest = sub.components();
+        let rest = match rest.next() {
+            Some(Component::Normal(first))
+                if first
+                    .to_str()
+                    .and_then(|n| self.entries.get(n))
+                    .is_some_and(|t| t.is_some_and(|t| !t.is_symlink())) =>
+            {
+                walk.resolved.push(first);
+                rest.as_path()
+            }
+            _ => sub,
+        };
+        walk.follow(root, rest)?;
+        Ok(root.join(walk.resolved))
     }
 
     /// The directory as asked for, relative to the root.
@@ -330,6 +401,56 @@ mod tests {
             root.join("outside")
         );
         assert!(matches!(read_under(&root, "etc/link"), Read::Absent));
+    }
+
+    #[test]
+    fn a_listing_resolves_below_it_as_the_whole_path_resolves() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("proc/1")).unwrap();
+        std::fs::create_dir_all(root.join("elsewhere/7")).unwrap();
+        std::fs::write(root.join("proc/1/cmdline"), "java\0").unwrap();
+        std::fs::write(root.join("elsewhere/7/cmdline"), "sh\0").unwrap();
+        symlink("/elsewhere/7", root.join("proc/2")).unwrap();
+        symlink("../../../../x", root.join("proc/1/up")).unwrap();
+        symlink("/proc/1/cmdline", root.join("proc/1/abs")).unwrap();
+        symlink("loop", root.join("proc/loop")).unwrap();
+        symlink("proc", root.join("p")).unwrap();
+        for dir in ["proc", "p", "/proc"] {
+            let listing = Listing::read(root, dir).unwrap();
+            for sub in [
+                "1/cmdline",
+                "2/cmdline",
+                "2/../1/cmdline",
+                "1/up",
+                "1/abs",
+                "3/cmdline",
+                "loop/x",
+                "../etc",
+                "./1",
+            ] {
+                let whole = resolve_in_root(root, &Path::new(dir).join(sub));
+                let below = listing.resolve(root, sub);
+                match (whole, below) {
+                    (Ok(a), Ok(b)) => assert_eq!(a, b, "{dir} {sub}"),
+                    (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{dir} {sub}"),
+                    (a, b) => panic!("{dir} {sub}: {a:?} vs {b:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_directory_reached_twice_is_listed_once_under_its_first_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("usr/lib/d")).unwrap();
+        std::fs::create_dir_all(root.join("etc/d")).unwrap();
+        std::os::unix::fs::symlink("usr/lib", root.join("lib")).unwrap();
+        let listings = Listing::read_first_wins(root, &["etc/d", "usr/lib/d", "lib/d", "none"]);
+        let rels: Vec<&str> = listings.iter().map(Listing::rel).collect();
+        assert_eq!(rels, ["etc/d", "usr/lib/d"]);
     }
 
     #[test]

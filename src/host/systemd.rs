@@ -170,10 +170,7 @@ pub fn find_apim_units(root: &Path) -> (Vec<Unit>, Vec<SourceProblem>) {
     // Each unit directory is listed once; its listing then answers which names exist, which are
     // links (masks) and which have a `<name>.d`, so a host with hundreds of units costs one read
     // per unit file rather than a path walk per file and per candidate drop-in directory.
-    let listings: Vec<Listing> = UNIT_DIRS
-        .iter()
-        .filter_map(|d| Listing::read(root, d))
-        .collect();
+    let listings = Listing::read_first_wins(root, &UNIT_DIRS);
     // The first directory (highest priority) that has a name wins it.
     let mut chosen: BTreeMap<&str, &Listing> = BTreeMap::new();
     for listing in &listings {
