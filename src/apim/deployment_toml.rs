@@ -280,6 +280,17 @@ fn value_holds_secret(value: &Value) -> bool {
 
 /// Whether a key segment names a secret: it contains `password` or `secret`, in any case.
 pub fn is_secret_segment(segment: &str) -> bool {
+    // An ASCII segment lowercases byte by byte, so it is searched in place; others (rare) are
+    // lowercased the Unicode way first.
+    if segment.is_ascii() {
+        let has = |word: &[u8]| {
+            segment
+                .as_bytes()
+                .windows(word.len())
+                .any(|w| w.eq_ignore_ascii_case(word))
+        };
+        return has(b"password") || has(b"secret");
+    }
     let lower = segment.to_lowercase();
     lower.contains("password") || lower.contains("secret")
 }
@@ -781,6 +792,11 @@ mod tests {
             "key.SECRET_x",
             "a.'x.secret'.y",
             "tab\t.password",
+            "a.PassWord2",
+            "a.xSECRETx",
+            "a.secre",
+            "a.Pass\u{212a}word",
+            "a.\u{212a}secret",
         ];
         for key in keys {
             let split = match try_split_key(key) {
@@ -791,7 +807,10 @@ mod tests {
                 None => key.to_string(),
             };
             assert_eq!(normalize_key(key), split, "{key:?}");
-            let secret = split_key(key).last().is_some_and(|s| is_secret_segment(s));
+            let secret = split_key(key).last().is_some_and(|s| {
+                let lower = s.to_lowercase();
+                lower.contains("password") || lower.contains("secret")
+            });
             assert_eq!(is_secret_key(key), secret, "{key:?}");
         }
     }

@@ -98,8 +98,19 @@ pub fn load(root: &Path, conf_dir: &Path) -> (Option<ConfigMapper>, Vec<SourcePr
         origin: DefaultsOrigin::Files(Vec::new()),
     };
     let mut read = Vec::new();
+    // Listed directly rather than with `source::list_dir`: the API-M home is a real path, not one
+    // under `--root` (the same reason `source::read_path` exists). Listed once for all kinds.
+    let mut names: Vec<String> = match std::fs::read_dir(conf_dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| !n.starts_with('.'))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    names.sort();
     for kind in KINDS {
-        for (is_product, path) in files_of(conf_dir, kind) {
+        for (is_product, path) in files_of(conf_dir, &names, kind) {
             let file = match read_path(root, &path) {
                 Read::File(file) => file,
                 Read::Absent if is_product && kind == "default" => return (None, problems),
@@ -149,22 +160,17 @@ pub fn builtin(
     mapper
 }
 
-/// The product file of `kind` first (it may not exist), then the component files, by name.
-fn files_of(conf_dir: &Path, kind: &str) -> Vec<(bool, PathBuf)> {
+/// The product file of `kind` first (it may not exist), then the component files among `names`
+/// (the directory's, sorted), by name.
+fn files_of(conf_dir: &Path, names: &[String], kind: &str) -> Vec<(bool, PathBuf)> {
     let mut out = vec![(true, conf_dir.join(format!("{kind}.json")))];
     let suffix = format!(".{kind}.json");
-    // Listed directly rather than with `source::list_dir`: the API-M home is a real path, not one
-    // under `--root` (the same reason `source::read_path` exists).
-    let mut names: Vec<String> = match std::fs::read_dir(conf_dir) {
-        Ok(entries) => entries
-            .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| n.ends_with(&suffix) && !n.starts_with('.'))
-            .collect(),
-        Err(_) => Vec::new(),
-    };
-    names.sort();
-    out.extend(names.into_iter().map(|n| (false, conf_dir.join(n))));
+    out.extend(
+        names
+            .iter()
+            .filter(|n| n.ends_with(&suffix))
+            .map(|n| (false, conf_dir.join(n))),
+    );
     out
 }
 
