@@ -90,6 +90,11 @@ pub struct Prepared {
 }
 
 pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
+    // Preparing only reads: the links met on the way are looked up once.
+    crate::source::remembering(|| prepare_reading(opts))
+}
+
+fn prepare_reading(opts: &AuditOptions) -> Result<Prepared, AuditError> {
     if !opts.root.is_dir() {
         return Err(AuditError::Root(opts.root.display().to_string()));
     }
@@ -239,6 +244,12 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
 }
 
 pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditError> {
+    // The audit only reads (fixes are planned and written afterwards, by the caller): the links
+    // met on the way are looked up once.
+    crate::source::remembering(|| audit_reading(opts))
+}
+
+fn audit_reading(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditError> {
     let Prepared {
         facts,
         units,

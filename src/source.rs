@@ -77,25 +77,74 @@ impl Walk {
                 Part::Name(name) => {
                     let candidate = resolved.join(&name);
                     let full = root.join(&candidate);
-                    match std::fs::symlink_metadata(&full) {
-                        Ok(meta) if meta.file_type().is_symlink() => {
+                    match link_target(&full)? {
+                        Some(target) => {
                             *links += 1;
                             if *links > MAX_LINKS {
                                 return Err(io::Error::other(TOO_MANY_LINKS));
                             }
-                            let target = std::fs::read_link(&full)?;
                             if target.is_absolute() {
                                 resolved.clear();
                             }
                             pending.extend(parts(&target).into_iter().rev());
                         }
-                        _ => *resolved = candidate,
+                        None => *resolved = candidate,
                     }
                 }
             }
         }
         Ok(())
     }
+}
+
+/// The target of `path` when it is a symbolic link; `None` when it is anything else or absent.
+/// Inside [`remembering`] each path is asked once.
+fn link_target(path: &Path) -> io::Result<Option<PathBuf>> {
+    if let Some(known) = SEEN.with(|seen| seen.borrow().as_ref()?.get(path).cloned()) {
+        return Ok(known);
+    }
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Some(std::fs::read_link(path)?),
+        _ => None,
+    };
+    SEEN.with(|seen| {
+        if let Some(seen) = seen.borrow_mut().as_mut() {
+            seen.insert(path.to_path_buf(), target.clone());
+        }
+    });
+    Ok(target)
+}
+
+thread_local! {
+    /// What [`link_target`] found for each path, while [`remembering`] runs.
+    static SEEN: std::cell::RefCell<Option<std::collections::HashMap<PathBuf, Option<PathBuf>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `read` with the links met while resolving paths remembered: an audit resolves hundreds
+/// of paths under the same few directories (`proc/sys/net/ipv4`, `usr/lib/systemd/system`), and
+/// each component is then looked up once instead of once per path. Only reading may happen
+/// inside: a link made or removed under the root during `read` would not be seen. A nested call
+/// shares the outer one's memory, which ends with the outer call.
+pub fn remembering<T>(read: impl FnOnce() -> T) -> T {
+    /// Forgets on the way out, also when `read` panics.
+    struct Forget;
+    impl Drop for Forget {
+        fn drop(&mut self) {
+            SEEN.with(|seen| *seen.borrow_mut() = None);
+        }
+    }
+    let outermost = SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        let outermost = seen.is_none();
+        if outermost {
+            *seen = Some(std::collections::HashMap::new());
+        }
+        outermost
+    });
+    // Lazily: a `Forget` made and dropped for a nested call would end the outer one's memory.
+    let _forget = outermost.then(|| Forget);
+    read()
 }
 
 /// A path component that matters for resolution (`.` and prefixes dropped).
@@ -451,6 +500,25 @@ mod tests {
         let listings = Listing::read_first_wins(root, &["etc/d", "usr/lib/d", "lib/d", "none"]);
         let rels: Vec<&str> = listings.iter().map(Listing::rel).collect();
         assert_eq!(rels, ["etc/d", "usr/lib/d"]);
+    }
+
+    #[test]
+    fn remembering_lasts_until_the_outermost_call_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("a")).unwrap();
+        std::fs::create_dir_all(root.join("c")).unwrap();
+        let resolve = || resolve_in_root(root, Path::new("a/b")).unwrap();
+        remembering(|| {
+            assert_eq!(resolve(), root.join("a/b"));
+            assert_eq!(remembering(resolve), root.join("a/b"));
+            // Not seen inside: `a` was already looked up, and the nested call kept that.
+            std::fs::remove_dir(root.join("a")).unwrap();
+            std::os::unix::fs::symlink("c", root.join("a")).unwrap();
+            assert_eq!(resolve(), root.join("a/b"));
+        });
+        assert_eq!(resolve(), root.join("c/b"));
+        assert_eq!(remembering(resolve), root.join("c/b"));
     }
 
     #[test]
