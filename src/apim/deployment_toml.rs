@@ -283,13 +283,18 @@ pub fn is_secret_segment(segment: &str) -> bool {
     // An ASCII segment lowercases byte by byte, so it is searched in place; others (rare) are
     // lowercased the Unicode way first.
     if segment.is_ascii() {
-        let has = |word: &[u8]| {
-            segment
-                .as_bytes()
-                .windows(word.len())
-                .any(|w| w.eq_ignore_ascii_case(word))
+        let bytes = segment.as_bytes();
+        let at = |i: usize, word: &[u8]| {
+            bytes
+                .get(i..i + word.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(word))
         };
-        return has(b"password") || has(b"secret");
+        // Only where a `p` or an `s` stands (either case) can a word start.
+        return (0..bytes.len()).any(|i| match bytes[i] | 0x20 {
+            b'p' => at(i, b"password"),
+            b's' => at(i, b"secret"),
+            _ => false,
+        });
     }
     let lower = segment.to_lowercase();
     lower.contains("password") || lower.contains("secret")
@@ -299,8 +304,12 @@ pub fn is_secret_segment(segment: &str) -> bool {
 pub fn is_secret_key(key: &str) -> bool {
     // Without quotes or blanks every way of splitting cuts at the dots: the last segment is what
     // follows the last one. This is the common case, and it needs no allocation.
-    if !key.contains(['\'', '"', ' ', '\t']) {
-        return key.rsplit('.').next().is_some_and(is_secret_segment);
+    if !key
+        .bytes()
+        .any(|b| matches!(b, b'\'' | b'"' | b' ' | b'\t'))
+    {
+        let last = key.rfind('.').map_or(key, |dot| &key[dot + 1..]);
+        return is_secret_segment(last);
     }
     split_key(key)
         .last()
@@ -392,7 +401,7 @@ pub fn split_key(key: &str) -> Vec<String> {
 /// uses verbatim, so they are kept verbatim).
 pub fn normalize_key(key: &str) -> String {
     // A key of bare segments is already canonical: nothing to split, quote or join.
-    if key.split('.').all(is_bare) {
+    if is_canonical_bare(key) {
         return key.to_string();
     }
     match try_split_key(key) {
@@ -402,6 +411,31 @@ pub fn normalize_key(key: &str) -> String {
         }
         None => key.to_string(),
     }
+}
+
+/// [`normalize_key`] of a key the caller owns, kept as it is when already canonical (no copy).
+pub fn normalize_owned_key(key: String) -> String {
+    if is_canonical_bare(&key) {
+        key
+    } else {
+        normalize_key(&key)
+    }
+}
+
+/// Whether `key` is bare segments joined by dots, which [`normalize_key`] keeps as it is: what
+/// `key.split('.').all(is_bare)` says, in one pass over the bytes.
+fn is_canonical_bare(key: &str) -> bool {
+    // At the start, as after a dot, an empty segment would begin.
+    let mut after_dot = true;
+    for &b in key.as_bytes() {
+        match b {
+            b'.' if after_dot => return false,
+            b'.' => after_dot = true,
+            b if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' => after_dot = false,
+            _ => return false,
+        }
+    }
+    !after_dot
 }
 
 /// Strict split: `None` when the key is not well formed.
@@ -806,7 +840,13 @@ mod tests {
                 }
                 None => key.to_string(),
             };
+            assert_eq!(
+                is_canonical_bare(key),
+                key.split('.').all(is_bare),
+                "{key:?}"
+            );
             assert_eq!(normalize_key(key), split, "{key:?}");
+            assert_eq!(normalize_owned_key(key.to_string()), split, "{key:?}");
             let secret = split_key(key).last().is_some_and(|s| {
                 let lower = s.to_lowercase();
                 lower.contains("password") || lower.contains("secret")

@@ -15,7 +15,8 @@
 //! in `defaults` and `infer` at load time, and reported as `****` by [`ConfigMapper::effective`].
 
 use crate::apim::deployment_toml::{
-    DeploymentToml, REDACTED, TomlEntry, TomlKind, is_secret_key, normalize_key, split_key,
+    DeploymentToml, REDACTED, TomlEntry, TomlKind, is_secret_key, normalize_key,
+    normalize_owned_key, split_key,
 };
 use crate::model::{SourceFile, SourceProblem, Span};
 use crate::source::{Read, read_path};
@@ -148,7 +149,7 @@ pub fn builtin(
         origin: DefaultsOrigin::BuiltIn,
     };
     for (key, value) in defaults {
-        mapper.add_default(&key, value);
+        mapper.add_default(key, value);
     }
     for (key, targets) in aliases {
         let targets = targets.iter().map(|t| normalize_key(t)).collect();
@@ -232,9 +233,24 @@ impl ConfigMapper {
     fn merge(&mut self, kind: &str, object: Map<String, Value>) {
         match kind {
             "default" => {
-                for (key, value) in object {
-                    self.add_default(&key, value);
-                }
+                // The file's table whole: keys made canonical and secrets redacted; a key the
+                // file writes twice (quoted two ways) keeps its first value in the file's (sorted)
+                // order, as adding key by key does. It is then merged with what earlier files
+                // gave, which wins. Sorting what is nearly sorted already, and merging two sorted
+                // maps, costs far less than inserting the thousands of defaults one by one.
+                let mut entries: Vec<(String, Value)> = object
+                    .into_iter()
+                    .map(|(key, value)| {
+                        let key = normalize_owned_key(key);
+                        let value = redacted(&key, value);
+                        (key, value)
+                    })
+                    .collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                entries.dedup_by(|later, earlier| later.0 == earlier.0);
+                let mut merged: BTreeMap<String, Value> = entries.into_iter().collect();
+                merged.append(&mut self.defaults);
+                self.defaults = merged;
             }
             "key-mappings" => {
                 for (key, value) in object {
@@ -275,13 +291,9 @@ impl ConfigMapper {
         }
     }
 
-    fn add_default(&mut self, key: &str, value: Value) {
-        let key = normalize_key(key);
-        let value = if is_secret_key(&key) {
-            Value::String(REDACTED.to_string())
-        } else {
-            value
-        };
+    fn add_default(&mut self, key: String, value: Value) {
+        let key = normalize_owned_key(key);
+        let value = redacted(&key, value);
         self.defaults.entry(key).or_insert(value);
     }
 
@@ -438,6 +450,15 @@ impl ConfigMapper {
 /// Every key `infer.json` fills from one `deployment.toml`: key → (value, selector user key).
 #[derive(Clone, Debug, Default)]
 pub struct Inferred(BTreeMap<String, (Value, String)>);
+
+/// `value`, or `****` when `key` (canonical) names a secret.
+fn redacted(key: &str, value: Value) -> Value {
+    if is_secret_key(key) {
+        Value::String(REDACTED.to_string())
+    } else {
+        value
+    }
+}
 
 /// Depth guard for `infer_nested`: the real files nest two levels; a cyclic file must not hang.
 const MAX_INFER_DEPTH: usize = 8;
@@ -956,6 +977,79 @@ mod tests {
             "{}",
             problems[0].message
         );
+    }
+
+    /// The defaults as `add_default` builds them, one key at a time, from the files `load` reads.
+    fn defaults_key_by_key(conf: &Path) -> BTreeMap<String, Value> {
+        let mut names: Vec<String> = std::fs::read_dir(conf)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        let mut m = builtin(BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+        for (_, path) in files_of(conf, &names, "default") {
+            let Read::File(file) = read_path(conf, &path) else {
+                continue;
+            };
+            if let Ok(object) = parse_object(&file) {
+                for (key, value) in object {
+                    m.add_default(key, value);
+                }
+            }
+        }
+        m.defaults
+    }
+
+    #[test]
+    fn defaults_merged_file_by_file_are_the_defaults_added_key_by_key() {
+        // Every corpus home with mapping files.
+        let Some(corpus) = crate::test_support::shared("fixtures/wso2") else {
+            eprintln!("note: shared/fixtures/wso2 is absent; corpus part skipped");
+            return;
+        };
+        let mut seen = 0;
+        for home in std::fs::read_dir(corpus).unwrap() {
+            let conf = home.unwrap().path().join("repository/resources/conf");
+            if !conf.join("default.json").is_file() {
+                continue;
+            }
+            let (m, _) = load(&conf, &conf);
+            assert_eq!(m.unwrap().defaults, defaults_key_by_key(&conf), "{conf:?}");
+            seen += 1;
+        }
+        assert!(seen > 0);
+        // A file with a quoted key takes the key-by-key path; the product file still wins over
+        // components, and an earlier component over a later one.
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path();
+        std::fs::write(
+            conf.join("default.json"),
+            r#"{"a.b": 1, "x.'y'": 2, "db.password": "p"}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            conf.join("c1.default.json"),
+            r#"{"a.b": 10, "x.y": 20, "z": 30, "k.Secret": "s", "a.b": 11}"#,
+        )
+        .unwrap();
+        // One key written two ways in one file: the first in sorted order (`'` sorts before
+        // letters) is kept, as adding key by key keeps it.
+        std::fs::write(
+            conf.join("c2.default.json"),
+            r#"{"z": 300, "w": 4, "q.r": 2, "q.'r'": 1}"#,
+        )
+        .unwrap();
+        let (m, problems) = load(conf, conf);
+        assert!(problems.is_empty(), "{problems:?}");
+        let defaults = m.unwrap().defaults;
+        assert_eq!(defaults, defaults_key_by_key(conf));
+        assert_eq!(defaults["a.b"], 1);
+        assert_eq!(defaults["x.y"], 2);
+        assert_eq!(defaults["z"], 30);
+        assert_eq!(defaults["w"], 4);
+        assert_eq!(defaults["q.r"], 1);
+        assert_eq!(defaults["db.password"], REDACTED);
+        assert_eq!(defaults["k.Secret"], REDACTED);
     }
 
     #[test]
