@@ -308,17 +308,17 @@ impl ConfigMapper {
         self.effective_with(doc, None, template_key)
     }
 
-    /// [`ConfigMapper::effective`] with what `infer.json` fills from `doc` worked out beforehand
-    /// by [`ConfigMapper::inferred`] (from the same `doc`): a caller that asks for many keys of
-    /// one file pays for the inference once, not once per key.
+    /// [`ConfigMapper::effective`] with the aliases written in `doc` and what `infer.json` fills
+    /// from it worked out beforehand by [`ConfigMapper::index`] (from the same `doc`): a caller
+    /// that asks for many keys of one file pays for those once, not once per key.
     pub fn effective_with(
         &self,
         doc: Option<&DeploymentToml>,
-        inferred: Option<&Inferred>,
+        index: Option<&DocIndex>,
         template_key: &str,
     ) -> Effective {
         let key = normalize_key(template_key);
-        let (raw, base, origin) = self.resolve(doc, inferred, &key);
+        let (raw, base, origin) = self.resolve(doc, index, &key);
         if is_secret_key(&key) {
             let redacted = raw.map(|_| REDACTED.to_string());
             return Effective {
@@ -356,9 +356,18 @@ impl ConfigMapper {
     fn resolve(
         &self,
         doc: Option<&DeploymentToml>,
-        inferred: Option<&Inferred>,
+        index: Option<&DocIndex>,
         key: &str,
     ) -> (Option<String>, Option<String>, Origin) {
+        let built;
+        let index = match (index, doc) {
+            (Some(index), _) => Some(index),
+            (None, Some(doc)) => {
+                built = self.index(doc);
+                Some(&built)
+            }
+            (None, None) => None,
+        };
         if let Some(doc) = doc {
             let moved_away = self
                 .aliases
@@ -366,15 +375,9 @@ impl ConfigMapper {
                 .is_some_and(|targets| !targets.iter().any(|t| t == key));
             let direct = doc.get(key).filter(|_| !moved_away);
             let via_alias = || {
-                doc.entries
-                    .values()
-                    .filter(|e| e.key != key)
-                    .filter(|e| {
-                        self.aliases
-                            .get(&e.key)
-                            .is_some_and(|targets| targets.iter().any(|t| t == key))
-                    })
-                    .max_by_key(|e| e.key_span.start)
+                index
+                    .and_then(|i| i.aliased.get(key))
+                    .and_then(|user_key| doc.entries.get(user_key))
             };
             if let Some(entry) = direct.or_else(via_alias) {
                 return (
@@ -387,13 +390,15 @@ impl ConfigMapper {
                     },
                 );
             }
-            let found = match inferred {
-                Some(inferred) => inferred.0.get(key).cloned(),
-                None => self.inferred(doc).0.remove(key),
-            };
-            if let Some((value, from_key)) = found {
-                let text = json_text(&value);
-                return (text.clone(), text, Origin::Inferred { from_key });
+            if let Some((value, from_key)) = index.and_then(|i| i.inferred.get(key)) {
+                let text = json_text(value);
+                return (
+                    text.clone(),
+                    text,
+                    Origin::Inferred {
+                        from_key: from_key.clone(),
+                    },
+                );
             }
         }
         match self.defaults.get(key) {
@@ -405,14 +410,43 @@ impl ConfigMapper {
         }
     }
 
+    /// What `doc` gives through aliases and through `infer.json`, for every key at once.
+    pub fn index(&self, doc: &DeploymentToml) -> DocIndex {
+        DocIndex {
+            aliased: self.aliased(doc),
+            inferred: self.inferred(doc),
+        }
+    }
+
+    /// Template key → the entry of `doc` that sets it through an alias (not the key itself);
+    /// when several do, the one written last in the file.
+    fn aliased(&self, doc: &DeploymentToml) -> BTreeMap<String, String> {
+        let mut out: BTreeMap<String, &TomlEntry> = BTreeMap::new();
+        for entry in doc.entries.values() {
+            for target in self.aliases.get(&entry.key).into_iter().flatten() {
+                if *target == entry.key {
+                    continue;
+                }
+                // On a tie the later entry in key order wins, as `max_by_key` picks it.
+                if out
+                    .get(target)
+                    .is_none_or(|seen| seen.key_span.start <= entry.key_span.start)
+                {
+                    out.insert(target.clone(), entry);
+                }
+            }
+        }
+        out.into_iter().map(|(t, e)| (t, e.key.clone())).collect()
+    }
+
     /// Every key `infer.json` fills from the selectors set in `doc` → (value, selector user key).
     /// Like the product: selectors are taken in file order after alias mapping, a later selector
     /// overrides an earlier one, and an inferred string value that is itself a selector value
     /// pulls in that rule's keys too (without placeholder substitution, as the product does).
-    pub fn inferred(&self, doc: &DeploymentToml) -> Inferred {
+    fn inferred(&self, doc: &DeploymentToml) -> BTreeMap<String, (Value, String)> {
         let mut out = BTreeMap::new();
         let Value::Object(rules) = &self.infer else {
-            return Inferred(out);
+            return out;
         };
         let mut entries: Vec<&TomlEntry> = doc.entries.values().collect();
         entries.sort_by_key(|e| e.key_span.start);
@@ -443,13 +477,19 @@ impl ConfigMapper {
                 }
             }
         }
-        Inferred(out)
+        out
     }
 }
 
-/// Every key `infer.json` fills from one `deployment.toml`: key → (value, selector user key).
+/// What one `deployment.toml` gives beyond the keys written in it, worked out once by
+/// [`ConfigMapper::index`] for [`ConfigMapper::effective_with`].
 #[derive(Clone, Debug, Default)]
-pub struct Inferred(BTreeMap<String, (Value, String)>);
+pub struct DocIndex {
+    /// Template key → the user key (an alias) that sets it, the one written last.
+    aliased: BTreeMap<String, String>,
+    /// Every key `infer.json` fills: key → (value, selector user key).
+    inferred: BTreeMap<String, (Value, String)>,
+}
 
 /// `value`, or `****` when `key` (canonical) names a secret.
 fn redacted(key: &str, value: Value) -> Value {
@@ -843,24 +883,45 @@ mod tests {
     }
 
     #[test]
-    fn inference_worked_out_once_gives_what_each_lookup_gives() {
+    fn the_index_gives_what_each_lookup_works_out() {
         let Some((home, m)) = load_fixture("4.2.0") else {
             return;
         };
         let text = std::fs::read_to_string(home.join("repository/conf/deployment.toml")).unwrap();
         let extra =
             "[database.apim_db]\ntype = \"oracle\"\n[user_store]\ntype = \"database_unique_id\"\n";
-        for d in [toml(&text), toml(extra)] {
-            let inferred = m.inferred(&d);
+        // Every user key of key-mappings.json that has a target, written in reverse key order
+        // so that "written last" and "last in key order" differ.
+        let mut aliases = String::new();
+        for alias in m.aliases.keys().rev() {
+            aliases.push_str(&format!("{alias} = \"1\"\n"));
+        }
+        for d in [toml(&text), toml(extra), toml(&aliases)] {
+            let index = m.index(&d);
+            let targets: Vec<&String> = m.aliases.values().flatten().collect();
             let keys = m
                 .defaults
                 .keys()
                 .chain(m.aliases.keys())
+                .chain(targets.iter().copied())
                 .chain(d.entries.keys())
-                .chain(inferred.0.keys());
+                .chain(index.inferred.keys());
             for key in keys {
+                // The alias that sets `key`, found by scanning the file as each lookup once did.
+                let scanned = d
+                    .entries
+                    .values()
+                    .filter(|e| e.key != *key)
+                    .filter(|e| {
+                        m.aliases
+                            .get(&e.key)
+                            .is_some_and(|targets| targets.iter().any(|t| t == key))
+                    })
+                    .max_by_key(|e| e.key_span.start)
+                    .map(|e| &e.key);
+                assert_eq!(index.aliased.get(key), scanned, "{key}");
                 assert_eq!(
-                    m.effective_with(Some(&d), Some(&inferred), key),
+                    m.effective_with(Some(&d), Some(&index), key),
                     m.effective(Some(&d), key),
                     "{key}"
                 );

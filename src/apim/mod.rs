@@ -221,9 +221,9 @@ pub struct ApimModel {
     /// deployment.toml exists but could not be parsed: its settings are unknown, not defaults.
     toml_failed: bool,
     cores: u32,
-    /// What `infer.json` fills from `toml`, worked out on the first lookup: the inference walks
-    /// every entry of the file, and the audit looks up dozens of keys.
-    inferred: std::sync::OnceLock<mapper::Inferred>,
+    /// What `toml` sets through aliases and what `infer.json` fills from it, worked out on the
+    /// first lookup: both walk every entry of the file, and the audit looks up dozens of keys.
+    index: std::sync::OnceLock<mapper::DocIndex>,
 }
 
 impl ApimModel {
@@ -239,7 +239,7 @@ impl ApimModel {
             toml_failed: false,
             cores,
             home,
-            inferred: std::sync::OnceLock::new(),
+            index: std::sync::OnceLock::new(),
         };
         match m.home.layout {
             Layout::Xml => m.load_xml_layout(),
@@ -389,8 +389,8 @@ impl ApimModel {
     pub fn effective(&self, template_key: &str) -> Option<mapper::Effective> {
         let mapper = self.mapper.as_ref()?;
         let doc = self.toml.as_ref();
-        let inferred = doc.map(|d| self.inferred.get_or_init(|| mapper.inferred(d)));
-        Some(mapper.effective_with(doc, inferred, template_key))
+        let index = doc.map(|d| self.index.get_or_init(|| mapper.index(d)));
+        Some(mapper.effective_with(doc, index, template_key))
     }
 
     /// The effective value of catalog setting `id` in this home, or `None` when this version has
