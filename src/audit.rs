@@ -344,7 +344,9 @@ fn audit_reading(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditErr
     if facts.runtime_owns_sysctls() {
         rules::container::sysctl_in_container(&mut findings);
     }
-    findings.sort_by_key(Finding::sort_key);
+    // The key is built once per finding (it formats the subject), not once per comparison;
+    // the sort is stable either way.
+    findings.sort_by_cached_key(Finding::sort_key);
     subjects.extend(findings.iter().map(|f| f.subject.clone()));
     let mut checked: Vec<Checked> = subjects.into_iter().map(Checked::of).collect();
     checked.sort();
