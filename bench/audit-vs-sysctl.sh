@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Wall time of a full `apim-tune audit` (live host under / plus an API-M 4.2.0 home) against
 # `sysctl -a`, the cheapest thing an operator would run to look at the same kernel settings.
-# Target: the audit within 2x of `sysctl -a`.
+# Target (issue 13): the audit within 0.3x of `sysctl -a`, i.e. at most 30% of its wall time.
 #
 # Both commands are measured in the same run, because on a small noisy machine figures from two
 # separate runs are not comparable. See bench/README.md.
@@ -12,6 +12,8 @@ set -euo pipefail
 
 ROUNDS="${ROUNDS:-30}"
 WARMUP=3
+# The target ratio audit/sysctl (issue 13).
+TARGET=0.3
 BENCH_TOOL="${BENCH_TOOL:-auto}"
 
 case "$ROUNDS" in
@@ -92,17 +94,20 @@ hyperfine)
 	;;
 loop)
 	# bash 5's EPOCHREALTIME needs no fork; `date` costs a process per reading, which matters
-	# next to a command that takes a few milliseconds.
-	if [ -n "${EPOCHREALTIME:-}" ]; then
-		now_us() { local t="${EPOCHREALTIME/[.,]/}"; echo "$t"; }
-	else
-		now_us() { echo $(($(date +%s%N) / 1000)); }
-	fi
+	# next to a command that takes a few milliseconds. EPOCHREALTIME is read in place: through a
+	# `$(function)` each reading would fork a subshell, and ~0.4 ms of forking would land inside
+	# every timed interval.
 	time_us() {
 		local start end
-		start="$(now_us)"
-		eval "$1"
-		end="$(now_us)"
+		if [ -n "${EPOCHREALTIME:-}" ]; then
+			start="${EPOCHREALTIME/[.,]/}"
+			eval "$1"
+			end="${EPOCHREALTIME/[.,]/}"
+		else
+			start=$(($(date +%s%N) / 1000))
+			eval "$1"
+			end=$(($(date +%s%N) / 1000))
+		fi
 		echo $((end - start))
 	}
 	for _ in $(seq "$WARMUP"); do
@@ -131,10 +136,10 @@ loop)
 esac
 
 ratio="$(awk -v a="$audit_ms" -v s="$sysctl_ms" 'BEGIN { if (s > 0) printf "%.2f", a / s; else print "inf" }')"
-verdict="$(awk -v r="$ratio" 'BEGIN { print (r != "inf" && r <= 2.0) ? "PASS" : "FAIL" }')"
+verdict="$(awk -v r="$ratio" -v t="$TARGET" 'BEGIN { print (r != "inf" && r <= t) ? "PASS" : "FAIL" }')"
 
 echo
 printf 'median apim-tune audit : %8s ms\n' "$audit_ms"
 printf 'median sysctl -a       : %8s ms\n' "$sysctl_ms"
-printf 'ratio audit/sysctl     : %8s\n' "$ratio"
-echo "target: audit within 2x of sysctl -a: $verdict"
+printf 'ratio audit/sysctl     : %8s   (target <= %s)\n' "$ratio" "$TARGET"
+echo "target: audit within ${TARGET}x of sysctl -a: $verdict"

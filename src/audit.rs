@@ -90,6 +90,11 @@ pub struct Prepared {
 }
 
 pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
+    // Preparing only reads: the links met on the way are looked up once.
+    crate::source::remembering(|| prepare_reading(opts))
+}
+
+fn prepare_reading(opts: &AuditOptions) -> Result<Prepared, AuditError> {
     if !opts.root.is_dir() {
         return Err(AuditError::Root(opts.root.display().to_string()));
     }
@@ -204,6 +209,12 @@ pub fn prepare(opts: &AuditOptions) -> Result<Prepared, AuditError> {
 }
 
 pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditError> {
+    // The audit only reads (fixes are planned and written afterwards, by the caller): the links
+    // met on the way are looked up once.
+    crate::source::remembering(|| audit_reading(opts))
+}
+
+fn audit_reading(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditError> {
     let Prepared {
         facts,
         units,
@@ -292,7 +303,9 @@ pub fn run_with_sources(opts: &AuditOptions) -> Result<(AuditReport, Sources), A
     if facts.runtime_owns_sysctls() {
         rules::container::sysctl_in_container(&mut findings);
     }
-    findings.sort_by_key(Finding::sort_key);
+    // The key is built once per finding (it formats the subject), not once per comparison;
+    // the sort is stable either way.
+    findings.sort_by_cached_key(Finding::sort_key);
     subjects.extend(findings.iter().map(|f| f.subject.clone()));
     let mut checked: Vec<Checked> = subjects.into_iter().map(Checked::of).collect();
     checked.sort();

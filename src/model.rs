@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A half-open byte range `[start, end)` into a [`SourceFile`]'s text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -27,29 +27,38 @@ pub struct SourceFile {
     /// How the file is named in findings: relative to `--root` when under it, else absolute.
     pub display: String,
     pub text: String,
-    line_starts: Vec<usize>,
+    /// Byte offset of each line's start, built on the first lookup: most files read (every
+    /// unit file a host has, the mapper's JSON) are never asked for a line.
+    line_starts: OnceLock<Vec<usize>>,
 }
 
 impl SourceFile {
     pub fn new(path: PathBuf, display: String, text: String) -> Arc<SourceFile> {
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         Arc::new(SourceFile {
             path,
             display,
             text,
-            line_starts,
+            line_starts: OnceLock::new(),
+        })
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            let mut starts = vec![0];
+            starts.extend(self.text.match_indices('\n').map(|(i, _)| i + 1));
+            starts
         })
     }
 
     /// 1-based line and 1-based column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (u32, u32) {
         let offset = offset.min(self.text.len());
-        let line_idx = match self.line_starts.binary_search(&offset) {
+        let line_starts = self.line_starts();
+        let line_idx = match line_starts.binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i - 1,
         };
-        let line_start = self.line_starts[line_idx];
+        let line_start = line_starts[line_idx];
         let col = self
             .text
             .get(line_start..offset)
@@ -60,7 +69,7 @@ impl SourceFile {
 
     /// Byte offset where 1-based `line` starts, if the file has that line.
     pub fn line_start(&self, line: u32) -> Option<usize> {
-        self.line_starts
+        self.line_starts()
             .get((line as usize).checked_sub(1)?)
             .copied()
     }

@@ -47,38 +47,104 @@ pub(crate) const TOO_MANY_LINKS: &str = "too many levels of symbolic links";
 /// Resolves `rel` (a path inside `root`) component by component. Absolute symlink targets are
 /// taken relative to `root`, and `..` never climbs above it, as in a chroot.
 pub fn resolve_in_root(root: &Path, rel: &Path) -> io::Result<PathBuf> {
-    // Components still to walk, last first, so a link's target can be pushed in front.
-    let mut pending: Vec<Part> = parts(rel);
-    pending.reverse();
-    let mut resolved = PathBuf::new();
-    let mut links = 0;
-    while let Some(part) = pending.pop() {
-        match part {
-            Part::Root => resolved.clear(),
-            Part::Parent => {
-                resolved.pop();
-            }
-            Part::Name(name) => {
-                let candidate = resolved.join(&name);
-                let full = root.join(&candidate);
-                match std::fs::symlink_metadata(&full) {
-                    Ok(meta) if meta.file_type().is_symlink() => {
-                        links += 1;
-                        if links > MAX_LINKS {
-                            return Err(io::Error::other(TOO_MANY_LINKS));
+    let mut walk = Walk::default();
+    walk.follow(root, rel)?;
+    Ok(root.join(walk.resolved))
+}
+
+/// The state of a resolution under a root: where it has got to, and how many links it followed
+/// on the way. Resuming from a directory's walk gives what a walk of the whole path gives.
+#[derive(Clone, Default)]
+struct Walk {
+    /// Relative to the root, with no link left in it.
+    resolved: PathBuf,
+    links: usize,
+}
+
+impl Walk {
+    /// Walks the components of `rel` from where the walk is.
+    fn follow(&mut self, root: &Path, rel: &Path) -> io::Result<()> {
+        let Walk { resolved, links } = self;
+        // Components still to walk, last first, so a link's target can be pushed in front.
+        let mut pending: Vec<Part> = parts(rel);
+        pending.reverse();
+        while let Some(part) = pending.pop() {
+            match part {
+                Part::Root => resolved.clear(),
+                Part::Parent => {
+                    resolved.pop();
+                }
+                Part::Name(name) => {
+                    let candidate = resolved.join(&name);
+                    let full = root.join(&candidate);
+                    match link_target(&full)? {
+                        Some(target) => {
+                            *links += 1;
+                            if *links > MAX_LINKS {
+                                return Err(io::Error::other(TOO_MANY_LINKS));
+                            }
+                            if target.is_absolute() {
+                                resolved.clear();
+                            }
+                            pending.extend(parts(&target).into_iter().rev());
                         }
-                        let target = std::fs::read_link(&full)?;
-                        if target.is_absolute() {
-                            resolved.clear();
-                        }
-                        pending.extend(parts(&target).into_iter().rev());
+                        None => *resolved = candidate,
                     }
-                    _ => resolved = candidate,
                 }
             }
         }
+        Ok(())
     }
-    Ok(root.join(resolved))
+}
+
+/// The target of `path` when it is a symbolic link; `None` when it is anything else or absent.
+/// Inside [`remembering`] each path is asked once.
+fn link_target(path: &Path) -> io::Result<Option<PathBuf>> {
+    if let Some(known) = SEEN.with(|seen| seen.borrow().as_ref()?.get(path).cloned()) {
+        return Ok(known);
+    }
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Some(std::fs::read_link(path)?),
+        _ => None,
+    };
+    SEEN.with(|seen| {
+        if let Some(seen) = seen.borrow_mut().as_mut() {
+            seen.insert(path.to_path_buf(), target.clone());
+        }
+    });
+    Ok(target)
+}
+
+thread_local! {
+    /// What [`link_target`] found for each path, while [`remembering`] runs.
+    static SEEN: std::cell::RefCell<Option<std::collections::HashMap<PathBuf, Option<PathBuf>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `read` with the links met while resolving paths remembered: an audit resolves hundreds
+/// of paths under the same few directories (`proc/sys/net/ipv4`, `usr/lib/systemd/system`), and
+/// each component is then looked up once instead of once per path. Only reading may happen
+/// inside: a link made or removed under the root during `read` would not be seen. A nested call
+/// shares the outer one's memory, which ends with the outer call.
+pub fn remembering<T>(read: impl FnOnce() -> T) -> T {
+    /// Forgets on the way out, also when `read` panics.
+    struct Forget;
+    impl Drop for Forget {
+        fn drop(&mut self) {
+            SEEN.with(|seen| *seen.borrow_mut() = None);
+        }
+    }
+    let outermost = SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        let outermost = seen.is_none();
+        if outermost {
+            *seen = Some(std::collections::HashMap::new());
+        }
+        outermost
+    });
+    // Lazily: a `Forget` made and dropped for a nested call would end the outer one's memory.
+    let _forget = outermost.then(|| Forget);
+    read()
 }
 
 /// A path component that matters for resolution (`.` and prefixes dropped).
@@ -137,7 +203,12 @@ fn read_file(path: &Path, display: String) -> Read {
         }
         Ok(_) => {}
     }
-    let bytes = match std::fs::read(path) {
+    read_contents(path, display)
+}
+
+/// Reads a file known not to be a directory: its bytes, which must be UTF-8.
+fn read_contents(path: &Path, display: String) -> Read {
+    let bytes = match read_bytes(path) {
         Ok(b) => b,
         Err(e) => return Read::Problem(SourceProblem::unreadable(&display, lower(&e))),
     };
@@ -153,22 +224,144 @@ fn read_file(path: &Path, display: String) -> Read {
     }
 }
 
+/// The bytes of the file at `path`. Unlike `std::fs::read` it does not `stat` the open file for
+/// a size hint: the files read here are small, and `/proc` and `/sys` report a size of 0 anyway.
+pub(crate) fn read_bytes(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::with_capacity(8 * 1024);
+    // `File::read_to_end` would ask for the size; through `take` the generic loop reads until
+    // end of file.
+    file.take(u64::MAX).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Lists the regular entries of `dir` (under `root`) whose name ends with `suffix`, sorted by
 /// name in byte order, which is the "C" locale order pam_limits and systemd use.
 pub fn list_dir(root: &Path, dir: &str, suffix: &str) -> Vec<String> {
-    let Ok(resolved) = resolve_in_root(root, Path::new(dir.trim_start_matches('/'))) else {
-        return Vec::new();
-    };
-    let Ok(entries) = std::fs::read_dir(resolved) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.ends_with(suffix) && !n.starts_with('.'))
-        .collect();
-    names.sort();
-    names
+    match Listing::read(root, dir) {
+        Some(listing) => listing.names(suffix).map(str::to_string).collect(),
+        None => Vec::new(),
+    }
+}
+
+/// One directory under `root`, read once: where it resolved to and the name and type of each
+/// entry. The types come from the directory itself (`d_type`), so a caller scanning many files
+/// learns which are plain files, links or neither without a `stat` per name.
+pub struct Listing {
+    /// The directory as asked for, relative to the root (no leading `/`).
+    rel: String,
+    /// How the directory resolved, to resume from for paths below it.
+    walk: Walk,
+    /// The directory with its symlinks resolved inside the root.
+    path: PathBuf,
+    /// Entries whose name is UTF-8, by name in byte order; the type is the entry's own (a link is
+    /// a link, not what it points to), `None` when it could not be told.
+    entries: std::collections::BTreeMap<String, Option<std::fs::FileType>>,
+}
+
+impl Listing {
+    /// Lists `dir` under `root`; `None` when it does not resolve to a directory that can be read.
+    pub fn read(root: &Path, dir: &str) -> Option<Listing> {
+        let rel = dir.trim_start_matches('/').to_string();
+        let mut walk = Walk::default();
+        walk.follow(root, Path::new(&rel)).ok()?;
+        Listing::read_resolved(root, rel, walk)
+    }
+
+    /// Lists `dirs` for a search in which the first directory holding a name wins (systemd's
+    /// unit path). A directory reached again under another name (`lib` is a link to `usr/lib`
+    /// on merged-usr systems) is listed once, under the name that reached it first: its second
+    /// sighting could add no name the first did not already win.
+    pub fn read_first_wins(root: &Path, dirs: &[&str]) -> Vec<Listing> {
+        let mut listings: Vec<Listing> = Vec::new();
+        for dir in dirs {
+            let rel = dir.trim_start_matches('/').to_string();
+            let mut walk = Walk::default();
+            if walk.follow(root, Path::new(&rel)).is_err()
+                || listings.iter().any(|l| l.walk.resolved == walk.resolved)
+            {
+                continue;
+            }
+            listings.extend(Listing::read_resolved(root, rel, walk));
+        }
+        listings
+    }
+
+    fn read_resolved(root: &Path, rel: String, walk: Walk) -> Option<Listing> {
+        let path = root.join(&walk.resolved);
+        let entries = std::fs::read_dir(&path)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| Some((e.file_name().into_string().ok()?, e.file_type().ok())))
+            .collect();
+        Some(Listing {
+            rel,
+            walk,
+            path,
+            entries,
+        })
+    }
+
+    /// [`resolve_in_root`] for `<dir>/<sub>`, without walking the directory's own path again
+    /// nor, when the listing says the first component of `sub` is not a link, that component.
+    pub fn resolve(&self, root: &Path, sub: &str) -> io::Result<PathBuf> {
+        let sub = Path::new(sub);
+        let mut walk = self.walk.clone();
+        let mut rest = sub.components();
+        let rest = match rest.next() {
+            Some(Component::Normal(first))
+                if first
+                    .to_str()
+                    .and_then(|n| self.entries.get(n))
+                    .is_some_and(|t| t.is_some_and(|t| !t.is_symlink())) =>
+            {
+                walk.resolved.push(first);
+                rest.as_path()
+            }
+            _ => sub,
+        };
+        walk.follow(root, rest)?;
+        Ok(root.join(walk.resolved))
+    }
+
+    /// The directory as asked for, relative to the root.
+    pub fn rel(&self) -> &str {
+        &self.rel
+    }
+
+    /// Names ending with `suffix` and not hidden, in byte order (what [`list_dir`] gives).
+    pub fn names<'a>(&'a self, suffix: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.entries
+            .keys()
+            .map(String::as_str)
+            .filter(move |n| n.ends_with(suffix) && !n.starts_with('.'))
+    }
+
+    /// Whether the directory has an entry `name`, of any type.
+    pub fn contains(&self, name: &str) -> bool {
+        self.entries.contains_key(name)
+    }
+
+    /// [`is_masked`] for the entry `name`: only a link can be a mask, so nothing else is asked
+    /// of the file system.
+    pub fn is_masked(&self, name: &str) -> bool {
+        self.entries
+            .get(name)
+            .is_some_and(|t| t.is_none_or(|t| t.is_symlink()))
+            && std::fs::read_link(self.path.join(name)).is_ok_and(|t| t == Path::new("/dev/null"))
+    }
+
+    /// [`read_under`] for `<dir>/<name>`. A plain file is read where it is, without resolving
+    /// the directory again; anything else (a link, or an entry that is gone) takes the full path.
+    pub fn read_entry(&self, root: &Path, name: &str) -> Read {
+        let rel = format!("{}/{name}", self.rel);
+        match self.entries.get(name) {
+            // The listing already says it is a plain file: no `stat` before the open.
+            Some(Some(t)) if t.is_file() => read_contents(&self.path.join(name), rel),
+            _ => read_under(root, &rel),
+        }
+    }
 }
 
 /// The files of a set of drop-in directories as systemd chooses them: for each file name the
@@ -257,6 +450,75 @@ mod tests {
             root.join("outside")
         );
         assert!(matches!(read_under(&root, "etc/link"), Read::Absent));
+    }
+
+    #[test]
+    fn a_listing_resolves_below_it_as_the_whole_path_resolves() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("proc/1")).unwrap();
+        std::fs::create_dir_all(root.join("elsewhere/7")).unwrap();
+        std::fs::write(root.join("proc/1/cmdline"), "java\0").unwrap();
+        std::fs::write(root.join("elsewhere/7/cmdline"), "sh\0").unwrap();
+        symlink("/elsewhere/7", root.join("proc/2")).unwrap();
+        symlink("../../../../x", root.join("proc/1/up")).unwrap();
+        symlink("/proc/1/cmdline", root.join("proc/1/abs")).unwrap();
+        symlink("loop", root.join("proc/loop")).unwrap();
+        symlink("proc", root.join("p")).unwrap();
+        for dir in ["proc", "p", "/proc"] {
+            let listing = Listing::read(root, dir).unwrap();
+            for sub in [
+                "1/cmdline",
+                "2/cmdline",
+                "2/../1/cmdline",
+                "1/up",
+                "1/abs",
+                "3/cmdline",
+                "loop/x",
+                "../etc",
+                "./1",
+            ] {
+                let whole = resolve_in_root(root, &Path::new(dir).join(sub));
+                let below = listing.resolve(root, sub);
+                match (whole, below) {
+                    (Ok(a), Ok(b)) => assert_eq!(a, b, "{dir} {sub}"),
+                    (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{dir} {sub}"),
+                    (a, b) => panic!("{dir} {sub}: {a:?} vs {b:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_directory_reached_twice_is_listed_once_under_its_first_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("usr/lib/d")).unwrap();
+        std::fs::create_dir_all(root.join("etc/d")).unwrap();
+        std::os::unix::fs::symlink("usr/lib", root.join("lib")).unwrap();
+        let listings = Listing::read_first_wins(root, &["etc/d", "usr/lib/d", "lib/d", "none"]);
+        let rels: Vec<&str> = listings.iter().map(Listing::rel).collect();
+        assert_eq!(rels, ["etc/d", "usr/lib/d"]);
+    }
+
+    #[test]
+    fn remembering_lasts_until_the_outermost_call_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("a")).unwrap();
+        std::fs::create_dir_all(root.join("c")).unwrap();
+        let resolve = || resolve_in_root(root, Path::new("a/b")).unwrap();
+        remembering(|| {
+            assert_eq!(resolve(), root.join("a/b"));
+            assert_eq!(remembering(resolve), root.join("a/b"));
+            // Not seen inside: `a` was already looked up, and the nested call kept that.
+            std::fs::remove_dir(root.join("a")).unwrap();
+            std::os::unix::fs::symlink("c", root.join("a")).unwrap();
+            assert_eq!(resolve(), root.join("a/b"));
+        });
+        assert_eq!(resolve(), root.join("c/b"));
+        assert_eq!(remembering(resolve), root.join("c/b"));
     }
 
     #[test]

@@ -280,12 +280,37 @@ fn value_holds_secret(value: &Value) -> bool {
 
 /// Whether a key segment names a secret: it contains `password` or `secret`, in any case.
 pub fn is_secret_segment(segment: &str) -> bool {
+    // An ASCII segment lowercases byte by byte, so it is searched in place; others (rare) are
+    // lowercased the Unicode way first.
+    if segment.is_ascii() {
+        let bytes = segment.as_bytes();
+        let at = |i: usize, word: &[u8]| {
+            bytes
+                .get(i..i + word.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(word))
+        };
+        // Only where a `p` or an `s` stands (either case) can a word start.
+        return (0..bytes.len()).any(|i| match bytes[i] | 0x20 {
+            b'p' => at(i, b"password"),
+            b's' => at(i, b"secret"),
+            _ => false,
+        });
+    }
     let lower = segment.to_lowercase();
     lower.contains("password") || lower.contains("secret")
 }
 
 /// Whether a canonical key's last segment names a secret.
 pub fn is_secret_key(key: &str) -> bool {
+    // Without quotes or blanks every way of splitting cuts at the dots: the last segment is what
+    // follows the last one. This is the common case, and it needs no allocation.
+    if !key
+        .bytes()
+        .any(|b| matches!(b, b'\'' | b'"' | b' ' | b'\t'))
+    {
+        let last = key.rfind('.').map_or(key, |dot| &key[dot + 1..]);
+        return is_secret_segment(last);
+    }
     split_key(key)
         .last()
         .is_some_and(|segment| is_secret_segment(segment))
@@ -375,6 +400,10 @@ pub fn split_key(key: &str) -> Vec<String> {
 /// files hold typos such as `passthru_http.''valid.max.message.size.in.bytes'`, which the product
 /// uses verbatim, so they are kept verbatim).
 pub fn normalize_key(key: &str) -> String {
+    // A key of bare segments is already canonical: nothing to split, quote or join.
+    if is_canonical_bare(key) {
+        return key.to_string();
+    }
     match try_split_key(key) {
         Some(segments) => {
             let refs: Vec<&str> = segments.iter().map(String::as_str).collect();
@@ -382,6 +411,31 @@ pub fn normalize_key(key: &str) -> String {
         }
         None => key.to_string(),
     }
+}
+
+/// [`normalize_key`] of a key the caller owns, kept as it is when already canonical (no copy).
+pub fn normalize_owned_key(key: String) -> String {
+    if is_canonical_bare(&key) {
+        key
+    } else {
+        normalize_key(&key)
+    }
+}
+
+/// Whether `key` is bare segments joined by dots, which [`normalize_key`] keeps as it is: what
+/// `key.split('.').all(is_bare)` says, in one pass over the bytes.
+fn is_canonical_bare(key: &str) -> bool {
+    // At the start, as after a dot, an empty segment would begin.
+    let mut after_dot = true;
+    for &b in key.as_bytes() {
+        match b {
+            b'.' if after_dot => return false,
+            b'.' => after_dot = true,
+            b if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' => after_dot = false,
+            _ => return false,
+        }
+    }
+    !after_dot
 }
 
 /// Strict split: `None` when the key is not well formed.
@@ -749,5 +803,55 @@ mod tests {
         assert!(!split_key(typo).is_empty());
         assert!(is_secret_key("a.'Key.Password'"));
         assert!(!is_secret_key("password_policy.min"));
+    }
+
+    #[test]
+    fn fast_paths_give_what_splitting_gives() {
+        let keys = [
+            "a",
+            "a.b",
+            "a-b.c_D9",
+            "a..b",
+            ".a",
+            "a.",
+            "",
+            ".",
+            "x.y[0].z",
+            "a.'b.c'",
+            "a . b",
+            "a.\"b\".c",
+            "é.x",
+            "db.Password",
+            "db.pass.word",
+            "key.SECRET_x",
+            "a.'x.secret'.y",
+            "tab\t.password",
+            "a.PassWord2",
+            "a.xSECRETx",
+            "a.secre",
+            "a.Pass\u{212a}word",
+            "a.\u{212a}secret",
+        ];
+        for key in keys {
+            let split = match try_split_key(key) {
+                Some(segments) => {
+                    let refs: Vec<&str> = segments.iter().map(String::as_str).collect();
+                    canonical_key(&refs)
+                }
+                None => key.to_string(),
+            };
+            assert_eq!(
+                is_canonical_bare(key),
+                key.split('.').all(is_bare),
+                "{key:?}"
+            );
+            assert_eq!(normalize_key(key), split, "{key:?}");
+            assert_eq!(normalize_owned_key(key.to_string()), split, "{key:?}");
+            let secret = split_key(key).last().is_some_and(|s| {
+                let lower = s.to_lowercase();
+                lower.contains("password") || lower.contains("secret")
+            });
+            assert_eq!(is_secret_key(key), secret, "{key:?}");
+        }
     }
 }

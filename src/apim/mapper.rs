@@ -15,7 +15,8 @@
 //! in `defaults` and `infer` at load time, and reported as `****` by [`ConfigMapper::effective`].
 
 use crate::apim::deployment_toml::{
-    DeploymentToml, REDACTED, TomlEntry, TomlKind, is_secret_key, normalize_key, split_key,
+    DeploymentToml, REDACTED, TomlEntry, TomlKind, is_secret_key, normalize_key,
+    normalize_owned_key, split_key,
 };
 use crate::model::{SourceFile, SourceProblem, Span};
 use crate::source::{Read, read_path};
@@ -98,8 +99,19 @@ pub fn load(root: &Path, conf_dir: &Path) -> (Option<ConfigMapper>, Vec<SourcePr
         origin: DefaultsOrigin::Files(Vec::new()),
     };
     let mut read = Vec::new();
+    // Listed directly rather than with `source::list_dir`: the API-M home is a real path, not one
+    // under `--root` (the same reason `source::read_path` exists). Listed once for all kinds.
+    let mut names: Vec<String> = match std::fs::read_dir(conf_dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| !n.starts_with('.'))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    names.sort();
     for kind in KINDS {
-        for (is_product, path) in files_of(conf_dir, kind) {
+        for (is_product, path) in files_of(conf_dir, &names, kind) {
             let file = match read_path(root, &path) {
                 Read::File(file) => file,
                 Read::Absent if is_product && kind == "default" => return (None, problems),
@@ -137,7 +149,7 @@ pub fn builtin(
         origin: DefaultsOrigin::BuiltIn,
     };
     for (key, value) in defaults {
-        mapper.add_default(&key, value);
+        mapper.add_default(key, value);
     }
     for (key, targets) in aliases {
         let targets = targets.iter().map(|t| normalize_key(t)).collect();
@@ -149,22 +161,17 @@ pub fn builtin(
     mapper
 }
 
-/// The product file of `kind` first (it may not exist), then the component files, by name.
-fn files_of(conf_dir: &Path, kind: &str) -> Vec<(bool, PathBuf)> {
+/// The product file of `kind` first (it may not exist), then the component files among `names`
+/// (the directory's, sorted), by name.
+fn files_of(conf_dir: &Path, names: &[String], kind: &str) -> Vec<(bool, PathBuf)> {
     let mut out = vec![(true, conf_dir.join(format!("{kind}.json")))];
     let suffix = format!(".{kind}.json");
-    // Listed directly rather than with `source::list_dir`: the API-M home is a real path, not one
-    // under `--root` (the same reason `source::read_path` exists).
-    let mut names: Vec<String> = match std::fs::read_dir(conf_dir) {
-        Ok(entries) => entries
-            .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| n.ends_with(&suffix) && !n.starts_with('.'))
-            .collect(),
-        Err(_) => Vec::new(),
-    };
-    names.sort();
-    out.extend(names.into_iter().map(|n| (false, conf_dir.join(n))));
+    out.extend(
+        names
+            .iter()
+            .filter(|n| n.ends_with(&suffix))
+            .map(|n| (false, conf_dir.join(n))),
+    );
     out
 }
 
@@ -226,9 +233,24 @@ impl ConfigMapper {
     fn merge(&mut self, kind: &str, object: Map<String, Value>) {
         match kind {
             "default" => {
-                for (key, value) in object {
-                    self.add_default(&key, value);
-                }
+                // The file's table whole: keys made canonical and secrets redacted; a key the
+                // file writes twice (quoted two ways) keeps its first value in the file's (sorted)
+                // order, as adding key by key does. It is then merged with what earlier files
+                // gave, which wins. Sorting what is nearly sorted already, and merging two sorted
+                // maps, costs far less than inserting the thousands of defaults one by one.
+                let mut entries: Vec<(String, Value)> = object
+                    .into_iter()
+                    .map(|(key, value)| {
+                        let key = normalize_owned_key(key);
+                        let value = redacted(&key, value);
+                        (key, value)
+                    })
+                    .collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                entries.dedup_by(|later, earlier| later.0 == earlier.0);
+                let mut merged: BTreeMap<String, Value> = entries.into_iter().collect();
+                merged.append(&mut self.defaults);
+                self.defaults = merged;
             }
             "key-mappings" => {
                 for (key, value) in object {
@@ -269,13 +291,9 @@ impl ConfigMapper {
         }
     }
 
-    fn add_default(&mut self, key: &str, value: Value) {
-        let key = normalize_key(key);
-        let value = if is_secret_key(&key) {
-            Value::String(REDACTED.to_string())
-        } else {
-            value
-        };
+    fn add_default(&mut self, key: String, value: Value) {
+        let key = normalize_owned_key(key);
+        let value = redacted(&key, value);
         self.defaults.entry(key).or_insert(value);
     }
 
@@ -287,8 +305,20 @@ impl ConfigMapper {
     /// (4) `defaults`. Then the unit of `units` is applied, except to values that still hold a
     /// `$ref{…}` / `${…}` placeholder (the product resolves those first; this module does not).
     pub fn effective(&self, doc: Option<&DeploymentToml>, template_key: &str) -> Effective {
+        self.effective_with(doc, None, template_key)
+    }
+
+    /// [`ConfigMapper::effective`] with the aliases written in `doc` and what `infer.json` fills
+    /// from it worked out beforehand by [`ConfigMapper::index`] (from the same `doc`): a caller
+    /// that asks for many keys of one file pays for those once, not once per key.
+    pub fn effective_with(
+        &self,
+        doc: Option<&DeploymentToml>,
+        index: Option<&DocIndex>,
+        template_key: &str,
+    ) -> Effective {
         let key = normalize_key(template_key);
-        let (raw, base, origin) = self.resolve(doc, &key);
+        let (raw, base, origin) = self.resolve(doc, index, &key);
         if is_secret_key(&key) {
             let redacted = raw.map(|_| REDACTED.to_string());
             return Effective {
@@ -326,8 +356,18 @@ impl ConfigMapper {
     fn resolve(
         &self,
         doc: Option<&DeploymentToml>,
+        index: Option<&DocIndex>,
         key: &str,
     ) -> (Option<String>, Option<String>, Origin) {
+        let built;
+        let index = match (index, doc) {
+            (Some(index), _) => Some(index),
+            (None, Some(doc)) => {
+                built = self.index(doc);
+                Some(&built)
+            }
+            (None, None) => None,
+        };
         if let Some(doc) = doc {
             let moved_away = self
                 .aliases
@@ -335,15 +375,9 @@ impl ConfigMapper {
                 .is_some_and(|targets| !targets.iter().any(|t| t == key));
             let direct = doc.get(key).filter(|_| !moved_away);
             let via_alias = || {
-                doc.entries
-                    .values()
-                    .filter(|e| e.key != key)
-                    .filter(|e| {
-                        self.aliases
-                            .get(&e.key)
-                            .is_some_and(|targets| targets.iter().any(|t| t == key))
-                    })
-                    .max_by_key(|e| e.key_span.start)
+                index
+                    .and_then(|i| i.aliased.get(key))
+                    .and_then(|user_key| doc.entries.get(user_key))
             };
             if let Some(entry) = direct.or_else(via_alias) {
                 return (
@@ -356,9 +390,15 @@ impl ConfigMapper {
                     },
                 );
             }
-            if let Some((value, from_key)) = self.inferred(doc).remove(key) {
-                let text = json_text(&value);
-                return (text.clone(), text, Origin::Inferred { from_key });
+            if let Some((value, from_key)) = index.and_then(|i| i.inferred.get(key)) {
+                let text = json_text(value);
+                return (
+                    text.clone(),
+                    text,
+                    Origin::Inferred {
+                        from_key: from_key.clone(),
+                    },
+                );
             }
         }
         match self.defaults.get(key) {
@@ -368,6 +408,35 @@ impl ConfigMapper {
             }
             None => (None, None, Origin::Default),
         }
+    }
+
+    /// What `doc` gives through aliases and through `infer.json`, for every key at once.
+    pub fn index(&self, doc: &DeploymentToml) -> DocIndex {
+        DocIndex {
+            aliased: self.aliased(doc),
+            inferred: self.inferred(doc),
+        }
+    }
+
+    /// Template key → the entry of `doc` that sets it through an alias (not the key itself);
+    /// when several do, the one written last in the file.
+    fn aliased(&self, doc: &DeploymentToml) -> BTreeMap<String, String> {
+        let mut out: BTreeMap<String, &TomlEntry> = BTreeMap::new();
+        for entry in doc.entries.values() {
+            for target in self.aliases.get(&entry.key).into_iter().flatten() {
+                if *target == entry.key {
+                    continue;
+                }
+                // On a tie the later entry in key order wins, as `max_by_key` picks it.
+                if out
+                    .get(target)
+                    .is_none_or(|seen| seen.key_span.start <= entry.key_span.start)
+                {
+                    out.insert(target.clone(), entry);
+                }
+            }
+        }
+        out.into_iter().map(|(t, e)| (t, e.key.clone())).collect()
     }
 
     /// Every key `infer.json` fills from the selectors set in `doc` → (value, selector user key).
@@ -412,6 +481,25 @@ impl ConfigMapper {
     }
 }
 
+/// What one `deployment.toml` gives beyond the keys written in it, worked out once by
+/// [`ConfigMapper::index`] for [`ConfigMapper::effective_with`].
+#[derive(Clone, Debug, Default)]
+pub struct DocIndex {
+    /// Template key → the user key (an alias) that sets it, the one written last.
+    aliased: BTreeMap<String, String>,
+    /// Every key `infer.json` fills: key → (value, selector user key).
+    inferred: BTreeMap<String, (Value, String)>,
+}
+
+/// `value`, or `****` when `key` (canonical) names a secret.
+fn redacted(key: &str, value: Value) -> Value {
+    if is_secret_key(key) {
+        Value::String(REDACTED.to_string())
+    } else {
+        value
+    }
+}
+
 /// Depth guard for `infer_nested`: the real files nest two levels; a cyclic file must not hang.
 const MAX_INFER_DEPTH: usize = 8;
 
@@ -451,14 +539,17 @@ fn match_rule<'r>(
     if let Some((rule, _)) = rules.get_key_value(key) {
         return Some((rule.as_str(), Vec::new()));
     }
-    let segments = split_key(key);
-    for rule in rules.keys() {
+    // Split only when some rule has a placeholder, and only rules that do: a rule key without a
+    // `$` has no placeholder segment, so it can only match exactly (done above).
+    let mut segments: Option<Vec<String>> = None;
+    for rule in rules.keys().filter(|r| r.contains('$')) {
+        let segments = segments.get_or_insert_with(|| split_key(key));
         let pattern = split_key(rule);
         if pattern.len() != segments.len() || !pattern.iter().any(|p| is_placeholder(p)) {
             continue;
         }
         let mut captures = Vec::new();
-        let matched = pattern.iter().zip(&segments).all(|(p, s)| {
+        let matched = pattern.iter().zip(segments.iter()).all(|(p, s)| {
             if is_placeholder(p) {
                 let word =
                     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -792,6 +883,53 @@ mod tests {
     }
 
     #[test]
+    fn the_index_gives_what_each_lookup_works_out() {
+        let Some((home, m)) = load_fixture("4.2.0") else {
+            return;
+        };
+        let text = std::fs::read_to_string(home.join("repository/conf/deployment.toml")).unwrap();
+        let extra =
+            "[database.apim_db]\ntype = \"oracle\"\n[user_store]\ntype = \"database_unique_id\"\n";
+        // Every user key of key-mappings.json that has a target, written in reverse key order
+        // so that "written last" and "last in key order" differ.
+        let mut aliases = String::new();
+        for alias in m.aliases.keys().rev() {
+            aliases.push_str(&format!("{alias} = \"1\"\n"));
+        }
+        for d in [toml(&text), toml(extra), toml(&aliases)] {
+            let index = m.index(&d);
+            let targets: Vec<&String> = m.aliases.values().flatten().collect();
+            let keys = m
+                .defaults
+                .keys()
+                .chain(m.aliases.keys())
+                .chain(targets.iter().copied())
+                .chain(d.entries.keys())
+                .chain(index.inferred.keys());
+            for key in keys {
+                // The alias that sets `key`, found by scanning the file as each lookup once did.
+                let scanned = d
+                    .entries
+                    .values()
+                    .filter(|e| e.key != *key)
+                    .filter(|e| {
+                        m.aliases
+                            .get(&e.key)
+                            .is_some_and(|targets| targets.iter().any(|t| t == key))
+                    })
+                    .max_by_key(|e| e.key_span.start)
+                    .map(|e| &e.key);
+                assert_eq!(index.aliased.get(key), scanned, "{key}");
+                assert_eq!(
+                    m.effective_with(Some(&d), Some(&index), key),
+                    m.effective(Some(&d), key),
+                    "{key}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn database_type_infers_validation_query() {
         let Some((_, m)) = load_fixture("4.2.0") else {
             return;
@@ -900,6 +1038,79 @@ mod tests {
             "{}",
             problems[0].message
         );
+    }
+
+    /// The defaults as `add_default` builds them, one key at a time, from the files `load` reads.
+    fn defaults_key_by_key(conf: &Path) -> BTreeMap<String, Value> {
+        let mut names: Vec<String> = std::fs::read_dir(conf)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        let mut m = builtin(BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+        for (_, path) in files_of(conf, &names, "default") {
+            let Read::File(file) = read_path(conf, &path) else {
+                continue;
+            };
+            if let Ok(object) = parse_object(&file) {
+                for (key, value) in object {
+                    m.add_default(key, value);
+                }
+            }
+        }
+        m.defaults
+    }
+
+    #[test]
+    fn defaults_merged_file_by_file_are_the_defaults_added_key_by_key() {
+        // Every corpus home with mapping files.
+        let Some(corpus) = crate::test_support::shared("fixtures/wso2") else {
+            eprintln!("note: shared/fixtures/wso2 is absent; corpus part skipped");
+            return;
+        };
+        let mut seen = 0;
+        for home in std::fs::read_dir(corpus).unwrap() {
+            let conf = home.unwrap().path().join("repository/resources/conf");
+            if !conf.join("default.json").is_file() {
+                continue;
+            }
+            let (m, _) = load(&conf, &conf);
+            assert_eq!(m.unwrap().defaults, defaults_key_by_key(&conf), "{conf:?}");
+            seen += 1;
+        }
+        assert!(seen > 0);
+        // A file with a quoted key takes the key-by-key path; the product file still wins over
+        // components, and an earlier component over a later one.
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path();
+        std::fs::write(
+            conf.join("default.json"),
+            r#"{"a.b": 1, "x.'y'": 2, "db.password": "p"}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            conf.join("c1.default.json"),
+            r#"{"a.b": 10, "x.y": 20, "z": 30, "k.Secret": "s", "a.b": 11}"#,
+        )
+        .unwrap();
+        // One key written two ways in one file: the first in sorted order (`'` sorts before
+        // letters) is kept, as adding key by key keeps it.
+        std::fs::write(
+            conf.join("c2.default.json"),
+            r#"{"z": 300, "w": 4, "q.r": 2, "q.'r'": 1}"#,
+        )
+        .unwrap();
+        let (m, problems) = load(conf, conf);
+        assert!(problems.is_empty(), "{problems:?}");
+        let defaults = m.unwrap().defaults;
+        assert_eq!(defaults, defaults_key_by_key(conf));
+        assert_eq!(defaults["a.b"], 1);
+        assert_eq!(defaults["x.y"], 2);
+        assert_eq!(defaults["z"], 30);
+        assert_eq!(defaults["w"], 4);
+        assert_eq!(defaults["q.r"], 1);
+        assert_eq!(defaults["db.password"], REDACTED);
+        assert_eq!(defaults["k.Secret"], REDACTED);
     }
 
     #[test]

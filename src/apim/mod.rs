@@ -221,6 +221,9 @@ pub struct ApimModel {
     /// deployment.toml exists but could not be parsed: its settings are unknown, not defaults.
     toml_failed: bool,
     cores: u32,
+    /// What `toml` sets through aliases and what `infer.json` fills from it, worked out on the
+    /// first lookup: both walk every entry of the file, and the audit looks up dozens of keys.
+    index: std::sync::OnceLock<mapper::DocIndex>,
 }
 
 impl ApimModel {
@@ -236,6 +239,7 @@ impl ApimModel {
             toml_failed: false,
             cores,
             home,
+            index: std::sync::OnceLock::new(),
         };
         match m.home.layout {
             Layout::Xml => m.load_xml_layout(),
@@ -378,6 +382,15 @@ impl ApimModel {
             Some(Parsed::Ok(d)) => Some(d),
             _ => None,
         }
+    }
+
+    /// What the config mapper gives `template_key` with this home's `deployment.toml`
+    /// ([`mapper::ConfigMapper::effective`]); `None` without a mapper (an XML-layout home).
+    pub fn effective(&self, template_key: &str) -> Option<mapper::Effective> {
+        let mapper = self.mapper.as_ref()?;
+        let doc = self.toml.as_ref();
+        let index = doc.map(|d| self.index.get_or_init(|| mapper.index(d)));
+        Some(mapper.effective_with(doc, index, template_key))
     }
 
     /// The effective value of catalog setting `id` in this home, or `None` when this version has
@@ -525,7 +538,7 @@ impl ApimModel {
             file_exists: doc.is_some(),
         };
         let mapper = self.mapper.as_ref()?;
-        let eff = mapper.effective(doc, template_key);
+        let eff = self.effective(template_key)?;
         match eff.origin {
             mapper::Origin::Toml {
                 user_key: written,

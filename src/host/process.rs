@@ -7,7 +7,7 @@
 //! `NOFILE` to the hard limit (`-XX:+MaxFDLimit`), so only `/proc` tells what the JVM has.
 
 use crate::host::limits::LimitValue;
-use crate::source::{list_dir, resolve_in_root};
+use crate::source::Listing;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -49,21 +49,32 @@ pub struct JvmProcess {
 /// while it is being read (no `cmdline` any more) is skipped silently; so are kernel threads,
 /// whose `cmdline` is empty.
 pub fn find_apim_processes(root: &Path) -> Vec<JvmProcess> {
-    let mut pids: Vec<u32> = list_dir(root, "proc", "")
-        .into_iter()
+    // `proc` is resolved once, and each pid directory the listing shows as a plain directory is
+    // not looked up again: a host runs hundreds of processes, and all their command lines are read.
+    let Some(proc_dir) = Listing::read(root, "proc") else {
+        return Vec::new();
+    };
+    let mut pids: Vec<u32> = proc_dir
+        .names("")
         .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
         .filter_map(|n| n.parse().ok())
         .collect();
-    // `list_dir` sorts by bytes ("10" before "9"); pids read better in numeric order.
+    // The listing sorts by bytes ("10" before "9"); pids read better in numeric order.
     pids.sort_unstable();
     pids.into_iter()
-        .filter_map(|pid| read_process(root, pid))
+        .filter_map(|pid| read_process(root, &proc_dir, pid))
         .collect()
 }
 
-fn read_process(root: &Path, pid: u32) -> Option<JvmProcess> {
+fn read_process(root: &Path, proc_dir: &Listing, pid: u32) -> Option<JvmProcess> {
     let dir = format!("proc/{pid}");
-    let cmdline = read_bytes(root, &format!("{dir}/cmdline"))?;
+    // A file of the pid directory; `None` when it is gone or unreadable: the process may have
+    // exited, or belong to another user.
+    let read_bytes = |name: &str| {
+        let path = proc_dir.resolve(root, &format!("{pid}/{name}")).ok()?;
+        crate::source::read_bytes(&path).ok()
+    };
+    let cmdline = read_bytes("cmdline")?;
     // Arguments are NUL-terminated; they need not be UTF-8, and only ASCII parts are looked at.
     let text = String::from_utf8_lossy(&cmdline);
     let args: Vec<&str> = text.split('\0').filter(|a| !a.is_empty()).collect();
@@ -80,10 +91,10 @@ fn read_process(root: &Path, pid: u32) -> Option<JvmProcess> {
             .find_map(|a| a.strip_prefix(prefix))
             .map(str::to_string)
     };
-    let limits = read_bytes(root, &format!("{dir}/limits"))
+    let limits = read_bytes("limits")
         .map(|b| parse_proc_limits(&String::from_utf8_lossy(&b)))
         .unwrap_or_default();
-    let exe = read_exe_link(root, &dir).or_else(|| args.first().map(|a| a.to_string()));
+    let exe = read_exe_link(root, proc_dir, pid).or_else(|| args.first().map(|a| a.to_string()));
     let java_home = exe.as_deref().and_then(java_home_of);
     Some(JvmProcess {
         pid,
@@ -105,18 +116,11 @@ fn read_process(root: &Path, pid: u32) -> Option<JvmProcess> {
     })
 }
 
-/// Reads a `proc` file under the root. `None` when it is gone or unreadable: the process may
-/// have exited, or belong to another user.
-fn read_bytes(root: &Path, rel: &str) -> Option<Vec<u8>> {
-    let path = resolve_in_root(root, Path::new(rel)).ok()?;
-    std::fs::read(path).ok()
-}
-
 /// The target of `proc/<pid>/exe`, read as a link and never followed: under a fake root the
 /// target names a path on the audited host, not on this one.
-fn read_exe_link(root: &Path, dir: &str) -> Option<String> {
+fn read_exe_link(root: &Path, proc_dir: &Listing, pid: u32) -> Option<String> {
     // The pid directory is resolved inside the root; only the final link is read as is.
-    let dir = resolve_in_root(root, Path::new(dir)).ok()?;
+    let dir = proc_dir.resolve(root, &pid.to_string()).ok()?;
     let target = std::fs::read_link(dir.join("exe")).ok()?;
     Some(target.to_string_lossy().into_owned())
 }

@@ -11,7 +11,7 @@
 use crate::host::env_file::{self, EnvAssignment};
 use crate::host::limits::LimitValue;
 use crate::model::{Location, SourceFile, SourceProblem, Span};
-use crate::source::{Read, drop_in_order, is_masked, read_under};
+use crate::source::{Listing, Read, drop_in_order, is_masked, read_under};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -167,15 +167,25 @@ impl Unit {
 /// `org.wso2.carbon.bootstrap`. Problems in other units are not reported: they are not ours.
 /// Masked units (linked to `/dev/null`, or empty) are skipped, since systemd will not run them.
 pub fn find_apim_units(root: &Path) -> (Vec<Unit>, Vec<SourceProblem>) {
+    // Each unit directory is listed once; its listing then answers which names exist, which are
+    // links (masks) and which have a `<name>.d`, so a host with hundreds of units costs one read
+    // per unit file rather than a path walk per file and per candidate drop-in directory.
+    let listings = Listing::read_first_wins(root, &UNIT_DIRS);
+    // The first directory (highest priority) that has a name wins it.
+    let mut chosen: BTreeMap<&str, &Listing> = BTreeMap::new();
+    for listing in &listings {
+        for name in listing.names(".service") {
+            chosen.entry(name).or_insert(listing);
+        }
+    }
     let mut units = Vec::new();
     let mut problems = Vec::new();
-    for rel in drop_in_order(root, &UNIT_DIRS, ".service") {
-        let name = rel.rsplit('/').next().unwrap_or(&rel).to_string();
-        if is_masked(root, &rel) {
+    for (name, listing) in chosen {
+        if listing.is_masked(name) {
             continue;
         }
-        let named = has_name_hint(&name);
-        let file = match read_under(root, &rel) {
+        let named = has_name_hint(name);
+        let file = match listing.read_entry(root, name) {
             Read::File(f) => f,
             Read::Problem(p) => {
                 if named {
@@ -188,24 +198,43 @@ pub fn find_apim_units(root: &Path) -> (Vec<Unit>, Vec<SourceProblem>) {
         if file.text.is_empty() {
             continue; // an empty unit file masks the unit too
         }
+        // Each drop-in in application order: its file, or the problem met reading it.
+        let read_drop_ins: Vec<Result<Arc<SourceFile>, SourceProblem>> =
+            drop_in_files(root, &listings, name)
+                .into_iter()
+                .filter_map(|rel| match read_under(root, &rel) {
+                    Read::File(f) => Some(Ok(f)),
+                    Read::Problem(p) => Some(Err(p)),
+                    Read::Absent => None,
+                })
+                .collect();
+        // An `ExecStart=` value is the text of one line (a continuation joins lines with a
+        // space, which no hint holds), so a unit none of whose files holds a hint cannot run
+        // API-M: it is not parsed at all.
+        let hinted = mentions_exec_hint(&file.text)
+            || read_drop_ins
+                .iter()
+                .any(|d| d.as_ref().is_ok_and(|f| mentions_exec_hint(&f.text)));
+        if !named && !hinted {
+            continue;
+        }
         let mut unit_problems = Vec::new();
         let mut drop_ins = Vec::new();
         let mut state = ServiceState::default();
         state.apply(&file, &mut unit_problems);
-        for rel in drop_in_files(root, &name) {
-            match read_under(root, &rel) {
-                Read::File(f) => {
+        for read in read_drop_ins {
+            match read {
+                Ok(f) => {
                     state.apply(&f, &mut unit_problems);
                     drop_ins.push(f);
                 }
-                Read::Problem(p) => unit_problems.push(p),
-                Read::Absent => {}
+                Err(p) => unit_problems.push(p),
             }
         }
         let by_exec = state
             .exec_start
             .iter()
-            .any(|s| EXEC_HINTS.iter().any(|h| s.value.contains(h)));
+            .any(|s| mentions_exec_hint(&s.value));
         if !named && !by_exec {
             continue;
         }
@@ -214,7 +243,7 @@ pub fn find_apim_units(root: &Path) -> (Vec<Unit>, Vec<SourceProblem>) {
             read_environment_files(root, &name, state.environment_files, &mut problems);
         let environment = resolve_environment(state.environment, &name);
         units.push(Unit {
-            name,
+            name: name.to_string(),
             file,
             drop_ins,
             exec_start: state.exec_start.pop(),
@@ -227,6 +256,10 @@ pub fn find_apim_units(root: &Path) -> (Vec<Unit>, Vec<SourceProblem>) {
         });
     }
     (units, problems)
+}
+
+fn mentions_exec_hint(text: &str) -> bool {
+    EXEC_HINTS.iter().any(|h| text.contains(h))
 }
 
 /// A `MemoryMax=` value in MiB for a host with `ram_mb` of memory: bytes with an optional
@@ -309,9 +342,18 @@ fn has_name_hint(name: &str) -> bool {
     NAME_HINTS.iter().any(|h| lower.contains(h))
 }
 
-/// `<dir>/<name>.d/*.conf` across [`UNIT_DIRS`], in application order.
-fn drop_in_files(root: &Path, name: &str) -> Vec<String> {
-    let dirs: Vec<String> = UNIT_DIRS.iter().map(|d| format!("{d}/{name}.d")).collect();
+/// `<dir>/<name>.d/*.conf` across the unit directories, in application order. Only the
+/// directories whose listing has a `<name>.d` are looked into: the others give nothing.
+fn drop_in_files(root: &Path, listings: &[Listing], name: &str) -> Vec<String> {
+    let sub = format!("{name}.d");
+    let dirs: Vec<String> = listings
+        .iter()
+        .filter(|l| l.contains(&sub))
+        .map(|l| format!("{}/{sub}", l.rel()))
+        .collect();
+    if dirs.is_empty() {
+        return Vec::new();
+    }
     let dirs: Vec<&str> = dirs.iter().map(String::as_str).collect();
     chosen_drop_ins(root, &dirs)
 }
@@ -1269,6 +1311,89 @@ mod tests {
         );
         assert!(default_limit_nofile(root).is_none());
         assert_eq!(SYSTEMD_DEFAULT_NOFILE, (1024, 524288));
+    }
+
+    #[test]
+    fn links_in_unit_directories_resolve_inside_the_root() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "opt/units/wso2am.service", WSO2AM);
+        write(
+            root,
+            "opt/units/drop-ins/10-limits.conf",
+            "[Service]\nLimitNOFILE=777\n",
+        );
+        write(
+            root,
+            "etc/systemd/system/plain.service",
+            "[Service]\nExecStart=/usr/bin/plain\n",
+        );
+        let etc = root.join("etc/systemd/system");
+        // Absolute targets are taken inside the root, for the unit and its drop-in directory.
+        symlink("/opt/units/wso2am.service", etc.join("wso2am.service")).unwrap();
+        symlink("/opt/units/drop-ins", etc.join("wso2am.service.d")).unwrap();
+        // A link that climbs out of the root stays in it, where there is no such file.
+        symlink(
+            "../../../../../../../../etc/hostname",
+            etc.join("away.service"),
+        )
+        .unwrap();
+        symlink("/nowhere", etc.join("wso2-dangling.service")).unwrap();
+        std::fs::create_dir_all(root.join("usr/lib/systemd/system/wso2-dir.service")).unwrap();
+        // A unit with a hint only in a drop-in reached through a relative link.
+        write(
+            root,
+            "usr/lib/systemd/system/km.service",
+            "[Service]\nExecStart=/bin/true\n",
+        );
+        write(
+            root,
+            "opt/units/km.conf",
+            "[Service]\nExecStart=\nExecStart=/opt/am/bin/api-manager.sh\n",
+        );
+        std::fs::create_dir_all(root.join("run/systemd/system/km.service.d")).unwrap();
+        symlink(
+            "../../../../opt/units/km.conf",
+            root.join("run/systemd/system/km.service.d/x.conf"),
+        )
+        .unwrap();
+        let (units, problems) = find_apim_units(root);
+        assert_eq!(names(&units), ["km.service", "wso2am.service"]);
+        let wso2am = &units[1];
+        assert_eq!(wso2am.file.path, root.join("opt/units/wso2am.service"));
+        assert_eq!(wso2am.file.display, "etc/systemd/system/wso2am.service");
+        assert_eq!(wso2am.limit_nofile.as_ref().unwrap().value, "777");
+        assert_eq!(
+            wso2am.drop_ins[0].display,
+            "etc/systemd/system/wso2am.service.d/10-limits.conf"
+        );
+        assert_eq!(
+            units[0].exec_start.as_ref().unwrap().value,
+            "/opt/am/bin/api-manager.sh"
+        );
+        let got: Vec<String> = problems
+            .iter()
+            .map(|p| format!("{} {}", p.location, p.message))
+            .collect();
+        // The dangling link resolves to a path that is simply absent: nothing to report.
+        assert_eq!(
+            got,
+            ["usr/lib/systemd/system/wso2-dir.service is a directory, expected a file"]
+        );
+    }
+
+    #[test]
+    fn a_hint_split_by_a_continuation_is_no_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            "etc/systemd/system/a.service",
+            "[Service]\nExecStart=/opt/am/bin/api-\\\n  manager.sh\n",
+        );
+        let (units, problems) = find_apim_units(root);
+        assert!(units.is_empty() && problems.is_empty());
     }
 
     #[test]

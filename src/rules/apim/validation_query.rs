@@ -284,11 +284,7 @@ fn toml_sources(apim: &ApimModel) -> Vec<Source> {
                 if let Some(e) = doc.get(&key) {
                     return (Some(e.value.clone()), Some(doc.file.location(e.value_span)));
                 }
-                let inferred = apim
-                    .mapper
-                    .as_ref()
-                    .map(|m| m.effective(Some(doc), &key))
-                    .and_then(|eff| eff.value);
+                let inferred = apim.effective(&key).and_then(|eff| eff.value);
                 (inferred, None)
             };
             let (ty, _) = get("type");
