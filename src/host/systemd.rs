@@ -240,8 +240,8 @@ pub fn find_apim_units(root: &Path) -> (Vec<Unit>, Vec<SourceProblem>) {
         }
         problems.extend(unit_problems);
         let environment_files =
-            read_environment_files(root, &name, state.environment_files, &mut problems);
-        let environment = resolve_environment(state.environment, &name);
+            read_environment_files(root, name, state.environment_files, &mut problems);
+        let environment = resolve_environment(state.environment, name);
         units.push(Unit {
             name: name.to_string(),
             file,
