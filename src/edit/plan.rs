@@ -460,6 +460,19 @@ impl Planner<'_> {
         else {
             return Err("not an environment change".into());
         };
+        // A unit's value with a specifier systemd resolves on the machine (`%t`, `%h`) cannot be
+        // rewritten faithfully: apim-tune reads it as text and could not tell it from a `%%`.
+        if !*env_file
+            && let crate::source::Read::File(unit) =
+                crate::source::read_under(self.cx.root, &at.file)
+            && let Some(span) = at.span
+            && let Some(raw) = unit.text.get(span.start..span.end)
+            && let Err(c) = crate::host::specifiers::resolve(raw, "unit.service")
+        {
+            return Err(format!(
+                "`{var}` holds the systemd specifier `%{c}`, which apim-tune does not resolve; change it by hand"
+            ));
+        }
         let key = (file.clone(), var.clone());
         let now = self
             .env_values
@@ -834,7 +847,7 @@ fn unit_escape(value: &str) -> Option<String> {
             c => out.push(c),
         }
     }
-    // `%` doubled, except a specifier the reader left for systemd to resolve (`%h`).
+    // `%` doubled: the reader resolved every specifier in the values the plan rewrites.
     Some(crate::host::specifiers::escape(&out))
 }
 

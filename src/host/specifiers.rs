@@ -56,26 +56,12 @@ pub fn resolve_known(value: &str, unit: &str) -> (String, Option<char>) {
     (out, unknown)
 }
 
-/// A value as a unit file must spell it: every `%` doubled, except a specifier left unresolved
-/// by [`resolve_known`] (`%h`), which systemd resolves itself.
+/// A resolved value as a unit file must spell it: every `%` doubled. (A value that held a
+/// specifier [`resolve_known`] left as written is never written back: the plan refuses it, since
+/// its `%t` could not be told from a `%%t`.)
 pub fn escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut chars = value.chars().peekable();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        if c == '%' {
-            match chars.peek() {
-                Some(n) if n.is_ascii_alphabetic() && !RESOLVED.contains(n) => {}
-                _ => out.push('%'),
-            }
-        }
-    }
-    out
+    value.replace('%', "%%")
 }
-
-/// The specifiers [`resolve_known`] resolves (a `%` before one of these in a resolved value is
-/// a literal `%`).
-const RESOLVED: [char; 6] = ['n', 'N', 'p', 'i', 'I', 'j'];
 
 #[cfg(test)]
 mod tests {
@@ -113,7 +99,10 @@ mod tests {
             super::resolve_known("%h/%N-%%p", "wso2am.service"),
             ("%h/wso2am-%p".to_string(), Some('h'))
         );
-        // Written back, a literal % is doubled and an unresolved specifier kept.
-        assert_eq!(super::escape("%h/wso2am-%p 50%"), "%h/wso2am-%%p 50%%");
+        // Written back, every % of a resolved value is a literal one.
+        assert_eq!(
+            super::escape("/var/log/gc-%t-%p 50%"),
+            "/var/log/gc-%%t-%%p 50%%"
+        );
     }
 }

@@ -486,11 +486,21 @@ fn read_environment_files(
             continue;
         }
         if name.contains(['*', '?']) {
-            // Every match, in name order; none is not an error.
-            for matched in crate::source::list_dir(root, dir, "")
+            // Every match, in name order. No match is a missing file: systemd refuses to start
+            // the service unless the line has `-`.
+            let matches: Vec<String> = crate::source::list_dir(root, dir, "")
                 .into_iter()
                 .filter(|n| wildcard_matches(name, n))
-            {
+                .collect();
+            if matches.is_empty() && !optional {
+                problems.push(SourceProblem::unparseable(
+                    setting.location.clone(),
+                    format!(
+                        "`EnvironmentFile={written}` matches no file: systemd refuses to start the service (a `-` prefix makes it optional)"
+                    ),
+                ));
+            }
+            for matched in matches {
                 let full = format!("{dir}/{matched}");
                 let read = match read_under(root, &full) {
                     Read::File(f) => Some((Arc::clone(&f), env_file::parse(&f))),
@@ -564,18 +574,36 @@ fn wildcard_matches(pattern: &str, name: &str) -> bool {
     if name.starts_with('.') && !pattern.starts_with('.') {
         return false;
     }
-    fn go(p: &[char], n: &[char]) -> bool {
-        match (p.first(), n.first()) {
-            (None, None) => true,
-            (Some('*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
-            (Some('?'), Some(_)) => go(&p[1..], &n[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
-            _ => false,
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    // Iterative, remembering only the last `*`: linear in practice, never exponential, whatever
+    // the pattern (a recursive matcher backtracks through every `*`).
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ni));
+                pi += 1;
+            }
+            Some('?') => {
+                pi += 1;
+                ni += 1;
+            }
+            Some(c) if *c == n[ni] => {
+                pi += 1;
+                ni += 1;
+            }
+            _ => match star {
+                Some((sp, sn)) => {
+                    pi = sp + 1;
+                    ni = sn + 1;
+                    star = Some((sp, sn + 1));
+                }
+                None => return false,
+            },
         }
     }
-    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    // Bounded: names and patterns are short, and each `*` tries at most every position.
-    p.len() <= 256 && n.len() <= 1024 && go(&p, &n)
+    p[pi..].iter().all(|c| *c == '*')
 }
 
 /// The assignment as a setting, or `None` for an empty assignment (a reset in systemd).
@@ -922,6 +950,25 @@ mod tests {
     use super::*;
     use crate::host::testkit::write;
     use crate::model::ProblemKind;
+
+    #[test]
+    fn wildcards_match_as_glob_does_and_never_blow_up() {
+        for (pattern, name, want) in [
+            ("*", "wso2am", true),
+            ("wso2*.env", "wso2am.env", true),
+            ("wso2?m", "wso2am", true),
+            ("*.env", "wso2am.conf", false),
+            ("*", ".hidden", false),
+            ("a*b*c", "axxbyyc", true),
+            ("a*b*c", "axxbyy", false),
+        ] {
+            assert_eq!(wildcard_matches(pattern, name), want, "{pattern} {name}");
+        }
+        // Many stars against a long name that does not match: a backtracking matcher would not
+        // finish this in the lifetime of the test run.
+        let name = "a".repeat(2000);
+        assert!(!wildcard_matches(&format!("{}b", "*a".repeat(40)), &name));
+    }
 
     #[test]
     fn memory_max_wins_over_the_deprecated_memory_limit() {

@@ -542,6 +542,33 @@ fn specifiers_and_wildcards_in_the_units_environment() {
         "{problem}"
     );
 
+    // A required wildcard that matches nothing stops the service, as a missing file does.
+    with(
+        "EnvironmentFile=-/etc/default/wso2am",
+        "EnvironmentFile=/etc/default/nomatch*",
+    );
+    let (_, v) = t.json(Some(HOME), &[]);
+    assert!(
+        findings(&v, "SRC002")
+            .iter()
+            .any(|f| f["message"].as_str().unwrap().contains("matches no file")),
+        "{:#?}",
+        findings(&v, "SRC002")
+    );
+
+    // A specifier systemd resolves on the machine (`%t`) cannot be told from a `%%t` once read:
+    // the variable is left to a person rather than rewritten wrong.
+    with(
+        "EnvironmentFile=-/etc/default/wso2am",
+        "Environment=\"JAVA_OPTS=-Xlog:gc*:file=/var/log/gc-%t.log -Djdk.xml.entityExpansionLimit=0\"",
+    );
+    let (files, text) = diff(&t, &[]);
+    assert!(
+        !text.contains("gc-%t") && !text.contains("gc-%%t"),
+        "{text}"
+    );
+    assert!(!files.is_empty());
+
     // `%%p` is `%p` for the JVM; rewritten through the drop-in it stays `%%p`.
     with(
         "EnvironmentFile=-/etc/default/wso2am",
