@@ -160,6 +160,20 @@ pub fn redact_args(cmd: &str) -> String {
     out.join(" ")
 }
 
+/// The value of a secret in one word of a unit or environment file, whatever assignments
+/// come before it: `DB_PASSWORD=x`, `-Dclient.secret=x`, `JAVA_OPTS=-Dclient.secret=x`,
+/// `Environment=JAVA_OPTS=-Dkey.password=x`.
+pub fn secret_in_word(word: &str) -> Option<String> {
+    let mut start = 0;
+    while let Some(eq) = word[start..].find('=').map(|i| start + i) {
+        if is_secret_key(&word[start..eq]) {
+            return Some(word[eq + 1..].to_string());
+        }
+        start = eq + 1;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,6 +248,29 @@ mod tests {
             ("sqlite://data/a@b.db", "sqlite://data/a@b.db"),
         ] {
             assert_eq!(redact_connection_url(url), shown);
+        }
+    }
+}
+
+#[cfg(test)]
+mod secret_word_tests {
+    use super::secret_in_word;
+
+    #[test]
+    fn a_secret_is_found_behind_any_assignment() {
+        for (word, secret) in [
+            ("DB_PASSWORD=hunter2", Some("hunter2")),
+            ("-Dcom.example.oauth.client.secret=s3cr3t", Some("s3cr3t")),
+            (
+                "JAVA_OPTS=-Dcom.example.oauth.client.secret=s3cr3t",
+                Some("s3cr3t"),
+            ),
+            ("Environment=JAVA_OPTS=-Dkey.password=a=b", Some("a=b")),
+            ("JAVA_OPTS=-Xmx2g", None),
+            ("=", None),
+            ("", None),
+        ] {
+            assert_eq!(secret_in_word(word).as_deref(), secret, "{word}");
         }
     }
 }

@@ -408,6 +408,19 @@ pub fn name_sorting_last(existing: &[String], base: &str) -> String {
     candidate
 }
 
+/// [`name_sorting_last`], or an apim-tune file already there that still sorts last (a second
+/// apply edits its own drop-in rather than adding another).
+pub fn own_name_sorting_last(existing: &[String], base: &str) -> String {
+    let candidate = name_sorting_last(existing, base);
+    existing
+        .iter()
+        .filter(|n| n.ends_with("apim-tune.conf"))
+        .max()
+        .filter(|n| n.as_str() >= candidate.as_str())
+        .cloned()
+        .unwrap_or(candidate)
+}
+
 fn lower(e: &io::Error) -> String {
     let s = e.to_string();
     let mut chars = s.chars();

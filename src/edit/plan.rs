@@ -1009,7 +1009,7 @@ fn secrets_of(w: &Work, apim: Option<&ApimModel>) -> Vec<String> {
         Kind::Unit | Kind::EnvFile => {
             for text in [w.before.as_deref().unwrap_or(""), &w.text] {
                 for word in text.split(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
-                    out.extend(secret_in_word(word));
+                    out.extend(crate::redact::secret_in_word(word));
                 }
             }
         }
@@ -1017,20 +1017,6 @@ fn secrets_of(w: &Work, apim: Option<&ApimModel>) -> Vec<String> {
     }
     out.retain(|s| !s.is_empty());
     out
-}
-
-/// The value of a secret in one word of a unit or environment file, whatever assignments
-/// come before it: `DB_PASSWORD=x`, `-Dclient.secret=x`, `JAVA_OPTS=-Dclient.secret=x`,
-/// `Environment=JAVA_OPTS=-Dkey.password=x`.
-fn secret_in_word(word: &str) -> Option<String> {
-    let mut start = 0;
-    while let Some(eq) = word[start..].find('=').map(|i| start + i) {
-        if is_secret_key(&word[start..eq]) {
-            return Some(word[eq + 1..].to_string());
-        }
-        start = eq + 1;
-    }
-    None
 }
 
 fn collect_xml_secrets(e: &xml::Element, out: &mut Vec<String>) {
@@ -1046,28 +1032,5 @@ fn collect_xml_secrets(e: &xml::Element, out: &mut Vec<String>) {
     }
     for c in &e.children {
         collect_xml_secrets(c, out);
-    }
-}
-
-#[cfg(test)]
-mod secret_word_tests {
-    use super::secret_in_word;
-
-    #[test]
-    fn a_secret_is_found_behind_any_assignment() {
-        for (word, secret) in [
-            ("DB_PASSWORD=hunter2", Some("hunter2")),
-            ("-Dcom.example.oauth.client.secret=s3cr3t", Some("s3cr3t")),
-            (
-                "JAVA_OPTS=-Dcom.example.oauth.client.secret=s3cr3t",
-                Some("s3cr3t"),
-            ),
-            ("Environment=JAVA_OPTS=-Dkey.password=a=b", Some("a=b")),
-            ("JAVA_OPTS=-Xmx2g", None),
-            ("=", None),
-            ("", None),
-        ] {
-            assert_eq!(secret_in_word(word).as_deref(), secret, "{word}");
-        }
     }
 }

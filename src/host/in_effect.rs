@@ -78,13 +78,6 @@ pub fn unit_drop_in(unit: &Unit) -> String {
         .filter_map(|d| d.path.file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .collect();
-    let candidate = crate::source::name_sorting_last(&names, "zz-apim-tune.conf");
-    let name = names
-        .iter()
-        .filter(|n| n.ends_with("apim-tune.conf"))
-        .max()
-        .filter(|n| n.as_str() >= candidate.as_str())
-        .cloned()
-        .unwrap_or(candidate);
+    let name = crate::source::own_name_sorting_last(&names, "zz-apim-tune.conf");
     format!("etc/systemd/system/{}.d/{name}", unit.name)
 }

@@ -784,16 +784,7 @@ pub fn drop_in_name(root: &Path) -> String {
         .iter()
         .flat_map(|d| crate::source::list_dir(root, d, ".conf"))
         .collect();
-    let candidate = crate::source::name_sorting_last(&names, "99-zz-apim-tune.conf");
-    if let Some(existing) = names
-        .iter()
-        .filter(|n| n.ends_with("apim-tune.conf"))
-        .max()
-        .filter(|n| n.as_str() >= candidate.as_str())
-    {
-        return existing.clone();
-    }
-    candidate
+    crate::source::own_name_sorting_last(&names, "99-zz-apim-tune.conf")
 }
 
 #[cfg(test)]

@@ -131,14 +131,11 @@ pub fn target_value(check: &Check, outcome: Outcome) -> Option<String> {
 }
 
 /// [`target_value`] that never lowers an element of a list value (`tcp_rmem`): each element
-/// below its minimum is raised to it, each above it is kept, so a fix that raises the maximum
-/// does not take back a default the kernel set higher. With no current value (an image with no
-/// line and no live value) the kernel's boot value is unknown, and so is a safe list: `None`.
-pub fn target_value_keeping(
-    check: &Check,
-    outcome: Outcome,
-    current: Option<&str>,
-) -> Option<String> {
+/// below its minimum is raised to it, each above it in any of `current` (the line, and where
+/// boot ignores the line the live value) is kept, so a fix that raises the maximum does not take
+/// back a default the kernel set higher. With no current value (an image with no line and no
+/// live value) the kernel's boot value is unknown, and so is a safe list: `None`.
+pub fn target_value_keeping(check: &Check, outcome: Outcome, current: &[&str]) -> Option<String> {
     let Check::Range {
         min: Some(Val::List(lo)),
         ..
@@ -146,12 +143,15 @@ pub fn target_value_keeping(
     else {
         return target_value(check, outcome);
     };
-    let now: Option<Vec<i64>> = current.and_then(|c| {
+    // Element by element, the largest of the profile's minimum and every current value that
+    // lines up with it.
+    let lists = current.iter().filter_map(|c| {
         c.split_ascii_whitespace()
             .map(|v| v.parse().ok())
             .collect::<Option<Vec<i64>>>()
             .filter(|v| v.len() == lo.len())
     });
+    let now = lists.reduce(|a, b| a.iter().zip(&b).map(|(x, y)| *x.max(y)).collect());
     match (outcome, now) {
         (Outcome::Below, Some(now)) => {
             Some(Val::List(now.iter().zip(lo).map(|(n, l)| *n.max(l)).collect()).to_string())
@@ -168,7 +168,8 @@ mod tests {
     #[test]
     fn a_list_fix_never_lowers_an_element() {
         let c = range(Some(Val::List(vec![4096, 87380, 16777216])), None);
-        let fix = |now: Option<&str>| target_value_keeping(&c, compare(&c, now), now);
+        let fix =
+            |now: Option<&str>| target_value_keeping(&c, compare(&c, now), &Vec::from_iter(now));
         assert_eq!(
             fix(Some("4096 131072 6291456")).as_deref(),
             Some("4096 131072 16777216")
@@ -182,7 +183,7 @@ mod tests {
         // Scalars are as before.
         let c = range(Some(Val::Int(400)), None);
         assert_eq!(
-            target_value_keeping(&c, Outcome::Below, Some("40")).as_deref(),
+            target_value_keeping(&c, Outcome::Below, &["40"]).as_deref(),
             Some("400")
         );
     }

@@ -60,7 +60,7 @@ fn converges(t: &CliTest, home: Option<&str>, args: &[&str], label: &str) -> (Ve
 
 /// What the apply asks for kernel parameters (load the files, as the boot does): the value each
 /// key gets at boot written to its `proc/sys` file, for the keys the kernel has.
-fn load_kernel_parameters(t: &CliTest, v: &Value) {
+pub(crate) fn load_kernel_parameters(t: &CliTest, v: &Value) {
     for e in v["sysctl"].as_array().unwrap() {
         let (Some(value), Some(_)) = (e["persisted"]["value"].as_str(), e["live"].as_str()) else {
             continue;

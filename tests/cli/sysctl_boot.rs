@@ -106,15 +106,7 @@ fn converges(t: &CliTest) {
         String::from_utf8_lossy(&out.stderr)
     );
     let (_, applied) = t.json(None, &[]);
-    for k in applied["sysctl"].as_array().unwrap() {
-        let (Some(key), Some(value)) = (k["key"].as_str(), k["persisted"]["value"].as_str()) else {
-            continue;
-        };
-        let proc = t.root.join("proc/sys").join(key.replace('.', "/"));
-        if proc.is_file() {
-            std::fs::write(&proc, format!("{value}\n")).unwrap();
-        }
-    }
+    crate::converge::load_kernel_parameters(t, &applied);
     let (_, after) = t.json(None, &[]);
     let fixable: Vec<_> = findings(&after)
         .iter()

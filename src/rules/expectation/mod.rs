@@ -104,7 +104,7 @@ fn judge(exp: &Expectation, check: &Check, seen: Seen) -> Option<Finding> {
     let fix = match (outcome, with_span) {
         (Outcome::Present, Some(loc)) => remove(&seen.target, loc, code),
         (Outcome::Present, None) => None,
-        (_, at) => target_value_keeping(check, outcome, seen.value.as_deref())
+        (_, at) => target_value_keeping(check, outcome, &Vec::from_iter(seen.value.as_deref()))
             .and_then(|value| set(&seen.target, value, at)),
     };
     let mut f = Finding::new(code, seen.subject, message)

@@ -6,11 +6,8 @@
 //! on 4 GB) and what is left beside that native memory.
 
 use super::native_memory::heap_ceiling;
-use super::{
-    PercentHeap, Place, container_heap_advice, heap_from_percentage, percent_at_most, script_name,
-};
+use super::{Place, container_heap_advice, heap_from_percentage, percent_at_most, script_name};
 use crate::apim::jvm::parse_size;
-use crate::apim::jvm_effect::JvmInEffect;
 use crate::diag::{Finding, Subject};
 use crate::profile::resolve::format_size;
 use crate::rules::{Check, Input, RuleContext};
@@ -35,32 +32,54 @@ declare_rule! {
 
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     let Some(jvm) = cx.jvm() else { return };
-    if let Some(p) = heap_from_percentage(cx, jvm) {
-        return check_percentage(cx, &p, out, jvm);
-    }
-    let Some(opt) = jvm.get("-Xmx") else { return };
-    let flag = &opt.flag;
-    let Some(heap) = flag.value.as_deref().and_then(parse_size) else {
-        return;
-    };
     let Some(ceiling) = heap_ceiling(cx) else {
         return;
+    };
+    // The heap is the set -Xmx, else the share -XX:MaxRAMPercentage gives.
+    let (option, heap, subject, message, expected) = match heap_from_percentage(cx, jvm) {
+        Some(p) => {
+            let written = p.option.flag.value.clone().unwrap_or_default();
+            (
+                p.option,
+                p.bytes,
+                "-XX:MaxRAMPercentage",
+                format!(
+                    "`-XX:MaxRAMPercentage={written}` gives a {} heap, which leaves too little of the {} MiB in effect for native memory and the OS",
+                    format_size(p.bytes),
+                    ceiling.memory_mb
+                ),
+                percent_at_most(ceiling.bytes, p.memory).to_string(),
+            )
+        }
+        None => {
+            let Some(opt) = jvm.get("-Xmx") else { return };
+            let Some(heap) = opt.flag.value.as_deref().and_then(parse_size) else {
+                return;
+            };
+            let written = opt.flag.value.clone().unwrap_or_default();
+            (
+                opt,
+                heap,
+                "-Xmx",
+                format!(
+                    "`-Xmx{written}` leaves too little of the {} MiB in effect for native memory and the OS",
+                    ceiling.memory_mb
+                ),
+                format_size(ceiling.bytes),
+            )
+        }
     };
     if heap <= ceiling.bytes + slack(&ceiling) {
         return;
     }
-    let written = flag.value.clone().unwrap_or_default();
     let mut f = Finding::new(
         RULE.code(),
-        Subject::jvm(script_name(&jvm.script), "-Xmx"),
-        format!(
-            "`-Xmx{written}` leaves too little of the {} MiB in effect for native memory and the OS",
-            ceiling.memory_mb
-        ),
+        Subject::jvm(script_name(&jvm.script), subject),
+        message,
     )
-    .at(Some(opt.location()))
-    .current(written)
-    .expected(format!("<= {}", format_size(ceiling.bytes)))
+    .at(Some(option.location()))
+    .current(option.flag.value.clone().unwrap_or_default())
+    .expected(format!("<= {expected}"))
     .why("the JVM also needs metaspace, compiled code, a stack per thread and direct buffers beyond the heap, and the OS needs page cache; past the memory in effect the kernel's OOM killer ends the JVM")
     .see("WSO2 installation prerequisites; JDK Native Memory Tracking")
     .note(format!(
@@ -68,44 +87,13 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         cx.facts.memory_mb.value, cx.facts.memory_mb.source
     ))
     .note(ceiling.describe());
-    if let Some(advice) = container_heap_advice(cx) {
+    // A fixed -Xmx in a container: a percentage would follow the limit.
+    if subject == "-Xmx"
+        && let Some(advice) = container_heap_advice(cx)
+    {
         f = f.note(advice);
     }
-    if let Some(note) = Place::from_option(jvm, opt).source_note() {
-        f = f.note(note);
-    }
-    out.push(f);
-}
-
-/// A heap sized by `-XX:MaxRAMPercentage` above the ceiling: the share to give at most.
-fn check_percentage(cx: &RuleContext, p: &PercentHeap, out: &mut Vec<Finding>, jvm: &JvmInEffect) {
-    let Some(ceiling) = heap_ceiling(cx) else {
-        return;
-    };
-    if p.bytes <= ceiling.bytes + slack(&ceiling) {
-        return;
-    }
-    let written = p.option.flag.value.clone().unwrap_or_default();
-    let mut f = Finding::new(
-        RULE.code(),
-        Subject::jvm(script_name(&jvm.script), "-XX:MaxRAMPercentage"),
-        format!(
-            "`-XX:MaxRAMPercentage={written}` gives a {} heap, which leaves too little of the {} MiB in effect for native memory and the OS",
-            format_size(p.bytes),
-            ceiling.memory_mb
-        ),
-    )
-    .at(Some(p.option.location()))
-    .current(written)
-    .expected(format!("<= {}", percent_at_most(ceiling.bytes, p.memory)))
-    .why("the JVM also needs metaspace, compiled code, a stack per thread and direct buffers beyond the heap, and the OS needs page cache; past the memory in effect the kernel's OOM killer ends the JVM")
-    .see("WSO2 installation prerequisites; JDK Native Memory Tracking")
-    .note(format!(
-        "memory {} MiB from {}",
-        cx.facts.memory_mb.value, cx.facts.memory_mb.source
-    ))
-    .note(ceiling.describe());
-    if let Some(note) = Place::from_option(jvm, p.option).source_note() {
+    if let Some(note) = Place::from_option(jvm, option).source_note() {
         f = f.note(note);
     }
     out.push(f);

@@ -10,8 +10,8 @@ use crate::apim::jvm::parse_size;
 use crate::apim::jvm_effect::JvmInEffect;
 use crate::profile::Family;
 use crate::profile::resolve::format_size;
-use crate::profile::resolve::{Check, Val};
 use crate::rules::RuleContext;
+use crate::rules::compare::{Outcome, compare, target_value};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -191,23 +191,19 @@ fn stack_size(jvm: Option<&JvmInEffect>) -> Part {
 /// that writes a heap may change the pool, and the heap must still fit after it.
 fn worker_threads(cx: &RuleContext) -> u64 {
     let int = |id: &str| {
-        let now = cx.apim?.observe(id)?.value?.trim().parse::<i64>().ok()?;
-        let exp = cx
+        let now = cx.apim?.observe(id)?.value?;
+        let after = match cx
             .expectations
             .iter()
-            .find(|e| e.family == Family::Apim && e.key == id);
-        Some(match exp.map(|e| &e.check) {
-            Some(Check::Eq(Val::Int(v))) => *v,
-            Some(Check::Range { min, max }) => {
-                let int = |v: &Option<Val>| match v {
-                    Some(Val::Int(i)) => Some(*i),
-                    _ => None,
-                };
-                let raised = int(min).map_or(now, |lo| now.max(lo));
-                int(max).map_or(raised, |hi| raised.min(hi))
-            }
-            _ => now,
-        })
+            .find(|e| e.family == Family::Apim && e.key == id)
+        {
+            Some(e) => match compare(&e.check, Some(&now)) {
+                Outcome::Pass => None,
+                o => target_value(&e.check, o),
+            },
+            None => None,
+        };
+        after.unwrap_or(now).trim().parse::<i64>().ok()
     };
     let core = int("passthru.worker_pool_size_core");
     let max = int("passthru.worker_pool_size_max");

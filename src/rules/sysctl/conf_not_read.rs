@@ -62,13 +62,11 @@ fn finding(cx: &RuleContext, line: &SysctlLine) -> Option<Finding> {
         .find(|e| e.family == Family::Sysctl && e.key == key)
         .and_then(|e| match compare(&e.check, Some(&line.value)) {
             Outcome::Pass => None,
-            // A list keeps every element the line or the kernel has above the profile.
+            // Boot does not read the line, so the kernel's live value is what it gives now: a
+            // list keeps every element either has above the profile.
             o => {
-                let now = match (live, o) {
-                    (Some(l), Outcome::Below) => Some(max_elements(&line.value, l)),
-                    _ => None,
-                };
-                target_value_keeping(&e.check, o, Some(now.as_deref().unwrap_or(&line.value)))
+                let current: Vec<&str> = std::iter::once(line.value.as_str()).chain(live).collect();
+                target_value_keeping(&e.check, o, &current)
             }
         });
     let comment_only = || disable(key, line.location(), "is in a file not read at boot");
@@ -127,23 +125,4 @@ fn finding(cx: &RuleContext, line: &SysctlLine) -> Option<Finding> {
             .see("sysctl.d(5); systemd-sysctl.service(8); Debian 13 release notes (procps)")
             .fix(fix),
     )
-}
-
-/// Element by element, the larger of two whitespace-separated lists of integers (the line's
-/// and the live value); the line's text when they do not line up.
-fn max_elements(line: &str, live: &str) -> String {
-    let parse = |v: &str| {
-        v.split_ascii_whitespace()
-            .map(|x| x.parse::<i64>().ok())
-            .collect::<Option<Vec<i64>>>()
-    };
-    match (parse(line), parse(live)) {
-        (Some(a), Some(b)) if a.len() == b.len() && a.len() > 1 => a
-            .iter()
-            .zip(&b)
-            .map(|(x, y)| x.max(y).to_string())
-            .collect::<Vec<_>>()
-            .join(" "),
-        _ => line.to_string(),
-    }
 }
