@@ -23,7 +23,12 @@ fn judged(v: &Value) -> (BTreeSet<String>, Vec<String>) {
 
 /// Audits, applies, audits again; returns what went wrong, if anything, and how many fixable
 /// findings the first audit had.
-fn converges(t: &CliTest, home: Option<&str>, args: &[&str], label: &str) -> (Vec<String>, usize) {
+pub(crate) fn converges(
+    t: &CliTest,
+    home: Option<&str>,
+    args: &[&str],
+    label: &str,
+) -> (Vec<String>, usize) {
     let mut failures = Vec::new();
     let (_, before) = t.json(home, args);
     let (before, fixable) = judged(&before);

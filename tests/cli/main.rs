@@ -12,6 +12,7 @@ macro_rules! in_snapshots {
     };
 }
 
+mod advice;
 mod apply;
 mod audit;
 mod codes;
