@@ -7,7 +7,7 @@
 
 use crate::converge::converges;
 use crate::skip::shared;
-use crate::{CliTest, copy_tree, in_snapshots};
+use crate::{CliTest, copy_tree};
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
