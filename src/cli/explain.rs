@@ -173,3 +173,91 @@ fn see(s: &Option<String>) -> String {
         .map(|s| format!(" (see: {s})"))
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::sources::Target;
+    use crate::rules::RULES;
+
+    /// Every rule's doc ends with a `### Sources` section that names ids of the source table or
+    /// full URLs only (issue 14: every rule has an openable source).
+    #[test]
+    fn every_rule_names_its_sources() {
+        for rule in RULES {
+            let c = rule.code();
+            let doc = c.doc();
+            let cites = match sources::parse_doc(&doc) {
+                None => panic!("{} has no `### Sources` section", c.code()),
+                Some(Err(e)) => panic!("{}: {e}", c.code()),
+                Some(Ok(cites)) => cites,
+            };
+            assert!(!cites.is_empty(), "{}", c.code());
+            let last_heading = doc.lines().rfind(|l| l.starts_with("### "));
+            assert_eq!(
+                last_heading,
+                Some("### Sources"),
+                "{}: the sources section ends the doc",
+                c.code()
+            );
+        }
+    }
+
+    /// The table `explain` prints holds every source the code's doc and profile entries cite,
+    /// with a title and an address.
+    #[test]
+    fn the_sources_table_resolves_every_cited_id() {
+        for rule in RULES {
+            let c = rule.code();
+            let (_, cites) = profile_entries(c).unwrap();
+            let mut out = Vec::new();
+            write_sources(&mut out, c, cites.clone()).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            assert!(text.contains("## Sources"), "{}: {text}", c.code());
+            let doc_cites = match sources::parse_doc(&c.doc()) {
+                Some(Ok(v)) => v,
+                _ => Vec::new(),
+            };
+            for cite in doc_cites.iter().chain(&cites) {
+                let (id, title, url) = cite.row();
+                assert!(!title.is_empty() || matches!(cite.target, Target::Url(_)));
+                assert!(
+                    text.contains(&format!("| {id} | {title} | {url} |")),
+                    "{}: {id} missing from\n{text}",
+                    c.code()
+                );
+            }
+        }
+    }
+
+    /// No bare abbreviation: an id of the source table that appears anywhere in a code's
+    /// `explain` text (a `see` of a profile entry, the doc) is also a row of its table.
+    #[test]
+    fn no_id_is_shown_without_its_row() {
+        for rule in RULES {
+            let c = rule.code();
+            let (entries, cites) = profile_entries(c).unwrap();
+            let mut table = Vec::new();
+            write_sources(&mut table, c, cites).unwrap();
+            let table = String::from_utf8(table).unwrap();
+            let body = format!(
+                "{}\n{}",
+                sources::strip_doc_sources(&c.doc()),
+                entries.join("\n")
+            );
+            for s in sources::all() {
+                let bare = body
+                    .split(|ch: char| ch.is_whitespace() || "(),;:`".contains(ch))
+                    .any(|w| w == s.id);
+                if bare {
+                    assert!(
+                        table.contains(&format!("| {} |", s.id)),
+                        "{}: `{}` is shown but not in the table\n{table}",
+                        c.code(),
+                        s.id
+                    );
+                }
+            }
+        }
+    }
+}
