@@ -298,3 +298,72 @@ fn jdk_17_has_the_native_memory_defaults_the_heap_ceiling_uses() {
         gib
     );
 }
+
+/// `java WorkerPool.java CORE MAX QUEUE TASKS`: `(threads, largest, queued, rejected)`.
+fn worker_pool(core: u32, max: u32, queue: i32, tasks: u32) -> (u32, u32, u32, u32) {
+    let source =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jdk/WorkerPool.java");
+    let source = source.display().to_string();
+    let args = [
+        core.to_string(),
+        max.to_string(),
+        queue.to_string(),
+        tasks.to_string(),
+    ];
+    let mut argv: Vec<&str> = vec![&source];
+    argv.extend(args.iter().map(String::as_str));
+    let out = java_with(&argv).expect("java runs");
+    let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let field = |name: &str| -> u32 {
+        said.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "java {}: no `{name}` in {said:?} {}",
+                    argv.join(" "),
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })
+    };
+    (
+        field("threads"),
+        field("largest"),
+        field("queued"),
+        field("rejected"),
+    )
+}
+
+/// The pass-through worker pool is a `ThreadPoolExecutor`: with the unbounded queue WSO2
+/// recommends (`worker_pool_queue_length = -1`) it never grows past `core`, so
+/// `worker_pool_size_max` and `worker_thread_keepalive_sec` never take effect; only a bounded
+/// queue lets it grow to `max`, and then it rejects what does not fit. Synapse's code defaults
+/// (core 40, max 200) under 1000 requests that all wait on a slow backend.
+/// See: issue 14 (the profile advised on `max` and keep-alive as if they took effect).
+#[test]
+fn a_worker_pool_with_an_unbounded_queue_never_grows_past_core() {
+    match version() {
+        Some(v) if v >= 11 => {}
+        Some(v) => {
+            return skip::skip(&format!(
+                "the JDK on hand is {v}; the source launcher needs 11+"
+            ));
+        }
+        None => return skip::skip("no JDK (`java` not found; install openjdk-17-jdk-headless)"),
+    }
+    if Command::new("javac").arg("-version").output().is_err() {
+        return skip::skip(
+            "the JDK has no compiler for the source launcher (install the -jdk- package)",
+        );
+    }
+    assert_eq!(
+        worker_pool(40, 200, -1, 1000),
+        (40, 40, 960, 0),
+        "unbounded queue: 40 threads, the rest queued, max never reached"
+    );
+    assert_eq!(
+        worker_pool(40, 200, 100, 1000),
+        (200, 200, 100, 700),
+        "bounded queue of 100: grows to max once the queue is full, then rejects"
+    );
+}

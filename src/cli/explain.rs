@@ -5,6 +5,7 @@
 //! Writes through a locked stdout and returns its errors, so `explain X | head -1` ends quietly
 //! like every other command (a closed pipe is not a failure).
 
+use crate::diag::sources::{self, Cite};
 use crate::diag::{Code, Family};
 use crate::exit_code;
 use crate::profile::schema::Entry;
@@ -41,7 +42,11 @@ pub fn explain(code: &str) -> anyhow::Result<u8> {
         c.default_severity().as_str(),
         c.summary()
     )?;
-    writeln!(out, "{}", c.doc().replace("### ", "## "))?;
+    writeln!(
+        out,
+        "{}",
+        sources::strip_doc_sources(&c.doc()).replace("### ", "## ")
+    )?;
     let Some(rule) = c.rule() else {
         bail!("`{code}` has no rule in the registry");
     };
@@ -57,11 +62,11 @@ pub fn explain(code: &str) -> anyhow::Result<u8> {
         let reads: Vec<String> = rule.inputs.iter().map(|i| i.describe()).collect();
         writeln!(out, "Reads: {}.", reads.join("; "))?;
     }
-    let entries = profile_entries(c)?;
+    let (entries, cites) = profile_entries(c)?;
     if entries.is_empty() {
         writeln!(
             out,
-            "\n## Where the recommendation comes from\nThis check is built into apim-tune; its reasons and sources are above."
+            "\n## Where the recommendation comes from\nThis check is built into apim-tune; its reasons are above, its sources below."
         )?;
     } else {
         writeln!(out, "\n## Profile entries that use it\n")?;
@@ -69,21 +74,25 @@ pub fn explain(code: &str) -> anyhow::Result<u8> {
             writeln!(out, "{e}")?;
         }
     }
+    write_sources(&mut out, c, cites)?;
     Ok(exit_code::OK)
 }
 
-/// The shipped entries (every role: they all live in base.toml) that produce `c`.
-fn profile_entries(c: Code) -> anyhow::Result<Vec<String>> {
+/// The shipped entries (every role: they all live in base.toml) that produce `c`, and the
+/// sources their `see` strings cite.
+fn profile_entries(c: Code) -> anyhow::Result<(Vec<String>, Vec<Cite>)> {
     let mut out = Vec::new();
+    let mut cites = Vec::new();
     if !c
         .rule()
         .is_some_and(|r| matches!(r.check, Check::Expectation))
     {
-        return Ok(out);
+        return Ok((out, cites));
     }
     let p: Profile = profile::load_role("all-in-one")?;
     if c.family() == Family::Lim {
         for (item, rec) in &p.limits {
+            cites.extend(cited(&rec.entry.see));
             out.push(format!(
                 "- `limits.{item}` ({}): {}{}",
                 rec.at,
@@ -91,17 +100,18 @@ fn profile_entries(c: Code) -> anyhow::Result<Vec<String>> {
                 see(&rec.entry.see)
             ));
         }
-        return Ok(out);
+        return Ok((out, cites));
     }
     let map = match c.family() {
         Family::Sys => &p.sysctl,
         Family::Apm => &p.apim,
         Family::Jvm => &p.jvm,
-        _ => return Ok(out),
+        _ => return Ok((out, cites)),
     };
     let number = &c.code()[3..];
     for (key, rec) in map {
         if produces(&rec.entry, number) {
+            cites.extend(cited(&rec.entry.see));
             out.push(format!(
                 "- `{key}` ({}): {}{}",
                 rec.at,
@@ -110,7 +120,40 @@ fn profile_entries(c: Code) -> anyhow::Result<Vec<String>> {
             ));
         }
     }
-    Ok(out)
+    Ok((out, cites))
+}
+
+/// The sources a `see` string cites; the profile tests hold every shipped `see` to the format,
+/// so a site profile's free text is simply not tabulated.
+fn cited(see: &Option<String>) -> Vec<Cite> {
+    see.as_deref()
+        .and_then(|s| sources::parse_see(s).ok())
+        .unwrap_or_default()
+}
+
+/// The sources the code uses, once each, as a table: the rule doc's `### Sources` first, then
+/// those the profile entries producing it cite.
+fn write_sources(out: &mut impl Write, c: Code, more: Vec<Cite>) -> std::io::Result<()> {
+    let mut cites = match sources::parse_doc(&c.doc()) {
+        Some(Ok(cites)) => cites,
+        _ => Vec::new(),
+    };
+    cites.extend(more);
+    let mut seen = std::collections::BTreeSet::new();
+    let rows: Vec<_> = cites
+        .iter()
+        .filter(|c| seen.insert(c.id().to_string()))
+        .map(Cite::row)
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\n## Sources\n")?;
+    writeln!(out, "| id | title | URL |\n|---|---|---|")?;
+    for (id, title, url) in rows {
+        writeln!(out, "| {id} | {title} | {url} |")?;
+    }
+    Ok(())
 }
 
 /// Which generic code (…001 below, …002 above, …003 not the value, …004 present) an entry can
@@ -129,4 +172,92 @@ fn see(s: &Option<String>) -> String {
     s.as_ref()
         .map(|s| format!(" (see: {s})"))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::sources::Target;
+    use crate::rules::RULES;
+
+    /// Every rule's doc ends with a `### Sources` section that names ids of the source table or
+    /// full URLs only (issue 14: every rule has an openable source).
+    #[test]
+    fn every_rule_names_its_sources() {
+        for rule in RULES {
+            let c = rule.code();
+            let doc = c.doc();
+            let cites = match sources::parse_doc(&doc) {
+                None => panic!("{} has no `### Sources` section", c.code()),
+                Some(Err(e)) => panic!("{}: {e}", c.code()),
+                Some(Ok(cites)) => cites,
+            };
+            assert!(!cites.is_empty(), "{}", c.code());
+            let last_heading = doc.lines().rfind(|l| l.starts_with("### "));
+            assert_eq!(
+                last_heading,
+                Some("### Sources"),
+                "{}: the sources section ends the doc",
+                c.code()
+            );
+        }
+    }
+
+    /// The table `explain` prints holds every source the code's doc and profile entries cite,
+    /// with a title and an address.
+    #[test]
+    fn the_sources_table_resolves_every_cited_id() {
+        for rule in RULES {
+            let c = rule.code();
+            let (_, cites) = profile_entries(c).unwrap();
+            let mut out = Vec::new();
+            write_sources(&mut out, c, cites.clone()).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            assert!(text.contains("## Sources"), "{}: {text}", c.code());
+            let doc_cites = match sources::parse_doc(&c.doc()) {
+                Some(Ok(v)) => v,
+                _ => Vec::new(),
+            };
+            for cite in doc_cites.iter().chain(&cites) {
+                let (id, title, url) = cite.row();
+                assert!(!title.is_empty() || matches!(cite.target, Target::Url(_)));
+                assert!(
+                    text.contains(&format!("| {id} | {title} | {url} |")),
+                    "{}: {id} missing from\n{text}",
+                    c.code()
+                );
+            }
+        }
+    }
+
+    /// No bare abbreviation: an id of the source table that appears anywhere in a code's
+    /// `explain` text (a `see` of a profile entry, the doc) is also a row of its table.
+    #[test]
+    fn no_id_is_shown_without_its_row() {
+        for rule in RULES {
+            let c = rule.code();
+            let (entries, cites) = profile_entries(c).unwrap();
+            let mut table = Vec::new();
+            write_sources(&mut table, c, cites).unwrap();
+            let table = String::from_utf8(table).unwrap();
+            let body = format!(
+                "{}\n{}",
+                sources::strip_doc_sources(&c.doc()),
+                entries.join("\n")
+            );
+            for s in sources::all() {
+                let bare = body
+                    .split(|ch: char| ch.is_whitespace() || "(),;:`".contains(ch))
+                    .any(|w| w == s.id);
+                if bare {
+                    assert!(
+                        table.contains(&format!("| {} |", s.id)),
+                        "{}: `{}` is shown but not in the table\n{table}",
+                        c.code(),
+                        s.id
+                    );
+                }
+            }
+        }
+    }
 }

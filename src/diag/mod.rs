@@ -9,6 +9,7 @@ mod code;
 mod finding;
 mod fix;
 mod severity;
+pub mod sources;
 mod subject;
 
 pub use code::{Code, CodeInfo, Family};

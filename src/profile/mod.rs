@@ -380,6 +380,88 @@ mod tests {
         }
     }
 
+    /// Every shipped entry names its sources in the `see` format, with ids of the source table
+    /// or full URLs only, so `explain` can print a title and an address for each.
+    #[test]
+    fn every_shipped_see_names_only_known_sources() {
+        use crate::diag::sources;
+        for (name, text) in EMBEDDED {
+            let doc: schema::ProfileDoc =
+                toml::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let entries = doc
+                .sysctl
+                .iter()
+                .chain(&doc.apim)
+                .chain(&doc.jvm)
+                .map(|(k, e)| (k.clone(), e.get_ref().see.clone(), e.get_ref().disabled))
+                .chain(
+                    doc.limits
+                        .iter()
+                        .map(|(k, e)| (k.clone(), e.get_ref().see.clone(), e.get_ref().disabled)),
+                );
+            for (key, see, disabled) in entries {
+                if disabled == Some(true) {
+                    continue;
+                }
+                let see = see.unwrap_or_else(|| panic!("{name}: `{key}` has no `see`"));
+                let cites = sources::parse_see(&see)
+                    .unwrap_or_else(|e| panic!("{name}: `{key}`: {e} (see = {see:?})"));
+                assert!(!cites.is_empty(), "{name}: `{key}`");
+            }
+        }
+    }
+
+    /// The decisions of issue 14: entries that gave false reasons stay out of the profile, and
+    /// values at a modern kernel's default are info.
+    #[test]
+    fn issue_14_removed_entries_stay_out_and_kernel_defaults_are_info() {
+        let p = load_role("all-in-one").unwrap();
+        for key in [
+            "net.core.rmem_default",
+            "net.core.wmem_default",
+            "net.core.rmem_max",
+            "net.core.wmem_max",
+            "net.ipv4.ip_local_port_range",
+        ] {
+            assert!(!p.sysctl.contains_key(key), "{key}");
+        }
+        assert!(p.limits["nofile"].entry.soft.is_none());
+        assert!(p.limits["nofile"].entry.hard.is_some());
+        for key in [
+            "net.ipv4.tcp_fin_timeout",
+            "net.ipv4.tcp_tw_reuse",
+            "fs.file-max",
+            "net.ipv4.tcp_rmem",
+            "net.ipv4.tcp_wmem",
+        ] {
+            assert_eq!(
+                p.sysctl[key].entry.severity.as_deref(),
+                Some("info"),
+                "{key}"
+            );
+        }
+        assert_eq!(p.sysctl["net.core.somaxconn"].entry.severity, None);
+        // Kernel 6.x defaults (tcp_rmem 4096 131072 6291456, tcp_wmem 4096 16384 4194304) and
+        // the pre-4.20 tcp_rmem default (87380) pass the element-wise minimum but its maximum.
+        for (key, defaults) in [
+            ("net.ipv4.tcp_rmem", vec![[4096, 131072, 6291456]]),
+            ("net.ipv4.tcp_wmem", vec![[4096, 16384, 4194304]]),
+        ] {
+            let Some(schema::Expr::List(min)) = &p.sysctl[key].entry.min else {
+                panic!("{key}: a list minimum");
+            };
+            for d in defaults {
+                assert!(d[0] >= min[0] && d[1] >= min[1], "{key}: {d:?} vs {min:?}");
+                assert!(d[2] < min[2], "{key}: the maximum is what the entry raises");
+            }
+        }
+        let revoke = &p.apim["oauth.revoke_url"].entry;
+        assert_eq!(
+            revoke.when.as_ref().and_then(|w| w.apim.as_deref()),
+            Some("<3.0")
+        );
+    }
+
     fn err(text: &str) -> ProfileError {
         match parse("t.toml", text).and_then(load_chain) {
             Err(e) => e,

@@ -365,7 +365,7 @@ fn a_link_into_a_vendor_file_is_not_edited_and_diffs_name_real_files() {
         std::fs::create_dir_all(t.root.join("usr/lib/sysctl.d")).unwrap();
         std::fs::write(
             t.root.join("usr/lib/sysctl.d/60-vendor.conf"),
-            "net.ipv4.ip_local_port_range = 1024 65535\n",
+            "net.core.somaxconn = 128\n",
         )
         .unwrap();
         std::os::unix::fs::symlink(
@@ -373,11 +373,6 @@ fn a_link_into_a_vendor_file_is_not_edited_and_diffs_name_real_files() {
             t.root.join("etc/sysctl.d/60-vendor.conf"),
         )
         .unwrap();
-        let dropin = t.root.join("etc/sysctl.d/99-wso2.conf");
-        let text = std::fs::read_to_string(&dropin)
-            .unwrap()
-            .replace("net.ipv4.ip_local_port_range = 10000 65535\n", "");
-        std::fs::write(&dropin, text).unwrap();
     }
     let (_, patchfile) = diff(&a, "wso2am-4.2.0");
     assert!(
@@ -385,13 +380,13 @@ fn a_link_into_a_vendor_file_is_not_edited_and_diffs_name_real_files() {
         "a package file is not ours to edit:\n{patchfile}"
     );
     assert!(
-        patchfile.contains("+net.ipv4.ip_local_port_range = 10000 65535"),
+        patchfile.contains("+net.core.somaxconn = 4096"),
         "{patchfile}"
     );
     apply(&b, "wso2am-4.2.0", &[]);
     assert_eq!(
         std::fs::read_to_string(b.root.join("usr/lib/sysctl.d/60-vendor.conf")).unwrap(),
-        "net.ipv4.ip_local_port_range = 1024 65535\n"
+        "net.core.somaxconn = 128\n"
     );
 }
 

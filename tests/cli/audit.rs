@@ -74,8 +74,6 @@ fn legacy_host_semantics() {
     // Live 60 vs persisted 30.
     let f = finding(&v, "SYS005", "tcp_fin_timeout");
     assert_eq!(f["current"], "60");
-    // ip_local_port_range 1024 overlaps API-M's own ports.
-    finding(&v, "SYS001", "ip_local_port_range");
     // somaxconn not persisted, live 128 on 4.9.
     let f = finding(&v, "SYS001", "somaxconn");
     assert_eq!(f["file"], Value::Null);

@@ -67,7 +67,7 @@ fn cloud_docker_and_container_facts() {
     assert_eq!(v["proc_sys_read_only"], true);
     let k8s = host(&CliTest::new("container-ro"), "k8s");
     assert!(
-        k8s.contains("securityContext:") && k8s.contains("- name: net.ipv4.ip_local_port_range"),
+        k8s.contains("securityContext:") && k8s.contains("- name: net.ipv4.tcp_rmem"),
         "{k8s}"
     );
     assert!(k8s.contains("--sysctl net.core.somaxconn="), "{k8s}");

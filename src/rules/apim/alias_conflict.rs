@@ -18,6 +18,8 @@ declare_rule! {
     /// processing order, not on what the operator meant.
     /// ### Fix
     /// Set one of them, or both to the same value.
+    /// ### Sources
+    /// - tuning-4.x: the alias names under [passthru_http]
     pub(crate) static RULE = "APM015" "toml-aliases-conflict" Warning "two deployment.toml names for one setting disagree",
     inputs: [Input::Apim],
     check: Check::Node(check),

@@ -18,6 +18,9 @@ declare_rule! {
     /// adds context switches, fewer leaves cores idle.
     /// ### Fix
     /// Set it to the core count, or remove it where the code default is the core count.
+    /// ### Sources
+    /// - tuning-1.9: PassThrough transport
+    /// - tuning-4.x
     pub(crate) static RULE = "APM012" "io-threads-not-core-count" Warning "I/O reactor threads differ from the core count",
     inputs: [Input::Host, Input::Apim],
     check: Check::Node(check),

@@ -17,6 +17,9 @@ declare_rule! {
     /// outlive the connections they serve.
     /// ### Fix
     /// Lower `worker_thread_keepalive_sec` below the socket timeout (in seconds).
+    /// ### Sources
+    /// - thread-pool-executor: keepAliveTime
+    /// - tuning-1.9: PassThrough transport
     pub(crate) static RULE = "APM011" "keepalive-not-below-socket-timeout" Warning "worker keep-alive is not below the socket timeout",
     inputs: [Input::Apim],
     check: Check::Node(check),

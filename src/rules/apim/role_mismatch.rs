@@ -15,6 +15,9 @@ declare_rule! {
     /// ### Fix
     /// Drop `--role` (the node's role is the default), or correct the node's `server_role` or
     /// `-Dprofile=` if it is the node that is wrong.
+    /// ### Sources
+    /// - distributed-deployment
+    /// - https://apim.docs.wso2.com/en/3.2.0/install-and-setup/setup/distributed-deployment/product-profiles/: product profiles
     pub(crate) static RULE = "APM016" "role-differs-from-node" Warning "the audited role is not the role the node declares",
     inputs: [Input::Apim, Input::Units, Input::Processes],
     check: Check::Node(check),

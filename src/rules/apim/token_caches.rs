@@ -16,6 +16,8 @@ declare_rule! {
     /// and memory is spent twice for the same entries.
     /// ### Fix
     /// Keep the gateway cache (faster) or the key-manager cache (no token data in the DMZ), not both.
+    /// ### Sources
+    /// - caching: API Gateway cache and Key Manager cache
     pub(crate) static RULE = "APM010" "token-caches-both-enabled" Error "gateway and key-manager token caches are both on",
     inputs: [Input::Apim],
     check: Check::Node(check),

@@ -23,6 +23,9 @@ declare_rule! {
     /// both mistakes.
     /// ### Fix
     /// Quote the dotted name (`'http.socket.timeout' = 180000`), or use the key the table expects.
+    /// ### Sources
+    /// - https://toml.io/en/v1.0.0: dotted and quoted keys
+    /// - tuning-4.x
     pub(crate) static RULE = "APM014" "toml-key-has-no-effect" Error "a deployment.toml key sets nothing the product reads",
     inputs: [Input::Apim],
     check: Check::Node(check),

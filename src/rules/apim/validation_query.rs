@@ -23,6 +23,9 @@ declare_rule! {
     /// `SELECT 1 FROM DUAL`, DB2 `SELECT 1 FROM SYSIBM.SYSDUMMY1`.
     /// ### Fix
     /// Set the validation query for that database.
+    /// ### Sources
+    /// - tomcat-jdbc-pool: validationQuery
+    /// - tuning-1.9: Key Manager nodes (connection pool)
     pub(crate) static RULE = "APM013" "validation-query-mismatch" Error "a datasource validation query does not fit its database",
     inputs: [Input::Apim],
     check: Check::Node(check),

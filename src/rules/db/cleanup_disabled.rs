@@ -18,6 +18,8 @@ declare_rule! {
     /// Without it, tokens stay in IDN_OAUTH2_ACCESS_TOKEN after they are revoked or replaced.
     /// ### Fix
     /// Enable the token cleanup, or schedule `apim-tune db clean --tokens`.
+    /// ### Sources
+    /// - data-growth: Regular cleaning
     pub(crate) static TOKENS = "DBG004" "token-cleanup-disabled" Warning "the in-product token cleanup is off while removable tokens pile up",
     inputs: [Input::Database],
     check: Check::Db(check_tokens),
@@ -32,6 +34,8 @@ declare_rule! {
     /// Every login adds session rows; without the cleanup they stay forever.
     /// ### Fix
     /// Enable it, or schedule `apim-tune db clean --sessions`.
+    /// ### Sources
+    /// - data-growth: Regular cleaning
     pub(crate) static SESSIONS = "DBG005" "session-cleanup-disabled" Warning "the in-product session cleanup is off while removable sessions pile up",
     inputs: [Input::Database],
     check: Check::Db(check_sessions),

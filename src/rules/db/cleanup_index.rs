@@ -14,6 +14,8 @@ declare_rule! {
     /// Without it every batch scans the whole table while holding its locks.
     /// ### Fix
     /// Create the index the finding shows, at a quiet time.
+    /// ### Sources
+    /// - data-growth
     pub(crate) static RULE = "DBG002" "cleanup-index-missing" Warning "an index the cleanup needs is missing",
     inputs: [Input::Database],
     check: Check::Db(check),

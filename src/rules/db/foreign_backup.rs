@@ -13,6 +13,8 @@ declare_rule! {
     /// It can be as large as the table it copies, and `db clean --backup` will not write into it.
     /// ### Fix
     /// Drop it once you no longer need it, or rename it.
+    /// ### Sources
+    /// - data-growth: Deep cleaning
     pub(crate) static RULE = "DBG007" "foreign-backup-table" Info "a BAK_ table made by WSO2's procedures takes space",
     inputs: [Input::Database],
     check: Check::Db(check),

@@ -16,6 +16,9 @@ declare_rule! {
     /// affected.
     /// ### Fix
     /// Use `apim-tune db clean`, or run the server in UTC before using WSO2's procedures.
+    /// ### Sources
+    /// - data-growth
+    /// - https://dev.mysql.com/doc/refman/8.0/en/time-zone-support.html: the server time zone
     pub(crate) static RULE = "DBG006" "mysql-time-zone-not-utc" Info "the MySQL server is not on UTC, which shifts WSO2's cleanup cut-off",
     inputs: [Input::Database],
     check: Check::Db(check),

@@ -22,6 +22,8 @@ declare_rule! {
     /// ### Fix
     /// `apim-tune db clean --url … --tokens --codes --sessions` (add `--backup` to keep a copy),
     /// or schedule it: `apim-tune db schedule`.
+    /// ### Sources
+    /// - data-growth
     pub(crate) static RULE = "DBG001" "removable-rows-present" Warning "an API-M runtime table holds rows the cleanup would remove",
     inputs: [Input::Database],
     check: Check::Db(check),

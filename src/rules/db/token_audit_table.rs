@@ -18,6 +18,8 @@ declare_rule! {
     /// ### Fix
     /// Turn retention off unless an audit trail is required, and purge old rows:
     /// `apim-tune db clean --audit-table --older-than 90d`.
+    /// ### Sources
+    /// - data-growth
     pub(crate) static RULE = "DBG003" "token-audit-table-growing" Warning "the token audit table keeps old rows nothing cleans",
     inputs: [Input::Database],
     check: Check::Db(check),

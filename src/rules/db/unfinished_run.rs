@@ -14,6 +14,8 @@ declare_rule! {
     /// the same cut-off.
     /// ### Fix
     /// Run the same `apim-tune db clean` command again.
+    /// ### Sources
+    /// - data-growth: Deep cleaning
     pub(crate) static RULE = "DBG008" "cleanup-run-unfinished" Info "a db clean run stopped before it finished",
     inputs: [Input::Database],
     check: Check::Db(check),

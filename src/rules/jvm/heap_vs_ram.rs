@@ -25,6 +25,9 @@ declare_rule! {
     /// ### Fix
     /// Lower `-Xmx` to the ceiling the finding names, or give the node more memory. In a
     /// container, `-XX:MaxRAMPercentage` sizes the heap from the container's limit instead.
+    /// ### Sources
+    /// - java-man: -Xmx, MaxRAMPercentage
+    /// - https://apim.docs.wso2.com/en/3.2.0/install-and-setup/install/installation-prerequisites/: 4 GB RAM, 2 GB for the JVM
     pub(crate) static RULE = "JVM011" "heap-above-half-ram" Warning "the maximum heap leaves too little memory beside it",
     inputs: [Input::Host, Input::Jvm],
     check: Check::Node(check),

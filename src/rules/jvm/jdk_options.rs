@@ -32,6 +32,9 @@ declare_rule! {
     /// Remove the option; where it was a GC choice, G1 (the default since JDK 9) replaces it.
     /// `--apply` removes it from a variable such as `JVM_MEM_OPTS`; on the script's own `java`
     /// command line it is left to a person.
+    /// ### Sources
+    /// - java-man: obsolete and removed options
+    /// - verified-facts: tests/jdk.rs
     pub(crate) static STOPS = "JVM013" "jvm-option-stops-jdk" Error "the JDK in effect refuses a JVM option and does not start",
     inputs: [Input::Host, Input::Jvm],
     check: Check::Node(check_stops),
@@ -46,6 +49,9 @@ declare_rule! {
     /// start-up log, and the options are candidates for removal.
     /// ### Fix
     /// Use `-Xlog:gc*:file=FILE:time,uptime:filecount=5,filesize=10m` (or what the warning names).
+    /// ### Sources
+    /// - java-man: -Xlog replaces -Xloggc and -XX:+PrintGCDetails
+    /// - verified-facts: tests/jdk.rs
     pub(crate) static DEPRECATED = "JVM014" "jvm-option-deprecated-on-jdk" Info "a GC logging option is deprecated on the JDK in effect",
     inputs: [Input::Host, Input::Jvm],
     check: Check::Node(check_deprecated),

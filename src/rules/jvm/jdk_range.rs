@@ -24,6 +24,8 @@ declare_rule! {
     /// ### Fix
     /// Run API-M on a JDK the release supports (`JAVA_HOME` in the unit or the environment), or
     /// upgrade API-M to a release that supports this JDK.
+    /// ### Sources
+    /// - https://apim.docs.wso2.com/en/4.4.0/install-and-setup/setup/reference/product-compatibility/: tested JDKs
     pub(crate) static RULE = "JVM015" "jdk-not-supported-by-apim" Error "the JDK in effect is outside what the API-M release supports",
     inputs: [Input::Host, Input::Jvm, Input::Apim],
     check: Check::Node(check),

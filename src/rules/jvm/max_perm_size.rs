@@ -19,6 +19,10 @@ declare_rule! {
     /// recommends it; current API-M needs JDK 17 or 21.
     /// ### Fix
     /// Remove it; use `-XX:MaxMetaspaceSize` if a metaspace cap is really wanted.
+    /// ### Sources
+    /// - jdk-8256717
+    /// - java-man: removed options
+    /// - verified-facts: tests/jdk.rs
     pub(crate) static RULE = "JVM010" "max-perm-size-on-modern-jdk" Error "-XX:MaxPermSize stops JDK 17+ from starting",
     inputs: [Input::Host, Input::Jvm],
     check: Check::Node(check),

@@ -14,6 +14,10 @@ declare_rule! {
     /// WSO2's tuning guide sets both to the same value so the heap never resizes under load.
     /// ### Fix
     /// Set `-Xms` equal to `-Xmx`.
+    /// ### Sources
+    /// - java-man: -Xms, -Xmx
+    /// - tuning-1.9: API Gateway nodes
+    /// - verified-facts: tests/jdk.rs
     pub(crate) static RULE = "JVM012" "heap-min-differs-from-max" Info "-Xms differs from -Xmx",
     inputs: [Input::Host, Input::Jvm],
     check: Check::Node(check),

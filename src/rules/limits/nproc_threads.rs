@@ -14,6 +14,9 @@ declare_rule! {
     /// Thread creation fails with "unable to create new native thread" under load.
     /// ### Fix
     /// Give `nproc` at least 1024 per Carbon instance on the host.
+    /// ### Sources
+    /// - limits.conf.5
+    /// - tuning-1.9: OS-level settings (1024 threads per Carbon instance)
     pub(crate) static RULE = "LIM003" "nproc-below-carbon-threads" Error "nproc is below what one Carbon instance needs",
     inputs: [Input::Limits, Input::Units],
     check: Check::Node(check),

@@ -12,6 +12,8 @@ declare_rule! {
     /// pam_limits does not apply group or wildcard lines to root.
     /// ### Fix
     /// Add explicit `root` lines, or better, run API-M as an unprivileged user.
+    /// ### Sources
+    /// - limits.conf.5: a wildcard item does not apply to root
     pub(crate) static RULE = "LIM004" "limits-wildcard-skips-root" Warning "wildcard limits do not apply to root",
     inputs: [Input::Limits, Input::Units],
     check: Check::Node(check),

@@ -17,6 +17,9 @@ declare_rule! {
     /// something the system does not do.
     /// ### Fix
     /// Raise the hard limit, or lower the soft one to what is really wanted.
+    /// ### Sources
+    /// - limits.conf.5
+    /// - https://man7.org/linux/man-pages/man2/setrlimit.2.html: the soft limit cannot exceed the hard limit
     pub(crate) static RULE = "LIM002" "limit-soft-above-hard" Warning "a soft limit is above its hard limit and is clamped to it",
     inputs: [Input::Limits, Input::Units],
     check: Check::Node(check),

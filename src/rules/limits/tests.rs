@@ -122,11 +122,15 @@ fn limits_rules() {
             vec![],
         ),
         (
-            "generic: a limits.d line below the profile's minimum is set in place",
-            low_nofile(),
+            "generic: a limits.d line below the profile's minimum is set in place; a low nofile \
+             soft limit is not judged (HotSpot raises it to the hard one, issue 14)",
+            Node::new().user("wso2carbon").file(
+                DROP_IN,
+                "wso2carbon soft nofile 1024\nwso2carbon hard nofile 4096\nwso2carbon - nproc 20000\n",
+            ),
             Code::LIMIT_BELOW_RECOMMENDED,
             vec![
-                "LIM001 limits:wso2carbon:nofile:soft @etc/security/limits.d/90-wso2.conf:1 1024 → >= 4096 | set `4096` at etc/security/limits.d/90-wso2.conf:1",
+                "LIM001 limits:wso2carbon:nofile:hard @etc/security/limits.d/90-wso2.conf:2 4096 → >= 65535 | set `65535` at etc/security/limits.d/90-wso2.conf:2",
             ],
         ),
         (
@@ -135,7 +139,6 @@ fn limits_rules() {
             Code::LIMIT_BELOW_RECOMMENDED,
             vec![
                 "LIM001 limits:wso2carbon:nofile:hard @- not set → >= 65535 | add `wso2carbon hard nofile` = `65535` to etc/security/limits.d/99-zz-apim-tune.conf",
-                "LIM001 limits:wso2carbon:nofile:soft @- not set → >= 4096 | add `wso2carbon soft nofile` = `4096` to etc/security/limits.d/99-zz-apim-tune.conf",
                 "LIM001 limits:wso2carbon:nproc:hard @- not set → >= 20000 | add `wso2carbon hard nproc` = `20000` to etc/security/limits.d/99-zz-apim-tune.conf",
                 "LIM001 limits:wso2carbon:nproc:soft @- not set → >= 20000 | add `wso2carbon soft nproc` = `20000` to etc/security/limits.d/99-zz-apim-tune.conf",
             ],

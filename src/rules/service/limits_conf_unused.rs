@@ -13,6 +13,9 @@ declare_rule! {
     /// a false sense of being tuned.
     /// ### Fix
     /// Set the limits in the unit (see SVC001); the lines can stay for interactive sessions.
+    /// ### Sources
+    /// - limits.conf.5: pam_limits applies to PAM sessions only
+    /// - systemd.exec: LimitNOFILE=
     pub(crate) static RULE = "SVC002" "limits-conf-not-applied-to-service" Info "limits.conf does not apply to the API-M systemd service",
     inputs: [Input::Units, Input::Limits],
     check: Check::Node(check),

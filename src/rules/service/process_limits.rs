@@ -16,6 +16,9 @@ declare_rule! {
     /// is restarted.
     /// ### Fix
     /// Restart API-M (from the unit or a new login session) after fixing the files.
+    /// ### Sources
+    /// - https://man7.org/linux/man-pages/man5/proc.5.html: /proc/pid/limits
+    /// - java-man: -XX:-MaxFDLimit
     pub(crate) static RULE = "PRC001" "process-limit-below-recommended" Warning "a running API-M JVM has a live limit below the recommended one",
     inputs: [Input::Processes, Input::Expectations],
     check: Check::Node(check),

@@ -58,7 +58,7 @@ fn service_rules() {
             Node::new().file(UNIT_FILE, &unit("LimitNOFILE=4096\n")),
             Code::UNIT_LIMIT_BELOW_RECOMMENDED,
             vec![
-                "SVC001 systemd:wso2am.service:LimitNOFILE @etc/systemd/system/wso2am.service:8 4096 → >= 4096:65535 | add `LimitNOFILE` = `4096:65535` to etc/systemd/system/wso2am.service.d/zz-apim-tune.conf",
+                "SVC001 systemd:wso2am.service:LimitNOFILE @etc/systemd/system/wso2am.service:8 4096 → >= 0:65535 | add `LimitNOFILE` = `4096:65535` to etc/systemd/system/wso2am.service.d/zz-apim-tune.conf",
             ],
         ),
         (
@@ -66,7 +66,7 @@ fn service_rules() {
             Node::new().file(UNIT_FILE, &unit("LimitNOFILE=1024:4096\nLimitNPROC=4096\n")),
             Code::UNIT_LIMIT_BELOW_RECOMMENDED,
             vec![
-                "SVC001 systemd:wso2am.service:LimitNOFILE @etc/systemd/system/wso2am.service:8 1024:4096 → >= 4096:65535 | add `LimitNOFILE` = `4096:65535` to etc/systemd/system/wso2am.service.d/zz-apim-tune.conf",
+                "SVC001 systemd:wso2am.service:LimitNOFILE @etc/systemd/system/wso2am.service:8 1024:4096 → >= 0:65535 | add `LimitNOFILE` = `4096:65535` to etc/systemd/system/wso2am.service.d/zz-apim-tune.conf",
                 "SVC001 systemd:wso2am.service:LimitNPROC @etc/systemd/system/wso2am.service:9 4096 → >= 20000:20000 | add `LimitNPROC` = `20000:20000` to etc/systemd/system/wso2am.service.d/zz-apim-tune.conf",
             ],
         ),
@@ -78,7 +78,7 @@ fn service_rules() {
             ),
             Code::UNIT_LIMIT_BELOW_RECOMMENDED,
             vec![
-                "SVC001 systemd:wso2am.service:LimitNOFILE @etc/systemd/system.conf:2 1024:4096 → >= 4096:65535 | add `LimitNOFILE` = `4096:65535` to etc/systemd/system/wso2am.service.d/zz-apim-tune.conf",
+                "SVC001 systemd:wso2am.service:LimitNOFILE @etc/systemd/system.conf:2 1024:4096 → >= 0:65535 | add `LimitNOFILE` = `4096:65535` to etc/systemd/system/wso2am.service.d/zz-apim-tune.conf",
             ],
         ),
         (
@@ -149,7 +149,7 @@ fn service_rules() {
             jvm(("1024", "4096"), ("4096", "4096")),
             Code::PROCESS_LIMIT_BELOW_RECOMMENDED,
             vec![
-                "PRC001 process:/opt/wso2am-4.2.0:nofile @proc/4242/limits 1024/4096 → >= 4096/65535 | no fix",
+                "PRC001 process:/opt/wso2am-4.2.0:nofile @proc/4242/limits 1024/4096 → >= 0/65535 | no fix",
                 "PRC001 process:/opt/wso2am-4.2.0:nproc @proc/4242/limits 4096/4096 → >= 20000/20000 | no fix",
             ],
         ),

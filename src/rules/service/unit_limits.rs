@@ -21,6 +21,9 @@ declare_rule! {
     /// ### Fix
     /// A unit drop-in `<unit>.d/zz-apim-tune.conf` with `[Service] LimitNOFILE=soft:hard`, then
     /// `systemctl daemon-reload` and a restart of the unit.
+    /// ### Sources
+    /// - systemd.exec: LimitNOFILE=, LimitNPROC=
+    /// - systemd-system.conf: DefaultLimitNOFILE=
     pub(crate) static RULE = "SVC001" "unit-limit-below-recommended" Warning "the systemd unit running API-M has a limit below the recommended one",
     inputs: [Input::Units, Input::Expectations],
     check: Check::Node(check),

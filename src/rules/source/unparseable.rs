@@ -12,6 +12,9 @@ declare_rule! {
     /// API-M or the OS may refuse the file or silently ignore the broken part.
     /// ### Fix
     /// Correct the syntax at the reported position.
+    /// ### Sources
+    /// - https://toml.io/en/v1.0.0: deployment.toml syntax
+    /// - https://www.w3.org/TR/xml/: well-formed XML (the 1.x/2.x files)
     pub(crate) static RULE = "SRC002" "source-unparseable" Error "a configuration file has a syntax error",
     inputs: [Input::SourceProblems],
     check: Check::Node(check),

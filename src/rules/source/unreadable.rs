@@ -12,6 +12,8 @@ declare_rule! {
     /// The settings in it were not audited; the audit goes on with the other files.
     /// ### Fix
     /// Make the file readable by the user running apim-tune, or fix the link.
+    /// ### Sources
+    /// - https://man7.org/linux/man-pages/man2/open.2.html: EACCES and friends, why a file cannot be read
     pub(crate) static RULE = "SRC001" "source-unreadable" Warning "a configuration file exists but cannot be read",
     inputs: [Input::SourceProblems],
     check: Check::Node(check),

@@ -15,6 +15,8 @@ declare_rule! {
     /// (deployment.toml or XML) and the newest version of that layout.
     /// ### Fix
     /// Pass `--apim-version X.Y.Z`.
+    /// ### Sources
+    /// - https://github.com/wso2/product-apim/releases: API-M releases and their versions
     pub(crate) static RULE = "SRC003" "apim-version-unknown" Info "the API-M version could not be detected",
     inputs: [Input::Apim],
     check: Check::Node(check),

@@ -26,6 +26,9 @@ declare_rule! {
     /// ### Fix
     /// Move the line to a drop-in in `/etc/sysctl.d` (apim-tune comments it out with a note), or
     /// only comment it out when boot already sets the key elsewhere or the value must not be set.
+    /// ### Sources
+    /// - sysctl.d: /etc/sysctl.conf is read only through a 99-sysctl.conf link
+    /// - verified-facts: tests/systemd_oracle.rs
     pub(crate) static RULE = "SYS013" "sysctl-conf-not-read-at-boot" Warning "a sysctl.conf line is not applied at boot",
     inputs: [Input::Sysctl, Input::Expectations],
     check: Check::Node(check),

@@ -16,6 +16,10 @@ declare_rule! {
     /// `sysctl -p` prints "cannot stat" and exits 1 on it, which fails provisioning scripts.
     /// ### Fix
     /// Remove (comment out) the line.
+    /// ### Sources
+    /// - ip-sysctl
+    /// - sysctl.d: a key the kernel lacks
+    /// - https://man7.org/linux/man-pages/man8/sysctl.8.html: sysctl -p on a missing key
     pub(crate) static RULE = "SYS011" "sysctl-key-not-in-kernel" Error "a persisted sysctl key does not exist in the running kernel",
     inputs: [Input::Host, Input::Sysctl],
     check: Check::Node(check),

@@ -17,6 +17,9 @@ declare_rule! {
     /// ### Fix
     /// Load the files as boot does (`systemctl restart systemd-sysctl`) or persist the live
     /// value.
+    /// ### Sources
+    /// - sysctl.d: what is applied at boot
+    /// - https://man7.org/linux/man-pages/man8/sysctl.8.html: live values
     pub(crate) static RULE = "SYS005" "sysctl-live-differs-from-persisted" Warning "the live kernel value differs from the persisted one",
     inputs: [Input::Sysctl],
     check: Check::Node(check),

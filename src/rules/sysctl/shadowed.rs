@@ -17,6 +17,9 @@ declare_rule! {
     /// Editing the shadowed line changes nothing; people lose hours to this.
     /// ### Fix
     /// Remove the shadowed line or edit the line that wins.
+    /// ### Sources
+    /// - sysctl.d: the order files are read in; a later file wins
+    /// - verified-facts: tests/systemd_oracle.rs
     pub(crate) static RULE = "SYS006" "sysctl-shadowed-line" Info "a sysctl line is overridden by a later file",
     inputs: [Input::Sysctl],
     check: Check::Node(check),

@@ -242,12 +242,12 @@ fn sysctl_rules() {
             Node::new()
                 .file(
                     "etc/sysctl.d/90-apim.conf",
-                    "net.core.rmem_default = 212992\n",
+                    "net.core.somaxconn = 128\n",
                 )
-                .live("net.core.rmem_default", "212992"),
+                .live("net.core.somaxconn", "128"),
             Code::SYSCTL_BELOW_RECOMMENDED,
             vec![
-                "SYS001 sysctl:net.core.rmem_default @etc/sysctl.d/90-apim.conf:1 212992 → >= 524288 | set `524288` at etc/sysctl.d/90-apim.conf:1",
+                "SYS001 sysctl:net.core.somaxconn @etc/sysctl.d/90-apim.conf:1 128 → >= 4096 | set `4096` at etc/sysctl.d/90-apim.conf:1",
             ],
         ),
         (

@@ -20,6 +20,10 @@ declare_rule! {
     /// are silently dropped. Broken since 4.10 and removed in 4.12 (commit 4396e46187ca).
     /// ### Fix
     /// Remove the line; never set it. `tcp_tw_reuse` covers the outbound case safely.
+    /// ### Sources
+    /// - tw-recycle-removal
+    /// - tcp.7: tcp_tw_recycle
+    /// - tuning-1.9: the NAT warning on tcp_tw_recycle
     pub(crate) static RULE = "SYS010" "tcp-tw-recycle-enabled" Error "tcp_tw_recycle is enabled",
     inputs: [Input::Host, Input::Sysctl, Input::SysctlKeys(&[KEY])],
     check: Check::Node(check),

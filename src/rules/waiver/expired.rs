@@ -11,6 +11,8 @@ declare_rule! {
     /// An accepted deviation was meant to be temporary; the findings it covered count again.
     /// ### Fix
     /// Fix the findings, or renew the waiver with a new `expires` and a reason that still holds.
+    /// ### Sources
+    /// - https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html: suppressions, how waived findings are reported
     pub(crate) static RULE = "WAV001" "waiver-expired" Warning "a waiver has expired and no longer applies",
     inputs: [Input::Waivers],
     check: Check::Waivers(check),

@@ -12,6 +12,8 @@ declare_rule! {
     /// regression of the same kind.
     /// ### Fix
     /// Remove the waiver, or correct its `code`/`subject`.
+    /// ### Sources
+    /// - https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html: suppressions, how waived findings are reported
     pub(crate) static RULE = "WAV002" "waiver-unused" Info "a waiver matched no finding",
     inputs: [Input::Waivers],
     check: Check::Waivers(check),
