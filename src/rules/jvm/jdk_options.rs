@@ -32,6 +32,9 @@ declare_rule! {
     /// Remove the option; where it was a GC choice, G1 (the default since JDK 9) replaces it.
     /// `--apply` removes it from a variable such as `JVM_MEM_OPTS`; on the script's own `java`
     /// command line it is left to a person.
+    /// ### Sources
+    /// - java-man, removed and obsolete options
+    /// - verified-facts, each refusal run on OpenJDK 17 (tests/jdk.rs)
     pub(crate) static STOPS = "JVM013" "jvm-option-stops-jdk" Error "the JDK in effect refuses a JVM option and does not start",
     inputs: [Input::Host, Input::Jvm],
     check: Check::Node(check_stops),
@@ -46,6 +49,9 @@ declare_rule! {
     /// start-up log, and the options are candidates for removal.
     /// ### Fix
     /// Use `-Xlog:gc*:file=FILE:time,uptime:filecount=5,filesize=10m` (or what the warning names).
+    /// ### Sources
+    /// - java-man, -Xlog and the deprecated GC logging options
+    /// - verified-facts, -XX:+PrintGCDetails and -Xloggc: start with a warning on 17
     pub(crate) static DEPRECATED = "JVM014" "jvm-option-deprecated-on-jdk" Info "a GC logging option is deprecated on the JDK in effect",
     inputs: [Input::Host, Input::Jvm],
     check: Check::Node(check_deprecated),
@@ -240,7 +246,7 @@ fn finding(
     let mut f = f
         .at(Some(location.clone()))
         .current(flag.raw.clone())
-        .see("JDK release notes; checked against OpenJDK 17 in tests/jdk.rs")
+        .see("java-man; verified-facts, checked against OpenJDK 17 in tests/jdk.rs")
         .note(format!("JDK {jdk} from {source}"));
     let place = Place::from_option(jvm, opt);
     if let Some(note) = place.note() {

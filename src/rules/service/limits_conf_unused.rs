@@ -13,6 +13,9 @@ declare_rule! {
     /// a false sense of being tuned.
     /// ### Fix
     /// Set the limits in the unit (see SVC001); the lines can stay for interactive sessions.
+    /// ### Sources
+    /// - systemd.exec, Process properties (LimitNOFILE=, and that PAM limits do not apply)
+    /// - limits.conf.5
     pub(crate) static RULE = "SVC002" "limits-conf-not-applied-to-service" Info "limits.conf does not apply to the API-M systemd service",
     inputs: [Input::Units, Input::Limits],
     check: Check::Node(check),
@@ -43,7 +46,8 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
                 ),
             )
             .at(Some(line.location()))
-            .why("pam_limits sets limits for login sessions only; services get the unit's Limit*= values"),
+            .why("pam_limits sets limits for login sessions only; services get the unit's Limit*= values")
+            .see("systemd.exec, LimitNOFILE=; limits.conf.5"),
         );
         }
     }
