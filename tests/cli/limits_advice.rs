@@ -183,7 +183,7 @@ fn the_user_comes_from_the_units_user_and_the_fix_goes_to_the_unit_only() {
         "{d}"
     );
     assert!(
-        d.contains("+LimitNOFILE=") && d.contains("+LimitNPROC="),
+        adds(&d, "LimitNOFILE=4096:65535") && adds(&d, "LimitNPROC=20000:20000"),
         "{d}"
     );
     assert!(!d.contains("+++ b/etc/security/"), "{d}");
