@@ -253,7 +253,7 @@ fn audit_reading(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditErr
             (None, _) => true,
         })
         .collect();
-    let user = limits::choose_user(
+    let user = crate::host::in_effect::choose_user(
         root,
         opts.user.as_deref(),
         &limits,

@@ -2,8 +2,12 @@
 //! RAM, the units' `MemoryMax=` and the cgroup the service runs in), and which facts stay
 //! unknown under a root that does not hold them, with the flag that gives each.
 //!
+//! Also the account the service runs as, whose limits are judged and written.
+//!
 //! Reads only; `audit` and `host` both call it, so they show the same facts.
 
+use super::limits::{self, Limits, LimitsUser};
+use super::process::JvmProcess;
 use super::systemd::{Unit, parse_memory_max};
 use super::{Fact, HostFacts};
 use std::path::Path;
@@ -80,4 +84,96 @@ pub fn unit_drop_in(unit: &Unit) -> String {
         .collect();
     let name = crate::source::own_name_sorting_last(&names, "zz-apim-tune.conf");
     format!("etc/systemd/system/{}.d/{name}", unit.name)
+}
+
+/// Names that suggest the account API-M runs as, seen in WSO2's own deployment scripts.
+const APIM_USER_HINTS: &[&str] = &["wso2", "apim", "carbon"];
+
+/// The account API-M really runs as, and how it is known: the `User=` of the systemd unit that
+/// runs the home (root when the unit has none: systemd starts services as root), else the real
+/// uid of a running API-M JVM of the home, named through `etc/passwd` under the root.
+pub fn detected_user(
+    root: &Path,
+    units: &[Unit],
+    processes: &[&JvmProcess],
+) -> Option<(String, String)> {
+    if let Some(unit) = units.first() {
+        return Some(match &unit.user {
+            // A numeric `User=` is a uid (systemd.exec(5)); name it when passwd knows it.
+            Some(u) => {
+                let name = u
+                    .value
+                    .parse::<u32>()
+                    .ok()
+                    .and_then(|uid| limits::user_of_uid(root, uid))
+                    .unwrap_or_else(|| u.value.clone());
+                (name, format!("`User=` of {} at {}", unit.name, u.location))
+            }
+            None => (
+                "root".into(),
+                format!("{} has no `User=`: systemd runs it as root", unit.name),
+            ),
+        });
+    }
+    processes.iter().find_map(|p| {
+        let uid = p.uid?;
+        let name = limits::user_of_uid(root, uid)?;
+        Some((
+            name,
+            format!("uid {uid} of the running API-M JVM ({})", p.source),
+        ))
+    })
+}
+
+/// The user whose limits matter: `--user`; else the account API-M runs as ([`detected_user`]);
+/// else one named like an API-M account in the limits files; else the owner of the API-M home
+/// (when not root); else any non-root user (`*`), and the header says so.
+pub fn choose_user(
+    root: &Path,
+    flag: Option<&str>,
+    limits: &Limits,
+    units: &[Unit],
+    processes: &[&JvmProcess],
+    home: Option<&Path>,
+) -> LimitsUser {
+    let make = |name: String, chosen_by: String| LimitsUser {
+        groups: limits::groups_of(root, &name),
+        name,
+        chosen_by,
+    };
+    let detected = detected_user(root, units, processes);
+    if let Some(u) = flag {
+        // The operator's word wins, but a disagreement with what runs is worth seeing.
+        let chosen_by = match &detected {
+            Some((name, how)) if name != u => format!("--user; API-M runs as `{name}` ({how})"),
+            _ => "--user".into(),
+        };
+        return make(u.to_string(), chosen_by);
+    }
+    if let Some((name, how)) = detected {
+        return make(name, how);
+    }
+    if let Some(d) = limits
+        .domains()
+        .into_iter()
+        .find(|d| !d.starts_with(['@', '%', '*']) && APIM_USER_HINTS.iter().any(|h| d.contains(h)))
+    {
+        return make(d, "named in the limits files".into());
+    }
+    #[cfg(unix)]
+    if let Some(home) = home {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(meta) = std::fs::metadata(home)
+            && meta.uid() != 0
+            && let Some(name) = limits::user_of_uid(root, meta.uid())
+        {
+            return make(name, "owner of the API-M home".into());
+        }
+    }
+    let _ = home;
+    LimitsUser {
+        name: "*".into(),
+        groups: Vec::new(),
+        chosen_by: "no API-M user found (no unit `User=`, no running API-M JVM; pass --user): any non-root user".into(),
+    }
 }
