@@ -54,7 +54,9 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     let clamped = eff.soft.is_some_and(|s| !std::ptr::eq(s, line));
     let mut f = Finding::new(
         RULE.code(),
-        Subject::limit(&cx.user.name, "nproc", None),
+        // The soft limit is the one in effect (and keeps waivers on `…:nproc:soft` working);
+        // the location is the line whose value it has.
+        Subject::limit(&cx.user.name, "nproc", Some("soft")),
         format!(
             "`nproc` for `{}` is {v}: one Carbon instance needs up to {THREADS_PER_INSTANCE} threads",
             cx.user.name

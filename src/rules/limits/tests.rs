@@ -83,7 +83,7 @@ fn limits_rules() {
             low_nproc(),
             Code::NPROC_BELOW_CARBON_THREADS,
             vec![
-                "LIM003 limits:wso2carbon:nproc @etc/security/limits.d/90-wso2.conf:1 512 → >= 1024 per Carbon instance | no fix",
+                "LIM003 limits:wso2carbon:nproc:soft @etc/security/limits.d/90-wso2.conf:1 512 → >= 1024 per Carbon instance | no fix",
             ],
         ),
         (
@@ -94,7 +94,7 @@ fn limits_rules() {
             ),
             Code::NPROC_BELOW_CARBON_THREADS,
             vec![
-                "LIM003 limits:wso2carbon:nproc @etc/security/limits.d/90-wso2.conf:2 1000 → >= 1024 per Carbon instance | no fix",
+                "LIM003 limits:wso2carbon:nproc:soft @etc/security/limits.d/90-wso2.conf:2 1000 → >= 1024 per Carbon instance | no fix",
             ],
         ),
         (
@@ -104,7 +104,7 @@ fn limits_rules() {
                 .file(DROP_IN, "wso2carbon - nproc 512\n"),
             Code::NPROC_BELOW_CARBON_THREADS,
             vec![
-                "LIM003 limits:wso2carbon:nproc @etc/security/limits.d/90-wso2.conf:1 512 → >= 1024 per Carbon instance | no fix",
+                "LIM003 limits:wso2carbon:nproc:soft @etc/security/limits.d/90-wso2.conf:1 512 → >= 1024 per Carbon instance | no fix",
             ],
         ),
         (
