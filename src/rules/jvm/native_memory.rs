@@ -19,7 +19,8 @@ const MIB: u64 = 1024 * 1024;
 /// tests/jdk.rs.
 pub const CODE_CACHE_DEFAULT: u64 = 240 * MIB;
 /// HotSpot's default thread stack (`ThreadStackSize=1024` KiB on Linux x86_64), checked on
-/// JDK 17 in tests/jdk.rs.
+/// JDK 17 in tests/jdk.rs. A stack is reserved at this size and committed only as it is
+/// touched, so counting the whole of it per thread is an upper bound, not a measurement.
 pub const STACK_DEFAULT: u64 = MIB;
 /// Metaspace has no limit by default; this is an allowance for API-M's classes (an estimate:
 /// set `-XX:MaxMetaspaceSize` to make it exact).
