@@ -177,3 +177,64 @@ pub fn choose_user(
         chosen_by: "no API-M user found (no unit `User=`, no running API-M JVM; pass --user): any non-root user".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::testkit::write;
+
+    const PASSWD: &str = "root:x:0:0::/root:/bin/sh\nwso2carbon:x:1001:1001::/h:/bin/sh\n";
+    const EXEC: &str = "ExecStart=/opt/wso2am-4.2.0/bin/api-manager.sh start\n";
+
+    fn units(root: &Path, service: &str) -> Vec<Unit> {
+        write(root, "etc/systemd/system/wso2am.service", service);
+        crate::host::systemd::find_apim_units(root).0
+    }
+
+    #[test]
+    fn the_units_user_wins_and_a_numeric_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "etc/passwd", PASSWD);
+        let u = units(root, &format!("[Service]\nUser=1001\n{EXEC}"));
+        let (name, how) = detected_user(root, &u, &[]).unwrap();
+        assert_eq!(name, "wso2carbon");
+        assert!(how.starts_with("`User=` of wso2am.service"), "{how}");
+        let u = units(root, &format!("[Service]\n{EXEC}"));
+        assert_eq!(detected_user(root, &u, &[]).unwrap().0, "root");
+    }
+
+    #[test]
+    fn without_a_unit_the_running_jvm_names_the_user_when_passwd_knows_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "etc/passwd", PASSWD);
+        write(
+            root,
+            "proc/7/cmdline",
+            "java\0-Dcarbon.home=/opt/wso2am-4.2.0\0org.wso2.carbon.bootstrap.Bootstrap\0",
+        );
+        write(root, "proc/7/status", "Uid:\t1001\t1001\t1001\t1001\n");
+        write(
+            root,
+            "proc/8/cmdline",
+            "java\0-Dcarbon.home=/opt/other\0org.wso2.carbon.bootstrap.Bootstrap\0",
+        );
+        write(root, "proc/8/status", "Uid:\t4242\t4242\t4242\t4242\n");
+        let found = crate::host::process::find_apim_processes(root);
+        let refs: Vec<&JvmProcess> = found.iter().collect();
+        let (name, how) = detected_user(root, &[], &refs).unwrap();
+        assert_eq!(name, "wso2carbon");
+        assert_eq!(how, "uid 1001 of the running API-M JVM (proc/7)");
+        // An uid passwd does not know names nobody: no guess.
+        assert_eq!(detected_user(root, &[], &refs[1..]), None);
+        // --user wins, and says what runs.
+        let u = choose_user(root, Some("apim"), &Limits::default(), &[], &refs, None);
+        assert_eq!(u.name, "apim");
+        assert!(
+            u.chosen_by.contains("API-M runs as `wso2carbon`"),
+            "{}",
+            u.chosen_by
+        );
+    }
+}
