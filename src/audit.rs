@@ -6,7 +6,6 @@
 use crate::apim::{self, ApimModel};
 use crate::diag::{Checked, Finding};
 use crate::host::detect::{self, Overrides};
-use crate::host::limits::LimitsUser;
 use crate::host::{HostFacts, limits, sysctl};
 use crate::model::SourceProblem;
 use crate::outcome::{
@@ -16,7 +15,7 @@ use crate::profile::resolve::{self, Context};
 use crate::profile::{self, Family, ProfileError};
 use crate::rules::{self, RuleContext};
 use crate::version::Version;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Clone, Debug, Default)]
 pub struct AuditOptions {
@@ -245,7 +244,23 @@ fn audit_reading(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditErr
     let limits = limits::read(root);
 
     let apim_model = home.map(|h| ApimModel::load(root, h, facts.cores.value));
-    let user = choose_user(root, opts.user.as_deref(), &limits, apim_model.as_ref());
+    // The API-M user: the one the home's unit or running JVM runs as (limits are written for it).
+    let home_processes: Vec<&crate::host::process::JvmProcess> = processes
+        .iter()
+        .filter(|p| match (&apim_model, &p.carbon_home) {
+            (Some(m), Some(c)) => m.home.is_carbon_home(root, c),
+            (Some(_), None) => false,
+            (None, _) => true,
+        })
+        .collect();
+    let user = crate::host::in_effect::choose_user(
+        root,
+        opts.user.as_deref(),
+        &limits,
+        &home_units,
+        &home_processes,
+        apim_model.as_ref().map(|m| m.home.path.as_path()),
+    );
     let problems: Vec<SourceProblem> = sysctl
         .problems
         .iter()
@@ -349,48 +364,4 @@ pub fn judge_db(report: &mut crate::db::model::DbAuditReport) {
     report.findings = judged.findings;
     report.findings.sort_by_key(Finding::sort_key);
     report.checked = judged.checked;
-}
-
-/// Names that suggest the account API-M runs as, seen in WSO2's own deployment scripts.
-const APIM_USER_HINTS: &[&str] = &["wso2", "apim", "carbon"];
-
-/// The user whose limits matter: `--user`, else one named like an API-M account in the limits
-/// files, else the owner of the API-M home (when not root), else any non-root user (`*`).
-fn choose_user(
-    root: &Path,
-    flag: Option<&str>,
-    limits: &limits::Limits,
-    apim: Option<&ApimModel>,
-) -> LimitsUser {
-    let make = |name: String, chosen_by: String| LimitsUser {
-        groups: limits::groups_of(root, &name),
-        name,
-        chosen_by,
-    };
-    if let Some(u) = flag {
-        return make(u.to_string(), "--user".into());
-    }
-    if let Some(d) = limits
-        .domains()
-        .into_iter()
-        .find(|d| !d.starts_with(['@', '%', '*']) && APIM_USER_HINTS.iter().any(|h| d.contains(h)))
-    {
-        return make(d, "named in the limits files".into());
-    }
-    #[cfg(unix)]
-    if let Some(m) = apim {
-        use std::os::unix::fs::MetadataExt;
-        if let Ok(meta) = std::fs::metadata(&m.home.path)
-            && meta.uid() != 0
-            && let Some(name) = limits::user_of_uid(root, meta.uid())
-        {
-            return make(name, "owner of the API-M home".into());
-        }
-    }
-    let _ = apim;
-    LimitsUser {
-        name: "*".into(),
-        groups: Vec::new(),
-        chosen_by: "no API-M user found (pass --user): any non-root user".into(),
-    }
 }

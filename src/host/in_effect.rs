@@ -2,8 +2,12 @@
 //! RAM, the units' `MemoryMax=` and the cgroup the service runs in), and which facts stay
 //! unknown under a root that does not hold them, with the flag that gives each.
 //!
+//! Also the account the service runs as, whose limits are judged and written.
+//!
 //! Reads only; `audit` and `host` both call it, so they show the same facts.
 
+use super::limits::{self, Limits, LimitsUser};
+use super::process::JvmProcess;
 use super::systemd::{Unit, parse_memory_max};
 use super::{Fact, HostFacts};
 use std::path::Path;
@@ -80,4 +84,157 @@ pub fn unit_drop_in(unit: &Unit) -> String {
         .collect();
     let name = crate::source::own_name_sorting_last(&names, "zz-apim-tune.conf");
     format!("etc/systemd/system/{}.d/{name}", unit.name)
+}
+
+/// Names that suggest the account API-M runs as, seen in WSO2's own deployment scripts.
+const APIM_USER_HINTS: &[&str] = &["wso2", "apim", "carbon"];
+
+/// The account API-M really runs as, and how it is known: the `User=` of the systemd unit that
+/// runs the home (root when the unit has none: systemd starts services as root), else the real
+/// uid of a running API-M JVM of the home, named through `etc/passwd` under the root.
+pub fn detected_user(
+    root: &Path,
+    units: &[Unit],
+    processes: &[&JvmProcess],
+) -> Option<(String, String)> {
+    if let Some(unit) = units.first() {
+        return Some(match &unit.user {
+            // A numeric `User=` is a uid (systemd.exec(5)); name it when passwd knows it.
+            Some(u) => {
+                let name = u
+                    .value
+                    .parse::<u32>()
+                    .ok()
+                    .and_then(|uid| limits::user_of_uid(root, uid))
+                    .unwrap_or_else(|| u.value.clone());
+                (name, format!("`User=` of {} at {}", unit.name, u.location))
+            }
+            None => (
+                "root".into(),
+                format!("{} has no `User=`: systemd runs it as root", unit.name),
+            ),
+        });
+    }
+    processes.iter().find_map(|p| {
+        let uid = p.uid?;
+        let name = limits::user_of_uid(root, uid)?;
+        Some((
+            name,
+            format!("uid {uid} of the running API-M JVM ({})", p.source),
+        ))
+    })
+}
+
+/// The user whose limits matter: `--user`; else the account API-M runs as ([`detected_user`]);
+/// else one named like an API-M account in the limits files; else the owner of the API-M home
+/// (when not root); else any non-root user (`*`), and the header says so.
+pub fn choose_user(
+    root: &Path,
+    flag: Option<&str>,
+    limits: &Limits,
+    units: &[Unit],
+    processes: &[&JvmProcess],
+    home: Option<&Path>,
+) -> LimitsUser {
+    let make = |name: String, chosen_by: String| LimitsUser {
+        groups: limits::groups_of(root, &name),
+        name,
+        chosen_by,
+    };
+    let detected = detected_user(root, units, processes);
+    if let Some(u) = flag {
+        // The operator's word wins, but a disagreement with what runs is worth seeing.
+        let chosen_by = match &detected {
+            Some((name, how)) if name != u => format!("--user; API-M runs as `{name}` ({how})"),
+            _ => "--user".into(),
+        };
+        return make(u.to_string(), chosen_by);
+    }
+    if let Some((name, how)) = detected {
+        return make(name, how);
+    }
+    if let Some(d) = limits
+        .domains()
+        .into_iter()
+        .find(|d| !d.starts_with(['@', '%', '*']) && APIM_USER_HINTS.iter().any(|h| d.contains(h)))
+    {
+        return make(d, "named in the limits files".into());
+    }
+    #[cfg(unix)]
+    if let Some(home) = home {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(meta) = std::fs::metadata(home)
+            && meta.uid() != 0
+            && let Some(name) = limits::user_of_uid(root, meta.uid())
+        {
+            return make(name, "owner of the API-M home".into());
+        }
+    }
+    let _ = home;
+    LimitsUser {
+        name: "*".into(),
+        groups: Vec::new(),
+        chosen_by: "no API-M user found (no unit `User=`, no running API-M JVM; pass --user): any non-root user".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::testkit::write;
+
+    const PASSWD: &str = "root:x:0:0::/root:/bin/sh\nwso2carbon:x:1001:1001::/h:/bin/sh\n";
+    const EXEC: &str = "ExecStart=/opt/wso2am-4.2.0/bin/api-manager.sh start\n";
+
+    fn units(root: &Path, service: &str) -> Vec<Unit> {
+        write(root, "etc/systemd/system/wso2am.service", service);
+        crate::host::systemd::find_apim_units(root).0
+    }
+
+    #[test]
+    fn the_units_user_wins_and_a_numeric_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "etc/passwd", PASSWD);
+        let u = units(root, &format!("[Service]\nUser=1001\n{EXEC}"));
+        let (name, how) = detected_user(root, &u, &[]).unwrap();
+        assert_eq!(name, "wso2carbon");
+        assert!(how.starts_with("`User=` of wso2am.service"), "{how}");
+        let u = units(root, &format!("[Service]\n{EXEC}"));
+        assert_eq!(detected_user(root, &u, &[]).unwrap().0, "root");
+    }
+
+    #[test]
+    fn without_a_unit_the_running_jvm_names_the_user_when_passwd_knows_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "etc/passwd", PASSWD);
+        write(
+            root,
+            "proc/7/cmdline",
+            "java\0-Dcarbon.home=/opt/wso2am-4.2.0\0org.wso2.carbon.bootstrap.Bootstrap\0",
+        );
+        write(root, "proc/7/status", "Uid:\t1001\t1001\t1001\t1001\n");
+        write(
+            root,
+            "proc/8/cmdline",
+            "java\0-Dcarbon.home=/opt/other\0org.wso2.carbon.bootstrap.Bootstrap\0",
+        );
+        write(root, "proc/8/status", "Uid:\t4242\t4242\t4242\t4242\n");
+        let found = crate::host::process::find_apim_processes(root);
+        let refs: Vec<&JvmProcess> = found.iter().collect();
+        let (name, how) = detected_user(root, &[], &refs).unwrap();
+        assert_eq!(name, "wso2carbon");
+        assert_eq!(how, "uid 1001 of the running API-M JVM (proc/7)");
+        // An uid passwd does not know names nobody: no guess.
+        assert_eq!(detected_user(root, &[], &refs[1..]), None);
+        // --user wins, and says what runs.
+        let u = choose_user(root, Some("apim"), &Limits::default(), &[], &refs, None);
+        assert_eq!(u.name, "apim");
+        assert!(
+            u.chosen_by.contains("API-M runs as `wso2carbon`"),
+            "{}",
+            u.chosen_by
+        );
+    }
 }

@@ -40,6 +40,9 @@ pub struct JvmProcess {
     pub exe: Option<String>,
     /// The directory above `bin/java` in `exe`, when `exe` is an absolute `…/bin/java`.
     pub java_home: Option<String>,
+    /// The real uid from the `Uid:` line of `proc/<pid>/status`: the account API-M runs as,
+    /// whose limits matter when no systemd unit starts it.
+    pub uid: Option<u32>,
     /// `proc/<pid>`, naming where the facts came from.
     pub source: String,
 }
@@ -112,8 +115,21 @@ fn read_process(root: &Path, proc_dir: &Listing, pid: u32) -> Option<JvmProcess>
             .collect(),
         exe,
         java_home,
+        uid: read_bytes("status").and_then(|b| real_uid(&String::from_utf8_lossy(&b))),
         source: dir,
     })
+}
+
+/// The real uid of a `proc/<pid>/status` text: the first of the four ids on its `Uid:` line
+/// (real, effective, saved, filesystem).
+fn real_uid(status: &str) -> Option<u32> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_ascii_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// The target of `proc/<pid>/exe`, read as a link and never followed: under a fake root the
@@ -221,6 +237,11 @@ Max realtime timeout      unlimited            unlimited            us
               -Dcarbon.home=/opt/wso2am-4.2.0\0org.wso2.carbon.bootstrap.Bootstrap\0",
         );
         write(root, "proc/4242/limits", LIMITS.as_bytes());
+        write(
+            root,
+            "proc/4242/status",
+            b"Name:\tjava\nUid:\t1001\t1001\t1001\t1001\nGid:\t1001\t1001\t1001\t1001\n",
+        );
         // The target does not exist anywhere: it must be read, never followed.
         std::os::unix::fs::symlink(
             "/usr/lib/jvm/java-17-openjdk-amd64/bin/java",
@@ -250,6 +271,7 @@ Max realtime timeout      unlimited            unlimited            us
         assert_eq!(p.xms.as_deref(), Some("256m"));
         assert_eq!(p.nofile, Some((Value(524288), Value(524288))));
         assert_eq!(p.nproc, Some((Value(96365), Value(96365))));
+        assert_eq!(p.uid, Some(1001));
         assert_eq!(
             p.exe.as_deref(),
             Some("/usr/lib/jvm/java-17-openjdk-amd64/bin/java")
@@ -282,9 +304,17 @@ Max realtime timeout      unlimited            unlimited            us
         assert_eq!(ten.exe.as_deref(), Some("/opt/jdk/bin/java"));
         assert_eq!(ten.java_home.as_deref(), Some("/opt/jdk"));
         assert_eq!(ten.nofile, None);
+        assert_eq!(ten.uid, None);
         assert_eq!(nine.exe.as_deref(), Some("java"));
         assert_eq!(nine.java_home, None);
         assert_eq!(nine.carbon_home, None);
+    }
+
+    #[test]
+    fn real_uid_is_the_first_id() {
+        assert_eq!(real_uid("Name:\tjava\nUid:\t0\t1001\t0\t0\n"), Some(0));
+        assert_eq!(real_uid("Name:\tjava\n"), None);
+        assert_eq!(real_uid("Uid:\tx\n"), None);
     }
 
     #[test]

@@ -208,7 +208,7 @@ impl Node {
         self.of(code).into_iter().flat_map(|f| f.notes).collect()
     }
 
-    fn of(&self, code: Code) -> Vec<Finding> {
+    pub(crate) fn of(&self, code: Code) -> Vec<Finding> {
         self.report()
             .findings
             .into_iter()

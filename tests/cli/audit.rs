@@ -78,9 +78,10 @@ fn legacy_host_semantics() {
     let f = finding(&v, "SYS001", "somaxconn");
     assert_eq!(f["file"], Value::Null);
 
-    // limits: only `*` lines, soft nproc above hard, hard below 1024.
+    // limits: only `*` lines, soft nproc above hard, hard below 1024 (LIM003 once, on the soft
+    // limit in effect: clamped to the hard one).
     finding(&v, "LIM002", "nproc:soft");
-    finding(&v, "LIM003", "nproc:hard");
+    finding(&v, "LIM003", "nproc:soft");
     finding(&v, "LIM001", "nproc:hard");
 
     // API-M 2.6.0 XML layout.

@@ -20,6 +20,7 @@ mod converge;
 mod exit_codes;
 mod host;
 mod in_effect;
+mod limits_advice;
 mod output;
 mod reports;
 mod secrets;

@@ -26,8 +26,8 @@ declare_rule! {
     /// Lower `-Xmx` to the ceiling the finding names, or give the node more memory. In a
     /// container, `-XX:MaxRAMPercentage` sizes the heap from the container's limit instead.
     /// ### Sources
-    /// - java-man: -Xmx, MaxRAMPercentage
-    /// - https://apim.docs.wso2.com/en/3.2.0/install-and-setup/install/installation-prerequisites/: 4 GB RAM, 2 GB for the JVM
+    /// - tuning-4.x, JVM heap
+    /// - java-man, -Xmx, -XX:MaxRAMPercentage, -XX:MaxDirectMemorySize
     pub(crate) static RULE = "JVM011" "heap-above-half-ram" Warning "the maximum heap leaves too little memory beside it",
     inputs: [Input::Host, Input::Jvm],
     check: Check::Node(check),
@@ -84,7 +84,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     .current(option.flag.value.clone().unwrap_or_default())
     .expected(format!("<= {expected}"))
     .why("the JVM also needs metaspace, compiled code, a stack per thread and direct buffers beyond the heap, and the OS needs page cache; past the memory in effect the kernel's OOM killer ends the JVM")
-    .see("WSO2 installation prerequisites; JDK Native Memory Tracking")
+    .see("tuning-4.x, JVM heap; java-man, -Xmx")
     .note(format!(
         "memory {} MiB from {}",
         cx.facts.memory_mb.value, cx.facts.memory_mb.source

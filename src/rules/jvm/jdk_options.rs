@@ -33,8 +33,8 @@ declare_rule! {
     /// `--apply` removes it from a variable such as `JVM_MEM_OPTS`; on the script's own `java`
     /// command line it is left to a person.
     /// ### Sources
-    /// - java-man: obsolete and removed options
-    /// - verified-facts: tests/jdk.rs
+    /// - java-man, removed and obsolete options
+    /// - verified-facts, each refusal run on OpenJDK 17 (tests/jdk.rs)
     pub(crate) static STOPS = "JVM013" "jvm-option-stops-jdk" Error "the JDK in effect refuses a JVM option and does not start",
     inputs: [Input::Host, Input::Jvm],
     check: Check::Node(check_stops),
@@ -50,8 +50,8 @@ declare_rule! {
     /// ### Fix
     /// Use `-Xlog:gc*:file=FILE:time,uptime:filecount=5,filesize=10m` (or what the warning names).
     /// ### Sources
-    /// - java-man: -Xlog replaces -Xloggc and -XX:+PrintGCDetails
-    /// - verified-facts: tests/jdk.rs
+    /// - java-man, -Xlog and the deprecated GC logging options
+    /// - verified-facts, -XX:+PrintGCDetails and -Xloggc: start with a warning on 17
     pub(crate) static DEPRECATED = "JVM014" "jvm-option-deprecated-on-jdk" Info "a GC logging option is deprecated on the JDK in effect",
     inputs: [Input::Host, Input::Jvm],
     check: Check::Node(check_deprecated),
@@ -246,7 +246,7 @@ fn finding(
     let mut f = f
         .at(Some(location.clone()))
         .current(flag.raw.clone())
-        .see("JDK release notes; checked against OpenJDK 17 in tests/jdk.rs")
+        .see("java-man; verified-facts, checked against OpenJDK 17 in tests/jdk.rs")
         .note(format!("JDK {jdk} from {source}"));
     let place = Place::from_option(jvm, opt);
     if let Some(note) = place.note() {

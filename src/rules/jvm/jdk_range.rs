@@ -25,7 +25,7 @@ declare_rule! {
     /// Run API-M on a JDK the release supports (`JAVA_HOME` in the unit or the environment), or
     /// upgrade API-M to a release that supports this JDK.
     /// ### Sources
-    /// - https://apim.docs.wso2.com/en/4.4.0/install-and-setup/setup/reference/product-compatibility/: tested JDKs
+    /// - verified-facts, the 4.2.0 start script accepts JDK 11 to 17
     pub(crate) static RULE = "JVM015" "jdk-not-supported-by-apim" Error "the JDK in effect is outside what the API-M release supports",
     inputs: [Input::Host, Input::Jvm, Input::Apim],
     check: Check::Node(check),
@@ -91,7 +91,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         .current(format!("JDK {jdk}"))
         .expected(range)
         .why("the start script only warns and starts anyway; a JDK the release was not built for fails at start-up or later")
-        .see(from)
+        .see(format!("verified-facts, {from}"))
         .note(format!("JDK {jdk} from {}", java.source)),
     );
 }

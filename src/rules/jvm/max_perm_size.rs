@@ -16,13 +16,13 @@ declare_rule! {
     /// ### Why it matters
     /// From JDK 17 the option is unrecognised and the JVM refuses to start ("Could not create the
     /// Java Virtual Machine"); on 8-16 it is ignored with a warning. WSO2's tuning page still
-    /// recommends it; current API-M needs JDK 17 or 21.
+    /// recommends it; API-M 4.x runs on JDK 11 or later (4.2.0: 11 to 17).
     /// ### Fix
     /// Remove it; use `-XX:MaxMetaspaceSize` if a metaspace cap is really wanted.
     /// ### Sources
     /// - jdk-8256717
-    /// - java-man: removed options
-    /// - verified-facts: tests/jdk.rs
+    /// - verified-facts, -XX:MaxPermSize is fatal on 17
+    /// - tuning-1.9, API Gateway nodes
     pub(crate) static RULE = "JVM010" "max-perm-size-on-modern-jdk" Error "-XX:MaxPermSize stops JDK 17+ from starting",
     inputs: [Input::Host, Input::Jvm],
     check: Check::Node(check),
@@ -67,8 +67,8 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             .at(Some(location.clone()))
             .current(flag.raw.clone())
             .expected("absent (use -XX:MaxMetaspaceSize if a cap is needed)")
-            .why("PermGen was removed in JDK 8 and the option expired in JDK 17, where the JVM refuses to start; WSO2's tuning page predates that and current API-M requires JDK 17 or 21")
-            .see("JDK-8256717; tuning-1.9 (API Gateway nodes)")
+            .why("PermGen was removed in JDK 8 and the option expired in JDK 17, where the JVM refuses to start; WSO2's 1.9 tuning page predates that, and API-M 4.x runs on JDK 11 or later")
+            .see("jdk-8256717; verified-facts, -XX:MaxPermSize on 17; tuning-1.9, API Gateway nodes")
             .fix(jvm_fix(place.remove("-XX:MaxPermSize", location)));
         if let Some(note) = place.note() {
             f = f.note(note);

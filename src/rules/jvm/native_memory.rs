@@ -19,7 +19,8 @@ const MIB: u64 = 1024 * 1024;
 /// tests/jdk.rs.
 pub const CODE_CACHE_DEFAULT: u64 = 240 * MIB;
 /// HotSpot's default thread stack (`ThreadStackSize=1024` KiB on Linux x86_64), checked on
-/// JDK 17 in tests/jdk.rs.
+/// JDK 17 in tests/jdk.rs. A stack is reserved at this size and committed only as it is
+/// touched, so counting the whole of it per thread is an upper bound, not a measurement.
 pub const STACK_DEFAULT: u64 = MIB;
 /// Metaspace has no limit by default; this is an allowance for API-M's classes (an estimate:
 /// set `-XX:MaxMetaspaceSize` to make it exact).
@@ -27,6 +28,9 @@ const METASPACE_ALLOWANCE: u64 = 256 * MIB;
 /// Direct buffers are bounded by the heap size by default; this is an allowance for the NIO
 /// transports (set `-XX:MaxDirectMemorySize` to make it exact).
 const DIRECT_ALLOWANCE: u64 = 128 * MIB;
+/// The pass-through pool's `worker_pool_size_core` default on 3.x/4.x (the catalog's), used when
+/// the home does not say.
+const CORE_DEFAULT: i64 = 400;
 /// Threads beside the pass-through workers: I/O reactors, Carbon's and Tomcat's pools, GC and
 /// compiler threads (an allowance).
 const OTHER_THREADS: u64 = 150;
@@ -185,10 +189,12 @@ fn stack_size(jvm: Option<&JvmInEffect>) -> Part {
         })
 }
 
-/// Pass-through workers that can run at once: `core` with an unbounded queue (as in Java's
-/// ThreadPoolExecutor, `max` then never takes effect), else `max`. 400 when unknown. Each size
-/// is what the profile's fix leaves it at (raised to a minimum, set to an `eq`): the same apply
-/// that writes a heap may change the pool, and the heap must still fit after it.
+/// Pass-through workers that can exist at once. The pool is a Java `ThreadPoolExecutor`: with an
+/// unbounded queue (`worker_pool_queue_length` -1, the default and the recommendation) it never
+/// starts more than `core` threads, so `max` counts only when the queue is bounded (checked with
+/// a JDK program, ../shared/knowledge/verified-facts.md). The pool's default core when unknown.
+/// Each size is what the profile's fix leaves it at (raised to a minimum, set to an `eq`): the
+/// same apply that writes a heap may change the pool, and the heap must still fit after it.
 fn worker_threads(cx: &RuleContext) -> u64 {
     let int = |id: &str| {
         let now = cx.apim?.observe(id)?.value?;
@@ -209,10 +215,11 @@ fn worker_threads(cx: &RuleContext) -> u64 {
     let max = int("passthru.worker_pool_size_max");
     let queue = int("passthru.worker_pool_queue_length");
     let n = match (queue, core, max) {
-        (Some(q), Some(c), _) if q < 0 => c,
-        (_, _, Some(m)) => m,
-        (_, Some(c), None) => c,
-        _ => 400,
+        // A bounded queue: once it is full the pool grows to `max`.
+        (Some(q), _, Some(m)) if q >= 0 => m,
+        // Unbounded (or not known to be bounded, and -1 is the default): only `core` exists.
+        (_, Some(c), _) => c,
+        (_, None, _) => CORE_DEFAULT,
     };
     u64::try_from(n).unwrap_or(0)
 }

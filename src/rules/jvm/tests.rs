@@ -538,6 +538,20 @@ fn heap_ceiling_and_no_contradiction_between_heap_rules() {
         notes.iter().any(|n| n.contains("heap ceiling 2g of 4096 MiB in effect: half of it (native: metaspace 256m, code cache 240m, 1150 thread stacks of 1m (1150m), direct buffers 128m)")),
         "{notes:?}"
     );
+    // The default queue (-1, unbounded) never lets the pool past `core` (ThreadPoolExecutor):
+    // a larger `max` is no thread at all.
+    let notes = node(
+        "-Xms8g -Xmx8g",
+        4096,
+        "worker_pool_size_core = 1000\nworker_pool_size_max = 3000",
+    )
+    .notes_of(Code::HEAP_ABOVE_HALF_RAM);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("1150 thread stacks of 1m (1150m)")),
+        "{notes:?}"
+    );
     // Options in effect replace the defaults and allowances; the pool counts as the profile
     // leaves it (core raised to 400).
     let notes = node(
@@ -765,4 +779,20 @@ fn wso2s_heap_on_a_4_gb_machine_is_not_noise() {
             "JVM011 api-manager.sh:-Xmx @opt/wso2am-4.2.0/bin/api-manager.sh:3 2300m → <= 1965m | no fix"
         ]
     );
+}
+
+/// JVM012 is advice for predictability (the heap committed at start), at info: G1 grows a small
+/// heap without full collections (verified-facts), so the reason never claims them.
+#[test]
+fn xms_below_xmx_is_info_for_predictability() {
+    let found = apim("-Xms1g -Xmx2g")
+        .java(17)
+        .of(Code::HEAP_MIN_DIFFERS_FROM_MAX);
+    assert_eq!(found.len(), 1);
+    let f = &found[0];
+    assert_eq!(f.severity, crate::diag::Severity::Info);
+    let why = f.why.as_deref().unwrap_or_default();
+    assert!(why.contains("committed at start"), "{why}");
+    assert!(!why.contains("full collections under"), "{why}");
+    assert!(f.fix.is_some(), "the fix stays");
 }

@@ -1,6 +1,9 @@
 //! JVM012 heap-min-differs-from-max: `-Xms` differs from `-Xmx`.
 //!
-//! WSO2 runs gateways with `-Xms2048m -Xmx2048m` so the heap never resizes under load.
+//! WSO2 runs gateways with `-Xms2048m -Xmx2048m`. The reason is predictability: the whole heap is
+//! committed at start, so the footprint is known from the first minute and the collector never
+//! spends work resizing it. Not "full collections": G1 grows a small heap with young
+//! collections only (checked with `-Xlog:gc`, see ../shared/knowledge/verified-facts.md).
 
 use super::{Place, jvm_fix, script_name};
 use crate::apim::jvm::parse_size;
@@ -11,13 +14,16 @@ declare_rule! {
     /// ### What it checks
     /// `-Xms` differs from `-Xmx`.
     /// ### Why it matters
-    /// WSO2's tuning guide sets both to the same value so the heap never resizes under load.
+    /// Predictability, not speed: with `-Xms` = `-Xmx` the heap is committed at start, so the
+    /// node's memory footprint is known before the first request (an over-sized heap fails at
+    /// start, not under load) and the collector does no resize work. G1 grows a small heap
+    /// without full collections, so a smaller `-Xms` is not a throughput problem: info.
     /// ### Fix
     /// Set `-Xms` equal to `-Xmx`.
     /// ### Sources
-    /// - java-man: -Xms, -Xmx
-    /// - tuning-1.9: API Gateway nodes
-    /// - verified-facts: tests/jdk.rs
+    /// - tuning-1.9, API Gateway nodes: -Xms2048m -Xmx2048m
+    /// - java-man, -Xms and -Xmx
+    /// - verified-facts, G1 grows a heap started small without full collections
     pub(crate) static RULE = "JVM012" "heap-min-differs-from-max" Info "-Xms differs from -Xmx",
     inputs: [Input::Host, Input::Jvm],
     check: Check::Node(check),
@@ -55,8 +61,8 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         .at(Some(location.clone()))
         .current(xms.value.clone().unwrap_or_default())
         .expected(xmx_value.clone())
-        .why("a heap that starts small grows through full collections under the first load; WSO2 sets both to the same size")
-        .see("tuning-1.9 (API Gateway nodes: -Xms2048m -Xmx2048m)");
+        .why("with -Xms equal to -Xmx the whole heap is committed at start: the footprint is known before the first request and the heap is never resized (G1 grows a smaller one without full collections, so this is predictability, not throughput)")
+        .see("tuning-1.9, API Gateway nodes: -Xms2048m -Xmx2048m; java-man, -Xms; verified-facts, G1 growth");
     if oversized {
         f = f.note(
             "not fixed automatically while `-Xmx` is above what the memory in effect allows (JVM011): lower it first",

@@ -13,7 +13,7 @@ declare_rule! {
     /// ### Fix
     /// Add explicit `root` lines, or better, run API-M as an unprivileged user.
     /// ### Sources
-    /// - limits.conf.5: a wildcard item does not apply to root
+    /// - limits.conf.5, group and wildcard limits are not applied to root
     pub(crate) static RULE = "LIM004" "limits-wildcard-skips-root" Warning "wildcard limits do not apply to root",
     inputs: [Input::Limits, Input::Units],
     check: Check::Node(check),
@@ -51,7 +51,8 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
                 .at(Some(line.location()))
                 .current(format!("{} (not applied to root)", line.domain))
                 .expected("an explicit `root` line, or an unprivileged API-M user")
-                .why("pam_limits never applies group or wildcard lines to root"),
+                .why("pam_limits never applies group or wildcard lines to root")
+                .see("limits.conf.5"),
             );
         }
     }

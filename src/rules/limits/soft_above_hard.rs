@@ -19,7 +19,7 @@ declare_rule! {
     /// Raise the hard limit, or lower the soft one to what is really wanted.
     /// ### Sources
     /// - limits.conf.5
-    /// - https://man7.org/linux/man-pages/man2/setrlimit.2.html: the soft limit cannot exceed the hard limit
+    /// - https://github.com/linux-pam/linux-pam/blob/master/modules/pam_limits/pam_limits.c
     pub(crate) static RULE = "LIM002" "limit-soft-above-hard" Warning "a soft limit is above its hard limit and is clamped to it",
     inputs: [Input::Limits, Input::Units],
     check: Check::Node(check),
@@ -59,7 +59,8 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             .at(Some(soft.location()))
             .current(soft.value.to_string())
             .expected(format!("<= {hard_text}"))
-            .why("pam_limits clamps a soft limit to the hard one, so the value written here never applies"),
+            .why("pam_limits clamps a soft limit to the hard one, so the value written here never applies")
+            .see("limits.conf.5"),
         );
     }
 }

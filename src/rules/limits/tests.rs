@@ -79,13 +79,42 @@ fn limits_rules() {
             vec![],
         ),
         (
-            "nproc below the 1024 threads of one Carbon instance, soft and hard",
+            "nproc below the 1024 threads of one Carbon instance: one finding, on the soft limit in effect",
             low_nproc(),
             Code::NPROC_BELOW_CARBON_THREADS,
             vec![
                 "LIM003 limits:wso2carbon:nproc:soft @etc/security/limits.d/90-wso2.conf:1 512 → >= 1024 per Carbon instance | no fix",
-                "LIM003 limits:wso2carbon:nproc:hard @etc/security/limits.d/90-wso2.conf:2 800 → >= 1024 per Carbon instance | no fix",
             ],
+        ),
+        (
+            "a soft nproc above a low hard one is clamped to it: one finding, at the hard line",
+            Node::new().user("wso2carbon").file(
+                DROP_IN,
+                "wso2carbon soft nproc 2048\nwso2carbon hard nproc 1000\n",
+            ),
+            Code::NPROC_BELOW_CARBON_THREADS,
+            vec![
+                "LIM003 limits:wso2carbon:nproc:soft @etc/security/limits.d/90-wso2.conf:2 1000 → >= 1024 per Carbon instance | no fix",
+            ],
+        ),
+        (
+            "`-` sets both: one finding, not one per kind",
+            Node::new()
+                .user("wso2carbon")
+                .file(DROP_IN, "wso2carbon - nproc 512\n"),
+            Code::NPROC_BELOW_CARBON_THREADS,
+            vec![
+                "LIM003 limits:wso2carbon:nproc:soft @etc/security/limits.d/90-wso2.conf:1 512 → >= 1024 per Carbon instance | no fix",
+            ],
+        ),
+        (
+            "soft nofile below hard is what HotSpot raises at start (MaxFDLimit): not LIM002",
+            Node::new().user("wso2carbon").file(
+                DROP_IN,
+                "wso2carbon soft nofile 1024\nwso2carbon hard nofile 65535\n",
+            ),
+            Code::LIMIT_SOFT_ABOVE_HARD,
+            vec![],
         ),
         (
             "nproc 1024 for soft and hard: enough for one instance",

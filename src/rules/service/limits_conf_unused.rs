@@ -14,8 +14,8 @@ declare_rule! {
     /// ### Fix
     /// Set the limits in the unit (see SVC001); the lines can stay for interactive sessions.
     /// ### Sources
-    /// - limits.conf.5: pam_limits applies to PAM sessions only
-    /// - systemd.exec: LimitNOFILE=
+    /// - systemd.exec, Process properties (LimitNOFILE=, and that PAM limits do not apply)
+    /// - limits.conf.5
     pub(crate) static RULE = "SVC002" "limits-conf-not-applied-to-service" Info "limits.conf does not apply to the API-M systemd service",
     inputs: [Input::Units, Input::Limits],
     check: Check::Node(check),
@@ -46,7 +46,8 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
                 ),
             )
             .at(Some(line.location()))
-            .why("pam_limits sets limits for login sessions only; services get the unit's Limit*= values"),
+            .why("pam_limits sets limits for login sessions only; services get the unit's Limit*= values")
+            .see("systemd.exec, LimitNOFILE=; limits.conf.5"),
         );
         }
     }

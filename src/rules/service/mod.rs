@@ -23,18 +23,8 @@ pub(crate) fn runs_the_audited_home(
     apim.home.is_carbon_home(&apim.root, home)
 }
 
-/// The profile's minimum for `item:kind` (`nofile:soft`…), as a limit value. A profile that
-/// bounds only the hard limit (nofile: HotSpot raises its soft limit to the hard one) asks
-/// nothing of the soft one: its minimum is 0, with the hard entry's reason.
+/// The profile's minimum for `item:kind` (`nofile:soft`…), as a limit value.
 fn minimum(cx: &RuleContext, item: &str, kind: &str) -> Option<(LimitValue, String)> {
-    let found = profile_minimum(cx, item, kind);
-    if found.is_none() && kind == "soft" {
-        return profile_minimum(cx, item, "hard").map(|(_, why)| (LimitValue::Value(0), why));
-    }
-    found
-}
-
-fn profile_minimum(cx: &RuleContext, item: &str, kind: &str) -> Option<(LimitValue, String)> {
     let key = format!("{item}:{kind}");
     cx.expectations
         .iter()

@@ -17,8 +17,8 @@ declare_rule! {
     /// ### Fix
     /// Restart API-M (from the unit or a new login session) after fixing the files.
     /// ### Sources
-    /// - https://man7.org/linux/man-pages/man5/proc.5.html: /proc/pid/limits
-    /// - java-man: -XX:-MaxFDLimit
+    /// - https://man7.org/linux/man-pages/man5/proc_pid_limits.5.html
+    /// - verified-facts, HotSpot raises nofile soft to hard (MaxFDLimit)
     pub(crate) static RULE = "PRC001" "process-limit-below-recommended" Warning "a running API-M JVM has a live limit below the recommended one",
     inputs: [Input::Processes, Input::Expectations],
     check: Check::Node(check),
@@ -36,14 +36,19 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             .unwrap_or_else(|| format!("pid {}", p.pid));
         for (item, live) in [("nofile", p.nofile), ("nproc", p.nproc)] {
             let Some((soft, hard)) = live else { continue };
-            let (Some((soft_min, why)), Some((hard_min, _))) =
-                (minimum(cx, item, "soft"), minimum(cx, item, "hard"))
-            else {
+            // A soft minimum only where the profile has one: not for `nofile`, whose soft limit
+            // HotSpot raises to the hard one at start (MaxFDLimit), so the live soft is the hard.
+            let Some((hard_min, why)) = minimum(cx, item, "hard") else {
                 continue;
             };
-            if soft >= soft_min && hard >= hard_min {
+            let soft_min = minimum(cx, item, "soft").map(|(v, _)| v);
+            if soft_min.is_none_or(|m| soft >= m) && hard >= hard_min {
                 continue;
             }
+            let expected = match soft_min {
+                Some(m) => format!("{m}/{hard_min}"),
+                None => format!("hard {hard_min}"),
+            };
             out.push(
                 Finding::new(
                     RULE.code(),
@@ -52,13 +57,13 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
                         item: item.to_string(),
                     },
                     format!(
-                        "the running API-M JVM (pid {}) has `{item}` {soft}/{hard}, expected at least {soft_min}/{hard_min}",
+                        "the running API-M JVM (pid {}) has `{item}` {soft}/{hard}, expected at least {expected}",
                         p.pid
                     ),
                 )
                 .at(Some(Location::file_only(&format!("proc/{}/limits", p.pid))))
                 .current(format!("{soft}/{hard}"))
-                .expected(format!(">= {soft_min}/{hard_min}"))
+                .expected(format!(">= {expected}"))
                 .why(format!("{why}; a process keeps the limits it started with"))
                 .note("restart API-M after fixing the limits (the unit's, or limits.conf for a login session)"),
             );

@@ -22,7 +22,8 @@ declare_rule! {
     /// Make the script or the unit's environment say what should run, then restart API-M; or
     /// restart now to run what they say.
     /// ### Sources
-    /// - https://man7.org/linux/man-pages/man5/proc.5.html: /proc/pid/cmdline
+    /// - https://man7.org/linux/man-pages/man5/proc_pid_cmdline.5.html
+    /// - systemd.exec, Environment= and EnvironmentFile=
     pub(crate) static RULE = "PRC002" "process-differs-from-restart" Info "a running API-M JVM's options are not what a restart would give",
     inputs: [Input::Processes, Input::Jvm],
     check: Check::Node(check),

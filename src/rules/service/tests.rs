@@ -43,6 +43,24 @@ fn jvm(nofile: (&str, &str), nproc: (&str, &str)) -> Node {
         .file("proc/4242/limits", &proc_limits(nofile, nproc))
 }
 
+/// A profile with what P's profile keeps for limits: no soft `nofile` minimum, since HotSpot
+/// raises the soft limit to the hard one at start (MaxFDLimit).
+const HARD_NOFILE_ONLY: &str = r#"[meta]
+name = "site"
+summary = "limits only, no soft nofile"
+
+[limits.nofile]
+hard = { min = 65535 }
+why = "each connection is a file descriptor"
+see = "limits.conf.5"
+
+[limits.nproc]
+soft = { min = 20000 }
+hard = { min = 20000 }
+why = "threads count against nproc"
+see = "limits.conf.5"
+"#;
+
 #[test]
 fn service_rules() {
     let cases: Vec<(&str, Node, Code, Vec<&str>)> = vec![
@@ -58,7 +76,7 @@ fn service_rules() {
             Node::new().file(UNIT_FILE, &unit("LimitNOFILE=4096\n")),
             Code::UNIT_LIMIT_BELOW_RECOMMENDED,
             vec![
-                "SVC001 systemd:wso2am.service:LimitNOFILE @etc/systemd/system/wso2am.service:8 4096 → >= 0:65535 | add `LimitNOFILE` = `4096:65535` to etc/systemd/system/wso2am.service.d/zz-apim-tune.conf",
+                "SVC001 systemd:wso2am.service:LimitNOFILE @etc/systemd/system/wso2am.service:8 4096 → >= hard 65535 | add `LimitNOFILE` = `4096:65535` to etc/systemd/system/wso2am.service.d/zz-apim-tune.conf",
             ],
         ),
         (
@@ -66,7 +84,7 @@ fn service_rules() {
             Node::new().file(UNIT_FILE, &unit("LimitNOFILE=1024:4096\nLimitNPROC=4096\n")),
             Code::UNIT_LIMIT_BELOW_RECOMMENDED,
             vec![
-                "SVC001 systemd:wso2am.service:LimitNOFILE @etc/systemd/system/wso2am.service:8 1024:4096 → >= 0:65535 | add `LimitNOFILE` = `4096:65535` to etc/systemd/system/wso2am.service.d/zz-apim-tune.conf",
+                "SVC001 systemd:wso2am.service:LimitNOFILE @etc/systemd/system/wso2am.service:8 1024:4096 → >= hard 65535 | add `LimitNOFILE` = `1024:65535` to etc/systemd/system/wso2am.service.d/zz-apim-tune.conf",
                 "SVC001 systemd:wso2am.service:LimitNPROC @etc/systemd/system/wso2am.service:9 4096 → >= 20000:20000 | add `LimitNPROC` = `20000:20000` to etc/systemd/system/wso2am.service.d/zz-apim-tune.conf",
             ],
         ),
@@ -78,7 +96,7 @@ fn service_rules() {
             ),
             Code::UNIT_LIMIT_BELOW_RECOMMENDED,
             vec![
-                "SVC001 systemd:wso2am.service:LimitNOFILE @etc/systemd/system.conf:2 1024:4096 → >= 0:65535 | add `LimitNOFILE` = `4096:65535` to etc/systemd/system/wso2am.service.d/zz-apim-tune.conf",
+                "SVC001 systemd:wso2am.service:LimitNOFILE @etc/systemd/system.conf:2 1024:4096 → >= hard 65535 | add `LimitNOFILE` = `1024:65535` to etc/systemd/system/wso2am.service.d/zz-apim-tune.conf",
             ],
         ),
         (
@@ -149,7 +167,7 @@ fn service_rules() {
             jvm(("1024", "4096"), ("4096", "4096")),
             Code::PROCESS_LIMIT_BELOW_RECOMMENDED,
             vec![
-                "PRC001 process:/opt/wso2am-4.2.0:nofile @proc/4242/limits 1024/4096 → >= 0/65535 | no fix",
+                "PRC001 process:/opt/wso2am-4.2.0:nofile @proc/4242/limits 1024/4096 → >= hard 65535 | no fix",
                 "PRC001 process:/opt/wso2am-4.2.0:nproc @proc/4242/limits 4096/4096 → >= 20000/20000 | no fix",
             ],
         ),
@@ -176,6 +194,34 @@ fn service_rules() {
                 .home("opt/wso2am-4.3.0"),
             Code::PROCESS_LIMIT_BELOW_RECOMMENDED,
             vec![],
+        ),
+        (
+            "a running JVM's soft nofile below its hard one (started with -XX:-MaxFDLimit): the \
+             hard one is what the profile asks for, so only the hard decides",
+            jvm(("1024", "65535"), ("20000", "20000")).profile(HARD_NOFILE_ONLY),
+            Code::PROCESS_LIMIT_BELOW_RECOMMENDED,
+            vec![],
+        ),
+        (
+            "without a soft nofile minimum, a hard limit below the profile's is still reported",
+            jvm(("1024", "4096"), ("20000", "20000")).profile(HARD_NOFILE_ONLY),
+            Code::PROCESS_LIMIT_BELOW_RECOMMENDED,
+            vec![
+                "PRC001 process:/opt/wso2am-4.2.0:nofile @proc/4242/limits 1024/4096 → >= hard 65535 | no fix",
+            ],
+        ),
+        (
+            "without a soft nofile minimum, the unit's fix raises only the hard limit",
+            Node::new()
+                .file(
+                    UNIT_FILE,
+                    &unit("LimitNOFILE=1024:4096\nLimitNPROC=20000\n"),
+                )
+                .profile(HARD_NOFILE_ONLY),
+            Code::UNIT_LIMIT_BELOW_RECOMMENDED,
+            vec![
+                "SVC001 systemd:wso2am.service:LimitNOFILE @etc/systemd/system/wso2am.service:8 1024:4096 → >= hard 65535 | add `LimitNOFILE` = `1024:65535` to etc/systemd/system/wso2am.service.d/zz-apim-tune.conf",
+            ],
         ),
         (
             "a JVM that is not API-M: nothing",

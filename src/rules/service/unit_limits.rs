@@ -6,7 +6,6 @@
 
 use super::minimum;
 use crate::diag::{Change, Effect, Finding, Fix, Subject};
-use crate::host::limits::LimitValue;
 use crate::host::systemd::{SYSTEMD_DEFAULT_NOFILE, parse_limit};
 use crate::model::Location;
 use crate::rules::{Check, Input, RuleContext};
@@ -20,10 +19,12 @@ declare_rule! {
     /// A systemd service never reads limits.conf: only the unit's limits apply to API-M.
     /// ### Fix
     /// A unit drop-in `<unit>.d/zz-apim-tune.conf` with `[Service] LimitNOFILE=soft:hard`, then
-    /// `systemctl daemon-reload` and a restart of the unit.
+    /// `systemctl daemon-reload` and a restart of the unit. Only the hard `nofile` is raised to
+    /// the profile's: HotSpot raises its soft limit to the hard one at start (`MaxFDLimit`).
     /// ### Sources
-    /// - systemd.exec: LimitNOFILE=, LimitNPROC=
-    /// - systemd-system.conf: DefaultLimitNOFILE=
+    /// - systemd.exec, LimitNOFILE= and LimitNPROC=
+    /// - systemd-system.conf, DefaultLimitNOFILE=
+    /// - verified-facts, HotSpot raises nofile soft to hard (MaxFDLimit)
     pub(crate) static RULE = "SVC001" "unit-limit-below-recommended" Warning "the systemd unit running API-M has a limit below the recommended one",
     inputs: [Input::Units, Input::Expectations],
     check: Check::Node(check),
@@ -32,11 +33,12 @@ declare_rule! {
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     for unit in cx.units {
         for (item, key) in [("nofile", "LimitNOFILE"), ("nproc", "LimitNPROC")] {
-            let (Some((soft_min, why)), Some((hard_min, _))) =
-                (minimum(cx, item, "soft"), minimum(cx, item, "hard"))
-            else {
+            // The hard minimum is what matters; a soft one only where the profile has it (not
+            // for `nofile`: HotSpot raises its soft limit to the hard one, MaxFDLimit).
+            let Some((hard_min, why)) = minimum(cx, item, "hard") else {
                 continue;
             };
+            let soft_min = minimum(cx, item, "soft").map(|(v, _)| v);
             let own = if item == "nofile" {
                 unit.limit_nofile.as_ref()
             } else {
@@ -63,21 +65,31 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
                 // Unset LimitNPROC leaves the kernel's per-user default, which scales with RAM.
                 _ => continue,
             };
-            let Some((soft, hard)) = parse_limit(&value) else {
+            let Some((written_soft, hard)) = parse_limit(&value) else {
                 continue;
             };
             // HotSpot raises its soft NOFILE to the hard limit at start (MaxFDLimit): for the
             // JVM the soft value in effect is the hard one.
             let soft = if item == "nofile" {
-                soft.max(hard)
+                written_soft.max(hard)
             } else {
-                soft
+                written_soft
             };
-            if soft >= soft_min && hard >= hard_min {
+            if soft_min.is_none_or(|m| soft >= m) && hard >= hard_min {
                 continue;
             }
-            let target = |cur: LimitValue, min: LimitValue| cur.max(min).to_string();
-            let fixed = format!("{}:{}", target(soft, soft_min), target(hard, hard_min));
+            let hard_fixed = hard.max(hard_min);
+            let fixed = format!(
+                "{}:{hard_fixed}",
+                // Never above the new hard limit: systemd refuses a soft value above it.
+                written_soft
+                    .max(soft_min.unwrap_or(written_soft))
+                    .min(hard_fixed)
+            );
+            let expected = match soft_min {
+                Some(m) => format!("{m}:{hard_min}"),
+                None => format!("hard {hard_min}"),
+            };
             // Sorts after every drop-in of the unit (`override.conf`, what `systemctl edit`
             // writes, among them), so ours wins.
             let drop_in = crate::host::in_effect::unit_drop_in(unit);
@@ -88,18 +100,22 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
                     setting: key.to_string(),
                 },
                 format!(
-                    "`{key}` of `{}` is {value}, expected at least {soft_min}:{hard_min}",
+                    "`{key}` of `{}` is {value}, expected at least {expected}",
                     unit.name
                 ),
             )
             .at(location.or_else(|| Some(Location::file_only(&unit.file.display))))
             .current(value.clone())
-            .expected(format!(">= {soft_min}:{hard_min}"))
+            .expected(format!(">= {expected}"))
             .why(format!(
                 "{why}; a systemd service gets its limits from the unit, never from limits.conf"
             ))
-            .see("systemd.exec(5) LimitNOFILE=; systemd-system.conf(5) DefaultLimitNOFILE=")
+            .see("systemd.exec, LimitNOFILE=; systemd-system.conf, DefaultLimitNOFILE=")
             .note(format!("from {from}"))
+            .note(format!(
+                "applies to the service, which runs as `{}`; limits.conf does not",
+                unit.user.as_ref().map_or("root", |u| u.value.as_str())
+            ))
             .note(format!(
                 "after the fix: `systemctl daemon-reload` and `systemctl restart {}`",
                 unit.name
