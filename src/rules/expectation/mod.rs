@@ -419,7 +419,16 @@ fn unlimited_aware(check: &Check, value: Option<String>) -> Check {
 }
 
 fn apim_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
-    let obs = cx.apim?.observe(&exp.key)?;
+    let apim = cx.apim?;
+    let obs = apim.observe(&exp.key)?;
+    // A setting only read with the NHTTP transport or the WS key-validation client is judged
+    // only when the home really uses it: on any other home it does nothing, and a fix would
+    // write lines that never take effect. Unknown (axis2.xml absent or broken) is not judged.
+    if let Some(req) = obs.setting.only_with
+        && apim.uses(req) != Some(true)
+    {
+        return None;
+    }
     let mut notes = Vec::new();
     if let Some(n) = &obs.note {
         notes.push(n.clone());
