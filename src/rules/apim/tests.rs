@@ -116,51 +116,6 @@ fn apim_rules() {
             ],
         ),
         (
-            "keep-alive equal to the socket timeout: one second below it",
-            modern(
-                "[transport.http]\nsocket_timeout = 60000\n\n[passthru_http]\nworker_thread_keepalive_sec = 60\n",
-            ),
-            Code::KEEPALIVE_NOT_BELOW_SOCKET_TIMEOUT,
-            vec![
-                "APM011 deployment.toml:passthru_http.worker_thread_keepalive_sec @opt/wso2am-4.2.0/repository/conf/deployment.toml:5 60 s → < 60 s | set `59` at opt/wso2am-4.2.0/repository/conf/deployment.toml:5",
-            ],
-        ),
-        (
-            "keep-alive above the default socket timeout (180000 ms)",
-            modern("[passthru_http]\nworker_thread_keepalive_sec = 300\n"),
-            Code::KEEPALIVE_NOT_BELOW_SOCKET_TIMEOUT,
-            vec![
-                "APM011 deployment.toml:passthru_http.worker_thread_keepalive_sec @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 300 s → < 180 s | set `179` at opt/wso2am-4.2.0/repository/conf/deployment.toml:2",
-            ],
-        ),
-        (
-            "the default keep-alive (60 s) above a 30 s socket timeout: no line to change",
-            modern("[transport.http]\nsocket_timeout = 30000\n"),
-            Code::KEEPALIVE_NOT_BELOW_SOCKET_TIMEOUT,
-            vec![
-                "APM011 deployment.toml:passthru_http.worker_thread_keepalive_sec @opt/wso2am-4.2.0/repository/conf/deployment.toml 60 s → < 30 s | no fix",
-            ],
-        ),
-        (
-            "keep-alive below the socket timeout: nothing",
-            modern(
-                "[passthru_http]\nworker_thread_keepalive_sec = 60\n'http.socket.timeout' = 180000\n",
-            ),
-            Code::KEEPALIVE_NOT_BELOW_SOCKET_TIMEOUT,
-            vec![],
-        ),
-        (
-            "2.x: passthru-http.properties",
-            legacy(
-                "passthru-http.properties",
-                "worker_thread_keepalive_sec=60\nhttp.socket.timeout=60000\n",
-            ),
-            Code::KEEPALIVE_NOT_BELOW_SOCKET_TIMEOUT,
-            vec![
-                "APM011 passthru-http.properties:worker_thread_keepalive_sec @opt/wso2am-2.6.0/repository/conf/passthru-http.properties:1 60 s → < 60 s | set `59` at opt/wso2am-2.6.0/repository/conf/passthru-http.properties:1",
-            ],
-        ),
-        (
             "8 pass-through reactor threads on 4 cores",
             modern(
                 "[passthru_http]\nio_threads_per_reactor = 8\n\n[n_http]\nsnd_io_threads = 4\nlst_io_threads = 4\n",
@@ -209,21 +164,16 @@ fn apim_rules() {
             vec![],
         ),
         (
-            "NHTTP threads unset: synapse's default 2 is not the core count, added to the file",
+            "reactor threads unset: the default is the core count, and NHTTP (not configured) is never judged",
             modern("[server]\nhostname = \"localhost\"\n"),
             Code::IO_THREADS_NOT_CORE_COUNT,
-            vec![
-                "APM012 deployment.toml:n_http.lst_io_threads @opt/wso2am-4.2.0/repository/conf/deployment.toml 2 → 4 | add `n_http.lst_io_threads` = `4` to opt/wso2am-4.2.0/repository/conf/deployment.toml",
-                "APM012 deployment.toml:n_http.snd_io_threads @opt/wso2am-4.2.0/repository/conf/deployment.toml 2 → 4 | add `n_http.snd_io_threads` = `4` to opt/wso2am-4.2.0/repository/conf/deployment.toml",
-            ],
+            vec![],
         ),
         (
-            "2.x: passthru-http.properties; nhttp.properties is absent, so nothing to add to",
+            "2.x: passthru-http.properties; the NHTTP reactor is not judged",
             legacy("passthru-http.properties", "io_threads_per_reactor=16\n"),
             Code::IO_THREADS_NOT_CORE_COUNT,
             vec![
-                "APM012 nhttp.properties:lst_io_threads @opt/wso2am-2.6.0/repository/conf/nhttp.properties 2 → 4 | no fix",
-                "APM012 nhttp.properties:snd_io_threads @opt/wso2am-2.6.0/repository/conf/nhttp.properties 2 → 4 | no fix",
                 "APM012 passthru-http.properties:io_threads_per_reactor @opt/wso2am-2.6.0/repository/conf/passthru-http.properties:1 16 → 4 | set `4` at opt/wso2am-2.6.0/repository/conf/passthru-http.properties:1",
             ],
         ),
@@ -346,11 +296,19 @@ fn apim_rules() {
             vec![],
         ),
         (
-            "generic: a socket timeout above the profile's range is set to its maximum",
+            "generic: a long socket timeout is not a finding (it must outlast the global timeout)",
             modern("[transport.http]\nsocket_timeout = 600000\n"),
             Code::SETTING_ABOVE_RECOMMENDED,
+            vec![],
+        ),
+        (
+            "generic: a 60 s socket timeout is raised to 180000, above the 120000 global timeout",
+            modern("[transport.http]\nsocket_timeout = 60000\n"),
+            Code::SETTING_BELOW_RECOMMENDED,
             vec![
-                "APM002 deployment.toml:transport.http.socket_timeout @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 600000 → between 60000 and 180000 | set `180000` at opt/wso2am-4.2.0/repository/conf/deployment.toml:2",
+                "APM001 deployment.toml:transport.client.default_max_connection_per_host @opt/wso2am-4.2.0/repository/conf/deployment.toml 500 → >= 1000 | add `transport.client.default_max_connection_per_host` = `1000` to opt/wso2am-4.2.0/repository/conf/deployment.toml",
+                "APM001 deployment.toml:transport.client.max_total_connections @opt/wso2am-4.2.0/repository/conf/deployment.toml 15000 → >= 30000 | add `transport.client.max_total_connections` = `30000` to opt/wso2am-4.2.0/repository/conf/deployment.toml",
+                "APM001 deployment.toml:transport.http.socket_timeout @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 60000 → >= 180000 | set `180000` at opt/wso2am-4.2.0/repository/conf/deployment.toml:2",
             ],
         ),
         (
