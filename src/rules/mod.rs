@@ -100,6 +100,7 @@ registry! {
     SETTING_SHOULD_BE_ABSENT => expectation::codes::APIM_PRESENT,
     TOKEN_CACHES_BOTH_ENABLED => apim::token_caches::RULE,
     IO_THREADS_NOT_CORE_COUNT => apim::io_threads::RULE,
+    TIMEOUT_ORDER_INVERTED => apim::timeout_order::RULE,
     VALIDATION_QUERY_MISMATCH => apim::validation_query::RULE,
     TOML_KEY_HAS_NO_EFFECT => apim::unread_key::RULE,
     TOML_ALIASES_CONFLICT => apim::alias_conflict::RULE,

@@ -5,6 +5,7 @@
 pub mod alias_conflict;
 pub mod io_threads;
 pub mod role_mismatch;
+pub mod timeout_order;
 pub mod token_caches;
 pub mod unread_key;
 pub mod validation_query;
