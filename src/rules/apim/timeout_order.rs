@@ -47,11 +47,15 @@ declare_rule! {
 const SEE: &str = "carbon-apimgt-5560; endpoint-timeouts; tuning-4.x, Timeout configurations";
 
 fn millis(o: &Observed) -> Option<i64> {
-    o.value.as_deref().and_then(|v| v.trim().parse::<i64>().ok())
+    o.value
+        .as_deref()
+        .and_then(|v| v.trim().parse::<i64>().ok())
 }
 
 fn at(o: &Observed) -> Option<Location> {
-    o.set_at.clone().or_else(|| Some(Location::file_only(&o.file)))
+    o.set_at
+        .clone()
+        .or_else(|| Some(Location::file_only(&o.file)))
 }
 
 fn with_notes(mut f: Finding, obs: &[&Observed]) -> Finding {
