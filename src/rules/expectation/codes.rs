@@ -12,6 +12,11 @@ declare_rule! {
     /// The profile entry's `why` says what runs out: backlog, buffers, ports, file handles.
     /// ### Fix
     /// Raise the value in the sysctl file that wins at boot, or in a late-sorting sysctl.d drop-in.
+    /// ### Sources
+    /// Each finding names its profile entry's own source (`see`); the family draws on:
+    /// - ip-sysctl
+    /// - sysctl.d
+    /// - tuning-4.x, OS-level settings
     pub(crate) static SYSCTL_BELOW = "SYS001" "sysctl-below-recommended" Warning "a kernel parameter is below the recommended minimum",
     inputs: [Input::Sysctl, Input::Expectations],
     check: Check::Expectation,
@@ -24,6 +29,11 @@ declare_rule! {
     /// See the profile entry's `why`.
     /// ### Fix
     /// Lower the value in the file that wins at boot.
+    /// ### Sources
+    /// Each finding names its profile entry's own source (`see`); the family draws on:
+    /// - ip-sysctl
+    /// - sysctl.d
+    /// - tuning-4.x, OS-level settings
     pub(crate) static SYSCTL_ABOVE = "SYS002" "sysctl-above-recommended" Warning "a kernel parameter is above the recommended maximum",
     inputs: [Input::Sysctl, Input::Expectations],
     check: Check::Expectation,
@@ -36,6 +46,11 @@ declare_rule! {
     /// See the profile entry's `why`.
     /// ### Fix
     /// Set the expected value in the file that wins at boot.
+    /// ### Sources
+    /// Each finding names its profile entry's own source (`see`); the family draws on:
+    /// - ip-sysctl
+    /// - sysctl.d
+    /// - tuning-4.x, OS-level settings
     pub(crate) static SYSCTL_MISMATCH = "SYS003" "sysctl-not-recommended" Warning "a kernel parameter differs from the recommended value",
     inputs: [Input::Sysctl, Input::Expectations],
     check: Check::Expectation,
@@ -48,6 +63,11 @@ declare_rule! {
     /// See the profile entry's `why`.
     /// ### Fix
     /// Remove (comment out) the line.
+    /// ### Sources
+    /// Each finding names its profile entry's own source (`see`); the family draws on:
+    /// - ip-sysctl
+    /// - sysctl.d
+    /// - tuning-4.x, OS-level settings
     pub(crate) static SYSCTL_PRESENT = "SYS004" "sysctl-should-be-absent" Warning "a kernel parameter is set that should not be",
     inputs: [Input::Sysctl, Input::Expectations],
     check: Check::Expectation,
@@ -62,6 +82,10 @@ declare_rule! {
     /// "Too many open files" and refused connections.
     /// ### Fix
     /// Raise the line that wins, or add a limits.d drop-in for the API-M user.
+    /// ### Sources
+    /// Each finding names its profile entry's own source (`see`); the family draws on:
+    /// - limits.conf.5
+    /// - tuning-4.x, OS-level settings
     pub(crate) static LIMIT_BELOW = "LIM001" "limit-below-recommended" Warning "a resource limit is below the recommended minimum",
     inputs: [Input::Limits, Input::Expectations],
     check: Check::Expectation,
@@ -74,6 +98,12 @@ declare_rule! {
     /// See the profile entry's `why`.
     /// ### Fix
     /// Raise the value in the file the detected version reads (deployment.toml on 3.x/4.x).
+    /// ### Sources
+    /// Each finding names its profile entry's own source (`see`); the family draws on:
+    /// - tuning-4.x
+    /// - caching
+    /// - data-growth
+    /// - throttling-4.x
     pub(crate) static APIM_BELOW = "APM001" "setting-below-recommended" Warning "an API-M setting is below the recommended minimum",
     inputs: [Input::Apim, Input::Expectations],
     check: Check::Expectation,
@@ -86,6 +116,12 @@ declare_rule! {
     /// See the profile entry's `why`.
     /// ### Fix
     /// Lower the value in the file the detected version reads.
+    /// ### Sources
+    /// Each finding names its profile entry's own source (`see`); the family draws on:
+    /// - tuning-4.x
+    /// - caching
+    /// - data-growth
+    /// - throttling-4.x
     pub(crate) static APIM_ABOVE = "APM002" "setting-above-recommended" Warning "an API-M setting is above the recommended maximum",
     inputs: [Input::Apim, Input::Expectations],
     check: Check::Expectation,
@@ -98,6 +134,12 @@ declare_rule! {
     /// See the profile entry's `why`.
     /// ### Fix
     /// Set the expected value in the file the detected version reads.
+    /// ### Sources
+    /// Each finding names its profile entry's own source (`see`); the family draws on:
+    /// - tuning-4.x
+    /// - caching
+    /// - data-growth
+    /// - throttling-4.x
     pub(crate) static APIM_MISMATCH = "APM003" "setting-not-recommended" Warning "an API-M setting differs from the recommended value",
     inputs: [Input::Apim, Input::Expectations],
     check: Check::Expectation,
@@ -110,6 +152,12 @@ declare_rule! {
     /// See the profile entry's `why`.
     /// ### Fix
     /// Remove the setting.
+    /// ### Sources
+    /// Each finding names its profile entry's own source (`see`); the family draws on:
+    /// - tuning-4.x
+    /// - caching
+    /// - data-growth
+    /// - throttling-4.x
     pub(crate) static APIM_PRESENT = "APM004" "setting-should-be-absent" Warning "an API-M setting is set that should not be",
     inputs: [Input::Apim, Input::Expectations],
     check: Check::Expectation,
@@ -122,6 +170,11 @@ declare_rule! {
     /// See the profile entry's `why`.
     /// ### Fix
     /// Raise it in `JVM_MEM_OPTS` of the start-up script (or the environment that sets it).
+    /// ### Sources
+    /// Each finding names its profile entry's own source (`see`); the family draws on:
+    /// - java-man
+    /// - jaxp-limits
+    /// - tuning-4.x, JVM-level settings
     pub(crate) static JVM_BELOW = "JVM001" "jvm-below-recommended" Warning "a JVM option is below the recommended minimum",
     inputs: [Input::Host, Input::Jvm, Input::Expectations],
     check: Check::Expectation,
@@ -134,6 +187,11 @@ declare_rule! {
     /// See the profile entry's `why`.
     /// ### Fix
     /// Lower it in the start-up script.
+    /// ### Sources
+    /// Each finding names its profile entry's own source (`see`); the family draws on:
+    /// - java-man
+    /// - jaxp-limits
+    /// - tuning-4.x, JVM-level settings
     pub(crate) static JVM_ABOVE = "JVM002" "jvm-above-recommended" Warning "a JVM option is above the recommended maximum",
     inputs: [Input::Host, Input::Jvm, Input::Expectations],
     check: Check::Expectation,
@@ -146,6 +204,11 @@ declare_rule! {
     /// See the profile entry's `why`.
     /// ### Fix
     /// Set it in the start-up script.
+    /// ### Sources
+    /// Each finding names its profile entry's own source (`see`); the family draws on:
+    /// - java-man
+    /// - jaxp-limits
+    /// - tuning-4.x, JVM-level settings
     pub(crate) static JVM_MISMATCH = "JVM003" "jvm-not-recommended" Warning "a JVM option differs from the recommended value",
     inputs: [Input::Host, Input::Jvm, Input::Expectations],
     check: Check::Expectation,
@@ -158,6 +221,11 @@ declare_rule! {
     /// See the profile entry's `why`.
     /// ### Fix
     /// Remove it from the start-up script.
+    /// ### Sources
+    /// Each finding names its profile entry's own source (`see`); the family draws on:
+    /// - java-man
+    /// - jaxp-limits
+    /// - tuning-4.x, JVM-level settings
     pub(crate) static JVM_PRESENT = "JVM004" "jvm-flag-should-be-absent" Warning "a JVM option is set that should not be",
     inputs: [Input::Host, Input::Jvm, Input::Expectations],
     check: Check::Expectation,
