@@ -30,6 +30,8 @@ pub struct AuditOptions {
     pub waivers: Option<PathBuf>,
     /// A previous JSON report: only findings it does not have are kept.
     pub baseline: Option<PathBuf>,
+    /// `--client-timeout`: the idle timeout of the clients or load balancer, in seconds.
+    pub client_timeout_s: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -296,6 +298,7 @@ fn audit_reading(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditErr
         processes: &processes,
         jvm_in_effect: jvm_in_effect.as_ref(),
         problems: &problems,
+        client_timeout_ms: opts.client_timeout_s.map(|s| s.saturating_mul(1000)),
     };
     let mut findings = Vec::new();
     let mut subjects = Vec::new();

@@ -57,6 +57,9 @@ pub struct Setting {
     pub unit: Option<String>,
     pub fallback: Option<Fallback>,
     pub at: Vec<At>,
+    /// The transport or client without which the product never reads this setting
+    /// (`only-with`): the audit judges it only when the home uses it ([`super::transport`]).
+    pub only_with: Option<super::transport::Requires>,
 }
 
 impl Setting {
@@ -73,13 +76,14 @@ struct RawCatalog {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawSetting {
     id: String,
     #[serde(rename = "type")]
     ty: String,
     unit: Option<String>,
     fallback: Option<RawFallback>,
+    only_with: Option<String>,
     at: Vec<RawAt>,
 }
 
@@ -142,6 +146,13 @@ fn convert(raw: RawCatalog) -> Result<Vec<Setting>, String> {
             "string" => SettingType::String,
             other => return Err(format!("setting `{}`: unknown type `{other}`", s.id)),
         };
+        let only_with = match &s.only_with {
+            None => None,
+            Some(w) => Some(
+                super::transport::Requires::parse(w)
+                    .ok_or_else(|| format!("setting `{}`: unknown `only-with` `{w}`", s.id))?,
+            ),
+        };
         let mut at = Vec::new();
         for a in s.at {
             let versions =
@@ -183,6 +194,7 @@ fn convert(raw: RawCatalog) -> Result<Vec<Setting>, String> {
                 multiply: f.multiply,
             }),
             at,
+            only_with,
         });
     }
     Ok(out)
@@ -290,5 +302,28 @@ mod tests {
                 .at_version(Version::new(2, 1, 0))
                 .is_none()
         );
+    }
+
+    #[test]
+    fn transport_bound_settings_say_what_they_need() {
+        use super::super::transport::Requires;
+        for id in [
+            "nhttp.snd_t_core",
+            "nhttp.lst_io_threads",
+            "nhttp.socket_timeout_sender",
+        ] {
+            assert_eq!(find(id).unwrap().only_with, Some(Requires::Nhttp), "{id}");
+        }
+        for id in [
+            "key_validation.so_timeout",
+            "key_validation.connection_timeout",
+        ] {
+            assert_eq!(
+                find(id).unwrap().only_with,
+                Some(Requires::WsKeyValidation),
+                "{id}"
+            );
+        }
+        assert_eq!(find("passthru.socket_timeout").unwrap().only_with, None);
     }
 }

@@ -13,6 +13,8 @@ pub mod mapper;
 pub mod properties;
 pub mod role;
 pub(crate) mod shell;
+pub mod synapse_configs;
+pub mod transport;
 pub mod xml;
 
 use crate::diag::Subject;
@@ -375,6 +377,16 @@ impl ApimModel {
             Some(Parsed::Ok(p)) => Some(p),
             _ => None,
         }
+    }
+
+    /// The endpoint timeouts of the APIs and endpoints deployed as files (up to 3.x).
+    pub fn endpoint_timeouts(&self) -> synapse_configs::EndpointTimeouts {
+        synapse_configs::read(self)
+    }
+
+    /// Whether this home uses the transport or client `req` names (`None`: unknown).
+    pub fn uses(&self, req: transport::Requires) -> Option<bool> {
+        transport::uses(self, req)
     }
 
     pub fn xml_doc(&self, name: &str) -> Option<&xml::XmlDoc> {

@@ -652,6 +652,10 @@ pub struct AuditArgs {
     /// Lowest severity that makes the exit code 1.
     #[arg(long, value_enum, default_value_t = FailOn::Warning, help_heading = "Output")]
     pub fail_on: FailOn,
+    /// The idle timeout of the clients or load balancer in front of the gateway, in seconds:
+    /// APM020 then checks it lies between the global timeout and the socket timeout.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..), help_heading = "API-M")]
+    pub client_timeout: Option<u64>,
 
     /// Print a unified diff of what --apply would change (exit 1 when there is a change).
     #[arg(long, conflicts_with = "apply", help_heading = "Changes")]

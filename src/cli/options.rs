@@ -17,6 +17,7 @@ pub(super) fn options(a: &AuditArgs) -> AuditOptions {
             default.is_file().then_some(default)
         }),
         baseline: a.baseline.clone(),
+        client_timeout_s: a.client_timeout,
         ..target_options(&a.target)
     }
 }
@@ -40,5 +41,6 @@ pub(super) fn target_options(a: &TargetArgs) -> AuditOptions {
         user: a.user.clone(),
         waivers: None,
         baseline: None,
+        client_timeout_s: None,
     }
 }

@@ -99,8 +99,8 @@ registry! {
     SETTING_NOT_RECOMMENDED => expectation::codes::APIM_MISMATCH,
     SETTING_SHOULD_BE_ABSENT => expectation::codes::APIM_PRESENT,
     TOKEN_CACHES_BOTH_ENABLED => apim::token_caches::RULE,
-    KEEPALIVE_NOT_BELOW_SOCKET_TIMEOUT => apim::keepalive::RULE,
     IO_THREADS_NOT_CORE_COUNT => apim::io_threads::RULE,
+    TIMEOUT_ORDER_INVERTED => apim::timeout_order::RULE,
     VALIDATION_QUERY_MISMATCH => apim::validation_query::RULE,
     TOML_KEY_HAS_NO_EFFECT => apim::unread_key::RULE,
     TOML_ALIASES_CONFLICT => apim::alias_conflict::RULE,
@@ -265,6 +265,9 @@ pub struct RuleContext<'a> {
     pub jvm_in_effect: Option<&'a crate::apim::jvm_effect::JvmInEffect>,
     /// Files that could not be read or parsed.
     pub problems: &'a [SourceProblem],
+    /// The idle timeout of the clients or load balancer in front of the gateway, in ms, when the
+    /// operator gives it (`--client-timeout`); unknown otherwise.
+    pub client_timeout_ms: Option<u64>,
 }
 
 impl RuleContext<'_> {

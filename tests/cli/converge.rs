@@ -163,8 +163,10 @@ fn every_corpus_home_converges_inside_a_host() {
         fixed += n;
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // A floor so that "converges" is not trivially true; issue 14 removed the NHTTP and other
+    // no-effect fixes, which were most of a stock home's fixable findings.
     assert!(
-        fixed >= 10 * homes.len(),
+        fixed >= 5 * homes.len(),
         "only {fixed} fixable findings over {} homes",
         homes.len()
     );

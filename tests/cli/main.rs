@@ -27,6 +27,7 @@ mod secrets;
 #[path = "../../src/test_support/skip.rs"]
 mod skip;
 mod sysctl_boot;
+mod transport_advice;
 mod validate;
 
 use assert_cmd::Command;

@@ -1,11 +1,11 @@
-//! API-M rules that need code: both token caches on, keep-alive vs socket timeout, reactor
+//! API-M rules that need code: both token caches on, reactor
 //! threads vs cores, datasource validation queries vs their database, deployment.toml keys that
 //! set nothing, and aliases that disagree.
 
 pub mod alias_conflict;
 pub mod io_threads;
-pub mod keepalive;
 pub mod role_mismatch;
+pub mod timeout_order;
 pub mod token_caches;
 pub mod unread_key;
 pub mod validation_query;

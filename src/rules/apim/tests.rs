@@ -116,51 +116,6 @@ fn apim_rules() {
             ],
         ),
         (
-            "keep-alive equal to the socket timeout: one second below it",
-            modern(
-                "[transport.http]\nsocket_timeout = 60000\n\n[passthru_http]\nworker_thread_keepalive_sec = 60\n",
-            ),
-            Code::KEEPALIVE_NOT_BELOW_SOCKET_TIMEOUT,
-            vec![
-                "APM011 deployment.toml:passthru_http.worker_thread_keepalive_sec @opt/wso2am-4.2.0/repository/conf/deployment.toml:5 60 s → < 60 s | set `59` at opt/wso2am-4.2.0/repository/conf/deployment.toml:5",
-            ],
-        ),
-        (
-            "keep-alive above the default socket timeout (180000 ms)",
-            modern("[passthru_http]\nworker_thread_keepalive_sec = 300\n"),
-            Code::KEEPALIVE_NOT_BELOW_SOCKET_TIMEOUT,
-            vec![
-                "APM011 deployment.toml:passthru_http.worker_thread_keepalive_sec @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 300 s → < 180 s | set `179` at opt/wso2am-4.2.0/repository/conf/deployment.toml:2",
-            ],
-        ),
-        (
-            "the default keep-alive (60 s) above a 30 s socket timeout: no line to change",
-            modern("[transport.http]\nsocket_timeout = 30000\n"),
-            Code::KEEPALIVE_NOT_BELOW_SOCKET_TIMEOUT,
-            vec![
-                "APM011 deployment.toml:passthru_http.worker_thread_keepalive_sec @opt/wso2am-4.2.0/repository/conf/deployment.toml 60 s → < 30 s | no fix",
-            ],
-        ),
-        (
-            "keep-alive below the socket timeout: nothing",
-            modern(
-                "[passthru_http]\nworker_thread_keepalive_sec = 60\n'http.socket.timeout' = 180000\n",
-            ),
-            Code::KEEPALIVE_NOT_BELOW_SOCKET_TIMEOUT,
-            vec![],
-        ),
-        (
-            "2.x: passthru-http.properties",
-            legacy(
-                "passthru-http.properties",
-                "worker_thread_keepalive_sec=60\nhttp.socket.timeout=60000\n",
-            ),
-            Code::KEEPALIVE_NOT_BELOW_SOCKET_TIMEOUT,
-            vec![
-                "APM011 passthru-http.properties:worker_thread_keepalive_sec @opt/wso2am-2.6.0/repository/conf/passthru-http.properties:1 60 s → < 60 s | set `59` at opt/wso2am-2.6.0/repository/conf/passthru-http.properties:1",
-            ],
-        ),
-        (
             "8 pass-through reactor threads on 4 cores",
             modern(
                 "[passthru_http]\nio_threads_per_reactor = 8\n\n[n_http]\nsnd_io_threads = 4\nlst_io_threads = 4\n",
@@ -209,21 +164,16 @@ fn apim_rules() {
             vec![],
         ),
         (
-            "NHTTP threads unset: synapse's default 2 is not the core count, added to the file",
+            "reactor threads unset: the default is the core count, and NHTTP (not configured) is never judged",
             modern("[server]\nhostname = \"localhost\"\n"),
             Code::IO_THREADS_NOT_CORE_COUNT,
-            vec![
-                "APM012 deployment.toml:n_http.lst_io_threads @opt/wso2am-4.2.0/repository/conf/deployment.toml 2 → 4 | add `n_http.lst_io_threads` = `4` to opt/wso2am-4.2.0/repository/conf/deployment.toml",
-                "APM012 deployment.toml:n_http.snd_io_threads @opt/wso2am-4.2.0/repository/conf/deployment.toml 2 → 4 | add `n_http.snd_io_threads` = `4` to opt/wso2am-4.2.0/repository/conf/deployment.toml",
-            ],
+            vec![],
         ),
         (
-            "2.x: passthru-http.properties; nhttp.properties is absent, so nothing to add to",
+            "2.x: passthru-http.properties; the NHTTP reactor is not judged",
             legacy("passthru-http.properties", "io_threads_per_reactor=16\n"),
             Code::IO_THREADS_NOT_CORE_COUNT,
             vec![
-                "APM012 nhttp.properties:lst_io_threads @opt/wso2am-2.6.0/repository/conf/nhttp.properties 2 → 4 | no fix",
-                "APM012 nhttp.properties:snd_io_threads @opt/wso2am-2.6.0/repository/conf/nhttp.properties 2 → 4 | no fix",
                 "APM012 passthru-http.properties:io_threads_per_reactor @opt/wso2am-2.6.0/repository/conf/passthru-http.properties:1 16 → 4 | set `4` at opt/wso2am-2.6.0/repository/conf/passthru-http.properties:1",
             ],
         ),
@@ -346,11 +296,19 @@ fn apim_rules() {
             vec![],
         ),
         (
-            "generic: a socket timeout above the profile's range is set to its maximum",
+            "generic: a long socket timeout is not a finding (it must outlast the global timeout)",
             modern("[transport.http]\nsocket_timeout = 600000\n"),
             Code::SETTING_ABOVE_RECOMMENDED,
+            vec![],
+        ),
+        (
+            "generic: a 60 s socket timeout is raised to 180000, above the 120000 global timeout",
+            modern("[transport.http]\nsocket_timeout = 60000\n"),
+            Code::SETTING_BELOW_RECOMMENDED,
             vec![
-                "APM002 deployment.toml:transport.http.socket_timeout @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 600000 → between 60000 and 180000 | set `180000` at opt/wso2am-4.2.0/repository/conf/deployment.toml:2",
+                "APM001 deployment.toml:transport.client.default_max_connection_per_host @opt/wso2am-4.2.0/repository/conf/deployment.toml 500 → >= 1000 | add `transport.client.default_max_connection_per_host` = `1000` to opt/wso2am-4.2.0/repository/conf/deployment.toml",
+                "APM001 deployment.toml:transport.client.max_total_connections @opt/wso2am-4.2.0/repository/conf/deployment.toml 15000 → >= 30000 | add `transport.client.max_total_connections` = `30000` to opt/wso2am-4.2.0/repository/conf/deployment.toml",
+                "APM001 deployment.toml:transport.http.socket_timeout @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 60000 → >= 180000 | set `180000` at opt/wso2am-4.2.0/repository/conf/deployment.toml:2",
             ],
         ),
         (
@@ -358,6 +316,7 @@ fn apim_rules() {
             modern("[passthru_http]\nworker_pool_queue_length = 100\n"),
             Code::SETTING_NOT_RECOMMENDED,
             vec![
+                "APM003 deployment.toml:apim.throttling.enable_unlimited_tier @opt/wso2am-4.2.0/repository/conf/deployment.toml true → false | add `apim.throttling.enable_unlimited_tier` = `false` to opt/wso2am-4.2.0/repository/conf/deployment.toml",
                 "APM003 deployment.toml:passthru_http.worker_pool_queue_length @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 100 → -1 | set `-1` at opt/wso2am-4.2.0/repository/conf/deployment.toml:2",
             ],
         ),
@@ -490,4 +449,253 @@ fn an_unknown_jdk_is_named() {
         !notes.iter().any(|n| n.starts_with("JDK unknown")),
         "{notes:?}"
     );
+}
+
+/// Package T (issue 14): settings judged only with the transport or client that reads them, the
+/// timeout order, and the throttling / JWT / indexing / key-manager Tomcat entries.
+mod transport {
+    use super::{legacy, modern};
+    use crate::diag::{Code, Severity};
+    use crate::rules::testing::Node;
+
+    /// A 2.1.0 home with these files under `repository/conf` (as shipped: Thrift key validation,
+    /// pass-through only, 60 s socket timeout under a 120 s global timeout).
+    fn home_21(files: &[(&str, &str)]) -> Node {
+        let mut n = Node::new();
+        for (rel, text) in files {
+            n = n.file(&format!("opt/wso2am-2.1.0/repository/conf/{rel}"), text);
+        }
+        n.home("opt/wso2am-2.1.0")
+    }
+
+    const AXIS2_PASSTHRU: &str = r#"<axisconfig name="AxisJava2.0">
+    <transportReceiver name="http" class="org.apache.synapse.transport.passthru.PassThroughHttpListener"/>
+    <!--transportReceiver name="http" class="org.apache.synapse.transport.nhttp.HttpCoreNIOListener"/-->
+    <transportSender name="http" class="org.apache.synapse.transport.passthru.PassThroughHttpSender"/>
+</axisconfig>
+"#;
+
+    const AXIS2_NHTTP: &str = r#"<axisconfig name="AxisJava2.0">
+    <transportReceiver name="http" class="org.apache.synapse.transport.nhttp.HttpCoreNIOListener"/>
+    <transportSender name="http" class="org.apache.synapse.transport.nhttp.HttpCoreNIOSender"/>
+</axisconfig>
+"#;
+
+    const AXIS2_CLIENT: &str = r#"<axisconfig name="AxisJava2.0">
+    <transportSender name="https" class="org.apache.axis2.transport.http.CommonsHTTPTransportSender">
+        <parameter name="SO_TIMEOUT">120000</parameter>
+        <parameter name="CONNECTION_TIMEOUT">60000</parameter>
+    </transportSender>
+</axisconfig>
+"#;
+
+    fn api_manager(client: &str) -> String {
+        format!(
+            "<APIManager>\n    <APIKeyValidator>\n        <KeyValidatorClientType>{client}</KeyValidatorClientType>\n    </APIKeyValidator>\n</APIManager>\n"
+        )
+    }
+
+    #[test]
+    fn nhttp_settings_only_with_an_nhttp_axis2() {
+        let nhttp = "snd_t_core=20\n";
+        let stock = legacy("axis2/axis2.xml", AXIS2_PASSTHRU)
+            .file("opt/wso2am-2.6.0/repository/conf/nhttp.properties", nhttp);
+        assert_eq!(
+            stock
+                .findings(Code::SETTING_BELOW_RECOMMENDED)
+                .iter()
+                .filter(|l| l.contains("nhttp"))
+                .count(),
+            0
+        );
+        let configured = legacy("axis2/axis2.xml", AXIS2_NHTTP)
+            .file("opt/wso2am-2.6.0/repository/conf/nhttp.properties", nhttp);
+        let lines: Vec<String> = configured
+            .findings(Code::SETTING_BELOW_RECOMMENDED)
+            .into_iter()
+            .filter(|l| l.contains("nhttp.properties:snd_t_core"))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                "APM001 nhttp.properties:snd_t_core @opt/wso2am-2.6.0/repository/conf/nhttp.properties:1 20 → >= 200 | set `200` at opt/wso2am-2.6.0/repository/conf/nhttp.properties:1"
+            ]
+        );
+        // 4.x: axis2.xml.j2 has no HttpCoreNIO, so [n_http] never takes effect: never judged.
+        let modern = modern("[n_http]\nsnd_t_core = 20\n");
+        for code in [
+            Code::SETTING_BELOW_RECOMMENDED,
+            Code::IO_THREADS_NOT_CORE_COUNT,
+        ] {
+            assert!(
+                modern.findings(code).iter().all(|l| !l.contains("n_http")),
+                "{:?}",
+                modern.findings(code)
+            );
+        }
+    }
+
+    #[test]
+    fn key_validation_timeouts_only_with_the_ws_client() {
+        let with = |client: &str| {
+            legacy("axis2/axis2_client.xml", AXIS2_CLIENT).file(
+                "opt/wso2am-2.6.0/repository/conf/api-manager.xml",
+                &api_manager(client),
+            )
+        };
+        assert_eq!(
+            with("WSClient")
+                .findings(Code::SETTING_ABOVE_RECOMMENDED)
+                .into_iter()
+                .filter(|l| l.contains("axis2_client"))
+                .collect::<Vec<_>>(),
+            vec![
+                "APM002 axis2_client.xml:/axisconfig/transportSender[@name='https']/parameter[@name='SO_TIMEOUT'] @opt/wso2am-2.6.0/repository/conf/axis2/axis2_client.xml:3 120000 → <= 60000 | set `60000` at opt/wso2am-2.6.0/repository/conf/axis2/axis2_client.xml:3"
+            ]
+        );
+        assert_eq!(
+            with("ThriftClient")
+                .findings(Code::SETTING_ABOVE_RECOMMENDED)
+                .into_iter()
+                .filter(|l| l.contains("axis2_client"))
+                .count(),
+            0
+        );
+    }
+
+    #[test]
+    fn http_client_pools_are_gateway_advice() {
+        let pools = |role: &str| -> Vec<String> {
+            modern("[server]\nhostname = \"localhost\"\n")
+                .role(role)
+                .findings(Code::SETTING_BELOW_RECOMMENDED)
+                .into_iter()
+                .filter(|l| l.contains("transport.client"))
+                .collect()
+        };
+        assert_eq!(pools("gateway").len(), 2);
+        assert_eq!(pools("key-manager"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn timeout_order() {
+        let cases: Vec<(&str, Node, Vec<&str>)> = vec![
+            (
+                "2.1 as shipped: socket 60000 (code default) under a 120000 global timeout",
+                home_21(&[
+                    ("passthru-http.properties", "#http.socket.timeout=60000\n"),
+                    ("synapse.properties", "synapse.global_timeout_interval=120000\n"),
+                ]),
+                vec![
+                    "APM020 passthru-http.properties:http.socket.timeout @opt/wso2am-2.1.0/repository/conf/passthru-http.properties 60000 ms → > 120000 ms | no fix",
+                ],
+            ),
+            (
+                "4.2 defaults: 180000 over 120000, nothing",
+                modern("[server]\nhostname = \"localhost\"\n"),
+                vec![],
+            ),
+            (
+                "4.2: a global timeout raised above the socket timeout",
+                modern("[synapse_properties]\n'synapse.global_timeout_interval' = 300000\n"),
+                vec![
+                    "APM020 deployment.toml:transport.http.socket_timeout @opt/wso2am-4.2.0/repository/conf/deployment.toml 180000 ms → > 300000 ms | no fix",
+                ],
+            ),
+            (
+                "an endpoint timeout above the global timeout, read from a deployed API",
+                legacy("synapse.properties", "synapse.global_timeout_interval=120000\n")
+                    .file("opt/wso2am-2.6.0/repository/conf/passthru-http.properties", "http.socket.timeout=180000\n")
+                    .file(
+                        "opt/wso2am-2.6.0/repository/deployment/server/synapse-configs/default/api/admin--Slow_v1.xml",
+                        "<api name=\"admin--Slow\">\n  <resource>\n    <inSequence>\n      <send>\n        <endpoint>\n          <http uri-template=\"http://backend/slow\">\n            <timeout>\n              <duration>300000</duration>\n              <responseAction>fault</responseAction>\n            </timeout>\n          </http>\n        </endpoint>\n      </send>\n    </inSequence>\n  </resource>\n</api>\n",
+                    ),
+                vec![
+                    "APM020 admin--Slow_v1.xml:timeout/duration @opt/wso2am-2.6.0/repository/deployment/server/synapse-configs/default/api/admin--Slow_v1.xml:8 300000 ms → <= 120000 ms | no fix",
+                ],
+            ),
+            (
+                "a key manager has no gateway timeouts to order",
+                modern("[synapse_properties]\n'synapse.global_timeout_interval' = 300000\n").role("key-manager"),
+                vec![],
+            ),
+        ];
+        for (what, node, want) in cases {
+            assert_eq!(node.findings(Code::TIMEOUT_ORDER_INVERTED), want, "{what}");
+        }
+    }
+
+    #[test]
+    fn the_socket_timeout_fix_outlasts_a_longer_global_timeout() {
+        let node = modern(
+            "[synapse_properties]\n'synapse.global_timeout_interval' = 300000\n\n[transport.http]\nsocket_timeout = 60000\n",
+        );
+        let lines: Vec<String> = node
+            .findings(Code::SETTING_BELOW_RECOMMENDED)
+            .into_iter()
+            .filter(|l| l.contains("socket_timeout"))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                "APM001 deployment.toml:transport.http.socket_timeout @opt/wso2am-4.2.0/repository/conf/deployment.toml:5 60000 → >= 360000 | set `360000` at opt/wso2am-4.2.0/repository/conf/deployment.toml:5"
+            ]
+        );
+    }
+
+    #[test]
+    fn io_threads_is_info() {
+        let node = modern("[passthru_http]\nio_threads_per_reactor = 16\n").cores(2);
+        assert_eq!(
+            node.severities(Code::IO_THREADS_NOT_CORE_COUNT),
+            vec![Severity::Info]
+        );
+    }
+
+    #[test]
+    fn throttling_jwt_indexing_and_key_manager_tomcat() {
+        let all = |node: &Node| -> Vec<String> {
+            [
+                Code::SETTING_BELOW_RECOMMENDED,
+                Code::SETTING_NOT_RECOMMENDED,
+            ]
+            .into_iter()
+            .flat_map(|c| node.findings(c))
+            .filter(|l| {
+                [
+                    "throttling",
+                    "jwt",
+                    "indexing",
+                    "transport.https.properties",
+                ]
+                .iter()
+                .any(|k| l.contains(k))
+            })
+            .collect()
+        };
+        let toml =
+            "[apim.throttling]\nenable_data_publishing = false\n\n[apim.jwt]\nenable = true\n";
+        assert_eq!(
+            all(&modern(toml).role("gateway")),
+            vec![
+                "APM003 deployment.toml:indexing.enable @opt/wso2am-4.2.0/repository/conf/deployment.toml true → false | add `indexing.enable` = `false` to opt/wso2am-4.2.0/repository/conf/deployment.toml",
+                "APM003 deployment.toml:apim.throttling.enable_data_publishing @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 false → true | set `true` at opt/wso2am-4.2.0/repository/conf/deployment.toml:2",
+                "APM003 deployment.toml:apim.jwt.enable @opt/wso2am-4.2.0/repository/conf/deployment.toml:5 true → false | set `false` at opt/wso2am-4.2.0/repository/conf/deployment.toml:5",
+            ]
+        );
+        assert_eq!(
+            all(&modern("[server]\nhostname = \"localhost\"\n").role("key-manager")),
+            vec![
+                "APM001 deployment.toml:transport.https.properties.acceptCount @opt/wso2am-4.2.0/repository/conf/deployment.toml 200 → >= 600 | add `transport.https.properties.acceptCount` = `600` to opt/wso2am-4.2.0/repository/conf/deployment.toml",
+                "APM001 deployment.toml:transport.https.properties.maxThreads @opt/wso2am-4.2.0/repository/conf/deployment.toml 250 → >= 750 | add `transport.https.properties.maxThreads` = `750` to opt/wso2am-4.2.0/repository/conf/deployment.toml",
+                "APM003 deployment.toml:indexing.enable @opt/wso2am-4.2.0/repository/conf/deployment.toml true → false | add `indexing.enable` = `false` to opt/wso2am-4.2.0/repository/conf/deployment.toml",
+            ]
+        );
+        assert_eq!(
+            all(&modern("[server]\nhostname = \"localhost\"\n").role("control-plane")),
+            vec![
+                "APM003 deployment.toml:apim.throttling.enable_unlimited_tier @opt/wso2am-4.2.0/repository/conf/deployment.toml true → false | add `apim.throttling.enable_unlimited_tier` = `false` to opt/wso2am-4.2.0/repository/conf/deployment.toml",
+            ]
+        );
+    }
 }

@@ -419,7 +419,16 @@ fn unlimited_aware(check: &Check, value: Option<String>) -> Check {
 }
 
 fn apim_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
-    let obs = cx.apim?.observe(&exp.key)?;
+    let apim = cx.apim?;
+    let obs = apim.observe(&exp.key)?;
+    // A setting only read with the NHTTP transport or the WS key-validation client is judged
+    // only when the home really uses it: on any other home it does nothing, and a fix would
+    // write lines that never take effect. Unknown (axis2.xml absent or broken) is not judged.
+    if let Some(req) = obs.setting.only_with
+        && apim.uses(req) != Some(true)
+    {
+        return None;
+    }
     let mut notes = Vec::new();
     if let Some(n) = &obs.note {
         notes.push(n.clone());
@@ -430,6 +439,10 @@ fn apim_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
         ty: obs.setting.ty,
         insert: obs.file_exists,
     };
+    let mut check = exp.check.clone();
+    if exp.key == SOCKET_TIMEOUT {
+        outlast_longer_waits(cx, apim, &mut check, &mut notes);
+    }
     // Name the file even when the setting is absent from it: that is where it would go.
     let location = obs.set_at.or_else(|| Some(Location::file_only(&obs.file)));
     Some((
@@ -441,8 +454,52 @@ fn apim_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
             notes,
             target,
         },
-        exp.check.clone(),
+        check,
     ))
+}
+
+const SOCKET_TIMEOUT: &str = "passthru.socket_timeout";
+
+/// The socket timeout must outlast every wait it cuts short (APM020's order): a global timeout
+/// the administrator set and the client or load-balancer idle timeout (`--client-timeout`). The
+/// profile's minimum is raised to a minute above the longest of them, so that the fix never
+/// writes a socket timeout that inverts the order. A global timeout left at its code default
+/// (24 h on 1.x/2.x) is not followed: the profile's own entry for it brings it to 120000.
+fn outlast_longer_waits(
+    cx: &RuleContext,
+    apim: &crate::apim::ApimModel,
+    check: &mut Check,
+    notes: &mut Vec<String>,
+) {
+    let global = apim
+        .observe("synapse.global_timeout_interval")
+        .filter(|o| o.set_at.is_some())
+        .and_then(|o| {
+            o.value
+                .as_deref()
+                .and_then(|v| v.trim().parse::<i64>().ok())
+        });
+    let client = cx.client_timeout_ms.and_then(|c| i64::try_from(c).ok());
+    let Some(longest) = global.into_iter().chain(client).max() else {
+        return;
+    };
+    if let Check::Range {
+        min: Some(Val::Int(lo)),
+        ..
+    } = check
+        && let Some(floor) = longest.checked_add(60_000)
+        && floor > *lo
+    {
+        notes.push(format!(
+            "expected raised to {floor} ms: the socket timeout must outlast the {} ({longest} ms), a minute above it (APM020)",
+            match (global, client) {
+                (Some(g), Some(c)) if c >= g => "client idle timeout (--client-timeout)",
+                (_, None) | (Some(_), Some(_)) => "global timeout set in this home",
+                (None, Some(_)) => "client idle timeout (--client-timeout)",
+            }
+        ));
+        *lo = floor;
+    }
 }
 
 /// The two names of the JAXP entity expansion limit, the one the JDK prefers first.
