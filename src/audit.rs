@@ -31,6 +31,8 @@ pub struct AuditOptions {
     pub waivers: Option<PathBuf>,
     /// A previous JSON report: only findings it does not have are kept.
     pub baseline: Option<PathBuf>,
+    /// The database server's `max_connections` (`--db-max-connections`), for the pool rules.
+    pub db_max_connections: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -281,6 +283,7 @@ fn audit_reading(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditErr
         processes: &processes,
         jvm_in_effect: jvm_in_effect.as_ref(),
         problems: &problems,
+        db_max_connections: opts.db_max_connections,
     };
     let mut findings = Vec::new();
     let mut subjects = Vec::new();

@@ -5,6 +5,7 @@
 //! XML copies in `repository/conf` are regenerated at start-up and are never audited.
 
 pub mod catalog;
+pub mod datasources;
 pub mod deployment_toml;
 pub mod jdk_support;
 pub mod jvm;
@@ -13,6 +14,7 @@ pub mod mapper;
 pub mod properties;
 pub mod role;
 pub(crate) mod shell;
+pub mod wiring;
 pub mod xml;
 
 use crate::diag::Subject;

@@ -40,5 +40,6 @@ pub(super) fn target_options(a: &TargetArgs) -> AuditOptions {
         user: a.user.clone(),
         waivers: None,
         baseline: None,
+        db_max_connections: a.db_max_connections,
     }
 }

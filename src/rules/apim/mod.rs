@@ -3,8 +3,11 @@
 //! set nothing, and aliases that disagree.
 
 pub mod alias_conflict;
+pub mod db_pool;
+pub mod h2_database;
 pub mod io_threads;
 pub mod keepalive;
+pub mod localhost_wiring;
 pub mod role_mismatch;
 pub mod token_caches;
 pub mod unread_key;
