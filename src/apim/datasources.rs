@@ -162,6 +162,17 @@ impl Datasource {
     }
 }
 
+/// `database.apim_db.url` in 4.2.0's default.json, for a home without that file.
+const PRODUCT_APIM_DB_URL: &str = "jdbc:h2:./repository/database/WSO2AM_DB;DB_CLOSE_ON_EXIT=FALSE;AUTO_SERVER=TRUE;LOCK_TIMEOUT=60000";
+/// The tables whose pool options default.json sets (maxActive 50, maxWait 60000).
+const PRODUCT_POOLS: &[&str] = &[
+    "apim_db",
+    "shared_db",
+    "local",
+    "mb.store_db",
+    "identity_db",
+];
+
 /// tomcat-jdbc-pool defaults: what a datasource gets for a setting nobody writes.
 pub const TOMCAT_MAX_ACTIVE: i64 = 100;
 pub const TOMCAT_MAX_WAIT: i64 = 30_000;
@@ -460,13 +471,19 @@ fn toml(apim: &ApimModel) -> Vec<Datasource> {
                 None => (None, None),
             }
         };
-        let (url, url_at) = get("url");
+        let (mut url, url_at) = get("url");
+        if url.is_none() && name == "apim_db" {
+            // A home without default.json: the product's own default (4.2.0 default.json).
+            url = Some(PRODUCT_APIM_DB_URL.to_string());
+        }
         let (driver, _) = get("driver");
         let (ty, _) = get("type");
         let Some(url) = url.filter(|u| !u.trim().is_empty()) else {
             continue;
         };
         let engine = engine_of(Some(&url), driver.as_deref(), ty.as_deref());
+        // Tables default.json gives pool options (50, 60000); others get tomcat-jdbc-pool's.
+        let product_pool = PRODUCT_POOLS.contains(&name.as_str());
         let pool = |leaf: &str, fallback: i64| {
             let key = format!("{prefix}.pool_options.{leaf}");
             let subject = Subject::setting("deployment.toml", key.clone());
@@ -479,6 +496,16 @@ fn toml(apim: &ApimModel) -> Vec<Datasource> {
                     at,
                     subject,
                 },
+                None if product_pool => {
+                    let v = if leaf == "maxActive" { 50 } else { 60_000 };
+                    PoolValue {
+                        value: Some(v),
+                        raw: v.to_string(),
+                        at: None,
+                        subject,
+                        default_from: Some("the product default (default.json)"),
+                    }
+                }
                 None => PoolValue {
                     value: Some(fallback),
                     raw: fallback.to_string(),

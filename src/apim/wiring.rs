@@ -21,6 +21,10 @@ use crate::apim::{ApimModel, Layout};
 use crate::diag::Subject;
 use crate::model::Location;
 
+/// `apim.key_manager.service_url` and `apim.throttling.service_url` in apimgt's default.json.
+const PRODUCT_SERVICE_URL: &str =
+    "https://localhost:${mgt.transport.https.port}${carbon.context}services/";
+
 /// The node a link reaches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
@@ -165,10 +169,14 @@ fn toml(apim: &ApimModel) -> Vec<Link> {
         });
     };
     let get = |key: &str| doc.and_then(|d| d.get(key));
+    // Both service URLs default to this node in 3.2 and 4.x (apimgt default.json); a home
+    // without that file gets the same.
     let default_of = |key: &str| {
-        apim.effective(key)
+        let v = apim
+            .effective(key)
             .and_then(|e| e.value)
-            .map(|v| (v, "not set; the product default applies".to_string()))
+            .unwrap_or_else(|| PRODUCT_SERVICE_URL.to_string());
+        Some((v, "not set; the product default applies".to_string()))
     };
     push(
         Target::KeyManager,
