@@ -387,7 +387,7 @@ fn xml(apim: &ApimModel) -> Vec<Datasource> {
                     raw: default.to_string(),
                     at: None,
                     subject,
-                    default_from: Some("the tomcat-jdbc-pool default"),
+                    default_from: Some("tomcat-jdbc-pool default"),
                 },
             }
         };
@@ -487,11 +487,25 @@ fn toml(apim: &ApimModel) -> Vec<Datasource> {
         let pool = |leaf: &str, fallback: i64| {
             let key = format!("{prefix}.pool_options.{leaf}");
             let subject = Subject::setting("deployment.toml", key.clone());
-            let (value, at) = get(&format!("pool_options.{leaf}"));
+            let (mut value, mut at) = get(&format!("pool_options.{leaf}"));
+            // carbon-kernel's key-mappings.json aliases `shared_db`'s snake_case names; a home
+            // without that file still reads them.
+            let snake = if leaf == "maxActive" {
+                "max_active"
+            } else {
+                "max_wait"
+            };
+            if at.is_none()
+                && name == "shared_db"
+                && let Some(e) = doc.get(&format!("{prefix}.pool_options.{snake}"))
+            {
+                value = Some(e.value.clone());
+                at = Some(doc.file.location(e.value_span));
+            }
             match value {
                 Some(v) => PoolValue {
                     value: v.trim().parse().ok(),
-                    default_from: at.is_none().then_some("the product default (default.json)"),
+                    default_from: at.is_none().then_some("product default"),
                     raw: v,
                     at,
                     subject,
@@ -503,7 +517,7 @@ fn toml(apim: &ApimModel) -> Vec<Datasource> {
                         raw: v.to_string(),
                         at: None,
                         subject,
-                        default_from: Some("the product default (default.json)"),
+                        default_from: Some("product default"),
                     }
                 }
                 None => PoolValue {
@@ -511,7 +525,7 @@ fn toml(apim: &ApimModel) -> Vec<Datasource> {
                     raw: fallback.to_string(),
                     at: None,
                     subject,
-                    default_from: Some("the tomcat-jdbc-pool default"),
+                    default_from: Some("tomcat-jdbc-pool default"),
                 },
             }
         };

@@ -26,6 +26,7 @@ mod secrets;
 mod skip;
 mod sysctl_boot;
 mod validate;
+mod wiring_advice;
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};

@@ -108,22 +108,28 @@ fn why(target: Target, role: &str) -> String {
     }
 }
 
-fn expected(target: Target) -> &'static str {
-    match target {
-        Target::KeyManager => {
+/// What to set, in the form of the value it replaces (a service URL or a broker/receiver URL).
+fn expected(target: Target, value: &str) -> &'static str {
+    let broker = value.contains("tcp://") || value.contains("ssl://");
+    match (target, broker) {
+        (Target::KeyManager, _) => {
             "the key manager's host (e.g. `https://km.example.com:9443/services/`)"
         }
-        Target::TrafficManager => {
+        (Target::TrafficManager, true) => {
             "the traffic manager's host(s) (e.g. `tcp://tm.example.com:9611`)"
         }
-        Target::EventHub => {
+        (Target::TrafficManager, false) => {
+            "the traffic manager's host (e.g. `https://tm.example.com:9443/services/`)"
+        }
+        (Target::EventHub, true) => "the control plane's host (e.g. `tcp://cp.example.com:5672`)",
+        (Target::EventHub, false) => {
             "the control plane's host (e.g. `https://cp.example.com:9443/services/`)"
         }
-        Target::RevocationNotify => {
+        (Target::RevocationNotify, _) => {
             "the control plane's host (e.g. `https://cp.example.com:9443/internal/data/v1/notify`)"
         }
-        Target::Gateway => "a gateway's host (e.g. `https://gw.example.com:8243/revoke`)",
-        Target::ThriftListen => "this key manager's host name or address the gateways reach",
+        (Target::Gateway, _) => "a gateway's host (e.g. `https://gw.example.com:8243/revoke`)",
+        (Target::ThriftListen, _) => "this key manager's host name or address the gateways reach",
     }
 }
 
@@ -164,7 +170,7 @@ fn finding(role: &str, link: &Link, selves: &[&str]) -> Finding {
         .clone()
         .or_else(|| Some(Location::file_only(&link.file))))
     .current(link.value.clone())
-    .expected(expected(link.target))
+    .expected(expected(link.target, &link.value))
     .why(why(link.target, role))
     .see("distributed-deployment; https://github.com/wso2/ansible-apim/tree/4.2.x/patterns/distributed")
     .note("no automatic fix: the host of the other node is not known here");
