@@ -143,7 +143,11 @@ pub fn hosts_in(value: &str) -> Vec<String> {
 
 fn toml(apim: &ApimModel) -> Vec<Link> {
     let file = apim.display("repository/conf/deployment.toml");
-    let doc = apim.toml.as_ref();
+    // No file, or one that could not be read or parsed: its settings are unknown, not defaults.
+    let Some(parsed) = apim.toml.as_ref() else {
+        return Vec::new();
+    };
+    let doc = Some(parsed);
     let mut out = Vec::new();
     let mut push = |target: Target,
                     key: &str,

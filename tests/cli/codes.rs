@@ -96,6 +96,11 @@ fn every_code_has_a_fixture() {
             Some("wso2am-4.2.0"),
             &["--db-max-connections", "200"],
         ),
+        (
+            "d-keymanager-2.6",
+            Some("wso2am-2.6.0"),
+            &["--role", "key-manager"],
+        ),
     ];
     let mut seen = BTreeSet::new();
     for (scenario, home, args) in runs {

@@ -109,8 +109,11 @@ fn why(target: Target, role: &str) -> String {
 }
 
 /// What to set, in the form of the value it replaces (a service URL or a broker/receiver URL).
-fn expected(target: Target, value: &str) -> &'static str {
+fn expected(target: Target, value: &str, key: &str) -> &'static str {
     let broker = value.contains("tcp://") || value.contains("ssl://");
+    if target == Target::TrafficManager && key.contains("throttle_decision_endpoints") {
+        return "the traffic manager's JMS endpoint(s) (e.g. `tcp://tm.example.com:5672`)";
+    }
     match (target, broker) {
         (Target::KeyManager, _) => {
             "the key manager's host (e.g. `https://km.example.com:9443/services/`)"
@@ -170,7 +173,7 @@ fn finding(role: &str, link: &Link, selves: &[&str]) -> Finding {
         .clone()
         .or_else(|| Some(Location::file_only(&link.file))))
     .current(link.value.clone())
-    .expected(expected(link.target, &link.value))
+    .expected(expected(link.target, &link.value, &key_of(link)))
     .why(why(link.target, role))
     .see("distributed-deployment; https://github.com/wso2/ansible-apim/tree/4.2.x/patterns/distributed")
     .note("no automatic fix: the host of the other node is not known here");
