@@ -92,6 +92,26 @@ pub fn read(apim: &ApimModel) -> Vec<Link> {
     }
 }
 
+/// `value` safe to print: no `user:password@` after a scheme, no `password=` parameter.
+pub fn printable(value: &str) -> String {
+    let masked = crate::redact::redact_url(value);
+    let mut out = String::with_capacity(masked.len());
+    let mut rest = masked.as_str();
+    while let Some(i) = rest.find("://") {
+        out.push_str(&rest[..i + 3]);
+        let after = &rest[i + 3..];
+        let auth_end = after
+            .find(['/', ',', '|', '}', ']', '"', '\'', '?', ';', ' '])
+            .unwrap_or(after.len());
+        match after[..auth_end].rfind('@') {
+            Some(at) => rest = &after[at + 1..],
+            None => rest = after,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The host of every `scheme://host…` in `value` (URL lists, `{a,b}|{c}` groups, JMS broker
 /// lists); a bare host name when there is no scheme. Template placeholders (`{{ x }}`) name none.
 pub fn hosts_in(value: &str) -> Vec<String> {
@@ -166,7 +186,7 @@ fn toml(apim: &ApimModel) -> Vec<Link> {
             target,
             subject: Subject::setting("deployment.toml", key.to_string()),
             hosts: hosts_in(&value),
-            value,
+            value: printable(&value),
             at,
             file: file.clone(),
             note,
@@ -302,7 +322,7 @@ fn xml(apim: &ApimModel) -> Vec<Link> {
                 target,
                 subject: Subject::setting("api-manager.xml", xpath.to_string()),
                 hosts: hosts_in(&hit.value),
-                value: hit.value.clone(),
+                value: printable(&hit.value),
                 at: Some(
                     hit.span
                         .map(|s| doc.file.location(s))
@@ -372,5 +392,10 @@ mod tests {
         assert_eq!(hosts_in("km.example"), vec!["km.example"]);
         assert_eq!(hosts_in("https://[::1]:9443/x"), vec!["[::1]"]);
         assert!(hosts_in("{{ key_manager_server_url }}").is_empty());
+        assert_eq!(hosts_in("https://admin:s3cret@km:9443/s"), vec!["km"]);
+        assert_eq!(
+            printable("[\"https://admin:s3cret@km:9443/s\",\"tcp://u:p@tm:5672?password=x\"]"),
+            "[\"https://km:9443/s\",\"tcp://tm:5672?password=****\"]"
+        );
     }
 }

@@ -674,6 +674,23 @@ event_listening_endpoints = ["tcp://cp.example.com:5672"]
     }
 
     #[test]
+    fn wiring_urls_are_printed_without_credentials() {
+        let node = modern(
+            "[apim.key_manager]\nservice_url = \"https://admin:s3cret@localhost:9443/services/\"\n",
+        )
+        .role("gateway");
+        let lines = node.findings(Code::WIRING_ON_LOCALHOST);
+        assert!(
+            lines.iter().any(|l| l.contains(
+                "apim.key_manager.service_url @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 https://localhost:9443/services/ →"
+            )),
+            "{lines:?}"
+        );
+        let all = format!("{lines:?}{:?}", node.messages(Code::WIRING_ON_LOCALHOST));
+        assert!(!all.contains("s3cret") && !all.contains("admin:"), "{all}");
+    }
+
+    #[test]
     fn localhost_wiring_on_legacy_homes() {
         let xml = "<APIManager>
     <APIKeyValidator>
