@@ -32,6 +32,8 @@ pub struct AuditOptions {
     pub baseline: Option<PathBuf>,
     /// `--client-timeout`: the idle timeout of the clients or load balancer, in seconds.
     pub client_timeout_s: Option<u64>,
+    /// The database server's `max_connections` (`--db-max-connections`), for the pool rules.
+    pub db_max_connections: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -299,6 +301,7 @@ fn audit_reading(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditErr
         jvm_in_effect: jvm_in_effect.as_ref(),
         problems: &problems,
         client_timeout_ms: opts.client_timeout_s.map(|s| s.saturating_mul(1000)),
+        db_max_connections: opts.db_max_connections,
     };
     let mut findings = Vec::new();
     let mut subjects = Vec::new();

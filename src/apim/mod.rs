@@ -5,6 +5,7 @@
 //! XML copies in `repository/conf` are regenerated at start-up and are never audited.
 
 pub mod catalog;
+pub mod datasources;
 pub mod deployment_toml;
 pub mod jdk_support;
 pub mod jvm;
@@ -15,6 +16,7 @@ pub mod role;
 pub(crate) mod shell;
 pub mod synapse_configs;
 pub mod transport;
+pub mod wiring;
 pub mod xml;
 
 use crate::diag::Subject;

@@ -620,6 +620,9 @@ pub struct TargetArgs {
     /// API-M version, when it cannot be detected (e.g. 4.2.0).
     #[arg(long, value_name = "X.Y.Z", value_parser = parse_version, help_heading = "API-M")]
     pub apim_version: Option<Version>,
+    /// The database server's max_connections, to judge this node's pools against it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "API-M")]
+    pub db_max_connections: Option<u32>,
 
     /// Node role, selects the shipped profile of that name.
     #[arg(long, value_parser = ["all-in-one", "gateway", "key-manager", "control-plane", "traffic-manager"], help_heading = "Profile")]

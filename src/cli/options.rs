@@ -42,5 +42,6 @@ pub(super) fn target_options(a: &TargetArgs) -> AuditOptions {
         waivers: None,
         baseline: None,
         client_timeout_s: None,
+        db_max_connections: a.db_max_connections,
     }
 }

@@ -105,6 +105,11 @@ registry! {
     TOML_KEY_HAS_NO_EFFECT => apim::unread_key::RULE,
     TOML_ALIASES_CONFLICT => apim::alias_conflict::RULE,
     ROLE_DIFFERS_FROM_NODE => apim::role_mismatch::RULE,
+    H2_DATABASE => apim::h2_database::RULE,
+    WIRING_ON_LOCALHOST => apim::localhost_wiring::RULE,
+    DATABASE_ON_LOCALHOST => apim::localhost_wiring::DATABASE,
+    DB_POOLS_EXCEED_SERVER => apim::db_pool::RULE,
+    POOL_WAIT_UNBOUNDED => apim::db_pool::WAIT,
     JVM_BELOW_RECOMMENDED => expectation::codes::JVM_BELOW,
     JVM_ABOVE_RECOMMENDED => expectation::codes::JVM_ABOVE,
     JVM_NOT_RECOMMENDED => expectation::codes::JVM_MISMATCH,
@@ -268,6 +273,9 @@ pub struct RuleContext<'a> {
     /// The idle timeout of the clients or load balancer in front of the gateway, in ms, when the
     /// operator gives it (`--client-timeout`); unknown otherwise.
     pub client_timeout_ms: Option<u64>,
+    /// The database server's `max_connections`, when the operator gives it
+    /// (`--db-max-connections`).
+    pub db_max_connections: Option<u32>,
 }
 
 impl RuleContext<'_> {

@@ -90,6 +90,17 @@ fn every_code_has_a_fixture() {
             Some("wso2am-4.2.0"),
             &["--role", "control-plane", "--java-version", "17"],
         ),
+        // Package D: loopback databases, localhost wiring, pools against the server's limit.
+        (
+            "d-gateway-4.2",
+            Some("wso2am-4.2.0"),
+            &["--db-max-connections", "200"],
+        ),
+        (
+            "d-keymanager-2.6",
+            Some("wso2am-2.6.0"),
+            &["--role", "key-manager"],
+        ),
     ];
     let mut seen = BTreeSet::new();
     for (scenario, home, args) in runs {

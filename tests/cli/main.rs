@@ -29,6 +29,7 @@ mod skip;
 mod sysctl_boot;
 mod transport_advice;
 mod validate;
+mod wiring_advice;
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};

@@ -19,7 +19,8 @@ declare_rule! {
     /// ### Fix
     /// Set one of them, or both to the same value.
     /// ### Sources
-    /// - tuning-4.x: the alias names under [passthru_http]
+    /// - https://github.com/wso2/product-apim/blob/v4.2.0/modules/distribution/product/src/main/resources/conf/key-mappings.json
+    /// - caching
     pub(crate) static RULE = "APM015" "toml-aliases-conflict" Warning "two deployment.toml names for one setting disagree",
     inputs: [Input::Apim],
     check: Check::Node(check),
@@ -71,7 +72,8 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             .at(Some(doc.file.location(first.value_span)))
             .current(listing.join("; "))
             .expected("one value")
-            .why("only one value reaches the rendered file, chosen by the mapper's processing order rather than by intent"),
+            .why("only one value reaches the rendered file, chosen by the mapper's processing order rather than by intent")
+            .see("https://github.com/wso2/product-apim/blob/v4.2.0/modules/distribution/product/src/main/resources/conf/key-mappings.json"),
         );
     }
 }

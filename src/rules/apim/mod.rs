@@ -3,7 +3,10 @@
 //! set nothing, and aliases that disagree.
 
 pub mod alias_conflict;
+pub mod db_pool;
+pub mod h2_database;
 pub mod io_threads;
+pub mod localhost_wiring;
 pub mod role_mismatch;
 pub mod timeout_order;
 pub mod token_caches;

@@ -699,3 +699,320 @@ mod transport {
         );
     }
 }
+
+/// Package D: H2 and localhost wiring per role (APM030-APM032), pools (APM034) and pool options
+/// that set nothing (APM014).
+mod wiring {
+    use super::{legacy, modern};
+    use crate::diag::{Code, Severity};
+
+    const H2: &str = "[database.apim_db]\ntype = \"h2\"\nurl = \"jdbc:h2:./repository/database/WSO2AM_DB;AUTO_SERVER=TRUE;USER=sa;PASSWORD=s3cret\"\n\n[database.shared_db]\ntype = \"mysql\"\nurl = \"jdbc:mysql://db.example.com:3306/shared_db\"\n";
+
+    /// A 4.x gateway wired as WSO2's distributed pattern writes it (ansible-apim 4.2.x).
+    const WIRED_GATEWAY: &str = r#"[server]
+server_role = "gateway-worker"
+
+[database.apim_db]
+type = "mysql"
+url = "jdbc:mysql://db.example.com:3306/apim_db"
+
+[database.shared_db]
+type = "mysql"
+url = "jdbc:mysql://db.example.com:3306/shared_db"
+
+[apim.key_manager]
+service_url = "https://cp.example.com:9443/services/"
+
+[apim.throttling]
+service_url = "https://tm.example.com:9443/services/"
+throttle_decision_endpoints = ["tcp://tm.example.com:5672"]
+
+[[apim.throttling.url_group]]
+traffic_manager_urls = ["tcp://tm.example.com:9611"]
+traffic_manager_auth_urls = ["ssl://tm.example.com:9711"]
+
+[apim.event_hub]
+service_url = "https://cp.example.com:9443/services/"
+event_listening_endpoints = ["tcp://cp.example.com:5672"]
+"#;
+
+    #[test]
+    fn h2_is_judged_on_every_role() {
+        let gw = modern(H2).role("gateway");
+        assert_eq!(
+            gw.findings(Code::H2_DATABASE),
+            vec![
+                "APM030 deployment.toml:database.apim_db.url @opt/wso2am-4.2.0/repository/conf/deployment.toml:3 H2 jdbc:h2:./repository/database/WSO2AM_DB → a supported RDBMS (MySQL, PostgreSQL, Oracle, SQL Server, DB2) shared by every node | no fix"
+            ]
+        );
+        assert_eq!(gw.severities(Code::H2_DATABASE), vec![Severity::Error]);
+        let aio = modern(H2).role("all-in-one");
+        assert_eq!(aio.severities(Code::H2_DATABASE), vec![Severity::Warning]);
+        // No credential of the URL reaches the finding.
+        assert!(
+            !format!(
+                "{:?}{:?}",
+                aio.messages(Code::H2_DATABASE),
+                aio.findings(Code::H2_DATABASE)
+            )
+            .contains("s3cret")
+        );
+        // No [database.apim_db] at all: the product default is H2.
+        assert_eq!(
+            modern("[server]\nhostname = \"gw\"\n")
+                .role("traffic-manager")
+                .findings(Code::H2_DATABASE),
+            vec![
+                "APM030 deployment.toml:database.apim_db.url @opt/wso2am-4.2.0/repository/conf/deployment.toml H2 jdbc:h2:./repository/database/WSO2AM_DB → a supported RDBMS (MySQL, PostgreSQL, Oracle, SQL Server, DB2) shared by every node | no fix"
+            ]
+        );
+        // H2 in server mode is a server, not the embedded database.
+        assert!(
+            modern("[database.apim_db]\nurl = \"jdbc:h2:tcp://h2.example.com:9092/am\"\n[database.shared_db]\nurl = \"jdbc:h2:tcp://h2.example.com:9092/sh\"\n")
+                .findings(Code::H2_DATABASE)
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn h2_on_legacy_homes() {
+        let ds = |names: &[&str]| {
+            let body: String = names
+                .iter()
+                .map(|n| {
+                    format!(
+                        "<datasource><name>{n}</name><definition type=\"RDBMS\"><configuration><url>jdbc:h2:repository/database/{n};DB_CLOSE_ON_EXIT=FALSE</url><maxActive>50</maxActive><maxWait>60000</maxWait></configuration></definition></datasource>\n"
+                    )
+                })
+                .collect();
+            format!(
+                "<datasources-configuration>\n<datasources>\n{body}</datasources>\n</datasources-configuration>\n"
+            )
+        };
+        let stock = legacy(
+            "datasources/master-datasources.xml",
+            &ds(&["WSO2_CARBON_DB", "WSO2AM_DB", "WSO2_MB_STORE_DB"]),
+        )
+        .role("gateway");
+        assert_eq!(
+            stock.findings(Code::H2_DATABASE),
+            vec![
+                "APM030 master-datasources.xml:/datasources-configuration/datasources/datasource[name='WSO2_CARBON_DB']/definition/configuration/url @opt/wso2am-2.6.0/repository/conf/datasources/master-datasources.xml:3 H2 jdbc:h2:repository/database/WSO2_CARBON_DB → a supported RDBMS (MySQL, PostgreSQL, Oracle, SQL Server, DB2) shared by every node | no fix",
+                "APM030 master-datasources.xml:/datasources-configuration/datasources/datasource[name='WSO2AM_DB']/definition/configuration/url @opt/wso2am-2.6.0/repository/conf/datasources/master-datasources.xml:4 H2 jdbc:h2:repository/database/WSO2AM_DB → a supported RDBMS (MySQL, PostgreSQL, Oracle, SQL Server, DB2) shared by every node | no fix",
+            ]
+        );
+        // With a user-store datasource of its own, WSO2_CARBON_DB is the node's local registry.
+        let split = legacy(
+            "datasources/master-datasources.xml",
+            &ds(&["WSO2_CARBON_DB", "WSO2UM_DB"]),
+        );
+        assert_eq!(
+            split.findings(Code::H2_DATABASE).len(),
+            1,
+            "only WSO2UM_DB: {:?}",
+            split.findings(Code::H2_DATABASE)
+        );
+    }
+
+    #[test]
+    fn localhost_wiring_per_role() {
+        // A stock file: every link is on the node itself.
+        let stock = "[server]\nhostname = \"localhost\"\n";
+        let subjects = |role: &str| -> Vec<String> {
+            modern(stock)
+                .role(role)
+                .findings(Code::WIRING_ON_LOCALHOST)
+                .into_iter()
+                .map(|l| l.split(" @").next().unwrap_or_default().to_string())
+                .collect()
+        };
+        assert_eq!(
+            subjects("gateway"),
+            vec![
+                "APM031 deployment.toml:apim.event_hub.event_listening_endpoints",
+                "APM031 deployment.toml:apim.event_hub.service_url",
+                "APM031 deployment.toml:apim.key_manager.service_url",
+                "APM031 deployment.toml:apim.throttling.service_url",
+                "APM031 deployment.toml:apim.throttling.throttle_decision_endpoints",
+                "APM031 deployment.toml:apim.throttling.url_group.traffic_manager_urls",
+            ]
+        );
+        assert_eq!(
+            subjects("traffic-manager"),
+            vec![
+                "APM031 deployment.toml:apim.event_hub.event_listening_endpoints",
+                "APM031 deployment.toml:apim.event_hub.service_url",
+            ]
+        );
+        assert!(
+            subjects("control-plane").is_empty(),
+            "4.x: the control plane is the event hub and embeds the key manager"
+        );
+        assert!(subjects("all-in-one").is_empty());
+        // Wired as the distributed pattern: nothing.
+        assert!(
+            modern(WIRED_GATEWAY)
+                .role("gateway")
+                .findings(Code::WIRING_ON_LOCALHOST)
+                .is_empty()
+        );
+        // One link left on loopback is shown where it is written, with no fix.
+        let one = WIRED_GATEWAY.replace(
+            "service_url = \"https://cp.example.com:9443/services/\"\n\n[apim.throttling]",
+            "service_url = \"https://127.0.0.1:9443/services/\"\n\n[apim.throttling]",
+        );
+        assert_eq!(
+            modern(&one)
+                .role("gateway")
+                .findings(Code::WIRING_ON_LOCALHOST),
+            vec![
+                "APM031 deployment.toml:apim.key_manager.service_url @opt/wso2am-4.2.0/repository/conf/deployment.toml:13 https://127.0.0.1:9443/services/ → the key manager's host (e.g. `https://km.example.com:9443/services/`) | no fix"
+            ]
+        );
+        // A key manager notifies the control plane of revoked tokens.
+        let km = "[[event_listener]]\nid = \"token_revocation\"\n[event_listener.properties]\nnotification_endpoint = \"https://localhost:${mgt.transport.https.port}/internal/data/v1/notify\"\n\n[apim.event_hub]\nservice_url = \"https://cp.example.com:9443/services/\"\nevent_listening_endpoints = [\"tcp://cp.example.com:5672\"]\n";
+        assert_eq!(
+            modern(km)
+                .role("key-manager")
+                .findings(Code::WIRING_ON_LOCALHOST),
+            vec![
+                "APM031 deployment.toml:event_listener[0].properties.notification_endpoint @opt/wso2am-4.2.0/repository/conf/deployment.toml:4 https://localhost:${mgt.transport.https.port}/internal/data/v1/notify → the control plane's host (e.g. `https://cp.example.com:9443/internal/data/v1/notify`) | no fix"
+            ]
+        );
+    }
+
+    #[test]
+    fn wiring_urls_are_printed_without_credentials() {
+        let node = modern(
+            "[apim.key_manager]\nservice_url = \"https://admin:s3cret@localhost:9443/services/\"\n",
+        )
+        .role("gateway");
+        let lines = node.findings(Code::WIRING_ON_LOCALHOST);
+        assert!(
+            lines.iter().any(|l| l.contains(
+                "apim.key_manager.service_url @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 https://localhost:9443/services/ →"
+            )),
+            "{lines:?}"
+        );
+        let all = format!("{lines:?}{:?}", node.messages(Code::WIRING_ON_LOCALHOST));
+        assert!(!all.contains("s3cret") && !all.contains("admin:"), "{all}");
+    }
+
+    #[test]
+    fn localhost_wiring_on_legacy_homes() {
+        let xml = "<APIManager>
+    <APIKeyValidator>
+        <ServerURL>https://localhost:${mgt.transport.https.port}${carbon.context}services/</ServerURL>
+        <EnableThriftServer>true</EnableThriftServer>
+        <ThriftServerHost>localhost</ThriftServerHost>
+    </APIKeyValidator>
+    <OAuthConfigurations>
+        <RevokeAPIURL>https://localhost:${https.nio.port}/revoke</RevokeAPIURL>
+    </OAuthConfigurations>
+    <ThrottlingConfigurations>
+        <TrafficManager>
+            <ReceiverUrlGroup>tcp://${carbon.local.ip}:${receiver.url.port}</ReceiverUrlGroup>
+            <AuthUrlGroup>ssl://tm.example.com:9711</AuthUrlGroup>
+        </TrafficManager>
+    </ThrottlingConfigurations>
+</APIManager>
+";
+        assert_eq!(
+            legacy("api-manager.xml", xml)
+                .role("key-manager")
+                .findings(Code::WIRING_ON_LOCALHOST),
+            vec![
+                "APM031 api-manager.xml:/APIManager/APIKeyValidator/ThriftServerHost @opt/wso2am-2.6.0/repository/conf/api-manager.xml:5 localhost → this key manager's host name or address the gateways reach | no fix",
+                "APM031 api-manager.xml:/APIManager/OAuthConfigurations/RevokeAPIURL @opt/wso2am-2.6.0/repository/conf/api-manager.xml:8 https://localhost:${https.nio.port}/revoke → a gateway's host (e.g. `https://gw.example.com:8243/revoke`) | no fix",
+            ]
+        );
+        assert_eq!(
+            legacy("api-manager.xml", xml)
+                .role("gateway")
+                .findings(Code::WIRING_ON_LOCALHOST),
+            vec![
+                "APM031 api-manager.xml:/APIManager/APIKeyValidator/ServerURL @opt/wso2am-2.6.0/repository/conf/api-manager.xml:3 https://localhost:${mgt.transport.https.port}${carbon.context}services/ → the key manager's host (e.g. `https://km.example.com:9443/services/`) | no fix",
+                "APM031 api-manager.xml:/APIManager/ThrottlingConfigurations/TrafficManager/ReceiverUrlGroup @opt/wso2am-2.6.0/repository/conf/api-manager.xml:12 tcp://${carbon.local.ip}:${receiver.url.port} → the traffic manager's host(s) (e.g. `tcp://tm.example.com:9611`) | no fix",
+            ]
+        );
+        // The Thrift server off: where it would listen does not matter.
+        let off = xml.replace(
+            "<EnableThriftServer>true</EnableThriftServer>",
+            "<EnableThriftServer>false</EnableThriftServer>",
+        );
+        assert_eq!(
+            legacy("api-manager.xml", &off)
+                .role("key-manager")
+                .findings(Code::WIRING_ON_LOCALHOST)
+                .len(),
+            1
+        );
+        assert!(
+            legacy("api-manager.xml", xml)
+                .role("all-in-one")
+                .findings(Code::WIRING_ON_LOCALHOST)
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn shared_database_on_loopback() {
+        let toml = "[database.apim_db]\ntype = \"mysql\"\nurl = \"jdbc:mysql://localhost:3306/apim_db?user=wso2&password=s3cret\"\n\n[database.shared_db]\ntype = \"mysql\"\nurl = \"jdbc:mysql://db.example.com:3306/shared_db\"\n";
+        let gw = modern(toml).role("gateway");
+        assert_eq!(
+            gw.findings(Code::DATABASE_ON_LOCALHOST),
+            vec![
+                "APM032 deployment.toml:database.apim_db.url @opt/wso2am-4.2.0/repository/conf/deployment.toml:3 MySQL localhost:3306/apim_db → the database server every node shares | no fix"
+            ]
+        );
+        assert!(!format!("{:?}", gw.messages(Code::DATABASE_ON_LOCALHOST)).contains("s3cret"));
+        assert!(
+            modern(toml)
+                .role("all-in-one")
+                .findings(Code::DATABASE_ON_LOCALHOST)
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn pool_waits() {
+        let toml = |wait: &str| {
+            format!(
+                "[database.apim_db]\ntype = \"mysql\"\nurl = \"jdbc:mysql://db.example.com:3306/apim_db\"\n\n[database.apim_db.pool_options]\nmaxWait = {wait}\n"
+            )
+        };
+        let forever = modern(&toml("-1"));
+        assert_eq!(
+            forever.findings(Code::POOL_WAIT_UNBOUNDED),
+            vec![
+                "APM034 deployment.toml:database.apim_db.pool_options.maxWait @opt/wso2am-4.2.0/repository/conf/deployment.toml:6 -1 → a bounded wait, e.g. 60000 | set `60000` at opt/wso2am-4.2.0/repository/conf/deployment.toml:6"
+            ]
+        );
+        assert_eq!(
+            forever.severities(Code::POOL_WAIT_UNBOUNDED),
+            vec![Severity::Warning]
+        );
+        assert_eq!(
+            modern(&toml("300000")).severities(Code::POOL_WAIT_UNBOUNDED),
+            vec![Severity::Info]
+        );
+        assert!(
+            modern(&toml("60000"))
+                .findings(Code::POOL_WAIT_UNBOUNDED)
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn snake_case_pool_options_only_under_shared_db() {
+        let node = modern(
+            "[database.apim_db.pool_options]\nmax_active = 100\nmaxWait = 60000\n\n[database.shared_db.pool_options]\nmax_active = 100\n",
+        );
+        assert_eq!(
+            node.findings(Code::TOML_KEY_HAS_NO_EFFECT),
+            vec![
+                "APM014 deployment.toml:database.apim_db.pool_options.max_active @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 database.apim_db.pool_options.max_active → database.apim_db.pool_options.maxActive | no fix"
+            ]
+        );
+    }
+}

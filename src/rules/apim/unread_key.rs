@@ -3,7 +3,10 @@
 //! Two traps, both shown on WSO2's 4.x tuning page (../shared/knowledge/wso2-config.md §3.12):
 //! an unquoted dotted property name under a raw-key table (`[passthru_http]
 //! http.socket.timeout = …` is the nested key `passthru_http.http.socket.timeout`), and a
-//! `[transport.http]` alias name written under `[passthru_http]`.
+//! `[transport.http]` alias name written under `[passthru_http]`. And a snake_case pool option
+//! (`max_active`) under a `[database.NAME.pool_options]` table that has no alias for it: only
+//! `shared_db` has them (carbon-kernel key-mappings.json), every other table's pool options are
+//! written to master-datasources.xml under their own name, which the pool does not read.
 
 use crate::apim::Layout;
 use crate::apim::deployment_toml::split_key;
@@ -17,15 +20,21 @@ declare_rule! {
     /// unquoted (`http.socket.timeout = 180000` under `[passthru_http]` is a nested table in
     /// TOML, not the key `'http.socket.timeout'`), or a `[transport.http]` alias name written
     /// under `[passthru_http]` (where it is copied verbatim into passthru-http.properties and
-    /// ignored).
+    /// ignored), or a snake_case pool option (`max_active`, `max_wait`) under
+    /// `[database.apim_db.pool_options]` or any table but `shared_db`'s, the only one with
+    /// snake_case aliases.
     /// ### Why it matters
     /// The value looks tuned but the default stays in effect. WSO2's own 4.x tuning page shows
-    /// both mistakes.
+    /// the first two mistakes; the template writes each `pool_options` key as an element of that
+    /// name into master-datasources.xml, and the pool reads only its own camelCase names.
     /// ### Fix
-    /// Quote the dotted name (`'http.socket.timeout' = 180000`), or use the key the table expects.
+    /// Quote the dotted name (`'http.socket.timeout' = 180000`), or use the key the table
+    /// expects (`maxActive` for `max_active`).
     /// ### Sources
-    /// - https://toml.io/en/v1.0.0: dotted and quoted keys
     /// - tuning-4.x
+    /// - https://toml.io/en/v1.0.0#keys
+    /// - https://github.com/wso2/carbon-kernel/blob/v4.8.1/distribution/kernel/carbon-home/repository/resources/conf/key-mappings.json
+    /// - tomcat-jdbc-pool
     pub(crate) static RULE = "APM014" "toml-key-has-no-effect" Error "a deployment.toml key sets nothing the product reads",
     inputs: [Input::Apim],
     check: Check::Node(check),
@@ -52,6 +61,10 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         }
     }
     for entry in doc.entries.values() {
+        if let Some(f) = unaliased_pool_option(entry, doc, &mapper.aliases) {
+            out.push(f);
+            continue;
+        }
         if let Some(meant) = unquoted.get(&entry.key) {
             let parts = split_key(meant);
             let (table, last) = parts.split_at(parts.len().saturating_sub(1));
@@ -70,7 +83,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
                 .current(entry.key.clone())
                 .expected(meant.clone())
                 .why("in TOML an unquoted dotted key makes nested tables; the config mapper then writes nothing to the properties file and the default stays in effect")
-                .see("TOML 1.0 dotted keys; WSO2 4.x tuning page quoting"),
+                .see("https://toml.io/en/v1.0.0#keys; tuning-4.x"),
             );
             continue;
         }
@@ -98,8 +111,67 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
                 .current(entry.key.clone())
                 .expected(format!("`{target}` (or `{alias}`)"))
                 .why("[passthru_http] keys are written to passthru-http.properties as they are; the key-mappings aliases only exist under [transport.http]")
-                .see("WSO2 4.x tuning page lists the alias names under [passthru_http]"),
+                .see("tuning-4.x, the alias names shown under [passthru_http]"),
             );
         }
     }
+}
+
+/// The snake_case pool options carbon-kernel's key-mappings.json aliases, all under `shared_db`
+/// (../shared/knowledge/verified-facts.md): a home without the JSON files still has them.
+const SHARED_DB_ALIASES: &[&str] = &[
+    "max_active",
+    "max_wait",
+    "test_on_borrow",
+    "validation_interval",
+    "default_auto_commit",
+];
+
+/// `database.NAME.pool_options.some_name` with no alias to a camelCase option.
+fn unaliased_pool_option(
+    entry: &crate::apim::deployment_toml::TomlEntry,
+    doc: &crate::apim::deployment_toml::DeploymentToml,
+    aliases: &BTreeMap<String, Vec<String>>,
+) -> Option<Finding> {
+    let rest = entry.key.strip_prefix("database.")?;
+    let (table, option) = rest.split_once(".pool_options.")?;
+    if !option.contains('_') || option.contains('.') || aliases.contains_key(&entry.key) {
+        return None;
+    }
+    if table == "shared_db" && SHARED_DB_ALIASES.contains(&option) {
+        return None;
+    }
+    let camel = camel_case(option);
+    Some(
+        Finding::new(
+            RULE.code(),
+            Subject::setting("deployment.toml", entry.key.clone()),
+            format!(
+                "`{option}` under `[database.{table}.pool_options]` has no alias (only `shared_db` has snake_case pool options): it is written as `<{option}>` into master-datasources.xml, which the pool does not read"
+            ),
+        )
+        .at(Some(doc.file.location(entry.key_span)))
+        .current(entry.key.clone())
+        .expected(format!("database.{table}.pool_options.{camel}"))
+        .why("the template copies each pool_options key under its own name; the connection pool reads only its camelCase properties, so the pool keeps its default")
+        .see("https://github.com/wso2/carbon-kernel/blob/v4.8.1/distribution/kernel/carbon-home/repository/resources/conf/key-mappings.json; tomcat-jdbc-pool")
+        .note(format!("no automatic fix: rename the key to `{camel}`")),
+    )
+}
+
+/// `max_active` → `maxActive`.
+fn camel_case(snake: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
