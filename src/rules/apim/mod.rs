@@ -3,9 +3,12 @@
 //! set nothing, and aliases that disagree.
 
 pub mod alias_conflict;
+pub mod cache_coherence;
 pub mod io_threads;
 pub mod keepalive;
+pub mod logging_cost;
 pub mod role_mismatch;
+pub mod security_hygiene;
 pub mod token_caches;
 pub mod unread_key;
 pub mod validation_query;
