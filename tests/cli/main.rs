@@ -18,6 +18,7 @@ mod codes;
 mod converge;
 mod exit_codes;
 mod host;
+mod hygiene_advice;
 mod in_effect;
 mod output;
 mod reports;
