@@ -13,13 +13,13 @@ use crate::rules::{Check, Input, RuleContext};
 
 declare_rule! {
     /// ### What it checks
-    /// The gateway token cache and the key-manager token cache are both enabled.
+    /// The gateway token cache and the key-manager token cache are both enabled, on a role that
+    /// validates tokens (all-in-one, gateway, key-manager, control-plane; not traffic-manager).
     /// ### Why it matters
     /// WSO2 says to enable exactly one: with both, a revoked token can stay valid in two places
     /// and memory is spent twice for the same entries.
     /// ### Fix
     /// Keep the gateway cache (faster) or the key-manager cache (no token data in the DMZ), not both.
-    /// Judged on the roles that validate tokens: all-in-one, gateway, key-manager, control-plane.
     /// ### Sources
     /// - caching, Key Manager cache and Gateway cache
     pub(crate) static RULE = "APM010" "token-caches-both-enabled" Warning "gateway and key-manager token caches are both on",
