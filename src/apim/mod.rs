@@ -220,6 +220,9 @@ pub struct ApimModel {
     pub jvm: Option<jvm::JvmOptions>,
     /// log4j2.properties (3.x/4.x) or log4j.properties (1.x/2.x), when the home has it.
     pub logging: Option<logging::Logging>,
+    /// user-mgt.xml on 1.x/2.x (the super admin), when the home has it; 3.x/4.x write it from
+    /// deployment.toml's `[super_admin]`.
+    pub user_mgt: Option<xml::XmlDoc>,
     pub problems: Vec<SourceProblem>,
     /// deployment.toml exists but could not be parsed: its settings are unknown, not defaults.
     toml_failed: bool,
@@ -239,6 +242,7 @@ impl ApimModel {
             mapper: None,
             jvm: None,
             logging: None,
+            user_mgt: None,
             problems: Vec::new(),
             toml_failed: false,
             cores,
@@ -263,6 +267,14 @@ impl ApimModel {
             let (parsed, problems) = logging::parse(f, flavour);
             self.problems.extend(problems);
             self.logging = Some(parsed);
+        }
+        if self.home.layout == Layout::Xml
+            && let Ok(Some(f)) = self.read("repository/conf/user-mgt.xml")
+        {
+            match xml::parse(f) {
+                Ok(doc) => self.user_mgt = Some(doc),
+                Err(p) => self.problems.push(p),
+            }
         }
     }
 

@@ -107,6 +107,7 @@ fn every_check_fires_on_the_2x_fixture_and_not_once_cleaned() {
             "APM040 log4j.properties:log4j.logger.org.apache.synapse",
             "APM040 wso2server.sh:-DenableCorrelationLogs",
             "APM041 log4j.properties:log4j.logger.org.apache.synapse.transport.http.access",
+            "APM043 user-mgt.xml:/UserManager/Realm/Configuration/AdminUser/Password",
             "APM044 carbon.xml:/Server/Security/KeyStore/Password",
             "APM045 api-manager.xml:/APIManager/CORSConfiguration/Access-Control-Allow-Origin",
             "APM046 axis2.xml:/axisconfig/transportReceiver[@name='https']/parameter[@name='HttpsProtocols']",
@@ -144,6 +145,12 @@ fn every_check_fires_on_the_2x_fixture_and_not_once_cleaned() {
         &format!("{conf}/api-manager.xml"),
         "<Access-Control-Allow-Origin>*<",
         "<Access-Control-Allow-Origin>https://app.example.com<",
+    );
+    edit(
+        &t,
+        &format!("{conf}/user-mgt.xml"),
+        "<Password>admin</Password>",
+        "<Password>Kx7-own-admin</Password>",
     );
     for file in ["axis2/axis2.xml", "tomcat/catalina-server.xml"] {
         edit(
@@ -208,7 +215,10 @@ fn no_format_prints_a_password() {
             let report = t.dir.path().join(format!("report.{format}"));
             let output = format!("{format}={}", report.display());
             let (_, out, err) = t.run(Some(home), &["--format", format, "--output", &output]);
-            assert!(out.contains("APM044"), "{scenario} {format}: {out}{err}");
+            assert!(
+                out.contains("APM043") && out.contains("APM044"),
+                "{scenario} {format}: {out}{err}"
+            );
             outputs.push((format!("{format} stdout"), out));
             outputs.push((format!("{format} stderr"), err));
             outputs.push((
@@ -234,6 +244,7 @@ fn no_format_prints_a_password() {
                 "current: admin",
                 "\"current\": \"admin\"",
                 "`admin` → ",
+                "<Password>admin",
             ] {
                 assert!(
                     !text.contains(leak),

@@ -14,7 +14,8 @@ use crate::rules::{Check, Input, RuleContext};
 declare_rule! {
     /// ### What it checks
     /// The super admin left as shipped: `[super_admin]` with the username `admin` and the
-    /// default password in deployment.toml (3.x/4.x).
+    /// default password in deployment.toml (3.x/4.x), or user-mgt.xml
+    /// `Realm/Configuration/AdminUser` (1.x/2.x).
     /// ### Why it matters
     /// The shipped credentials are public; whoever reaches the management console, the
     /// publisher or the admin REST APIs can sign in as the super admin.
@@ -99,22 +100,50 @@ const GATEWAY_ROLES: &[&str] = &["all-in-one", "gateway"];
 
 pub fn check_admin(cx: &RuleContext, out: &mut Vec<Finding>) {
     let Some(apim) = cx.apim else { return };
-    if apim.home.layout != Layout::Toml {
-        return;
-    }
-    let (Some((true, _)), Some((true, at))) = (
-        apim.toml_value_is("super_admin.username", SHIPPED_ADMIN),
-        apim.toml_value_is("super_admin.password", SHIPPED_ADMIN),
-    ) else {
-        return;
+    let (file, key, at) = match apim.home.layout {
+        Layout::Toml => {
+            let (Some((true, _)), Some((true, at))) = (
+                apim.toml_value_is("super_admin.username", SHIPPED_ADMIN),
+                apim.toml_value_is("super_admin.password", SHIPPED_ADMIN),
+            ) else {
+                return;
+            };
+            ("deployment.toml", "super_admin.password", Some(at))
+        }
+        Layout::Xml => {
+            // 1.x/2.x: user-mgt.xml `Realm/Configuration/AdminUser`, as carbon-kernel ships it.
+            let Some(doc) = apim.user_mgt.as_ref() else {
+                return;
+            };
+            let first = |p: &str| {
+                XPath::parse(p)
+                    .ok()
+                    .and_then(|x| doc.query(&x).into_iter().next())
+            };
+            const PASSWORD: &str = "/UserManager/Realm/Configuration/AdminUser/Password";
+            let (Some(user), Some(password)) = (
+                first("/UserManager/Realm/Configuration/AdminUser/UserName"),
+                first(PASSWORD),
+            ) else {
+                return;
+            };
+            if user.value.trim() != SHIPPED_ADMIN || password.value.trim() != SHIPPED_ADMIN {
+                return;
+            }
+            (
+                "user-mgt.xml",
+                PASSWORD,
+                password.span.map(|s| doc.file.location(s)),
+            )
+        }
     };
     out.push(
         Finding::new(
             ADMIN.code(),
-            Subject::setting("deployment.toml", "super_admin.password"),
+            Subject::setting(file, key),
             "the super admin is `admin` with the default password",
         )
-        .at(Some(at))
+        .at(at)
         .current("the default password")
         .expected("a password of your own")
         .why("the shipped credentials are public: whoever reaches the console or the admin APIs can sign in as the super admin")

@@ -786,6 +786,26 @@ rootLogger.level = ERROR
                 vec![],
             ),
             (
+                "2.x: user-mgt.xml's admin user as shipped",
+                legacy(
+                    "user-mgt.xml",
+                    "<UserManager>\n    <Realm>\n        <Configuration>\n            <AdminUser>\n                <UserName>admin</UserName>\n                <Password>admin</Password>\n            </AdminUser>\n        </Configuration>\n    </Realm>\n</UserManager>\n",
+                ),
+                Code::DEFAULT_ADMIN_CREDENTIALS,
+                vec![
+                    "APM043 user-mgt.xml:/UserManager/Realm/Configuration/AdminUser/Password @opt/wso2am-2.6.0/repository/conf/user-mgt.xml:6 the default password → a password of your own | no fix",
+                ],
+            ),
+            (
+                "2.x: user-mgt.xml's admin password changed",
+                legacy(
+                    "user-mgt.xml",
+                    "<UserManager><Realm><Configuration><AdminUser><UserName>admin</UserName><Password>Kx7-own</Password></AdminUser></Configuration></Realm></UserManager>\n",
+                ),
+                Code::DEFAULT_ADMIN_CREDENTIALS,
+                vec![],
+            ),
+            (
                 "4.x: the TLS keystore with the shipped password",
                 modern(&format!(
                     "[keystore.tls]\nfile_name = \"node.jks\"\npassword = \"{shipped}\"\n\n[keystore.primary]\npassword = \"Kx7-own\"\n\n[truststore]\npassword = \"Kx7-own\"\n"
