@@ -135,7 +135,13 @@ impl Logging {
                         out.push((name.value.trim().to_string(), level));
                     }
                 }
-                if let Some(root) = self.props.get("rootLogger.level") {
+                // `rootLogger = DEBUG, STDOUT` is the short form (Log4j 2.17.2+) of
+                // `rootLogger.level`; the long form wins when both are written.
+                if let Some(root) = self
+                    .props
+                    .get("rootLogger.level")
+                    .or_else(|| self.props.get("rootLogger"))
+                {
                     out.push((String::new(), root));
                 }
             }
@@ -234,6 +240,12 @@ mod tests {
                 "DEBUG".to_string()
             )]
         );
+    }
+
+    #[test]
+    fn log4j2_root_short_form() {
+        let (found, _) = loggers("rootLogger = DEBUG, CARBON_CONSOLE\n", Flavour::Log4j2);
+        assert_eq!(found, vec![(String::new(), "DEBUG".to_string())]);
     }
 
     #[test]
