@@ -10,6 +10,7 @@ pub mod deployment_toml;
 pub mod jdk_support;
 pub mod jvm;
 pub mod jvm_effect;
+pub mod logging;
 pub mod mapper;
 pub mod properties;
 pub mod role;
@@ -221,6 +222,11 @@ pub struct ApimModel {
     pub toml: Option<deployment_toml::DeploymentToml>,
     pub mapper: Option<mapper::ConfigMapper>,
     pub jvm: Option<jvm::JvmOptions>,
+    /// log4j2.properties (3.x/4.x) or log4j.properties (1.x/2.x), when the home has it.
+    pub logging: Option<logging::Logging>,
+    /// user-mgt.xml on 1.x/2.x (the super admin), when the home has it; 3.x/4.x write it from
+    /// deployment.toml's `[super_admin]`.
+    pub user_mgt: Option<xml::XmlDoc>,
     pub problems: Vec<SourceProblem>,
     /// deployment.toml exists but could not be parsed: its settings are unknown, not defaults.
     toml_failed: bool,
@@ -239,6 +245,8 @@ impl ApimModel {
             toml: None,
             mapper: None,
             jvm: None,
+            logging: None,
+            user_mgt: None,
             problems: Vec::new(),
             toml_failed: false,
             cores,
@@ -250,7 +258,28 @@ impl ApimModel {
             Layout::Toml => m.load_toml_layout(),
         }
         m.load_startup_script();
+        m.load_logging();
         m
+    }
+
+    fn load_logging(&mut self) {
+        let flavour = match self.home.layout {
+            Layout::Toml => logging::Flavour::Log4j2,
+            Layout::Xml => logging::Flavour::Log4j1,
+        };
+        if let Ok(Some(f)) = self.read(logging::relative_path(flavour)) {
+            let (parsed, problems) = logging::parse(f, flavour);
+            self.problems.extend(problems);
+            self.logging = Some(parsed);
+        }
+        if self.home.layout == Layout::Xml
+            && let Ok(Some(f)) = self.read("repository/conf/user-mgt.xml")
+        {
+            match xml::parse(f) {
+                Ok(doc) => self.user_mgt = Some(doc),
+                Err(p) => self.problems.push(p),
+            }
+        }
     }
 
     /// Reads a home file. `Err(())` means it exists but could not be read (already reported):
@@ -396,6 +425,28 @@ impl ApimModel {
             Some(Parsed::Ok(d)) => Some(d),
             _ => None,
         }
+    }
+
+    /// Whether deployment.toml writes `key` as exactly `candidate` (string quotes removed), and
+    /// where. Made for secrets: the caller learns yes or no and a location, never the value
+    /// (which the parser redacts).
+    pub fn toml_value_is(&self, key: &str, candidate: &str) -> Option<(bool, Location)> {
+        let doc = self.toml.as_ref()?;
+        let entry = doc.get(key)?;
+        let raw = doc.file.slice(entry.value_span).trim();
+        let unquoted = raw
+            .strip_prefix(['"', '\''])
+            .and_then(|r| r.strip_suffix(['"', '\'']))
+            .unwrap_or(raw);
+        Some((unquoted == candidate, doc.file.location(entry.value_span)))
+    }
+
+    /// Whether the product has a default for `template_key` (default.json, or the built-in
+    /// tables); a secret's default is redacted, so only its presence is known.
+    pub fn has_default(&self, template_key: &str) -> bool {
+        self.mapper
+            .as_ref()
+            .is_some_and(|m| m.defaults.contains_key(template_key))
     }
 
     /// What the config mapper gives `template_key` with this home's `deployment.toml`

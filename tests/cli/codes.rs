@@ -101,6 +101,13 @@ fn every_code_has_a_fixture() {
             Some("wso2am-2.6.0"),
             &["--role", "key-manager"],
         ),
+        // Logging, revocation and security hygiene (issue 14, package G), both layouts.
+        ("g-hygiene-4.2", Some("wso2am-4.2.0"), &[]),
+        (
+            "g-hygiene-2.6",
+            Some("wso2am-2.6.0"),
+            &["--role", "gateway"],
+        ),
     ];
     let mut seen = BTreeSet::new();
     for (scenario, home, args) in runs {

@@ -1,13 +1,17 @@
-//! API-M rules that need code: both token caches on, reactor
-//! threads vs cores, datasource validation queries vs their database, deployment.toml keys that
-//! set nothing, and aliases that disagree.
+//! API-M rules that need code: settings judged together (token caches, the timeout order,
+//! reactor threads vs cores), datasources (validation queries, H2, pools), the distributed wiring,
+//! logging cost, revocation, security hygiene, deployment.toml keys that set nothing, and aliases
+//! that disagree.
 
 pub mod alias_conflict;
+pub mod cache_coherence;
 pub mod db_pool;
 pub mod h2_database;
 pub mod io_threads;
 pub mod localhost_wiring;
+pub mod logging_cost;
 pub mod role_mismatch;
+pub mod security_hygiene;
 pub mod timeout_order;
 pub mod token_caches;
 pub mod unread_key;

@@ -1016,3 +1016,441 @@ event_listening_endpoints = ["tcp://cp.example.com:5672"]
         );
     }
 }
+
+/// Package G: logging that costs throughput (APM040-APM041), revocation not pushed (APM042),
+/// security hygiene (APM043-APM046), and APM010's roles and severity.
+mod hygiene {
+    use super::{legacy, modern};
+    use crate::diag::{Code, Severity};
+    use crate::rules::testing::Node;
+
+    const LOG4J2: &str = "opt/wso2am-4.2.0/repository/conf/log4j2.properties";
+
+    /// The loggers of the shipped 4.2.0 log4j2.properties that matter here, as shipped: the wire
+    /// and header loggers declared at DEBUG but not listed in `loggers`, the message-tracing
+    /// loggers at TRACE (they write only when tracing is switched on per API), root at ERROR.
+    const STOCK_LOG4J2: &str =
+        "loggers = trace-messages, synapse, synapse_transport, trace, correlation
+logger.trace-messages.name = trace.messages
+logger.trace-messages.level = TRACE
+logger.trace.name = tracer
+logger.trace.level = TRACE
+logger.synapse.name = org.apache.synapse
+logger.synapse.level = INFO
+logger.synapse_transport.name = org.apache.synapse.transport
+logger.synapse_transport.level = INFO
+logger.synapse-headers.name = org.apache.synapse.transport.http.headers
+logger.synapse-headers.level = DEBUG
+logger.synapse-wire.name = org.apache.synapse.transport.http.wire
+logger.synapse-wire.level = DEBUG
+logger.correlation.name = correlation
+logger.correlation.level = INFO
+rootLogger.level = ERROR
+";
+
+    fn with_log4j2(text: &str) -> Node {
+        modern("[server]\nhostname = \"localhost\"\n").file(LOG4J2, text)
+    }
+
+    #[test]
+    fn logging_costs() {
+        let wire_listed = STOCK_LOG4J2.replacen("loggers = ", "loggers = synapse-wire, ", 1);
+        let cases: Vec<(&str, Node, Code, Vec<&str>)> = vec![
+            (
+                "the shipped 4.x loggers: nothing",
+                with_log4j2(STOCK_LOG4J2).role("gateway"),
+                Code::LOGGING_COSTS_THROUGHPUT,
+                vec![],
+            ),
+            (
+                "the wire logger listed in `loggers`",
+                with_log4j2(&wire_listed).role("gateway"),
+                Code::LOGGING_COSTS_THROUGHPUT,
+                vec![
+                    "APM040 log4j2.properties:logger.synapse-wire.level @opt/wso2am-4.2.0/repository/conf/log4j2.properties:13 DEBUG → INFO or less verbose outside an investigation | no fix",
+                ],
+            ),
+            (
+                "no `loggers` list: every declared logger counts",
+                with_log4j2(
+                    "logger.s.name = org.apache.synapse\nlogger.s.level = trace\nrootLogger.level = DEBUG\n",
+                )
+                .role("gateway"),
+                Code::LOGGING_COSTS_THROUGHPUT,
+                vec![
+                    "APM040 log4j2.properties:logger.s.level @opt/wso2am-4.2.0/repository/conf/log4j2.properties:2 TRACE → INFO or less verbose outside an investigation | no fix",
+                    "APM040 log4j2.properties:rootLogger.level @opt/wso2am-4.2.0/repository/conf/log4j2.properties:3 DEBUG → INFO or less verbose outside an investigation | no fix",
+                ],
+            ),
+            (
+                "2.x log4j.properties: Synapse at DEBUG, root at INFO",
+                legacy(
+                    "log4j.properties",
+                    "log4j.rootLogger=INFO, CARBON_CONSOLE\nlog4j.logger.org.apache.synapse=DEBUG\n",
+                )
+                .role("gateway"),
+                Code::LOGGING_COSTS_THROUGHPUT,
+                vec![
+                    "APM040 log4j.properties:log4j.logger.org.apache.synapse @opt/wso2am-2.6.0/repository/conf/log4j.properties:2 DEBUG → INFO or less verbose outside an investigation | no fix",
+                ],
+            ),
+            (
+                "2.x: the wire logger commented out, as shipped",
+                legacy(
+                    "log4j.properties",
+                    "log4j.rootLogger=INFO, CARBON_CONSOLE\n#log4j.logger.org.apache.synapse.transport.http.wire=DEBUG\n",
+                )
+                .role("gateway"),
+                Code::LOGGING_COSTS_THROUGHPUT,
+                vec![],
+            ),
+            (
+                "4.x: correlation logs on in deployment.toml",
+                modern("[apim.correlation_logs]\nenable = true\n"),
+                Code::LOGGING_COSTS_THROUGHPUT,
+                vec![
+                    "APM040 deployment.toml:apim.correlation_logs.enable @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 true → false outside an investigation | no fix",
+                ],
+            ),
+            (
+                "4.x: correlation logs off, as shipped in the script",
+                modern("[server]\nhostname = \"localhost\"\n").file(
+                    "opt/wso2am-4.2.0/bin/api-manager.sh",
+                    "#!/bin/sh\n$JAVACMD -DenableCorrelationLogs=false org.wso2.carbon.bootstrap.Bootstrap \"$@\"\n",
+                ),
+                Code::LOGGING_COSTS_THROUGHPUT,
+                vec![],
+            ),
+            (
+                "2.x: correlation logs on in the start-up script",
+                legacy("carbon.xml", "<Server><Version>2.6.0</Version></Server>\n").file(
+                    "opt/wso2am-2.6.0/bin/wso2server.sh",
+                    "#!/bin/sh\n$JAVACMD -DenableCorrelationLogs=true org.wso2.carbon.bootstrap.Bootstrap \"$@\"\n",
+                ),
+                Code::LOGGING_COSTS_THROUGHPUT,
+                vec![
+                    "APM040 wso2server.sh:-DenableCorrelationLogs @opt/wso2am-2.6.0/bin/wso2server.sh:2 true → false outside an investigation | no fix",
+                ],
+            ),
+            (
+                "the gateway access log on a gateway: information",
+                with_log4j2(
+                    "loggers = access\nlogger.access.name = org.apache.synapse.transport.http.access\nlogger.access.level = INFO\n",
+                )
+                .role("gateway"),
+                Code::ACCESS_LOG_PER_REQUEST,
+                vec![
+                    "APM041 log4j2.properties:logger.access.level @opt/wso2am-4.2.0/repository/conf/log4j2.properties:3 INFO → on only when the access log is used | no fix",
+                ],
+            ),
+            (
+                "the access logger on a key manager carries no API traffic: nothing",
+                with_log4j2(
+                    "loggers = access\nlogger.access.name = org.apache.synapse.transport.http.access\nlogger.access.level = INFO\n",
+                )
+                .role("key-manager"),
+                Code::ACCESS_LOG_PER_REQUEST,
+                vec![],
+            ),
+            (
+                "2.x access log at WARN: nothing",
+                legacy(
+                    "log4j.properties",
+                    "log4j.logger.org.apache.synapse.transport.http.access=WARN\n",
+                )
+                .role("gateway"),
+                Code::ACCESS_LOG_PER_REQUEST,
+                vec![],
+            ),
+            (
+                "2.x access log at INFO",
+                legacy(
+                    "log4j.properties",
+                    "log4j.logger.org.apache.synapse.transport.http.access=INFO\n",
+                )
+                .role("gateway"),
+                Code::ACCESS_LOG_PER_REQUEST,
+                vec![
+                    "APM041 log4j.properties:log4j.logger.org.apache.synapse.transport.http.access @opt/wso2am-2.6.0/repository/conf/log4j.properties:1 INFO → on only when the access log is used | no fix",
+                ],
+            ),
+        ];
+        for (what, node, code, expected) in cases {
+            assert_eq!(node.findings(code), expected, "{what}");
+        }
+    }
+
+    #[test]
+    fn synapse_debug_is_a_warning_only_where_traffic_flows() {
+        let text = "loggers = s\nlogger.s.name = org.apache.synapse\nlogger.s.level = DEBUG\nrootLogger.level = DEBUG\n";
+        assert_eq!(
+            with_log4j2(text)
+                .role("gateway")
+                .severities(Code::LOGGING_COSTS_THROUGHPUT),
+            vec![Severity::Warning, Severity::Warning]
+        );
+        // Synapse carries no API traffic on a key manager; DEBUG on root costs everywhere.
+        assert_eq!(
+            with_log4j2(text)
+                .role("key-manager")
+                .severities(Code::LOGGING_COSTS_THROUGHPUT),
+            vec![Severity::Info, Severity::Warning]
+        );
+    }
+
+    #[test]
+    fn a_level_that_is_not_a_level_is_a_source_problem_with_its_column() {
+        let node = with_log4j2(
+            "rootLogger.level = ERROR\nlogger.s.name = org.apache.synapse\nlogger.s.level = LOUD\n",
+        );
+        assert_eq!(
+            node.messages(Code::SOURCE_UNPARSEABLE),
+            vec![
+                "opt/wso2am-4.2.0/repository/conf/log4j2.properties:3:18: `LOUD` is not a Log4j level (one of ALL, TRACE, DEBUG, INFO, WARN, ERROR, FATAL, OFF)"
+            ]
+        );
+        assert!(node.findings(Code::LOGGING_COSTS_THROUGHPUT).is_empty());
+    }
+
+    #[test]
+    fn revocation_not_pushed() {
+        let off = "[apim.token.revocation]\nenable_realtime_notifier = false\n";
+        let cases: Vec<(&str, Node, Vec<&str>)> = vec![
+            (
+                "notifiers off on a key manager",
+                modern(off).role("key-manager"),
+                vec![
+                    "APM042 deployment.toml:apim.token.revocation.enable_realtime_notifier @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 realtime and persistent notifiers off → enable_realtime_notifier = true | no fix",
+                ],
+            ),
+            (
+                "a gateway does not revoke: nothing",
+                modern(off).role("gateway"),
+                vec![],
+            ),
+            (
+                "the persistent notifier on instead: nothing",
+                modern(
+                    "[apim.token.revocation]\nenable_realtime_notifier = false\nenable_persistent_notifier = true\n",
+                )
+                .role("key-manager"),
+                vec![],
+            ),
+            (
+                "shipped defaults: nothing",
+                modern("[server]\nhostname = \"localhost\"\n").role("key-manager"),
+                vec![],
+            ),
+        ];
+        for (what, node, expected) in cases {
+            assert_eq!(
+                node.findings(Code::REVOCATION_NOT_PUSHED),
+                expected,
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn token_caches_both_on_is_a_warning_on_validating_roles_only() {
+        let both =
+            "[apim.cache.gateway_token]\nenable = true\n\n[apim.cache.km_token]\nenable = true\n";
+        for role in ["all-in-one", "gateway", "key-manager", "control-plane"] {
+            assert_eq!(
+                modern(both)
+                    .role(role)
+                    .severities(Code::TOKEN_CACHES_BOTH_ENABLED),
+                vec![Severity::Warning],
+                "{role}"
+            );
+        }
+        assert!(
+            modern(both)
+                .role("traffic-manager")
+                .findings(Code::TOKEN_CACHES_BOTH_ENABLED)
+                .is_empty()
+        );
+    }
+
+    const CARBON_XML: &str = "<Server xmlns=\"http://wso2.org/projects/carbon/carbon.xml\">
+    <Version>2.6.0</Version>
+    <Security>
+        <KeyStore>
+            <Location>${carbon.home}/repository/resources/security/wso2carbon.jks</Location>
+            <Password>PASSWORD</Password>
+        </KeyStore>
+        <TrustStore>
+            <Password>TRUST</Password>
+        </TrustStore>
+    </Security>
+</Server>
+";
+
+    fn carbon(keystore: &str, truststore: &str) -> String {
+        CARBON_XML
+            .replace("PASSWORD", keystore)
+            .replace("TRUST", truststore)
+    }
+
+    #[test]
+    fn security_hygiene() {
+        let shipped = concat!("wso2", "carbon");
+        let cases: Vec<(&str, Node, Code, Vec<&str>)> = vec![
+            (
+                "4.x: the shipped super admin",
+                modern("[super_admin]\nusername = \"admin\"\npassword = \"admin\"\n"),
+                Code::DEFAULT_ADMIN_CREDENTIALS,
+                vec![
+                    "APM043 deployment.toml:super_admin.password @opt/wso2am-4.2.0/repository/conf/deployment.toml:3 the default password → a password of your own | no fix",
+                ],
+            ),
+            (
+                "4.x: the admin password changed",
+                modern("[super_admin]\nusername = \"admin\"\npassword = \"Kx7-not-default\"\n"),
+                Code::DEFAULT_ADMIN_CREDENTIALS,
+                vec![],
+            ),
+            (
+                "2.x: user-mgt.xml's admin user as shipped",
+                legacy(
+                    "user-mgt.xml",
+                    "<UserManager>\n    <Realm>\n        <Configuration>\n            <AdminUser>\n                <UserName>admin</UserName>\n                <Password>admin</Password>\n            </AdminUser>\n        </Configuration>\n    </Realm>\n</UserManager>\n",
+                ),
+                Code::DEFAULT_ADMIN_CREDENTIALS,
+                vec![
+                    "APM043 user-mgt.xml:/UserManager/Realm/Configuration/AdminUser/Password @opt/wso2am-2.6.0/repository/conf/user-mgt.xml:6 the default password → a password of your own | no fix",
+                ],
+            ),
+            (
+                "2.x: user-mgt.xml's admin password changed",
+                legacy(
+                    "user-mgt.xml",
+                    "<UserManager><Realm><Configuration><AdminUser><UserName>admin</UserName><Password>Kx7-own</Password></AdminUser></Configuration></Realm></UserManager>\n",
+                ),
+                Code::DEFAULT_ADMIN_CREDENTIALS,
+                vec![],
+            ),
+            (
+                "4.x: the TLS keystore with the shipped password",
+                modern(&format!(
+                    "[keystore.tls]\nfile_name = \"node.jks\"\npassword = \"{shipped}\"\n\n[keystore.primary]\npassword = \"Kx7-own\"\n\n[truststore]\npassword = \"Kx7-own\"\n"
+                )),
+                Code::DEFAULT_KEYSTORE_PASSWORD,
+                vec![
+                    "APM044 deployment.toml:keystore.tls.password @opt/wso2am-4.2.0/repository/conf/deployment.toml:3 the default password → stores of the node's own, with their own passwords | no fix",
+                ],
+            ),
+            (
+                "4.x: every store with its own password",
+                modern(
+                    "[keystore.tls]\npassword = \"Kx7-own\"\n\n[keystore.primary]\npassword = \"Kx7-own\"\n\n[truststore]\npassword = \"Kx7-own\"\n",
+                ),
+                Code::DEFAULT_KEYSTORE_PASSWORD,
+                vec![],
+            ),
+            (
+                "2.x: carbon.xml keystore and truststore as shipped",
+                legacy("carbon.xml", &carbon(shipped, shipped)),
+                Code::DEFAULT_KEYSTORE_PASSWORD,
+                vec![
+                    "APM044 carbon.xml:/Server/Security/KeyStore/Password @opt/wso2am-2.6.0/repository/conf/carbon.xml:6 the default password → stores of the node's own, with their own passwords | no fix",
+                ],
+            ),
+            (
+                "2.x: carbon.xml stores with their own passwords",
+                legacy("carbon.xml", &carbon("Kx7-own", "Kx7-own")),
+                Code::DEFAULT_KEYSTORE_PASSWORD,
+                vec![],
+            ),
+            (
+                "4.x: CORS `*` on a gateway",
+                modern("[apim.cors]\nallow_origins = \"*\"\n").role("gateway"),
+                Code::CORS_ALLOWS_ANY_ORIGIN,
+                vec![
+                    "APM045 deployment.toml:apim.cors.allow_origins @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 * → the origins that call the APIs | no fix",
+                ],
+            ),
+            (
+                "4.x: CORS `*` on a key manager, which serves no API: nothing",
+                modern("[apim.cors]\nallow_origins = \"*\"\n").role("key-manager"),
+                Code::CORS_ALLOWS_ANY_ORIGIN,
+                vec![],
+            ),
+            (
+                "4.x: CORS listing its origins",
+                modern("[apim.cors]\nallow_origins = \"https://app.example.com\"\n").role("gateway"),
+                Code::CORS_ALLOWS_ANY_ORIGIN,
+                vec![],
+            ),
+            (
+                "4.x: CORS `*` but CORS off",
+                modern("[apim.cors]\nenable = false\nallow_origins = \"*\"\n").role("gateway"),
+                Code::CORS_ALLOWS_ANY_ORIGIN,
+                vec![],
+            ),
+            (
+                "2.x: api-manager.xml CORS `*`",
+                legacy(
+                    "api-manager.xml",
+                    "<APIManager>\n    <CORSConfiguration>\n        <Enabled>true</Enabled>\n        <Access-Control-Allow-Origin>*</Access-Control-Allow-Origin>\n    </CORSConfiguration>\n</APIManager>\n",
+                )
+                .role("gateway"),
+                Code::CORS_ALLOWS_ANY_ORIGIN,
+                vec![
+                    "APM045 api-manager.xml:/APIManager/CORSConfiguration/Access-Control-Allow-Origin @opt/wso2am-2.6.0/repository/conf/api-manager.xml:4 * → the origins that call the APIs | no fix",
+                ],
+            ),
+            (
+                "4.x: the pass-through listener offers TLS 1.0 and 1.1",
+                modern(
+                    "[transport.passthru_https.listener.parameters]\nHttpsProtocols = \"TLSv1,TLSv1.1,TLSv1.2\"\n",
+                ),
+                Code::LEGACY_TLS_PROTOCOLS,
+                vec![
+                    "APM046 deployment.toml:transport.passthru_https.listener.parameters.HttpsProtocols @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 TLSv1, TLSv1.1 → TLSv1.2 (and TLSv1.3) only | no fix",
+                ],
+            ),
+            (
+                "4.x: only TLS 1.2 and 1.3",
+                modern(
+                    "[transport.passthru_https.listener.parameters]\nHttpsProtocols = \"TLSv1.2,TLSv1.3\"\n",
+                ),
+                Code::LEGACY_TLS_PROTOCOLS,
+                vec![],
+            ),
+            (
+                "2.x: axis2.xml listener parameter and Tomcat's `-TLSv1` (removed, not offered)",
+                legacy(
+                    "axis2/axis2.xml",
+                    "<axisconfig>\n    <transportReceiver name=\"https\" class=\"org.apache.synapse.transport.passthru.PassThroughHttpSSLListener\">\n        <parameter name=\"HttpsProtocols\">TLSv1.1,TLSv1.2</parameter>\n    </transportReceiver>\n</axisconfig>\n",
+                )
+                .file(
+                    "opt/wso2am-2.6.0/repository/conf/tomcat/catalina-server.xml",
+                    "<Server>\n  <Service>\n    <Connector port=\"9443\" sslEnabledProtocols=\"-TLSv1,TLSv1.2\"/>\n  </Service>\n</Server>\n",
+                ),
+                Code::LEGACY_TLS_PROTOCOLS,
+                vec![
+                    "APM046 axis2.xml:/axisconfig/transportReceiver[@name='https']/parameter[@name='HttpsProtocols'] @opt/wso2am-2.6.0/repository/conf/axis2/axis2.xml:3 TLSv1.1 → TLSv1.2 (and TLSv1.3) only | no fix",
+                ],
+            ),
+            (
+                "2.x: catalina-server.xml as shipped",
+                legacy(
+                    "tomcat/catalina-server.xml",
+                    "<Server>\n  <Service>\n    <Connector port=\"9443\" sslEnabledProtocols=\"TLSv1,TLSv1.1,TLSv1.2\"/>\n  </Service>\n</Server>\n",
+                ),
+                Code::LEGACY_TLS_PROTOCOLS,
+                vec![
+                    "APM046 catalina-server.xml:/Server/Service/Connector/@sslEnabledProtocols @opt/wso2am-2.6.0/repository/conf/tomcat/catalina-server.xml:3 TLSv1, TLSv1.1 → TLSv1.2 (and TLSv1.3) only | no fix",
+                ],
+            ),
+        ];
+        for (what, node, code, expected) in cases {
+            let found = node.findings(code);
+            assert_eq!(found, expected, "{what}");
+            for line in found.iter().chain(node.messages(code).iter()) {
+                assert!(!line.contains(shipped), "{what}: {line}");
+            }
+        }
+    }
+}

@@ -1,8 +1,11 @@
-//! APM010 token-caches-both-enabled: gateway and key-manager token caches both on.
+//! APM010 token-caches-both-enabled: gateway and key-manager token caches both on, on a node
+//! that validates tokens.
 //!
 //! WSO2: "At any given time you should only have one cache enabled, which is either the Key
 //! Manager cache or the API Gateway cache. WSO2 does not recommend using both caches at the same
-//! time." (Configuring Caching).
+//! time." (Configuring Caching). It costs memory and a second place a revoked token can linger,
+//! not correctness on its own: a warning, and only where tokens are validated (a traffic
+//! manager never reads either cache).
 
 use super::set_setting;
 use crate::diag::Finding;
@@ -10,21 +13,28 @@ use crate::rules::{Check, Input, RuleContext};
 
 declare_rule! {
     /// ### What it checks
-    /// The gateway token cache and the key-manager token cache are both enabled.
+    /// The gateway token cache and the key-manager token cache are both enabled, on a role that
+    /// validates tokens (all-in-one, gateway, key-manager, control-plane; not traffic-manager).
     /// ### Why it matters
     /// WSO2 says to enable exactly one: with both, a revoked token can stay valid in two places
     /// and memory is spent twice for the same entries.
     /// ### Fix
     /// Keep the gateway cache (faster) or the key-manager cache (no token data in the DMZ), not both.
     /// ### Sources
-    /// - caching: API Gateway cache and Key Manager cache
-    pub(crate) static RULE = "APM010" "token-caches-both-enabled" Error "gateway and key-manager token caches are both on",
+    /// - caching, Key Manager cache and Gateway cache
+    pub(crate) static RULE = "APM010" "token-caches-both-enabled" Warning "gateway and key-manager token caches are both on",
     inputs: [Input::Apim],
     check: Check::Node(check),
 }
 
+/// The roles whose nodes validate tokens and so read a token cache.
+const VALIDATING_ROLES: &[&str] = &["all-in-one", "gateway", "key-manager", "control-plane"];
+
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     let Some(apim) = cx.apim else { return };
+    if !VALIDATING_ROLES.contains(&cx.role) {
+        return;
+    }
     let (Some(gw), Some(km)) = (
         apim.observe("cache.gateway_token.enable"),
         apim.observe("cache.km_token.enable"),
