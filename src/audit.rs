@@ -263,6 +263,7 @@ fn audit_reading(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditErr
         .map(|script| apim::jvm_effect::JvmInEffect::compute(script, home_units.first()));
     let sysctl_drop_in = format!("etc/sysctl.d/{}", sysctl::drop_in_name(root));
     let limits_drop_in = format!("etc/security/limits.d/{}", limits::drop_in_name(root));
+    let kernel_memory = crate::host::thp::read(root);
     let rcx = RuleContext {
         root,
         facts: &facts,
@@ -281,6 +282,7 @@ fn audit_reading(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditErr
         processes: &processes,
         jvm_in_effect: jvm_in_effect.as_ref(),
         problems: &problems,
+        memory: &kernel_memory,
     };
     let mut findings = Vec::new();
     let mut subjects = Vec::new();
@@ -300,9 +302,7 @@ fn audit_reading(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditErr
             path.display()
         ));
     }
-    if facts.runtime_owns_sysctls() {
-        rules::container::sysctl_in_container(&mut findings);
-    }
+    rules::container::sysctl_in_container(root, &facts, &mut findings);
     // The key is built once per finding (it formats the subject), not once per comparison;
     // the sort is stable either way.
     findings.sort_by_cached_key(Finding::sort_key);

@@ -10,6 +10,7 @@ pub mod jdk_support;
 pub mod jvm;
 pub mod jvm_effect;
 pub mod mapper;
+pub mod ports;
 pub mod properties;
 pub mod role;
 pub(crate) mod shell;

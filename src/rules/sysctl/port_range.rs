@@ -1,0 +1,85 @@
+//! SYS020 ephemeral-port-range-small: the ephemeral port range is smaller than the kernel's
+//! default on a node that opens many outbound connections.
+//!
+//! The range is judged by its size, not element by element: `40000 45535` (5,536 ports) is
+//! small whatever its ends, and `1024 65535` is large. Only on the roles that open many
+//! outbound connections (gateway, all-in-one); a key manager's or traffic manager's outbound
+//! connections are pooled and few.
+
+use super::{DEFAULT_RANGE, OUTBOUND_ROLES, PORT_RANGE, boot_or_live, port_range, set_key};
+use crate::diag::{Finding, Subject};
+use crate::rules::{Check, Input, RuleContext};
+
+declare_rule! {
+    /// ### What it checks
+    /// On a gateway or all-in-one node, `net.ipv4.ip_local_port_range` (the line that wins at
+    /// boot, else the running kernel's value) holds fewer ports than the kernel's default
+    /// `32768 60999` (28,232 ports).
+    /// ### Why it matters
+    /// Every outbound connection to one backend `ip:port` takes its own local port, and a port
+    /// the gateway closed first stays in TIME_WAIT for 60 s (fixed in the kernel). Without
+    /// reuse, the range bounds the rate of new connections per backend to about
+    /// size / 60 per second (470/s with the default range); beyond it `connect()` fails with
+    /// `EADDRNOTAVAIL` ("Cannot assign requested address").
+    /// ### Fix
+    /// Set the kernel's default range `32768 60999` (a sysctl.d line). Widening further is
+    /// safe when the node's own listen ports are reserved (SYS022).
+    /// ### Sources
+    /// - ip-sysctl: ip_local_port_range
+    /// - tcp.7: TIME_WAIT
+    /// - verified-facts: kernel 6.x defaults (ip_local_port_range 32768 60999)
+    pub(crate) static RULE = "SYS020" "ephemeral-port-range-small" Warning "the ephemeral port range is smaller than the kernel's default",
+    inputs: [Input::Sysctl, Input::SysctlKeys(&[PORT_RANGE])],
+    check: Check::Node(check),
+}
+
+/// Ports in `(low, high)`.
+pub(crate) fn size(range: (u32, u32)) -> u32 {
+    range.1 - range.0 + 1
+}
+
+/// Whether SYS020 judges this node's range too small (SYS021 then leaves the parity to its fix).
+pub(crate) fn too_small(cx: &RuleContext) -> bool {
+    OUTBOUND_ROLES.contains(&cx.role)
+        && boot_or_live(cx, PORT_RANGE)
+            .and_then(|(v, _)| port_range(&v))
+            .is_some_and(|r| size(r) < size(DEFAULT_RANGE))
+}
+
+pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
+    if !too_small(cx) {
+        return;
+    }
+    let Some((value, line)) = boot_or_live(cx, PORT_RANGE) else {
+        return;
+    };
+    let Some(range) = port_range(&value) else {
+        return;
+    };
+    let (lo, hi) = DEFAULT_RANGE;
+    let mut f = Finding::new(
+        RULE.code(),
+        Subject::sysctl(PORT_RANGE),
+        format!(
+            "`{PORT_RANGE}` holds {} ports, fewer than the kernel's default {}: a {} opens a local port per connection to each backend",
+            size(range),
+            size(DEFAULT_RANGE),
+            cx.role
+        ),
+    )
+    .at(line.map(|l| l.location()))
+    .current(value.clone())
+    .expected(format!(">= {} ports (e.g. `{lo} {hi}`)", size(DEFAULT_RANGE)))
+    .why(format!(
+        "each connection to one backend ip:port needs its own local port, and a port closed by this side stays in TIME_WAIT for 60 s: {} ports allow about {} new connections per second to one backend before connect() fails with EADDRNOTAVAIL (the default allows about {})",
+        size(range),
+        size(range) / 60,
+        size(DEFAULT_RANGE) / 60
+    ))
+    .see("ip-sysctl, ip_local_port_range; tcp.7, TIME_WAIT");
+    if line.is_none() {
+        f = f.note("set in the running kernel only (no sysctl.d line)");
+    }
+    f = f.fix(set_key(cx, PORT_RANGE, format!("{lo} {hi}"), line));
+    out.push(f);
+}
