@@ -19,6 +19,7 @@ mod converge;
 mod exit_codes;
 mod host;
 mod in_effect;
+mod kernel_advice;
 mod output;
 mod reports;
 mod secrets;
