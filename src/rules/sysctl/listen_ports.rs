@@ -135,13 +135,21 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    let mut all = reserved;
-    all.extend(exposed.iter().map(|p| (p.port, p.port)));
-    f = f.fix(set_key(
-        cx,
-        RESERVED_PORTS,
-        render_reserved(all),
-        reserved_line,
-    ));
+    // Every kernel since 2.6.35 has the key; a `proc/sys` that shows none (a trimmed copy of
+    // a host) would make the line fail `sysctl -p`, so no line is written there.
+    if cx.sysctl.kernel_has(RESERVED_PORTS) == Some(false) {
+        f = f.note(format!(
+            "the running kernel shows no `{RESERVED_PORTS}`: add the ports where the kernel has it"
+        ));
+    } else {
+        let mut all = reserved;
+        all.extend(exposed.iter().map(|p| (p.port, p.port)));
+        f = f.fix(set_key(
+            cx,
+            RESERVED_PORTS,
+            render_reserved(all),
+            reserved_line,
+        ));
+    }
     out.push(f);
 }
