@@ -112,7 +112,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         RULE.code(),
         Subject::sysctl(RESERVED_PORTS),
         format!(
-            "{} of the node's listen ports lie in the ephemeral range {lo}-{hi} and are not reserved: {list}",
+            "{} listen port(s) of the node in the ephemeral range {lo}-{hi} not reserved: {list}",
             exposed.len()
         ),
     )

@@ -25,6 +25,20 @@ declare_rule! {
     check: Check::Node(check),
 }
 
+/// `range` with ends of different parity: one more port at the top, or at the bottom when the
+/// top is the last port (or one fewer at the bottom when it would go below 1024).
+pub(crate) fn different_parity((lo, hi): (u32, u32)) -> (u32, u32) {
+    if lo % 2 != hi % 2 {
+        (lo, hi)
+    } else if hi < 65535 {
+        (lo, hi + 1)
+    } else if lo > 1024 {
+        (lo - 1, hi)
+    } else {
+        (lo + 1, hi)
+    }
+}
+
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     if super::port_range::too_small(cx) {
         return;
@@ -38,14 +52,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     if lo % 2 != hi % 2 {
         return;
     }
-    // Widen, never narrow: one more port at the top, or at the bottom when the top is the last.
-    let fixed = if hi < 65535 {
-        (lo, hi + 1)
-    } else if lo > 1024 {
-        (lo - 1, hi)
-    } else {
-        (lo + 1, hi)
-    };
+    let fixed = different_parity((lo, hi));
     let f = Finding::new(
         RULE.code(),
         Subject::sysctl(PORT_RANGE),

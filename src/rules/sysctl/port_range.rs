@@ -6,6 +6,7 @@
 //! outbound connections (gateway, all-in-one); a key manager's or traffic manager's outbound
 //! connections are pooled and few.
 
+use super::port_parity::different_parity;
 use super::{DEFAULT_RANGE, OUTBOUND_ROLES, PORT_RANGE, boot_or_live, port_range, set_key};
 use crate::diag::{Finding, Subject};
 use crate::rules::{Check, Input, RuleContext};
@@ -22,8 +23,9 @@ declare_rule! {
     /// size / 60 per second (470/s with the default range); beyond it `connect()` fails with
     /// `EADDRNOTAVAIL` ("Cannot assign requested address").
     /// ### Fix
-    /// Set the kernel's default range `32768 60999` (a sysctl.d line). Widening further is
-    /// safe when the node's own listen ports are reserved (SYS022).
+    /// Set at least the kernel's default range `32768 60999`, keeping a lower start or a higher
+    /// end (a sysctl.d line). Widening further is safe when the node's own listen ports are
+    /// reserved (SYS022).
     /// ### Sources
     /// - ip-sysctl: ip_local_port_range
     /// - tcp.7: TIME_WAIT
@@ -56,7 +58,9 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     let Some(range) = port_range(&value) else {
         return;
     };
-    let (lo, hi) = DEFAULT_RANGE;
+    // Never narrower at either end: the default range, widened to the current ends, then to
+    // ends of different parity (SYS021).
+    let (lo, hi) = different_parity((range.0.min(DEFAULT_RANGE.0), range.1.max(DEFAULT_RANGE.1)));
     let mut f = Finding::new(
         RULE.code(),
         Subject::sysctl(PORT_RANGE),

@@ -108,6 +108,14 @@ fn sysctl_rules() {
             ],
         ),
         (
+            "a small range ending at 65535: the fix keeps the end (never narrower), parity kept different",
+            Node::new().live("net.ipv4.ip_local_port_range", "40001\t65535"),
+            Code::EPHEMERAL_PORT_RANGE_SMALL,
+            vec![
+                "SYS020 sysctl:net.ipv4.ip_local_port_range @- 40001 65535 → >= 28232 ports (e.g. `32768 65535`) | add `net.ipv4.ip_local_port_range` = `32768 65535` to etc/sysctl.d/99-zz-apim-tune.conf",
+            ],
+        ),
+        (
             "the same range on a gateway, live only: the drop-in",
             Node::new()
                 .role("gateway")
@@ -167,6 +175,7 @@ fn sysctl_rules() {
                 .file("opt/wso2am/repository/conf/carbon.xml", CARBON_26_OFFSET_1)
                 .file("opt/wso2am/repository/conf/api-manager.xml", API_MANAGER_THRIFT)
                 .home("opt/wso2am")
+                .live("net.ipv4.ip_local_reserved_ports", "")
                 .file("etc/sysctl.d/90-apim.conf", "net.ipv4.ip_local_port_range = 1024 65535\n"),
             Code::LISTEN_PORT_IN_EPHEMERAL_RANGE,
             vec![
@@ -179,6 +188,7 @@ fn sysctl_rules() {
                 .file("opt/wso2am/repository/conf/carbon.xml", CARBON_26_OFFSET_1)
                 .file("opt/wso2am/repository/conf/api-manager.xml", API_MANAGER_THRIFT)
                 .home("opt/wso2am")
+                .live("net.ipv4.ip_local_reserved_ports", "")
                 .file(
                     "etc/sysctl.d/90-apim.conf",
                     "net.ipv4.ip_local_port_range = 10000 65535\nnet.ipv4.ip_local_reserved_ports = 10000,30000-30010\n",
@@ -194,6 +204,7 @@ fn sysctl_rules() {
                 .file("opt/wso2am/repository/conf/carbon.xml", "<Server><Version>4.2.0</Version></Server>\n")
                 .file("opt/wso2am/repository/conf/deployment.toml", "[server]\noffset = 2\n")
                 .home("opt/wso2am")
+                .live("net.ipv4.ip_local_reserved_ports", "")
                 .live("net.ipv4.ip_local_port_range", "10000\t65535"),
             Code::LISTEN_PORT_IN_EPHEMERAL_RANGE,
             vec![
@@ -206,9 +217,22 @@ fn sysctl_rules() {
                 .file("opt/wso2am/repository/conf/carbon.xml", "<Server><Version>4.2.0</Version></Server>\n")
                 .file("opt/wso2am/repository/conf/deployment.toml", "[server]\noffset = 2\n")
                 .home("opt/wso2am")
+                .live("net.ipv4.ip_local_reserved_ports", "")
                 .live("net.ipv4.ip_local_port_range", "32768\t60999"),
             Code::LISTEN_PORT_IN_EPHEMERAL_RANGE,
             vec![],
+        ),
+        (
+            "a proc/sys that shows no ip_local_reserved_ports: reported, no line written",
+            Node::new()
+                .file("opt/wso2am/repository/conf/carbon.xml", "<Server><Version>4.2.0</Version></Server>\n")
+                .file("opt/wso2am/repository/conf/deployment.toml", "[server]\noffset = 0\n")
+                .home("opt/wso2am")
+                .live("net.ipv4.ip_local_port_range", "10000\t65535"),
+            Code::LISTEN_PORT_IN_EPHEMERAL_RANGE,
+            vec![
+                "SYS022 sysctl:net.ipv4.ip_local_reserved_ports @- (none reserved) → includes 11111 | no fix",
+            ],
         ),
         (
             "swappiness 60 with swap: 1 in the drop-in",
@@ -535,6 +559,7 @@ fn listen_port_notes_name_the_offset() {
             API_MANAGER_THRIFT,
         )
         .home("opt/wso2am")
+        .live("net.ipv4.ip_local_reserved_ports", "")
         .live("net.ipv4.ip_local_port_range", "10000\t65535");
     let notes = node.notes_of(Code::LISTEN_PORT_IN_EPHEMERAL_RANGE);
     assert_eq!(
