@@ -17,6 +17,8 @@ declare_rule! {
     /// Editing the shadowed line changes nothing; people lose hours to this.
     /// ### Fix
     /// Remove the shadowed line or edit the line that wins.
+    /// ### Sources
+    /// - sysctl.d: later files override earlier ones
     pub(crate) static RULE = "SYS006" "sysctl-shadowed-line" Info "a sysctl line is overridden by a later file",
     inputs: [Input::Sysctl],
     check: Check::Node(check),
