@@ -108,6 +108,33 @@ pub(crate) const RESERVED_PORTS: &str = "net.ipv4.ip_local_reserved_ports";
 /// node is a gateway too): the ones the ephemeral range limits.
 pub(crate) const OUTBOUND_ROLES: &[&str] = &["gateway", "all-in-one"];
 
+/// Ports in `(low, high)`.
+pub(crate) fn size(range: (u32, u32)) -> u32 {
+    range.1 - range.0 + 1
+}
+
+/// Whether SYS020 judges this node's range too small (SYS021 then leaves the parity to its fix).
+pub(crate) fn range_too_small(cx: &RuleContext) -> bool {
+    OUTBOUND_ROLES.contains(&cx.role)
+        && boot_or_live(cx, PORT_RANGE)
+            .and_then(|(v, _)| port_range(&v))
+            .is_some_and(|r| size(r) < size(DEFAULT_RANGE))
+}
+
+/// `range` with ends of different parity: one more port at the top, or at the bottom when the
+/// top is the last port (or one fewer at the bottom when it would go below 1024).
+pub(crate) fn different_parity((lo, hi): (u32, u32)) -> (u32, u32) {
+    if lo % 2 != hi % 2 {
+        (lo, hi)
+    } else if hi < 65535 {
+        (lo, hi + 1)
+    } else if lo > 1024 {
+        (lo - 1, hi)
+    } else {
+        (lo + 1, hi)
+    }
+}
+
 /// Comment out the line at `line`; the dated note says the key `because`.
 pub(crate) fn disable(key: &str, line: Location, because: &str) -> Fix {
     sysctl_fix(Change::DisableSysctl {

@@ -5,7 +5,7 @@
 //! other; ip-sysctl.rst: "it is better these numbers have different parity". Info: an uneven
 //! split, not a failure. When SYS020 already fixes the range, its value has different parity.
 
-use super::{PORT_RANGE, boot_or_live, port_range, set_key};
+use super::{PORT_RANGE, boot_or_live, different_parity, port_range, set_key};
 use crate::diag::{Finding, Subject};
 use crate::rules::{Check, Input, RuleContext};
 
@@ -25,22 +25,8 @@ declare_rule! {
     check: Check::Node(check),
 }
 
-/// `range` with ends of different parity: one more port at the top, or at the bottom when the
-/// top is the last port (or one fewer at the bottom when it would go below 1024).
-pub(crate) fn different_parity((lo, hi): (u32, u32)) -> (u32, u32) {
-    if lo % 2 != hi % 2 {
-        (lo, hi)
-    } else if hi < 65535 {
-        (lo, hi + 1)
-    } else if lo > 1024 {
-        (lo - 1, hi)
-    } else {
-        (lo + 1, hi)
-    }
-}
-
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
-    if super::port_range::too_small(cx) {
+    if super::range_too_small(cx) {
         return;
     }
     let Some((value, line)) = boot_or_live(cx, PORT_RANGE) else {

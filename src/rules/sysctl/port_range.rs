@@ -6,8 +6,10 @@
 //! outbound connections (gateway, all-in-one); a key manager's or traffic manager's outbound
 //! connections are pooled and few.
 
-use super::port_parity::different_parity;
-use super::{DEFAULT_RANGE, OUTBOUND_ROLES, PORT_RANGE, boot_or_live, port_range, set_key};
+use super::{
+    DEFAULT_RANGE, PORT_RANGE, boot_or_live, different_parity, port_range,
+    range_too_small as too_small, set_key, size,
+};
 use crate::diag::{Finding, Subject};
 use crate::rules::{Check, Input, RuleContext};
 
@@ -33,19 +35,6 @@ declare_rule! {
     pub(crate) static RULE = "SYS020" "ephemeral-port-range-small" Warning "the ephemeral port range is smaller than the kernel's default",
     inputs: [Input::Sysctl, Input::SysctlKeys(&[PORT_RANGE])],
     check: Check::Node(check),
-}
-
-/// Ports in `(low, high)`.
-pub(crate) fn size(range: (u32, u32)) -> u32 {
-    range.1 - range.0 + 1
-}
-
-/// Whether SYS020 judges this node's range too small (SYS021 then leaves the parity to its fix).
-pub(crate) fn too_small(cx: &RuleContext) -> bool {
-    OUTBOUND_ROLES.contains(&cx.role)
-        && boot_or_live(cx, PORT_RANGE)
-            .and_then(|(v, _)| port_range(&v))
-            .is_some_and(|r| size(r) < size(DEFAULT_RANGE))
 }
 
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
