@@ -28,8 +28,7 @@ declare_rule! {
     /// ### Sources
     /// - ip-sysctl: ip_local_reserved_ports
     /// - ip-sysctl: ip_local_port_range
-    /// - verified-facts: JMX RMI server port 11111 on by default
-    /// - tuning-4.x
+    /// - https://github.com/wso2/carbon-kernel/blob/v4.4.11/distribution/kernel/carbon-home/repository/conf/carbon.xml (RMIRegistryPort 9999, RMIServerPort 11111)
     pub(crate) static RULE = "SYS022" "listen-port-in-ephemeral-range" Warning "a listen port of the node is in the ephemeral range and not reserved",
     inputs: [Input::Apim, Input::Sysctl, Input::SysctlKeys(&[PORT_RANGE, RESERVED_PORTS])],
     check: Check::Node(check),

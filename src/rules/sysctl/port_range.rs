@@ -29,9 +29,8 @@ declare_rule! {
     /// end (a sysctl.d line). Widening further is safe when the node's own listen ports are
     /// reserved (SYS022).
     /// ### Sources
-    /// - ip-sysctl: ip_local_port_range
-    /// - tcp.7: TIME_WAIT
-    /// - verified-facts: kernel 6.x defaults (ip_local_port_range 32768 60999)
+    /// - ip-sysctl: ip_local_port_range (default 32768 60999)
+    /// - https://github.com/torvalds/linux/blob/master/include/net/tcp.h (TCP_TIMEWAIT_LEN, 60 s)
     pub(crate) static RULE = "SYS020" "ephemeral-port-range-small" Warning "the ephemeral port range is smaller than the kernel's default",
     inputs: [Input::Sysctl, Input::SysctlKeys(&[PORT_RANGE])],
     check: Check::Node(check),
@@ -69,7 +68,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         size(range) / 60,
         size(DEFAULT_RANGE) / 60
     ))
-    .see("ip-sysctl, ip_local_port_range; tcp.7, TIME_WAIT");
+    .see("ip-sysctl, ip_local_port_range; https://github.com/torvalds/linux/blob/master/include/net/tcp.h, TCP_TIMEWAIT_LEN");
     if line.is_none() {
         f = f.note("set in the running kernel only (no sysctl.d line)");
     }

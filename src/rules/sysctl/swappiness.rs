@@ -22,7 +22,6 @@ declare_rule! {
     /// Set `vm.swappiness` to a low value such as 1 (a sysctl.d line); or run without swap.
     /// ### Sources
     /// - vm-sysctl: swappiness
-    /// - tuning-4.x
     pub(crate) static RULE = "SYS023" "swappiness-high-with-swap" Warning "vm.swappiness is high on a host with swap",
     inputs: [Input::Host, Input::Sysctl, Input::SysctlKeys(&[KEY])],
     check: Check::Node(check),
