@@ -282,6 +282,7 @@ fn audit_reading(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditErr
         .map(|script| apim::jvm_effect::JvmInEffect::compute(script, home_units.first()));
     let sysctl_drop_in = format!("etc/sysctl.d/{}", sysctl::drop_in_name(root));
     let limits_drop_in = format!("etc/security/limits.d/{}", limits::drop_in_name(root));
+    let kernel_memory = crate::host::thp::read(root);
     let rcx = RuleContext {
         root,
         facts: &facts,
@@ -302,6 +303,7 @@ fn audit_reading(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditErr
         problems: &problems,
         client_timeout_ms: opts.client_timeout_s.map(|s| s.saturating_mul(1000)),
         db_max_connections: opts.db_max_connections,
+        memory: &kernel_memory,
     };
     let mut findings = Vec::new();
     let mut subjects = Vec::new();
@@ -321,9 +323,7 @@ fn audit_reading(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditErr
             path.display()
         ));
     }
-    if facts.runtime_owns_sysctls() {
-        rules::container::sysctl_in_container(&mut findings);
-    }
+    rules::container::sysctl_in_container(root, &facts, &mut findings);
     // The key is built once per finding (it formats the subject), not once per comparison;
     // the sort is stable either way.
     findings.sort_by_cached_key(Finding::sort_key);

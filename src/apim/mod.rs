@@ -12,6 +12,7 @@ pub mod jvm;
 pub mod jvm_effect;
 pub mod logging;
 pub mod mapper;
+pub mod ports;
 pub mod properties;
 pub mod role;
 pub(crate) mod shell;

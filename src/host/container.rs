@@ -79,6 +79,18 @@ fn cgroup_runtime(text: &str) -> Option<&'static str> {
     found
 }
 
+/// Whether an init that applies sysctl.d at boot runs in this root: `Some(true)` when systemd
+/// booted it (`run/systemd/system`, systemd's own test) or PID 1 is `systemd` or `init`;
+/// `Some(false)` when PID 1 is something else (a JVM, a shell, `tini`, `docker-init`); `None`
+/// when neither is readable.
+pub fn init_loads_sysctl_d(root: &Path) -> Option<bool> {
+    if exists_under(root, "run/systemd/system") {
+        return Some(true);
+    }
+    let comm = read_text(root, "proc/1/comm")?;
+    Some(matches!(comm.trim(), "systemd" | "init"))
+}
+
 /// Whether `/proc/sys` is mounted read-only (Docker and Podman do this unless privileged), from
 /// `proc/self/mountinfo`, else `proc/mounts`. The last mount at `/proc/sys` wins, as it is the
 /// one on top; without one, `/proc`'s own options apply. `None` when neither file is readable
@@ -200,6 +212,20 @@ mod tests {
             container(dir.path()).map(|f| f.value),
             Some("systemd-nspawn".to_string())
         );
+    }
+
+    #[test]
+    fn init_that_loads_sysctl_d() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        assert_eq!(init_loads_sysctl_d(root), None);
+        write(root, "proc/1/comm", "java\n");
+        assert_eq!(init_loads_sysctl_d(root), Some(false));
+        write(root, "proc/1/comm", "systemd\n");
+        assert_eq!(init_loads_sysctl_d(root), Some(true));
+        write(root, "proc/1/comm", "tini\n");
+        std::fs::create_dir_all(root.join("run/systemd/system")).unwrap();
+        assert_eq!(init_loads_sysctl_d(root), Some(true));
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod sysctl;
 pub mod systemd;
 #[cfg(test)]
 pub(crate) mod testkit;
+pub mod thp;
 
 use crate::version::Version;
 use serde::Serialize;

@@ -86,6 +86,11 @@ registry! {
     SYSCTL_KEY_NOT_IN_KERNEL => sysctl::key_not_in_kernel::RULE,
     SYSCTL_LOWERS_KERNEL_MAXIMUM => sysctl::lowers_maximum::RULE,
     SYSCTL_CONF_NOT_READ_AT_BOOT => sysctl::conf_not_read::RULE,
+    EPHEMERAL_PORT_RANGE_SMALL => sysctl::port_range::RULE,
+    EPHEMERAL_PORT_RANGE_SAME_PARITY => sysctl::port_parity::RULE,
+    LISTEN_PORT_IN_EPHEMERAL_RANGE => sysctl::listen_ports::RULE,
+    SWAPPINESS_HIGH_WITH_SWAP => sysctl::swappiness::RULE,
+    TRANSPARENT_HUGEPAGES_ALWAYS => sysctl::thp::RULE,
     LIMIT_BELOW_RECOMMENDED => expectation::codes::LIMIT_BELOW,
     LIMIT_SOFT_ABOVE_HARD => limits::soft_above_hard::RULE,
     NPROC_BELOW_CARBON_THREADS => limits::nproc_threads::RULE,
@@ -283,6 +288,8 @@ pub struct RuleContext<'a> {
     /// The database server's `max_connections`, when the operator gives it
     /// (`--db-max-connections`).
     pub db_max_connections: Option<u32>,
+    /// Transparent huge pages and swap, read under the root (unknown where absent).
+    pub memory: &'a crate::host::thp::KernelMemory,
 }
 
 impl RuleContext<'_> {

@@ -163,11 +163,13 @@ fn modern_host_text_and_json() {
         ".version" => "[VERSION]",
     }); }
     assert_eq!(v["apim"]["layout"], "toml");
-    // A tcp_tw_recycle line on 6.1 is an error: the key does not exist (`-` does not help procps).
-    let f = finding(&v, "SYS011", "tcp_tw_recycle");
+    // A tcp_tw_recycle line on 6.1 is a dead line, a warning (issue 14): the key does not exist
+    // (`-` does not help procps). SYS010 reports it, not SYS011.
+    let f = finding(&v, "SYS010", "tcp_tw_recycle");
     assert_eq!(f["file"], "etc/sysctl.d/99-wso2.conf");
+    assert_eq!(f["severity"], "warning");
     assert!(f["notes"].to_string().contains("`-` prefix"), "{f:#}");
-    assert!(!codes_of(&v).contains(&"SYS010".to_string()));
+    assert!(!codes_of(&v).contains(&"SYS011".to_string()));
     // etc/sysctl.d/50-default.conf masks usr/lib/sysctl.d/50-default.conf: the persisted value
     // is 30, the live 60.
     let f = finding(&v, "SYS005", "tcp_fin_timeout");

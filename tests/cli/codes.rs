@@ -84,6 +84,10 @@ fn every_code_has_a_fixture() {
             Some("wso2am-4.2.0"),
             &["--cores", "8", "--memory", "2G"],
         ),
+        // Kernel advice (issue 14): the range too small on an all-in-one node, of one parity
+        // on a key manager.
+        ("s-kernel-advice", None, &[]),
+        ("s-kernel-advice", None, &["--role", "key-manager"]),
         // The node declares `gateway-worker` (server_role): audited as another role.
         (
             "tuned-4.2",

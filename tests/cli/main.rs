@@ -21,6 +21,7 @@ mod exit_codes;
 mod host;
 mod hygiene_advice;
 mod in_effect;
+mod kernel_advice;
 mod limits_advice;
 mod output;
 mod reports;

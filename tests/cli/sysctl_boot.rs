@@ -134,8 +134,10 @@ fn issue_13_a_winner_in_run_is_fixed_from_the_etc_drop_in() {
     assert_eq!(f["fix"]["kind"], "insert");
     assert_eq!(f["fix"]["file"], DROP_IN);
     assert_eq!(f["fix"]["value"], "30");
-    // A key the kernel lacks, in /run: no later file can unset it, so there is no fix.
-    let f = finding(&v, "SYS011", "sysctl:net.ipv4.tcp_tw_recycle");
+    // A key the kernel lacks, in /run: no later file can unset it, so there is no fix. A dead
+    // tcp_tw_recycle line is SYS010's, a warning (issue 14).
+    let f = finding(&v, "SYS010", "sysctl:net.ipv4.tcp_tw_recycle");
+    assert_eq!(f["severity"], "warning");
     assert_eq!(
         (&f["file"], &f["line"]),
         (&"run/sysctl.d/70-runtime.conf".into(), &3.into())
@@ -177,7 +179,7 @@ fn issue_13_a_winner_in_usr_lib_is_fixed_from_the_etc_drop_in() {
             &"9223372036854775807".into()
         )
     );
-    let f = finding(&v, "SYS011", "sysctl:net.ipv4.tcp_tw_recycle");
+    let f = finding(&v, "SYS010", "sysctl:net.ipv4.tcp_tw_recycle");
     assert_eq!((&f["file"], &f["line"]), (&vendor.into(), &4.into()));
     assert_eq!(f["fixable"], false);
     assert!(written.contains(DROP_IN), "{written:?}");

@@ -27,7 +27,7 @@ declare_rule! {
     /// Move the line to a drop-in in `/etc/sysctl.d` (apim-tune comments it out with a note), or
     /// only comment it out when boot already sets the key elsewhere or the value must not be set.
     /// ### Sources
-    /// - sysctl.d: /etc/sysctl.conf is read only through a 99-sysctl.conf link
+    /// - sysctl.d: the directories systemd-sysctl reads
     /// - verified-facts: tests/systemd_oracle.rs
     pub(crate) static RULE = "SYS013" "sysctl-conf-not-read-at-boot" Warning "a sysctl.conf line is not applied at boot",
     inputs: [Input::Sysctl, Input::Expectations],
@@ -125,7 +125,7 @@ fn finding(cx: &RuleContext, line: &SysctlLine) -> Option<Finding> {
             .expected(format!("in {drop_in}, or removed"))
             .why("systemd-sysctl reads only the sysctl.d directories, and /etc/sysctl.conf only through an entry there that links to it (`99-sysctl.conf`); this host has none")
             .note("procps `sysctl --system` still applies /etc/sysctl.conf (last), so a live value may show the line until the next boot")
-            .see("sysctl.d(5); systemd-sysctl.service(8); Debian 13 release notes (procps)")
+            .see("sysctl.d; verified-facts, tests/systemd_oracle.rs")
             .fix(fix),
     )
 }

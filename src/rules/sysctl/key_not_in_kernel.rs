@@ -2,7 +2,7 @@
 //!
 //! `sysctl -p` prints "cannot stat /proc/sys/…" and exits 1 on such a line (measured with
 //! procps-ng 4.0.2, even with the `-` prefix); systemd-sysctl only logs it. The usual case is
-//! `net.ipv4.tcp_tw_recycle` on Linux 4.12 and later. Only judged when `proc/sys` is readable.
+//! `net.ipv4.tcp_tw_recycle` on Linux 4.12 and later, which SYS010 reports. Only judged when `proc/sys` is readable.
 
 use super::{disable, not_editable};
 use crate::diag::{Finding, Subject};
@@ -10,16 +10,14 @@ use crate::rules::{Check, Input, RuleContext};
 
 declare_rule! {
     /// ### What it checks
-    /// A persisted line for a kernel parameter the running kernel does not have, such as
-    /// `net.ipv4.tcp_tw_recycle` on Linux 4.12 and later.
+    /// A persisted line for a kernel parameter the running kernel does not have
+    /// (`net.ipv4.tcp_tw_recycle` is SYS010's).
     /// ### Why it matters
     /// `sysctl -p` prints "cannot stat" and exits 1 on it, which fails provisioning scripts.
     /// ### Fix
     /// Remove (comment out) the line.
     /// ### Sources
-    /// - ip-sysctl
-    /// - sysctl.d: a key the kernel lacks
-    /// - https://man7.org/linux/man-pages/man8/sysctl.8.html: sysctl -p on a missing key
+    /// - sysctl.d
     pub(crate) static RULE = "SYS011" "sysctl-key-not-in-kernel" Error "a persisted sysctl key does not exist in the running kernel",
     inputs: [Input::Host, Input::Sysctl],
     check: Check::Node(check),
@@ -30,7 +28,8 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         return;
     }
     for entry in cx.sysctl.entries.values() {
-        if entry.key.contains('*') || entry.live.is_some() {
+        // A dead tcp_tw_recycle line is SYS010's (a warning, with the history of the key).
+        if entry.key.contains('*') || entry.live.is_some() || entry.key == super::tw_recycle::KEY {
             continue;
         }
         if cx.sysctl.kernel_has(&entry.key) != Some(false) {
@@ -55,12 +54,8 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             .at(Some(line.location()))
             .current(line.value.clone())
             .expected("absent (the key does not exist)")
-            .why(if entry.key == "net.ipv4.tcp_tw_recycle" {
-                "tcp_tw_recycle was removed in Linux 4.12 (commit 4396e46187ca); the line does nothing but break `sysctl -p`"
-            } else {
-                "the running kernel has no such parameter (removed, misspelt, or its module is not loaded)"
-            })
-            ;
+            .why("the running kernel has no such parameter (removed, misspelt, or its module is not loaded)")
+            .see("sysctl.d");
             f = match not_editable(cx, line) {
                 None => f.fix(disable(
                     &entry.key,

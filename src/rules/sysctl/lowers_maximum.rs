@@ -17,8 +17,8 @@ declare_rule! {
     /// ### Fix
     /// Remove the line, or set it no lower than the live value.
     /// ### Sources
-    /// - https://github.com/systemd/systemd/blob/main/src/core/main.c: bump_file_max_and_nr_open()
-    /// - https://docs.kernel.org/admin-guide/sysctl/fs.html: file-max, nr_open
+    /// - https://github.com/systemd/systemd/blob/main/src/core/main.c (bump_file_max_and_nr_open, systemd 240)
+    /// - sysctl.d
     pub(crate) static RULE = "SYS012" "sysctl-lowers-kernel-maximum" Warning "a persisted value lowers a limit the system already raised",
     inputs: [Input::Sysctl, Input::SysctlKeys(NEVER_LOWER)],
     check: Check::Node(check),

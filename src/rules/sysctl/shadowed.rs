@@ -18,8 +18,7 @@ declare_rule! {
     /// ### Fix
     /// Remove the shadowed line or edit the line that wins.
     /// ### Sources
-    /// - sysctl.d: the order files are read in; a later file wins
-    /// - verified-facts: tests/systemd_oracle.rs
+    /// - sysctl.d: later files override earlier ones
     pub(crate) static RULE = "SYS006" "sysctl-shadowed-line" Info "a sysctl line is overridden by a later file",
     inputs: [Input::Sysctl],
     check: Check::Node(check),

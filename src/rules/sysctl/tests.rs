@@ -1,6 +1,6 @@
 //! The sysctl family, one table: given these files and live values → these findings and fixes.
 
-use crate::diag::Code;
+use crate::diag::{Code, Severity};
 use crate::rules::testing::Node;
 
 #[test]
@@ -42,15 +42,241 @@ fn sysctl_rules() {
             vec![],
         ),
         (
-            "tw_recycle on 5.10, where the key is gone: SYS011, not SYS010",
+            "tw_recycle on 5.10, where the key is gone: a dead line for SYS010, not SYS011",
+            Node::new()
+                .kernel("5.10.0-28-amd64")
+                .file("etc/sysctl.conf", "net.ipv4.tcp_tw_recycle = 1\n")
+                .link(link.0, link.1),
+            Code::TCP_TW_RECYCLE_ENABLED,
+            vec![
+                "SYS010 sysctl:net.ipv4.tcp_tw_recycle @etc/sysctl.conf:1 1 → absent (the key does not exist) | comment out etc/sysctl.conf:1",
+            ],
+        ),
+        (
+            "tw_recycle on 5.10: SYS011 leaves the key to SYS010",
             Node::new()
                 .kernel("5.10.0-28-amd64")
                 .file("etc/sysctl.conf", "net.ipv4.tcp_tw_recycle = 1\n")
                 .link(link.0, link.1),
             Code::SYSCTL_KEY_NOT_IN_KERNEL,
+            vec![],
+        ),
+        (
+            "a tw_recycle = 0 line on 6.1 is dead too",
+            Node::new()
+                .kernel("6.1.0-18-amd64")
+                .file("etc/sysctl.d/90-apim.conf", "net.ipv4.tcp_tw_recycle = 0\n"),
+            Code::TCP_TW_RECYCLE_ENABLED,
             vec![
-                "SYS011 sysctl:net.ipv4.tcp_tw_recycle @etc/sysctl.conf:1 1 → absent (the key does not exist) | comment out etc/sysctl.conf:1",
+                "SYS010 sysctl:net.ipv4.tcp_tw_recycle @etc/sysctl.d/90-apim.conf:1 0 → absent (the key does not exist) | comment out etc/sysctl.d/90-apim.conf:1",
             ],
+        ),
+        (
+            "tw_recycle = 1 on an image, kernel unknown: the same fix",
+            Node::new()
+                .no_proc_sys()
+                .file("etc/sysctl.d/90-apim.conf", "net.ipv4.tcp_tw_recycle = 1\n"),
+            Code::TCP_TW_RECYCLE_ENABLED,
+            vec![
+                "SYS010 sysctl:net.ipv4.tcp_tw_recycle @etc/sysctl.d/90-apim.conf:1 1 → absent (never set it) | comment out etc/sysctl.d/90-apim.conf:1",
+            ],
+        ),
+        (
+            "a key no profile entry or rule reads differs live: not SYS005's business",
+            Node::new()
+                .file("etc/sysctl.d/90-site.conf", "vm.dirty_ratio = 10\n")
+                .live("vm.dirty_ratio", "20"),
+            Code::SYSCTL_LIVE_DIFFERS,
+            vec![],
+        ),
+        (
+            "a key a rule reads differs live: SYS005",
+            Node::new()
+                .file("etc/sysctl.d/90-site.conf", "vm.swappiness = 1\n")
+                .live("vm.swappiness", "60"),
+            Code::SYSCTL_LIVE_DIFFERS,
+            vec!["SYS005 sysctl:vm.swappiness @etc/sysctl.d/90-site.conf:1 60 → 1 | no fix"],
+        ),
+        (
+            "a 5,536-port range on an all-in-one node: too small, the default range at the line",
+            Node::new()
+                .file("etc/sysctl.d/90-apim.conf", "net.ipv4.ip_local_port_range = 40000 45535\n")
+                .live("net.ipv4.ip_local_port_range", "40000\t45535"),
+            Code::EPHEMERAL_PORT_RANGE_SMALL,
+            vec![
+                "SYS020 sysctl:net.ipv4.ip_local_port_range @etc/sysctl.d/90-apim.conf:1 40000 45535 → >= 28232 ports (e.g. `32768 60999`) | set `32768 60999` at etc/sysctl.d/90-apim.conf:1",
+            ],
+        ),
+        (
+            "a small range ending at 65535: the fix keeps the end (never narrower), parity kept different",
+            Node::new().live("net.ipv4.ip_local_port_range", "40001\t65535"),
+            Code::EPHEMERAL_PORT_RANGE_SMALL,
+            vec![
+                "SYS020 sysctl:net.ipv4.ip_local_port_range @- 40001 65535 → >= 28232 ports (e.g. `32768 65535`) | add `net.ipv4.ip_local_port_range` = `32768 65535` to etc/sysctl.d/99-zz-apim-tune.conf",
+            ],
+        ),
+        (
+            "the same range on a gateway, live only: the drop-in",
+            Node::new()
+                .role("gateway")
+                .live("net.ipv4.ip_local_port_range", "40000\t45535"),
+            Code::EPHEMERAL_PORT_RANGE_SMALL,
+            vec![
+                "SYS020 sysctl:net.ipv4.ip_local_port_range @- 40000 45535 → >= 28232 ports (e.g. `32768 60999`) | add `net.ipv4.ip_local_port_range` = `32768 60999` to etc/sysctl.d/99-zz-apim-tune.conf",
+            ],
+        ),
+        (
+            "a small range on a key manager: its outbound connections are pooled, no finding",
+            Node::new()
+                .role("key-manager")
+                .live("net.ipv4.ip_local_port_range", "40000\t45535"),
+            Code::EPHEMERAL_PORT_RANGE_SMALL,
+            vec![],
+        ),
+        (
+            "a 49,001-port range: large enough, whatever its ends",
+            Node::new()
+                .file("etc/sysctl.d/90-apim.conf", "net.ipv4.ip_local_port_range = 16535 65535\n"),
+            Code::EPHEMERAL_PORT_RANGE_SMALL,
+            vec![],
+        ),
+        (
+            "the small range's parity is left to SYS020's fix",
+            Node::new().live("net.ipv4.ip_local_port_range", "40000\t45000"),
+            Code::EPHEMERAL_PORT_RANGE_SAME_PARITY,
+            vec![],
+        ),
+        (
+            "both ends even: one more port at the top",
+            Node::new()
+                .file("etc/sysctl.d/90-apim.conf", "net.ipv4.ip_local_port_range = 10000 65000\n"),
+            Code::EPHEMERAL_PORT_RANGE_SAME_PARITY,
+            vec![
+                "SYS021 sysctl:net.ipv4.ip_local_port_range @etc/sysctl.d/90-apim.conf:1 10000 65000 → ends of different parity | set `10000 65001` at etc/sysctl.d/90-apim.conf:1",
+            ],
+        ),
+        (
+            "both ends odd, the top at 65535: one more port at the bottom",
+            Node::new().live("net.ipv4.ip_local_port_range", "1025\t65535"),
+            Code::EPHEMERAL_PORT_RANGE_SAME_PARITY,
+            vec![
+                "SYS021 sysctl:net.ipv4.ip_local_port_range @- 1025 65535 → ends of different parity | add `net.ipv4.ip_local_port_range` = `1024 65535` to etc/sysctl.d/99-zz-apim-tune.conf",
+            ],
+        ),
+        (
+            "the kernel's default range: nothing",
+            Node::new().live("net.ipv4.ip_local_port_range", "32768\t60999"),
+            Code::EPHEMERAL_PORT_RANGE_SAME_PARITY,
+            vec![],
+        ),
+        (
+            "2.6 with offset 1 and the 1024-65535 range: every listen port, Thrift included, reserved",
+            Node::new()
+                .file("opt/wso2am/repository/conf/carbon.xml", CARBON_26_OFFSET_1)
+                .file("opt/wso2am/repository/conf/api-manager.xml", API_MANAGER_THRIFT)
+                .home("opt/wso2am")
+                .live("net.ipv4.ip_local_reserved_ports", "")
+                .file("etc/sysctl.d/90-apim.conf", "net.ipv4.ip_local_port_range = 1024 65535\n"),
+            Code::LISTEN_PORT_IN_EPHEMERAL_RANGE,
+            vec![
+                "SYS022 sysctl:net.ipv4.ip_local_reserved_ports @etc/sysctl.d/90-apim.conf:1 (none reserved) → includes 5673, 7612, 7712, 8100, 8244, 8281, 9100, 9444, 9612, 9712, 9764, 10000, 10398, 11112 | add `net.ipv4.ip_local_reserved_ports` = `5673,7612,7712,8100,8244,8281,9100,9444,9612,9712,9764,10000,10398,11112` to etc/sysctl.d/99-zz-apim-tune.conf",
+            ],
+        ),
+        (
+            "2.6 with the range from 10000: JMX and Thrift are inside (the old advice was false); reserved ones kept",
+            Node::new()
+                .file("opt/wso2am/repository/conf/carbon.xml", CARBON_26_OFFSET_1)
+                .file("opt/wso2am/repository/conf/api-manager.xml", API_MANAGER_THRIFT)
+                .home("opt/wso2am")
+                .live("net.ipv4.ip_local_reserved_ports", "")
+                .file(
+                    "etc/sysctl.d/90-apim.conf",
+                    "net.ipv4.ip_local_port_range = 10000 65535\nnet.ipv4.ip_local_reserved_ports = 10000,30000-30010\n",
+                ),
+            Code::LISTEN_PORT_IN_EPHEMERAL_RANGE,
+            vec![
+                "SYS022 sysctl:net.ipv4.ip_local_reserved_ports @etc/sysctl.d/90-apim.conf:2 10000,30000-30010 → includes 10398, 11112 | set `10000,10398,11112,30000-30010` at etc/sysctl.d/90-apim.conf:2",
+            ],
+        ),
+        (
+            "4.2 with [server] offset 2 and the range from 10000: JMX registry 10001 and server 11113",
+            Node::new()
+                .file("opt/wso2am/repository/conf/carbon.xml", "<Server><Version>4.2.0</Version></Server>\n")
+                .file("opt/wso2am/repository/conf/deployment.toml", "[server]\noffset = 2\n")
+                .home("opt/wso2am")
+                .live("net.ipv4.ip_local_reserved_ports", "")
+                .live("net.ipv4.ip_local_port_range", "10000\t65535"),
+            Code::LISTEN_PORT_IN_EPHEMERAL_RANGE,
+            vec![
+                "SYS022 sysctl:net.ipv4.ip_local_reserved_ports @- (none reserved) → includes 10001, 11113 | add `net.ipv4.ip_local_reserved_ports` = `10001,11113` to etc/sysctl.d/99-zz-apim-tune.conf",
+            ],
+        ),
+        (
+            "4.2 within the kernel's default range: nothing to reserve",
+            Node::new()
+                .file("opt/wso2am/repository/conf/carbon.xml", "<Server><Version>4.2.0</Version></Server>\n")
+                .file("opt/wso2am/repository/conf/deployment.toml", "[server]\noffset = 2\n")
+                .home("opt/wso2am")
+                .live("net.ipv4.ip_local_reserved_ports", "")
+                .live("net.ipv4.ip_local_port_range", "32768\t60999"),
+            Code::LISTEN_PORT_IN_EPHEMERAL_RANGE,
+            vec![],
+        ),
+        (
+            "a proc/sys that shows no ip_local_reserved_ports: reported, no line written",
+            Node::new()
+                .file("opt/wso2am/repository/conf/carbon.xml", "<Server><Version>4.2.0</Version></Server>\n")
+                .file("opt/wso2am/repository/conf/deployment.toml", "[server]\noffset = 0\n")
+                .home("opt/wso2am")
+                .live("net.ipv4.ip_local_port_range", "10000\t65535"),
+            Code::LISTEN_PORT_IN_EPHEMERAL_RANGE,
+            vec![
+                "SYS022 sysctl:net.ipv4.ip_local_reserved_ports @- (none reserved) → includes 11111 | no fix",
+            ],
+        ),
+        (
+            "swappiness 60 with swap: 1 in the drop-in",
+            Node::new()
+                .file("proc/meminfo", "MemTotal: 8388608 kB\nSwapTotal: 2097148 kB\n")
+                .live("vm.swappiness", "60"),
+            Code::SWAPPINESS_HIGH_WITH_SWAP,
+            vec![
+                "SYS023 sysctl:vm.swappiness @- 60 → <= 10 (e.g. 1) | add `vm.swappiness` = `1` to etc/sysctl.d/99-zz-apim-tune.conf",
+            ],
+        ),
+        (
+            "swappiness 60 without swap: nothing to swap out",
+            Node::new()
+                .file("proc/meminfo", "MemTotal: 8388608 kB\nSwapTotal: 0 kB\n")
+                .live("vm.swappiness", "60"),
+            Code::SWAPPINESS_HIGH_WITH_SWAP,
+            vec![],
+        ),
+        (
+            "swappiness unknown swap (no meminfo): nothing",
+            Node::new().live("vm.swappiness", "60"),
+            Code::SWAPPINESS_HIGH_WITH_SWAP,
+            vec![],
+        ),
+        (
+            "THP always: a finding with no fix (not a sysctl)",
+            Node::new().file(
+                "sys/kernel/mm/transparent_hugepage/enabled",
+                "[always] madvise never\n",
+            ),
+            Code::TRANSPARENT_HUGEPAGES_ALWAYS,
+            vec![
+                "SYS024 file:sys/kernel/mm/transparent_hugepage/enabled @- always → madvise | no fix",
+            ],
+        ),
+        (
+            "THP madvise: nothing",
+            Node::new().file(
+                "sys/kernel/mm/transparent_hugepage/enabled",
+                "always [madvise] never\n",
+            ),
+            Code::TRANSPARENT_HUGEPAGES_ALWAYS,
+            vec![],
         ),
         (
             "live value differs from the line that wins at boot",
@@ -202,10 +428,10 @@ fn sysctl_rules() {
             "a key the kernel lacks, in /run: reported, no fix (a later file cannot unset a key)",
             Node::new()
                 .kernel("5.10.0-28-amd64")
-                .file("run/sysctl.d/50-runtime.conf", "net.ipv4.tcp_tw_recycle = 1\n"),
+                .file("run/sysctl.d/50-runtime.conf", "net.ipv4.tcp_low_latency = 1\n"),
             Code::SYSCTL_KEY_NOT_IN_KERNEL,
             vec![
-                "SYS011 sysctl:net.ipv4.tcp_tw_recycle @run/sysctl.d/50-runtime.conf:1 1 → absent (the key does not exist) | no fix",
+                "SYS011 sysctl:net.ipv4.tcp_low_latency @run/sysctl.d/50-runtime.conf:1 1 → absent (the key does not exist) | no fix",
             ],
         ),
         (
@@ -280,6 +506,68 @@ fn sysctl_rules() {
     for (what, node, code, want) in cases {
         assert_eq!(node.findings(code), want, "{what}");
     }
+}
+
+/// A 2.6 carbon.xml reduced to what the port rules read: version, offset 1, the JMX ports.
+const CARBON_26_OFFSET_1: &str = "<Server xmlns=\"http://wso2.org/projects/carbon/carbon.xml\">\n  <Version>2.6.0</Version>\n  <Ports>\n    <Offset>1</Offset>\n    <JMX>\n      <RMIRegistryPort>9999</RMIRegistryPort>\n      <RMIServerPort>11111</RMIServerPort>\n    </JMX>\n  </Ports>\n</Server>\n";
+
+/// The Thrift key-validation server on, its port commented out as shipped (10397).
+const API_MANAGER_THRIFT: &str = "<APIManager>\n  <APIKeyValidator>\n    <KeyValidatorClientType>ThriftClient</KeyValidatorClientType>\n    <EnableThriftServer>true</EnableThriftServer>\n    <!--ThriftServerPort>10397</ThriftServerPort-->\n  </APIKeyValidator>\n</APIManager>\n";
+
+/// tcp_tw_recycle's severity follows the kernel: an error where it drops NAT clients, a warning
+/// where the line is dead (4.12+) or the kernel unknown.
+#[test]
+fn tw_recycle_severity_by_kernel() {
+    let line = "net.ipv4.tcp_tw_recycle = 1\n";
+    let before = Node::new()
+        .kernel("4.9.0-19-amd64")
+        .file("etc/sysctl.d/90-apim.conf", line)
+        .live("net.ipv4.tcp_tw_recycle", "1");
+    assert_eq!(
+        before.severities(Code::TCP_TW_RECYCLE_ENABLED),
+        vec![Severity::Error]
+    );
+    let after = Node::new()
+        .kernel("6.1.0-18-amd64")
+        .file("etc/sysctl.d/90-apim.conf", line);
+    assert_eq!(
+        after.severities(Code::TCP_TW_RECYCLE_ENABLED),
+        vec![Severity::Warning]
+    );
+    assert_eq!(
+        after.messages(Code::TCP_TW_RECYCLE_ENABLED),
+        vec![
+            "etc/sysctl.d/90-apim.conf:1:27: `net.ipv4.tcp_tw_recycle` does not exist in kernel 6.1.0-18-amd64 (removed in 4.12): the line is dead, and procps `sysctl -p` exits 1 on it"
+        ]
+    );
+    let unknown = Node::new()
+        .no_proc_sys()
+        .file("etc/sysctl.d/90-apim.conf", line);
+    assert_eq!(
+        unknown.severities(Code::TCP_TW_RECYCLE_ENABLED),
+        vec![Severity::Warning]
+    );
+}
+
+/// The port rules' notes name the ports, what opens them, and where the offset came from.
+#[test]
+fn listen_port_notes_name_the_offset() {
+    let node = Node::new()
+        .file("opt/wso2am/repository/conf/carbon.xml", CARBON_26_OFFSET_1)
+        .file(
+            "opt/wso2am/repository/conf/api-manager.xml",
+            API_MANAGER_THRIFT,
+        )
+        .home("opt/wso2am")
+        .live("net.ipv4.ip_local_reserved_ports", "")
+        .live("net.ipv4.ip_local_port_range", "10000\t65535");
+    let notes = node.notes_of(Code::LISTEN_PORT_IN_EPHEMERAL_RANGE);
+    assert_eq!(
+        notes,
+        vec![
+            "port offset 1 (carbon.xml /Server/Ports/Offset); 10000 JMX RMI registry, 10398 Thrift key-validation server, 11112 JMX RMI server"
+        ]
+    );
 }
 
 /// An image (no live values) without fs.file-max or fs.nr_open: systemd raises both to the
