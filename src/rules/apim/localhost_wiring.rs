@@ -114,6 +114,10 @@ fn expected(target: Target, value: &str, key: &str) -> &'static str {
     if target == Target::TrafficManager && key.contains("throttle_decision_endpoints") {
         return "the traffic manager's JMS endpoint(s) (e.g. `tcp://tm.example.com:5672`)";
     }
+    // The authenticating receiver group is TLS on its own port (9711), not the data port.
+    if target == Target::TrafficManager && value.contains("ssl://") {
+        return "the traffic manager's host(s) (e.g. `ssl://tm.example.com:9711`)";
+    }
     match (target, broker) {
         (Target::KeyManager, _) => {
             "the key manager's host (e.g. `https://km.example.com:9443/services/`)"

@@ -46,6 +46,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         .at(node.at.clone())
         .current(cx.role.to_string())
         .expected(node.role.to_string())
-        .why("the recommendations differ per role; judged as another role, the node gets advice for work it does not do"),
+        .why("the recommendations differ per role; judged as another role, the node gets advice for work it does not do")
+        .see("distributed-deployment; https://apim.docs.wso2.com/en/3.2.0/install-and-setup/setup/distributed-deployment/product-profiles/"),
     );
 }

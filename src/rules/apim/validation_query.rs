@@ -195,7 +195,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         .expected(db.fix_text())
         .note(reason)
         .why("with testOnBorrow every borrow runs this query; one the database rejects makes every borrow, and so every request needing the database, fail")
-        .see("tuning-1.9, Key Manager nodes; carbon-kernel infer.json");
+        .see("tomcat-jdbc-pool, validationQuery; tuning-1.9, Key Manager nodes");
         if let Some(loc) = &s.query_at {
             if loc.span.is_some() {
                 let Subject::Setting { key, .. } = &s.subject else {
