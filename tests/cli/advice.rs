@@ -135,6 +135,34 @@ fn every_home_under_every_role_gives_the_pinned_advice() {
     }
 }
 
+/// Every finding of the matrix names sources a reader can open: each part of its `see` is an id
+/// of the source table (`explain` prints its URL) or a URL.
+#[test]
+fn every_finding_names_openable_sources() {
+    let mut failures = Vec::new();
+    for (label, home) in &homes() {
+        let name = home.file_name().unwrap().to_string_lossy().into_owned();
+        let t = node(home, &name);
+        for role in ROLES {
+            let (_, v) = t.json(Some(&name), &args(java_for(&name), role));
+            for f in v["findings"].as_array().unwrap() {
+                let code = f["code"].as_str().unwrap_or("");
+                match f["see"].as_str() {
+                    None => failures.push(format!("{label} as {role}: {code} has no source")),
+                    Some(see) => {
+                        if let Err(e) = apim_tune::diag::sources::parse_see(see) {
+                            failures.push(format!("{label} as {role}: {code} `{see}`: {e}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    failures.sort();
+    failures.dedup();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn every_home_under_every_role_converges() {
     let (mut failures, mut fixed) = (Vec::new(), 0);
