@@ -40,7 +40,7 @@ impl Engine {
         }
     }
 
-    fn from_url(url: &str) -> Option<Engine> {
+    pub fn from_url(url: &str) -> Option<Engine> {
         let u = url.trim().to_ascii_lowercase();
         Some(match u.strip_prefix("jdbc:")?.split(':').next()? {
             "h2" => Engine::H2,
@@ -54,7 +54,7 @@ impl Engine {
         })
     }
 
-    fn from_driver(driver: &str) -> Option<Engine> {
+    pub fn from_driver(driver: &str) -> Option<Engine> {
         let d = driver.trim().to_ascii_lowercase();
         [
             ("org.h2", Engine::H2),
@@ -71,7 +71,7 @@ impl Engine {
         .map(|(_, e)| *e)
     }
 
-    fn from_type(ty: &str) -> Option<Engine> {
+    pub fn from_type(ty: &str) -> Option<Engine> {
         Some(match ty.trim().to_ascii_lowercase().as_str() {
             "h2" => Engine::H2,
             "mysql" => Engine::MySql,

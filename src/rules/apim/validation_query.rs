@@ -6,6 +6,7 @@
 //! database really accepts (MySQL, MariaDB and H2 also accept `FROM DUAL`; PostgreSQL does not).
 
 use super::apim_fix;
+use crate::apim::datasources::Engine;
 use crate::apim::xml::Element;
 use crate::apim::{ApimModel, Layout};
 use crate::diag::Finding;
@@ -31,30 +32,13 @@ declare_rule! {
     check: Check::Node(check),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Database {
-    Oracle,
-    Db2,
-    MySql,
-    Maria,
-    Postgres,
-    MsSql,
-    H2,
+/// What each database accepts as a validation query: judgement on the engine the reader tells.
+trait Accepts {
+    fn rejects(self, query: &str) -> Option<&'static str>;
+    fn fix_text(self) -> &'static str;
 }
 
-impl Database {
-    fn name(self) -> &'static str {
-        match self {
-            Database::Oracle => "Oracle",
-            Database::Db2 => "DB2",
-            Database::MySql => "MySQL",
-            Database::Maria => "MariaDB",
-            Database::Postgres => "PostgreSQL",
-            Database::MsSql => "SQL Server",
-            Database::H2 => "H2",
-        }
-    }
-
+impl Accepts for Engine {
     /// Why this database rejects `query` (normalised), or `None` when it accepts it. A
     /// deny-list on purpose: any query the database runs is a valid validation query
     /// (`/* ping */ SELECT 1`, `select 'x' from dual`), only known failures are findings.
@@ -65,73 +49,26 @@ impl Database {
             return Some("an empty query fails on every database");
         }
         match self {
-            Database::Oracle if !has_from => {
+            Engine::Oracle if !has_from => {
                 Some("Oracle needs a FROM clause (`SELECT 1 FROM DUAL`)")
             }
-            Database::Db2 if dual => {
-                Some("DB2 has no DUAL table (`SELECT 1 FROM SYSIBM.SYSDUMMY1`)")
-            }
-            Database::Db2 if !has_from && !query.starts_with("VALUES") => {
+            Engine::Db2 if dual => Some("DB2 has no DUAL table (`SELECT 1 FROM SYSIBM.SYSDUMMY1`)"),
+            Engine::Db2 if !has_from && !query.starts_with("VALUES") => {
                 Some("DB2 needs a FROM clause (`SELECT 1 FROM SYSIBM.SYSDUMMY1`)")
             }
-            Database::Postgres if dual => Some("PostgreSQL has no DUAL table (`SELECT 1`)"),
-            Database::MsSql if dual => Some("SQL Server has no DUAL table (`SELECT 1`)"),
+            Engine::Postgres if dual => Some("PostgreSQL has no DUAL table (`SELECT 1`)"),
+            Engine::MsSql if dual => Some("SQL Server has no DUAL table (`SELECT 1`)"),
             _ => None,
         }
     }
 
     fn fix_text(self) -> &'static str {
         match self {
-            Database::Oracle => "SELECT 1 FROM DUAL",
-            Database::Db2 => "SELECT 1 FROM SYSIBM.SYSDUMMY1",
+            Engine::Oracle => "SELECT 1 FROM DUAL",
+            Engine::Db2 => "SELECT 1 FROM SYSIBM.SYSDUMMY1",
             _ => "SELECT 1",
         }
     }
-}
-
-pub fn db_from_url(url: &str) -> Option<Database> {
-    let u = url.trim().to_ascii_lowercase();
-    let rest = u.strip_prefix("jdbc:")?;
-    Some(match rest.split(':').next()? {
-        "oracle" => Database::Oracle,
-        "db2" | "as400" => Database::Db2,
-        "mysql" => Database::MySql,
-        "mariadb" => Database::Maria,
-        "postgresql" => Database::Postgres,
-        "sqlserver" | "jtds" => Database::MsSql,
-        "h2" => Database::H2,
-        _ => return None,
-    })
-}
-
-pub fn db_from_driver(driver: &str) -> Option<Database> {
-    let d = driver.trim().to_ascii_lowercase();
-    [
-        ("oracle.", Database::Oracle),
-        ("com.ibm.db2", Database::Db2),
-        ("com.mysql", Database::MySql),
-        ("org.mariadb", Database::Maria),
-        ("org.postgresql", Database::Postgres),
-        ("com.microsoft.sqlserver", Database::MsSql),
-        ("net.sourceforge.jtds", Database::MsSql),
-        ("org.h2", Database::H2),
-    ]
-    .iter()
-    .find(|(p, _)| d.starts_with(p))
-    .map(|(_, db)| *db)
-}
-
-pub fn db_from_type(ty: &str) -> Option<Database> {
-    Some(match ty.trim().to_ascii_lowercase().as_str() {
-        "oracle" => Database::Oracle,
-        "db2" => Database::Db2,
-        "mysql" => Database::MySql,
-        "mariadb" => Database::Maria,
-        "postgre" | "postgres" | "postgresql" => Database::Postgres,
-        "mssql" => Database::MsSql,
-        "h2" => Database::H2,
-        _ => return None,
-    })
 }
 
 fn normalise(q: &str) -> String {
@@ -166,9 +103,9 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         let db = s
             .url
             .as_deref()
-            .and_then(db_from_url)
-            .or_else(|| s.driver.as_deref().and_then(db_from_driver))
-            .or_else(|| s.ty.as_deref().and_then(db_from_type));
+            .and_then(Engine::from_url)
+            .or_else(|| s.driver.as_deref().and_then(Engine::from_driver))
+            .or_else(|| s.ty.as_deref().and_then(Engine::from_type));
         let (Some(db), Some(query)) = (db, s.query.as_deref()) else {
             continue;
         };
@@ -176,8 +113,8 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             continue;
         };
         let told_by = match (&s.url, &s.driver, &s.ty) {
-            (Some(u), _, _) if db_from_url(u).is_some() => format!("URL `{}`", redact_url(u)),
-            (_, Some(d), _) if db_from_driver(d).is_some() => format!("driver `{d}`"),
+            (Some(u), _, _) if Engine::from_url(u).is_some() => format!("URL `{}`", redact_url(u)),
+            (_, Some(d), _) if Engine::from_driver(d).is_some() => format!("driver `{d}`"),
             (_, _, Some(t)) => format!("type `{t}`"),
             _ => "its settings".into(),
         };
@@ -299,7 +236,7 @@ fn toml_sources(apim: &ApimModel) -> Vec<Source> {
                 // infer as the product does from `type`.
                 query = ty
                     .as_deref()
-                    .and_then(db_from_type)
+                    .and_then(Engine::from_type)
                     .map(|db| db.fix_text().to_string());
             }
             Source {
@@ -326,29 +263,29 @@ mod tests {
     #[test]
     fn databases_are_told_apart() {
         assert_eq!(
-            db_from_url("jdbc:oracle:thin:@db:1521/x"),
-            Some(Database::Oracle)
+            Engine::from_url("jdbc:oracle:thin:@db:1521/x"),
+            Some(Engine::Oracle)
         );
-        assert_eq!(db_from_url("JDBC:DB2://h:50000/x"), Some(Database::Db2));
+        assert_eq!(Engine::from_url("JDBC:DB2://h:50000/x"), Some(Engine::Db2));
         assert_eq!(
-            db_from_url("jdbc:h2:./repository/database/X"),
-            Some(Database::H2)
+            Engine::from_url("jdbc:h2:./repository/database/X"),
+            Some(Engine::H2)
         );
-        assert_eq!(db_from_url("postgres://x"), None);
+        assert_eq!(Engine::from_url("postgres://x"), None);
         assert_eq!(
-            db_from_driver("oracle.jdbc.OracleDriver"),
-            Some(Database::Oracle)
+            Engine::from_driver("oracle.jdbc.OracleDriver"),
+            Some(Engine::Oracle)
         );
-        assert_eq!(db_from_type("postgre"), Some(Database::Postgres));
-        let rejects = |db: Database, q: &str| db.rejects(&normalise(q)).is_some();
-        assert!(!rejects(Database::Oracle, " select 1\n from dual ;"));
-        assert!(!rejects(Database::Oracle, "select 'x' from dual"));
-        assert!(rejects(Database::Oracle, "SELECT 1"));
-        assert!(!rejects(Database::MySql, "/* ping */ SELECT 1"));
-        assert!(rejects(Database::Postgres, "SELECT 1 FROM DUAL"));
-        assert!(!rejects(Database::Postgres, "SELECT 1; COMMIT"));
-        assert!(!rejects(Database::Db2, "VALUES 1"));
-        assert!(rejects(Database::Db2, "SELECT 1 FROM DUAL"));
-        assert!(rejects(Database::H2, ""));
+        assert_eq!(Engine::from_type("postgre"), Some(Engine::Postgres));
+        let rejects = |db: Engine, q: &str| db.rejects(&normalise(q)).is_some();
+        assert!(!rejects(Engine::Oracle, " select 1\n from dual ;"));
+        assert!(!rejects(Engine::Oracle, "select 'x' from dual"));
+        assert!(rejects(Engine::Oracle, "SELECT 1"));
+        assert!(!rejects(Engine::MySql, "/* ping */ SELECT 1"));
+        assert!(rejects(Engine::Postgres, "SELECT 1 FROM DUAL"));
+        assert!(!rejects(Engine::Postgres, "SELECT 1; COMMIT"));
+        assert!(!rejects(Engine::Db2, "VALUES 1"));
+        assert!(rejects(Engine::Db2, "SELECT 1 FROM DUAL"));
+        assert!(rejects(Engine::H2, ""));
     }
 }
