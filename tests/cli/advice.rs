@@ -78,7 +78,10 @@ fn node(home: &Path, name: &str) -> CliTest {
         "[Unit]\nDescription=WSO2 API Manager\nAfter=network.target\n\n[Service]\nType=forking\n\
          User=wso2carbon\nExecStart=/opt/{name}/{script} start\n\n[Install]\nWantedBy=multi-user.target\n"
     );
-    std::fs::write(t.root.join("etc/systemd/system/wso2am.service"), unit).unwrap();
+    // git keeps no empty directory: the fixture's unit folder is made here.
+    let units = t.root.join("etc/systemd/system");
+    std::fs::create_dir_all(&units).unwrap();
+    std::fs::write(units.join("wso2am.service"), unit).unwrap();
     t
 }
 
