@@ -208,15 +208,30 @@ pub fn safe_url(url: &str) -> String {
         .map(|i| &url[..i])
         .unwrap_or(url)
         .trim();
+    // `jdbc:oracle:thin:user/password@…` (any form after the `@`, `//host` included): keep the
+    // driver prefix and what follows the last `@`.
+    if cut.to_ascii_lowercase().starts_with("jdbc:oracle")
+        && let Some(at) = cut.rfind('@')
+    {
+        let prefix = cut.find(":thin:").map(|i| i + 6).unwrap_or(0);
+        return format!("{}@{}", &cut[..prefix], &cut[at + 1..]);
+    }
     // `scheme://user:password@host` → `scheme://host`.
-    match (cut.find("//"), cut.rfind('@')) {
+    let cut = match (cut.find("//"), cut.rfind('@')) {
         (Some(s), Some(at)) if at > s => format!("{}{}", &cut[..s + 2], &cut[at + 1..]),
-        (None, Some(at)) if cut.contains("jdbc:oracle") => {
-            // `jdbc:oracle:thin:user/password@host:1521/x`: keep the driver prefix only.
-            let prefix = cut.find(":thin:").map(|i| i + 6).unwrap_or(0);
-            format!("{}@{}", &cut[..prefix], &cut[at + 1..])
-        }
         _ => cut.to_string(),
+    };
+    // DB2's `//host:port/DB:user=…;password=…;`: after the database name, `:` opens properties.
+    match cut.find("//").map(|s| s + 2) {
+        Some(auth) => match cut[auth..].find('/') {
+            Some(slash) => {
+                let db = auth + slash;
+                let end = cut[db..].find(':').map_or(cut.len(), |i| db + i);
+                cut[..end].to_string()
+            }
+            None => cut,
+        },
+        None => cut,
     }
 }
 
@@ -228,7 +243,10 @@ pub fn server_of(url: &str, engine: Option<Engine>) -> Server {
     }
     let lower = url.to_ascii_lowercase();
     if engine == Some(Engine::H2) || lower.starts_with("jdbc:h2:") {
-        let rest = &lower["jdbc:h2:".len().min(lower.len())..];
+        // H2 told by `type` or driver with a URL of another form: where it points is unknown.
+        let Some(rest) = lower.strip_prefix("jdbc:h2:") else {
+            return Server::Unknown;
+        };
         let remote = rest
             .strip_prefix("tcp://")
             .or_else(|| rest.strip_prefix("ssl://"));
@@ -310,7 +328,8 @@ fn authority(rest: &str) -> Server {
     let database = rest[end..]
         .strip_prefix('/')
         .map(|d| {
-            d.split([';', '?', '&'])
+            // `:` opens DB2's properties (`/DB:user=…;password=…;`).
+            d.split([';', '?', '&', ':'])
                 .next()
                 .unwrap_or_default()
                 .to_string()
@@ -619,5 +638,32 @@ mod tests {
             safe_url("jdbc:oracle:thin:wso2/s3cret@ora:1521/x"),
             "jdbc:oracle:thin:@ora:1521/x"
         );
+        // The `//` after the `@` once hid the credentials in front of it.
+        assert_eq!(
+            safe_url("jdbc:oracle:thin:scott/tiger@//db:1521/ORCL"),
+            "jdbc:oracle:thin:@//db:1521/ORCL"
+        );
+        // DB2 puts its properties after a `:` behind the database name.
+        assert_eq!(
+            safe_url("jdbc:db2://localhost:50000/WSO2AM:password=Hunter2Secret;user=db2admin;"),
+            "jdbc:db2://localhost:50000/WSO2AM"
+        );
+        assert_eq!(
+            server_of(
+                "jdbc:db2://localhost:50000/WSO2AM:password=Hunter2Secret;user=db2admin;",
+                Some(Engine::Db2)
+            ),
+            Server::Remote {
+                host: "localhost".into(),
+                port: Some(50000),
+                database: Some("WSO2AM".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn an_h2_type_with_a_url_of_another_form_is_unknown_not_a_panic() {
+        assert_eq!(server_of("jdbc:ññññ/x", Some(Engine::H2)), Server::Unknown);
+        assert_eq!(server_of("ñ", Some(Engine::H2)), Server::Unknown);
     }
 }

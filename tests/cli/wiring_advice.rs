@@ -358,3 +358,59 @@ fn legacy_key_manager() {
     .unwrap();
     assert_eq!(xml.matches("<maxWait>60000</maxWait>").count(), 2, "{xml}");
 }
+
+/// Credentials inside the URL itself (DB2's `:password=…;` after the database name, Oracle's
+/// `user/password@//host`) never reach a report of a distributed node, where APM032 and APM033
+/// name the database server.
+#[test]
+fn credentials_inside_database_urls_are_never_printed() {
+    let t = CliTest::new("d-gateway-4.2");
+    std::fs::write(
+        t.root
+            .join("opt/wso2am-4.2.0/repository/conf/deployment.toml"),
+        r#"[server]
+hostname = "gw.example.internal"
+
+[database.apim_db]
+type = "db2"
+url = "jdbc:db2://localhost:50000/WSO2AM:password=Hunter2Secret;user=db2admin;"
+
+[database.shared_db]
+type = "oracle"
+url = "jdbc:oracle:thin:scott/TigerSecret@//127.0.0.1:1521/ORCL"
+"#,
+    )
+    .unwrap();
+    for role in ["gateway", "key-manager"] {
+        for format in ["text", "json", "sarif", "junit", "markdown"] {
+            let (_, out, err) = t.run(
+                Some(GW),
+                &args(&[
+                    "--role",
+                    role,
+                    "--format",
+                    format,
+                    "--db-max-connections",
+                    "10",
+                ]),
+            );
+            assert!(out.contains("APM032"), "{role} {format}: no APM032\n{out}");
+            for secret in ["Hunter2Secret", "TigerSecret"] {
+                assert!(
+                    !out.contains(secret) && !err.contains(secret),
+                    "{role} {format}: {secret} printed\n{out}{err}"
+                );
+            }
+        }
+        // The findings name the server, never the user (a diff's context line may show the
+        // file's own user name with its password masked, as every diff does).
+        let (_, v) = t.json(
+            Some(GW),
+            &args(&["--role", role, "--db-max-connections", "10"]),
+        );
+        let findings = v["findings"].to_string();
+        for user in ["db2admin", "scott"] {
+            assert!(!findings.contains(user), "{role}: {user} in a finding");
+        }
+    }
+}
