@@ -89,6 +89,8 @@ pub struct Expectation {
     pub severity: Option<Severity>,
     pub why: String,
     pub see: Option<String>,
+    /// Why the operator must make the change, when `--apply` must not (`manual-fix`).
+    pub manual_fix: Option<String>,
     /// The profile entry (`profiles/base.toml:12:1`).
     pub at: Location,
     pub profile: String,
@@ -136,6 +138,7 @@ pub fn resolve(profile: &Profile, cx: &Context) -> Vec<Expectation> {
                     severity: e.severity.as_deref().and_then(Severity::parse),
                     why: e.why.clone().unwrap_or_default(),
                     see: e.see.clone(),
+                    manual_fix: None,
                     at: rec.at.clone(),
                     profile: rec.profile.clone(),
                 });
@@ -159,6 +162,7 @@ fn expectation(
         severity: e.severity.as_deref().and_then(Severity::parse),
         why: e.why.clone().unwrap_or_default(),
         see: e.see.clone(),
+        manual_fix: e.manual_fix.clone(),
         at: rec.at.clone(),
         profile: rec.profile.clone(),
     }

@@ -45,6 +45,10 @@ pub struct Entry {
     pub severity: Option<String>,
     pub why: Option<String>,
     pub see: Option<String>,
+    /// Why the value is the operator's choice: the finding stays, with no automatic fix and
+    /// this reason as a note (a business or compliance decision, or a change that could hurt
+    /// some backends).
+    pub manual_fix: Option<String>,
     pub when: Option<When>,
     /// In a profile that extends another: drop the inherited entry for this key.
     pub disabled: Option<bool>,

@@ -102,6 +102,8 @@ fn judge(exp: &Expectation, check: &Check, seen: Seen) -> Option<Finding> {
     };
     let with_span = seen.location.as_ref().filter(|l| l.span.is_some()).cloned();
     let fix = match (outcome, with_span) {
+        // The operator's choice: reported, never changed by --apply.
+        _ if exp.manual_fix.is_some() => None,
         (Outcome::Present, Some(loc)) => remove(&seen.target, loc, code),
         (Outcome::Present, None) => None,
         (_, at) => target_value_keeping(check, outcome, &Vec::from_iter(seen.value.as_deref()))
@@ -120,6 +122,9 @@ fn judge(exp: &Expectation, check: &Check, seen: Seen) -> Option<Finding> {
     }
     f.profile_at = Some(exp.at.clone());
     f.notes = seen.notes;
+    if let Some(reason) = &exp.manual_fix {
+        f.notes.push(format!("not fixed automatically: {reason}"));
+    }
     f.fix = fix;
     Some(f)
 }
