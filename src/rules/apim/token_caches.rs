@@ -13,8 +13,9 @@ use crate::rules::{Check, Input, RuleContext};
 
 declare_rule! {
     /// ### What it checks
-    /// The gateway token cache and the key-manager token cache are both enabled, on a role that
-    /// validates tokens (all-in-one, gateway, key-manager, control-plane; not traffic-manager).
+    /// The gateway token cache and the key-manager token cache are both enabled on an all-in-one
+    /// node, the only one where both run in one JVM (on a distributed node one of the two flags
+    /// is never read; the deployment view is `fleet`'s).
     /// ### Why it matters
     /// WSO2 says to enable exactly one: with both, a revoked token can stay valid in two places
     /// and memory is spent twice for the same entries.
@@ -27,8 +28,10 @@ declare_rule! {
     check: Check::Node(check),
 }
 
-/// The roles whose nodes validate tokens and so read a token cache.
-const VALIDATING_ROLES: &[&str] = &["all-in-one", "gateway", "key-manager", "control-plane"];
+/// Both caches live in one JVM only on an all-in-one node: a gateway never reads the
+/// key-manager cache's flag, a key manager never reads the gateway's, so on a distributed node
+/// "both on" means nothing and a fix would switch off the only cache that runs there.
+const VALIDATING_ROLES: &[&str] = &["all-in-one"];
 
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     let Some(apim) = cx.apim else { return };
