@@ -55,7 +55,13 @@ pub(crate) fn shared_datasources(cx: &RuleContext) -> Vec<Datasource> {
     let Some(apim) = cx.apim else {
         return Vec::new();
     };
-    let all = datasources::read(apim);
+    // A gateway never opens the API-M database (WSO2's "databases used by API-M profiles":
+    // only the shared database, for tenants and users): its H2 copy there is unused.
+    let gateway = cx.role == "gateway";
+    let all: Vec<Datasource> = datasources::read(apim)
+        .into_iter()
+        .filter(|d| !(gateway && (d.name == "apim_db" || d.name == "WSO2AM_DB")))
+        .collect();
     match apim.home.layout {
         Layout::Toml => all
             .into_iter()
@@ -107,13 +113,19 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             .clone()
             .or_else(|| Some(Location::file_only(&ds.file))))
         .current(format!("H2 {url}"))
-        .expected("a supported RDBMS (MySQL, PostgreSQL, Oracle, SQL Server, DB2) shared by every node")
+        .expected(if ds.name == "WSO2_CARBON_DB" {
+            // The Carbon database is each node's local registry and stays local: what must move
+            // are the users and the governance registry it holds on a stock home.
+            "WSO2UM_DB and WSO2REG_DB datasources on a supported RDBMS shared by every node (WSO2_CARBON_DB stays local)"
+        } else {
+            "a supported RDBMS (MySQL, PostgreSQL, Oracle, SQL Server, DB2) shared by every node"
+        })
         .why(if distributed {
             "H2 is embedded in this JVM and stored on this node's disk: every node of the deployment would keep its own subscriptions, applications, policies and users; WSO2 supports H2 only for trials"
         } else {
             "H2 is an embedded, file-based database that WSO2 supports only for trying the product out; the production checklist asks for a production-grade RDBMS"
         })
-        .see("databases; prod-checklist; distributed-deployment")
+        .see("databases; prod-checklist; distributed-deployment; https://apim.docs.wso2.com/en/4.2.0/install-and-setup/setup/distributed-deployment/understanding-the-distributed-deployment-of-wso2-api-m/")
         .note("no automatic fix: create the database on the RDBMS with the product's scripts, then set its URL, driver and type");
         if distributed {
             f = f.severity(Severity::Error);
