@@ -151,10 +151,10 @@ pub fn check_wait(cx: &RuleContext, out: &mut Vec<Finding>) {
         .expected(format!("a bounded wait, e.g. {PRODUCT_WAIT_MS}"))
         .why("a request thread waits up to maxWait for a pooled connection; unbounded (zero or less in tomcat-jdbc-pool), threads hang on a slow or exhausted database until the node has none left")
         .see("tomcat-jdbc-pool, maxWait");
-        if let Some(at) = wait.at.clone().filter(|l| l.span.is_some()) {
-            let crate::diag::Subject::Setting { key, .. } = &wait.subject else {
-                continue;
-            };
+        // A fix needs the value's span and the key it writes; the finding stands without them.
+        if let Some(at) = wait.at.clone().filter(|l| l.span.is_some())
+            && let crate::diag::Subject::Setting { key, .. } = &wait.subject
+        {
             f = f.fix(apim_fix(Change::SetApim {
                 file: ds.file.clone(),
                 key: key.clone(),

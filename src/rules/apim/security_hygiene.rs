@@ -75,7 +75,8 @@ declare_rule! {
     /// `HttpsProtocols` (3.x/4.x `[transport.passthru_https.listener.parameters]`, shipped as
     /// `TLSv1,TLSv1.1,TLSv1.2`; 1.x/2.x axis2.xml), and the management port's Tomcat connector
     /// (`[transport.https.sslHostConfig.properties] protocols`; 1.x/2.x catalina-server.xml
-    /// `sslEnabledProtocols`).
+    /// `sslEnabledProtocols`). Not reported when the JDK in effect is 16 or later, which never
+    /// negotiates them.
     /// ### Why it matters
     /// Both versions are deprecated (RFC 8996). JDKs since 8u291, 11.0.11 and 17 disable them in
     /// `jdk.tls.disabledAlgorithms`, so on those the line has no effect unless java.security was
@@ -347,6 +348,11 @@ fn legacy_protocols(list: &str) -> Vec<&str> {
 
 pub fn check_tls(cx: &RuleContext, out: &mut Vec<Finding>) {
     let Some(apim) = cx.apim else { return };
+    // JDK 16 and later ship TLS 1.0/1.1 in `jdk.tls.disabledAlgorithms`: on them the listed
+    // protocols are never negotiated, and the line is noise. Unknown JDK: reported.
+    if cx.facts.java.as_ref().is_some_and(|j| j.value >= 16) {
+        return;
+    }
     let why = "TLS 1.0 and 1.1 are deprecated (RFC 8996); current JDKs disable them in java.security, so the line only matters on an older JDK or an edited java.security";
     let mut push = |subject: Subject, what: &str, legacy: String, at: Option<Location>| {
         out.push(

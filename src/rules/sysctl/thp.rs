@@ -20,6 +20,8 @@ declare_rule! {
     /// Set `madvise`: `transparent_hugepage=madvise` on the kernel command line, or a
     /// systemd-tmpfiles line `w /sys/kernel/mm/transparent_hugepage/enabled - - - - madvise`.
     /// Not a sysctl: a sysctl.d line cannot set it, and apim-tune writes no fix.
+    /// A warning when `defrag` is `always` too (page faults stall on direct compaction), info
+    /// otherwise.
     /// ### Sources
     /// - thp: sysfs enabled and defrag
     /// - java-man: -XX:+UseTransparentHugePages
@@ -52,6 +54,10 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         && defrag.mode == "always"
     {
         f = f.note("`defrag` is `always` too: faults stall on direct compaction; `madvise` (or `defer+madvise`) limits that to regions that ask, with the same tmpfiles line for `defrag`");
+    } else {
+        // The stall on a page fault comes from direct compaction (`defrag` always); without it
+        // what is left is khugepaged's background work: worth knowing, rarely a latency cause.
+        f = f.severity(crate::diag::Severity::Info);
     }
     if cx.facts.runtime_owns_sysctls() || cx.facts.container.is_some() {
         f = f.note("in a container: THP is the host's setting; change it on the host or node");
