@@ -64,6 +64,12 @@ fn every_code_has_a_fixture() {
             &["--java-version", "17"],
         ),
         ("legacy-2.6", Some("wso2am-2.6.0"), &["--user", "root"]),
+        // Clients that give up after 60 s, under the 24 h code-default global timeout: APM020.
+        (
+            "legacy-2.6",
+            Some("wso2am-2.6.0"),
+            &["--client-timeout", "60"],
+        ),
         (
             "legacy-2.6",
             Some("wso2am-2.6.0"),

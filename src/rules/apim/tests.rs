@@ -316,7 +316,7 @@ fn apim_rules() {
             modern("[passthru_http]\nworker_pool_queue_length = 100\n"),
             Code::SETTING_NOT_RECOMMENDED,
             vec![
-                "APM003 deployment.toml:apim.throttling.enable_unlimited_tier @opt/wso2am-4.2.0/repository/conf/deployment.toml true → false | add `apim.throttling.enable_unlimited_tier` = `false` to opt/wso2am-4.2.0/repository/conf/deployment.toml",
+                "APM003 deployment.toml:apim.throttling.enable_unlimited_tier @opt/wso2am-4.2.0/repository/conf/deployment.toml true → false | no fix",
                 "APM003 deployment.toml:passthru_http.worker_pool_queue_length @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 100 → -1 | set `-1` at opt/wso2am-4.2.0/repository/conf/deployment.toml:2",
             ],
         ),
@@ -581,11 +581,22 @@ mod transport {
     fn timeout_order() {
         let cases: Vec<(&str, Node, Vec<&str>)> = vec![
             (
-                "2.1 as shipped: socket 60000 (code default) under a 120000 global timeout",
+                "2.1 as shipped: socket 60000 (code default) under a 120000 global timeout; the profile's socket-timeout entry reports and fixes it (below)",
                 home_21(&[
                     ("passthru-http.properties", "#http.socket.timeout=60000\n"),
                     ("synapse.properties", "synapse.global_timeout_interval=120000\n"),
                 ]),
+                vec![],
+            ),
+            (
+                "the same inversion with a site profile that does not judge the socket timeout",
+                home_21(&[
+                    ("passthru-http.properties", "#http.socket.timeout=60000\n"),
+                    ("synapse.properties", "synapse.global_timeout_interval=120000\n"),
+                ])
+                .profile(
+                    "[meta]\nname = \"site\"\nsummary = \"s\"\nextends = \"all-in-one\"\n\n[apim.\"passthru.socket_timeout\"]\ndisabled = true\n",
+                ),
                 vec![
                     "APM020 passthru-http.properties:http.socket.timeout @opt/wso2am-2.1.0/repository/conf/passthru-http.properties 60000 ms → > 120000 ms | no fix",
                 ],
@@ -596,11 +607,9 @@ mod transport {
                 vec![],
             ),
             (
-                "4.2: a global timeout raised above the socket timeout",
+                "4.2: a global timeout raised above the socket timeout (APM001 raises the socket timeout above it)",
                 modern("[synapse_properties]\n'synapse.global_timeout_interval' = 300000\n"),
-                vec![
-                    "APM020 deployment.toml:transport.http.socket_timeout @opt/wso2am-4.2.0/repository/conf/deployment.toml 180000 ms → > 300000 ms | no fix",
-                ],
+                vec![],
             ),
             (
                 "an endpoint timeout above the global timeout, read from a deployed API",
@@ -623,6 +632,21 @@ mod transport {
         for (what, node, want) in cases {
             assert_eq!(node.findings(Code::TIMEOUT_ORDER_INVERTED), want, "{what}");
         }
+        // One finding for the shipped 2.1 inversion, with its fix above the global timeout.
+        let shipped = home_21(&[
+            ("passthru-http.properties", "#http.socket.timeout=60000\n"),
+            (
+                "synapse.properties",
+                "synapse.global_timeout_interval=120000\n",
+            ),
+        ])
+        .findings(Code::SETTING_BELOW_RECOMMENDED);
+        assert!(
+            shipped
+                .iter()
+                .any(|l| l.contains("http.socket.timeout") && l.contains("180000")),
+            "{shipped:?}"
+        );
     }
 
     #[test]
@@ -694,7 +718,7 @@ mod transport {
         assert_eq!(
             all(&modern("[server]\nhostname = \"localhost\"\n").role("control-plane")),
             vec![
-                "APM003 deployment.toml:apim.throttling.enable_unlimited_tier @opt/wso2am-4.2.0/repository/conf/deployment.toml true → false | add `apim.throttling.enable_unlimited_tier` = `false` to opt/wso2am-4.2.0/repository/conf/deployment.toml",
+                "APM003 deployment.toml:apim.throttling.enable_unlimited_tier @opt/wso2am-4.2.0/repository/conf/deployment.toml true → false | no fix",
             ]
         );
     }
@@ -738,7 +762,14 @@ event_listening_endpoints = ["tcp://cp.example.com:5672"]
 
     #[test]
     fn h2_is_judged_on_every_role() {
-        let gw = modern(H2).role("gateway");
+        // A gateway never opens the API-M database: its H2 copy is unused, not a finding.
+        assert!(
+            modern(H2)
+                .role("gateway")
+                .findings(Code::H2_DATABASE)
+                .is_empty()
+        );
+        let gw = modern(H2).role("key-manager");
         assert_eq!(
             gw.findings(Code::H2_DATABASE),
             vec![
@@ -793,11 +824,11 @@ event_listening_endpoints = ["tcp://cp.example.com:5672"]
             "datasources/master-datasources.xml",
             &ds(&["WSO2_CARBON_DB", "WSO2AM_DB", "WSO2_MB_STORE_DB"]),
         )
-        .role("gateway");
+        .role("key-manager");
         assert_eq!(
             stock.findings(Code::H2_DATABASE),
             vec![
-                "APM030 master-datasources.xml:/datasources-configuration/datasources/datasource[name='WSO2_CARBON_DB']/definition/configuration/url @opt/wso2am-2.6.0/repository/conf/datasources/master-datasources.xml:3 H2 jdbc:h2:repository/database/WSO2_CARBON_DB → a supported RDBMS (MySQL, PostgreSQL, Oracle, SQL Server, DB2) shared by every node | no fix",
+                "APM030 master-datasources.xml:/datasources-configuration/datasources/datasource[name='WSO2_CARBON_DB']/definition/configuration/url @opt/wso2am-2.6.0/repository/conf/datasources/master-datasources.xml:3 H2 jdbc:h2:repository/database/WSO2_CARBON_DB → WSO2UM_DB and WSO2REG_DB datasources on a supported RDBMS shared by every node (WSO2_CARBON_DB stays local) | no fix",
                 "APM030 master-datasources.xml:/datasources-configuration/datasources/datasource[name='WSO2AM_DB']/definition/configuration/url @opt/wso2am-2.6.0/repository/conf/datasources/master-datasources.xml:4 H2 jdbc:h2:repository/database/WSO2AM_DB → a supported RDBMS (MySQL, PostgreSQL, Oracle, SQL Server, DB2) shared by every node | no fix",
             ]
         );
@@ -958,7 +989,14 @@ event_listening_endpoints = ["tcp://cp.example.com:5672"]
     #[test]
     fn shared_database_on_loopback() {
         let toml = "[database.apim_db]\ntype = \"mysql\"\nurl = \"jdbc:mysql://localhost:3306/apim_db?user=wso2&password=s3cret\"\n\n[database.shared_db]\ntype = \"mysql\"\nurl = \"jdbc:mysql://db.example.com:3306/shared_db\"\n";
-        let gw = modern(toml).role("gateway");
+        // The gateway never opens the API-M database: only the key manager's counts.
+        assert!(
+            modern(toml)
+                .role("gateway")
+                .findings(Code::DATABASE_ON_LOCALHOST)
+                .is_empty()
+        );
+        let gw = modern(toml).role("key-manager");
         assert_eq!(
             gw.findings(Code::DATABASE_ON_LOCALHOST),
             vec![
@@ -1252,18 +1290,25 @@ rootLogger.level = ERROR
     }
 
     #[test]
-    fn token_caches_both_on_is_a_warning_on_validating_roles_only() {
+    fn token_caches_both_on_is_a_warning_on_all_in_one_only() {
         let both =
             "[apim.cache.gateway_token]\nenable = true\n\n[apim.cache.km_token]\nenable = true\n";
-        for role in ["all-in-one", "gateway", "key-manager", "control-plane"] {
-            assert_eq!(
+        // On a distributed node one of the two flags is never read: nothing to judge there.
+        for role in ["gateway", "key-manager", "control-plane"] {
+            assert!(
                 modern(both)
                     .role(role)
-                    .severities(Code::TOKEN_CACHES_BOTH_ENABLED),
-                vec![Severity::Warning],
+                    .severities(Code::TOKEN_CACHES_BOTH_ENABLED)
+                    .is_empty(),
                 "{role}"
             );
         }
+        assert_eq!(
+            modern(both)
+                .role("all-in-one")
+                .severities(Code::TOKEN_CACHES_BOTH_ENABLED),
+            vec![Severity::Warning]
+        );
         assert!(
             modern(both)
                 .role("traffic-manager")

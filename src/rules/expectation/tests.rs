@@ -91,11 +91,11 @@ fn expectation_codes() {
             ],
         ),
         (
-            "not the value required: SYS003",
+            "not the value required: SYS003, a manual fix (the entry's `manual-fix`: some backends reset reused connections)",
             set("net.ipv4.tcp_tw_reuse", "2"),
             Code::SYSCTL_NOT_RECOMMENDED,
             vec![
-                "SYS003 sysctl:net.ipv4.tcp_tw_reuse @etc/sysctl.d/90-apim.conf:1 2 → 1 | set `1` at etc/sysctl.d/90-apim.conf:1",
+                "SYS003 sysctl:net.ipv4.tcp_tw_reuse @etc/sysctl.d/90-apim.conf:1 2 → 1 | no fix",
             ],
         ),
         (
@@ -115,8 +115,10 @@ fn expectation_codes() {
             ],
         ),
         (
-            "missing where a value is required: SYS003",
-            image_without("net.ipv4.tcp_tw_reuse"),
+            "missing where a value is required: SYS003 (a site profile that wants it applied)",
+            image_without("net.ipv4.tcp_tw_reuse").profile(
+                "[meta]\nname = \"site\"\nsummary = \"s\"\nextends = \"all-in-one\"\n\n[sysctl.\"net.ipv4.tcp_tw_reuse\"]\neq = 1\nwhy = \"our backends cope\"\n",
+            ),
             Code::SYSCTL_NOT_RECOMMENDED,
             vec![
                 "SYS003 sysctl:net.ipv4.tcp_tw_reuse @- not set → 1 | add `net.ipv4.tcp_tw_reuse` = `1` to etc/sysctl.d/99-zz-apim-tune.conf",
