@@ -44,16 +44,36 @@ pub fn run(a: &HostArgs) -> anyhow::Result<u8> {
         role: &a.role,
         apim_version: None,
     };
-    let sysctls = resolve::resolve(&profile, &cx)
+    let expectations: Vec<_> = resolve::resolve(&profile, &cx)
         .into_iter()
         .filter(|e| e.family == Family::Sysctl)
+        // The operator's choices (`manual-fix`) are not written for them here either.
+        .filter(|e| e.manual_fix.is_none())
+        .collect();
+    let keys: Vec<&str> = expectations.iter().map(|e| e.key.as_str()).collect();
+    let live = crate::host::sysctl::read(&root, &keys);
+    let sysctls = expectations
+        .iter()
         .filter_map(|e| {
-            let v = match e.check {
-                Check::Range { min: Some(v), .. } | Check::Eq(v) => v,
-                Check::Range { max: Some(v), .. } => v,
+            let v = match &e.check {
+                // A list (tcp_rmem) is raised element by element over the live value, never
+                // lowering one the kernel sets higher; with the live value unknown it is left out.
+                Check::Range {
+                    min: Some(crate::profile::resolve::Val::List(_)),
+                    ..
+                } => {
+                    let now = live.get(&e.key).and_then(|x| x.live.clone())?;
+                    crate::rules::compare::target_value_keeping(
+                        &e.check,
+                        crate::rules::compare::Outcome::Below,
+                        &[now.as_str()],
+                    )?
+                }
+                Check::Range { min: Some(v), .. } | Check::Eq(v) => v.to_string(),
+                Check::Range { max: Some(v), .. } => v.to_string(),
                 _ => return None,
             };
-            Some((e.key, v.to_string()))
+            Some((e.key.clone(), v))
         })
         .collect();
     let view = HostView {

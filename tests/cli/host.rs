@@ -66,9 +66,23 @@ fn cloud_docker_and_container_facts() {
     assert_eq!(v["container"], "docker");
     assert_eq!(v["proc_sys_read_only"], true);
     let k8s = host(&CliTest::new("container-ro"), "k8s");
+    assert!(k8s.contains("securityContext:"), "{k8s}");
+    // A list is raised over the live value; with no live value it is left out rather than
+    // written as the profile's minimum, which could lower an element the kernel sets higher.
+    assert!(!k8s.contains("tcp_rmem"), "{k8s}");
+    // The operator's choices (manual-fix entries) are not written for them.
+    assert!(!k8s.contains("tcp_tw_reuse"), "{k8s}");
+    let t = CliTest::new("container-ro");
+    std::fs::create_dir_all(t.root.join("proc/sys/net/ipv4")).unwrap();
+    std::fs::write(
+        t.root.join("proc/sys/net/ipv4/tcp_rmem"),
+        "4096\t131072\t6291456\n",
+    )
+    .unwrap();
+    let raised = host(&t, "k8s");
     assert!(
-        k8s.contains("securityContext:") && k8s.contains("- name: net.ipv4.tcp_rmem"),
-        "{k8s}"
+        raised.contains("- name: net.ipv4.tcp_rmem\n      value: \"4096 131072 16777216\""),
+        "the kernel's 131072 is kept: {raised}"
     );
     assert!(k8s.contains("--sysctl net.core.somaxconn="), "{k8s}");
     assert!(
