@@ -16,6 +16,9 @@ use crate::profile::Family;
 use crate::profile::resolve::{Check, Expectation, Val, format_size};
 
 /// What is known about one setting before judging it.
+/// How an entity expansion limit of `0` (no limit at all) is compared: above any maximum.
+const NO_LIMIT: &str = "9223372036854775807";
+
 struct Seen {
     subject: Subject,
     value: Option<String>,
@@ -80,6 +83,7 @@ pub fn check_all(cx: &RuleContext, out: &mut Vec<Finding>, checked: &mut Vec<Sub
 
 fn judge(exp: &Expectation, check: &Check, seen: Seen) -> Option<Finding> {
     let outcome = compare(check, seen.compare_as.as_deref().or(seen.value.as_deref()));
+    let no_limit = seen.compare_as.as_deref() == Some(NO_LIMIT);
     let code = code_for(exp.family, outcome, check)?;
     // `TokenCacheExpiry`, not `/APIManager/CacheConfigurations/TokenCacheExpiry`: the subject
     // keeps the full path, the message names what people know.
@@ -116,6 +120,12 @@ fn judge(exp: &Expectation, check: &Check, seen: Seen) -> Option<Finding> {
         .why(exp.why.clone());
     if let Some(s) = exp.severity {
         f = f.severity(s);
+    }
+    // A limit switched off (`0`) is no hardening question: nothing stops an expansion bomb.
+    if no_limit {
+        f = f.severity(crate::diag::Severity::Warning).why(
+            "0 switches the XML entity expansion limit off: a document of nested entities (billion laughs) expands until the heap is gone; keep a limit",
+        );
     }
     if let Some(see) = &exp.see {
         f = f.see(see.clone());
@@ -564,7 +574,7 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
         }
         if f.value.as_deref().map(str::trim) == Some("0") {
             notes.push("0 means no limit at all".into());
-            compare_as = Some(i64::MAX.to_string());
+            compare_as = Some(NO_LIMIT.to_string());
         }
     }
     let (value, location) = match option.map(|o| (&o.flag, o)) {
@@ -594,7 +604,7 @@ fn jvm_seen(cx: &RuleContext, exp: &Expectation) -> Option<(Seen, Check)> {
             ));
             if v.trim() == "0" {
                 notes.push("0 means no limit at all".into());
-                compare_as = Some(i64::MAX.to_string());
+                compare_as = Some(NO_LIMIT.to_string());
             }
             (Some(v), Some(Location::file_only(&jvm.script.display)))
         }

@@ -410,6 +410,23 @@ fn the_entity_expansion_limit_in_effect() {
     for (what, node, code, want) in cases {
         assert_eq!(node.findings(code), want, "{what}");
     }
+    // Above WSO2's 10000 is hardening (info); switched off is a warning with its own reason.
+    let above = apim("-Xms2g -Xmx2g -DentityExpansionLimit=64000").java(17);
+    assert_eq!(
+        above.severities(Code::JVM_ABOVE_RECOMMENDED),
+        vec![crate::diag::Severity::Info]
+    );
+    let off = apim("-Xms2g -Xmx2g -Djdk.xml.entityExpansionLimit=0").java(17);
+    assert_eq!(
+        off.severities(Code::JVM_ABOVE_RECOMMENDED),
+        vec![crate::diag::Severity::Warning]
+    );
+    assert!(
+        off.of(Code::JVM_ABOVE_RECOMMENDED)[0]
+            .why
+            .as_deref()
+            .is_some_and(|w| w.contains("switches the XML entity expansion limit off")),
+    );
 }
 
 /// Memory in effect: a unit's `MemoryMax=` below the host's RAM is what the heap is judged
