@@ -235,6 +235,8 @@ pub struct ApimModel {
     /// What `toml` sets through aliases and what `infer.json` fills from it, worked out on the
     /// first lookup: both walk every entry of the file, and the audit looks up dozens of keys.
     index: std::sync::OnceLock<mapper::DocIndex>,
+    /// Every datasource, read on first use: three rules look at them.
+    datasources: std::sync::OnceLock<Vec<datasources::Datasource>>,
 }
 
 impl ApimModel {
@@ -253,6 +255,7 @@ impl ApimModel {
             cores,
             home,
             index: std::sync::OnceLock::new(),
+            datasources: std::sync::OnceLock::new(),
         };
         match m.home.layout {
             Layout::Xml => m.load_xml_layout(),
@@ -412,6 +415,11 @@ impl ApimModel {
     }
 
     /// The endpoint timeouts of the APIs and endpoints deployed as files (up to 3.x).
+    /// Every datasource of the home (see [`datasources::read`]), read once.
+    pub fn datasources(&self) -> &[datasources::Datasource] {
+        self.datasources.get_or_init(|| datasources::read(self))
+    }
+
     pub fn endpoint_timeouts(&self) -> synapse_configs::EndpointTimeouts {
         synapse_configs::read(self)
     }

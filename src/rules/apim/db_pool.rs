@@ -7,7 +7,7 @@
 //! defaults (default.json) are 50 and 60000.
 
 use super::apim_fix;
-use crate::apim::datasources::{self, Datasource, PoolValue, Server};
+use crate::apim::datasources::{Datasource, PoolValue, Server};
 use crate::diag::{Change, Finding, Severity, Value, ValueKind};
 use crate::model::Location;
 use crate::rules::{Check, Input, RuleContext};
@@ -63,7 +63,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
     // This node's datasources by server (engine, host, port): embedded H2 opens no connection
     // to the server, and a URL this does not read names no server.
     let mut by_server: BTreeMap<String, Vec<Datasource>> = BTreeMap::new();
-    for ds in datasources::read(apim) {
+    for ds in apim.datasources().to_vec() {
         if !matches!(ds.server, Server::Remote { .. }) {
             continue;
         }
@@ -119,7 +119,7 @@ fn describe(v: &PoolValue) -> String {
 
 pub fn check_wait(cx: &RuleContext, out: &mut Vec<Finding>) {
     let Some(apim) = cx.apim else { return };
-    for ds in datasources::read(apim) {
+    for ds in apim.datasources().to_vec() {
         let wait = &ds.max_wait;
         let Some(ms) = wait.value else { continue };
         let (severity, what) = if ms <= 0 {

@@ -7,7 +7,7 @@
 //! by design and are not judged.
 
 use crate::apim::Layout;
-use crate::apim::datasources::{self, Datasource, Engine, Server};
+use crate::apim::datasources::{Datasource, Engine, Server};
 use crate::diag::{Finding, Severity};
 use crate::model::Location;
 use crate::rules::{Check, Input, RuleContext};
@@ -58,9 +58,11 @@ pub(crate) fn shared_datasources(cx: &RuleContext) -> Vec<Datasource> {
     // A gateway never opens the API-M database (WSO2's "databases used by API-M profiles":
     // only the shared database, for tenants and users): its H2 copy there is unused.
     let gateway = cx.role == "gateway";
-    let all: Vec<Datasource> = datasources::read(apim)
-        .into_iter()
+    let all: Vec<Datasource> = apim
+        .datasources()
+        .iter()
         .filter(|d| !(gateway && (d.name == "apim_db" || d.name == "WSO2AM_DB")))
+        .cloned()
         .collect();
     match apim.home.layout {
         Layout::Toml => all
