@@ -1499,3 +1499,25 @@ rootLogger.level = ERROR
         }
     }
 }
+
+/// `[n_http]` on 4.x: nhttp.properties is rendered and never read (axis2.xml.j2 runs only the
+/// pass-through transport), so the table is one APM014 finding, with no fix.
+#[test]
+fn an_nhttp_table_on_4x_has_no_effect() {
+    let node = modern("[n_http]\nsnd_t_core = 200\nlst_t_core = 200\n");
+    assert_eq!(
+        node.findings(Code::TOML_KEY_HAS_NO_EFFECT),
+        vec![
+            "APM014 deployment.toml:n_http @opt/wso2am-4.2.0/repository/conf/deployment.toml:2 2 key(s) → none: the gateway's transport is tuned under [transport.http] and [passthru_http] | no fix"
+        ]
+    );
+    assert_eq!(
+        node.severities(Code::TOML_KEY_HAS_NO_EFFECT),
+        vec![crate::diag::Severity::Warning]
+    );
+    assert!(
+        modern("[server]\nhostname = \"gw\"\n")
+            .findings(Code::TOML_KEY_HAS_NO_EFFECT)
+            .is_empty()
+    );
+}

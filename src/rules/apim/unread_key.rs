@@ -22,19 +22,22 @@ declare_rule! {
     /// under `[passthru_http]` (where it is copied verbatim into passthru-http.properties and
     /// ignored), or a snake_case pool option (`max_active`, `max_wait`) under
     /// `[database.apim_db.pool_options]` or any table but `shared_db`'s, the only one with
-    /// snake_case aliases.
+    /// snake_case aliases; or an `[n_http]` table, which 3.x/4.x never read (axis2.xml.j2 runs
+    /// only the pass-through transport).
     /// ### Why it matters
     /// The value looks tuned but the default stays in effect. WSO2's own 4.x tuning page shows
     /// the first two mistakes; the template writes each `pool_options` key as an element of that
     /// name into master-datasources.xml, and the pool reads only its own camelCase names.
     /// ### Fix
     /// Quote the dotted name (`'http.socket.timeout' = 180000`), or use the key the table
-    /// expects (`maxActive` for `max_active`).
+    /// expects (`maxActive` for `max_active`); tune the gateway under `[transport.http]` and
+    /// `[passthru_http]`, not `[n_http]`.
     /// ### Sources
     /// - tuning-4.x
     /// - https://toml.io/en/v1.0.0#keys
     /// - https://github.com/wso2/carbon-kernel/blob/v4.8.1/distribution/kernel/carbon-home/repository/resources/conf/key-mappings.json
     /// - tomcat-jdbc-pool
+    /// - https://github.com/wso2/product-apim/blob/v4.2.0/modules/distribution/product/src/main/resources/conf/templates/repository/conf/axis2/axis2.xml.j2: pass-through transports only
     pub(crate) static RULE = "APM014" "toml-key-has-no-effect" Error "a deployment.toml key sets nothing the product reads",
     inputs: [Input::Apim],
     check: Check::Node(check),
@@ -60,6 +63,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             unquoted.entry(plain).or_insert_with(|| key.clone());
         }
     }
+    nhttp_table(doc, out);
     for entry in doc.entries.values() {
         if let Some(f) = unaliased_pool_option(entry, doc, &mapper.aliases) {
             out.push(f);
@@ -115,6 +119,40 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
             );
         }
     }
+}
+
+/// The 4.2.0 axis2.xml template: its transports are the pass-through classes only.
+const AXIS2_TEMPLATE: &str = "https://github.com/wso2/product-apim/blob/v4.2.0/modules/distribution/product/src/main/resources/conf/templates/repository/conf/axis2/axis2.xml.j2";
+
+/// `[n_http]` on 3.x/4.x: axis2.xml.j2 hard-codes the pass-through transport, so nhttp.properties
+/// is rendered and never read. One finding for the table, at its first key: the keys share the
+/// one cause and the one remedy.
+fn nhttp_table(doc: &crate::apim::deployment_toml::DeploymentToml, out: &mut Vec<Finding>) {
+    let keys: Vec<_> = doc
+        .entries
+        .values()
+        .filter(|e| e.key.starts_with("n_http."))
+        .collect();
+    let Some(first) = keys.iter().min_by_key(|e| e.key_span.start) else {
+        return;
+    };
+    out.push(
+        Finding::new(
+            RULE.code(),
+            Subject::setting("deployment.toml", "n_http"),
+            format!(
+                "`[n_http]` sets {} key(s) for the NHTTP transport, which 3.x/4.x never run: axis2.xml.j2 configures only pass-through",
+                keys.len()
+            ),
+        )
+        .severity(crate::diag::Severity::Warning)
+        .at(Some(doc.file.location(first.key_span)))
+        .current(format!("{} key(s)", keys.len()))
+        .expected("none: the gateway's transport is tuned under [transport.http] and [passthru_http]")
+        .why("the values look like gateway tuning but nothing reads them: the pass-through transport keeps its own settings, and tuning done here is lost")
+        .see(AXIS2_TEMPLATE)
+        .note("no automatic fix: move what was meant to [transport.http]/[passthru_http], then remove the table"),
+    );
 }
 
 /// The snake_case pool options carbon-kernel's key-mappings.json aliases, all under `shared_db`
