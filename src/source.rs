@@ -224,15 +224,57 @@ fn read_contents(path: &Path, display: String) -> Read {
     }
 }
 
-/// The bytes of the file at `path`. Unlike `std::fs::read` it does not `stat` the open file for
-/// a size hint: the files read here are small, and `/proc` and `/sys` report a size of 0 anyway.
+/// The most a file read here may hold: far above any real configuration file (the largest WSO2
+/// file of the corpus is under 100 KiB), small enough that a runaway or hostile file cannot
+/// exhaust memory.
+pub(crate) const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The bytes of the regular file at `path`, at most [`MAX_FILE_BYTES`]. Anything else is an
+/// error that names what it is: a FIFO would block the read until a writer came, a character
+/// device (`/dev/zero`) would be read until memory ran out.
+///
+/// Unlike `std::fs::read` it takes no size hint from `stat`: `/proc` and `/sys` report 0.
 pub(crate) fn read_bytes(path: &Path) -> io::Result<Vec<u8>> {
     use std::io::Read as _;
-    let file = std::fs::File::open(path)?;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    // Non-blocking, so that opening a FIFO returns at once instead of waiting for a writer; a
+    // regular file ignores the flag.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)?;
+    // The type of what was opened, not of the name: nothing can swap it in between.
+    let kind = file.metadata()?.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_fifo() {
+            "a FIFO"
+        } else if kind.is_char_device() {
+            "a character device"
+        } else if kind.is_block_device() {
+            "a block device"
+        } else if kind.is_socket() {
+            "a socket"
+        } else if kind.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file"
+        };
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("is {what}, expected a regular file"),
+        ));
+    }
     let mut bytes = Vec::with_capacity(8 * 1024);
-    // `File::read_to_end` would ask for the size; through `take` the generic loop reads until
-    // end of file.
-    file.take(u64::MAX).read_to_end(&mut bytes)?;
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "is larger than {} MiB, more than any configuration file holds",
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+        ));
+    }
     Ok(bytes)
 }
 
@@ -433,6 +475,44 @@ fn lower(e: &io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn problem(read: Read) -> String {
+        match read {
+            Read::Problem(p) => p.message,
+            other => panic!("expected a problem, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_fifo_is_a_problem_not_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("etc/sysctl.conf");
+        std::fs::create_dir_all(fifo.parent().unwrap()).unwrap();
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRUSR).unwrap();
+        let message = problem(read_under(dir.path(), "etc/sysctl.conf"));
+        assert!(message.contains("FIFO"), "{message}");
+    }
+
+    #[test]
+    fn a_character_device_is_a_problem_not_an_endless_read() {
+        let dir = tempfile::tempdir().unwrap();
+        // By its real path: a link to it under the root would resolve inside the root.
+        let message = problem(read_path(dir.path(), Path::new("/dev/zero")));
+        assert!(message.contains("character device"), "{message}");
+    }
+
+    #[test]
+    fn a_file_above_the_cap_is_a_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.conf");
+        let f = std::fs::File::create(&big).unwrap();
+        // Sparse: no disk is used for the hole.
+        f.set_len(MAX_FILE_BYTES + 1).unwrap();
+        let message = problem(read_path(dir.path(), &big));
+        assert!(message.contains("larger than 16 MiB"), "{message}");
+        f.set_len(MAX_FILE_BYTES).unwrap();
+        assert!(read_bytes(&big).is_ok_and(|b| b.len() as u64 == MAX_FILE_BYTES));
+    }
 
     #[test]
     fn absolute_symlink_stays_in_root() {

@@ -464,3 +464,29 @@ fn limits_written_as_rlim_infinity_count_as_unlimited() {
     );
     assert!(!codes_of(&v).iter().any(|c| c.starts_with("LIM")), "{v:#}");
 }
+
+/// A FIFO where a configuration file belongs (here `etc/sysctl.conf`) is a finding that names
+/// it, and the audit goes on: before, the read waited for a writer forever (issue 15). The
+/// timeout turns a regression into a failure, not a hang. (Devices and the size cap: the unit
+/// tests of `source::read_bytes`.)
+#[test]
+fn a_fifo_in_a_config_slot_is_a_finding_not_a_hang() {
+    let t = CliTest::new("bare-public");
+    std::fs::create_dir_all(t.root.join("etc/sysctl.d")).unwrap();
+    nix::unistd::mkfifo(
+        &t.root.join("etc/sysctl.conf"),
+        nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+    )
+    .unwrap();
+    let out = t
+        .audit(None, &["--format", "json"])
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = finding(&v, "SRC001", "sysctl.conf");
+    assert!(
+        f["message"].as_str().unwrap_or("").contains("FIFO"),
+        "{f:#}"
+    );
+}
