@@ -90,6 +90,9 @@ impl Element {
 
 /// Parses the whole document. The first well-formedness error ends parsing: a half-read
 /// configuration tree would let rules report settings as absent when they are not.
+/// How deep elements may nest: WSO2's files nest under 15 levels.
+pub const MAX_DEPTH: usize = 256;
+
 pub fn parse(file: Arc<SourceFile>) -> Result<XmlDoc, SourceProblem> {
     let root = TreeBuilder::new(&file).run()?;
     Ok(XmlDoc { file, root })
@@ -227,6 +230,16 @@ impl<'f> TreeBuilder<'f> {
     }
 
     fn start(&mut self, e: &BytesStart, tag: Span, empty: bool) -> Result<(), SourceProblem> {
+        // The element tree is dropped (and walked) recursively, one frame per level: a hostile
+        // document nested 100,000 deep overflowed the stack and aborted the process.
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(self.problem(
+                tag.start,
+                format!(
+                    "elements nested deeper than {MAX_DEPTH} levels; no configuration file nests that deep"
+                ),
+            ));
+        }
         match self.phase {
             Phase::Epilog => {
                 return Err(self.problem(
@@ -779,6 +792,27 @@ mod tests {
 
     fn file(text: &str) -> Arc<SourceFile> {
         SourceFile::new("t.xml".into(), "t.xml".into(), text.to_string())
+    }
+
+    /// 140,000 levels aborted the process (issue 15); now a problem at the element that goes
+    /// one level too deep, in a test thread's small stack.
+    #[test]
+    fn deep_nesting_is_a_problem_not_a_stack_overflow() {
+        let n = 140_000;
+        let text = format!("{}{}", "<a>".repeat(n), "</a>".repeat(n));
+        let Err(p) = parse(file(&text)) else {
+            panic!("a document nested {n} deep parsed");
+        };
+        assert!(
+            p.message.contains("nested deeper than 256"),
+            "{}",
+            p.message
+        );
+        assert_eq!(p.location.line, Some(1));
+        assert_eq!(p.location.column, Some(3 * MAX_DEPTH as u32 + 1));
+        // At the limit it parses.
+        let ok = format!("{}{}", "<a>".repeat(MAX_DEPTH), "</a>".repeat(MAX_DEPTH));
+        assert!(parse(file(&ok)).is_ok());
     }
 
     fn doc(text: &str) -> XmlDoc {
