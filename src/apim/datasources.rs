@@ -345,7 +345,8 @@ fn authority(rest: &str) -> Server {
     }
 }
 
-fn engine_of(url: Option<&str>, driver: Option<&str>, ty: Option<&str>) -> Option<Engine> {
+/// The engine from the JDBC URL, else the driver class, else (3.x/4.x) `type`.
+pub fn engine_of(url: Option<&str>, driver: Option<&str>, ty: Option<&str>) -> Option<Engine> {
     url.and_then(Engine::from_url)
         .or_else(|| driver.and_then(Engine::from_driver))
         .or_else(|| ty.and_then(Engine::from_type))

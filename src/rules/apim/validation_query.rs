@@ -6,7 +6,7 @@
 //! database really accepts (MySQL, MariaDB and H2 also accept `FROM DUAL`; PostgreSQL does not).
 
 use super::apim_fix;
-use crate::apim::datasources::Engine;
+use crate::apim::datasources::{Engine, engine_of};
 use crate::apim::xml::Element;
 use crate::apim::{ApimModel, Layout};
 use crate::diag::Finding;
@@ -100,12 +100,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         Layout::Toml => toml_sources(apim),
     };
     for s in sources {
-        let db = s
-            .url
-            .as_deref()
-            .and_then(Engine::from_url)
-            .or_else(|| s.driver.as_deref().and_then(Engine::from_driver))
-            .or_else(|| s.ty.as_deref().and_then(Engine::from_type));
+        let db = engine_of(s.url.as_deref(), s.driver.as_deref(), s.ty.as_deref());
         let (Some(db), Some(query)) = (db, s.query.as_deref()) else {
             continue;
         };
