@@ -479,7 +479,7 @@ fn allowed_on_toml_layout(home: &Path, file: &str) -> bool {
 fn finding_files(f: &Finding) -> Vec<String> {
     let mut files: Vec<String> = f.location.iter().map(|l| l.file.clone()).collect();
     match f.fix.as_ref().map(Fix::shape) {
-        Some(FixShape::Replace { location, .. } | FixShape::RemoveLine { location }) => {
+        Some(FixShape::Replace { location, .. } | FixShape::RemoveLine { location, .. }) => {
             files.push(location.file.clone())
         }
         Some(FixShape::Insert { file, .. }) => files.push(file.to_string()),

@@ -127,12 +127,18 @@ pub enum Change {
         value: String,
         from: Location,
         drop_in: String,
+        /// Earlier lines of the same key in the same file, commented out too: one finding
+        /// stands for every line of a key, so a file that repeats a line 100,000 times gives
+        /// one finding, not 100,000.
+        also: Vec<Location>,
     },
-    /// Comment out the sysctl line at `line`, with a dated note ending in `because`.
+    /// Comment out the sysctl line at `line` (and the lines `also`, earlier lines of the same
+    /// key in the same file), with a dated note ending in `because`.
     DisableSysctl {
         key: String,
         line: Location,
         because: String,
+        also: Vec<Location>,
     },
     /// Set a pam limit: on `line` when it is the user's own, else in `drop_in`.
     SetLimit {
@@ -208,13 +214,17 @@ pub enum FixShape<'a> {
     },
     RemoveLine {
         location: &'a Location,
+        /// More lines commented out with it (earlier lines of the same key).
+        also: &'a [Location],
     },
-    /// A key inserted into `file`, and the line at `from` commented out: two files change.
+    /// A key inserted into `file`, and the line at `from` (and the lines `also`) commented
+    /// out: two files change.
     Move {
         from: &'a Location,
         file: &'a str,
         key: String,
         value: &'a str,
+        also: &'a [Location],
     },
 }
 
@@ -261,13 +271,18 @@ impl Fix {
                 value,
                 from,
                 drop_in,
+                also,
             } => FixShape::Move {
                 from,
                 file: drop_in,
                 key: key.clone(),
                 value,
+                also,
             },
-            Change::DisableSysctl { line, .. } => FixShape::RemoveLine { location: line },
+            Change::DisableSysctl { line, also, .. } => FixShape::RemoveLine {
+                location: line,
+                also,
+            },
             Change::SetLimit {
                 line: Some(line),
                 value,
@@ -315,7 +330,10 @@ impl Fix {
                 key: key.clone(),
                 value: &value.text,
             },
-            Change::RemoveApim { at, .. } => FixShape::RemoveLine { location: at },
+            Change::RemoveApim { at, .. } => FixShape::RemoveLine {
+                location: at,
+                also: &[],
+            },
             Change::SetJvm {
                 at: Some(at),
                 value,

@@ -48,10 +48,7 @@ pub fn style(text: &str) -> LineStyle {
 /// inside `text` on character boundaries leaves the text unchanged: the spans come from parsing
 /// this very text, so that is a caller bug, and an unchanged file is the harmless outcome.
 pub fn splice(text: &str, span: Span, new: &str) -> String {
-    match (text.get(..span.start), text.get(span.end..)) {
-        (Some(head), Some(tail)) if span.start <= span.end => [head, new, tail].concat(),
-        _ => text.to_string(),
-    }
+    apply_edits(text, splice_edit(text, span, new).into_iter().collect())
 }
 
 /// Comments out the line whose content is `line_span` (without its line end): `# ` goes before
@@ -62,12 +59,42 @@ pub fn splice(text: &str, span: Span, new: &str) -> String {
 /// (a comment line never continues, so commenting only the first would turn the rest into
 /// entries of their own). A note with line breaks becomes several comment lines; an empty note
 /// adds none. Bytes before the line's start never move, so several edits planned on the same
-/// original text can be applied back to front.
+/// original text can be applied together ([`apply_edits`]).
 pub fn comment_out(text: &str, line_span: Span, note: &str) -> String {
+    apply_edits(
+        text,
+        comment_out_edit(text, line_span, note)
+            .into_iter()
+            .collect(),
+    )
+}
+
+/// One replacement of the bytes `region` of a text by `with`, computed on the original text.
+/// Edits of one file are collected and applied in a single pass ([`apply_edits`]): applying
+/// each to a fresh copy of the file would make a plan of n edits cost n copies (quadratic in a
+/// file of many fixable lines).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    pub region: Span,
+    pub with: String,
+}
+
+/// What [`splice`] does, as an edit; `None` when the span is not inside `text` on character
+/// boundaries.
+pub fn splice_edit(text: &str, span: Span, new: &str) -> Option<Edit> {
+    (span.start <= span.end && text.get(span.start..span.end).is_some()).then(|| Edit {
+        region: span,
+        with: new.to_string(),
+    })
+}
+
+/// What [`comment_out`] does, as an edit of the line's bytes (from its start to its content's
+/// end); `None` when `line_span` is not inside `text`.
+pub fn comment_out_edit(text: &str, line_span: Span, note: &str) -> Option<Edit> {
     let first = content_start(text);
     let span_start = line_span.start.max(first);
     if span_start > line_span.end || text.get(span_start..line_span.end).is_none() {
-        return text.to_string();
+        return None;
     }
     let start = line_start(text, span_start).max(first);
     let eol = style(text).eol;
@@ -91,20 +118,49 @@ pub fn comment_out(text: &str, line_span: Span, note: &str) -> String {
         at = next;
     }
 
-    let mut out = String::with_capacity(text.len() + note.len() + 8 * (points.len() + 2));
-    out.push_str(&text[..start]);
+    let region_end = points
+        .last()
+        .map_or(line_span.end, |&p| p.max(line_span.end));
+    let mut with = String::with_capacity(region_end - start + note.len() + 8 * (points.len() + 2));
     if !note.is_empty() {
         for l in split_lines(note) {
-            out.push_str(indent);
-            push_comment(&mut out, l);
-            out.push_str(eol);
+            with.push_str(indent);
+            push_comment(&mut with, l);
+            with.push_str(eol);
         }
     }
     let mut copied = start;
     for p in points {
-        out.push_str(&text[copied..p]);
-        out.push_str("# ");
+        with.push_str(&text[copied..p]);
+        with.push_str("# ");
         copied = p;
+    }
+    with.push_str(&text[copied..region_end]);
+    Some(Edit {
+        region: Span::new(start, region_end),
+        with,
+    })
+}
+
+/// Applies `edits` to `text` in one pass, in the order of their regions. The regions must not
+/// overlap (the planner drops overlapping ones before); an edit that would overlap the one
+/// before it, or lies outside the text, is left out rather than garbling the file.
+pub fn apply_edits(text: &str, mut edits: Vec<Edit>) -> String {
+    edits.sort_by_key(|e| (e.region.start, e.region.end));
+    let grow: usize = edits.iter().map(|e| e.with.len()).sum();
+    let mut out = String::with_capacity(text.len() + grow);
+    let mut copied = 0;
+    for e in edits {
+        let Span { start, end } = e.region;
+        if start < copied || start > end || text.get(copied..start).is_none() {
+            continue;
+        }
+        if text.get(start..end).is_none() {
+            continue;
+        }
+        out.push_str(&text[copied..start]);
+        out.push_str(&e.with);
+        copied = end;
     }
     out.push_str(&text[copied..]);
     out
@@ -131,6 +187,28 @@ pub fn append_line(text: &str, line: &str) -> String {
     } else {
         [text, s.eol, line].concat()
     }
+}
+
+/// Appends `lines` as [`append_line`] would one after the other, in one pass.
+pub fn append_lines(text: &str, lines: &[String]) -> String {
+    let Some((first, rest)) = lines.split_first() else {
+        return text.to_string();
+    };
+    let mut out = append_line(text, first);
+    // From here the text's style is settled: its first line end, and whether it ends with one
+    // (an appended line keeps a missing final newline missing).
+    let s = style(&out);
+    out.reserve(rest.iter().map(|l| l.len() + 2).sum());
+    for l in rest {
+        if s.final_newline {
+            out.push_str(l);
+            out.push_str(s.eol);
+        } else {
+            out.push_str(s.eol);
+            out.push_str(l);
+        }
+    }
+    out
 }
 
 /// Escapes a `.properties` value as `Properties.store` does where it matters for loading it
@@ -293,18 +371,36 @@ fn continuation_open_at(text: &str, pos: usize) -> bool {
 /// A sysctl assignment line in the file's own spacing style, copied from its last assignment
 /// line with a value (`key = value`, `key=value`, `key\t=\tvalue`); default `key = value`.
 pub fn sysctl_line(text: &str, key: &str, value: &str) -> String {
-    let (before, after) = sysctl_spacing(text).unwrap_or((Some(' '), Some(' ')));
+    sysctl_line_spaced(sysctl_spacing(text), key, value)
+}
+
+/// The whitespace a new sysctl line puts before and after `=`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SysctlSpacing {
+    before: Option<char>,
+    after: Option<char>,
+}
+
+/// The spacing of the last assignment line of `text` (one space each side when it has none),
+/// for [`sysctl_line_spaced`]: worked out once per file, not once per new line.
+pub fn sysctl_spacing(text: &str) -> SysctlSpacing {
+    let (before, after) = last_assignment_spacing(text).unwrap_or((Some(' '), Some(' ')));
+    SysctlSpacing { before, after }
+}
+
+/// `key = value` with the given spacing around `=`.
+pub fn sysctl_line_spaced(spacing: SysctlSpacing, key: &str, value: &str) -> String {
     let mut out = String::with_capacity(key.len() + value.len() + 3);
     out.push_str(key);
-    out.extend(before);
+    out.extend(spacing.before);
     out.push('=');
-    out.extend(after);
+    out.extend(spacing.after);
     out.push_str(value);
     out
 }
 
 /// The whitespace character right before and right after `=` in the last assignment line.
-fn sysctl_spacing(text: &str) -> Option<(Option<char>, Option<char>)> {
+fn last_assignment_spacing(text: &str) -> Option<(Option<char>, Option<char>)> {
     let mut found = None;
     for line in physical_lines(text) {
         // sysctl.d(5): blank lines and lines starting with `#` or `;` are ignored.
@@ -644,6 +740,60 @@ mod tests {
                 },
                 "{text:?}"
             );
+        }
+    }
+
+    #[test]
+    fn many_edits_apply_in_one_pass_as_one_by_one_back_to_front() {
+        let text = "a = 1\r\n  b = 2\r\nc = 3\r\n";
+        let spans = |n: usize| {
+            let start = text
+                .match_indices("\r\n")
+                .nth(n.wrapping_sub(1))
+                .map_or(0, |(i, _)| i + 2);
+            let end = start + text[start..].find('\r').unwrap();
+            Span::new(start, end)
+        };
+        let value_c = Span::new(text.rfind('3').unwrap(), text.rfind('3').unwrap() + 1);
+        let one_by_one = comment_out(&splice(text, value_c, "30"), spans(1), "why");
+        let one_by_one = comment_out(&one_by_one, spans(0), "");
+        let edits = vec![
+            comment_out_edit(text, spans(1), "why").unwrap(),
+            splice_edit(text, value_c, "30").unwrap(),
+            comment_out_edit(text, spans(0), "").unwrap(),
+        ];
+        let batch = apply_edits(text, edits);
+        assert_eq!(batch, one_by_one);
+        assert_eq!(batch, "# a = 1\r\n  # why\r\n  # b = 2\r\nc = 30\r\n");
+        // An edit that overlaps the one before it, or lies outside the text, is left out.
+        let overlapping = vec![
+            splice_edit(text, Span::new(0, 3), "x").unwrap(),
+            Edit {
+                region: Span::new(2, 4),
+                with: "y".into(),
+            },
+            Edit {
+                region: Span::new(90, 95),
+                with: "z".into(),
+            },
+        ];
+        assert_eq!(apply_edits(text, overlapping), format!("x{}", &text[3..]));
+        assert_eq!(splice_edit(text, Span::new(4, 90), "v"), None);
+    }
+
+    #[test]
+    fn appending_many_lines_is_appending_each() {
+        for text in ["", "\u{feff}", "a\n", "a", "a\r\nb", "a\r\n"] {
+            let lines = vec![
+                "x = 1".to_string(),
+                "y = 2".to_string(),
+                "z = 3".to_string(),
+            ];
+            let each = lines
+                .iter()
+                .fold(text.to_string(), |t, l| append_line(&t, l));
+            assert_eq!(append_lines(text, &lines), each, "{text:?}");
+            assert_eq!(append_lines(text, &[]), text, "{text:?}");
         }
     }
 

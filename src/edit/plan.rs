@@ -126,6 +126,11 @@ struct Work {
     text: String,
     line_ops: Vec<LineOp>,
     changes: Vec<PlannedChange>,
+    /// Key → index in `line_ops` of the line appended for it (sysctl drop-ins), so each fix
+    /// finds its key's line without a scan.
+    appended: std::collections::HashMap<String, usize>,
+    /// The spacing around `=` new sysctl lines copy from the file, worked out once.
+    sysctl_spacing: Option<line::SysctlSpacing>,
 }
 
 pub fn plan(report: &AuditReport, sources: &Sources, cx: &PlanContext) -> Plan {
@@ -136,6 +141,8 @@ pub fn plan(report: &AuditReport, sources: &Sources, cx: &PlanContext) -> Plan {
         env_values: BTreeMap::new(),
         planned_xmx: None,
         skipped: Vec::new(),
+        sysctl_lines: std::cell::OnceCell::new(),
+        sysctl_texts: std::cell::RefCell::new(BTreeMap::new()),
     };
     for f in report.findings.iter().filter(|f| f.fix.is_some()) {
         if let Err(reason) = planner.add(f) {
@@ -161,6 +168,11 @@ struct Planner<'a> {
     /// script's `JVM_MEM_OPTS`).
     planned_xmx: Option<String>,
     skipped: Vec<Skipped>,
+    /// (file, line) → span of every sysctl line the model holds, built on first use: a file of
+    /// many fixable lines would otherwise be searched once per fix.
+    sysctl_lines: std::cell::OnceCell<std::collections::HashMap<(String, u32), (String, Span)>>,
+    /// Sysctl files by name, as the audit read them or, for one it set aside, read once here.
+    sysctl_texts: std::cell::RefCell<BTreeMap<String, Option<Arc<SourceFile>>>>,
 }
 
 impl Planner<'_> {
@@ -193,10 +205,14 @@ impl Planner<'_> {
                 value,
                 from,
                 drop_in,
-            } => self.sysctl_drop_in(f, key, value, drop_in, Some(from)),
-            Change::DisableSysctl { key, line, because } => {
-                self.disable_sysctl(f, key, line, because)
-            }
+                also,
+            } => self.sysctl_drop_in(f, key, value, drop_in, Some((from, also))),
+            Change::DisableSysctl {
+                key,
+                line,
+                because,
+                also,
+            } => self.disable_sysctl(f, key, line, because, also),
             Change::SetLimit {
                 user,
                 item,
@@ -239,6 +255,8 @@ impl Planner<'_> {
                     before,
                     line_ops: Vec::new(),
                     changes: Vec::new(),
+                    appended: std::collections::HashMap::new(),
+                    sysctl_spacing: None,
                 },
             );
         }
@@ -318,20 +336,24 @@ impl Planner<'_> {
         key: &str,
         value: &str,
         drop_in: &str,
-        moved_from: Option<&Location>,
+        moved_from: Option<(&Location, &[Location])>,
     ) -> Result<(), String> {
         let effect = Effect::SysctlReload;
-        let moved_from = moved_from.and_then(|loc| self.line_span_at(loc));
+        let also = moved_from.map_or(&[][..], |(_, also)| also);
+        let moved_from = moved_from.and_then(|(loc, _)| self.line_span_at(loc));
         let w = self.work_for(drop_in, Kind::Sysctl)?;
-        let line = line::sysctl_line(&w.text, key, value);
+        let spacing = *w
+            .sysctl_spacing
+            .get_or_insert_with(|| line::sysctl_spacing(&w.text));
+        let line = line::sysctl_line_spaced(spacing, key, value);
         // One line per key in the drop-in: a recommended value beats a moved one.
-        let existing = w.line_ops.iter().position(|op| {
-            matches!(op, LineOp::Append { line: l } if l.split('=').next().map(str::trim) == Some(key))
-        });
-        match existing {
+        match w.appended.get(key) {
             Some(_) if moved_from.is_some() => {}
-            Some(i) => w.line_ops[i] = LineOp::Append { line },
-            None => w.line_ops.push(LineOp::Append { line }),
+            Some(&i) => w.line_ops[i] = LineOp::Append { line },
+            None => {
+                w.appended.insert(key.to_string(), w.line_ops.len());
+                w.line_ops.push(LineOp::Append { line });
+            }
         }
         w.changes.push(change(
             f,
@@ -345,15 +367,30 @@ impl Planner<'_> {
                 "apim-tune {}: moved to {drop_in}, this file is not read at boot",
                 self.cx.today
             );
+            let earlier = self.earlier_lines(&display, also, &note);
+            let summary = format!(
+                "comment out `{key}` (moved to the drop-in){}",
+                and_more(&earlier)
+            );
             let w = self.work_for(&display, Kind::Sysctl)?;
             w.line_ops.push(LineOp::CommentOut { line_span, note });
-            w.changes.push(change_plain(
-                f,
-                format!("comment out `{key}` (moved to the drop-in)"),
-                effect,
-            ));
+            w.line_ops.extend(earlier);
+            w.changes.push(change_plain(f, summary, effect));
         }
         Ok(())
+    }
+
+    /// Comment-out operations for `also`, earlier lines of a key in the file `display`, each
+    /// with `note` above it. A line no longer where the audit saw it is left alone.
+    fn earlier_lines(&self, display: &str, also: &[Location], note: &str) -> Vec<LineOp> {
+        also.iter()
+            .filter(|l| l.file == display)
+            .filter_map(|l| self.line_span_at(l))
+            .map(|(_, line_span)| LineOp::CommentOut {
+                line_span,
+                note: note.to_string(),
+            })
+            .collect()
     }
 
     /// Comment out a sysctl line, with a dated note that says why.
@@ -363,6 +400,7 @@ impl Planner<'_> {
         key: &str,
         location: &Location,
         because: &str,
+        also: &[Location],
     ) -> Result<(), String> {
         let (display, line_span) = self
             .sysctl_line_at(key, location)
@@ -376,13 +414,13 @@ impl Planner<'_> {
             ));
         }
         let note = format!("apim-tune {}: disabled, `{key}` {because}", self.cx.today);
+        let earlier = self.earlier_lines(&display, also, &note);
+        let summary = format!("comment out `{key}` ({because}){}", and_more(&earlier));
         let w = self.work_for(&display, Kind::Sysctl)?;
         w.line_ops.push(LineOp::CommentOut { line_span, note });
-        w.changes.push(change_plain(
-            f,
-            format!("comment out `{key}` ({because})"),
-            Effect::SysctlReload,
-        ));
+        w.line_ops.extend(earlier);
+        w.changes
+            .push(change_plain(f, summary, Effect::SysctlReload));
         Ok(())
     }
 
@@ -403,10 +441,7 @@ impl Planner<'_> {
 
     /// The span of line `loc.line` in the sysctl file `loc.file` (without its line ending).
     fn line_span_at(&self, loc: &Location) -> Option<(String, Span)> {
-        let file = crate::source::read_under(self.cx.root, &loc.file);
-        let crate::source::Read::File(file) = file else {
-            return None;
-        };
+        let file = self.sysctl_text(&loc.file)?;
         let start = file.line_start(loc.line?)?;
         let rest = &file.text[start..];
         let len = rest.find('\n').unwrap_or(rest.len());
@@ -418,16 +453,49 @@ impl Planner<'_> {
         Some((loc.file.clone(), Span::new(start, start + len)))
     }
 
+    /// The sysctl file `display`: one the audit read (also one it set aside as not read at
+    /// boot), else read from under the root once per plan.
+    fn sysctl_text(&self, display: &str) -> Option<Arc<SourceFile>> {
+        let sysctl = &self.sources.sysctl;
+        let known = sysctl
+            .files
+            .iter()
+            .chain(sysctl.unread.first().map(|l| &l.file))
+            .find(|f| f.display == display);
+        if let Some(file) = known {
+            return Some(Arc::clone(file));
+        }
+        self.sysctl_texts
+            .borrow_mut()
+            .entry(display.to_string())
+            .or_insert_with(|| match crate::source::read_under(self.cx.root, display) {
+                crate::source::Read::File(f) => Some(f),
+                _ => None,
+            })
+            .clone()
+    }
+
     /// The line of `key` at `loc`, read at boot or set aside as not read (sysctl.conf without
     /// its link).
     fn sysctl_line_at(&self, key: &str, loc: &Location) -> Option<(String, Span)> {
-        let sysctl = &self.sources.sysctl;
-        let e = sysctl.get(key);
-        e.into_iter()
-            .flat_map(|e| e.shadowed.iter().chain(e.winner.as_ref()))
-            .chain(sysctl.unread.iter().filter(|l| l.key == key))
-            .find(|l| l.file.display == loc.file && Some(l.line) == loc.line)
-            .map(|l| (l.file.display.clone(), l.line_span))
+        let index = self.sysctl_lines.get_or_init(|| {
+            let sysctl = &self.sources.sysctl;
+            sysctl
+                .entries
+                .values()
+                .flat_map(|e| e.shadowed.iter().chain(e.winner.as_ref()))
+                .chain(sysctl.unread.iter())
+                .map(|l| {
+                    (
+                        (l.file.display.clone(), l.line),
+                        (l.key.clone(), l.line_span),
+                    )
+                })
+                .collect()
+        });
+        let (found, span) = index.get(&(loc.file.clone(), loc.line?))?;
+        // The index holds every key's lines; the one asked for must be of this key.
+        (found == key).then(|| (loc.file.clone(), *span))
     }
 
     // --- systemd units ----------------------------------------------------------------
@@ -763,32 +831,33 @@ impl Planner<'_> {
         for (_, mut w) in self.work {
             if !w.line_ops.is_empty() {
                 let mut ops = std::mem::take(&mut w.line_ops);
-                // Back to front, so every span still points at the original bytes; appends in
-                // the order they were planned.
+                // Back to front, so that of two operations on the same bytes the later one in
+                // the file wins as before; appends in the order they were planned.
                 ops.sort_by_key(|op| std::cmp::Reverse(op.anchor()));
                 let (appends, others): (Vec<_>, Vec<_>) = ops
                     .into_iter()
                     .partition(|op| matches!(op, LineOp::Append { .. }));
                 // Never splice twice into the same bytes: an overlapping operation (which the
-                // planner should have merged) is dropped rather than garbling the line.
-                let mut others = others;
+                // planner should have merged) is dropped rather than garbling the line. Kept
+                // spans only ever start earlier, so overlapping any kept one means overlapping
+                // the last one kept: one comparison each keeps this linear.
                 let mut kept: Vec<LineOp> = Vec::new();
-                for op in others.drain(..) {
-                    let overlaps = kept.iter().any(|k| ops_overlap(k, &op));
-                    if !overlaps {
+                for op in others {
+                    if !kept.last().is_some_and(|k| ops_overlap(k, &op)) {
                         kept.push(op);
                     }
                 }
-                let mut text = w.text.clone();
-                for op in kept {
-                    text = match op {
-                        LineOp::Splice { span, value } => line::splice(&text, span, &value),
+                let edits = kept
+                    .into_iter()
+                    .filter_map(|op| match op {
+                        LineOp::Splice { span, value } => line::splice_edit(&w.text, span, &value),
                         LineOp::CommentOut { line_span, note } => {
-                            line::comment_out(&text, line_span, &note)
+                            line::comment_out_edit(&w.text, line_span, &note)
                         }
-                        LineOp::Append { .. } => text,
-                    };
-                }
+                        LineOp::Append { .. } => None,
+                    })
+                    .collect();
+                let mut text = line::apply_edits(&w.text, edits);
                 let appended: Vec<String> = appends
                     .into_iter()
                     .filter_map(|op| match op {
@@ -804,7 +873,7 @@ impl Planner<'_> {
                         }
                         line::new_file(&drop_in_header(&w.kind, self.cx.today), &lines)
                     } else {
-                        appended.iter().fold(text, |t, l| line::append_line(&t, l))
+                        line::append_lines(&text, &appended)
                     };
                 }
                 w.text = text;
@@ -856,6 +925,15 @@ fn limit_rank(v: &str) -> u128 {
     match v.trim() {
         "unlimited" | "infinity" | "-1" => u128::MAX,
         n => n.parse::<u128>().unwrap_or(0),
+    }
+}
+
+/// ", and 3 earlier lines of it" for a change that comments out more than one line.
+fn and_more(earlier: &[LineOp]) -> String {
+    match earlier.len() {
+        0 => String::new(),
+        1 => ", and the earlier line of it".to_string(),
+        n => format!(", and {n} earlier lines of it"),
     }
 }
 

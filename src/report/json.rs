@@ -149,19 +149,32 @@ fn fix(fx: &Fix) -> Value {
         FixShape::Insert { file, key, value } => json!({
             "kind": "insert", "file": file, "key": key, "value": value,
         }),
-        FixShape::RemoveLine { location } => json!({
-            "kind": "remove-line", "file": location.file, "line": location.line,
-        }),
+        FixShape::RemoveLine { location, also } => {
+            let mut v = json!({
+                "kind": "remove-line", "file": location.file, "line": location.line,
+            });
+            if !also.is_empty() {
+                v["also_lines"] = json!(also.iter().map(|l| l.line).collect::<Vec<_>>());
+            }
+            v
+        }
         // Both files `--apply` writes: the key added to `file`, the line at `from` commented out.
         FixShape::Move {
             from,
             file,
             key,
             value,
-        } => json!({
-            "kind": "move", "file": file, "key": key, "value": value,
-            "from": { "file": from.file, "line": from.line },
-        }),
+            also,
+        } => {
+            let mut v = json!({
+                "kind": "move", "file": file, "key": key, "value": value,
+                "from": { "file": from.file, "line": from.line },
+            });
+            if !also.is_empty() {
+                v["from"]["also_lines"] = json!(also.iter().map(|l| l.line).collect::<Vec<_>>());
+            }
+            v
+        }
     }
 }
 

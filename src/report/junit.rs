@@ -336,22 +336,28 @@ fn push_block(out: &mut String, f: &Finding) {
                 sanitize(file)
             );
         }
-        Some(FixShape::RemoveLine { .. }) => {
-            let _ = writeln!(out, "  fix: --apply comments out the line");
+        Some(FixShape::RemoveLine { also, .. }) => {
+            let _ = writeln!(
+                out,
+                "  fix: --apply comments out the line{}",
+                earlier_too(also)
+            );
         }
         Some(FixShape::Move {
             from,
             file,
             key,
             value,
+            also,
         }) => {
             let _ = writeln!(
                 out,
-                "  fix: --apply adds `{}` = `{}` to {} and comments out {}",
+                "  fix: --apply adds `{}` = `{}` to {} and comments out {}{}",
                 sanitize(&key),
                 sanitize(value),
                 sanitize(file),
-                sanitize(&line_of(from))
+                sanitize(&line_of(from)),
+                earlier_too(also)
             );
         }
         None => {}
@@ -397,6 +403,15 @@ fn escape(s: &str, attribute: bool) -> String {
         }
     }
     out
+}
+
+/// " and the 3 earlier lines of the same key" for a fix that comments out more than one line.
+fn earlier_too(also: &[crate::model::Location]) -> String {
+    match also.len() {
+        0 => String::new(),
+        1 => " and the earlier line of the same key".to_string(),
+        n => format!(" and the {n} earlier lines of the same key"),
+    }
 }
 
 #[cfg(test)]

@@ -268,22 +268,35 @@ fn message(f: &Finding, has_sarif_fix: bool) -> String {
             Some(FixShape::Replace { value, .. }) => text.push_str(&format!(
                 "; fixable with `apim-tune audit --apply`, which sets `{value}`"
             )),
-            Some(FixShape::RemoveLine { .. }) => text
-                .push_str("; fixable with `apim-tune audit --apply`, which comments out the line"),
+            Some(FixShape::RemoveLine { also, .. }) => text.push_str(&format!(
+                "; fixable with `apim-tune audit --apply`, which comments out the line{}",
+                also_text(also)
+            )),
             Some(FixShape::Move {
                 from,
                 file,
                 key,
                 value,
+                also,
             }) => text.push_str(&format!(
-                "; fixable with `apim-tune audit --apply`, which adds `{key}` = `{value}` to {file} and comments out {}{}",
+                "; fixable with `apim-tune audit --apply`, which adds `{key}` = `{value}` to {file} and comments out {}{}{}",
                 from.file,
-                from.line.map(|n| format!(":{n}")).unwrap_or_default()
+                from.line.map(|n| format!(":{n}")).unwrap_or_default(),
+                also_text(also)
             )),
             None => {}
         }
     }
     text
+}
+
+/// ", and the 3 earlier lines of the same key" when a fix comments out more than one line.
+fn also_text(also: &[Location]) -> String {
+    match also.len() {
+        0 => String::new(),
+        1 => ", and the earlier line of the same key".to_string(),
+        n => format!(", and the {n} earlier lines of the same key"),
+    }
 }
 
 /// Where the finding is. A finding without a file is anchored where `--apply` would add the
@@ -369,17 +382,22 @@ fn fix(fx: &Fix) -> Option<Value> {
                 }],
             }))
         }
-        FixShape::RemoveLine { location } => {
+        FixShape::RemoveLine { location, also } => {
             let line = location.line.filter(|n| *n > 0)?;
+            // Every line of the fix, in file order (the earlier lines of the key first).
+            let replacements: Vec<Value> = also
+                .iter()
+                .filter_map(|l| l.line.filter(|n| *n > 0))
+                .chain([line])
+                .map(|n| json!({ "deletedRegion": { "startLine": n, "endLine": n } }))
+                .collect();
             Some(json!({
                 // `--apply` comments the line out; SARIF has no notion of a comment, and a
                 // viewer that applies this fix deletes the line's text instead.
                 "description": { "text": "remove the line (`apim-tune audit --apply` comments it out)" },
                 "artifactChanges": [{
                     "artifactLocation": artifact(&location.file),
-                    "replacements": [{
-                        "deletedRegion": { "startLine": line, "endLine": line },
-                    }],
+                    "replacements": replacements,
                 }],
             }))
         }
@@ -520,6 +538,7 @@ pub(crate) mod sample {
                     key: "net.ipv4.tcp_tw_recycle".into(),
                     line: at("etc/sysctl.conf", 3, 1, Some((40, 68))),
                     because: "drops connections".into(),
+                    also: Vec::new(),
                 },
                 Effect::SysctlReload,
             )),

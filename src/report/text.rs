@@ -245,14 +245,29 @@ fn finding(f: &Finding, applies: bool, out: &mut String) {
             sanitize(value),
             sanitize(file)
         ),
-        Some(FixShape::RemoveLine { .. }) => "fixable with --apply (comment out the line)".into(),
+        Some(FixShape::RemoveLine { also: [], .. }) => {
+            "fixable with --apply (comment out the line)".into()
+        }
+        Some(FixShape::RemoveLine { also, .. }) => format!(
+            "fixable with --apply (comment out the line and {})",
+            more_lines(also.len())
+        ),
         Some(FixShape::Move {
-            file, key, value, ..
+            file,
+            key,
+            value,
+            also,
+            ..
         }) => format!(
-            "fixable with --apply (add `{}` = `{}` to {} and comment out this line)",
+            "fixable with --apply (add `{}` = `{}` to {} and comment out this line{})",
             sanitize(&key),
             sanitize(value),
-            sanitize(file)
+            sanitize(file),
+            if also.is_empty() {
+                String::new()
+            } else {
+                format!(" and {}", more_lines(also.len()))
+            }
         ),
         None => "not fixable automatically".into(),
     };
@@ -292,6 +307,14 @@ fn summary(r: &dyn Renderable, applies: bool, out: &mut String) {
         w,
         i,
     );
+}
+
+/// "the 3 earlier lines of the same key", for a fix that comments out more than one line.
+fn more_lines(n: usize) -> String {
+    match n {
+        1 => "the earlier line of the same key".to_string(),
+        n => format!("the {n} earlier lines of the same key"),
+    }
 }
 
 #[cfg(test)]

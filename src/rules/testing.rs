@@ -279,16 +279,19 @@ fn fix(fix: Option<&Fix>) -> String {
             file,
             key,
             value,
+            also,
         } => format!(
-            "move to {file} as `{key}` = `{value}`, commenting out {}:{}",
+            "move to {file} as `{key}` = `{value}`, commenting out {}:{}{}",
             from.file,
-            from.line.unwrap_or(0)
+            from.line.unwrap_or(0),
+            also_lines(also)
         ),
-        FixShape::RemoveLine { location } => {
+        FixShape::RemoveLine { location, also } => {
             format!(
-                "comment out {}:{}",
+                "comment out {}:{}{}",
                 location.file,
-                location.line.unwrap_or(0)
+                location.line.unwrap_or(0),
+                also_lines(also)
             )
         }
     };
@@ -297,4 +300,16 @@ fn fix(fix: Option<&Fix>) -> String {
         Applicability::Unsafe => format!("{how} (unsafe)"),
         Applicability::DisplayOnly => format!("{how} (display only)"),
     }
+}
+
+/// ` and :3 :5`: the earlier lines a fix comments out with the one it names.
+fn also_lines(also: &[crate::model::Location]) -> String {
+    if also.is_empty() {
+        return String::new();
+    }
+    let lines: Vec<String> = also
+        .iter()
+        .map(|l| format!(":{}", l.line.unwrap_or(0)))
+        .collect();
+    format!(" and {}", lines.join(" "))
 }

@@ -2,13 +2,17 @@
 //! links to that file, so systemd-sysctl does not read it at boot, on any distribution.
 //!
 //! The sysctl reader keeps such lines apart (they are not persisted values); this rule reports
-//! each one that would change something: a line whose value is what boot sets anyway is quiet.
+//! each key whose last line would change something: a line whose value is what boot sets anyway
+//! is quiet. Earlier lines of the same key are overridden by the last even where the file is
+//! applied (procps), so they belong to the last line's finding and its fix comments them out
+//! too: a file that repeats a line 100,000 times gives one finding, and memory and time grow
+//! with the lines, not with their product.
 //! Moving it is only right when nothing read at boot sets the key, the key exists and is not
 //! one a rule rejects, and its value is not below the profile (then the recommended value moves
 //! instead); otherwise it is only commented out.
 
 use super::NEVER_LOWER;
-use super::{disable, sysctl_fix};
+use super::sysctl_fix;
 use crate::diag::{Change, Finding, Subject};
 use crate::host::sysctl::{SysctlLine, normalize_value};
 use crate::profile::Family;
@@ -35,14 +39,23 @@ declare_rule! {
 }
 
 pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
+    // Lines by key in file order; keys in the order of their last line.
+    let mut by_key: std::collections::HashMap<&str, Vec<&SysctlLine>> = Default::default();
     for line in &cx.sysctl.unread {
-        if let Some(f) = finding(cx, line) {
+        by_key.entry(line.key.as_str()).or_default().push(line);
+    }
+    let mut groups: Vec<Vec<&SysctlLine>> = by_key.into_values().collect();
+    groups.sort_by_key(|lines| lines.last().map(|l| l.line_span.start));
+    for lines in groups {
+        if let Some((last, earlier)) = lines.split_last()
+            && let Some(f) = finding(cx, last, earlier)
+        {
             out.push(f);
         }
     }
 }
 
-fn finding(cx: &RuleContext, line: &SysctlLine) -> Option<Finding> {
+fn finding(cx: &RuleContext, line: &SysctlLine, earlier: &[&SysctlLine]) -> Option<Finding> {
     let drop_in = cx.sysctl_drop_in;
     let key = line.key.as_str();
     let entry = cx.sysctl.get(key);
@@ -72,17 +85,31 @@ fn finding(cx: &RuleContext, line: &SysctlLine) -> Option<Finding> {
                 target_value_keeping(&e.check, o, &current)
             }
         });
-    let comment_only = || disable(key, line.location(), "is in a file not read at boot");
+    let also: Vec<_> = earlier.iter().map(|l| l.location()).collect();
+    let comment_only = || {
+        sysctl_fix(Change::DisableSysctl {
+            key: key.to_string(),
+            line: line.location(),
+            because: "is in a file not read at boot".to_string(),
+            also: also.clone(),
+        })
+    };
     let moved = |value: String| {
         sysctl_fix(Change::MoveSysctl {
             key: key.to_string(),
             value,
             from: line.location(),
             drop_in: drop_in.to_string(),
+            also: also.clone(),
         })
     };
+    let repeated = match earlier.len() {
+        0 => String::new(),
+        1 => " (and on 1 earlier line)".to_string(),
+        n => format!(" (and on {n} earlier lines)"),
+    };
     let head = format!(
-        "`{key}` = {} in etc/sysctl.conf is not read at boot",
+        "`{key}` = {} in etc/sysctl.conf{repeated} is not read at boot",
         line.value
     );
     let (message, fix) = if let Some(w) = at_boot {

@@ -141,6 +141,7 @@ pub(crate) fn disable(key: &str, line: Location, because: &str) -> Fix {
         key: key.to_string(),
         line,
         because: because.to_string(),
+        also: Vec::new(),
     })
 }
 

@@ -3,7 +3,8 @@
 //!
 //! Editing a shadowed line changes nothing at boot; the finding names the line that wins. A line
 //! in /run or /usr/lib overridden from /etc is how sysctl.d is meant to be used (and how
-//! apim-tune's own drop-in fixes a value there), not a problem: it is not reported.
+//! apim-tune's own drop-in fixes a value there), not a problem: it is not reported. Several
+//! shadowed lines of one key in one file are one finding, at the last of them.
 
 use crate::diag::{Finding, Subject};
 use crate::host::sysctl::{is_admin_file, normalize_value};
@@ -29,19 +30,39 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         let Some(winner) = &entry.winner else {
             continue;
         };
-        for line in &entry.shadowed {
-            if normalize_value(&line.value) == normalize_value(&winner.value)
-                || !is_admin_file(cx.root, &line.file)
+        let reported: Vec<_> = entry
+            .shadowed
+            .iter()
+            .filter(|line| {
+                normalize_value(&line.value) != normalize_value(&winner.value)
+                    && is_admin_file(cx.root, &line.file)
+            })
+            .collect();
+        // The last shadowed line of each file speaks for the file's earlier ones: per file, the
+        // last line and how many came before it.
+        let mut last_of_file: Vec<(&crate::host::sysctl::SysctlLine, usize)> = Vec::new();
+        for line in reported {
+            match last_of_file
+                .iter_mut()
+                .find(|(l, _)| std::sync::Arc::ptr_eq(&l.file, &line.file))
             {
-                continue;
+                Some(slot) => *slot = (line, slot.1 + 1),
+                None => last_of_file.push((line, 0)),
             }
+        }
+        for (line, earlier) in last_of_file {
             let mut f = Finding::new(
                 RULE.code(),
                 Subject::sysctl(&entry.key),
                 format!(
-                    "`{}` = {} here is overridden by {} = {} in {}",
+                    "`{}` = {} here{} is overridden by {} = {} in {}",
                     entry.key,
                     line.value,
+                    match earlier {
+                        0 => String::new(),
+                        1 => " (and on 1 earlier line of this file)".to_string(),
+                        n => format!(" (and on {n} earlier lines of this file)"),
+                    },
                     winner.location(),
                     winner.value,
                     winner.file.display

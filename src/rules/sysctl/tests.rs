@@ -324,6 +324,35 @@ fn sysctl_rules() {
             ],
         ),
         (
+            "a key repeated on many unlinked lines is one finding: the last line moves, the earlier ones are commented out (issue 15)",
+            Node::new()
+                .file("etc/os-release", debian13)
+                .file(
+                    "etc/sysctl.conf",
+                    "net.ipv4.tcp_fin_timeout = 40\nnet.core.somaxconn = 4096\nnet.ipv4.tcp_fin_timeout = 50\nnet.ipv4.tcp_fin_timeout = 30\n",
+                )
+                .live("net.ipv4.tcp_fin_timeout", "60")
+                .live("net.core.somaxconn", "4096"),
+            Code::SYSCTL_CONF_NOT_READ_AT_BOOT,
+            vec![
+                "SYS013 sysctl:net.core.somaxconn @etc/sysctl.conf:2 4096 → in etc/sysctl.d/99-zz-apim-tune.conf, or removed | move to etc/sysctl.d/99-zz-apim-tune.conf as `net.core.somaxconn` = `4096`, commenting out etc/sysctl.conf:2",
+                "SYS013 sysctl:net.ipv4.tcp_fin_timeout @etc/sysctl.conf:4 30 → in etc/sysctl.d/99-zz-apim-tune.conf, or removed | move to etc/sysctl.d/99-zz-apim-tune.conf as `net.ipv4.tcp_fin_timeout` = `30`, commenting out etc/sysctl.conf:4 and :1 :3",
+            ],
+        ),
+        (
+            "a repeated harmful line: one finding that comments out every line of it",
+            Node::new()
+                .file("etc/os-release", debian13)
+                .file(
+                    "etc/sysctl.conf",
+                    "net.ipv4.tcp_tw_recycle = 1\nnet.ipv4.tcp_tw_recycle = 1\n",
+                ),
+            Code::SYSCTL_CONF_NOT_READ_AT_BOOT,
+            vec![
+                "SYS013 sysctl:net.ipv4.tcp_tw_recycle @etc/sysctl.conf:2 1 → in etc/sysctl.d/99-zz-apim-tune.conf, or removed | comment out etc/sysctl.conf:2 and :1",
+            ],
+        ),
+        (
             "Debian 13: a harmful line is only commented out",
             Node::new()
                 .file("etc/os-release", debian13)
@@ -422,6 +451,21 @@ fn sysctl_rules() {
             Code::TCP_TW_RECYCLE_ENABLED,
             vec![
                 "SYS010 sysctl:net.ipv4.tcp_tw_recycle @usr/lib/sysctl.d/50-vendor.conf:1 1 → absent (never set it) | add `net.ipv4.tcp_tw_recycle` = `0` to etc/sysctl.d/99-zz-apim-tune.conf",
+            ],
+        ),
+        (
+            "several overridden lines of one key in one file are one finding, at the last (issue 15)",
+            Node::new()
+                .file(
+                    "etc/sysctl.d/10-a.conf",
+                    "net.core.somaxconn = 8192\nnet.core.somaxconn = 1024\nnet.core.somaxconn = 2048\n",
+                )
+                .file("etc/sysctl.d/15-b.conf", "net.core.somaxconn = 512\n")
+                .file("etc/sysctl.d/20-c.conf", "net.core.somaxconn = 4096\n"),
+            Code::SYSCTL_SHADOWED_LINE,
+            vec![
+                "SYS006 sysctl:net.core.somaxconn @etc/sysctl.d/10-a.conf:3 2048 → 4096 (the value that wins at boot) | no fix",
+                "SYS006 sysctl:net.core.somaxconn @etc/sysctl.d/15-b.conf:1 512 → 4096 (the value that wins at boot) | no fix",
             ],
         ),
         (
