@@ -22,10 +22,13 @@ pub enum BaselineError {
 /// (code, subject) of every finding in the baseline report.
 pub fn load(path: &Path) -> Result<BTreeSet<(String, Subject)>, BaselineError> {
     let display = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Read {
-        path: display.clone(),
-        source,
-    })?;
+    // A baseline is an earlier JSON report: larger than a profile, far below this.
+    let text = crate::source::read_text_at_most(path, crate::source::MAX_FILE_BYTES).map_err(
+        |source| BaselineError::Read {
+            path: display.clone(),
+            source,
+        },
+    )?;
     parse(&display, &text)
 }
 

@@ -171,6 +171,54 @@ impl SourceProblem {
     }
 }
 
+/// Problems kept per file by a line parser: a file of a million broken lines is one finding per
+/// broken line up to here, then one that counts the rest, so memory and output stay small.
+pub const MAX_PROBLEMS_PER_FILE: usize = 20;
+
+/// Where a line parser puts the problems of one file: the first [`MAX_PROBLEMS_PER_FILE`] as
+/// they are, then, when the sink is dropped, one more that counts the others.
+pub struct CappedProblems<'a> {
+    out: &'a mut Vec<SourceProblem>,
+    kept: usize,
+    dropped: usize,
+    first_dropped: Option<Location>,
+}
+
+impl<'a> CappedProblems<'a> {
+    pub fn new(out: &'a mut Vec<SourceProblem>) -> Self {
+        CappedProblems {
+            out,
+            kept: 0,
+            dropped: 0,
+            first_dropped: None,
+        }
+    }
+
+    pub fn push(&mut self, p: SourceProblem) {
+        if self.kept < MAX_PROBLEMS_PER_FILE {
+            self.kept += 1;
+            self.out.push(p);
+        } else {
+            self.dropped += 1;
+            self.first_dropped.get_or_insert(p.location);
+        }
+    }
+}
+
+impl Drop for CappedProblems<'_> {
+    fn drop(&mut self) {
+        if let Some(at) = self.first_dropped.take() {
+            self.out.push(SourceProblem::unparseable(
+                at,
+                format!(
+                    "this and {} more lines after it cannot be read either (only the first {MAX_PROBLEMS_PER_FILE} problems of a file are listed one by one)",
+                    self.dropped - 1
+                ),
+            ));
+        }
+    }
+}
+
 /// A UTF-8 byte order mark. Readers skip it and editors keep it; it belongs to no line and is
 /// never indentation.
 pub const BOM: &str = "\u{feff}";

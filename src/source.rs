@@ -208,7 +208,7 @@ fn read_file(path: &Path, display: String) -> Read {
 
 /// Reads a file known not to be a directory: its bytes, which must be UTF-8.
 fn read_contents(path: &Path, display: String) -> Read {
-    let bytes = match read_bytes(path) {
+    let bytes = match read_bytes_at_most(path, max_bytes_of(path)) {
         Ok(b) => b,
         Err(e) => return Read::Problem(SourceProblem::unreadable(&display, lower(&e))),
     };
@@ -226,8 +226,31 @@ fn read_contents(path: &Path, display: String) -> Read {
 
 /// The most a file read here may hold: far above any real configuration file (the largest WSO2
 /// file of the corpus is under 100 KiB), small enough that a runaway or hostile file cannot
-/// exhaust memory.
+/// exhaust memory. It is the cap of structured files (XML, TOML, JSON: an API definition in
+/// `synapse-configs` can be large); the other kinds have smaller ones ([`max_bytes_of`]).
 pub(crate) const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The cap of line-based files (sysctl, pam limits, systemd units and environment files,
+/// `.properties`, start-up scripts, `/proc` and `/sys` files): real ones hold a few KiB; at this
+/// size an audit of a file of one-line findings still takes well under a second and about
+/// 12 bytes of memory per byte of input (bench/hostile-inputs.sh).
+pub(crate) const MAX_LINE_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The cap for the file at `path`, by its kind (told by the name, which is all a reader knows
+/// before it reads): structured files [`MAX_FILE_BYTES`], everything else
+/// [`MAX_LINE_FILE_BYTES`].
+pub(crate) fn max_bytes_of(path: &Path) -> u64 {
+    let structured = path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        ["xml", "toml", "json", "j2", "xsd", "wsdl"]
+            .iter()
+            .any(|s| e.eq_ignore_ascii_case(s))
+    });
+    if structured {
+        MAX_FILE_BYTES
+    } else {
+        MAX_LINE_FILE_BYTES
+    }
+}
 
 /// The bytes of the regular file at `path`, at most [`MAX_FILE_BYTES`]. Anything else is an
 /// error that names what it is: a FIFO would block the read until a writer came, a character
@@ -235,6 +258,11 @@ pub(crate) const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 ///
 /// Unlike `std::fs::read` it takes no size hint from `stat`: `/proc` and `/sys` report 0.
 pub(crate) fn read_bytes(path: &Path) -> io::Result<Vec<u8>> {
+    read_bytes_at_most(path, MAX_FILE_BYTES)
+}
+
+/// [`read_bytes`] with a cap of `max` bytes.
+pub fn read_bytes_at_most(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     use std::io::Read as _;
     use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
     // Non-blocking, so that opening a FIFO returns at once instead of waiting for a writer; a
@@ -265,17 +293,48 @@ pub(crate) fn read_bytes(path: &Path) -> io::Result<Vec<u8>> {
         ));
     }
     let mut bytes = Vec::with_capacity(8 * 1024);
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             format!(
-                "is larger than {} MiB, more than any configuration file holds",
-                MAX_FILE_BYTES / (1024 * 1024)
+                "is larger than {}, more than any such file holds",
+                size_text(max)
             ),
         ));
     }
     Ok(bytes)
+}
+
+/// The text of the regular file at `path` (a real path, e.g. a `--profile` or `--waivers`
+/// file), at most `max` bytes, UTF-8: the readers outside a root get the same protection as
+/// those inside (no FIFO hang, no endless device, no runaway size).
+pub fn read_text_at_most(path: &Path, max: u64) -> io::Result<String> {
+    let bytes = read_bytes_at_most(path, max)?;
+    String::from_utf8(bytes).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "not valid UTF-8 (first bad byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
+
+/// The cap of the small files apim-tune reads for itself: profiles, waivers, a JDK's `release`
+/// file. Real ones hold a few KiB.
+pub const MAX_OWN_FILE_BYTES: u64 = 1024 * 1024;
+
+/// `8 MiB`, `64 KiB`: a cap as a person reads it.
+fn size_text(bytes: u64) -> String {
+    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 /// Lists the regular entries of `dir` (under `root`) whose name ends with `suffix`, sorted by
@@ -502,16 +561,27 @@ mod tests {
     }
 
     #[test]
-    fn a_file_above_the_cap_is_a_problem() {
+    fn each_kind_of_file_has_its_cap() {
         let dir = tempfile::tempdir().unwrap();
-        let big = dir.path().join("big.conf");
-        let f = std::fs::File::create(&big).unwrap();
-        // Sparse: no disk is used for the hole.
-        f.set_len(MAX_FILE_BYTES + 1).unwrap();
-        let message = problem(read_path(dir.path(), &big));
+        let sized = |name: &str, len: u64| {
+            let path = dir.path().join(name);
+            // Sparse: no disk is used for the hole.
+            std::fs::File::create(&path).unwrap().set_len(len).unwrap();
+            path
+        };
+        // A line-based file: 8 MiB.
+        let conf = sized("big.conf", MAX_LINE_FILE_BYTES + 1);
+        let message = problem(read_path(dir.path(), &conf));
+        assert!(message.contains("larger than 8 MiB"), "{message}");
+        let conf = sized("big.conf", MAX_LINE_FILE_BYTES);
+        assert!(matches!(read_path(dir.path(), &conf), Read::File(_)));
+        // A structured file: 16 MiB, so the same size is fine.
+        let xml = sized("big.xml", MAX_LINE_FILE_BYTES + 1);
+        assert!(matches!(read_path(dir.path(), &xml), Read::File(_)));
+        let xml = sized("big.xml", MAX_FILE_BYTES + 1);
+        let message = problem(read_path(dir.path(), &xml));
         assert!(message.contains("larger than 16 MiB"), "{message}");
-        f.set_len(MAX_FILE_BYTES).unwrap();
-        assert!(read_bytes(&big).is_ok_and(|b| b.len() as u64 == MAX_FILE_BYTES));
+        assert!(read_bytes(&conf).is_ok_and(|b| b.len() as u64 == MAX_LINE_FILE_BYTES));
     }
 
     #[test]

@@ -85,10 +85,13 @@ fn glob(pattern: &str, text: &str) -> bool {
 
 pub fn load(path: &Path) -> Result<Vec<Waiver>, WaiverError> {
     let display = path.to_string_lossy().into_owned();
-    let text = std::fs::read_to_string(path).map_err(|e| WaiverError {
-        location: Location::file_only(&display),
-        message: format!("cannot read: {e}"),
-    })?;
+    let text =
+        crate::source::read_text_at_most(path, crate::source::MAX_OWN_FILE_BYTES).map_err(|e| {
+            WaiverError {
+                location: Location::file_only(&display),
+                message: format!("cannot read: {e}"),
+            }
+        })?;
     parse(&display, &text)
 }
 

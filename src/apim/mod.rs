@@ -174,7 +174,7 @@ fn fingerprint(home: &Path, layout: Layout) -> Version {
             let identity = home.join("repository/conf/identity/identity.xml");
             let api_manager = home.join("repository/conf/api-manager.xml");
             let contains = |p: &Path, needle: &str| {
-                std::fs::read_to_string(p)
+                crate::source::read_text_at_most(p, crate::source::MAX_FILE_BYTES)
                     .map(|t| t.contains(needle))
                     .unwrap_or(false)
             };

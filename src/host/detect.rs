@@ -187,11 +187,7 @@ fn java_home_jaxp(
         .or(env_java_home.filter(|_| from_env))?;
     let path = home.join(JAXP);
     // A regular file of a sane size only: a FIFO or a device here must not hang the audit.
-    let meta = std::fs::metadata(&path).ok()?;
-    if !meta.is_file() || meta.len() > 1 << 20 {
-        return None;
-    }
-    let text = std::fs::read_to_string(&path).ok()?;
+    let text = crate::source::read_text_at_most(&path, crate::source::MAX_OWN_FILE_BYTES).ok()?;
     jaxp_entity_limit(&text, &path.display().to_string())
 }
 
@@ -237,7 +233,10 @@ fn detect_java(ov: &Overrides, env_java_home: Option<PathBuf>) -> Option<Fact<u3
         Some(home) => (home.clone(), "--java-home release file"),
         None => (env_java_home?, "$JAVA_HOME/release"),
     };
-    let text = std::fs::read_to_string(home.join("release")).ok()?;
+    // Not `read_to_string`: a FIFO or `/dev/zero` named `release` must not hang or fill memory.
+    let text =
+        crate::source::read_text_at_most(&home.join("release"), crate::source::MAX_OWN_FILE_BYTES)
+            .ok()?;
     java_release_version(&text).map(|v| Fact::new(v, source))
 }
 

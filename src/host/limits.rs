@@ -254,6 +254,7 @@ fn fields(text: &str, start: usize, end: usize) -> Vec<(Span, &str)> {
 
 fn parse_file(file: &Arc<SourceFile>, out: &mut Vec<LimitLine>, problems: &mut Vec<SourceProblem>) {
     let text = file.text.as_str();
+    let mut problems = crate::model::CappedProblems::new(problems);
     // A UTF-8 byte-order mark (some editors add one) is not part of the first domain: the line
     // walk starts after it.
     for (number, start, end) in crate::model::line_ranges(text) {

@@ -288,6 +288,7 @@ fn parse_file(
     problems: &mut Vec<SourceProblem>,
 ) {
     let text = file.text.as_str();
+    let mut problems = crate::model::CappedProblems::new(problems);
     // A UTF-8 byte-order mark (some editors add one) is not part of the first key: the line
     // walk starts after it.
     for (number, start, end) in crate::model::line_ranges(text) {
@@ -628,6 +629,33 @@ mod tests {
             ]
         );
         assert_eq!(winner(&s, "a").value, "1");
+        assert_eq!(winner(&s, "b").value, "2");
+    }
+
+    #[test]
+    fn a_file_of_broken_lines_lists_twenty_then_counts_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let mut text = "a = 1\n".to_string();
+        text.push_str(&"broken\n".repeat(1000));
+        text.push_str("b = 2\n");
+        write(root, "etc/sysctl.d/10-bad.conf", &text);
+        write(root, "etc/sysctl.d/20-bad.conf", "broken too\n");
+        let s = read(root, &[]);
+        let got: Vec<_> = s.problems.iter().map(|p| p.location.to_string()).collect();
+        let mut want: Vec<String> = (2..=21)
+            .map(|n| format!("etc/sysctl.d/10-bad.conf:{n}:1"))
+            .collect();
+        // The 21st problem stands for itself and the 979 after it; each file has its own count.
+        want.push("etc/sysctl.d/10-bad.conf:22:1".to_string());
+        want.push("etc/sysctl.d/20-bad.conf:1:1".to_string());
+        assert_eq!(got, want);
+        assert!(
+            s.problems[20].message.contains("this and 979 more lines"),
+            "{}",
+            s.problems[20].message
+        );
+        // The file goes on after its broken lines.
         assert_eq!(winner(&s, "b").value, "2");
     }
 

@@ -115,10 +115,13 @@ pub fn load_role(role: &str) -> Result<Profile, ProfileError> {
 /// Loads a profile file; its `extends` may name an embedded profile.
 pub fn load_file(path: &Path) -> Result<Profile, ProfileError> {
     let display = path.to_string_lossy().into_owned();
-    let text = std::fs::read_to_string(path).map_err(|e| ProfileError {
-        location: Location::file_only(&display),
-        message: format!("cannot read: {e}"),
-    })?;
+    let text =
+        crate::source::read_text_at_most(path, crate::source::MAX_OWN_FILE_BYTES).map_err(|e| {
+            ProfileError {
+                location: Location::file_only(&display),
+                message: format!("cannot read: {e}"),
+            }
+        })?;
     load_chain(parse(&display, &text)?)
 }
 
