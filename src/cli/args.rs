@@ -95,6 +95,10 @@ pub struct DbTargetArgs {
     /// settings.
     #[arg(long, value_name = "DIR")]
     pub apim_home: Option<PathBuf>,
+    /// Give up connecting after this many seconds (TCP connect, TLS and login together), so a
+    /// server that accepts and never answers fails a cron job or timer instead of hanging it.
+    #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=crate::db::target::MAX_CONNECT_TIMEOUT_SECS))]
+    pub connect_timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -114,20 +118,20 @@ pub struct DbSeedArgs {
     #[command(flatten)]
     pub target: DbTargetArgs,
     /// Access tokens to add (one scope row each).
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = seed_rows())]
     pub tokens: u64,
     /// Authorization codes (default: a tenth of --tokens).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = seed_rows())]
     pub codes: Option<u64>,
     /// Sessions: two session store rows and one row per side table each (default: a tenth of
     /// --tokens).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = seed_rows())]
     pub sessions: Option<u64>,
     /// REG_LOG rows (default: a tenth of --tokens).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = seed_rows())]
     pub registry: Option<u64>,
     /// IDN_OAUTH2_ACCESS_TOKEN_AUDIT rows (default: a tenth of --tokens).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = seed_rows())]
     pub audit_rows: Option<u64>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
@@ -139,10 +143,10 @@ pub struct DbAuditArgs {
     #[command(flatten)]
     pub target: DbTargetArgs,
     /// How long after expiry a token or session stays (gateways cache tokens).
-    #[arg(long, default_value = "2h", value_parser = parse_span, value_name = "DURATION")]
+    #[arg(long, default_value = "2h", value_parser = parse_period, value_name = "DURATION")]
     pub safe_period: Duration,
     /// Token audit rows older than this count as removable.
-    #[arg(long, default_value = "90d", value_parser = parse_span, value_name = "DURATION")]
+    #[arg(long, default_value = "90d", value_parser = parse_period, value_name = "DURATION")]
     pub older_than: Duration,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
@@ -175,7 +179,7 @@ pub struct DbCleanArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: DbFormat,
     /// Test hook: stop as Ctrl-C would after this many batches.
-    #[arg(long, hide = true)]
+    #[arg(long, hide = true, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
     pub stop_after_batches: Option<u64>,
 }
 
@@ -200,21 +204,48 @@ pub struct DbCleanOptions {
     #[arg(long, requires = "older_than", help_heading = "What")]
     pub audit_table: bool,
     /// With --audit-table: the age past which audit rows go (e.g. 90d).
-    #[arg(long, value_parser = parse_span, value_name = "DURATION", help_heading = "What")]
+    #[arg(long, value_parser = parse_period, value_name = "DURATION", help_heading = "What")]
     pub older_than: Option<Duration>,
     /// How long after expiry a token or session stays (gateways cache tokens).
-    #[arg(long, default_value = "2h", value_parser = parse_span, value_name = "DURATION", help_heading = "What")]
+    #[arg(long, default_value = "2h", value_parser = parse_period, value_name = "DURATION", help_heading = "What")]
     pub safe_period: Duration,
     /// Rows per batch; each batch is one short transaction.
     #[arg(long, default_value_t = 10_000, value_parser = parse_batch, help_heading = "How")]
     pub batch: u64,
     /// Pause between batches, so live traffic gets the locks and I/O.
-    #[arg(long, default_value = "100ms", value_parser = parse_span, value_name = "DURATION", help_heading = "How")]
+    #[arg(long, default_value = "100ms", value_parser = parse_pause, value_name = "DURATION", help_heading = "How")]
     pub pause: Duration,
     /// Copy every deleted row to BAK_<TABLE> in the same transaction (`db restore` puts them
     /// back).
     #[arg(long, help_heading = "How")]
     pub backup: bool,
+}
+
+/// A safe period or `--older-than` of `db`: at most [`crate::db::MAX_PERIOD`] (3650d).
+fn parse_period(s: &str) -> Result<Duration, String> {
+    parse_span(s).and_then(|d| {
+        if d <= crate::db::MAX_PERIOD {
+            Ok(d)
+        } else {
+            Err(format!("`{s}`: at most 3650d"))
+        }
+    })
+}
+
+/// `--pause`: at most [`crate::db::MAX_PAUSE`] (1h).
+fn parse_pause(s: &str) -> Result<Duration, String> {
+    parse_span(s).and_then(|d| {
+        if d <= crate::db::MAX_PAUSE {
+            Ok(d)
+        } else {
+            Err(format!("`{s}`: at most 1h"))
+        }
+    })
+}
+
+/// `db seed`'s row counts: 0 to [`crate::db::MAX_SEED_ROWS`].
+fn seed_rows() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(0..=crate::db::MAX_SEED_ROWS)
 }
 
 /// `--batch`: 1 to [`crate::db::MAX_BATCH`] rows, the bound `db clean` enforces.

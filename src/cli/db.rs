@@ -21,6 +21,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::Duration;
 
 pub fn run(cmd: &DbCommand) -> anyhow::Result<u8> {
     match cmd {
@@ -34,14 +35,15 @@ pub fn run(cmd: &DbCommand) -> anyhow::Result<u8> {
 }
 
 fn target(t: &DbTargetArgs) -> anyhow::Result<Target> {
-    match (&t.url, &t.apim_home) {
-        (Some(url), _) => Target::parse(url).map_err(|e| anyhow!(e)),
-        (None, Some(home)) => db::target::from_home(home).map_err(|e| anyhow!(e)),
+    let target = match (&t.url, &t.apim_home) {
+        (Some(url), _) => Target::parse(url).map_err(|e| anyhow!(e))?,
+        (None, Some(home)) => db::target::from_home(home).map_err(|e| anyhow!(e))?,
         (None, None) => bail!(
             "which database? give --url (or set APIM_TUNE_DB_URL), or --apim-home to read its \
              WSO2AM_DB datasource"
         ),
-    }
+    };
+    Ok(target.with_connect_timeout(Duration::from_secs(t.connect_timeout)))
 }
 
 fn init(a: &DbInitArgs) -> anyhow::Result<u8> {

@@ -30,6 +30,14 @@ const CHUNK: usize = 500_000;
 /// The largest `--batch`: keys are bound one parameter per column, and SQLite allows 32766.
 pub const MAX_BATCH: usize = 15_000;
 
+/// The longest safe period or `--older-than` (`db clean`, `db audit` and schedules): SQL
+/// Server's DATEADD takes an INT number of seconds, and a period beyond ten years is a typo.
+pub const MAX_PERIOD: Duration = Duration::from_secs(3650 * 86_400);
+
+/// The longest pause between batches (SQL Server's WAITFOR DELAY stops at 24 h; a longer pause
+/// than this only makes a run last forever).
+pub const MAX_PAUSE: Duration = Duration::from_secs(3600);
+
 /// Retries of a batch after a serialization failure, deadlock or busy database.
 const RETRIES: usize = 5;
 

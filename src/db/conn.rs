@@ -53,10 +53,56 @@ pub enum Conn {
 /// How to open the database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Open {
-    /// The database must exist (audit, clean, restore).
+    /// Only reads (`db audit`, `db clean --dry-run`): the database must exist; SQLite is opened
+    /// `read_only` and keeps its journal mode (no switch to WAL, nothing written to the file);
+    /// servers get a read-only session, so a bug cannot write either.
+    ReadOnly,
+    /// Writes to a database that must exist (seed, clean, restore): a missing or empty SQLite
+    /// file is refused, never created or given a header.
     Existing,
-    /// Create a missing SQLite file (init, seed).
+    /// Create a missing SQLite file (init, and [`super::Connection`] for tests).
     CreateSqlite,
+}
+
+/// The one busy-timeout policy for SQLite, for every command: a statement that finds another
+/// connection holding the lock waits this long, then fails with [`super::DbError::Busy`]. No
+/// command retries a busy SQLite lock on top of it, so this is the whole wait.
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The first 16 bytes of every SQLite database file.
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// Refuses an SQLite path that is not an existing, non-empty SQLite database file, before
+/// SQLite opens it: SQLite would create a missing file, write a header into an empty one, and
+/// block or read forever on a FIFO or device.
+fn check_sqlite_file(path: &std::path::Path) -> Result<(), String> {
+    use std::io::Read;
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err("no such database file (`db init` creates one)".into());
+        }
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    if !meta.is_file() {
+        return Err(format!("{} is not a regular file", path.display()));
+    }
+    if meta.len() == 0 {
+        return Err(format!(
+            "{} is empty, not an SQLite database (`db init` creates the tables; nothing was \
+             written to it)",
+            path.display()
+        ));
+    }
+    let mut head = [0u8; 16];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head));
+    match read {
+        Ok(()) if &head == SQLITE_MAGIC => Ok(()),
+        Ok(()) | Err(_) => Err(format!(
+            "{} is not an SQLite database (no SQLite header); nothing was written to it",
+            path.display()
+        )),
+    }
 }
 
 macro_rules! bind_all {
@@ -125,7 +171,24 @@ macro_rules! decode_row {
 }
 
 impl Conn {
+    /// Connects within the target's connect timeout (TCP connect, TLS and the login handshake
+    /// together): a server that accepts and never speaks is an error after it, not a hang.
     pub async fn open(target: &Target, how: Open) -> Result<Conn, DbError> {
+        let limit = target.connect_timeout;
+        match tokio::time::timeout(limit, Conn::open_now(target, how)).await {
+            Ok(r) => r,
+            Err(_) => Err(DbError::Connect {
+                target: target.display.clone(),
+                reason: format!(
+                    "no answer within {} s (the connect timeout; --connect-timeout SECS changes \
+                     it)",
+                    limit.as_secs_f64()
+                ),
+            }),
+        }
+    }
+
+    async fn open_now(target: &Target, how: Open) -> Result<Conn, DbError> {
         let url = target.url.expose();
         // sqlx may quote the URL it could not use; the password never leaves this function.
         let password = url
@@ -147,25 +210,32 @@ impl Conn {
         match target.engine {
             Engine::Sqlite => {
                 let path = target.sqlite_path();
-                if how == Open::Existing && !path.exists() {
-                    return Err(DbError::Connect {
+                if how != Open::CreateSqlite {
+                    check_sqlite_file(&path).map_err(|reason| DbError::Connect {
                         target: target.display.clone(),
-                        reason: "no such database file (`db init` creates one)".into(),
-                    });
+                        reason,
+                    })?;
                 }
-                let opts = SqliteConnectOptions::new()
+                let mut opts = SqliteConnectOptions::new()
                     .filename(path)
                     .create_if_missing(how == Open::CreateSqlite)
-                    // WAL lets API-M (or a lookup loop) read while a batch writes.
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .busy_timeout(Duration::from_secs(10))
+                    .read_only(how == Open::ReadOnly)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
                     .foreign_keys(true);
+                if how != Open::ReadOnly {
+                    // WAL lets API-M (or a lookup loop) read while a batch writes. A reader
+                    // leaves the file's journal mode as it found it.
+                    opts = opts.journal_mode(SqliteJournalMode::Wal);
+                }
                 Ok(Conn::Sqlite(opts.connect().await.map_err(connect_err)?))
             }
             Engine::Postgres => {
-                let opts = PgConnectOptions::from_str(url)
+                let mut opts = PgConnectOptions::from_str(url)
                     .map_err(connect_err)?
                     .application_name("apim-tune");
+                if how == Open::ReadOnly {
+                    opts = opts.options([("default_transaction_read_only", "on")]);
+                }
                 Ok(Conn::Postgres(opts.connect().await.map_err(connect_err)?))
             }
             Engine::MySql => {
@@ -183,6 +253,9 @@ impl Conn {
                     &[],
                 )
                 .await?;
+                if how == Open::ReadOnly {
+                    c.execute("SET SESSION TRANSACTION READ ONLY", &[]).await?;
+                }
                 Ok(c)
             }
         }

@@ -19,10 +19,10 @@ mod stop;
 pub mod target;
 
 pub use audit::AuditSpec;
-pub use clean::{Backup, CleanPlan, MAX_BATCH};
+pub use clean::{Backup, CleanPlan, MAX_BATCH, MAX_PAUSE, MAX_PERIOD};
 pub use conn::Arg;
 pub use model::{ConfigContext, ConfigFlag};
-pub use seed::SeedSpec;
+pub use seed::{MAX_SEED_ROWS, SeedSpec};
 pub use target::Target;
 
 use conn::{Conn, Open};
@@ -50,6 +50,13 @@ pub enum DbError {
     },
     #[error("cannot start the database runtime: {0}")]
     Runtime(String),
+    /// SQLite stayed locked by another connection for the whole busy timeout.
+    #[error(
+        "{statement} failed: {}. Nothing more was changed: run the command again when the \
+         other writer is done",
+        busy_reason()
+    )]
+    Busy { statement: String },
 }
 
 impl DbError {
@@ -61,13 +68,18 @@ impl DbError {
             .take(5)
             .collect::<Vec<_>>()
             .join(" ");
+        if is_sqlite_busy(&e) {
+            // The busy timeout already waited; a retry would multiply the one bounded wait.
+            return DbError::Busy { statement };
+        }
         let retryable = match &e {
             sqlx::Error::Database(d) => {
                 matches!(
                     d.code().as_deref(),
                     // PostgreSQL serialization failure / deadlock, MySQL deadlock (SQLSTATE),
-                    // SQLite busy/locked.
-                    Some("40001") | Some("40P01") | Some("5") | Some("6") | Some("517")
+                    // SQLite's stale snapshot (returned at once, not after the busy wait: the
+                    // transaction must start again).
+                    Some("40001") | Some("40P01") | Some("517")
                 ) || d.message().contains("Lock wait timeout")
             }
             _ => false,
@@ -80,8 +92,34 @@ impl DbError {
     }
 }
 
+/// SQLite's SQLITE_BUSY (5) or SQLITE_LOCKED (6) after the busy timeout ran out. 517
+/// (SQLITE_BUSY_SNAPSHOT) is not: it comes at once and a new transaction gets past it.
+fn is_sqlite_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+                && matches!(d.code().as_deref(), Some("5" | "6" | "261" | "262" | "773"))
+        }
+        _ => false,
+    }
+}
+
+/// Why a busy SQLite database failed. "At most": SQLite answers at once, without the wait,
+/// where waiting could deadlock (a journal-mode switch, a read lock that must become a write
+/// lock while another connection holds the write lock).
+fn busy_reason() -> String {
+    format!(
+        "the SQLite database is locked by another connection (apim-tune waits at most {} s for \
+         a lock)",
+        conn::SQLITE_BUSY_TIMEOUT.as_secs()
+    )
+}
+
 /// A sqlx error as one line without the connection URL.
 fn describe(e: &sqlx::Error) -> String {
+    if is_sqlite_busy(e) {
+        return busy_reason();
+    }
     match e {
         sqlx::Error::Database(d) => match d.code() {
             Some(code) => format!("{} (code {code})", d.message()),
@@ -172,7 +210,7 @@ pub fn seed(
 /// Per-table growth figures and findings.
 pub fn audit(t: &Target, spec: &AuditSpec) -> Result<model::DbAuditReport, DbError> {
     block_on(async {
-        let mut c = Conn::open(t, Open::Existing).await?;
+        let mut c = Conn::open(t, Open::ReadOnly).await?;
         let r = audit::run(&mut c, t, spec).await;
         c.close().await;
         r
@@ -188,7 +226,13 @@ pub fn clean(
 ) -> Result<model::CleanReport, DbError> {
     block_on(async {
         let stop = stop::Stop::on_signals();
-        let mut c = Conn::open(t, Open::Existing).await?;
+        // A dry run only counts: it opens the database as `db audit` does.
+        let how = if plan.dry_run {
+            Open::ReadOnly
+        } else {
+            Open::Existing
+        };
+        let mut c = Conn::open(t, how).await?;
         let r = clean::run(&mut c, t, plan, progress, &stop).await;
         c.close().await;
         r

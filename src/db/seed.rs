@@ -27,6 +27,22 @@ pub struct SeedSpec {
     pub audit: u64,
 }
 
+/// The most rows `db seed` adds per option (`--tokens`, `--codes`…): tens of GB of table and
+/// minutes of load at most, far beyond any test or demo, and no total below can overflow.
+pub const MAX_SEED_ROWS: u64 = 100_000_000;
+
+impl SeedSpec {
+    /// The rows all tables get together (tokens have a scope row each, sessions five rows).
+    fn total_rows(&self) -> u64 {
+        self.tokens
+            .saturating_mul(2)
+            .saturating_add(self.codes)
+            .saturating_add(self.sessions.saturating_mul(5))
+            .saturating_add(self.registry)
+            .saturating_add(self.audit)
+    }
+}
+
 /// Rows per INSERT statement: under every engine's parameter limit (SQLite 32766) for the
 /// widest table.
 const ROWS_PER_STATEMENT: usize = 500;
@@ -238,41 +254,43 @@ pub(crate) async fn run(
     }
     let generation = schema::detect(&token_cols).unwrap_or(Generation::V4_2);
     let now = clock::now_secs();
+    let sqlite = e == super::dialect::Engine::Sqlite;
 
-    // Indexes off for the load (those that exist), back on after.
-    let mut dropped = Vec::new();
-    for t in schema::tables(generation) {
-        let names: Vec<String> = c
-            .fetch(e.index_columns_query(), &[Arg::Text(t.name.to_string())])
-            .await?
-            .into_iter()
-            .filter_map(|r| r.into_iter().next().and_then(Arg::into_text))
-            .map(|n| n.to_ascii_uppercase())
-            .collect();
-        for i in &t.indexes {
-            // InnoDB refuses to drop an index a foreign key uses: that one stays.
-            if names.iter().any(|n| n == i.name)
-                && c.run(&schema::drop_index(e, &t, i)).await.is_ok()
-            {
-                dropped.push((t.clone(), i.clone()));
-            }
-        }
-    }
-    if e == super::dialect::Engine::Sqlite {
-        // Seed-only settings: the data is synthetic, a crash just means seeding again.
+    // SQLite: the fast load (no journal, no fsync) only where a kill can lose nothing but the
+    // schema `db init` recreates: a database whose every table is empty. Anywhere else the load
+    // is journaled like any write, so a kill or Ctrl-C rolls back to the rows that were there.
+    let fast = sqlite && all_tables_empty(c).await?;
+    if sqlite {
+        // Connection settings: `foreign_keys` is a no-op inside a transaction, and the journal
+        // mode cannot change inside one either.
         c.run("PRAGMA foreign_keys = OFF").await?;
-        c.run("PRAGMA synchronous = OFF").await?;
-        c.run("PRAGMA cache_size = -262144").await?;
         c.run("PRAGMA temp_store = MEMORY").await?;
-        // No WAL for the load: every page would be written twice (WAL, then checkpoint).
-        c.run("PRAGMA journal_mode = MEMORY").await?;
         // Index builds sort with a helper thread.
         c.run("PRAGMA threads = 2").await?;
+        if fast {
+            c.run("PRAGMA synchronous = OFF").await?;
+            c.run("PRAGMA cache_size = -262144").await?;
+            // No WAL for the load: every page would be written twice (WAL, then checkpoint).
+            c.run("PRAGMA journal_mode = MEMORY").await?;
+        }
+        // Index drops, the load and the rebuild are one transaction (SQLite's DDL is
+        // transactional): a kill leaves the indexes as well as the rows as they were. IMMEDIATE
+        // takes the write lock now, with the one busy timeout, instead of failing half-way.
+        c.run("BEGIN IMMEDIATE").await?;
+        if fast && !all_tables_empty(c).await? {
+            // Another writer got in between the check and the lock: journal after all.
+            c.run("ROLLBACK").await?;
+            c.run("PRAGMA synchronous = FULL").await?;
+            c.run("PRAGMA journal_mode = WAL").await?;
+            c.run("BEGIN IMMEDIATE").await?;
+            return finish_sqlite(c, target, spec, now, progress, generation, false, started).await;
+        }
+        return finish_sqlite(c, target, spec, now, progress, generation, fast, started).await;
     }
-    progress.begin(
-        "rows",
-        Some(spec.tokens * 2 + spec.codes + spec.sessions * 5 + spec.registry + spec.audit),
-    );
+
+    // Indexes off for the load (those that exist), back on after.
+    let dropped = drop_indexes(c, generation).await?;
+    progress.begin("rows", Some(spec.total_rows()));
     c.run("BEGIN").await?;
     let loaded = load(c, spec, now, progress).await;
     match loaded {
@@ -289,21 +307,122 @@ pub(crate) async fn run(
         c.run(&schema::create_index(t, i)).await?;
     }
     let index_seconds = index_started.elapsed().as_secs_f64();
-    if e == super::dialect::Engine::Sqlite {
-        c.run("PRAGMA foreign_keys = ON").await?;
-        c.run("PRAGMA synchronous = FULL").await?;
-        c.run("PRAGMA journal_mode = WAL").await?;
-    } else if e == super::dialect::Engine::Postgres {
+    if e == super::dialect::Engine::Postgres {
         // Fresh statistics, so the first audit or clean gets sensible plans.
         c.run("ANALYZE").await?;
     }
-    Ok(SeedReport {
+    Ok(report(target, tables, started, index_seconds))
+}
+
+/// Whether no table of the SQLite database holds a row (API-M's or any other).
+async fn all_tables_empty(c: &mut Conn) -> Result<bool, DbError> {
+    let tables = c
+        .texts(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            &[],
+        )
+        .await?;
+    for t in tables {
+        let quoted = t.replace('"', "\"\"");
+        if c.scalar(&format!("SELECT EXISTS (SELECT 1 FROM \"{quoted}\")"), &[])
+            .await?
+            != 0
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Drops the secondary indexes of the seeded tables that exist; returns them, to rebuild.
+async fn drop_indexes(
+    c: &mut Conn,
+    generation: Generation,
+) -> Result<Vec<(schema::Table, schema::Index)>, DbError> {
+    let e = c.engine();
+    let mut dropped = Vec::new();
+    for t in schema::tables(generation) {
+        let names: Vec<String> = c
+            .fetch(e.index_columns_query(), &[Arg::Text(t.name.to_string())])
+            .await?
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().and_then(Arg::into_text))
+            .map(|n| n.to_ascii_uppercase())
+            .collect();
+        for i in &t.indexes {
+            if !names.iter().any(|n| n == i.name) {
+                continue;
+            }
+            match c.run(&schema::drop_index(e, &t, i)).await {
+                Ok(()) => dropped.push((t.clone(), i.clone())),
+                // A lock held by someone else is an error, not an index to keep.
+                Err(err @ DbError::Busy { .. }) => return Err(err),
+                // InnoDB refuses to drop an index a foreign key uses: that one stays.
+                Err(_) => {}
+            }
+        }
+    }
+    Ok(dropped)
+}
+
+/// SQLite, inside the `BEGIN IMMEDIATE` the caller took: drop the indexes, load, rebuild,
+/// commit; then the normal settings again.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site, the state of `run`"
+)]
+async fn finish_sqlite(
+    c: &mut Conn,
+    target: &Target,
+    spec: &SeedSpec,
+    now: i64,
+    progress: &dyn Progress,
+    generation: Generation,
+    fast: bool,
+    started: Instant,
+) -> Result<SeedReport, DbError> {
+    let body = async {
+        let dropped = drop_indexes(c, generation).await?;
+        progress.begin("rows", Some(spec.total_rows()));
+        let tables = load(c, spec, now, progress).await?;
+        progress.end("rows");
+        let index_started = Instant::now();
+        for (t, i) in &dropped {
+            c.run(&schema::create_index(t, i)).await?;
+        }
+        c.run("COMMIT").await?;
+        Ok::<_, DbError>((tables, index_started.elapsed().as_secs_f64()))
+    }
+    .await;
+    let (tables, index_seconds) = match body {
+        Ok(done) => done,
+        Err(err) => {
+            let _ = c.run("ROLLBACK").await;
+            let _ = c.run("PRAGMA foreign_keys = ON").await;
+            return Err(err);
+        }
+    };
+    c.run("PRAGMA foreign_keys = ON").await?;
+    if fast {
+        c.run("PRAGMA synchronous = FULL").await?;
+        c.run("PRAGMA journal_mode = WAL").await?;
+    }
+    Ok(report(target, tables, started, index_seconds))
+}
+
+fn report(
+    target: &Target,
+    tables: Vec<(String, u64)>,
+    started: Instant,
+    index_seconds: f64,
+) -> SeedReport {
+    SeedReport {
         target: target.display.clone(),
         rows: tables.iter().map(|(_, n)| n).sum(),
         tables,
         seconds: started.elapsed().as_secs_f64(),
         index_seconds,
-    })
+    }
 }
 
 async fn load(

@@ -7,6 +7,7 @@ use crate::model::SourceFile;
 use crate::redact::{Secret, redact_connection_url, redact_url};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub struct Target {
@@ -15,7 +16,17 @@ pub struct Target {
     pub url: Secret,
     /// The URL with its password masked, for every message.
     pub display: String,
+    /// How long opening a connection may take, handshake and login included
+    /// ([`DEFAULT_CONNECT_TIMEOUT`] unless `--connect-timeout` says otherwise).
+    pub connect_timeout: Duration,
 }
+
+/// Long enough for a server across a WAN and a TLS-less login, short enough that a cron job or
+/// timer facing a server that accepts and never answers fails in seconds instead of hanging.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The longest `--connect-timeout` accepted, in seconds.
+pub const MAX_CONNECT_TIMEOUT_SECS: u64 = 300;
 
 impl Target {
     pub fn parse(url: &str) -> Result<Target, String> {
@@ -45,7 +56,14 @@ impl Target {
             engine,
             display: redact_connection_url(&url),
             url: Secret::new(url),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
         })
+    }
+
+    /// The same target with another connect timeout.
+    pub fn with_connect_timeout(mut self, limit: Duration) -> Target {
+        self.connect_timeout = limit;
+        self
     }
 
     /// The file of a `sqlite:` URL (`sqlite://rel/path`, `sqlite:///abs/path`, `sqlite:path`).

@@ -6,17 +6,10 @@
 use super::ScheduleError;
 use super::fmt_duration;
 use super::when::{At, Every};
-use crate::db::{Backup, CleanPlan, MAX_BATCH};
+use crate::db::{Backup, CleanPlan, MAX_BATCH, MAX_PAUSE, MAX_PERIOD};
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
-
-/// Whole-second durations up to this bound: SQL Server's DATEADD takes an INT number of
-/// seconds, and a safe period or `--older-than` beyond ten years is a typo.
-const MAX_PERIOD: Duration = Duration::from_secs(3650 * 86_400);
-/// The longest pause between batches (SQL Server's WAITFOR DELAY stops at 24 h; a longer pause
-/// than this only makes a run last forever).
-const MAX_PAUSE: Duration = Duration::from_secs(3600);
 
 /// What `db schedule --engine` prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
