@@ -6,8 +6,8 @@
 //! the failed apply's backup folder (it is kept as evidence and marked rolled back).
 
 use super::atomic::{
-    Expect, Ownership, WriteFailure, create_missing_dirs, remove_created, remove_created_dirs,
-    replace_atomically, sweep_temp_files,
+    AfterTempWrite, Expect, Ownership, WriteFailure, create_missing_dirs, remove_created,
+    remove_created_dirs, replace_atomically, sweep_temp_files,
 };
 use super::confine::{canonical_allowed, inside_allowed, resolve};
 use super::error::io_err;
@@ -26,25 +26,41 @@ const NEW_FILE_MODE: u32 = 0o644;
 const NEW_SECRET_FILE_MODE: u32 = 0o600;
 /// Test hook: `after-temp-write[:N]` fails the N-th written file after its temp write.
 const FAILPOINT_AFTER_TEMP_WRITE: &str = "after-temp-write";
+/// Test hook: `stop-after-temp-write[:N]` stops the process (SIGSTOP) after the N-th temp
+/// write, holding the lock with a temp file on disk, so a test can run a second apply against
+/// it and then kill it as an operator's Ctrl-C or an OOM kill would.
+const FAILPOINT_STOP_AFTER_TEMP_WRITE: &str = "stop-after-temp-write";
 
-/// Which written file (1-based) the failpoint fails, if any.
-fn parse_failpoint(failpoint: Option<&str>) -> Result<Option<usize>, ApplyError> {
+/// What a failpoint does at the N-th written file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Failpoint {
+    Fail(usize),
+    Stop(usize),
+}
+
+/// The failpoint named by `failpoint`, if any.
+fn parse_failpoint(failpoint: Option<&str>) -> Result<Option<Failpoint>, ApplyError> {
     let Some(text) = failpoint else {
         return Ok(None);
     };
     let unknown = || ApplyError::UnknownFailpoint(text.to_string());
-    let rest = text
-        .strip_prefix(FAILPOINT_AFTER_TEMP_WRITE)
-        .ok_or_else(unknown)?;
+    let (make, rest): (fn(usize) -> Failpoint, &str) =
+        if let Some(rest) = text.strip_prefix(FAILPOINT_STOP_AFTER_TEMP_WRITE) {
+            (Failpoint::Stop, rest)
+        } else if let Some(rest) = text.strip_prefix(FAILPOINT_AFTER_TEMP_WRITE) {
+            (Failpoint::Fail, rest)
+        } else {
+            return Err(unknown());
+        };
     if rest.is_empty() {
-        return Ok(Some(1));
+        return Ok(Some(make(1)));
     }
     let number = rest
         .strip_prefix(':')
         .or_else(|| rest.strip_prefix('='))
         .ok_or_else(unknown)?;
     match number.parse::<usize>() {
-        Ok(n) if n > 0 => Ok(Some(n)),
+        Ok(n) if n > 0 => Ok(Some(make(n))),
         _ => Err(unknown()),
     }
 }
@@ -165,7 +181,12 @@ pub fn apply(changes: &[FileChange], opts: &ApplyOptions) -> Result<ApplyRecord,
     let store::NewFolder { id, dir, .. } = folder;
 
     for (index, (p, entry)) in planned.iter().zip(&manifest.files).enumerate() {
-        let result = write_one(p, entry, fail_at == Some(index + 1));
+        let hook = match fail_at {
+            Some(Failpoint::Fail(n)) if n == index + 1 => Some(AfterTempWrite::Fail),
+            Some(Failpoint::Stop(n)) if n == index + 1 => Some(AfterTempWrite::Stop),
+            _ => None,
+        };
+        let result = write_one(p, entry, hook);
         if let Err(failure) = result {
             return Err(undo(
                 &planned,
@@ -210,7 +231,11 @@ fn sweep_leftovers(planned: &[Planned<'_>], backup_dir: &Dir, allowed: &[PathBuf
     dirs.iter().flat_map(|d| sweep_temp_files(d)).collect()
 }
 
-fn write_one(p: &Planned<'_>, entry: &ManifestEntry, fail: bool) -> Result<(), WriteFailure> {
+fn write_one(
+    p: &Planned<'_>,
+    entry: &ManifestEntry,
+    hook: Option<AfterTempWrite>,
+) -> Result<(), WriteFailure> {
     create_missing_dirs(&p.missing_dirs)?;
     let expect = match &p.change.before {
         Some(before) => Expect::Bytes(before),
@@ -222,7 +247,7 @@ fn write_one(p: &Planned<'_>, entry: &ManifestEntry, fail: bool) -> Result<(), W
         gid: entry.gid,
         chown: entry.existed,
     };
-    replace_atomically(&p.real, &p.change.after, &owner, expect, fail)
+    replace_atomically(&p.real, &p.change.after, &owner, expect, hook)
 }
 
 /// Puts back every file written before the one at `failed` (and that one too if its rename
@@ -249,7 +274,7 @@ fn undo(
                         gid: entry.gid,
                         chown: true,
                     };
-                    replace_atomically(&p.real, before, &owner, Expect::Any, false)
+                    replace_atomically(&p.real, before, &owner, Expect::Any, None)
                         .map_err(|f| f.error)
                 }
                 None => remove_created(&p.real),
@@ -444,10 +469,17 @@ mod tests {
         h.opts.failpoint = Some("after-rename".to_string());
         let err = apply(&[], &h.opts).unwrap_err();
         assert!(matches!(err, ApplyError::UnknownFailpoint(_)));
-        assert_eq!(parse_failpoint(Some("after-temp-write")).unwrap(), Some(1));
+        assert_eq!(
+            parse_failpoint(Some("after-temp-write")).unwrap(),
+            Some(Failpoint::Fail(1))
+        );
         assert_eq!(
             parse_failpoint(Some("after-temp-write=3")).unwrap(),
-            Some(3)
+            Some(Failpoint::Fail(3))
+        );
+        assert_eq!(
+            parse_failpoint(Some("stop-after-temp-write:2")).unwrap(),
+            Some(Failpoint::Stop(2))
         );
         assert!(parse_failpoint(Some("after-temp-write:0")).is_err());
     }

@@ -179,6 +179,15 @@ fn matches_expect(dir: &Dir, name: &OsStr, expect: &Expect<'_>) -> bool {
     }
 }
 
+/// Test hooks run after the temp file is written and synced, before the rename.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum AfterTempWrite {
+    /// Fail as if the rename had failed.
+    Fail,
+    /// Stop the process (SIGSTOP), as a run frozen or about to be killed there would be.
+    Stop,
+}
+
 /// A failed replacement, and whether the rename had already happened (the target then holds
 /// the new bytes and must be restored).
 pub(super) struct WriteFailure {
@@ -202,7 +211,7 @@ pub(super) fn replace_atomically(
     bytes: &[u8],
     owner: &Ownership,
     expect: Expect<'_>,
-    fail_before_rename: bool,
+    hook: Option<AfterTempWrite>,
 ) -> Result<(), WriteFailure> {
     let (dir_path, name) = split(target)?;
     let dir = Dir::open(dir_path)?;
@@ -220,7 +229,10 @@ pub(super) fn replace_atomically(
     file.sync_all()
         .map_err(io_err("sync the temp file", &temp_path))?;
     drop(file);
-    if fail_before_rename {
+    if hook == Some(AfterTempWrite::Stop) {
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
+    }
+    if hook == Some(AfterTempWrite::Fail) {
         return Err(
             io_err("rename the temp file over", target)(io::Error::other(
                 "failpoint after-temp-write",
@@ -413,5 +425,99 @@ mod tests {
         apply(&[change(&a, Some(b"a\n"), b"b\n")], &h.opts).unwrap();
         assert_eq!(fs::read(&a).unwrap(), b"b\n");
         assert!(temp_files(&h.root).is_empty());
+    }
+
+    #[test]
+    fn a_file_replaced_after_the_check_is_swapped_back_not_lost() {
+        // As if a writer renamed its version over the target after the plan's check: the
+        // exchange brings out a file that is not the plan's `before`, so theirs goes back.
+        let h = host();
+        let a = h.root.join("etc/a.conf");
+        put(&a, b"theirs\n", 0o640);
+        let owner = Ownership {
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            chown: false,
+        };
+        let err = replace_atomically(&a, b"ours\n", &owner, Expect::Bytes(b"old\n"), None)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err.error, ApplyError::ChangedSinceRead { .. }),
+            "{:?}",
+            err.error
+        );
+        assert_eq!(fs::read(&a).unwrap(), b"theirs\n");
+        assert_eq!(mode_of(&a), 0o640);
+        assert!(temp_files(&h.root).is_empty());
+
+        // A link put in the target's place is swapped back too, never read through.
+        fs::remove_file(&a).unwrap();
+        put(&h.outside.join("x"), b"old\n", 0o644);
+        symlink(h.outside.join("x"), &a).unwrap();
+        let err = replace_atomically(&a, b"ours\n", &owner, Expect::Bytes(b"old\n"), None)
+            .err()
+            .unwrap();
+        assert!(matches!(err.error, ApplyError::ChangedSinceRead { .. }));
+        assert!(fs::symlink_metadata(&a).unwrap().file_type().is_symlink());
+        assert_eq!(fs::read(h.outside.join("x")).unwrap(), b"old\n");
+
+        // A new file that appeared meanwhile is not overwritten (RENAME_NOREPLACE).
+        let b = h.root.join("etc/b.conf");
+        put(&b, b"theirs\n", 0o644);
+        let err = replace_atomically(&b, b"ours\n", &owner, Expect::Absent, None)
+            .err()
+            .unwrap();
+        assert!(matches!(err.error, ApplyError::ChangedSinceRead { .. }));
+        assert_eq!(fs::read(&b).unwrap(), b"theirs\n");
+        assert!(temp_files(&h.root).is_empty());
+    }
+
+    #[test]
+    fn temp_names_are_recognised_and_nothing_else() {
+        let name = temp_name(OsStr::new("deployment.toml"));
+        assert!(
+            name.to_string_lossy()
+                .starts_with(".deployment.toml.apim-tune-tmp.")
+        );
+        assert!(is_temp_name(&name));
+        assert!(is_temp_name(OsStr::new(".a.conf.apim-tune.tmp")));
+        for other in [
+            "a.conf",
+            ".apim-tune-tmp.1",
+            ".a.conf.apim-tune-tmp.",
+            ".a.conf.apim-tune-tmp.12x",
+            "a.conf.apim-tune-tmp.12",
+            ".apim-tune.tmp",
+        ] {
+            assert!(!is_temp_name(OsStr::new(other)), "{other}");
+        }
+    }
+
+    #[test]
+    fn a_directory_in_the_path_replaced_by_a_link_is_refused() {
+        let h = host();
+        let a = h.root.join("etc/app/a.conf");
+        put(&a, b"a\n", 0o644);
+        put(&h.outside.join("a.conf"), b"a\n", 0o644);
+        fs::rename(h.root.join("etc/app"), h.root.join("etc/app.real")).unwrap();
+        symlink(&h.outside, h.root.join("etc/app")).unwrap();
+        let owner = Ownership {
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            chown: false,
+        };
+        let err = replace_atomically(&a, b"b\n", &owner, Expect::Bytes(b"a\n"), None)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err.error, ApplyError::SymlinkInPath { ref path } if *path == h.root.join("etc/app")),
+            "{:?}",
+            err.error
+        );
+        assert_eq!(walk(&h.outside), vec![h.outside.join("a.conf")]);
+        assert_eq!(fs::read(h.outside.join("a.conf")).unwrap(), b"a\n");
     }
 }

@@ -254,7 +254,7 @@ pub fn rollback(
                     State::Absent => Expect::Absent,
                     State::Other => Expect::Any,
                 };
-                replace_atomically(&step.target, original, &owner, expect, false)
+                replace_atomically(&step.target, original, &owner, expect, None)
                     .map_err(|f| f.error)
             }
             None => {
@@ -456,5 +456,43 @@ mod tests {
         let err = rb(&h, None, true, "t").unwrap_err();
         assert!(matches!(err, ApplyError::BackupCorrupt { .. }), "{err:?}");
         assert_eq!(fs::read(&a).unwrap(), b"a2\n");
+    }
+
+    #[test]
+    fn rollback_refuses_created_dirs_outside_the_root_and_planted_markers() {
+        let h = host();
+        let new = h.root.join("etc/sysctl.d/99.conf");
+        let record = apply(&[change(&new, None, b"x\n")], &h.opts).unwrap();
+        let victim = h.outside.join("empty-dir");
+        fs::create_dir(&victim).unwrap();
+        let manifest_path = record.dir.join(MANIFEST_FILE);
+        let good = fs::read(&manifest_path).unwrap();
+        let tamper = |edit: &dyn Fn(&mut super::super::ManifestEntry)| {
+            let mut manifest = record.manifest.clone();
+            edit(&mut manifest.files[0]);
+            fs::remove_file(&manifest_path).unwrap();
+            fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+        };
+        tamper(&|e| e.created_dirs = vec![victim.clone()]);
+        let err = rb(&h, None, true, "t").unwrap_err();
+        assert!(matches!(err, ApplyError::InvalidManifest { .. }), "{err:?}");
+        assert!(victim.is_dir() && new.is_file());
+        tamper(&|e| e.path = h.root.join("etc/../../outside/empty-dir/x"));
+        let err = rb(&h, None, true, "t").unwrap_err();
+        assert!(matches!(err, ApplyError::InvalidManifest { .. }), "{err:?}");
+        tamper(&|e| e.created_dirs = vec![h.root.clone()]);
+        let err = rb(&h, None, true, "t").unwrap_err();
+        assert!(matches!(err, ApplyError::InvalidManifest { .. }), "{err:?}");
+        assert!(new.is_file());
+
+        // A `rolled-back` link planted in the folder: refused, nothing written through it.
+        fs::remove_file(&manifest_path).unwrap();
+        fs::write(&manifest_path, &good).unwrap();
+        let target = h.outside.join("created-by-rollback");
+        symlink(&target, record.dir.join(ROLLED_BACK_FILE)).unwrap();
+        let err = rb(&h, None, false, "t").unwrap_err();
+        assert!(matches!(err, ApplyError::NotRegularFile { .. }), "{err:?}");
+        assert!(!target.exists());
+        assert!(new.is_file());
     }
 }
