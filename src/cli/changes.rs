@@ -102,7 +102,7 @@ fn apply(a: &AuditArgs, opts: &AuditOptions, planned: &Plan, diff: &str) -> anyh
                 display: f.display.clone(),
                 before: f.before.as_ref().map(|b| b.as_bytes().to_vec()),
                 after: f.after.as_bytes().to_vec(),
-                secret: holds_secret(&f.after, &f.secrets),
+                secret: write::holds_secret(&f.after, &f.secrets),
             })
             .collect();
         let wopts = ApplyOptions {
@@ -198,19 +198,6 @@ fn allowed_dirs(root: &Path, apim_home: Option<&Path>) -> Vec<PathBuf> {
         .chain(home)
         .filter_map(|p| p.canonicalize().ok())
         .collect()
-}
-
-/// Whether the new bytes of a file hold a secret, by the same signs the diff masks: a secret
-/// value the plan knows for this file, or a word that assigns a secret-named key
-/// (`DB_PASSWORD=…`, `-Dx.password=…`, `Environment=…secret=…`).
-fn holds_secret(after: &str, known: &[String]) -> bool {
-    known
-        .iter()
-        .any(|s| !s.is_empty() && after.contains(s.as_str()))
-        || after.split_whitespace().any(|word| {
-            crate::redact::secret_in_word(word.trim_matches(['"', '\'']))
-                .is_some_and(|value| !value.is_empty())
-        })
 }
 
 fn say_removed_temp_files(say: &mut dyn Write, removed: &[PathBuf]) -> std::io::Result<()> {

@@ -41,6 +41,28 @@ mod store;
 #[cfg(test)]
 mod testkit;
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn holds_secret_sees_known_values_and_secret_assignments_only() {
+        use super::holds_secret;
+        assert!(holds_secret("x = hunter22\n", &["hunter22".to_string()]));
+        assert!(holds_secret(
+            "[Service]\nEnvironment=\"JAVA_OPTS=-Dtrust.password=x\"\n",
+            &[]
+        ));
+        assert!(holds_secret("DB_PASSWORD=x\n", &[]));
+        assert!(!holds_secret(
+            "[Service]\nEnvironment=\"JVM_MEM_OPTS=-Xms2g -Xmx2g\"\n",
+            &[]
+        ));
+        assert!(!holds_secret(
+            "net.core.somaxconn = 4096\n",
+            &[String::new()]
+        ));
+    }
+}
+
 pub use apply::apply;
 pub use error::ApplyError;
 pub use rollback::rollback;
@@ -48,6 +70,20 @@ pub use store::{list_backups, sha256_hex};
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+
+/// Whether the new text of a file holds a secret, by the signs the diff masks: a secret value
+/// the plan knows for this file (`known`), or a word that assigns a secret-named key
+/// (`DB_PASSWORD=…`, `-Dx.password=…`, `Environment="JAVA_OPTS=-Dx.secret=…"`). Decides
+/// [`FileChange::secret`].
+pub fn holds_secret(after: &str, known: &[String]) -> bool {
+    known
+        .iter()
+        .any(|s| !s.is_empty() && after.contains(s.as_str()))
+        || after.split_whitespace().any(|word| {
+            crate::redact::secret_in_word(word.trim_matches(['"', '\'']))
+                .is_some_and(|value| !value.is_empty())
+        })
+}
 
 /// One file to write. `path` is where the change must land as the audit named it (may be a symlink).
 #[derive(Clone, Debug, PartialEq, Eq)]
