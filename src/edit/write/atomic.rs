@@ -9,7 +9,8 @@
 //! file someone created meanwhile is never overwritten. What this cannot see: a process that
 //! still writes through a descriptor it opened on the old file before the swap (no rename-based
 //! tool can); its bytes land in the old file, which is removed. On a file system without
-//! `RENAME_EXCHANGE` (EINVAL), the target is compared just before a plain rename instead.
+//! `RENAME_EXCHANGE` or `RENAME_NOREPLACE` (EINVAL, or ENOSYS on kernels before 3.15), the
+//! target is compared just before a plain rename instead, as before issue 15.
 //!
 //! Temp files are named `.<name>.apim-tune-tmp.<pid>` and created 0600 (they hold the whole new
 //! file, secrets included); [`sweep_temp_files`] removes the ones a killed run left.
@@ -247,6 +248,15 @@ pub(super) fn replace_atomically(
         Expect::Absent => match dir.rename(&temp.name, name, Rename::NoReplace) {
             Ok(()) => temp.armed = false,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(changed().into()),
+            Err(e) if unsupported(&e) => {
+                // No RENAME_NOREPLACE here: the narrower check-then-rename.
+                if !matches_expect(&dir, name, &Expect::Absent) {
+                    return Err(changed().into());
+                }
+                dir.rename(&temp.name, name, Rename::Replace)
+                    .map_err(io_err("rename the temp file over", target))?;
+                temp.armed = false;
+            }
             Err(e) => return Err(io_err("rename the temp file over", target)(e).into()),
         },
         Expect::Bytes(before) => {
@@ -266,6 +276,14 @@ pub(super) fn replace_atomically(
         })
 }
 
+/// `renameat2` flags this file system (EINVAL) or kernel (ENOSYS, before Linux 3.15) lacks.
+fn unsupported(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(nix::libc::EINVAL | nix::libc::ENOSYS)
+    )
+}
+
 /// Swaps the temp file with the target, checks that what came out is `before`, and swaps back
 /// (refusing) if not. On success the old file, now under the temp name, is removed.
 fn exchange_checked(
@@ -282,8 +300,8 @@ fn exchange_checked(
         Ok(()) => {}
         // Nothing there to exchange with: not the file the plan was based on.
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(changed()),
-        Err(e) if e.raw_os_error() == Some(nix::libc::EINVAL) => {
-            // No RENAME_EXCHANGE on this file system: the narrower check-then-rename.
+        Err(e) if unsupported(&e) => {
+            // No RENAME_EXCHANGE on this file system or kernel: the narrower check-then-rename.
             if !matches_expect(dir, name, &Expect::Bytes(before)) {
                 return Err(changed());
             }
