@@ -22,6 +22,10 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
+/// The most [`Dir::read`] reads: far above any config file or manifest (the readers stop at
+/// 16 MiB), so a planted giant cannot exhaust memory.
+const MAX_READ: u64 = 64 * 1024 * 1024;
+
 /// Flags every directory is opened with.
 fn dir_flags() -> OFlag {
     OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC
@@ -193,10 +197,13 @@ impl Dir {
             Err(Errno::ENOENT) => return Ok(None),
             Err(e) => return Err(errno_io(e)),
         };
-        let mut file = File::from(fd);
+        let file = File::from(fd);
         regular(&file)?;
         let mut out = Vec::new();
-        file.read_to_end(&mut out)?;
+        file.take(MAX_READ + 1).read_to_end(&mut out)?;
+        if out.len() as u64 > MAX_READ {
+            return Err(io::Error::other("larger than 64 MiB"));
+        }
         Ok(Some(out))
     }
 
@@ -324,5 +331,32 @@ pub(super) fn split(path: &Path) -> Result<(&Path, &OsStr), ApplyError> {
             path: path.to_path_buf(),
             reason: "it is not an absolute path of plain components",
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::*;
+
+    #[test]
+    fn read_takes_regular_files_only_and_caps_their_size() {
+        let h = host();
+        let dir = Dir::open(&h.root.join("etc")).unwrap();
+        nix::unistd::mkfifo(&h.root.join("etc/fifo"), Mode::from_bits_truncate(0o600)).unwrap();
+        // O_NONBLOCK: a FIFO nobody writes to is refused at once, not waited on.
+        assert!(dir.read(OsStr::new("fifo")).is_err());
+        let big = File::create(h.root.join("etc/big")).unwrap();
+        big.set_len(MAX_READ + 1).unwrap();
+        assert!(dir.read(OsStr::new("big")).is_err());
+        symlink("big", h.root.join("etc/link")).unwrap();
+        assert_eq!(
+            dir.read(OsStr::new("link")).unwrap_err().raw_os_error(),
+            Some(nix::libc::ELOOP)
+        );
+        assert_eq!(dir.read(OsStr::new("missing")).unwrap(), None);
+        assert!(dir.read(OsStr::new("..")).is_err());
+        put(&h.root.join("etc/ok"), b"ok\n", 0o644);
+        assert_eq!(dir.read(OsStr::new("ok")).unwrap().unwrap(), b"ok\n");
     }
 }
