@@ -102,9 +102,11 @@ fn apply(a: &AuditArgs, opts: &AuditOptions, planned: &Plan, diff: &str) -> anyh
                 display: f.display.clone(),
                 before: f.before.as_ref().map(|b| b.as_bytes().to_vec()),
                 after: f.after.as_bytes().to_vec(),
+                secret: write::holds_secret(&f.after, &f.secrets),
             })
             .collect();
         let wopts = ApplyOptions {
+            root: opts.root.clone(),
             backup_dir: backup_dir(&opts.root, a.backup_dir.as_deref()),
             allowed: allowed_dirs(&opts.root, opts.apim_home.as_deref()),
             now: edit::timestamp(),
@@ -112,6 +114,7 @@ fn apply(a: &AuditArgs, opts: &AuditOptions, planned: &Plan, diff: &str) -> anyh
         };
         match write::apply(&changes, &wopts) {
             Ok(record) => {
+                say_removed_temp_files(&mut say, &record.removed_temp_files)?;
                 writeln!(
                     say,
                     "applied {} change(s) to {} file(s); backup `{}` in {}",
@@ -197,12 +200,29 @@ fn allowed_dirs(root: &Path, apim_home: Option<&Path>) -> Vec<PathBuf> {
         .collect()
 }
 
+fn say_removed_temp_files(say: &mut dyn Write, removed: &[PathBuf]) -> std::io::Result<()> {
+    for path in removed {
+        writeln!(
+            say,
+            "removed `{}`, a temp file left by an interrupted apply",
+            path.display()
+        )?;
+    }
+    Ok(())
+}
+
 pub fn rollback(a: &RollbackArgs) -> anyhow::Result<u8> {
     let root = super::options::canonical(&a.root);
-    let dir = backup_dir(&root, a.backup_dir.as_deref());
-    let allowed = allowed_dirs(&root, a.apim_home.as_deref());
-    match write::rollback(&dir, a.to.as_deref(), a.force, &allowed, &edit::timestamp()) {
+    let wopts = ApplyOptions {
+        backup_dir: backup_dir(&root, a.backup_dir.as_deref()),
+        allowed: allowed_dirs(&root, a.apim_home.as_deref()),
+        root,
+        now: edit::timestamp(),
+        failpoint: None,
+    };
+    match write::rollback(&wopts, a.to.as_deref(), a.force) {
         Ok(r) => {
+            say_removed_temp_files(&mut std::io::stdout(), &r.removed_temp_files)?;
             println!("rolled back `{}`", r.id);
             for f in &r.restored {
                 println!("  restored {f}");

@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-/// Every file under the root except apim-tune's own backups, as bytes.
+/// Every file under the root except apim-tune's own backups and lock, as bytes.
 fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
             let rel = p.strip_prefix(root).unwrap().to_path_buf();
-            if rel.starts_with("var/backups") {
+            if rel.starts_with("var/backups") || rel.starts_with("var/lib/apim-tune") {
                 continue;
             }
             let meta = std::fs::symlink_metadata(&p).unwrap();

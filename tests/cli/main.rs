@@ -19,6 +19,7 @@ mod codes;
 mod converge;
 mod exit_codes;
 mod host;
+mod hostile_apply;
 mod hostile_input;
 mod hygiene_advice;
 mod in_effect;

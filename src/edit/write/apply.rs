@@ -6,42 +6,61 @@
 //! the failed apply's backup folder (it is kept as evidence and marked rolled back).
 
 use super::atomic::{
-    Expect, Ownership, WriteFailure, create_missing_dirs, remove_created, remove_created_dirs,
-    replace_atomically,
+    AfterTempWrite, Expect, Ownership, WriteFailure, create_missing_dirs, remove_created,
+    remove_created_dirs, replace_atomically, sweep_temp_files,
 };
 use super::confine::{canonical_allowed, inside_allowed, resolve};
 use super::error::io_err;
+use super::fsat::Dir;
 use super::lock::take_lock;
-use super::store::{self, TOOL_VERSION, ensure_backup_dir, mark_rolled_back, sha256_hex};
+use super::store::{self, TOOL_VERSION, mark_rolled_back, open_backup_dir, sha256_hex};
 use super::{ApplyError, ApplyOptions, ApplyRecord, FileChange, Manifest, ManifestEntry};
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// Permission bits of a file the apply creates (a new drop-in).
+/// Permission bits of a file the apply creates (a new drop-in) that holds no secret.
 const NEW_FILE_MODE: u32 = 0o644;
+/// Permission bits of a file the apply creates that holds a secret (`FileChange::secret`).
+const NEW_SECRET_FILE_MODE: u32 = 0o600;
 /// Test hook: `after-temp-write[:N]` fails the N-th written file after its temp write.
 const FAILPOINT_AFTER_TEMP_WRITE: &str = "after-temp-write";
+/// Test hook: `stop-after-temp-write[:N]` stops the process (SIGSTOP) after the N-th temp
+/// write, holding the lock with a temp file on disk, so a test can run a second apply against
+/// it and then kill it as an operator's Ctrl-C or an OOM kill would.
+const FAILPOINT_STOP_AFTER_TEMP_WRITE: &str = "stop-after-temp-write";
 
-/// Which written file (1-based) the failpoint fails, if any.
-fn parse_failpoint(failpoint: Option<&str>) -> Result<Option<usize>, ApplyError> {
+/// What a failpoint does at the N-th written file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Failpoint {
+    Fail(usize),
+    Stop(usize),
+}
+
+/// The failpoint named by `failpoint`, if any.
+fn parse_failpoint(failpoint: Option<&str>) -> Result<Option<Failpoint>, ApplyError> {
     let Some(text) = failpoint else {
         return Ok(None);
     };
     let unknown = || ApplyError::UnknownFailpoint(text.to_string());
-    let rest = text
-        .strip_prefix(FAILPOINT_AFTER_TEMP_WRITE)
-        .ok_or_else(unknown)?;
+    let (make, rest): (fn(usize) -> Failpoint, &str) =
+        if let Some(rest) = text.strip_prefix(FAILPOINT_STOP_AFTER_TEMP_WRITE) {
+            (Failpoint::Stop, rest)
+        } else if let Some(rest) = text.strip_prefix(FAILPOINT_AFTER_TEMP_WRITE) {
+            (Failpoint::Fail, rest)
+        } else {
+            return Err(unknown());
+        };
     if rest.is_empty() {
-        return Ok(Some(1));
+        return Ok(Some(make(1)));
     }
     let number = rest
         .strip_prefix(':')
         .or_else(|| rest.strip_prefix('='))
         .ok_or_else(unknown)?;
     match number.parse::<usize>() {
-        Ok(n) if n > 0 => Ok(Some(n)),
+        Ok(n) if n > 0 => Ok(Some(make(n))),
         _ => Err(unknown()),
     }
 }
@@ -90,8 +109,10 @@ fn plan<'a>(change: &'a FileChange, allowed: &[PathBuf]) -> Result<Planned<'a>, 
 /// midway) every file written so far gets its original back. See the module docs.
 pub fn apply(changes: &[FileChange], opts: &ApplyOptions) -> Result<ApplyRecord, ApplyError> {
     let fail_at = parse_failpoint(opts.failpoint.as_deref())?;
-    ensure_backup_dir(&opts.backup_dir)?;
-    let _lock = take_lock(&opts.backup_dir)?;
+    // The lock first: with it held, no other run on this root is writing, so temp files found
+    // below are leftovers of a killed one.
+    let _lock = take_lock(&opts.root)?;
+    let backup_dir = open_backup_dir(&opts.backup_dir)?;
 
     // Every target is checked before anything is written.
     let allowed = canonical_allowed(&opts.allowed);
@@ -106,11 +127,13 @@ pub fn apply(changes: &[FileChange], opts: &ApplyOptions) -> Result<ApplyRecord,
         }
         planned.push(p);
     }
+    let removed_temp_files = sweep_leftovers(&planned, &backup_dir, &allowed);
     planned.retain(|p| p.change.before.as_deref() != Some(p.change.after.as_slice()));
     if planned.is_empty() {
         return Ok(ApplyRecord {
             id: String::new(),
             dir: PathBuf::new(),
+            removed_temp_files,
             manifest: Manifest {
                 id: String::new(),
                 created: opts.now.clone(),
@@ -121,7 +144,7 @@ pub fn apply(changes: &[FileChange], opts: &ApplyOptions) -> Result<ApplyRecord,
     }
 
     // Backups and the manifest are durable before the first target is touched.
-    let folder = store::create_folder(&opts.backup_dir, &opts.now)?;
+    let folder = store::create_folder(&backup_dir, &opts.now)?;
     let euid = nix::unistd::geteuid().as_raw();
     let egid = nix::unistd::getegid().as_raw();
     let mut entries = Vec::with_capacity(planned.len());
@@ -132,6 +155,7 @@ pub fn apply(changes: &[FileChange], opts: &ApplyOptions) -> Result<ApplyRecord,
         };
         let (mode, uid, gid) = match &p.meta {
             Some(meta) => (meta.mode() & 0o7777, meta.uid(), meta.gid()),
+            None if p.change.secret => (NEW_SECRET_FILE_MODE, euid, egid),
             None => (NEW_FILE_MODE, euid, egid),
         };
         entries.push(ManifestEntry {
@@ -153,11 +177,16 @@ pub fn apply(changes: &[FileChange], opts: &ApplyOptions) -> Result<ApplyRecord,
         tool_version: TOOL_VERSION.to_string(),
         files: entries,
     };
-    folder.seal(&manifest, &opts.backup_dir)?;
+    folder.seal(&manifest, &backup_dir)?;
     let store::NewFolder { id, dir, .. } = folder;
 
     for (index, (p, entry)) in planned.iter().zip(&manifest.files).enumerate() {
-        let result = write_one(p, entry, fail_at == Some(index + 1));
+        let hook = match fail_at {
+            Some(Failpoint::Fail(n)) if n == index + 1 => Some(AfterTempWrite::Fail),
+            Some(Failpoint::Stop(n)) if n == index + 1 => Some(AfterTempWrite::Stop),
+            _ => None,
+        };
+        let result = write_one(p, entry, hook);
         if let Err(failure) = result {
             return Err(undo(
                 &planned,
@@ -169,10 +198,44 @@ pub fn apply(changes: &[FileChange], opts: &ApplyOptions) -> Result<ApplyRecord,
             ));
         }
     }
-    Ok(ApplyRecord { id, dir, manifest })
+    Ok(ApplyRecord {
+        id,
+        dir: dir.path().to_path_buf(),
+        manifest,
+        removed_temp_files,
+    })
 }
 
-fn write_one(p: &Planned<'_>, entry: &ManifestEntry, fail: bool) -> Result<(), WriteFailure> {
+/// Removes temp files a killed run left (they hold whole config files, secrets included) in
+/// the directories of this apply's targets and of every recorded apply's files that lie inside
+/// the allowed directories.
+fn sweep_leftovers(planned: &[Planned<'_>], backup_dir: &Dir, allowed: &[PathBuf]) -> Vec<PathBuf> {
+    let mut dirs = BTreeSet::new();
+    for p in planned {
+        if let Some(dir) = p.real.parent() {
+            dirs.insert(dir.to_path_buf());
+        }
+    }
+    for (_, folder) in store::list_in(backup_dir) {
+        if let Ok(manifest) = store::load_manifest(&folder) {
+            for entry in &manifest.files {
+                if let Some(dir) = entry.path.parent()
+                    && super::fsat::is_plain_absolute(dir)
+                    && inside_allowed(dir, allowed)
+                {
+                    dirs.insert(dir.to_path_buf());
+                }
+            }
+        }
+    }
+    dirs.iter().flat_map(|d| sweep_temp_files(d)).collect()
+}
+
+fn write_one(
+    p: &Planned<'_>,
+    entry: &ManifestEntry,
+    hook: Option<AfterTempWrite>,
+) -> Result<(), WriteFailure> {
     create_missing_dirs(&p.missing_dirs)?;
     let expect = match &p.change.before {
         Some(before) => Expect::Bytes(before),
@@ -184,7 +247,7 @@ fn write_one(p: &Planned<'_>, entry: &ManifestEntry, fail: bool) -> Result<(), W
         gid: entry.gid,
         chown: entry.existed,
     };
-    replace_atomically(&p.real, &p.change.after, &owner, expect, fail)
+    replace_atomically(&p.real, &p.change.after, &owner, expect, hook)
 }
 
 /// Puts back every file written before the one at `failed` (and that one too if its rename
@@ -194,7 +257,7 @@ fn undo(
     entries: &[ManifestEntry],
     failed: usize,
     failure: WriteFailure,
-    dir: &Path,
+    dir: &Dir,
     now: &str,
 ) -> ApplyError {
     let mut not_restored = Vec::new();
@@ -211,7 +274,7 @@ fn undo(
                         gid: entry.gid,
                         chown: true,
                     };
-                    replace_atomically(&p.real, before, &owner, Expect::Any, false)
+                    replace_atomically(&p.real, before, &owner, Expect::Any, None)
                         .map_err(|f| f.error)
                 }
                 None => remove_created(&p.real),
@@ -236,7 +299,7 @@ fn undo(
         ApplyError::RolledBack { cause }
     } else {
         ApplyError::RestoreIncomplete {
-            dir: dir.to_path_buf(),
+            dir: dir.path().to_path_buf(),
             failed: not_restored,
             cause,
         }
@@ -281,7 +344,6 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, ApplyError::ChangedSinceRead { .. }));
-        assert!(!lock_path(&h).exists());
     }
 
     #[test]
@@ -376,7 +438,6 @@ mod tests {
             listed[0].rolled_back.as_deref(),
             Some("20261122T054801Z (the apply failed midway and was undone)")
         );
-        assert!(!lock_path(&h).exists());
     }
 
     #[test]
@@ -408,10 +469,17 @@ mod tests {
         h.opts.failpoint = Some("after-rename".to_string());
         let err = apply(&[], &h.opts).unwrap_err();
         assert!(matches!(err, ApplyError::UnknownFailpoint(_)));
-        assert_eq!(parse_failpoint(Some("after-temp-write")).unwrap(), Some(1));
+        assert_eq!(
+            parse_failpoint(Some("after-temp-write")).unwrap(),
+            Some(Failpoint::Fail(1))
+        );
         assert_eq!(
             parse_failpoint(Some("after-temp-write=3")).unwrap(),
-            Some(3)
+            Some(Failpoint::Fail(3))
+        );
+        assert_eq!(
+            parse_failpoint(Some("stop-after-temp-write:2")).unwrap(),
+            Some(Failpoint::Stop(2))
         );
         assert!(parse_failpoint(Some("after-temp-write:0")).is_err());
     }

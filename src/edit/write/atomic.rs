@@ -1,24 +1,42 @@
 //! Replacing one file atomically: a temp file in the same directory, written, given its mode
-//! and owner, synced, checked against what the target must still hold, renamed over it, and the
-//! directory synced; also creating and removing what an apply adds (a new file, its
-//! directories).
+//! and owner, synced, then swapped in with `renameat2`, and the directory synced; also creating
+//! and removing what an apply adds (a new file, its directories).
 //!
-//! Must not: follow a symlink (the caller passes a resolved target; the temp file is opened
-//! with `O_EXCL` and a leftover is unlinked, never opened), leave a temp file behind, or let a
-//! reader or a crash see a half-written target.
+//! No lost update: an existing target is swapped with `RENAME_EXCHANGE`, so the file that comes
+//! out is exactly the one that was replaced. It is compared with what the plan was based on; if
+//! a writer replaced the target in the meantime, the two are swapped back and the change is
+//! refused, so the other writer's file stays. A new file goes in with `RENAME_NOREPLACE`, so a
+//! file someone created meanwhile is never overwritten. What this cannot see: a process that
+//! still writes through a descriptor it opened on the old file before the swap (no rename-based
+//! tool can); its bytes land in the old file, which is removed. On a file system without
+//! `RENAME_EXCHANGE` or `RENAME_NOREPLACE` (EINVAL, or ENOSYS on kernels before 3.15), the
+//! target is compared just before a plain rename instead, as before issue 15.
+//!
+//! Temp files are named `.<name>.apim-tune-tmp.<pid>` and created 0600 (they hold the whole new
+//! file, secrets included); [`sweep_temp_files`] removes the ones a killed run left.
+//!
+//! Must not: follow a symlink (every step is relative to a directory opened without following
+//! links, see `fsat`), leave a temp file behind, or let a reader or a crash see a half-written
+//! target.
 
 use super::ApplyError;
 use super::error::io_err;
+use super::fsat::{Dir, Rename, is_regular, split};
 use std::ffi::{OsStr, OsString};
-use std::fs::{self, DirBuilder, File, OpenOptions, Permissions};
+use std::fs::{File, Permissions};
 use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// The temp file's mode until its final one is set: the bytes may be secrets.
 const TEMP_FILE_MODE: u32 = 0o600;
+/// The mark in a temp file's name, between the target's name and the pid.
+const TEMP_MARK: &str = ".apim-tune-tmp.";
+/// The temp name used before issue 15 (no pid); still swept.
+const OLD_TEMP_SUFFIX: &str = ".apim-tune.tmp";
 
-/// What the target must hold just before the rename. Checked again there because time has
+/// What the target must hold just before it is replaced. Checked again there because time has
 /// passed since the plan (backups, earlier files).
 pub(super) enum Expect<'a> {
     Bytes(&'a [u8]),
@@ -36,53 +54,97 @@ pub(super) struct Ownership {
 }
 
 /// Removes the temp file unless the rename consumed it.
-struct TempFile {
-    path: PathBuf,
+struct TempFile<'a> {
+    dir: &'a Dir,
+    name: OsString,
     armed: bool,
 }
 
-impl Drop for TempFile {
+impl Drop for TempFile<'_> {
     fn drop(&mut self) {
         if self.armed {
             // Best effort on an error path that already carries the real cause.
-            let _ = fs::remove_file(&self.path);
+            let _ = self.dir.unlink(&self.name);
         }
     }
 }
 
-fn temp_name(name: &OsStr) -> OsString {
+/// `.<name>.apim-tune-tmp.<pid>`: hidden, recognisable by [`is_temp_name`], and unique per run.
+pub(super) fn temp_name(name: &OsStr) -> OsString {
     let mut temp = OsString::from(".");
     temp.push(name);
-    temp.push(".apim-tune.tmp");
+    temp.push(TEMP_MARK);
+    temp.push(std::process::id().to_string());
     temp
 }
 
-/// Opens the temp file with O_EXCL; owner-only until its final mode is set, since the bytes
-/// may be secrets. A leftover of ours (a run killed midway; the lock rules out a live one) is
-/// unlinked first; unlink never follows a symlink.
-fn create_temp(path: &Path) -> Result<(TempFile, File), ApplyError> {
-    let open = || {
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(TEMP_FILE_MODE)
-            .open(path)
+/// Whether `name` is one of our temp files (this version's or the old spelling).
+pub(super) fn is_temp_name(name: &OsStr) -> bool {
+    let bytes = name.as_bytes();
+    if !bytes.starts_with(b".") {
+        return false;
+    }
+    if bytes.len() > 1 + OLD_TEMP_SUFFIX.len() && bytes.ends_with(OLD_TEMP_SUFFIX.as_bytes()) {
+        return true;
+    }
+    let mark = TEMP_MARK.as_bytes();
+    match bytes.windows(mark.len()).rposition(|w| w == mark) {
+        Some(at) if at > 1 => {
+            let pid = &bytes[at + mark.len()..];
+            !pid.is_empty() && pid.iter().all(u8::is_ascii_digit)
+        }
+        _ => false,
+    }
+}
+
+/// Removes our temp files (regular files only; a link is unlinked, never followed) from `dir`,
+/// and returns their paths. Only called with the lock held, so none belongs to a live run on
+/// this root. A directory that cannot be opened safely is left alone: the write that needs it
+/// will report why.
+pub(super) fn sweep_temp_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(d) = Dir::open(dir) else {
+        return Vec::new();
     };
-    let file = match open() {
+    let Ok(names) = d.names() else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for name in names.iter().filter(|n| is_temp_name(n)) {
+        let regular = matches!(d.stat(name), Ok(Some(st)) if is_regular(&st));
+        if regular && d.unlink(name).is_ok() {
+            removed.push(d.join(name));
+        }
+    }
+    if !removed.is_empty() {
+        let _ = d.sync();
+    }
+    removed
+}
+
+/// Opens the temp file in `dir` with O_EXCL and O_NOFOLLOW; owner-only until its final mode is
+/// set, since the bytes may be secrets. A leftover of ours with the same name (a killed run
+/// that had our pid) is unlinked first; unlink never follows a symlink.
+fn create_temp<'a>(dir: &'a Dir, name: &OsStr) -> Result<(TempFile<'a>, File), ApplyError> {
+    let temp = temp_name(name);
+    let path = dir.join(&temp);
+    let file = match dir.create_new(&temp, TEMP_FILE_MODE) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            let is_dir = fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
+            let is_dir = matches!(dir.stat(&temp), Ok(Some(st)) if super::fsat::is_dir(&st));
             if is_dir {
-                return Err(io_err("create the temp file", path)(e));
+                return Err(io_err("create the temp file", &path)(e));
             }
-            fs::remove_file(path).map_err(io_err("remove the leftover temp file", path))?;
-            open().map_err(io_err("create the temp file", path))?
+            dir.unlink(&temp)
+                .map_err(io_err("remove the leftover temp file", &path))?;
+            dir.create_new(&temp, TEMP_FILE_MODE)
+                .map_err(io_err("create the temp file", &path))?
         }
-        Err(e) => return Err(io_err("create the temp file", path)(e)),
+        Err(e) => return Err(io_err("create the temp file", &path)(e)),
     };
     Ok((
         TempFile {
-            path: path.to_path_buf(),
+            dir,
+            name: temp,
             armed: true,
         },
         file,
@@ -109,25 +171,22 @@ fn set_owner(file: &File, path: &Path, uid: u32, gid: u32) -> Result<(), ApplyEr
     }
 }
 
-pub(super) fn sync_dir(dir: &Path) -> Result<(), ApplyError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err("sync the directory", dir))
-}
-
-/// Does the target hold what `expect` says? Read failures count as "no".
-fn matches_expect(target: &Path, expect: &Expect<'_>) -> bool {
+/// Does the entry `name` in `dir` hold what `expect` says? Read failures count as "no".
+fn matches_expect(dir: &Dir, name: &OsStr, expect: &Expect<'_>) -> bool {
     match expect {
         Expect::Any => true,
-        Expect::Absent => matches!(
-            fs::symlink_metadata(target),
-            Err(e) if e.kind() == io::ErrorKind::NotFound
-        ),
-        Expect::Bytes(bytes) => {
-            let is_file = fs::symlink_metadata(target).is_ok_and(|m| m.is_file());
-            is_file && fs::read(target).is_ok_and(|now| now == *bytes)
-        }
+        Expect::Absent => matches!(dir.stat(name), Ok(None)),
+        Expect::Bytes(bytes) => matches!(dir.read(name), Ok(Some(now)) if now == *bytes),
     }
+}
+
+/// Test hooks run after the temp file is written and synced, before the rename.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum AfterTempWrite {
+    /// Fail as if the rename had failed.
+    Fail,
+    /// Stop the process (SIGSTOP), as a run frozen or about to be killed there would be.
+    Stop,
 }
 
 /// A failed replacement, and whether the rename had already happened (the target then holds
@@ -147,27 +206,18 @@ impl From<ApplyError> for WriteFailure {
 }
 
 /// Replaces `target` with `bytes` so that a reader (or a crash) sees either the old file or the
-/// new one, never a mix: temp file in the same directory (rename is atomic only within one
-/// file system), data and metadata synced, rename, directory synced so the rename survives.
+/// new one, never a mix, and a concurrent writer's file is never lost (see the module docs).
 pub(super) fn replace_atomically(
     target: &Path,
     bytes: &[u8],
     owner: &Ownership,
     expect: Expect<'_>,
-    fail_before_rename: bool,
+    hook: Option<AfterTempWrite>,
 ) -> Result<(), WriteFailure> {
-    let (dir, name) = match (target.parent(), target.file_name()) {
-        (Some(dir), Some(name)) => (dir, name),
-        _ => {
-            return Err(ApplyError::InvalidPath {
-                path: target.to_path_buf(),
-                reason: "it names no file",
-            }
-            .into());
-        }
-    };
-    let temp_path = dir.join(temp_name(name));
-    let (mut temp, mut file) = create_temp(&temp_path)?;
+    let (dir_path, name) = split(target)?;
+    let dir = Dir::open(dir_path)?;
+    let (mut temp, mut file) = create_temp(&dir, name)?;
+    let temp_path = dir.join(&temp.name);
     file.write_all(bytes)
         .map_err(io_err("write the temp file", &temp_path))?;
     // Owner before mode: chown by a non-root user clears setuid/setgid bits.
@@ -180,7 +230,10 @@ pub(super) fn replace_atomically(
     file.sync_all()
         .map_err(io_err("sync the temp file", &temp_path))?;
     drop(file);
-    if fail_before_rename {
+    if hook == Some(AfterTempWrite::Stop) {
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
+    }
+    if hook == Some(AfterTempWrite::Fail) {
         return Err(
             io_err("rename the temp file over", target)(io::Error::other(
                 "failpoint after-temp-write",
@@ -188,57 +241,144 @@ pub(super) fn replace_atomically(
             .into(),
         );
     }
-    if !matches_expect(target, &expect) {
-        return Err(ApplyError::ChangedSinceRead {
-            path: target.to_path_buf(),
+    let changed = || ApplyError::ChangedSinceRead {
+        path: target.to_path_buf(),
+    };
+    match expect {
+        Expect::Absent => match dir.rename(&temp.name, name, Rename::NoReplace) {
+            Ok(()) => temp.armed = false,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(changed().into()),
+            Err(e) if unsupported(&e) => {
+                // No RENAME_NOREPLACE here: the narrower check-then-rename.
+                if !matches_expect(&dir, name, &Expect::Absent) {
+                    return Err(changed().into());
+                }
+                dir.rename(&temp.name, name, Rename::Replace)
+                    .map_err(io_err("rename the temp file over", target))?;
+                temp.armed = false;
+            }
+            Err(e) => return Err(io_err("rename the temp file over", target)(e).into()),
+        },
+        Expect::Bytes(before) => {
+            exchange_checked(&dir, &mut temp, name, target, before)?;
         }
-        .into());
+        Expect::Any => {
+            dir.rename(&temp.name, name, Rename::Replace)
+                .map_err(io_err("rename the temp file over", target))?;
+            temp.armed = false;
+        }
     }
-    fs::rename(&temp_path, target).map_err(io_err("rename the temp file over", target))?;
-    temp.armed = false;
-    sync_dir(dir).map_err(|error| WriteFailure {
-        error,
-        renamed: true,
-    })
+    dir.sync()
+        .map_err(io_err("sync the directory", dir.path()))
+        .map_err(|error| WriteFailure {
+            error,
+            renamed: true,
+        })
 }
 
-/// Removes a file the apply created, and its directory entry durably.
+/// `renameat2` flags this file system (EINVAL) or kernel (ENOSYS, before Linux 3.15) lacks.
+fn unsupported(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(nix::libc::EINVAL | nix::libc::ENOSYS)
+    )
+}
+
+/// Swaps the temp file with the target, checks that what came out is `before`, and swaps back
+/// (refusing) if not. On success the old file, now under the temp name, is removed.
+fn exchange_checked(
+    dir: &Dir,
+    temp: &mut TempFile<'_>,
+    name: &OsStr,
+    target: &Path,
+    before: &[u8],
+) -> Result<(), ApplyError> {
+    let changed = || ApplyError::ChangedSinceRead {
+        path: target.to_path_buf(),
+    };
+    match dir.rename(&temp.name, name, Rename::Exchange) {
+        Ok(()) => {}
+        // Nothing there to exchange with: not the file the plan was based on.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(changed()),
+        Err(e) if unsupported(&e) => {
+            // No RENAME_EXCHANGE on this file system or kernel: the narrower check-then-rename.
+            if !matches_expect(dir, name, &Expect::Bytes(before)) {
+                return Err(changed());
+            }
+            dir.rename(&temp.name, name, Rename::Replace)
+                .map_err(io_err("rename the temp file over", target))?;
+            temp.armed = false;
+            return Ok(());
+        }
+        Err(e) => return Err(io_err("exchange the temp file with", target)(e)),
+    }
+    // The temp name now holds the file that was the target a moment ago (maybe a link or a
+    // directory someone put there: `read` does not follow or read those).
+    if matches_expect(dir, &temp.name, &Expect::Bytes(before)) {
+        // The old file is in the backup; the temp name is ours to remove.
+        let _ = dir.unlink(&temp.name);
+        temp.armed = false;
+        return Ok(());
+    }
+    // Someone replaced the target since it was read: put their file back, drop ours.
+    match dir.rename(&temp.name, name, Rename::Exchange) {
+        Ok(()) => Err(changed()),
+        Err(e) => {
+            // Their file is under the temp name: keep it (disarm) and say where it is.
+            temp.armed = false;
+            Err(io_err(
+                "swap back the file another writer had put at",
+                target,
+            )(io::Error::other(format!(
+                "{e}; their version is at `{}`",
+                dir.join(&temp.name).display()
+            ))))
+        }
+    }
+}
+
+/// Removes a file the apply created (never through a link), and its directory entry durably.
 pub(super) fn remove_created(target: &Path) -> Result<(), ApplyError> {
-    match fs::remove_file(target) {
+    let (dir_path, name) = split(target)?;
+    let dir = Dir::open(dir_path)?;
+    match dir.unlink(name) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(io_err("remove", target)(e)),
     }
-    match target.parent() {
-        Some(dir) => sync_dir(dir),
-        None => Ok(()),
-    }
+    dir.sync().map_err(io_err("sync the directory", dir.path()))
 }
 
 /// Removes directories the apply created, innermost first, while they are empty. A directory
-/// someone has put files into since is left alone.
+/// someone has put files into since is left alone; a link is never followed.
 pub(super) fn remove_created_dirs(dirs: &[PathBuf]) {
-    for dir in dirs.iter().rev() {
-        if fs::remove_dir(dir).is_err() {
-            // Not empty or already gone: its parents cannot be empty-and-ours either way.
+    for path in dirs.iter().rev() {
+        let Ok((parent, name)) = split(path) else {
             continue;
-        }
-        if let Some(parent) = dir.parent() {
-            let _ = sync_dir(parent);
+        };
+        let Ok(dir) = Dir::open(parent) else {
+            continue;
+        };
+        // Not empty, not a directory or already gone: its parents cannot be empty-and-ours.
+        if dir.rmdir(name).is_ok() {
+            let _ = dir.sync();
         }
     }
 }
 
 pub(super) fn create_missing_dirs(dirs: &[PathBuf]) -> Result<(), ApplyError> {
-    for dir in dirs {
-        match DirBuilder::new().create(dir) {
+    for path in dirs {
+        let (parent, name) = split(path)?;
+        let dir = Dir::open(parent)?;
+        match dir.mkdir(name, 0o755) {
             Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => {}
-            Err(e) => return Err(io_err("create the directory", dir)(e)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                // Someone made it meanwhile: fine if it is a real directory (opened, not followed).
+                dir.sub(name)?;
+            }
+            Err(e) => return Err(io_err("create the directory", path)(e)),
         }
-        if let Some(parent) = dir.parent() {
-            sync_dir(parent)?;
-        }
+        dir.sync().map_err(io_err("sync the directory", parent))?;
     }
     Ok(())
 }
@@ -299,8 +439,103 @@ mod tests {
         let a = h.root.join("etc/a.conf");
         put(&a, b"a\n", 0o644);
         fs::write(h.root.join("etc/.a.conf.apim-tune.tmp"), b"half").unwrap();
+        fs::write(h.root.join("etc/.a.conf.apim-tune-tmp.1"), b"half").unwrap();
         apply(&[change(&a, Some(b"a\n"), b"b\n")], &h.opts).unwrap();
         assert_eq!(fs::read(&a).unwrap(), b"b\n");
         assert!(temp_files(&h.root).is_empty());
+    }
+
+    #[test]
+    fn a_file_replaced_after_the_check_is_swapped_back_not_lost() {
+        // As if a writer renamed its version over the target after the plan's check: the
+        // exchange brings out a file that is not the plan's `before`, so theirs goes back.
+        let h = host();
+        let a = h.root.join("etc/a.conf");
+        put(&a, b"theirs\n", 0o640);
+        let owner = Ownership {
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            chown: false,
+        };
+        let err = replace_atomically(&a, b"ours\n", &owner, Expect::Bytes(b"old\n"), None)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err.error, ApplyError::ChangedSinceRead { .. }),
+            "{:?}",
+            err.error
+        );
+        assert_eq!(fs::read(&a).unwrap(), b"theirs\n");
+        assert_eq!(mode_of(&a), 0o640);
+        assert!(temp_files(&h.root).is_empty());
+
+        // A link put in the target's place is swapped back too, never read through.
+        fs::remove_file(&a).unwrap();
+        put(&h.outside.join("x"), b"old\n", 0o644);
+        symlink(h.outside.join("x"), &a).unwrap();
+        let err = replace_atomically(&a, b"ours\n", &owner, Expect::Bytes(b"old\n"), None)
+            .err()
+            .unwrap();
+        assert!(matches!(err.error, ApplyError::ChangedSinceRead { .. }));
+        assert!(fs::symlink_metadata(&a).unwrap().file_type().is_symlink());
+        assert_eq!(fs::read(h.outside.join("x")).unwrap(), b"old\n");
+
+        // A new file that appeared meanwhile is not overwritten (RENAME_NOREPLACE).
+        let b = h.root.join("etc/b.conf");
+        put(&b, b"theirs\n", 0o644);
+        let err = replace_atomically(&b, b"ours\n", &owner, Expect::Absent, None)
+            .err()
+            .unwrap();
+        assert!(matches!(err.error, ApplyError::ChangedSinceRead { .. }));
+        assert_eq!(fs::read(&b).unwrap(), b"theirs\n");
+        assert!(temp_files(&h.root).is_empty());
+    }
+
+    #[test]
+    fn temp_names_are_recognised_and_nothing_else() {
+        let name = temp_name(OsStr::new("deployment.toml"));
+        assert!(
+            name.to_string_lossy()
+                .starts_with(".deployment.toml.apim-tune-tmp.")
+        );
+        assert!(is_temp_name(&name));
+        assert!(is_temp_name(OsStr::new(".a.conf.apim-tune.tmp")));
+        for other in [
+            "a.conf",
+            ".apim-tune-tmp.1",
+            ".a.conf.apim-tune-tmp.",
+            ".a.conf.apim-tune-tmp.12x",
+            "a.conf.apim-tune-tmp.12",
+            ".apim-tune.tmp",
+        ] {
+            assert!(!is_temp_name(OsStr::new(other)), "{other}");
+        }
+    }
+
+    #[test]
+    fn a_directory_in_the_path_replaced_by_a_link_is_refused() {
+        let h = host();
+        let a = h.root.join("etc/app/a.conf");
+        put(&a, b"a\n", 0o644);
+        put(&h.outside.join("a.conf"), b"a\n", 0o644);
+        fs::rename(h.root.join("etc/app"), h.root.join("etc/app.real")).unwrap();
+        symlink(&h.outside, h.root.join("etc/app")).unwrap();
+        let owner = Ownership {
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            chown: false,
+        };
+        let err = replace_atomically(&a, b"b\n", &owner, Expect::Bytes(b"a\n"), None)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err.error, ApplyError::SymlinkInPath { ref path } if *path == h.root.join("etc/app")),
+            "{:?}",
+            err.error
+        );
+        assert_eq!(walk(&h.outside), vec![h.outside.join("a.conf")]);
+        assert_eq!(fs::read(h.outside.join("a.conf")).unwrap(), b"a\n");
     }
 }

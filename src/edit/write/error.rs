@@ -6,13 +6,19 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
-    #[error("another apim-tune run (pid {pid}) holds the lock `{}`", lock.display())]
-    Locked { pid: u32, lock: PathBuf },
     #[error(
-        "the lock `{}` holds no process id; remove it if no apim-tune run is active",
+        "another apim-tune apply or rollback{} holds the lock `{}` on this root; wait for it to finish (the lock ends with that process)",
+        pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
         lock.display()
     )]
-    LockUnreadable { lock: PathBuf },
+    Locked { pid: Option<u32>, lock: PathBuf },
+    #[error(
+        "`{}` is a symbolic link; apim-tune does not follow links where it writes (pass the real path)",
+        path.display()
+    )]
+    SymlinkInPath { path: PathBuf },
+    #[error("the manifest `{}` is not valid: {reason}", path.display())]
+    InvalidManifest { path: PathBuf, reason: String },
     #[error("`{}` changed since it was read; run the audit again", path.display())]
     ChangedSinceRead { path: PathBuf },
     #[error(

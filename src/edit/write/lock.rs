@@ -1,84 +1,71 @@
-//! The lock that lets one apply or rollback run at a time: `<backup_dir>/.lock`, created with
-//! `O_EXCL` and holding the pid of the run that owns it; a lock whose process is gone is taken
-//! over. Must not: remove a lock a live process holds, or one whose pid it cannot read.
+//! The lock that lets one apply or rollback run at a time on a root: an exclusive `flock` on
+//! `<root>/var/lib/apim-tune/lock`.
+//!
+//! Why there: the lock belongs to the root being changed, not to the backups, so two applies
+//! with different `--backup-dir` still exclude each other; `var/lib/<program>` is where a
+//! program's state lives on a Linux host. Why `flock`: the kernel releases it when the process
+//! ends, however it ends, so there is no stale lock to take over and no pid to misjudge. The
+//! file itself is never removed (removing a flocked file lets a third run lock a new inode while
+//! a second still waits on the old one); its content, the holder's pid, is only for the message.
+//! It is owner-only (0600): a file others can open is a file others can `flock`, and so block
+//! every apply. The path to it is opened without following symlinks (see `fsat`).
+//!
+//! Must not: wait (a second run is told at once), or tell anyone to remove the lock.
 
 use super::ApplyError;
 use super::error::io_err;
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use super::fsat::Dir;
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-/// Lock file inside the backup directory; holds the pid of the run that owns it.
-pub(super) const LOCK_FILE: &str = ".lock";
+/// Directory of the lock, relative to the root.
+pub(super) const LOCK_DIR: &str = "var/lib/apim-tune";
+/// The lock file's name inside [`LOCK_DIR`].
+pub(super) const LOCK_FILE: &str = "lock";
+const LOCK_DIR_MODE: u32 = 0o700;
+const LOCK_FILE_MODE: u32 = 0o600;
 
-/// Holds `<backup_dir>/.lock` for one apply or rollback and removes it when dropped, so every
-/// exit path (including `?` and panics) releases it.
+/// Holds the lock until dropped; the kernel drops it too if the process dies.
 pub(super) struct LockGuard {
-    path: PathBuf,
+    _lock: Flock<File>,
 }
 
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        // Nothing to report to on drop; a lock left behind is taken over as stale next time.
-        let _ = fs::remove_file(&self.path);
-    }
+/// Where the lock of `root` is.
+pub(super) fn lock_path(root: &Path) -> PathBuf {
+    root.join(LOCK_DIR).join(LOCK_FILE)
 }
 
-pub(super) fn take_lock(backup_dir: &Path) -> Result<LockGuard, ApplyError> {
-    let path = backup_dir.join(LOCK_FILE);
-    // The second and third tries follow the removal of a stale lock.
-    for _ in 0..3 {
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&path)
-        {
-            Ok(mut file) => {
-                // The guard exists from here on, so a failed write still removes the file.
-                let guard = LockGuard { path: path.clone() };
-                writeln!(file, "{}", std::process::id())
-                    .and_then(|()| file.sync_all())
-                    .map_err(io_err("write the lock", &path))?;
-                return Ok(guard);
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                let text = match fs::read_to_string(&path) {
-                    Ok(text) => text,
-                    // Released between our create and our read: try again.
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(io_err("read the lock", &path)(e)),
-                };
-                // An empty or garbled lock may be a run that has created the file but not yet
-                // written its pid: never take it over.
-                let pid = match text.trim().parse::<u32>() {
-                    Ok(pid) if pid > 0 => pid,
-                    _ => return Err(ApplyError::LockUnreadable { lock: path }),
-                };
-                if pid_alive(pid) {
-                    return Err(ApplyError::Locked { pid, lock: path });
-                }
-                // The run that held it died without releasing it. Two runs that both see the
-                // same stale lock could race here; the create_new above still lets only one of
-                // them win each round, which is enough for an admin tool run by hand.
-                match fs::remove_file(&path) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(io_err("remove the stale lock", &path)(e)),
-                }
-            }
-            Err(e) => return Err(io_err("create the lock", &path)(e)),
+pub(super) fn take_lock(root: &Path) -> Result<LockGuard, ApplyError> {
+    let path = lock_path(root);
+    let dir = Dir::open_or_create(&root.join(LOCK_DIR), LOCK_DIR_MODE)?;
+    let file = dir
+        .open_rw(OsStr::new(LOCK_FILE), LOCK_FILE_MODE)
+        .map_err(io_err("open the lock", &path))?;
+    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(mut lock) => {
+            // For the message another run shows; a failure here does not weaken the lock.
+            let _ = lock
+                .set_len(0)
+                .and_then(|()| lock.rewind())
+                .and_then(|()| writeln!(lock, "{}", std::process::id()));
+            Ok(LockGuard { _lock: lock })
         }
+        Err((mut file, Errno::EWOULDBLOCK)) => {
+            let mut text = String::new();
+            let pid = file
+                .read_to_string(&mut text)
+                .ok()
+                .and_then(|_| text.trim().parse::<u32>().ok());
+            Err(ApplyError::Locked { pid, lock: path })
+        }
+        Err((_, e)) => Err(io_err("lock", &path)(std::io::Error::from_raw_os_error(
+            e as i32,
+        ))),
     }
-    Err(io_err("take the lock", &path)(io::Error::other(
-        "the lock kept reappearing",
-    )))
-}
-
-/// A pid is alive while `/proc/<pid>` exists (Linux only, like the rest of the tool).
-fn pid_alive(pid: u32) -> bool {
-    Path::new("/proc").join(pid.to_string()).exists()
 }
 
 #[cfg(test)]
@@ -87,61 +74,52 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_lock_held_by_a_live_process_stops_apply_and_rollback() {
+    fn a_held_lock_stops_apply_and_rollback_and_is_not_removed() {
         let h = host();
         let a = h.root.join("etc/a.conf");
         put(&a, b"a\n", 0o644);
-        fs::create_dir_all(&h.opts.backup_dir).unwrap();
-        let me = std::process::id();
-        fs::write(lock_path(&h), format!("{me}\n")).unwrap();
+        let held = take_lock(&h.root).unwrap();
         let err = apply(&[change(&a, Some(b"a\n"), b"b\n")], &h.opts).unwrap_err();
+        let me = std::process::id();
         assert!(
-            matches!(err, ApplyError::Locked { pid, .. } if pid == me),
+            matches!(err, ApplyError::Locked { pid: Some(pid), .. } if pid == me),
             "{err:?}"
         );
+        assert!(!err.to_string().contains("remove"), "{err}");
         assert_eq!(fs::read(&a).unwrap(), b"a\n");
-        let err = rollback(&h.opts.backup_dir, None, false, &h.opts.allowed, "t").unwrap_err();
+        let err = rb(&h, None, false, "t").unwrap_err();
         assert!(matches!(err, ApplyError::Locked { .. }), "{err:?}");
-        // Someone else's lock is not ours to remove.
-        assert!(lock_path(&h).exists());
-
-        fs::write(lock_path(&h), b"").unwrap();
-        let err = apply(&[change(&a, Some(b"a\n"), b"b\n")], &h.opts).unwrap_err();
-        assert!(matches!(err, ApplyError::LockUnreadable { .. }), "{err:?}");
-    }
-
-    #[test]
-    fn a_stale_lock_is_taken_over() {
-        let h = host();
-        let a = h.root.join("etc/a.conf");
-        put(&a, b"a\n", 0o644);
-        fs::create_dir_all(&h.opts.backup_dir).unwrap();
-        fs::write(lock_path(&h), b"999999999\n").unwrap();
+        // Another backup directory is the same root: still excluded.
+        let mut other = h.opts.clone();
+        other.backup_dir = h.root.join("srv/other-backups");
+        let err = apply(&[change(&a, Some(b"a\n"), b"b\n")], &other).unwrap_err();
+        assert!(matches!(err, ApplyError::Locked { .. }), "{err:?}");
+        drop(held);
         apply(&[change(&a, Some(b"a\n"), b"b\n")], &h.opts).unwrap();
         assert_eq!(fs::read(&a).unwrap(), b"b\n");
-        assert!(!lock_path(&h).exists());
+        assert_eq!(mode_of(&lock_path(&h.root)), 0o600);
     }
 
     #[test]
-    fn the_lock_is_released_on_success_and_on_error() {
+    fn a_lock_file_left_by_a_dead_run_does_not_block() {
         let h = host();
         let a = h.root.join("etc/a.conf");
         put(&a, b"a\n", 0o644);
+        put(&lock_path(&h.root), b"999999999\n", 0o600);
         apply(&[change(&a, Some(b"a\n"), b"b\n")], &h.opts).unwrap();
-        assert!(!lock_path(&h).exists());
-        apply(&[change(&a, Some(b"stale\n"), b"c\n")], &h.opts).unwrap_err();
-        assert!(!lock_path(&h).exists());
-        let mut failing = h.opts.clone();
-        failing.failpoint = Some("after-temp-write".to_string());
-        let err = apply(&[change(&a, Some(b"b\n"), b"c\n")], &failing).unwrap_err();
-        assert!(matches!(err, ApplyError::RolledBack { .. }));
-        assert!(!lock_path(&h).exists());
-        let err = rollback(&h.opts.backup_dir, None, false, &h.opts.allowed, "t").unwrap_err();
-        assert!(
-            matches!(err, ApplyError::AlreadyRolledBack { .. }),
-            "{err:?}"
-        );
-        assert!(!lock_path(&h).exists());
-        assert!(h.opts.backup_dir.is_dir());
+        assert_eq!(fs::read(&a).unwrap(), b"b\n");
+    }
+
+    #[test]
+    fn a_symlinked_lock_directory_is_refused() {
+        let h = host();
+        fs::create_dir_all(h.root.join("var")).unwrap();
+        symlink(&h.outside, h.root.join("var/lib")).unwrap();
+        let a = h.root.join("etc/a.conf");
+        put(&a, b"a\n", 0o644);
+        let err = apply(&[change(&a, Some(b"a\n"), b"b\n")], &h.opts).unwrap_err();
+        assert!(matches!(err, ApplyError::SymlinkInPath { .. }), "{err:?}");
+        assert!(walk(&h.outside).is_empty());
+        assert_eq!(fs::read(&a).unwrap(), b"a\n");
     }
 }

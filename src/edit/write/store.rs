@@ -3,17 +3,18 @@
 //! and listing them.
 //!
 //! Owner-only throughout (0700 folders, 0600 files): backups may hold secrets (deployment.toml
-//! has passwords). Must not: overwrite or delete anything in a folder once written, or trust a
-//! saved original whose checksum does not match its manifest.
+//! has passwords). Every step goes through directories opened without following symlinks
+//! (`fsat`): a backup directory that is (or lies below) a link is refused, and a link planted
+//! in a folder (`rolled-back`, `manifest.json`, a saved original) is neither read nor written
+//! through. Must not: overwrite or delete anything in a folder once written, or trust a saved
+//! original whose checksum does not match its manifest.
 
-use super::atomic::sync_dir;
 use super::error::io_err;
+use super::fsat::{Dir, is_dir};
 use super::{ApplyError, BackupSummary, Manifest, ManifestEntry};
 use sha2::{Digest, Sha256};
 use std::ffi::OsStr;
-use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 
 pub(super) const MANIFEST_FILE: &str = "manifest.json";
@@ -40,23 +41,27 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     out
 }
 
-/// Creates the backup directory (owner-only) when missing.
-pub(super) fn ensure_backup_dir(backup_dir: &Path) -> Result<(), ApplyError> {
-    if backup_dir.is_dir() {
-        return Ok(());
-    }
-    if let Some(parent) = backup_dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent).map_err(io_err("create the directory", parent))?;
-    }
-    match DirBuilder::new().mode(PRIVATE_DIR_MODE).create(backup_dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && backup_dir.is_dir() => Ok(()),
-        Err(e) => Err(io_err("create the backup directory", backup_dir)(e)),
+/// `backup_dir` made absolute (a relative one is taken from the current directory).
+fn absolute(backup_dir: &Path) -> Result<PathBuf, ApplyError> {
+    std::path::absolute(backup_dir).map_err(io_err("resolve", backup_dir))
+}
+
+/// Opens the backup directory without following links, creating it (owner-only) when missing.
+pub(super) fn open_backup_dir(backup_dir: &Path) -> Result<Dir, ApplyError> {
+    Dir::open_or_create(&absolute(backup_dir)?, PRIVATE_DIR_MODE)
+}
+
+/// Opens an existing backup directory without following links; `None` when it is missing.
+pub(super) fn open_existing_backup_dir(backup_dir: &Path) -> Result<Option<Dir>, ApplyError> {
+    match Dir::open(&absolute(backup_dir)?) {
+        Ok(dir) => Ok(Some(dir)),
+        Err(ApplyError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
-/// A folder name we create or accept: one plain component, not hidden (hidden entries such as
-/// the lock are not backups).
+/// A folder name we create or accept: one plain component, not hidden (hidden entries are not
+/// backups).
 pub(super) fn valid_id(id: &str) -> bool {
     let mut components = Path::new(id).components();
     matches!(
@@ -69,18 +74,17 @@ pub(super) fn valid_id(id: &str) -> bool {
 /// An apply folder being filled, before its manifest makes it a backup.
 pub(super) struct NewFolder {
     pub(super) id: String,
-    pub(super) dir: PathBuf,
-    files_dir: PathBuf,
+    pub(super) dir: Dir,
+    files_dir: Dir,
 }
 
 /// Creates `<backup_dir>/<now>` (or `<now>-2` …) and its `files/`, both owner-only.
-pub(super) fn create_folder(backup_dir: &Path, now: &str) -> Result<NewFolder, ApplyError> {
+pub(super) fn create_folder(backup_dir: &Dir, now: &str) -> Result<NewFolder, ApplyError> {
     let (id, dir) = create_apply_dir(backup_dir, now)?;
-    let files_dir = dir.join(FILES_DIR);
-    DirBuilder::new()
-        .mode(PRIVATE_DIR_MODE)
-        .create(&files_dir)
-        .map_err(io_err("create the backup folder", &files_dir))?;
+    let files = OsStr::new(FILES_DIR);
+    dir.mkdir(files, PRIVATE_DIR_MODE)
+        .map_err(io_err("create the backup folder", &dir.join(files)))?;
+    let files_dir = dir.sub(files)?;
     Ok(NewFolder { id, dir, files_dir })
 }
 
@@ -95,29 +99,33 @@ impl NewFolder {
     ) -> Result<String, ApplyError> {
         let name = real.file_name().unwrap_or(OsStr::new("file"));
         let backup = format!("{}-{}", index + 1, name.to_string_lossy());
-        write_private(&self.files_dir.join(&backup), bytes)?;
+        write_private(&self.files_dir, &backup, bytes)?;
         Ok(backup)
     }
 
     /// Writes the manifest once every original is saved, and syncs the folders up to
     /// `backup_dir`, so the backup is durable before the first target is touched.
-    pub(super) fn seal(&self, manifest: &Manifest, backup_dir: &Path) -> Result<(), ApplyError> {
-        sync_dir(&self.files_dir)?;
-        let manifest_path = self.dir.join(MANIFEST_FILE);
+    pub(super) fn seal(&self, manifest: &Manifest, backup_dir: &Dir) -> Result<(), ApplyError> {
+        sync(&self.files_dir)?;
+        let manifest_path = self.dir.join(OsStr::new(MANIFEST_FILE));
         let mut json =
             serde_json::to_vec_pretty(manifest).map_err(|source| ApplyError::Manifest {
                 path: manifest_path.clone(),
                 source,
             })?;
         json.push(b'\n');
-        write_private(&manifest_path, &json)?;
-        sync_dir(&self.dir)?;
-        sync_dir(backup_dir)
+        write_private(&self.dir, MANIFEST_FILE, &json)?;
+        sync(&self.dir)?;
+        sync(backup_dir)
     }
 }
 
+fn sync(dir: &Dir) -> Result<(), ApplyError> {
+    dir.sync().map_err(io_err("sync the directory", dir.path()))
+}
+
 /// Creates `<backup_dir>/<now>` (or `<now>-2`, `-3` …) owner-only and returns its id.
-fn create_apply_dir(backup_dir: &Path, now: &str) -> Result<(String, PathBuf), ApplyError> {
+fn create_apply_dir(backup_dir: &Dir, now: &str) -> Result<(String, Dir), ApplyError> {
     if !valid_id(now) {
         return Err(ApplyError::InvalidId(now.to_string()));
     }
@@ -127,39 +135,65 @@ fn create_apply_dir(backup_dir: &Path, now: &str) -> Result<(String, PathBuf), A
         } else {
             format!("{now}-{n}")
         };
-        let dir = backup_dir.join(&id);
-        match DirBuilder::new().mode(PRIVATE_DIR_MODE).create(&dir) {
-            Ok(()) => return Ok((id, dir)),
+        match backup_dir.mkdir(OsStr::new(&id), PRIVATE_DIR_MODE) {
+            Ok(()) => {
+                let dir = backup_dir.sub(OsStr::new(&id))?;
+                return Ok((id, dir));
+            }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(io_err("create the backup folder", &dir)(e)),
+            Err(e) => {
+                return Err(io_err(
+                    "create the backup folder",
+                    &backup_dir.join(OsStr::new(&id)),
+                )(e));
+            }
         }
     }
     Err(ApplyError::InvalidId(now.to_string()))
 }
 
-/// Writes a new file in a backup folder (never overwriting) and syncs it.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ApplyError> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(PRIVATE_FILE_MODE)
-        .open(path)
-        .map_err(io_err("create", path))?;
+/// Writes a new file in a backup folder (never overwriting, never through a link) and syncs it.
+fn write_private(dir: &Dir, name: &str, bytes: &[u8]) -> Result<(), ApplyError> {
+    let path = dir.join(OsStr::new(name));
+    let mut file = dir
+        .create_new(OsStr::new(name), PRIVATE_FILE_MODE)
+        .map_err(io_err("create", &path))?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
-        .map_err(io_err("write", path))
+        .map_err(io_err("write", &path))
 }
 
-pub(super) fn load_manifest(dir: &Path) -> Result<Manifest, ApplyError> {
-    let path = dir.join(MANIFEST_FILE);
-    let bytes = fs::read(&path).map_err(io_err("read", &path))?;
-    serde_json::from_slice(&bytes).map_err(|source| ApplyError::Manifest { path, source })
+/// Reads the regular file `name` of a folder, never through a link.
+fn read_in(dir: &Dir, name: &str) -> Result<Vec<u8>, ApplyError> {
+    let path = dir.join(OsStr::new(name));
+    match dir.read(OsStr::new(name)) {
+        Ok(Some(bytes)) => Ok(bytes),
+        Ok(None) => Err(io_err("read", &path)(io::ErrorKind::NotFound.into())),
+        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => {
+            Err(ApplyError::SymlinkInPath { path })
+        }
+        Err(e) => Err(io_err("read", &path)(e)),
+    }
 }
 
-pub(super) fn rolled_back_at(dir: &Path) -> Option<String> {
-    fs::read_to_string(dir.join(ROLLED_BACK_FILE))
-        .ok()
-        .map(|text| text.trim().to_string())
+pub(super) fn load_manifest(dir: &Dir) -> Result<Manifest, ApplyError> {
+    let bytes = read_in(dir, MANIFEST_FILE)?;
+    serde_json::from_slice(&bytes).map_err(|source| ApplyError::Manifest {
+        path: dir.join(OsStr::new(MANIFEST_FILE)),
+        source,
+    })
+}
+
+/// When the folder was rolled back, if it was. A `rolled-back` entry that is not a regular
+/// file (a planted link) is an error: neither "rolled back" nor "not rolled back" is known.
+pub(super) fn rolled_back_at(dir: &Dir) -> Result<Option<String>, ApplyError> {
+    match dir.read(OsStr::new(ROLLED_BACK_FILE)) {
+        Ok(Some(bytes)) => Ok(Some(String::from_utf8_lossy(&bytes).trim().to_string())),
+        Ok(None) => Ok(None),
+        Err(_) => Err(ApplyError::NotRegularFile {
+            path: dir.join(OsStr::new(ROLLED_BACK_FILE)),
+        }),
+    }
 }
 
 /// Order of applies made with the same `now`: `<now>`, `<now>-2`, … `<now>-10` (numerically).
@@ -174,73 +208,87 @@ fn suffix_rank(id: &str, created: &str) -> u64 {
 }
 
 /// The applies recorded in `backup_dir`, oldest first. Folders without a readable manifest are
-/// skipped: a crash while one was being made must not hide the others.
+/// skipped: a crash while one was being made must not hide the others. A backup directory that
+/// is (or lies below) a symlink is an error.
 pub fn list_backups(backup_dir: &Path) -> Result<Vec<BackupSummary>, ApplyError> {
-    let entries = match fs::read_dir(backup_dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io_err("list", backup_dir)(e)),
+    let Some(dir) = open_existing_backup_dir(backup_dir)? else {
+        return Ok(Vec::new());
     };
+    Ok(list_in(&dir)
+        .into_iter()
+        .map(|(summary, _)| summary)
+        .collect())
+}
+
+/// [`list_backups`] on an open backup directory, with each folder opened.
+pub(super) fn list_in(backup_dir: &Dir) -> Vec<(BackupSummary, Dir)> {
+    let names = backup_dir.names().unwrap_or_default();
     let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(io_err("list", backup_dir))?;
-        // file_type does not follow symlinks: a link planted here is not a backup of ours.
-        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
-            continue;
-        }
-        let Some(id) = entry.file_name().to_str().map(str::to_string) else {
+    for name in names {
+        let Some(id) = name.to_str().map(str::to_string) else {
             continue;
         };
         if !valid_id(&id) {
             continue;
         }
-        let dir = entry.path();
-        let Ok(manifest) = load_manifest(&dir) else {
+        // Not following links: a link planted here is not a backup of ours.
+        let is_folder = matches!(backup_dir.stat(&name), Ok(Some(st)) if is_dir(&st));
+        let Some(folder) = is_folder.then(|| backup_dir.sub(&name).ok()).flatten() else {
             continue;
         };
-        out.push(BackupSummary {
-            rolled_back: rolled_back_at(&dir),
-            id,
-            created: manifest.created,
-            files: manifest.files.len(),
-            dir,
-        });
+        let Ok(manifest) = load_manifest(&folder) else {
+            continue;
+        };
+        let rolled_back = match rolled_back_at(&folder) {
+            Ok(when) => when,
+            Err(_) => Some("(unknown: its `rolled-back` marker is not a regular file)".into()),
+        };
+        out.push((
+            BackupSummary {
+                rolled_back,
+                id,
+                created: manifest.created,
+                files: manifest.files.len(),
+                dir: folder.path().to_path_buf(),
+            },
+            folder,
+        ));
     }
-    out.sort_by(|a, b| {
+    out.sort_by(|(a, _), (b, _)| {
         (&a.created, suffix_rank(&a.id, &a.created), &a.id).cmp(&(
             &b.created,
             suffix_rank(&b.id, &b.created),
             &b.id,
         ))
     });
-    Ok(out)
+    out
 }
 
 /// Reads a saved original and checks it against the manifest before it is trusted.
-pub(super) fn read_backup(dir: &Path, entry: &ManifestEntry) -> Result<Vec<u8>, ApplyError> {
+pub(super) fn read_backup(dir: &Dir, entry: &ManifestEntry) -> Result<Vec<u8>, ApplyError> {
     let name = entry.backup.as_deref().unwrap_or_default();
-    let path = dir.join(FILES_DIR).join(name);
+    let path = dir.join(OsStr::new(FILES_DIR)).join(name);
     if !valid_id(name) {
         return Err(ApplyError::BackupCorrupt { path });
     }
-    let bytes = fs::read(&path).map_err(io_err("read", &path))?;
+    let files = dir.sub(OsStr::new(FILES_DIR))?;
+    let bytes = read_in(&files, name)?;
     if entry.sha256_before.as_deref() != Some(sha256_hex(&bytes).as_str()) {
         return Err(ApplyError::BackupCorrupt { path });
     }
     Ok(bytes)
 }
 
-/// Writes the `rolled-back` marker (the time, and why) into an apply folder.
-pub(super) fn mark_rolled_back(dir: &Path, text: &str) -> Result<(), ApplyError> {
-    let marker = dir.join(ROLLED_BACK_FILE);
-    fs::write(&marker, format!("{text}\n"))
-        .and_then(|()| File::open(&marker)?.sync_all())
-        .map_err(io_err("write", &marker))?;
-    sync_dir(dir)
+/// Writes the `rolled-back` marker (the time, and why) into an apply folder: a new file, so a
+/// link planted under that name is refused rather than written through.
+pub(super) fn mark_rolled_back(dir: &Dir, text: &str) -> Result<(), ApplyError> {
+    write_private(dir, ROLLED_BACK_FILE, format!("{text}\n").as_bytes())?;
+    sync(dir)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::fsat;
     use super::super::testkit::*;
     use super::*;
 
@@ -273,7 +321,7 @@ mod tests {
 
         assert_eq!(record.id, NOW);
         assert_eq!(record.dir, h.opts.backup_dir.join(NOW));
-        let on_disk = load_manifest(&record.dir).unwrap();
+        let on_disk = load_manifest(&fsat::Dir::open(&record.dir).unwrap()).unwrap();
         assert_eq!(on_disk, record.manifest);
         assert_eq!(on_disk.tool_version, TOOL_VERSION);
         let entry = &on_disk.files[1];
@@ -298,7 +346,6 @@ mod tests {
         assert_eq!(mode_of(&record.dir.join("files/1-sysctl.conf")), 0o600);
         assert_eq!(mode_of(&record.dir.join(MANIFEST_FILE)), 0o600);
         assert!(temp_files(&h.root).is_empty());
-        assert!(!lock_path(&h).exists());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Test fixtures shared by the writer's parts: a fake host with an allowed root and a place
 //! outside it, and helpers to put files there and look at what an apply left behind.
 
-pub(super) use super::lock::LOCK_FILE;
+pub(super) use super::ApplyError;
 pub(super) use super::store::{MANIFEST_FILE, ROLLED_BACK_FILE};
 pub(super) use super::{ApplyOptions, FileChange, apply, list_backups, rollback};
 pub(super) use std::fs::{self, Permissions};
@@ -27,6 +27,7 @@ pub(super) fn host() -> Host {
     fs::create_dir_all(root.join("etc")).unwrap();
     fs::create_dir_all(&outside).unwrap();
     let opts = ApplyOptions {
+        root: root.clone(),
         backup_dir: root.join("var/backups/apim-tune"),
         allowed: vec![root.clone()],
         now: NOW.to_string(),
@@ -52,6 +53,7 @@ pub(super) fn change(path: &Path, before: Option<&[u8]>, after: &[u8]) -> FileCh
         display: path.file_name().unwrap().to_string_lossy().into_owned(),
         before: before.map(<[u8]>::to_vec),
         after: after.to_vec(),
+        secret: false,
     }
 }
 
@@ -77,7 +79,7 @@ pub(super) fn walk(dir: &Path) -> Vec<PathBuf> {
 pub(super) fn temp_files(dir: &Path) -> Vec<PathBuf> {
     walk(dir)
         .into_iter()
-        .filter(|p| p.to_string_lossy().ends_with(".apim-tune.tmp"))
+        .filter(|p| p.file_name().is_some_and(super::atomic::is_temp_name))
         .collect()
 }
 
@@ -91,8 +93,16 @@ pub(super) fn apply_folders(h: &Host) -> Vec<PathBuf> {
     }
 }
 
-pub(super) fn lock_path(h: &Host) -> PathBuf {
-    h.opts.backup_dir.join(LOCK_FILE)
+/// `rollback` of `id` (or the newest) on `h`, recorded as rolled back at `now`.
+pub(super) fn rb(
+    h: &Host,
+    id: Option<&str>,
+    force: bool,
+    now: &str,
+) -> Result<super::RollbackReport, ApplyError> {
+    let mut opts = h.opts.clone();
+    opts.now = now.to_string();
+    rollback(&opts, id, force)
 }
 
 /// `etc/a.conf` and `etc/b.conf` applied from `a`/`b` to `a2`/`b2`, for the rollback tests.
