@@ -1,7 +1,19 @@
-//! Secrets never reach output: a `Secret` newtype, and redaction of credentials in URLs.
+//! Secrets never reach output. The tool's ONE secrets module:
+//! - one vocabulary of secret names, [`is_secret_key`], for deployment.toml keys, `-D` flags,
+//!   properties keys, XML element and attribute names (and `name="…"` attributes), environment
+//!   variables and URL parameters: a last segment containing `password`, `passwd`, `passphrase`
+//!   or `secret`; a last word `pass`, `pwd`, `pw`, `token`, `apikey`, `credential(s)`; a last
+//!   word `key` after `api`, `secret`, `private`, `access`, `signing`, `encryption`, `master`
+//!   or `hmac`. Not secrets: `token_cache`, `max_tokens`, `passthru_http`, `key_alias`…;
+//! - a `Secret` newtype that only ever prints `****`;
+//! - maskers for what parsers cannot mark: URLs ([`redact_url`], [`redact_connection_url`]),
+//!   free text and command lines ([`redact_text`], [`redact_args`]), one line of any config
+//!   format ([`redact_line`], used by `--diff` and the Markdown report), messages quoting text
+//!   that holds a secret ([`mask_quoted`], used by XML parse errors).
 //!
-//! Parsers mark secret values when they read them (datasource passwords, `password`/`secret`
-//! keys in deployment.toml); renderers can then only print `****`.
+//! Parsers mark secret values when they read them (datasource passwords, secret keys in
+//! deployment.toml); renderers can then only print `****`. A value named like a secret but
+//! holding `true`/`false` is not masked ([`holds_secret`]): `<RetainOldAccessToken>` is a flag.
 
 use serde::{Serialize, Serializer};
 use std::fmt;
@@ -72,7 +84,7 @@ const KEY_QUALIFIERS: [&str; 8] = [
     "hmac",
 ];
 
-/// Whether a name (a deployment.toml key, a `-D` flag without its `-D`, a properties key, an XML
+/// Whether a name (a deployment.toml key, a `-D` flag with or without its `-D`, a properties key, an XML
 /// element or attribute name, an environment variable, a URL parameter) names a secret.
 ///
 /// The ONE vocabulary of the tool. A name is split in segments at `.`, `/` and `:` (quotes
@@ -87,10 +99,22 @@ const KEY_QUALIFIERS: [&str; 8] = [
 /// `passthru_http`, `key_alias`, `key_manager`, `bypass`.
 pub fn is_secret_key(key: &str) -> bool {
     let key = key.trim();
+    // A JVM flag is named `-Dname` (`-Dsecret.key`, `-Dtoken`), a long option `--name`.
+    let key = match key.strip_prefix("-D") {
+        Some(name) if !name.is_empty() => name,
+        _ => key.trim_start_matches('-'),
+    };
     let last_start = key.rfind(['.', '/', ':']).map_or(0, |i| i + 1);
     let (prev, last) = key.split_at(last_start);
     let prev = prev.strip_suffix(['.', '/', ':']).unwrap_or(prev);
     is_secret_segments((!prev.is_empty()).then_some(prev), last)
+}
+
+/// Whether an XML attribute names its element as a secret: `name="KeyStorePass"` on
+/// `<parameter>`, `name="password"` on `<Property>`; the element's text and `value` attribute
+/// are then secrets.
+pub fn names_a_secret(attr_name: &str, attr_value: &str) -> bool {
+    matches!(attr_name, "name" | "key") && is_secret_key(attr_value)
 }
 
 /// [`is_secret_key`] on a name already split: `last` is its last segment (a TOML key segment may
@@ -216,7 +240,9 @@ fn name_byte(b: u8) -> bool {
 }
 
 /// Whether a value that is not quoted ends at this byte.
-fn ends_value(rest: &[u8], mode: Mode) -> bool {
+/// `in_url`: the parameter follows `?`, `&`, `;` (or their encodings), so its value may hold a
+/// space even in free text; a word of a command line (`-Ddb.pass=x -Xmx1g`) ends at one.
+fn ends_value(rest: &[u8], mode: Mode, in_url: bool) -> bool {
     let b = rest[0];
     if matches!(b, b'&' | b';' | b'\r' | b'\n') {
         return true;
@@ -228,7 +254,8 @@ fn ends_value(rest: &[u8], mode: Mode) -> bool {
     // `"`, `<` and a backtick cannot stand unencoded in a URL: they end the URL itself (in
     // JSON, XML or a message around it). A space can, in the value of a URL given alone.
     matches!(b, b'"' | b'<' | b'`')
-        || mode == Mode::Text && matches!(b, b' ' | b'\t' | b'\'' | b',')
+        || mode == Mode::Text && b == b'\''
+        || mode == Mode::Text && !in_url && matches!(b, b' ' | b'\t' | b',')
 }
 
 fn mask_parameters(s: &str, mode: Mode) -> String {
@@ -275,7 +302,13 @@ fn mask_parameters(s: &str, mode: Mode) -> String {
             }
             _ => {
                 let mut end = value_start;
-                while end < b.len() && !ends_value(&b[end..], mode) {
+                let before = &s.as_bytes()[..key_start];
+                let in_url = matches!(before.last(), Some(b'?' | b'&' | b';'))
+                    || before.len() >= 3
+                        && [b"%26", b"%3f", b"%3b"]
+                            .iter()
+                            .any(|c| before[before.len() - 3..].eq_ignore_ascii_case(*c));
+                while end < b.len() && !ends_value(&b[end..], mode, in_url) {
                     end += 1;
                 }
                 (value_start, end)
@@ -432,7 +465,7 @@ fn mask_xml(line: &str) -> String {
         let local = name.rsplit(':').next().unwrap_or(name);
         let named_secret = ["name", "key"]
             .iter()
-            .any(|a| attribute(attrs, a).is_some_and(|(s, e)| is_secret_key(&attrs[s..e])));
+            .any(|a| attribute(attrs, a).is_some_and(|(s, e)| names_a_secret(a, &attrs[s..e])));
         if !(named_secret || is_secret_key(local)) {
             continue;
         }
@@ -679,6 +712,10 @@ mod vocabulary_tests {
             "accessToken",
             "passphrase",
             "secret.key",
+            "-Dsecret.key",
+            "-Dtoken",
+            "-DapiKey",
+            "--db-password",
             "db.pass",
             "keystorePass",
             "truststorePass",

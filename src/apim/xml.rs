@@ -157,10 +157,10 @@ impl<'f> TreeBuilder<'f> {
     fn inside_secret(&self, offset: usize) -> bool {
         let open_secret = self.stack.iter().any(|o| {
             crate::redact::is_secret_key(&o.elem.name)
-                || o.elem.attrs.iter().any(|a| {
-                    matches!(a.name.as_str(), "name" | "key")
-                        && crate::redact::is_secret_key(&a.value)
-                })
+                || o.elem
+                    .attrs
+                    .iter()
+                    .any(|a| crate::redact::names_a_secret(&a.name, &a.value))
         });
         let text = &self.file.text;
         let mut at = offset.min(text.len());
