@@ -850,3 +850,54 @@ mod vocabulary_tests {
         assert_eq!(mask_quoted("odd `abc"), "odd `****");
     }
 }
+
+#[cfg(test)]
+mod property_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Every shape a secret takes on one line, with `{}` for the secret.
+    const LINES: [&str; 14] = [
+        "password = \"{}\"",
+        "auth_token = '{}'",
+        "api_key={}",
+        "http.proxyPass: {}",
+        "<KeyStorePass>{}</KeyStorePass>",
+        "<parameter name=\"token\">{}</parameter>",
+        "<Connector keystorePass=\"{}\" port=\"9443\"/>",
+        "<Property name=\"db.pass\" value=\"{}\"/>",
+        "java -Dsecret.key={} -Xmx1g",
+        "Environment=\"JAVA_OPTS=-Ddb.pass={}\" \"API_TOKEN={}\"",
+        "url = \"jdbc:mysql://h/db?user=a&password={}&ssl=true\"",
+        "url = \"jdbc:mysql://h/db?clientSecret={}\"",
+        "url = \"jdbc:postgresql://apim:{}@h:5432/db\"",
+        "<url>jdbc:oracle:thin:apim/{}@db:1521/APIM</url>",
+    ];
+
+    proptest! {
+        /// No generated secret survives [`redact_line`] in any of the shapes; the secret's
+        /// alphabet is what these places take unescaped (no quotes, `&`, `;`, `<`, spaces).
+        #[test]
+        fn a_secret_in_any_shape_is_masked(secret in "[A-Za-z0-9][A-Za-z0-9._~!*+/@:-]{3,30}") {
+            for shape in LINES {
+                let line = shape.replace("{}", &secret);
+                let shown = redact_line(&line);
+                prop_assert!(!shown.contains(&secret), "{line:?} shows as {shown:?}");
+            }
+        }
+
+        /// A URL given alone hides a password holding anything but its own separators.
+        #[test]
+        fn a_url_password_is_masked(secret in "[A-Za-z0-9][A-Za-z0-9 ._~!*+/@:'-]{3,30}") {
+            for shape in [
+                "jdbc:postgresql://db/am?user=a&password={}",
+                "jdbc:postgresql://db/am?pass={}&ssl=true",
+                "jdbc:postgresql://db/am?options=password%3D{}",
+            ] {
+                let url = shape.replace("{}", &secret);
+                let shown = redact_url(&url);
+                prop_assert!(!shown.contains(&secret), "{url:?} shows as {shown:?}");
+            }
+        }
+    }
+}
