@@ -278,29 +278,14 @@ fn value_holds_secret(value: &Value) -> bool {
     }
 }
 
-/// Whether a key segment names a secret: it contains `password` or `secret`, in any case.
+/// Whether a key segment names a secret, by the tool's one vocabulary
+/// ([`crate::redact::is_secret_key`]): `password`, `client_secret`, `auth_token`, `api_key`…
 pub fn is_secret_segment(segment: &str) -> bool {
-    // An ASCII segment lowercases byte by byte, so it is searched in place; others (rare) are
-    // lowercased the Unicode way first.
-    if segment.is_ascii() {
-        let bytes = segment.as_bytes();
-        let at = |i: usize, word: &[u8]| {
-            bytes
-                .get(i..i + word.len())
-                .is_some_and(|w| w.eq_ignore_ascii_case(word))
-        };
-        // Only where a `p` or an `s` stands (either case) can a word start.
-        return (0..bytes.len()).any(|i| match bytes[i] | 0x20 {
-            b'p' => at(i, b"password"),
-            b's' => at(i, b"secret"),
-            _ => false,
-        });
-    }
-    let lower = segment.to_lowercase();
-    lower.contains("password") || lower.contains("secret")
+    crate::redact::is_secret_segments(None, segment)
 }
 
-/// Whether a canonical key's last segment names a secret.
+/// Whether a canonical key names a secret: its last segment, read with the one before it
+/// (`secret.key`).
 pub fn is_secret_key(key: &str) -> bool {
     // Without quotes or blanks every way of splitting cuts at the dots: the last segment is what
     // follows the last one. This is the common case, and it needs no allocation.
@@ -308,12 +293,19 @@ pub fn is_secret_key(key: &str) -> bool {
         .bytes()
         .any(|b| matches!(b, b'\'' | b'"' | b' ' | b'\t'))
     {
-        let last = key.rfind('.').map_or(key, |dot| &key[dot + 1..]);
-        return is_secret_segment(last);
+        let (before, last) = match key.rfind('.') {
+            Some(dot) => (Some(&key[..dot]), &key[dot + 1..]),
+            None => (None, key),
+        };
+        return crate::redact::is_secret_segments(before, last);
     }
-    split_key(key)
-        .last()
-        .is_some_and(|segment| is_secret_segment(segment))
+    let segments = split_key(key);
+    match segments.split_last() {
+        Some((last, before)) => {
+            crate::redact::is_secret_segments(before.last().map(String::as_str), last)
+        }
+        None => false,
+    }
 }
 
 fn join(prefix: &str, segment: &str) -> String {
@@ -847,9 +839,9 @@ mod tests {
             );
             assert_eq!(normalize_key(key), split, "{key:?}");
             assert_eq!(normalize_owned_key(key.to_string()), split, "{key:?}");
-            let secret = split_key(key).last().is_some_and(|s| {
-                let lower = s.to_lowercase();
-                lower.contains("password") || lower.contains("secret")
+            let segments = split_key(key);
+            let secret = segments.split_last().is_some_and(|(last, before)| {
+                crate::redact::is_secret_segments(before.last().map(String::as_str), last)
             });
             assert_eq!(is_secret_key(key), secret, "{key:?}");
         }

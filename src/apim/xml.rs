@@ -145,10 +145,32 @@ impl<'f> TreeBuilder<'f> {
     }
 
     fn problem(&self, offset: usize, message: impl Into<String>) -> SourceProblem {
-        SourceProblem::unparseable(
-            self.file.location(Span::new(offset, offset)),
-            message.into(),
-        )
+        let mut message = message.into();
+        // Messages quote the text they choke on (`&ss;` of a password `p&ss;`): inside a
+        // secret element, or on a line holding a secret, nothing is quoted.
+        if self.inside_secret(offset) {
+            message = crate::redact::mask_quoted(&message);
+        }
+        SourceProblem::unparseable(self.file.location(Span::new(offset, offset)), message)
+    }
+
+    fn inside_secret(&self, offset: usize) -> bool {
+        let open_secret = self.stack.iter().any(|o| {
+            crate::redact::is_secret_key(&o.elem.name)
+                || o.elem
+                    .attrs
+                    .iter()
+                    .any(|a| crate::redact::names_a_secret(&a.name, &a.value))
+        });
+        let text = &self.file.text;
+        let mut at = offset.min(text.len());
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+        let line = text.get(line_start..line_end).unwrap_or("");
+        open_secret || crate::redact::redact_line(line) != line
     }
 
     fn run(mut self) -> Result<Element, SourceProblem> {

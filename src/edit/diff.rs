@@ -6,7 +6,7 @@
 //! with `patch`, and the renderer says so.
 
 use super::plan::{Plan, PlannedFile};
-use crate::redact::MASK;
+use crate::redact::{MASK, redact_line};
 use similar::TextDiff;
 
 /// Lines of context around each change, as `diff -u`.
@@ -56,25 +56,27 @@ fn file_diff(f: &PlannedFile) -> (String, usize) {
     mask(&text, &f.secrets)
 }
 
-/// Masks secrets in the body lines of a diff: known secret values, and the value part of any
-/// line whose key names a password or secret.
+/// Masks secrets in the body lines of a diff: known secret values (each line of a multi-line
+/// one too), and whatever [`redact_line`] recognises on the line itself (secret keys, XML
+/// elements and attributes, `-D` flags, URL credentials; the vocabulary is `crate::redact`'s).
 fn mask(diff: &str, secrets: &[String]) -> (String, usize) {
+    let values = known_values(secrets);
     let mut out = String::with_capacity(diff.len());
     let mut count = 0;
     for line in diff.split_inclusive('\n') {
         let is_body =
             !(line.starts_with("---") || line.starts_with("+++") || line.starts_with("@@"));
-        if !is_body {
+        if !is_body || line.len() < 2 {
             out.push_str(line);
             continue;
         }
-        let mut masked = line.to_string();
-        for s in secrets.iter().filter(|s| s.len() >= 3) {
+        // The first byte is the diff's own marker (`+`, `-`, ` `, `\`), not part of the file.
+        let (marker, body) = line.split_at(1);
+        let mut masked = body.to_string();
+        for s in &values {
             masked = masked.replace(s.as_str(), MASK);
         }
-        masked = mask_secret_assignment(&masked);
-        // Credentials inside JDBC and other URLs (`password=`, `user:pass@`, Oracle `u/p@`).
-        masked = crate::redact::redact_url(&masked);
+        let masked = format!("{marker}{}", redact_line(&masked));
         if masked != line {
             count += 1;
         }
@@ -83,34 +85,26 @@ fn mask(diff: &str, secrets: &[String]) -> (String, usize) {
     (out, count)
 }
 
-/// `password = "x"`, `key_password=x`, `<password>x</password>`: the value part masked.
-fn mask_secret_assignment(line: &str) -> String {
-    let lower = line.to_ascii_lowercase();
-    if !(lower.contains("password") || lower.contains("secret") || lower.contains("passwd")) {
-        return line.to_string();
-    }
-    // XML element text.
-    if let (Some(open_end), Some(close)) = (line.find('>'), line.rfind("</")) {
-        let tag = line[..open_end].to_ascii_lowercase();
-        if open_end < close && (tag.contains("pass") || tag.contains("secret")) {
-            return format!("{}{MASK}{}", &line[..=open_end], &line[close..]);
+/// The strings to mask for the secret values a parser found: the value, and each line of a
+/// multi-line one (a TOML `"""…"""` password shows in a diff one line at a time). Values under
+/// three characters are left to [`redact_line`]: replacing them everywhere would garble the diff.
+fn known_values(secrets: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in secrets {
+        let s = s.trim_matches(['"', '\'']);
+        for part in std::iter::once(s).chain(s.lines().map(str::trim)) {
+            let part = part.trim_end_matches('\\');
+            if part.chars().count() >= 3
+                && crate::redact::holds_secret(part)
+                && !out.iter().any(|o| o == part)
+            {
+                out.push(part.to_string());
+            }
         }
     }
-    // key = value / key=value / key: value
-    if let Some(eq) = line.find(['=', ':']) {
-        let key = &lower[..eq];
-        if key.contains("password") || key.contains("secret") || key.contains("passwd") {
-            let eol = if line.ends_with("\r\n") {
-                "\r\n"
-            } else if line.ends_with('\n') {
-                "\n"
-            } else {
-                ""
-            };
-            return format!("{} {MASK}{eol}", &line[..=eq]);
-        }
-    }
-    line.to_string()
+    // Longest first, so that a value containing another is masked whole.
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out
 }
 
 #[cfg(test)]

@@ -1098,13 +1098,18 @@ fn secrets_of(w: &Work, apim: Option<&ApimModel>) -> Vec<String> {
 }
 
 fn collect_xml_secrets(e: &xml::Element, out: &mut Vec<String>) {
-    if is_secret_key(&e.name)
+    // `<parameter name="KeyStorePass">x</parameter>`: the name attribute makes it a secret.
+    let named = e
+        .attrs
+        .iter()
+        .any(|a| crate::redact::names_a_secret(&a.name, &a.value));
+    if (named || is_secret_key(&e.name))
         && let Some(t) = &e.text
     {
         out.push(t.value.clone());
     }
     for a in &e.attrs {
-        if is_secret_key(&a.name) {
+        if is_secret_key(&a.name) || (named && a.name == "value") {
             out.push(a.value.clone());
         }
     }

@@ -27,6 +27,7 @@ mod kernel_advice;
 mod limits_advice;
 mod output;
 mod reports;
+mod secret_property;
 mod secrets;
 #[path = "../../src/test_support/skip.rs"]
 mod skip;

@@ -120,3 +120,37 @@ fn secret_jvm_options_are_masked() {
         );
     }
 }
+
+/// The vocabulary masks `auth_token` but not names that only look like secrets: a diff that
+/// masked `token_cache`, `max_tokens` or a `<RetainOldAccessToken>true</…>` flag would hide the
+/// very settings it shows changing.
+#[test]
+fn look_alike_names_stay_readable_in_the_diff() {
+    let t = CliTest::new("modern-4.2");
+    let toml = t
+        .root
+        .join("opt/wso2am-4.2.0/repository/conf/deployment.toml");
+    let text = std::fs::read_to_string(&toml).unwrap().replace(
+        "password = \"modern-fixture-password\"",
+        &format!("token_cache = 100\nmax_tokens = 5\nauth_token = \"{SECRET}\""),
+    );
+    std::fs::write(&toml, text).unwrap();
+    let (code, diff, err) = t.run(Some("wso2am-4.2.0"), &["--diff", "--java-version", "17"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(!diff.contains(SECRET), "{diff}");
+    for shown in [
+        " token_cache = 100\n",
+        " max_tokens = 5\n",
+        " auth_token = ****\n",
+    ] {
+        assert!(diff.contains(shown), "the diff shows {shown:?}:\n{diff}");
+    }
+
+    let legacy = CliTest::new("legacy-2.6");
+    let (code, diff, err) = legacy.run(Some("wso2am-2.6.0"), &["--diff", "--java-version", "17"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        diff.contains("<RetainOldAccessToken>true</RetainOldAccessToken>"),
+        "a boolean flag named like a token is shown:\n{diff}"
+    );
+}
