@@ -228,7 +228,7 @@ fn read_contents(path: &Path, display: String) -> Read {
 /// file of the corpus is under 100 KiB), small enough that a runaway or hostile file cannot
 /// exhaust memory. It is the cap of structured files (XML, TOML, JSON: an API definition in
 /// `synapse-configs` can be large); the other kinds have smaller ones ([`max_bytes_of`]).
-pub(crate) const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The cap of line-based files (sysctl, pam limits, systemd units and environment files,
 /// `.properties`, start-up scripts, `/proc` and `/sys` files): real ones hold a few KiB; at this

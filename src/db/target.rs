@@ -141,7 +141,8 @@ fn percent_encode(s: &str) -> String {
 pub fn from_home(home: &Path) -> Result<Target, String> {
     let toml_path = home.join("repository/conf/deployment.toml");
     if toml_path.is_file() {
-        let text = std::fs::read_to_string(&toml_path)
+        // Capped and regular-file only, as every config read: a FIFO here must not hang `db`.
+        let text = crate::source::read_text_at_most(&toml_path, crate::source::MAX_FILE_BYTES)
             .map_err(|e| format!("{}: {e}", toml_path.display()))?;
         let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
             let file = SourceFile::new(
@@ -174,7 +175,7 @@ pub fn from_home(home: &Path) -> Result<Target, String> {
         return from_jdbc(&url, &get("username"), &get("password"), &source);
     }
     let xml_path = home.join("repository/conf/datasources/master-datasources.xml");
-    let text = std::fs::read_to_string(&xml_path).map_err(|e| {
+    let text = crate::source::read_text_at_most(&xml_path, crate::source::MAX_FILE_BYTES).map_err(|e| {
         format!(
             "{} has neither deployment.toml nor a readable master-datasources.xml ({e}): pass --url",
             home.display()
