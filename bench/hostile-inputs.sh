@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Peak memory and wall time of `apim-tune` on hostile inputs (issue 15): an 11 MB and a 50 MB
-# /etc/sysctl.conf, a `--diff` over 200,000 fixable sysctl lines, and an XML file nested
+# /etc/sysctl.conf (and one just under the cap), a `--diff` over 200,000 fixable sysctl lines, and an XML file nested
 # 1,000,000 levels deep. Prints one line per binary and case: exit code, seconds, peak RSS and
 # the bytes written to stdout.
 #
@@ -53,10 +53,13 @@ sysctl_lines() { # count
 normal="$(make_root normal)"
 big11="$(make_root big11)"
 big50="$(make_root big50)"
+big8="$(make_root big8)"
 diff200k="$(make_root diff200k)"
 # ~24 bytes a line: 11 MB and 50 MB.
 sysctl_lines 480000 >"$big11/etc/sysctl.conf"
 sysctl_lines 2200000 >"$big50/etc/sysctl.conf"
+# Just under the 8 MiB cap of a line-based file: the largest sysctl.conf that is read.
+sysctl_lines 360000 >"$big8/etc/sysctl.conf"
 sysctl_lines 200000 >"$diff200k/etc/sysctl.conf"
 
 # An API-M 2.6 home whose carbon.xml is 1,000,000 elements deep (7 MB).
@@ -66,7 +69,7 @@ awk 'BEGIN { for (i = 0; i < 1000000; i++) printf "<a>"; for (i = 0; i < 1000000
 	>"$deep_home/repository/conf/carbon.xml"
 
 size() { du -h "$1" | cut -f1; }
-echo "inputs: sysctl.conf $(size "$big11/etc/sysctl.conf") (480,000 lines), $(size "$big50/etc/sysctl.conf") (2,200,000 lines), 200,000 lines ($(size "$diff200k/etc/sysctl.conf")), carbon.xml $(size "$deep_home/repository/conf/carbon.xml") (1,000,000 deep)"
+echo "inputs: sysctl.conf $(size "$big11/etc/sysctl.conf") (480,000 lines), $(size "$big50/etc/sysctl.conf") (2,200,000 lines), $(stat -c %s "$big8/etc/sysctl.conf") bytes (360,000 lines), 200,000 lines ($(size "$diff200k/etc/sysctl.conf")), carbon.xml $(size "$deep_home/repository/conf/carbon.xml") (1,000,000 deep)"
 echo "limit per case: ${LIMIT_S} s"
 printf '%-28s %-12s %5s %9s %10s %12s\n' binary case exit seconds "peak MiB" "stdout B"
 
@@ -91,6 +94,7 @@ for bin in "$@"; do
 	run_case "$bin" yardstick audit --root "$normal" "${common[@]}"
 	run_case "$bin" sysctl-11MB audit --root "$big11" "${common[@]}"
 	run_case "$bin" sysctl-50MB audit --root "$big50" "${common[@]}"
+	run_case "$bin" sysctl-8MB audit --root "$big8" "${common[@]}"
 	run_case "$bin" diff-200k audit --root "$diff200k" --color never --fail-on never --diff
 	run_case "$bin" xml-1M-deep audit --root "$normal" --apim-home "$deep_home" "${common[@]}"
 done
