@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 fn file(display: &str, text: &str) -> Arc<SourceFile> {
-    SourceFile::new(PathBuf::from(display), display.to_string(), text.to_string())
+    SourceFile::new(
+        PathBuf::from(display),
+        display.to_string(),
+        text.to_string(),
+    )
 }
 
 /// fuzz/properties: a file holding only a continuation backslash is an entry with an empty

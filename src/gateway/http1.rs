@@ -422,14 +422,14 @@ fn after_size(size: u64) -> Chunked {
     }
 }
 
-/// The head parser without a socket, for the fuzz target `fuzz/fuzz_targets/http1.rs` (issue
-/// 15): `(status, body framing, close, head length, headers kept)` once a head is complete.
+/// `(status, body framing, close, head length, headers kept)` of a complete head.
 #[doc(hidden)]
-pub fn fuzz_parse_head(
-    bytes: &[u8],
-    is_head: bool,
-    keep: bool,
-) -> io::Result<Option<(u16, String, bool, usize, usize)>> {
+pub type FuzzHead = (u16, String, bool, usize, usize);
+
+/// The head parser without a socket, for the fuzz target `fuzz/fuzz_targets/http1.rs` (issue
+/// 15).
+#[doc(hidden)]
+pub fn fuzz_parse_head(bytes: &[u8], is_head: bool, keep: bool) -> io::Result<Option<FuzzHead>> {
     let mut map = HeaderMap::new();
     let parsed = parse_head_into(bytes, is_head, keep.then_some(&mut map))?;
     Ok(parsed.map(|(h, len)| (h.status, format!("{:?}", h.body), h.close, len, map.len())))
