@@ -30,3 +30,20 @@ fn setting_the_empty_key_of_a_lone_continuation_reads_back() {
         "{new:?}"
     );
 }
+
+/// fuzz/properties: `=\` ending in a lone `\r` continues onto a value line ended by `\n`;
+/// setting the empty value spliced nothing between the `\r` and the `\n`, which then made one
+/// line end, so the continuation took the next line as the value.
+#[test]
+fn an_empty_value_over_a_continued_value_does_not_join_the_next_line() {
+    let text = "=\\\rx\ny=1\n";
+    let (props, _) = parse_properties(file("a.properties", text));
+    let new = set_property(&props, "", "");
+    let (after, _) = parse_properties(file("a.properties", &new));
+    assert_eq!(after.get("").map(|e| e.value.as_str()), Some(""), "{new:?}");
+    assert_eq!(
+        after.get("y").map(|e| e.value.as_str()),
+        Some("1"),
+        "{new:?}"
+    );
+}
