@@ -226,7 +226,10 @@ fn split_entry(
     let s = split(chars);
     let key_chars = &chars[..s.key_len];
     let value_chars = &chars[s.value_start..];
-    let line_start = chars.first().map_or(line_end, |&(_, o)| o);
+    // A line of nothing but continuation backslashes has an empty key: it sits where the line
+    // starts, before the backslashes, so an edit that rewrites from the key's end on replaces
+    // them too (else the new `=value` would follow a backslash and become the key: fuzz).
+    let line_start = chars.first().map_or(line_span.start, |&(_, o)| o);
     let line = file.line_col(line_start).0;
     let key = unescape(key_chars).map_err(|off| {
         SourceProblem::unparseable(

@@ -299,10 +299,18 @@ fn property_value_edit(
     separator: &str,
 ) -> (Span, String) {
     let v = entry.value_span;
-    if v.start < v.end {
+    // Splicing an empty value between a lone `\r` (ending `key=\`) and the `\n` after a
+    // continued value would fuse them into one line end, so the continuation would take the
+    // next line as the value: that case is written from the key on, below (fuzz/properties).
+    let fuses = |end: usize| {
+        escaped.is_empty()
+            && text.get(..v.start).is_some_and(|h| h.ends_with('\r'))
+            && text.get(end..).is_some_and(|t| t.starts_with('\n'))
+    };
+    let tail = text.get(v.end..).unwrap_or("");
+    let trailing = leading_blank_len(tail);
+    if v.start < v.end && !fuses(v.end + trailing) {
         // A value is always preceded by a separator character, so only the value changes.
-        let tail = text.get(v.end..).unwrap_or("");
-        let trailing = leading_blank_len(tail);
         return (Span::new(v.start, v.end + trailing), escaped.to_string());
     }
     // Empty value: its span sits at the end of the logical line. What lies between key and line

@@ -422,6 +422,42 @@ fn after_size(size: u64) -> Chunked {
     }
 }
 
+/// `(status, body framing, close, head length, headers kept)` of a complete head.
+#[doc(hidden)]
+pub type FuzzHead = (u16, String, bool, usize, usize);
+
+/// The head parser without a socket, for the fuzz target `fuzz/fuzz_targets/http1.rs` (issue
+/// 15).
+#[doc(hidden)]
+pub fn fuzz_parse_head(bytes: &[u8], is_head: bool, keep: bool) -> io::Result<Option<FuzzHead>> {
+    let mut map = HeaderMap::new();
+    let parsed = parse_head_into(bytes, is_head, keep.then_some(&mut map))?;
+    Ok(parsed.map(|(h, len)| (h.status, format!("{:?}", h.body), h.close, len, map.len())))
+}
+
+/// The chunked decoder fed `input` in the pieces `cuts` (offsets into it) make, for the fuzz
+/// target: bytes used, whether the body ended, and the chunk data.
+#[doc(hidden)]
+pub fn fuzz_chunked(input: &[u8], cuts: &[usize]) -> io::Result<(usize, bool, Vec<u8>)> {
+    let mut decoder = ChunkedDecoder::new();
+    let mut data = Vec::new();
+    let mut used = 0;
+    let mut bounds: Vec<usize> = cuts.iter().map(|&c| c.min(input.len())).collect();
+    bounds.sort_unstable();
+    bounds.push(input.len());
+    for end in bounds {
+        if end <= used {
+            continue;
+        }
+        let (n, done) = decoder.feed_into(&input[used..end], Some(&mut data))?;
+        used += n;
+        if done {
+            return Ok((used, true, data));
+        }
+    }
+    Ok((used, false, data))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,9 @@ mod worker_pool;
 mod workload;
 
 pub use cache::CacheStats;
+// The HTTP/1.1 response framing, reachable only for the fuzz targets in `fuzz/` (issue 15).
+#[doc(hidden)]
+pub use http1::{fuzz_chunked, fuzz_parse_head};
 pub use proxy::GatewayStats;
 
 use settings::{BenchOptions, GatewaySettings};

@@ -1,0 +1,49 @@
+//! Inputs the fuzz targets in `fuzz/` found (issue 15), each minimised and kept as an ordinary
+//! test with the property it broke, so `cargo test` guards the fix without cargo-fuzz.
+
+use apim_tune::apim::properties::parse as parse_properties;
+use apim_tune::edit::line::set_property;
+use apim_tune::model::SourceFile;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+fn file(display: &str, text: &str) -> Arc<SourceFile> {
+    SourceFile::new(
+        PathBuf::from(display),
+        display.to_string(),
+        text.to_string(),
+    )
+}
+
+/// fuzz/properties: a file holding only a continuation backslash is an entry with an empty
+/// key (as in `Properties.load`); setting that key's value wrote `\=…` after the backslash,
+/// which reads back as the key `=`.
+#[test]
+fn setting_the_empty_key_of_a_lone_continuation_reads_back() {
+    let (props, _) = parse_properties(file("a.properties", "\\"));
+    assert_eq!(props.entries.len(), 1);
+    let new = set_property(&props, "", "\\");
+    let (after, _) = parse_properties(file("a.properties", &new));
+    assert_eq!(
+        after.get("").map(|e| e.value.as_str()),
+        Some("\\"),
+        "{new:?}"
+    );
+}
+
+/// fuzz/properties: `=\` ending in a lone `\r` continues onto a value line ended by `\n`;
+/// setting the empty value spliced nothing between the `\r` and the `\n`, which then made one
+/// line end, so the continuation took the next line as the value.
+#[test]
+fn an_empty_value_over_a_continued_value_does_not_join_the_next_line() {
+    let text = "=\\\rx\ny=1\n";
+    let (props, _) = parse_properties(file("a.properties", text));
+    let new = set_property(&props, "", "");
+    let (after, _) = parse_properties(file("a.properties", &new));
+    assert_eq!(after.get("").map(|e| e.value.as_str()), Some(""), "{new:?}");
+    assert_eq!(
+        after.get("y").map(|e| e.value.as_str()),
+        Some("1"),
+        "{new:?}"
+    );
+}
