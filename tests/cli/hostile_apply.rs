@@ -130,12 +130,7 @@ fn a_planted_rolled_back_link_makes_rollback_refuse_without_writing_through_it()
     let (code, stdout, stderr) = apply(&t, &[]);
     assert!(code == 0 || code == 1, "{stdout}{stderr}");
     let applied = files(&t.root);
-    let backups = t.root.join("var/backups/apim-tune");
-    let folder = std::fs::read_dir(&backups)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.is_dir())
-        .unwrap();
+    let folder = backup_folder(&t);
     let pwned = out.join("pwned");
     symlink(&pwned, folder.join("rolled-back")).unwrap();
     let (code, _, stderr) = rollback(&t, &[]);
@@ -155,12 +150,7 @@ fn a_manifest_naming_paths_outside_the_root_is_refused() {
     let (code, stdout, stderr) = apply(&t, &[]);
     assert!(code == 0 || code == 1, "{stdout}{stderr}");
     let applied = files(&t.root);
-    let backups = t.root.join("var/backups/apim-tune");
-    let folder = std::fs::read_dir(&backups)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.is_dir())
-        .unwrap();
+    let folder = backup_folder(&t);
     let manifest_path = folder.join("manifest.json");
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
@@ -436,4 +426,13 @@ fn a_new_file_that_holds_a_secret_is_created_owner_only() {
     let (content, mode) = run(Some("Dr0pInS3cret"));
     assert!(content.contains("Dr0pInS3cret"), "{content}");
     assert_eq!(mode, 0o600, "it holds a password:\n{content}");
+}
+
+/// The one backup folder an apply left under the root's default backup directory.
+fn backup_folder(t: &CliTest) -> std::path::PathBuf {
+    std::fs::read_dir(t.root.join("var/backups/apim-tune"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap()
 }

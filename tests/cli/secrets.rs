@@ -4,18 +4,24 @@ use super::CliTest;
 
 const SECRET: &str = "Zq9-unique-S3cret";
 
-#[test]
-fn passwords_never_reach_any_output() {
+/// The `modern-4.2` root, the path of its deployment.toml and that file's text with the
+/// datasource's password line replaced by `lines` (not written yet).
+fn modern_with_password_line(lines: &str) -> (CliTest, std::path::PathBuf, String) {
     let t = CliTest::new("modern-4.2");
     let toml = t
         .root
         .join("opt/wso2am-4.2.0/repository/conf/deployment.toml");
-    let text = std::fs::read_to_string(&toml).unwrap().replace(
-        "password = \"modern-fixture-password\"",
-        &format!(
-            "password = \"{SECRET}\"\n\n[apim.key_manager]\nclient_secret = \"{SECRET}\"\nkey_password = \"{SECRET}\""
-        ),
-    );
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace("password = \"modern-fixture-password\"", lines);
+    (t, toml, text)
+}
+
+#[test]
+fn passwords_never_reach_any_output() {
+    let (t, toml, text) = modern_with_password_line(&format!(
+        "password = \"{SECRET}\"\n\n[apim.key_manager]\nclient_secret = \"{SECRET}\"\nkey_password = \"{SECRET}\""
+    ));
     // Also a password inside the JDBC URL, which findings may quote.
     let text = text.replace(
         "jdbc:postgresql://db.example.internal:5432/apim",
@@ -126,14 +132,9 @@ fn secret_jvm_options_are_masked() {
 /// very settings it shows changing.
 #[test]
 fn look_alike_names_stay_readable_in_the_diff() {
-    let t = CliTest::new("modern-4.2");
-    let toml = t
-        .root
-        .join("opt/wso2am-4.2.0/repository/conf/deployment.toml");
-    let text = std::fs::read_to_string(&toml).unwrap().replace(
-        "password = \"modern-fixture-password\"",
-        &format!("token_cache = 100\nmax_tokens = 5\nauth_token = \"{SECRET}\""),
-    );
+    let (t, toml, text) = modern_with_password_line(&format!(
+        "token_cache = 100\nmax_tokens = 5\nauth_token = \"{SECRET}\""
+    ));
     std::fs::write(&toml, text).unwrap();
     let (code, diff, err) = t.run(Some("wso2am-4.2.0"), &["--diff", "--java-version", "17"]);
     assert_eq!(code, 1, "{err}");
