@@ -245,3 +245,17 @@ fn devices_and_fifos_named_on_the_command_line_are_errors_not_hangs() {
     json_of(&out);
     assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
 }
+
+/// Grouped fixes still converge: repeated keys, a harmful line and a key the kernel lacks in an
+/// unlinked sysctl.conf, applied, loaded as boot would, audited again: nothing fixable, nothing
+/// new, and a second apply changes nothing.
+#[test]
+fn grouped_sysctl_fixes_converge() {
+    let t = CliTest::new("debian13-no-link");
+    let mut text = sysctl_lines(40);
+    text.push_str("net.ipv4.tcp_tw_recycle = 1\nnet.ipv4.tcp_tw_recycle = 1\n");
+    std::fs::write(t.root.join("etc/sysctl.conf"), text).unwrap();
+    let (failures, fixable) = crate::converge::converges(&t, None, &[], "repeated keys");
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(fixable >= 8, "{fixable} fixable findings");
+}
