@@ -205,6 +205,23 @@ impl<'a> CappedProblems<'a> {
     }
 }
 
+/// Where a parser puts problems: a plain list, or a [`CappedProblems`] sink.
+pub trait ProblemSink {
+    fn push(&mut self, p: SourceProblem);
+}
+
+impl ProblemSink for Vec<SourceProblem> {
+    fn push(&mut self, p: SourceProblem) {
+        Vec::push(self, p);
+    }
+}
+
+impl ProblemSink for CappedProblems<'_> {
+    fn push(&mut self, p: SourceProblem) {
+        CappedProblems::push(self, p);
+    }
+}
+
 impl Drop for CappedProblems<'_> {
     fn drop(&mut self) {
         if let Some(at) = self.first_dropped.take() {

@@ -367,30 +367,42 @@ impl Planner<'_> {
                 "apim-tune {}: moved to {drop_in}, this file is not read at boot",
                 self.cx.today
             );
-            let earlier = self.earlier_lines(&display, also, &note);
+            let earlier = self.earlier_lines(also, &note);
             let summary = format!(
                 "comment out `{key}` (moved to the drop-in){}",
                 and_more(&earlier)
             );
             let w = self.work_for(&display, Kind::Sysctl)?;
             w.line_ops.push(LineOp::CommentOut { line_span, note });
-            w.line_ops.extend(earlier);
             w.changes.push(change_plain(f, summary, effect));
+            self.push_ops(earlier)?;
         }
         Ok(())
     }
 
-    /// Comment-out operations for `also`, earlier lines of a key in the file `display`, each
-    /// with `note` above it. A line no longer where the audit saw it is left alone.
-    fn earlier_lines(&self, display: &str, also: &[Location], note: &str) -> Vec<LineOp> {
+    /// Comment-out operations for `also`, earlier lines of a key, each with `note` above it, by
+    /// file. A line no longer where the audit saw it, or in a file that is not the
+    /// administrator's, is left alone.
+    fn earlier_lines(&self, also: &[Location], note: &str) -> Vec<(String, LineOp)> {
         also.iter()
-            .filter(|l| l.file == display)
+            .filter(|l| self.is_ours(&l.file))
             .filter_map(|l| self.line_span_at(l))
-            .map(|(_, line_span)| LineOp::CommentOut {
-                line_span,
-                note: note.to_string(),
+            .map(|(display, line_span)| {
+                let op = LineOp::CommentOut {
+                    line_span,
+                    note: note.to_string(),
+                };
+                (display, op)
             })
             .collect()
+    }
+
+    /// Adds line operations to the sysctl files they are for.
+    fn push_ops(&mut self, ops: Vec<(String, LineOp)>) -> Result<(), String> {
+        for (display, op) in ops {
+            self.work_for(&display, Kind::Sysctl)?.line_ops.push(op);
+        }
+        Ok(())
     }
 
     /// Comment out a sysctl line, with a dated note that says why.
@@ -414,14 +426,13 @@ impl Planner<'_> {
             ));
         }
         let note = format!("apim-tune {}: disabled, `{key}` {because}", self.cx.today);
-        let earlier = self.earlier_lines(&display, also, &note);
+        let earlier = self.earlier_lines(also, &note);
         let summary = format!("comment out `{key}` ({because}){}", and_more(&earlier));
         let w = self.work_for(&display, Kind::Sysctl)?;
         w.line_ops.push(LineOp::CommentOut { line_span, note });
-        w.line_ops.extend(earlier);
         w.changes
             .push(change_plain(f, summary, Effect::SysctlReload));
-        Ok(())
+        self.push_ops(earlier)
     }
 
     /// Whether the sysctl file named `display` is the administrator's to edit
@@ -929,7 +940,7 @@ fn limit_rank(v: &str) -> u128 {
 }
 
 /// ", and 3 earlier lines of it" for a change that comments out more than one line.
-fn and_more(earlier: &[LineOp]) -> String {
+fn and_more<T>(earlier: &[T]) -> String {
     match earlier.len() {
         0 => String::new(),
         1 => ", and the earlier line of it".to_string(),

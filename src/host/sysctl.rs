@@ -189,6 +189,7 @@ pub fn read(root: &Path, keys: &[&str]) -> Sysctl {
     out.conf_link = order.iter().rev().find(|rel| links_conf(rel)).cloned();
 
     let mut lines = Vec::new();
+    let mut budget = KeyBudget::default();
     for rel in &order {
         let rel = if !links_conf(rel) {
             rel.as_str()
@@ -199,13 +200,24 @@ pub fn read(root: &Path, keys: &[&str]) -> Sysctl {
         } else {
             continue;
         };
-        out.files
-            .extend(read_one(root, rel, &mut out.problems, &mut lines));
+        out.files.extend(read_one(
+            root,
+            rel,
+            &mut out.problems,
+            &mut lines,
+            &mut budget,
+        ));
     }
     if out.conf_link.is_none() {
         // Not applied at boot, but still a file on disk: its lines are kept for the rule that
         // reports them, and its problems are reported like any other file's.
-        read_one(root, SYSCTL_CONF, &mut out.problems, &mut out.unread);
+        read_one(
+            root,
+            SYSCTL_CONF,
+            &mut out.problems,
+            &mut out.unread,
+            &mut budget,
+        );
     }
 
     for line in lines {
@@ -233,12 +245,28 @@ pub fn read(root: &Path, keys: &[&str]) -> Sysctl {
     out
 }
 
-/// Parses `rel` into `lines` when it exists; its read and parse problems go to `problems`.
+/// Different keys the sysctl files of one root may set between them. A kernel has a few
+/// thousand parameters (more with many network interfaces, each with its own `conf.<if>.*`); a
+/// root whose files name more is a runaway or hostile one. Every distinct key can be a finding of
+/// its own (a key the kernel lacks, a line not read at boot), so this bounds the findings, and
+/// with them memory and output, whatever the lines hold.
+pub const MAX_KEYS: usize = 10_000;
+
+/// The keys the files read so far set, against [`MAX_KEYS`].
+#[derive(Default)]
+struct KeyBudget {
+    seen: std::collections::HashSet<String>,
+}
+
+/// Parses `rel` into `lines` when it exists; its read and parse problems go to `problems`. A file
+/// that would take the root past [`MAX_KEYS`] different keys is a problem and none of its lines
+/// is kept.
 fn read_one(
     root: &Path,
     rel: &str,
     problems: &mut Vec<SourceProblem>,
     lines: &mut Vec<SysctlLine>,
+    keys: &mut KeyBudget,
 ) -> Option<Arc<SourceFile>> {
     match read_under(root, rel) {
         Read::Absent => None,
@@ -247,7 +275,26 @@ fn read_one(
             None
         }
         Read::File(file) => {
+            let first = lines.len();
             parse_file(&file, lines, problems);
+            let new: std::collections::HashSet<&str> = lines[first..]
+                .iter()
+                .map(|l| l.key.as_str())
+                .filter(|k| !keys.seen.contains(*k))
+                .collect();
+            if keys.seen.len() + new.len() > MAX_KEYS {
+                let count = new.len();
+                lines.truncate(first);
+                problems.push(SourceProblem::unparseable(
+                    file.whole(),
+                    format!(
+                        "sets {count} more different keys, past {MAX_KEYS} for all sysctl files, more than any kernel has: the file was not read"
+                    ),
+                ));
+                return None;
+            }
+            let new: Vec<String> = new.into_iter().map(str::to_string).collect();
+            keys.seen.extend(new);
             Some(file)
         }
     }

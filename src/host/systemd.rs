@@ -10,7 +10,7 @@
 
 use crate::host::env_file::{self, EnvAssignment};
 use crate::host::limits::LimitValue;
-use crate::model::{Location, SourceFile, SourceProblem, Span};
+use crate::model::{Location, ProblemSink, SourceFile, SourceProblem, Span};
 use crate::source::{Listing, Read, drop_in_order, is_masked, read_under};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -383,6 +383,8 @@ struct ServiceState {
 
 impl ServiceState {
     fn apply(&mut self, file: &Arc<SourceFile>, problems: &mut Vec<SourceProblem>) {
+        // A unit file of a million broken lines is 21 problems, not a million.
+        let problems = &mut crate::model::CappedProblems::new(problems);
         for a in parse_file(file, problems) {
             if a.section != "Service" {
                 continue;
@@ -665,7 +667,7 @@ impl Logical {
 /// whitespace skipped, `#`/`;` comment lines, `[Section]` headers, `Key=Value` with both sides
 /// trimmed, and a trailing unescaped `\` joining the next line (the `\` becomes a space; comment
 /// lines inside a continuation are skipped). Malformed lines become problems and are skipped.
-fn parse_file(file: &Arc<SourceFile>, problems: &mut Vec<SourceProblem>) -> Vec<Assignment> {
+fn parse_file(file: &Arc<SourceFile>, problems: &mut impl ProblemSink) -> Vec<Assignment> {
     let text = &file.text;
     let mut out = Vec::new();
     let mut section: Option<String> = None;
@@ -714,7 +716,7 @@ fn handle_line(
     logical: Logical,
     section: &mut Option<String>,
     out: &mut Vec<Assignment>,
-    problems: &mut Vec<SourceProblem>,
+    problems: &mut impl ProblemSink,
 ) -> bool {
     let Logical { text, raw } = logical;
     let lead = text.len() - text.trim_start_matches(WS).len();
@@ -782,7 +784,7 @@ fn handle_line(
 fn environment(
     file: &Arc<SourceFile>,
     a: &Assignment,
-    problems: &mut Vec<SourceProblem>,
+    problems: &mut impl ProblemSink,
 ) -> Vec<(String, UnitSetting)> {
     let mut out = Vec::new();
     for word in split_words(&a.value) {

@@ -154,7 +154,7 @@ fn fix(fx: &Fix) -> Value {
                 "kind": "remove-line", "file": location.file, "line": location.line,
             });
             if !also.is_empty() {
-                v["also_lines"] = json!(also.iter().map(|l| l.line).collect::<Vec<_>>());
+                v["also"] = also_by_file(also);
             }
             v
         }
@@ -171,11 +171,28 @@ fn fix(fx: &Fix) -> Value {
                 "from": { "file": from.file, "line": from.line },
             });
             if !also.is_empty() {
-                v["from"]["also_lines"] = json!(also.iter().map(|l| l.line).collect::<Vec<_>>());
+                v["from"]["also"] = also_by_file(also);
             }
             v
         }
     }
+}
+
+/// The other lines a fix comments out, by file: `[{"file": …, "lines": [3, 5]}]`.
+fn also_by_file(also: &[crate::model::Location]) -> Value {
+    let mut groups: Vec<(&str, Vec<Option<u32>>)> = Vec::new();
+    for l in also {
+        match groups.iter_mut().find(|(f, _)| *f == l.file) {
+            Some((_, lines)) => lines.push(l.line),
+            None => groups.push((&l.file, vec![l.line])),
+        }
+    }
+    Value::Array(
+        groups
+            .into_iter()
+            .map(|(file, lines)| json!({ "file": file, "lines": lines }))
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -383,22 +383,30 @@ fn fix(fx: &Fix) -> Option<Value> {
             }))
         }
         FixShape::RemoveLine { location, also } => {
-            let line = location.line.filter(|n| *n > 0)?;
-            // Every line of the fix, in file order (the earlier lines of the key first).
-            let replacements: Vec<Value> = also
-                .iter()
-                .filter_map(|l| l.line.filter(|n| *n > 0))
-                .chain([line])
-                .map(|n| json!({ "deletedRegion": { "startLine": n, "endLine": n } }))
+            location.line.filter(|n| *n > 0)?;
+            // Every line of the fix, by file (the earlier lines of the key first).
+            let mut files: Vec<(&str, Vec<Value>)> = Vec::new();
+            for l in also.iter().chain([location]) {
+                let Some(n) = l.line.filter(|n| *n > 0) else {
+                    continue;
+                };
+                let region = json!({ "deletedRegion": { "startLine": n, "endLine": n } });
+                match files.iter_mut().find(|(f, _)| *f == l.file) {
+                    Some((_, regions)) => regions.push(region),
+                    None => files.push((&l.file, vec![region])),
+                }
+            }
+            let changes: Vec<Value> = files
+                .into_iter()
+                .map(|(file, replacements)| {
+                    json!({ "artifactLocation": artifact(file), "replacements": replacements })
+                })
                 .collect();
             Some(json!({
                 // `--apply` comments the line out; SARIF has no notion of a comment, and a
                 // viewer that applies this fix deletes the line's text instead.
                 "description": { "text": "remove the line (`apim-tune audit --apply` comments it out)" },
-                "artifactChanges": [{
-                    "artifactLocation": artifact(&location.file),
-                    "replacements": replacements,
-                }],
+                "artifactChanges": changes,
             }))
         }
         // Half of a move (the commented-out line) as a SARIF fix would lose the value if a

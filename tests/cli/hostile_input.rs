@@ -110,10 +110,13 @@ fn a_sysctl_conf_of_200000_repeated_lines_stays_small_and_linear() {
         .iter()
         .map(|f| {
             let fix = &f["fix"];
-            let also = fix["from"]["also_lines"]
-                .as_array()
-                .or(fix["also_lines"].as_array())
-                .map_or(0, Vec::len);
+            let also = fix["from"]["also"].as_array().or(fix["also"].as_array());
+            let also: usize = also.map_or(0, |files| {
+                files
+                    .iter()
+                    .map(|f| f["lines"].as_array().map_or(0, Vec::len))
+                    .sum()
+            });
             also + 1
         })
         .sum();
@@ -258,4 +261,91 @@ fn grouped_sysctl_fixes_converge() {
     let (failures, fixable) = crate::converge::converges(&t, None, &[], "repeated keys");
     assert!(failures.is_empty(), "{failures:#?}");
     assert!(fixable >= 8, "{fixable} fixable findings");
+}
+
+/// Different keys are not grouped, so their number is bounded: sysctl files that set more than
+/// 10,000 different keys between them (more than any kernel has) are a finding each, unread,
+/// under the memory limit; at the bound, one finding per key.
+#[test]
+fn sysctl_files_past_ten_thousand_different_keys_are_not_read() {
+    let t = CliTest::new("debian13-no-link");
+    let keys = |from: usize, to: usize| -> String {
+        (from..to)
+            .map(|i| format!("no.such.key{i} = 1\n"))
+            .collect()
+    };
+    std::fs::write(t.root.join("etc/sysctl.conf"), keys(0, 9_990)).unwrap();
+    // Read first (sysctl.d sorts before the unlinked sysctl.conf): 20 keys, within the bound.
+    std::fs::write(t.root.join("etc/sysctl.d/10-a.conf"), keys(20_000, 20_020)).unwrap();
+    let out = under_prlimit(&t, &[MEMORY], None, &["--format", "json"]);
+    let v = json_of(&out);
+    let refused: Vec<_> = findings(&v, "SRC002")
+        .into_iter()
+        .filter(|f| {
+            f["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("past 10000"))
+        })
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:#?}");
+    assert_eq!(refused[0]["file"], "etc/sysctl.conf");
+    assert!(findings(&v, "SYS013").is_empty());
+
+    std::fs::write(t.root.join("etc/sysctl.conf"), keys(0, 9_980)).unwrap();
+    let out = under_prlimit(&t, &[MEMORY], None, &["--format", "json"]);
+    let v = json_of(&out);
+    assert_eq!(findings(&v, "SYS013").len(), 9_980);
+}
+
+/// A unit drop-in of 300,000 broken lines: the first 20 are findings and one more counts the
+/// rest (it was 300,000 findings and 2.7 GB).
+#[test]
+fn a_unit_drop_in_of_broken_lines_is_twenty_one_findings() {
+    let t = CliTest::new("systemd-unit");
+    let dir = t.root.join("etc/systemd/system/wso2am.service.d");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut text = "[Service]\n".to_string();
+    text.push_str(&"x\n".repeat(300_000));
+    std::fs::write(dir.join("50-broken.conf"), text).unwrap();
+    let out = under_prlimit(&t, &[MEMORY], None, &["--format", "json"]);
+    let v = json_of(&out);
+    let broken: Vec<_> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| {
+            f["file"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("50-broken.conf"))
+        })
+        .collect();
+    assert_eq!(broken.len(), 21, "{:#?}", &broken[..broken.len().min(3)]);
+}
+
+/// A line repeated in a file boot reads (and in an earlier file): disabling the winner alone let
+/// the earlier copy win at the next boot, a new finding after `--apply`. Every copy goes now.
+#[test]
+fn repeated_lines_in_files_read_at_boot_converge() {
+    let t = CliTest::new("stock-debian12");
+    let twice = "net.ipv4.tcp_tw_recycle = 1\nfs.file-max = 2097152\nno.such.key = 1\n".repeat(2);
+    std::fs::create_dir_all(t.root.join("etc/sysctl.d")).unwrap();
+    std::fs::write(t.root.join("etc/sysctl.d/40-a.conf"), &twice).unwrap();
+    std::fs::write(t.root.join("etc/sysctl.d/50-a.conf"), &twice).unwrap();
+    let (_, v) = t.json(None, &[]);
+    // One finding per key and file for the dead and unknown keys, not one per line.
+    for code in ["SYS010", "SYS011"] {
+        let n = findings(&v, code).len();
+        assert!(n <= 2, "{code}: {n} findings");
+    }
+    let (code, out, err) = t.run(None, &["--apply", "--yes"]);
+    assert!(matches!(code, 0 | 1), "{out}{err}");
+    // Audited again as the files now stand (not through converge's load of the boot values
+    // into proc/sys, which would hide a lowered fs.file-max behind the lowered live value).
+    let (_, v) = t.json(None, &[]);
+    for code in ["SYS010", "SYS011", "SYS012"] {
+        let left = findings(&v, code);
+        assert!(left.is_empty(), "{code} after --apply: {left:#?}");
+    }
+    let (failures, _) = crate::converge::converges(&t, None, &[], "repeated at boot");
+    assert!(failures.is_empty(), "{failures:#?}");
 }

@@ -227,7 +227,7 @@ fn remove(target: &Target, at: Location, code: Code) -> Option<Fix> {
             admin_file: false, ..
         } => return None,
         Target::Sysctl { key, .. } => {
-            super::sysctl::disable(key, at, &format!("({})", code.name()))
+            super::sysctl::disable(key, at, &format!("({})", code.name()), Vec::new())
         }
         Target::Limit { .. } => return None,
         Target::Apim { file, key, .. } => Fix::display_only(

@@ -4,7 +4,7 @@
 //! procps-ng 4.0.2, even with the `-` prefix); systemd-sysctl only logs it. The usual case is
 //! `net.ipv4.tcp_tw_recycle` on Linux 4.12 and later, which SYS010 reports. Only judged when `proc/sys` is readable.
 
-use super::{disable, not_editable};
+use super::{and_earlier, disable, lines_by_file, not_editable};
 use crate::diag::{Finding, Subject};
 use crate::rules::{Check, Input, RuleContext};
 
@@ -35,8 +35,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         if cx.sysctl.kernel_has(&entry.key) != Some(false) {
             continue;
         }
-        let lines = entry.shadowed.iter().chain(entry.winner.as_ref());
-        for line in lines {
+        for (line, earlier) in lines_by_file(entry) {
             let kernel = cx
                 .facts
                 .kernel
@@ -47,8 +46,9 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
                 RULE.code(),
                 Subject::sysctl(&entry.key),
                 format!(
-                    "`{}` does not exist in {kernel}: `sysctl -p` fails with exit code 1 on this line",
-                    entry.key
+                    "`{}` does not exist in {kernel}: `sysctl -p` fails with exit code 1 on this line{}",
+                    entry.key,
+                    and_earlier(earlier.len())
                 ),
             )
             .at(Some(line.location()))
@@ -61,6 +61,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
                     &entry.key,
                     line.location(),
                     "does not exist in the running kernel",
+                    earlier.iter().map(|l| l.location()).collect(),
                 )),
                 // No value in a later file unsets a key: only the package can drop the line.
                 Some(why) => f.note(format!(

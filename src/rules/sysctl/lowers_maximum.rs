@@ -4,7 +4,7 @@
 //! lowers the limit it meant to raise. See: systemd src/core/main.c bump_file_max_and_nr_open().
 
 use super::NEVER_LOWER;
-use super::{disable, not_editable, override_in_drop_in};
+use super::{disable, earlier_editable, not_editable, override_in_drop_in};
 use crate::diag::{Finding, Subject};
 use crate::rules::{Check, Input, RuleContext};
 
@@ -55,6 +55,7 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
                 key,
                 winner.location(),
                 "would lower a limit systemd raises at boot",
+                earlier_editable(cx, entry),
             )),
             // The package's line stays; the live value, set after it, wins at boot.
             Some(why) => f

@@ -135,14 +135,53 @@ pub(crate) fn different_parity((lo, hi): (u32, u32)) -> (u32, u32) {
     }
 }
 
-/// Comment out the line at `line`; the dated note says the key `because`.
-pub(crate) fn disable(key: &str, line: Location, because: &str) -> Fix {
+/// Comment out the line at `line`, and the lines `also` with it; the dated note says the key
+/// `because`.
+pub(crate) fn disable(key: &str, line: Location, because: &str, also: Vec<Location>) -> Fix {
     sysctl_fix(Change::DisableSysctl {
         key: key.to_string(),
         line,
         because: because.to_string(),
-        also: Vec::new(),
+        also,
     })
+}
+
+/// The lines of `entry` that boot reads before its winner, in files of the administrator's:
+/// commenting out the winner alone would let the last of them win at the next boot (a new
+/// finding, or the same one again), so a fix that disables the winner disables them too.
+pub(crate) fn earlier_editable(cx: &RuleContext, entry: &SysctlEntry) -> Vec<Location> {
+    entry
+        .shadowed
+        .iter()
+        .filter(|l| not_editable(cx, l).is_none())
+        .map(SysctlLine::location)
+        .collect()
+}
+
+/// Every line of `entry` (the earlier ones, then the winner) by file, in reading order: the last
+/// line of each file, with the earlier ones of that file. A rule that reports each line reports
+/// each file's lines once, so a line repeated 100,000 times is one finding, not 100,000.
+pub(crate) fn lines_by_file(entry: &SysctlEntry) -> Vec<(&SysctlLine, Vec<&SysctlLine>)> {
+    let mut groups: Vec<(&SysctlLine, Vec<&SysctlLine>)> = Vec::new();
+    for line in entry.shadowed.iter().chain(entry.winner.as_ref()) {
+        match groups
+            .iter_mut()
+            .find(|(last, _)| std::sync::Arc::ptr_eq(&last.file, &line.file))
+        {
+            Some((last, earlier)) => earlier.push(std::mem::replace(last, line)),
+            None => groups.push((line, Vec::new())),
+        }
+    }
+    groups
+}
+
+/// ` (and on 3 earlier lines of this file)`, for a finding that stands for several lines.
+pub(crate) fn and_earlier(earlier: usize) -> String {
+    match earlier {
+        0 => String::new(),
+        1 => " (and on 1 earlier line of this file)".to_string(),
+        n => format!(" (and on {n} earlier lines of this file)"),
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@
 //! unknown (an image, a copied tree), the line is one or the other: a warning that says both.
 //! SYS011 leaves this key to this rule.
 
-use super::{disable, not_editable, override_in_drop_in};
+use super::{
+    and_earlier, disable, earlier_editable, lines_by_file, not_editable, override_in_drop_in,
+};
 use crate::diag::{Finding, Severity, Subject};
 use crate::host::Nat;
 use crate::rules::{Check, Input, RuleContext};
@@ -82,12 +84,13 @@ fn dead_lines(
     kernel: &str,
     out: &mut Vec<Finding>,
 ) {
-    for line in entry.shadowed.iter().chain(entry.winner.as_ref()) {
+    for (line, earlier) in lines_by_file(entry) {
         let mut f = Finding::new(
             RULE.code(),
             Subject::sysctl(KEY),
             format!(
-                "`{KEY}` does not exist in {kernel} (removed in 4.12): the line is dead, and procps `sysctl -p` exits 1 on it"
+                "`{KEY}` does not exist in {kernel} (removed in 4.12): the line{} is dead, and procps `sysctl -p` exits 1 on it",
+                and_earlier(earlier.len())
             ),
         )
         .severity(Severity::Warning)
@@ -101,6 +104,7 @@ fn dead_lines(
                 KEY,
                 line.location(),
                 "does not exist in the running kernel (removed in Linux 4.12)",
+                earlier.iter().map(|l| l.location()).collect(),
             )),
             Some(why) => f.note(format!(
                 "{why}, and no later file can unset a key: have the line removed where the file comes from"
@@ -166,6 +170,7 @@ fn recycling_on(
                     KEY,
                     w.location(),
                     "drops connections from clients behind NAT (removed in Linux 4.12)",
+                    earlier_editable(cx, entry),
                 )),
                 // The line stays; a 0 that sorts after it wins at boot.
                 Some(why) => f
