@@ -2,9 +2,12 @@
 //! - one vocabulary of secret names, [`is_secret_key`], for deployment.toml keys, `-D` flags,
 //!   properties keys, XML element and attribute names (and `name="…"` attributes), environment
 //!   variables and URL parameters: a last segment containing `password`, `passwd`, `passphrase`
-//!   or `secret`; a last word `pass`, `pwd`, `pw`, `token`, `apikey`, `credential(s)`; a last
-//!   word `key` after `api`, `secret`, `private`, `access`, `signing`, `encryption`, `master`
-//!   or `hmac`. Not secrets: `token_cache`, `max_tokens`, `passthru_http`, `key_alias`…;
+//!   or `secret`; a last word `pass`, `pwd`, `pw`, `token`, `apikey`, `credential(s)`,
+//!   `authorization`; a last word `key` after `api`, `secret`, `private`, `access`, `signing`,
+//!   `encryption`, `master` or `hmac`. Not secrets: `token_cache`, `max_tokens`,
+//!   `passthru_http`, `key_alias`…;
+//! - whatever the name, a value starting with `Basic ` or `Bearer ` (any case): an HTTP
+//!   credential, masked after the scheme;
 //! - a `Secret` newtype that only ever prints `****`;
 //! - maskers for what parsers cannot mark: URLs ([`redact_url`], [`redact_connection_url`]),
 //!   free text and command lines ([`redact_text`], [`redact_args`]), one line of any config
@@ -58,10 +61,11 @@ impl Serialize for Secret {
 const SECRET_PARTS: [&str; 4] = ["password", "passwd", "passphrase", "secret"];
 
 /// Words that make a name secret when they END it: `keystorePass`, `KeyStorePass`,
-/// `http.proxyPass`, `db.pass`, `DB_PWD`, `auth_token`, `accessToken`, `token`, `apikey`. Only as
+/// `http.proxyPass`, `db.pass`, `DB_PWD`, `auth_token`, `accessToken`, `token`, `apikey`,
+/// `client.authorization` (an HTTP `Authorization` header value). Only as
 /// the last word, so `passthru_http`, `PassThroughHttpListener`, `token_cache` and
 /// `max_tokens` are not secrets.
-const SECRET_LAST_WORDS: [&str; 7] = [
+const SECRET_LAST_WORDS: [&str; 8] = [
     "pass",
     "pwd",
     "pw",
@@ -69,6 +73,7 @@ const SECRET_LAST_WORDS: [&str; 7] = [
     "apikey",
     "credential",
     "credentials",
+    "authorization",
 ];
 
 /// Words that make a final `key` secret: `api_key`, `apiKey`, `x-api-key`, `-Dsecret.key`,
@@ -91,7 +96,8 @@ const KEY_QUALIFIERS: [&str; 8] = [
 /// around a segment are ignored) and in words at any other non-alphanumeric character and at a
 /// lower-to-upper case change (`keyStorePass` → key, store, pass). It is secret when:
 /// - its last segment contains `password`, `passwd`, `passphrase` or `secret` (any case);
-/// - or its last word is `pass`, `pwd`, `pw`, `token`, `apikey`, `credential(s)`;
+/// - or its last word is `pass`, `pwd`, `pw`, `token`, `apikey`, `credential(s)`,
+///   `authorization`;
 /// - or its last word is `key` and the word before it (in any segment) is `api`, `secret`,
 ///   `private`, `access`, `signing`, `encryption`, `master` or `hmac`.
 ///
@@ -231,7 +237,53 @@ enum Mode {
 fn redact(s: &str, mode: Mode) -> String {
     let out = mask_parameters(s, mode);
     let out = mask_userinfo(&out, mode);
-    mask_oracle(&out)
+    let out = mask_oracle(&out);
+    mask_auth_schemes(&out)
+}
+
+/// HTTP credentials carry no secret-like name: `client.authorization = "Basic dXNlcjpw"`,
+/// `x_auth = "Bearer abc"`, `-H 'Authorization: Bearer abc'`. A value that STARTS with `Basic `
+/// or `Bearer ` (any case) has its credential masked, the scheme kept. Only at the start of a
+/// value (the text's start, or after `=`, `:` or a quote, spaces allowed) so that prose such
+/// as "uses Basic authentication" stays readable.
+fn mask_auth_schemes(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let scheme = ["basic", "bearer"]
+            .into_iter()
+            .find(|w| starts_with_ignore_case(&b[i..], w.as_bytes()));
+        let Some(scheme) = scheme else {
+            i += 1;
+            continue;
+        };
+        let before = s[..i].trim_end_matches([' ', '\t']);
+        let at_value_start = before.is_empty()
+            || matches!(
+                before.as_bytes()[before.len() - 1],
+                b'=' | b':' | b'"' | b'\''
+            );
+        let mut cred = i + scheme.len();
+        let spaced = b.get(cred).is_some_and(|&c| c == b' ' || c == b'\t');
+        while cred < b.len() && (b[cred] == b' ' || b[cred] == b'\t') {
+            cred += 1;
+        }
+        // RFC 6750's b64token (and RFC 7617's base64): the credential's own alphabet.
+        let mut end = cred;
+        while end < b.len() && (b[end].is_ascii_alphanumeric() || b"-._~+/=".contains(&b[end])) {
+            end += 1;
+        }
+        if at_value_start && spaced && end > cred && !s[cred..end].starts_with(MASK) {
+            out.push_str(&s[copied..cred]);
+            out.push_str(MASK);
+            copied = end;
+        }
+        i = end.max(i + scheme.len());
+    }
+    out.push_str(&s[copied..]);
+    out
 }
 
 /// Whether a byte may be part of a parameter or property name.
@@ -418,15 +470,39 @@ pub fn redact_line(line: &str) -> String {
     out
 }
 
-/// `key = value` at the start of a line with a secret key: the key and separator, then the mask.
-fn mask_assignment(line: &str) -> Option<String> {
+/// `key = value` (or `key=value`, `key: value`, `export KEY=value`) at the start of a line: the
+/// key and the byte offset of its separator. `None` for anything else (XML, prose, a value line
+/// of a multi-line string).
+fn assignment(line: &str) -> Option<(&str, usize)> {
     let sep = line.find(['=', ':'])?;
     let key = line[..sep].trim();
     let key = key.strip_prefix("export ").unwrap_or(key).trim();
     let plain = key
         .bytes()
         .all(|b| name_byte(b) || matches!(b, b'\'' | b'"' | b' ' | b'\t' | b'[' | b']'));
-    if key.is_empty() || !plain || !is_secret_key(key) {
+    (!key.is_empty() && plain).then_some((key, sep))
+}
+
+/// Whether one config line is plainly NOT a place for a secret: a TOML table header
+/// (`[super_admin]`, `[[apim.throttling.url]]`) or a `key = value` whose key is not secret
+/// (`username = "admin"`). A value known to be a secret elsewhere must not be masked there:
+/// it would hide a setting that is no secret and, by the hole it leaves, show the secret.
+/// Credentials such lines may still hold (a URL's `password=`, `Bearer …`) are masked by
+/// [`redact_line`] on their own.
+pub fn is_plain_non_secret_line(line: &str) -> bool {
+    let body = line.trim();
+    let header = body.starts_with('[')
+        && body
+            .split('#')
+            .next()
+            .is_some_and(|h| h.trim_end().ends_with(']'));
+    header || assignment(body).is_some_and(|(key, _)| !is_secret_key(key))
+}
+
+/// `key = value` at the start of a line with a secret key: the key and separator, then the mask.
+fn mask_assignment(line: &str) -> Option<String> {
+    let (key, sep) = assignment(line)?;
+    if !is_secret_key(key) {
         return None;
     }
     if !holds_secret(line[sep + 1..].trim()) {
@@ -557,28 +633,122 @@ pub fn redact_connection_url(url: &str) -> String {
 }
 
 /// Masks secret values in a command line: `-Dsome.password=x`, `--password x`, `password=x`,
-/// and credentials inside URLs.
+/// `Bearer`/`Basic` credentials and credentials inside URLs.
+///
+/// Words are split as systemd and the shell split them: at whitespace outside quotes, so
+/// `"-Dkeystore.password=first second"` is ONE word and its value is masked up to its closing
+/// quote. Quotes and the spacing between words are kept as written.
 pub fn redact_args(cmd: &str) -> String {
-    let mut out = Vec::new();
+    let mut out = String::with_capacity(cmd.len());
     let mut mask_next = false;
-    for word in cmd.split(' ') {
-        if mask_next && !word.is_empty() {
-            out.push(MASK.to_string());
+    let mut copied = 0;
+    for (start, end) in shell_words(cmd) {
+        out.push_str(&cmd[copied..start]);
+        copied = end;
+        let word = &cmd[start..end];
+        if mask_next {
             mask_next = false;
+            out.push_str(MASK);
             continue;
         }
-        if let Some((k, _)) = word.split_once('=')
-            && is_secret_key(k.trim_start_matches('-').trim_start_matches("D"))
-        {
-            out.push(format!("{k}={MASK}"));
+        if let Some(masked) = mask_word_value(word) {
+            out.push_str(&masked);
             continue;
         }
-        if word.starts_with("--") && is_secret_key(word.trim_start_matches('-')) {
+        let bare = unquote(word);
+        if bare.starts_with("--") && is_secret_key(&bare) {
             mask_next = true;
         }
-        out.push(redact_url(word));
+        out.push_str(&redact_text(word));
     }
-    out.join(" ")
+    out.push_str(&cmd[copied..]);
+    out
+}
+
+/// The byte ranges of the words of a command line: runs of non-whitespace, where whitespace
+/// inside `"…"` or `'…'` (or escaped with `\`) does not cut. An unclosed quote runs to the end.
+fn shell_words(cmd: &str) -> Vec<(usize, usize)> {
+    let b = cmd.as_bytes();
+    let mut words = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= b.len() {
+            break;
+        }
+        let start = i;
+        let mut quote = None;
+        while i < b.len() {
+            match (quote, b[i]) {
+                (None, c) if c.is_ascii_whitespace() => break,
+                (None, q @ (b'"' | b'\'')) => quote = Some(q),
+                (Some(q), c) if c == q => quote = None,
+                (Some(b'\''), _) => {}
+                (_, b'\\') => i += 1,
+                _ => {}
+            }
+            i += 1;
+        }
+        let end = i.min(b.len());
+        words.push((start, end));
+    }
+    words
+}
+
+/// A word with its quotes and escapes removed, as the program receives it.
+fn unquote(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    let mut quote = None;
+    let mut chars = word.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (Some('\''), c) => out.push(c),
+            (_, '\\') => out.extend(chars.next()),
+            (_, c) => out.push(c),
+        }
+    }
+    out
+}
+
+/// One command-line word whose value is a secret (`-Dx.password=v`, `"DB_PASS=v w"`,
+/// `JAVA_OPTS=-Dsecret.key=v`), with everything after the secret's `=` masked up to the end
+/// of the word; a quote still open there is closed again. `None` if the word holds no such
+/// assignment.
+fn mask_word_value(word: &str) -> Option<String> {
+    let b = word.as_bytes();
+    let mut quote = None;
+    let mut name_start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        match (quote, b[i]) {
+            (None, q @ (b'"' | b'\'')) => quote = Some(q),
+            (Some(q), c) if c == q => quote = None,
+            (_, b'=') => {
+                let name = unquote(&word[name_start..i]);
+                if is_secret_key(&name) {
+                    let mut masked = format!("{}{MASK}", &word[..=i]);
+                    // The quote the value closes: `"-Dp=a b"` shows as `"-Dp=****"`.
+                    let open = b[i + 1..].iter().fold(quote, |q, &c| match (q, c) {
+                        (None, c @ (b'"' | b'\'')) => Some(c),
+                        (Some(q), c) if c == q => None,
+                        (q, _) => q,
+                    });
+                    if let Some(q) = quote.filter(|_| open.is_none()) {
+                        masked.push(q as char);
+                    }
+                    return Some(masked);
+                }
+                name_start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// The value of a secret in one word of a unit or environment file, whatever assignments
@@ -837,6 +1007,94 @@ mod vocabulary_tests {
             ),
         ] {
             assert_eq!(redact_line(line), shown, "{line:?}");
+        }
+    }
+
+    /// ExecStart words are split as systemd splits them: a quoted word with a space is one
+    /// word, its masked value runs to the closing quote (issue 15).
+    #[test]
+    fn command_lines_with_quotes() {
+        for (cmd, shown) in [
+            (
+                "/opt/x/bin/java \"-Dkeystore.password=myfirst MYSECONDPART\" -jar x",
+                "/opt/x/bin/java \"-Dkeystore.password=****\" -jar x",
+            ),
+            (
+                "java '-Dsecret.key=a b c' -Xmx1g",
+                "java '-Dsecret.key=****' -Xmx1g",
+            ),
+            (
+                "java -Ddb.pass=\"a b\" -Xmx1g",
+                "java -Ddb.pass=**** -Xmx1g",
+            ),
+            (
+                "env \"JAVA_OPTS=-Dx=1 -Dhttp.proxyPass=p q\" run",
+                "env \"JAVA_OPTS=-Dx=1 -Dhttp.proxyPass=****\" run",
+            ),
+            ("run --password \"a b\" -v", "run --password **** -v"),
+            ("run  -x  \"a b\"  -v", "run  -x  \"a b\"  -v"),
+            (
+                "curl -H \"Authorization: Bearer tok55\" u",
+                "curl -H \"Authorization: Bearer ****\" u",
+            ),
+            (
+                "java \"-Dunclosed.password=a b",
+                "java \"-Dunclosed.password=****",
+            ),
+        ] {
+            assert_eq!(redact_args(cmd), shown, "{cmd}");
+        }
+    }
+
+    /// HTTP credentials under names that say nothing (issue 15).
+    #[test]
+    fn basic_and_bearer_credentials() {
+        assert!(is_secret_key("client.authorization"));
+        assert!(is_secret_key("Authorization"));
+        assert!(!is_secret_key("authorization_header"));
+        for (line, shown) in [
+            (
+                "client.authorization = \"Basic dXNlcjpzZWNyZXRzZWNyZXQ=\"",
+                "client.authorization = ****",
+            ),
+            (
+                "x_auth = \"Bearer AbearerTok55\"",
+                "x_auth = \"Bearer ****\"",
+            ),
+            ("x_auth = bearer AbearerTok55", "x_auth = bearer ****"),
+            ("X_AUTH=BASIC dXNlcjpw", "X_AUTH=BASIC ****"),
+            (
+                "<header>Bearer AbearerTok55</header>",
+                "<header>Bearer AbearerTok55</header>",
+            ),
+            ("mode = \"Basic\"", "mode = \"Basic\""),
+            ("# uses Basic authentication", "# uses Basic authentication"),
+        ] {
+            assert_eq!(redact_line(line), shown, "{line}");
+        }
+        assert_eq!(
+            redact_text("header: Bearer AbearerTok55"),
+            "header: Bearer ****"
+        );
+    }
+
+    #[test]
+    fn lines_that_plainly_hold_no_secret() {
+        for line in [
+            "[super_admin]",
+            "  [[apim.throttling.url]] # x = y",
+            "username = \"admin\"",
+            "DB_USER=admin",
+        ] {
+            assert!(is_plain_non_secret_line(line), "{line}");
+        }
+        for line in [
+            "password = \"admin\"",
+            "admin",
+            "<password>admin</password>",
+            "[admin",
+        ] {
+            assert!(!is_plain_non_secret_line(line), "{line}");
         }
     }
 

@@ -377,6 +377,16 @@ impl<'f> TreeBuilder<'f> {
                         ),
                         other => (value_span.start, describe(other)),
                     };
+                    // The value may span lines, so the line check of `problem` can miss the
+                    // name: judge the attribute, its element and the element's `name=`.
+                    let secret = crate::redact::is_secret_key(attr.key.local_name().as_ref())
+                        || crate::redact::is_secret_key(e.local_name().as_ref())
+                        || tag_names_a_secret(content);
+                    let message = if secret {
+                        crate::redact::mask_quoted(&message)
+                    } else {
+                        message
+                    };
                     return Err(self.problem(offset, message));
                 }
             };
@@ -413,6 +423,13 @@ impl<'f> TreeBuilder<'f> {
         };
         self.problem(content_start + rel, message)
     }
+}
+
+/// Whether a start tag's content (between `<` and `>`, any number of lines) names its element
+/// a secret or holds a secret attribute, as [`crate::redact::redact_line`] judges it on one line.
+fn tag_names_a_secret(content: &str) -> bool {
+    let one_line = format!("<{}>", content.replace(['\r', '\n'], " "));
+    crate::redact::redact_line(&one_line) != one_line
 }
 
 fn pos(p: u64) -> usize {
@@ -1114,6 +1131,28 @@ mod tests {
         assert_eq!(
             err("<a x=\"a &amp; b & c\"/>"),
             (1, 17, "`&` without a closing `;` in attribute value".into())
+        );
+    }
+
+    /// A secret attribute whose value spans lines: the error is reported on a line that does
+    /// not name the attribute, yet must not quote the value (issue 15).
+    #[test]
+    fn a_bad_reference_in_a_secret_attribute_spanning_lines_is_not_quoted() {
+        for doc in [
+            "<a>\n  <Connector port=\"1\" keystorePass=\"Start\nAbc&Leak9;def\"/></a>",
+            "<a>\n  <Property name=\"db.pass\"\n   value=\"x\ny&Leak9;\"/></a>",
+            "<a>\n  <KeyStorePass v=\"x\ny&Leak9;\"/></a>",
+        ] {
+            let (_, _, message) = err(doc);
+            assert_eq!(
+                message, "undefined entity `****` in attribute value",
+                "{doc}"
+            );
+        }
+        // Any other attribute keeps its message whole: the entity is what to fix.
+        assert_eq!(
+            err("<a>\n  <Connector port=\"1\"\n x=\"a\nb&foo;\"/></a>").2,
+            "undefined entity `&foo;` in attribute value"
         );
     }
 

@@ -6,7 +6,7 @@
 //! with `patch`, and the renderer says so.
 
 use super::plan::{Plan, PlannedFile};
-use crate::redact::{MASK, redact_line};
+use crate::redact::{MASK, is_plain_non_secret_line, redact_line};
 use similar::TextDiff;
 
 /// Lines of context around each change, as `diff -u`.
@@ -72,10 +72,7 @@ fn mask(diff: &str, secrets: &[String]) -> (String, usize) {
         }
         // The first byte is the diff's own marker (`+`, `-`, ` `, `\`), not part of the file.
         let (marker, body) = line.split_at(1);
-        let mut masked = body.to_string();
-        for s in &values {
-            masked = masked.replace(s.as_str(), MASK);
-        }
+        let masked = mask_known(body, &values);
         let masked = format!("{marker}{}", redact_line(&masked));
         if masked != line {
             count += 1;
@@ -83,6 +80,61 @@ fn mask(diff: &str, secrets: &[String]) -> (String, usize) {
         out.push_str(&masked);
     }
     (out, count)
+}
+
+/// Masks the known secret values on one line of a file, where they can be a secret:
+/// - a line that IS one (a line of a TOML `"""…"""` password) is masked whole;
+/// - never on a line that plainly holds none ([`is_plain_non_secret_line`]: a TOML table
+///   header, `username = "admin"` when the password is `admin`), so that a name or a setting
+///   equal to the password stays readable and its mask does not point at the password;
+/// - elsewhere only whole tokens: bounded by characters that cannot continue a name
+///   (`[A-Za-z0-9_.-]`) and not a name themselves (`<admin>`, `admin=` of XML).
+fn mask_known(body: &str, values: &[String]) -> String {
+    let text = body.trim_end_matches(['\r', '\n']);
+    let eol = &body[text.len()..];
+    let trimmed = text.trim();
+    if let Some(v) = values.iter().find(|v| v.as_str() == trimmed) {
+        let lead = &text[..text.len() - text.trim_start().len()];
+        let trail = &text[lead.len() + v.len()..];
+        return format!("{lead}{MASK}{trail}{eol}");
+    }
+    if is_plain_non_secret_line(text) {
+        return body.to_string();
+    }
+    let mut masked = body.to_string();
+    for v in values {
+        masked = replace_tokens(&masked, v);
+    }
+    masked
+}
+
+/// `text` with each whole-token occurrence of `value` masked (see [`mask_known`]).
+fn replace_tokens(text: &str, value: &str) -> String {
+    let b = text.as_bytes();
+    let name_char = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-');
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(p) = text[from..].find(value).map(|p| from + p) {
+        let end = p + value.len();
+        from = p + 1;
+        while !text.is_char_boundary(from) {
+            from += 1;
+        }
+        let before = text[..p].trim_end_matches('/');
+        let bounded = (p == 0 || !name_char(b[p - 1])) && (end == b.len() || !name_char(b[end]));
+        let a_tag_name = before.ends_with('<');
+        let an_attribute_name = text[end..].trim_start().starts_with('=');
+        if p < copied || !bounded || a_tag_name || an_attribute_name {
+            continue;
+        }
+        out.push_str(&text[copied..p]);
+        out.push_str(MASK);
+        copied = end;
+        from = end;
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 /// The strings to mask for the secret values a parser found: the value, and each line of a
@@ -125,5 +177,34 @@ mod tests {
             &[],
         );
         assert!(!out.contains("Hunter2") && n == 1, "{out}");
+    }
+
+    /// A known password `admin` is masked where it is the value, never inside a name or a
+    /// longer token, and never on a line that plainly holds no secret (issue 15).
+    #[test]
+    fn a_known_value_is_masked_only_as_a_whole_value() {
+        let diff = " [super_admin]\n username = \"admin\"\n-password = \"admin\"\n+password = \"admin\"\n user = \"apimadmin\"\n <admin>x</admin>\n <UserName>admin</UserName>\n admin.x = 1\n";
+        let (out, _) = mask(diff, &["admin".into()]);
+        for shown in [
+            " [super_admin]\n",
+            " username = \"admin\"\n",
+            "-password = ****\n",
+            "+password = ****\n",
+            " user = \"apimadmin\"\n",
+            " <admin>x</admin>\n",
+            " <UserName>****</UserName>\n",
+            " admin.x = 1\n",
+        ] {
+            assert!(out.contains(shown), "{shown:?} in:\n{out}");
+        }
+    }
+
+    /// Lines of a multi-line secret stay masked whole, even one that looks like an assignment.
+    #[test]
+    fn lines_of_a_multi_line_secret_are_masked() {
+        let diff = "+password = \"\"\"\n+first = part\n+  [second]  \n+\"\"\"\n";
+        let (out, n) = mask(diff, &["first = part\n  [second]  ".into()]);
+        assert_eq!(out, "+password = ****\n+****\n+  ****  \n+\"\"\"\n",);
+        assert_eq!(n, 3);
     }
 }

@@ -74,6 +74,9 @@ impl Plan {
         add("toml url userinfo with /", |v| format!("{v}/sl{v}"));
         add("xml url password with a space", |v| format!("{v} sp{v}"));
         add("xml url userinfo with /", |v| format!("{v}/sl{v}"));
+        add("unit ExecStart quoted -D with a space", |v| {
+            format!("{v} sp{v}")
+        });
         Plan { planted }
     }
 
@@ -301,6 +304,16 @@ fn plant_unit(t: &CliTest, s: &Plan) {
             v("unit Environment= API_TOKEN")
         ),
     );
+    // systemd keeps a quoted word with a space whole: `host` must mask it to its closing quote.
+    edit(
+        &t.root,
+        "etc/systemd/system/wso2am.service",
+        "ExecStart=/opt/wso2am-4.2.0/bin/api-manager.sh start",
+        &format!(
+            "ExecStart=/opt/wso2am-4.2.0/bin/api-manager.sh \"-Dkeystore.password={}\" start",
+            v("unit ExecStart quoted -D with a space")
+        ),
+    );
     edit(
         &t.root,
         "etc/default/wso2am",
@@ -313,9 +326,9 @@ fn plant_unit(t: &CliTest, s: &Plan) {
     );
 }
 
-/// Every output of one fake root: stdout and stderr of a Markdown run (its report carries the
-/// diff) writing every other format with `--output`, of a text run, of `--diff`, and (when
-/// `apply`) of `--apply --yes`.
+/// Every output of one fake root: stdout and stderr of `host` (JSON and text), of a Markdown
+/// run (its report carries the diff) writing every other format with `--output`, of a text run,
+/// of `--diff`, and (when `apply`) of `--apply --yes`.
 fn outputs(t: &CliTest, home: &str, apply: bool) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let files: Vec<(String, std::path::PathBuf)> = ["text", "json", "sarif", "junit"]
@@ -340,6 +353,23 @@ fn outputs(t: &CliTest, home: &str, apply: bool) -> Vec<(String, String)> {
     ];
     if apply {
         runs.push(("--apply", vec!["--java-version", "17", "--apply", "--yes"]));
+    }
+    // `host` prints the units it read (`exec_start` in JSON).
+    for format in ["json", "text"] {
+        let host = t
+            .std_command("host", None, &["--format", format])
+            .output()
+            .unwrap();
+        assert!(host.status.success(), "host --format {format} failed");
+        let what = format!("host --format {format}");
+        out.push((
+            format!("{what}: stdout"),
+            String::from_utf8_lossy(&host.stdout).into_owned(),
+        ));
+        out.push((
+            format!("{what}: stderr"),
+            String::from_utf8_lossy(&host.stderr).into_owned(),
+        ));
     }
     for (what, args) in runs {
         let (_, stdout, stderr) = t.run(Some(home), &args);
@@ -386,6 +416,7 @@ fn check(seed: &str, apply: bool) {
         "<KeyStorePass>****</KeyStorePass>",
         "-Dsecret.key=****",
         "zz-apim-tune.conf",
+        "\\\"-Dkeystore.password=****\\\" start",
     ] {
         assert!(
             joined.contains(expected),

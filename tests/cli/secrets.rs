@@ -155,3 +155,63 @@ fn look_alike_names_stay_readable_in_the_diff() {
         "a boolean flag named like a token is shown:\n{diff}"
     );
 }
+
+/// A password equal to a name (`admin`) is masked on its own lines only: the `[super_admin]`
+/// table and `username = "admin"` stay readable, and no partial mask points at the password.
+/// Credentials under names that say nothing (`Basic …`, `Bearer …`) are masked (issue 15).
+#[test]
+fn a_password_equal_to_a_name_and_http_credentials_in_the_diff() {
+    let (t, toml, text) = modern_with_password_line("password = \"admin\"");
+    let text = text.replacen("username = \"apim\"\n", "username = \"apimadmin\"\n", 1);
+    let text = text.replacen(
+        "\n[database.apim_db.pool_options]",
+        "[super_admin]\nusername = \"admin\"\npassword = \"admin\"\nx_auth = \"Bearer AbearerTok55\"\nclient.authorization = \"Basic dXNlcjpzZWNyZXRzZWNyZXQ=\"\n[database.apim_db.pool_options]",
+        1,
+    );
+    std::fs::write(&toml, text).unwrap();
+    let (code, diff, err) = t.run(Some("wso2am-4.2.0"), &["--diff", "--java-version", "17"]);
+    assert_eq!(code, 1, "{err}");
+    for shown in [
+        " username = \"apimadmin\"\n",
+        " password = ****\n",
+        " [super_admin]\n",
+        " username = \"admin\"\n",
+        " x_auth = \"Bearer ****\"\n",
+        " client.authorization = ****\n",
+    ] {
+        assert!(diff.contains(shown), "the diff shows {shown:?}:\n{diff}");
+    }
+    for hidden in [
+        "AbearerTok55",
+        "dXNlcjpzZWNyZXRzZWNyZXQ=",
+        "super_****",
+        "\"****\"",
+    ] {
+        assert!(!diff.contains(hidden), "{hidden:?} in:\n{diff}{err}");
+    }
+}
+
+/// A secret attribute whose value spans lines: the parse error's line does not name it, and
+/// its entity must still not be quoted (issue 15).
+#[test]
+fn a_parse_error_in_a_secret_attribute_spanning_lines_is_masked() {
+    let t = CliTest::new("legacy-2.6");
+    let file = t
+        .root
+        .join("opt/wso2am-2.6.0/repository/conf/tomcat/catalina-server.xml");
+    let text = std::fs::read_to_string(&file).unwrap().replacen(
+        "<Service name=\"Catalina\">",
+        "<Service name=\"Catalina\">\n        <Connector port=\"9443\" keystorePass=\"Start\nAbc&Leak9;def\"/>",
+        1,
+    );
+    std::fs::write(&file, text).unwrap();
+    let (_, out, err) = t.run(Some("wso2am-2.6.0"), &["--java-version", "17"]);
+    assert!(
+        out.contains("undefined entity `****` in attribute value"),
+        "the parse error is reported:\n{out}{err}"
+    );
+    assert!(
+        !out.contains("Leak9") && !err.contains("Leak9"),
+        "{out}{err}"
+    );
+}
