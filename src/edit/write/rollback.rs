@@ -257,9 +257,8 @@ pub fn rollback(
                 replace_atomically(&step.target, original, &owner, expect, None)
                     .map_err(|f| f.error)
             }
-            None => {
-                remove_created(&step.target).map(|()| remove_created_dirs(&step.entry.created_dirs))
-            }
+            None => remove_created(&step.target, Expect::Any)
+                .map(|()| remove_created_dirs(&step.entry.created_dirs)),
         };
         if let Err(cause) = result {
             return Err(ApplyError::RollbackIncomplete {
