@@ -105,6 +105,8 @@ fn a_symlinked_backup_dir_is_refused_and_nothing_lands_outside() {
     );
     assert!(everything(&out).is_empty(), "{:?}", everything(&out));
     assert_eq!(files(&t.root), before);
+    // "Nothing was written" holds: the refusal comes before the lock and its directory.
+    assert!(!t.root.join("var/lib").exists());
     let (code, _, stderr) = rollback(&t, &[]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("symbolic link"), "{stderr}");
@@ -120,6 +122,47 @@ fn a_symlinked_backup_dir_is_refused_and_nothing_lands_outside() {
         "{stderr}"
     );
     assert!(everything(&out).is_empty(), "{:?}", everything(&out));
+    assert_eq!(files(&t.root), before);
+}
+
+#[test]
+fn a_relative_backup_dir_with_dot_dot_works_from_a_subdirectory() {
+    // `cd SUB && apim-tune audit --root ../root --apply --yes --backup-dir ../bk`: the `..` a
+    // user types is resolved, not refused.
+    let t = CliTest::new("legacy-2.6");
+    let before = files(&t.root);
+    let sub = t.dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("apim-tune"));
+        cmd.env_remove("JAVA_HOME")
+            .env_remove("APIM_HOME")
+            .env_remove("CARBON_HOME")
+            .current_dir(&sub)
+            .args(args)
+            .args(["--root", "../root", "--backup-dir", "../bk"]);
+        text(&cmd.output().unwrap())
+    };
+    let mut args = vec!["audit", "--color", "never", "--apim-home"];
+    let home = format!("../root/opt/{HOME}");
+    args.push(&home);
+    args.extend_from_slice(ARGS);
+    let (code, stdout, stderr) = run(&args);
+    assert!(code == 0 || code == 1, "{stdout}{stderr}");
+    assert!(stdout.contains("applied "), "{stdout}");
+    assert_ne!(files(&t.root), before, "the apply changed nothing");
+    let bk = t.dir.path().join("bk");
+    let folders: Vec<_> = std::fs::read_dir(&bk)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(folders.len(), 1, "{folders:?}");
+    assert!(folders[0].join("manifest.json").is_file());
+    assert!(!sub.join("bk").exists() && !t.root.join("var/backups").exists());
+
+    let (code, stdout, stderr) = run(&["rollback", "--apim-home", &home]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
     assert_eq!(files(&t.root), before);
 }
 

@@ -115,6 +115,9 @@ fn plan<'a>(change: &'a FileChange, allowed: &[PathBuf]) -> Result<Planned<'a>, 
 /// midway) every file written so far gets its original back. See the module docs.
 pub fn apply(changes: &[FileChange], opts: &ApplyOptions) -> Result<ApplyRecord, ApplyError> {
     let fail_at = parse_failpoint(opts.failpoint.as_deref())?;
+    // A backup directory that cannot be used is refused before the lock's directory is
+    // created, so a refusal writes nothing.
+    store::check_backup_dir(&opts.backup_dir)?;
     // The lock first: with it held, no other run on this root is writing, so temp files found
     // below are leftovers of a killed one.
     let _lock = take_lock(&opts.root)?;

@@ -155,6 +155,8 @@ pub fn rollback(
     let nothing = || ApplyError::NothingToRollBack {
         backup_dir: backup_dir.to_path_buf(),
     };
+    // Refused before the lock's directory is created, as for `apply`.
+    super::store::check_backup_dir(backup_dir)?;
     let _lock = take_lock(&opts.root)?;
     let Some(backups) = open_existing_backup_dir(backup_dir)? else {
         return Err(nothing());
