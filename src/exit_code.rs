@@ -43,7 +43,8 @@ pub const TOOL: &[Meaning] = &[
     m(
         TOOL_ERROR,
         "apim-tune itself failed: bad arguments, missing root, invalid profile, not an API-M home;\n\
-         for `--apply`/`rollback`: nothing was written",
+         for `--apply`/`rollback`: nothing was written, unless the error says a failed\n\
+         `--apply` could not restore some files (it names them)",
     ),
     m(
         ROLLED_BACK,

@@ -256,9 +256,10 @@ pub(crate) async fn run(
     let now = clock::now_secs();
     let sqlite = e == super::dialect::Engine::Sqlite;
 
-    // SQLite: the fast load (no journal, no fsync) only where a kill can lose nothing but the
-    // schema `db init` recreates: a database whose every table is empty. Anywhere else the load
-    // is journaled like any write, so a kill or Ctrl-C rolls back to the rows that were there.
+    // SQLite: the fast load (no fsync) only where a power loss or OS crash can lose nothing but
+    // the schema `db init` recreates: a database whose every table is empty. Its rollback
+    // journal stays on disk, so a killed process still rolls back. Anywhere else the load is
+    // journaled and synced like any write.
     let fast = sqlite && all_tables_empty(c).await?;
     if sqlite {
         // Connection settings: `foreign_keys` is a no-op inside a transaction, and the journal
@@ -268,14 +269,20 @@ pub(crate) async fn run(
         // Index builds sort with a helper thread.
         c.run("PRAGMA threads = 2").await?;
         if fast {
+            // No fsync: only a power loss or OS crash mid-seed can corrupt the file, and then
+            // deleting it and running `db init` again loses nothing.
             c.run("PRAGMA synchronous = OFF").await?;
             c.run("PRAGMA cache_size = -262144").await?;
-            // No WAL for the load: every page would be written twice (WAL, then checkpoint).
-            c.run("PRAGMA journal_mode = MEMORY").await?;
+            // No WAL for the load (every page would be written twice: WAL, then checkpoint),
+            // but a rollback journal on disk: an in-memory one dies with a killed process and
+            // leaves the file half-written (rows, and some indexes dropped, not rebuilt). The
+            // journal holds only the pages of the empty tables and their indexes: small.
+            c.run("PRAGMA journal_mode = TRUNCATE").await?;
         }
         // Index drops, the load and the rebuild are one transaction (SQLite's DDL is
-        // transactional): a kill leaves the indexes as well as the rows as they were. IMMEDIATE
-        // takes the write lock now, with the one busy timeout, instead of failing half-way.
+        // transactional) with its journal on disk: a kill leaves the indexes as well as the
+        // rows as they were (the next connection rolls the hot journal back). IMMEDIATE takes
+        // the write lock now, with the one busy timeout, instead of failing half-way.
         c.run("BEGIN IMMEDIATE").await?;
         if fast && !all_tables_empty(c).await? {
             // Another writer got in between the check and the lock: journal after all.

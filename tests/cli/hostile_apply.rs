@@ -105,6 +105,8 @@ fn a_symlinked_backup_dir_is_refused_and_nothing_lands_outside() {
     );
     assert!(everything(&out).is_empty(), "{:?}", everything(&out));
     assert_eq!(files(&t.root), before);
+    // "Nothing was written" holds: the refusal comes before the lock and its directory.
+    assert!(!t.root.join("var/lib").exists());
     let (code, _, stderr) = rollback(&t, &[]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("symbolic link"), "{stderr}");
@@ -120,6 +122,47 @@ fn a_symlinked_backup_dir_is_refused_and_nothing_lands_outside() {
         "{stderr}"
     );
     assert!(everything(&out).is_empty(), "{:?}", everything(&out));
+    assert_eq!(files(&t.root), before);
+}
+
+#[test]
+fn a_relative_backup_dir_with_dot_dot_works_from_a_subdirectory() {
+    // `cd SUB && apim-tune audit --root ../root --apply --yes --backup-dir ../bk`: the `..` a
+    // user types is resolved, not refused.
+    let t = CliTest::new("legacy-2.6");
+    let before = files(&t.root);
+    let sub = t.dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("apim-tune"));
+        cmd.env_remove("JAVA_HOME")
+            .env_remove("APIM_HOME")
+            .env_remove("CARBON_HOME")
+            .current_dir(&sub)
+            .args(args)
+            .args(["--root", "../root", "--backup-dir", "../bk"]);
+        text(&cmd.output().unwrap())
+    };
+    let mut args = vec!["audit", "--color", "never", "--apim-home"];
+    let home = format!("../root/opt/{HOME}");
+    args.push(&home);
+    args.extend_from_slice(ARGS);
+    let (code, stdout, stderr) = run(&args);
+    assert!(code == 0 || code == 1, "{stdout}{stderr}");
+    assert!(stdout.contains("applied "), "{stdout}");
+    assert_ne!(files(&t.root), before, "the apply changed nothing");
+    let bk = t.dir.path().join("bk");
+    let folders: Vec<_> = std::fs::read_dir(&bk)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(folders.len(), 1, "{folders:?}");
+    assert!(folders[0].join("manifest.json").is_file());
+    assert!(!sub.join("bk").exists() && !t.root.join("var/backups").exists());
+
+    let (code, stdout, stderr) = run(&["rollback", "--apim-home", &home]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
     assert_eq!(files(&t.root), before);
 }
 
@@ -222,11 +265,24 @@ impl Drop for Frozen {
 /// Starts an apply that stops itself (SIGSTOP) after writing the temp file of its `n`-th file,
 /// holding the lock, and waits until it is stopped.
 fn frozen_apply(t: &CliTest, n: usize) -> Frozen {
+    stopped_apply(t, &format!("stop-after-temp-write:{n}"), false)
+}
+
+/// Starts an apply with `failpoint` (one that stops the process) and waits until it is
+/// stopped; with `capture`, its stdout and stderr are piped for the test to read.
+fn stopped_apply(t: &CliTest, failpoint: &str, capture: bool) -> Frozen {
+    let stdio = || {
+        if capture {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        }
+    };
     let mut cmd = t.std_command("audit", Some(HOME), ARGS);
     cmd.args(["--color", "never"])
-        .env("APIM_TUNE_FAILPOINT", format!("stop-after-temp-write:{n}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
+        .env("APIM_TUNE_FAILPOINT", failpoint)
+        .stdout(stdio())
+        .stderr(stdio());
     let frozen = Frozen(Some(cmd.spawn().unwrap()));
     let stat = PathBuf::from(format!("/proc/{}/stat", frozen.id()));
     let start = Instant::now();
@@ -309,6 +365,62 @@ fn a_running_apply_locks_the_root_whatever_the_backup_dir_and_the_lock_dies_with
     );
     assert!(temp_files(&t.root).is_empty());
     assert_eq!(files(&t.root), before);
+}
+
+#[test]
+fn undoing_a_failed_apply_keeps_a_file_another_writer_changed_since() {
+    // The apply writes its first file, stops after the temp write of its second, and fails
+    // once continued. Meanwhile another writer updates the first file: the undo must not put
+    // the original back over that update.
+    let t = CliTest::new("legacy-2.6");
+    let before = files(&t.root);
+    let mut frozen = stopped_apply(&t, "stop-then-fail-after-temp-write:2", true);
+    let now = files(&t.root);
+    let written: Vec<&PathBuf> = now
+        .iter()
+        .filter(|(p, bytes)| {
+            !p.to_string_lossy().contains(".apim-tune-tmp.") && before.get(*p) != Some(bytes)
+        })
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(
+        written.len(),
+        1,
+        "one file written before the stop: {written:?}"
+    );
+    let first = t.root.join(written[0]);
+    let theirs = format!(
+        "{}# another writer's update\n",
+        String::from_utf8_lossy(&now[written[0]])
+    );
+    let staging = first.with_extension("writer");
+    std::fs::write(&staging, &theirs).unwrap();
+    std::fs::rename(&staging, &first).unwrap();
+
+    let child = frozen.0.take().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGCONT,
+    )
+    .unwrap();
+    let (code, stdout, stderr) = text(&child.wait_with_output().unwrap());
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "1 file(s) were changed by another writer after this apply wrote them and were kept as that writer left them, not restored (`{}`)",
+            first.canonicalize().unwrap().display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("every file"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&first).unwrap(), theirs);
+    // Everything else is as it was before the apply; no temp file is left.
+    let mut expected = before.clone();
+    expected.insert(written[0].clone(), theirs.into_bytes());
+    assert_eq!(files(&t.root), expected);
+    assert!(temp_files(&t.root).is_empty());
+    // Not marked rolled back: `rollback` still sees it, and refuses the changed file.
+    assert!(!backup_folder(&t).join("rolled-back").exists());
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Issue 15 through the real binary: a server that never answers, a held SQLite lock, numbers
 //! past any sane bound, read-only commands that must not touch the file, and a `db seed`
-//! killed in the middle of an existing database.
+//! killed in the middle of an existing or a fresh database.
 
 use crate::cli::apim_tune;
 use crate::support::keys;
@@ -368,4 +368,55 @@ fn seed_on_a_fresh_database_ends_in_wal_and_intact() {
         keys(&mut c, "SELECT TOKEN_ID FROM IDN_OAUTH2_ACCESS_TOKEN").len(),
         3000
     );
+}
+
+#[test]
+fn killing_seed_on_a_fresh_database_leaves_it_intact_with_every_index() {
+    // The fast path (an empty file: no fsync) must still survive a killed process: its
+    // rollback journal is on disk, so the next connection rolls the load back.
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = sqlite_db(dir.path(), "fresh-kill.db", "0");
+    let file = dir.path().join("fresh-kill.db");
+    let tokens = "SELECT TOKEN_ID FROM IDN_OAUTH2_ACCESS_TOKEN";
+    let indexes = "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name";
+    let indexes_before = keys(&mut connect(&url), indexes);
+    assert!(indexes_before.len() > 20, "{indexes_before:?}");
+    let start_size = on_disk(&file);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("apim-tune"))
+        .args(["db", "seed", "--url", &url, "--tokens", "5000000"])
+        .env_remove("APIM_TUNE_DB_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn seed");
+    // Kill it once the file itself grew by 8 MB: the page cache has spilled into it, with
+    // indexes dropped and rows half loaded (with the journal in memory, as before, the file
+    // was then left corrupt with 8 of 29 indexes).
+    let started = Instant::now();
+    while on_disk(&file) < start_size + 8_000_000 {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "the seed never wrote 8 MB into the file"
+        );
+        assert!(
+            child.try_wait().expect("poll").is_none(),
+            "the seed ended before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+
+    let mut c = connect(&url);
+    let check = keys(&mut c, "PRAGMA integrity_check");
+    assert_eq!(check, vec!["ok"], "the database is corrupt after the kill");
+    assert_eq!(keys(&mut c, indexes), indexes_before, "indexes were lost");
+    assert!(keys(&mut c, tokens).is_empty(), "a half load was kept");
+    drop(c);
+    // And it is still a database to seed.
+    apim_tune()
+        .args(["db", "seed", "--url", &url, "--tokens", "100"])
+        .env_remove("APIM_TUNE_DB_URL")
+        .assert()
+        .success();
 }

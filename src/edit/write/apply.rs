@@ -30,12 +30,16 @@ const FAILPOINT_AFTER_TEMP_WRITE: &str = "after-temp-write";
 /// write, holding the lock with a temp file on disk, so a test can run a second apply against
 /// it and then kill it as an operator's Ctrl-C or an OOM kill would.
 const FAILPOINT_STOP_AFTER_TEMP_WRITE: &str = "stop-after-temp-write";
+/// Test hook: `stop-then-fail-after-temp-write[:N]` stops there and, once continued, fails, so
+/// a test can change files the apply already wrote (a concurrent writer) before the undo.
+const FAILPOINT_STOP_THEN_FAIL: &str = "stop-then-fail-after-temp-write";
 
 /// What a failpoint does at the N-th written file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Failpoint {
     Fail(usize),
     Stop(usize),
+    StopThenFail(usize),
 }
 
 /// The failpoint named by `failpoint`, if any.
@@ -45,7 +49,9 @@ fn parse_failpoint(failpoint: Option<&str>) -> Result<Option<Failpoint>, ApplyEr
     };
     let unknown = || ApplyError::UnknownFailpoint(text.to_string());
     let (make, rest): (fn(usize) -> Failpoint, &str) =
-        if let Some(rest) = text.strip_prefix(FAILPOINT_STOP_AFTER_TEMP_WRITE) {
+        if let Some(rest) = text.strip_prefix(FAILPOINT_STOP_THEN_FAIL) {
+            (Failpoint::StopThenFail, rest)
+        } else if let Some(rest) = text.strip_prefix(FAILPOINT_STOP_AFTER_TEMP_WRITE) {
             (Failpoint::Stop, rest)
         } else if let Some(rest) = text.strip_prefix(FAILPOINT_AFTER_TEMP_WRITE) {
             (Failpoint::Fail, rest)
@@ -109,6 +115,9 @@ fn plan<'a>(change: &'a FileChange, allowed: &[PathBuf]) -> Result<Planned<'a>, 
 /// midway) every file written so far gets its original back. See the module docs.
 pub fn apply(changes: &[FileChange], opts: &ApplyOptions) -> Result<ApplyRecord, ApplyError> {
     let fail_at = parse_failpoint(opts.failpoint.as_deref())?;
+    // A backup directory that cannot be used is refused before the lock's directory is
+    // created, so a refusal writes nothing.
+    store::check_backup_dir(&opts.backup_dir)?;
     // The lock first: with it held, no other run on this root is writing, so temp files found
     // below are leftovers of a killed one.
     let _lock = take_lock(&opts.root)?;
@@ -184,6 +193,9 @@ pub fn apply(changes: &[FileChange], opts: &ApplyOptions) -> Result<ApplyRecord,
         let hook = match fail_at {
             Some(Failpoint::Fail(n)) if n == index + 1 => Some(AfterTempWrite::Fail),
             Some(Failpoint::Stop(n)) if n == index + 1 => Some(AfterTempWrite::Stop),
+            Some(Failpoint::StopThenFail(n)) if n == index + 1 => {
+                Some(AfterTempWrite::StopThenFail)
+            }
             _ => None,
         };
         let result = write_one(p, entry, hook);
@@ -261,10 +273,14 @@ fn undo(
     now: &str,
 ) -> ApplyError {
     let mut not_restored = Vec::new();
+    let mut kept = Vec::new();
     for index in (0..=failed).rev() {
         let (p, entry) = (&planned[index], &entries[index]);
         let written = index < failed || failure.renamed;
         if written {
+            // Only what this apply wrote is taken back: a file another writer changed since is
+            // swapped back to theirs (never lost) and reported as kept.
+            let ours = Expect::Bytes(&p.change.after);
             // The original bytes in memory are the ones saved (and synced) in the backup.
             let restored = match &p.change.before {
                 Some(before) => {
@@ -274,13 +290,14 @@ fn undo(
                         gid: entry.gid,
                         chown: true,
                     };
-                    replace_atomically(&p.real, before, &owner, Expect::Any, None)
-                        .map_err(|f| f.error)
+                    replace_atomically(&p.real, before, &owner, ours, None).map_err(|f| f.error)
                 }
-                None => remove_created(&p.real),
+                None => remove_created(&p.real, ours),
             };
-            if restored.is_err() {
-                not_restored.push(p.real.clone());
+            match restored {
+                Ok(()) => {}
+                Err(ApplyError::ChangedSinceRead { .. }) => kept.push(p.real.clone()),
+                Err(_) => not_restored.push(p.real.clone()),
             }
         }
         if !entry.existed {
@@ -288,7 +305,7 @@ fn undo(
         }
     }
     let cause = Box::new(failure.error);
-    if not_restored.is_empty() {
+    if not_restored.is_empty() && kept.is_empty() {
         // Marked as rolled back so that `rollback` does not pick it as the apply to undo. Only
         // when complete: after a partial restore, `rollback` can still finish the job. A marker
         // that fails to be written changes nothing on the host, so it is not an error.
@@ -301,6 +318,7 @@ fn undo(
         ApplyError::RestoreIncomplete {
             dir: dir.path().to_path_buf(),
             failed: not_restored,
+            kept,
             cause,
         }
     }
@@ -480,6 +498,10 @@ mod tests {
         assert_eq!(
             parse_failpoint(Some("stop-after-temp-write:2")).unwrap(),
             Some(Failpoint::Stop(2))
+        );
+        assert_eq!(
+            parse_failpoint(Some("stop-then-fail-after-temp-write:2")).unwrap(),
+            Some(Failpoint::StopThenFail(2))
         );
         assert!(parse_failpoint(Some("after-temp-write:0")).is_err());
     }

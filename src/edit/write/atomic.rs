@@ -187,6 +187,9 @@ pub(super) enum AfterTempWrite {
     Fail,
     /// Stop the process (SIGSTOP), as a run frozen or about to be killed there would be.
     Stop,
+    /// Stop, then (once continued) fail: a test changes files while the run is stopped, as a
+    /// concurrent writer would, and sees what the undo of the failed apply does with them.
+    StopThenFail,
 }
 
 /// A failed replacement, and whether the rename had already happened (the target then holds
@@ -230,10 +233,16 @@ pub(super) fn replace_atomically(
     file.sync_all()
         .map_err(io_err("sync the temp file", &temp_path))?;
     drop(file);
-    if hook == Some(AfterTempWrite::Stop) {
+    if matches!(
+        hook,
+        Some(AfterTempWrite::Stop | AfterTempWrite::StopThenFail)
+    ) {
         let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
     }
-    if hook == Some(AfterTempWrite::Fail) {
+    if matches!(
+        hook,
+        Some(AfterTempWrite::Fail | AfterTempWrite::StopThenFail)
+    ) {
         return Err(
             io_err("rename the temp file over", target)(io::Error::other(
                 "failpoint after-temp-write",
@@ -338,15 +347,43 @@ fn exchange_checked(
 }
 
 /// Removes a file the apply created (never through a link), and its directory entry durably.
-pub(super) fn remove_created(target: &Path) -> Result<(), ApplyError> {
+/// With `Expect::Bytes`, only when it still holds those bytes: it is first moved aside (so no
+/// writer can slip in between the check and the unlink), checked there, and put back with
+/// `RENAME_NOREPLACE` if another writer changed it (`ChangedSinceRead`).
+pub(super) fn remove_created(target: &Path, expect: Expect<'_>) -> Result<(), ApplyError> {
     let (dir_path, name) = split(target)?;
     let dir = Dir::open(dir_path)?;
-    match dir.unlink(name) {
+    let Expect::Bytes(ours) = expect else {
+        match dir.unlink(name) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_err("remove", target)(e)),
+        }
+        return dir.sync().map_err(io_err("sync the directory", dir.path()));
+    };
+    let aside = temp_name(name);
+    match dir.rename(name, &aside, Rename::NoReplace) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(io_err("remove", target)(e)),
+        Err(e) => return Err(io_err("move aside", target)(e)),
     }
-    dir.sync().map_err(io_err("sync the directory", dir.path()))
+    if matches_expect(&dir, &aside, &Expect::Bytes(ours)) {
+        dir.unlink(&aside).map_err(io_err("remove", target))?;
+        return dir.sync().map_err(io_err("sync the directory", dir.path()));
+    }
+    // Another writer's file: back where it was, unless yet another one has appeared there.
+    match dir.rename(&aside, name, Rename::NoReplace) {
+        Ok(()) => Err(ApplyError::ChangedSinceRead {
+            path: target.to_path_buf(),
+        }),
+        Err(e) => Err(io_err(
+            "put back the file another writer had put at",
+            target,
+        )(io::Error::other(format!(
+            "{e}; their version is at `{}`",
+            dir.join(&aside).display()
+        )))),
+    }
 }
 
 /// Removes directories the apply created, innermost first, while they are empty. A directory
@@ -490,6 +527,25 @@ mod tests {
         assert!(matches!(err.error, ApplyError::ChangedSinceRead { .. }));
         assert_eq!(fs::read(&b).unwrap(), b"theirs\n");
         assert!(temp_files(&h.root).is_empty());
+    }
+
+    #[test]
+    fn a_created_file_is_removed_only_while_it_holds_what_the_apply_wrote() {
+        let h = host();
+        let a = h.root.join("etc/new.conf");
+        put(&a, b"theirs\n", 0o644);
+        let err = remove_created(&a, Expect::Bytes(b"ours\n")).unwrap_err();
+        assert!(
+            matches!(err, ApplyError::ChangedSinceRead { .. }),
+            "{err:?}"
+        );
+        assert_eq!(fs::read(&a).unwrap(), b"theirs\n");
+        assert!(temp_files(&h.root).is_empty());
+        remove_created(&a, Expect::Bytes(b"theirs\n")).unwrap();
+        assert!(!a.exists());
+        assert!(temp_files(&h.root).is_empty());
+        // Already gone: nothing to do.
+        remove_created(&a, Expect::Bytes(b"ours\n")).unwrap();
     }
 
     #[test]

@@ -58,15 +58,14 @@ pub enum ApplyError {
         chain(cause)
     )]
     RolledBack { cause: Box<ApplyError> },
-    #[error(
-        "the apply failed midway and {} file(s) could not be restored ({}); their originals are in `{}`",
-        failed.len(),
-        failed.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(", "),
-        dir.display()
-    )]
+    #[error("{}", restore_incomplete(dir, failed, kept))]
     RestoreIncomplete {
         dir: PathBuf,
+        /// Files whose restore failed (an I/O error): they may hold this apply's bytes.
         failed: Vec<PathBuf>,
+        /// Files another writer changed after this apply wrote them: left as that writer left
+        /// them, since putting the original back would lose their change.
+        kept: Vec<PathBuf>,
         #[source]
         cause: Box<ApplyError>,
     },
@@ -93,6 +92,37 @@ pub enum ApplyError {
         #[source]
         cause: Box<ApplyError>,
     },
+}
+
+/// The message of `RestoreIncomplete`: which files were not put back, and why.
+fn restore_incomplete(dir: &Path, failed: &[PathBuf], kept: &[PathBuf]) -> String {
+    let list = |paths: &[PathBuf]| {
+        paths
+            .iter()
+            .map(|p| format!("`{}`", p.display()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut parts = Vec::new();
+    if !failed.is_empty() {
+        parts.push(format!(
+            "{} file(s) could not be restored ({})",
+            failed.len(),
+            list(failed)
+        ));
+    }
+    if !kept.is_empty() {
+        parts.push(format!(
+            "{} file(s) were changed by another writer after this apply wrote them and were kept as that writer left them, not restored ({})",
+            kept.len(),
+            list(kept)
+        ));
+    }
+    format!(
+        "the apply failed midway and {}; their originals are in `{}`",
+        parts.join("; "),
+        dir.display()
+    )
 }
 
 /// An error and its sources as one line (`a: b: c`).

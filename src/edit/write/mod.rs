@@ -16,7 +16,8 @@
 //! writes (a link on the way to the backup directory, the lock, or a target's directory is
 //! refused; a target that is itself a link is resolved first, by `confine`, and must resolve
 //! inside the allowed directories), lose a concurrent writer's replacement of a target (the
-//! exchange is checked and undone), trust a manifest (data from disk: every path is validated
+//! exchange is checked and undone; undoing a failed apply takes back only files that still hold
+//! what it wrote, and names the others, kept as their writer left them), trust a manifest (data from disk: every path is validated
 //! before use), leave a half-written target or a temp file behind (a killed run's are removed
 //! by the next apply and by `rollback`), or delete anything from a backup folder (a failed
 //! apply's folder is kept as evidence, marked `rolled-back` once every file it wrote is
@@ -101,7 +102,8 @@ pub struct FileChange {
 pub struct ApplyOptions {
     /// The `--root` (absolute, no symlink in it): the lock lives under it.
     pub root: PathBuf,
-    /// e.g. `<root>/var/backups/apim-tune`; created (mode 0700) when missing.
+    /// e.g. `<root>/var/backups/apim-tune`; created (mode 0700) when missing. A relative one
+    /// is taken from the current directory, `.` and `..` resolved lexically (see `store`).
     pub backup_dir: PathBuf,
     /// Directories a resolved target must stay inside: the `--root` and the API-M home.
     pub allowed: Vec<PathBuf>,

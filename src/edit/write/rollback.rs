@@ -155,6 +155,8 @@ pub fn rollback(
     let nothing = || ApplyError::NothingToRollBack {
         backup_dir: backup_dir.to_path_buf(),
     };
+    // Refused before the lock's directory is created, as for `apply`.
+    super::store::check_backup_dir(backup_dir)?;
     let _lock = take_lock(&opts.root)?;
     let Some(backups) = open_existing_backup_dir(backup_dir)? else {
         return Err(nothing());
@@ -257,9 +259,8 @@ pub fn rollback(
                 replace_atomically(&step.target, original, &owner, expect, None)
                     .map_err(|f| f.error)
             }
-            None => {
-                remove_created(&step.target).map(|()| remove_created_dirs(&step.entry.created_dirs))
-            }
+            None => remove_created(&step.target, Expect::Any)
+                .map(|()| remove_created_dirs(&step.entry.created_dirs)),
         };
         if let Err(cause) = result {
             return Err(ApplyError::RollbackIncomplete {

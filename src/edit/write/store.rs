@@ -41,9 +41,41 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     out
 }
 
-/// `backup_dir` made absolute (a relative one is taken from the current directory).
+/// `backup_dir` made absolute (a relative one is taken from the current directory), with `.`
+/// and `..` resolved lexically: the user types `--backup-dir ../bk`, and `fsat` only opens
+/// paths of plain components. Lexical is what the kernel would do as long as no component
+/// that a `..` steps out of is a link (the current directory never is: it comes from
+/// `getcwd`), so such a link is refused, as links are everywhere else on the way.
 fn absolute(backup_dir: &Path) -> Result<PathBuf, ApplyError> {
-    std::path::absolute(backup_dir).map_err(io_err("resolve", backup_dir))
+    let full = std::path::absolute(backup_dir).map_err(io_err("resolve", backup_dir))?;
+    let mut out = PathBuf::new();
+    for component in full.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if std::fs::symlink_metadata(&out).is_ok_and(|m| m.file_type().is_symlink()) {
+                    return Err(ApplyError::SymlinkInPath { path: out });
+                }
+                // At `/`, `..` is `/` again, as for the kernel.
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    Ok(out)
+}
+
+/// Checks, before anything is created, that the backup directory can be opened or created
+/// without following a link: its nearest existing ancestor (itself, when it exists) is opened
+/// like every directory written in. A refusal here comes before the lock (and its directory)
+/// exists, so "nothing was written" is true.
+pub(super) fn check_backup_dir(backup_dir: &Path) -> Result<(), ApplyError> {
+    let full = absolute(backup_dir)?;
+    let existing = full
+        .ancestors()
+        .find(|p| std::fs::symlink_metadata(p).is_ok())
+        .unwrap_or(Path::new("/"));
+    Dir::open(existing).map(drop)
 }
 
 /// Opens the backup directory without following links, creating it (owner-only) when missing.
@@ -291,6 +323,35 @@ mod tests {
     use super::super::fsat;
     use super::super::testkit::*;
     use super::*;
+
+    #[test]
+    fn a_typed_backup_dir_has_its_dots_resolved_and_a_link_stepped_out_of_refused() {
+        let h = host();
+        let dir = h.root.join("var");
+        fs::create_dir_all(dir.join("a")).unwrap();
+        assert_eq!(absolute(&dir.join("a/../b/./c/..")).unwrap(), dir.join("b"));
+        assert_eq!(absolute(Path::new("/../x")).unwrap(), PathBuf::from("/x"));
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(
+            absolute(Path::new("../bk")).unwrap(),
+            cwd.parent().unwrap_or(&cwd).join("bk")
+        );
+        // `link/..` means the link target's parent to the kernel: refused, never guessed.
+        std::os::unix::fs::symlink(&h.outside, dir.join("link")).unwrap();
+        let err = absolute(&dir.join("link/../bk")).unwrap_err();
+        assert!(
+            matches!(err, ApplyError::SymlinkInPath { ref path } if *path == dir.join("link")),
+            "{err:?}"
+        );
+        // The check before the lock: a missing directory below a plain one is fine, one below
+        // a link is not, and neither check creates anything.
+        check_backup_dir(&dir.join("a/new/deeper")).unwrap();
+        assert!(!dir.join("a/new").exists());
+        assert!(matches!(
+            check_backup_dir(&dir.join("link/new")),
+            Err(ApplyError::SymlinkInPath { .. })
+        ));
+    }
 
     #[test]
     fn sha256_hex_matches_the_standard_vector() {
