@@ -169,11 +169,7 @@ fn a_relative_backup_dir_with_dot_dot_works_from_a_subdirectory() {
 #[test]
 fn a_planted_rolled_back_link_makes_rollback_refuse_without_writing_through_it() {
     let t = CliTest::new("legacy-2.6");
-    let out = outside(&t);
-    let (code, stdout, stderr) = apply(&t, &[]);
-    assert!(code == 0 || code == 1, "{stdout}{stderr}");
-    let applied = files(&t.root);
-    let folder = backup_folder(&t);
+    let (out, applied, folder) = applied_once(&t);
     let pwned = out.join("pwned");
     symlink(&pwned, folder.join("rolled-back")).unwrap();
     let (code, _, stderr) = rollback(&t, &[]);
@@ -189,11 +185,7 @@ fn a_planted_rolled_back_link_makes_rollback_refuse_without_writing_through_it()
 #[test]
 fn a_manifest_naming_paths_outside_the_root_is_refused() {
     let t = CliTest::new("legacy-2.6");
-    let out = outside(&t);
-    let (code, stdout, stderr) = apply(&t, &[]);
-    assert!(code == 0 || code == 1, "{stdout}{stderr}");
-    let applied = files(&t.root);
-    let folder = backup_folder(&t);
+    let (out, applied, folder) = applied_once(&t);
     let manifest_path = folder.join("manifest.json");
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
@@ -541,10 +533,19 @@ fn a_new_file_that_holds_a_secret_is_created_owner_only() {
 }
 
 /// The one backup folder an apply left under the root's default backup directory.
-fn backup_folder(t: &CliTest) -> std::path::PathBuf {
+fn backup_folder(t: &CliTest) -> PathBuf {
     std::fs::read_dir(t.root.join("var/backups/apim-tune"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| p.is_dir())
         .unwrap()
+}
+
+/// A directory outside the root, the root's files after one apply, and that apply's backup
+/// folder.
+fn applied_once(t: &CliTest) -> (PathBuf, BTreeMap<PathBuf, Vec<u8>>, PathBuf) {
+    let out = outside(t);
+    let (code, stdout, stderr) = apply(t, &[]);
+    assert!(code == 0 || code == 1, "{stdout}{stderr}");
+    (out, files(&t.root), backup_folder(t))
 }

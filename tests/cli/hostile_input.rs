@@ -63,6 +63,16 @@ fn json_of(out: &Output) -> Value {
     })
 }
 
+/// The findings whose file ends with `suffix`.
+fn findings_in<'a>(v: &'a Value, suffix: &str) -> Vec<&'a Value> {
+    v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["file"].as_str().is_some_and(|p| p.ends_with(suffix)))
+        .collect()
+}
+
 fn findings<'a>(v: &'a Value, code: &str) -> Vec<&'a Value> {
     v["findings"]
         .as_array()
@@ -150,12 +160,7 @@ fn a_file_of_a_million_broken_lines_is_twenty_one_findings() {
     .unwrap();
     let out = under_prlimit(&t, &[MEMORY], None, &["--format", "json"]);
     let v = json_of(&out);
-    let broken: Vec<_> = v["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter(|f| f["file"] == "etc/sysctl.d/50-broken.conf")
-        .collect();
+    let broken = findings_in(&v, "etc/sysctl.d/50-broken.conf");
     assert_eq!(broken.len(), 21, "{:#?}", &broken[..broken.len().min(3)]);
     assert!(
         broken[20]["message"]
@@ -309,16 +314,7 @@ fn a_unit_drop_in_of_broken_lines_is_twenty_one_findings() {
     std::fs::write(dir.join("50-broken.conf"), text).unwrap();
     let out = under_prlimit(&t, &[MEMORY], None, &["--format", "json"]);
     let v = json_of(&out);
-    let broken: Vec<_> = v["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter(|f| {
-            f["file"]
-                .as_str()
-                .is_some_and(|p| p.ends_with("50-broken.conf"))
-        })
-        .collect();
+    let broken = findings_in(&v, "50-broken.conf");
     assert_eq!(broken.len(), 21, "{:#?}", &broken[..broken.len().min(3)]);
 }
 

@@ -323,29 +323,9 @@ fn killing_seed_on_an_existing_database_keeps_the_rows_that_were_there() {
     };
     assert_eq!(rows_before.len(), 2000);
     let start_size = on_disk(&file);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("apim-tune"))
-        .args(["db", "seed", "--url", &url, "--tokens", "5000000"])
-        .env_remove("APIM_TUNE_DB_URL")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn seed");
     // Kill it while it writes: once the files grew by 8 MB (the old seed wrote its pages into
     // the database file itself by then, with the journal in memory).
-    let started = Instant::now();
-    while on_disk(&file) < start_size + 8_000_000 {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "the seed never wrote 8 MB"
-        );
-        assert!(
-            child.try_wait().expect("poll").is_none(),
-            "the seed ended before it could be killed"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reap");
+    kill_seed_once_grown(&url, &file, start_size, Duration::from_secs(120));
 
     let mut c = connect(&url);
     let check = keys(&mut c, "PRAGMA integrity_check");
@@ -382,30 +362,10 @@ fn killing_seed_on_a_fresh_database_leaves_it_intact_with_every_index() {
     let indexes_before = keys(&mut connect(&url), indexes);
     assert!(indexes_before.len() > 20, "{indexes_before:?}");
     let start_size = on_disk(&file);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("apim-tune"))
-        .args(["db", "seed", "--url", &url, "--tokens", "5000000"])
-        .env_remove("APIM_TUNE_DB_URL")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn seed");
     // Kill it once the file itself grew by 8 MB: the page cache has spilled into it, with
     // indexes dropped and rows half loaded (with the journal in memory, as before, the file
     // was then left corrupt with 8 of 29 indexes).
-    let started = Instant::now();
-    while on_disk(&file) < start_size + 8_000_000 {
-        assert!(
-            started.elapsed() < Duration::from_secs(300),
-            "the seed never wrote 8 MB into the file"
-        );
-        assert!(
-            child.try_wait().expect("poll").is_none(),
-            "the seed ended before it could be killed"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reap");
+    kill_seed_once_grown(&url, &file, start_size, Duration::from_secs(300));
 
     let mut c = connect(&url);
     let check = keys(&mut c, "PRAGMA integrity_check");
@@ -419,4 +379,27 @@ fn killing_seed_on_a_fresh_database_leaves_it_intact_with_every_index() {
         .env_remove("APIM_TUNE_DB_URL")
         .assert()
         .success();
+}
+
+/// Starts `db seed` of 5,000,000 tokens into `url` and kills it (SIGKILL) once `file` has grown
+/// 8 MB past `start_size`, within `limit`.
+fn kill_seed_once_grown(url: &str, file: &std::path::Path, start_size: u64, limit: Duration) {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("apim-tune"))
+        .args(["db", "seed", "--url", url, "--tokens", "5000000"])
+        .env_remove("APIM_TUNE_DB_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn seed");
+    let started = Instant::now();
+    while on_disk(file) < start_size + 8_000_000 {
+        assert!(started.elapsed() < limit, "the seed never wrote 8 MB");
+        assert!(
+            child.try_wait().expect("poll").is_none(),
+            "the seed ended before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
 }
