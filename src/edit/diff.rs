@@ -84,9 +84,10 @@ fn mask(diff: &str, secrets: &[String]) -> (String, usize) {
 
 /// Masks the known secret values on one line of a file, where they can be a secret:
 /// - a line that IS one (a line of a TOML `"""…"""` password) is masked whole;
-/// - never on a line that plainly holds none ([`is_plain_non_secret_line`]: a TOML table
-///   header, `username = "admin"` when the password is `admin`), so that a name or a setting
-///   equal to the password stays readable and its mask does not point at the password;
+/// - on a line that plainly holds none ([`is_plain_non_secret_line`]: a TOML table header, a
+///   `key = value` whose key is no secret) only a value that IS a known secret, whole
+///   (`username = "admin"` when the password is `admin`: printing it would print the
+///   password), never a part of a name or value (`[super_admin]`, `apimadmin`);
 /// - elsewhere only whole tokens: bounded by characters that cannot continue a name
 ///   (`[A-Za-z0-9_.-]`) and not a name themselves (`<admin>`, `admin=` of XML).
 fn mask_known(body: &str, values: &[String]) -> String {
@@ -99,13 +100,28 @@ fn mask_known(body: &str, values: &[String]) -> String {
         return format!("{lead}{MASK}{trail}{eol}");
     }
     if is_plain_non_secret_line(text) {
-        return body.to_string();
+        return mask_whole_value(text, values).map_or_else(|| body.to_string(), |m| m + eol);
     }
     let mut masked = body.to_string();
     for v in values {
         masked = replace_tokens(&masked, v);
     }
     masked
+}
+
+/// `key = value` with the value masked when, unquoted, it is one of `values`; `None` otherwise
+/// (also for a table header).
+fn mask_whole_value(text: &str, values: &[String]) -> Option<String> {
+    let sep = text.find(['=', ':'])?;
+    let raw = text[sep + 1..].trim();
+    let unquoted = ['"', '\'']
+        .iter()
+        .find_map(|&q| raw.strip_prefix(q)?.strip_suffix(q))
+        .unwrap_or(raw);
+    values
+        .iter()
+        .any(|v| v == unquoted)
+        .then(|| format!("{} {MASK}", &text[..=sep]))
 }
 
 /// `text` with each whole-token occurrence of `value` masked (see [`mask_known`]).
@@ -179,15 +195,15 @@ mod tests {
         assert!(!out.contains("Hunter2") && n == 1, "{out}");
     }
 
-    /// A known password `admin` is masked where it is the value, never inside a name or a
-    /// longer token, and never on a line that plainly holds no secret (issue 15).
+    /// A known password `admin` is masked where it is the value, also under a name that is no
+    /// secret, never inside a name or a longer token (issue 15).
     #[test]
     fn a_known_value_is_masked_only_as_a_whole_value() {
         let diff = " [super_admin]\n username = \"admin\"\n-password = \"admin\"\n+password = \"admin\"\n user = \"apimadmin\"\n <admin>x</admin>\n <UserName>admin</UserName>\n admin.x = 1\n";
         let (out, _) = mask(diff, &["admin".into()]);
         for shown in [
             " [super_admin]\n",
-            " username = \"admin\"\n",
+            " username = ****\n",
             "-password = ****\n",
             "+password = ****\n",
             " user = \"apimadmin\"\n",

@@ -156,8 +156,9 @@ fn look_alike_names_stay_readable_in_the_diff() {
     );
 }
 
-/// A password equal to a name (`admin`) is masked on its own lines only: the `[super_admin]`
-/// table and `username = "admin"` stay readable, and no partial mask points at the password.
+/// A password equal to a name (`admin`) is masked where it is a whole value (`username =
+/// "admin"` would print the password), never inside a name: the `[super_admin]` table and
+/// `apimadmin` stay readable, and no partial mask points at the password.
 /// Credentials under names that say nothing (`Basic …`, `Bearer …`) are masked (issue 15).
 #[test]
 fn a_password_equal_to_a_name_and_http_credentials_in_the_diff() {
@@ -175,7 +176,7 @@ fn a_password_equal_to_a_name_and_http_credentials_in_the_diff() {
         " username = \"apimadmin\"\n",
         " password = ****\n",
         " [super_admin]\n",
-        " username = \"admin\"\n",
+        " username = ****\n",
         " x_auth = \"Bearer ****\"\n",
         " client.authorization = ****\n",
     ] {
