@@ -47,3 +47,13 @@ fn an_empty_value_over_a_continued_value_does_not_join_the_next_line() {
         "{new:?}"
     );
 }
+
+/// fuzz/xml: element text is trimmed of XML whitespace only (space, tab, CR, LF); a form feed
+/// beside it stays. The target had checked with Rust's `trim`, which also drops a form feed:
+/// the property was wrong, not the reader, and this pins what the reader does.
+#[test]
+fn element_text_is_trimmed_of_xml_whitespace_only() {
+    let doc = apim_tune::apim::xml::parse(file("a.xml", "<a> \u{c}x\n</a>")).unwrap();
+    let text = doc.root.text.as_ref().map(|t| t.value.as_str());
+    assert_eq!(text, Some("\u{c}x"));
+}
