@@ -57,3 +57,22 @@ fn element_text_is_trimmed_of_xml_whitespace_only() {
     let text = doc.root.text.as_ref().map(|t| t.value.as_str());
     assert_eq!(text, Some("\u{c}x"));
 }
+
+/// fuzz/start_script: in a mangled, quoted `JVM_MEM_OPTS` (`"-Xms2048m -XmxOPTS="-Xms2048m …`),
+/// cutting one option out re-paired the quotes and swallowed a second one; `remove_flag`
+/// returned the edit anyway. It now refuses an edit after which any other option reads back
+/// differently, or, when it edits, removes exactly one option.
+#[test]
+fn removing_an_option_from_a_mangled_quote_removes_one_or_refuses() {
+    let text = "JVM_MEM_OPTS=\"-Xms2048m -XmxOPTS=\"-Xms2048m -Xmx6144m -XX:MaxPermSize=1024m\"\n$JAVACMD $JVM_MEM_OPTS org.wso2.carbon.bootstrap.Bootstrap\n";
+    let (opts, _) = apim_tune::apim::jvm::parse(file("bin/wso2server.sh", text));
+    for f in &opts.flags {
+        let count = |o: &apim_tune::apim::jvm::JvmOptions| {
+            o.flags.iter().filter(|g| g.name == f.name).count()
+        };
+        if let Ok(new) = apim_tune::edit::jvm::remove_flag(&opts, f.token_span) {
+            let (after, _) = apim_tune::apim::jvm::parse(file("bin/wso2server.sh", &new));
+            assert_eq!(count(&after) + 1, count(&opts), "{}: {new:?}", f.name);
+        }
+    }
+}

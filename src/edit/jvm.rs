@@ -143,10 +143,32 @@ pub fn remove_flag(opts: &JvmOptions, token_span: Span) -> Result<String, String
         .map(|f| f.name.clone())
         .unwrap_or_default();
     let new = splice(text, Span::new(start, end), "");
+    // Exactly that one option goes: every other option reads back as before. Cutting a token
+    // out of a mangled quote can re-pair the quotes and swallow another option with it.
+    let mut expected: Vec<(&str, &str)> = opts
+        .flags
+        .iter()
+        .map(|f| (f.name.as_str(), f.raw.as_str()))
+        .collect();
+    if let Some(i) = expected
+        .iter()
+        .position(|&(n, r)| n == name && r == removed)
+    {
+        expected.remove(i);
+    }
+    expected.sort_unstable();
     verify(opts, new, |o| {
-        !o.flags
+        let mut left: Vec<(&str, &str)> = o
+            .flags
             .iter()
-            .any(|f| f.name == name && f.guard.is_none() && f.raw == removed)
+            .map(|f| (f.name.as_str(), f.raw.as_str()))
+            .collect();
+        left.sort_unstable();
+        let gone = !o
+            .flags
+            .iter()
+            .any(|f| f.name == name && f.guard.is_none() && f.raw == removed);
+        gone && left == expected
     })
 }
 
