@@ -162,8 +162,15 @@ pub(crate) fn earlier_editable(cx: &RuleContext, entry: &SysctlEntry) -> Vec<Loc
 /// line of each file, with the earlier ones of that file. A rule that reports each line reports
 /// each file's lines once, so a line repeated 100,000 times is one finding, not 100,000.
 pub(crate) fn lines_by_file(entry: &SysctlEntry) -> Vec<(&SysctlLine, Vec<&SysctlLine>)> {
+    group_by_file(entry.shadowed.iter().chain(entry.winner.as_ref()))
+}
+
+/// `lines` by file, in order: the last line of each file, with the earlier ones of that file.
+pub(crate) fn group_by_file<'a>(
+    lines: impl IntoIterator<Item = &'a SysctlLine>,
+) -> Vec<(&'a SysctlLine, Vec<&'a SysctlLine>)> {
     let mut groups: Vec<(&SysctlLine, Vec<&SysctlLine>)> = Vec::new();
-    for line in entry.shadowed.iter().chain(entry.winner.as_ref()) {
+    for line in lines {
         match groups
             .iter_mut()
             .find(|(last, _)| std::sync::Arc::ptr_eq(&last.file, &line.file))

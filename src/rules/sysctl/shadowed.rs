@@ -38,19 +38,9 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
                     && is_admin_file(cx.root, &line.file)
             })
             .collect();
-        // The last shadowed line of each file speaks for the file's earlier ones: per file, the
-        // last line and how many came before it.
-        let mut last_of_file: Vec<(&crate::host::sysctl::SysctlLine, usize)> = Vec::new();
-        for line in reported {
-            match last_of_file
-                .iter_mut()
-                .find(|(l, _)| std::sync::Arc::ptr_eq(&l.file, &line.file))
-            {
-                Some(slot) => *slot = (line, slot.1 + 1),
-                None => last_of_file.push((line, 0)),
-            }
-        }
-        for (line, earlier) in last_of_file {
+        // The last shadowed line of each file speaks for the file's earlier ones.
+        for (line, earlier) in super::group_by_file(reported) {
+            let earlier = earlier.len();
             let mut f = Finding::new(
                 RULE.code(),
                 Subject::sysctl(&entry.key),
