@@ -28,6 +28,8 @@ pub mod db;
 pub mod diag;
 pub mod edit;
 pub mod exit_code;
+pub mod facts;
+pub mod fleet;
 pub mod gateway;
 pub mod host;
 pub mod model;

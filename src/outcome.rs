@@ -65,3 +65,31 @@ pub struct Sources {
     pub limits: limits::Limits,
     pub apim: Option<ApimModel>,
 }
+
+/// What `fleet merge` produced: the nodes as matched to the inventory, the deployment-wide
+/// findings (the cross-node rules, `FLT…`), and each node's own audit inside. Data only:
+/// `deployment` builds it, `report/` renders it.
+#[derive(Debug)]
+pub struct FleetReport {
+    pub nodes: Vec<FleetNode>,
+    /// Cross-node findings. A location's `file` is `host/path` (`gw1/opt/wso2am/…/deployment.toml`)
+    /// or `inventory` for what only the inventory says.
+    pub findings: Vec<Finding>,
+    pub checked: Vec<Checked>,
+    pub notes: Vec<String>,
+}
+
+/// One node of the deployment: an inventory host and its export.
+#[derive(Debug)]
+pub struct FleetNode {
+    /// The inventory host name (`gw1`).
+    pub host: String,
+    /// The role the inventory gives it (`gateway`, `control-plane`, `key-manager`,
+    /// `traffic-manager`, `all-in-one`), `None` when the inventory gives none.
+    pub inventory_role: Option<String>,
+    /// The export file it was read from.
+    pub export_file: String,
+    /// How the export was matched to the host (`host field`, `file name`).
+    pub matched_by: String,
+    pub facts: crate::fleet::facts::NodeFacts,
+}

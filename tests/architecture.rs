@@ -10,6 +10,8 @@
 //! `src/audit.rs` → `audit`). The walls:
 //! - `host` and `apim` *read and locate*: they import none of `profile`, `rules`, `audit`,
 //!   `report`, `edit`, `cli`;
+//! - `fleet` *reads a deployment* (exports, inventory, manifests) like `host` and `apim`: it imports
+//!   none of `profile`, `rules`, `audit`, `facts`, `deployment`, `report`, `edit`, `cli`;
 //! - `rules` *judges*: it imports none of `report`, `edit`, `cli`;
 //! - `report` and `edit` *consume findings*: they import neither each other nor `audit`;
 //! - no import cycle between top-level modules, and none between the sibling files (or
@@ -48,6 +50,20 @@ const FORBIDDEN: &[(&str, &[&str], &str)] = &[
         "apim",
         &["profile", "rules", "audit", "report", "edit", "cli"],
         "apim/ reads and locates; it knows nothing downstream",
+    ),
+    (
+        "fleet",
+        &[
+            "profile",
+            "rules",
+            "audit",
+            "facts",
+            "deployment",
+            "report",
+            "edit",
+            "cli",
+        ],
+        "fleet/ reads a deployment's exports, inventory and manifests; it knows nothing downstream",
     ),
     (
         "rules",
