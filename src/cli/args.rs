@@ -50,6 +50,71 @@ pub enum Command {
     Load(LoadArgs),
     /// The API-M database: growth audit, batched deep-clean, backup and restore, schedules.
     Db(DbArgs),
+    /// Export this node's effective values (host, each API-M home) as JSON, for `fleet merge`.
+    Facts(FactsArgs),
+    /// A deployment of many nodes: merge the nodes' facts exports and judge across nodes.
+    Fleet(FleetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FactsArgs {
+    /// Read host files under this directory instead of / (a mounted image, `/proc/PID/root`).
+    #[arg(long, default_value = "/", value_name = "DIR", help_heading = "Host")]
+    pub root: PathBuf,
+    /// An API-M home on this host (repeatable: two roles may share a machine).
+    #[arg(long, value_name = "DIR", help_heading = "API-M")]
+    pub apim_home: Vec<PathBuf>,
+    /// Rendered Kubernetes manifests (`helm template` output): one export per workload.
+    #[arg(
+        short = 'f',
+        long = "manifests",
+        value_name = "FILE",
+        help_heading = "Kubernetes"
+    )]
+    pub manifests: Vec<PathBuf>,
+    /// Write the export here instead of stdout (with `-f`: a directory, one WORKLOAD.json each).
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    #[command(subcommand)]
+    pub command: FleetCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Match node exports to an Ansible inventory and report what is wrong between the nodes.
+    Merge(FleetMergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FleetMergeArgs {
+    /// Node exports (`apim-tune facts` output), `HOST.json` or with a `host` field.
+    #[arg(value_name = "NODE.json")]
+    pub exports: Vec<PathBuf>,
+    /// Ansible's inventory as JSON: what `ansible-inventory -i INV --list` prints.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// Rendered Kubernetes manifests: their workloads are nodes too (replicas, surge, HPA).
+    #[arg(short = 'f', long = "manifests", value_name = "FILE")]
+    pub manifests: Vec<PathBuf>,
+    /// The database server's max_connections (else the inventory's `apim_tune_db_max_connections`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub db_max_connections: Option<u32>,
+    #[arg(long, value_enum, default_value_t = Format::Text, help_heading = "Output")]
+    pub format: Format,
+    /// Also write a report to a file, as FORMAT=FILE (repeatable).
+    #[arg(long, value_name = "FORMAT=FILE", value_parser = parse_output, help_heading = "Output")]
+    pub output: Vec<OutputSpec>,
+    /// Accepted deviations; a waiver may name `hosts` and `roles`.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub waivers: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = FailOn::Warning, help_heading = "Output")]
+    pub fail_on: FailOn,
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, help_heading = "Output")]
+    pub color: ColorChoice,
 }
 
 #[derive(Debug, Args)]
@@ -706,6 +771,10 @@ pub struct AuditArgs {
     /// Where --apply keeps backups (default: var/backups/apim-tune under the root).
     #[arg(long, value_name = "DIR", help_heading = "Changes")]
     pub backup_dir: Option<PathBuf>,
+    /// With --diff or --apply: also write what was planned or done as JSON
+    /// (`apim-tune/apply/v1`: changed, the masked diff, the backup id, what must be restarted).
+    #[arg(long, value_name = "FILE", help_heading = "Changes")]
+    pub record: Option<PathBuf>,
 }
 
 fn parse_version(s: &str) -> Result<Version, String> {

@@ -5,6 +5,8 @@ mod audit;
 mod changes;
 mod db;
 mod explain;
+mod facts;
+mod fleet;
 mod gateway;
 mod host;
 mod options;
@@ -30,6 +32,10 @@ pub fn main() -> u8 {
         Command::Backend(a) => gateway::backend(a),
         Command::Load(a) => gateway::load(a),
         Command::Db(a) => db::run(&a.command),
+        Command::Facts(a) => facts::run(a),
+        Command::Fleet(a) => match &a.command {
+            args::FleetCommand::Merge(m) => fleet::merge(m),
+        },
     };
     match result {
         Ok(code) => code,

@@ -5,3 +5,5 @@
 //! `rules/fleet/` judge what it reads, and `deployment` orchestrates a `fleet merge`.
 
 pub mod facts;
+pub mod inventory;
+pub mod k8s;

@@ -1,0 +1,1 @@
+//! Ansible's inventory as `ansible-inventory --list` prints it: groups, hosts, host variables.

@@ -1,0 +1,1 @@
+//! Rendered Kubernetes manifests: workloads, their ConfigMaps, env, resources, sysctls, HPAs.
