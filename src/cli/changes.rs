@@ -122,6 +122,13 @@ fn apply(
     diff: &str,
     units: &[String],
 ) -> anyhow::Result<u8> {
+    if crate::source::proc_root_split(&opts.root).is_some() {
+        // The writer refuses the link anyway (it follows none); say why in the operator's terms.
+        bail!(
+            "--apply does not write through a process's root link (`{}`): a container's files come back from its image at the next start; change the image, the ConfigMap or the manifests (--diff shows what to change)",
+            opts.root.display()
+        );
+    }
     // Progress goes to stderr under machine formats, so stdout stays one document.
     let mut say: Box<dyn Write> = match a.format {
         Format::Text | Format::Markdown => Box::new(std::io::stdout()),

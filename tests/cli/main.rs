@@ -26,6 +26,7 @@ mod in_effect;
 mod kernel_advice;
 mod limits_advice;
 mod output;
+mod proc_root;
 mod reports;
 mod secret_property;
 mod secrets;
