@@ -85,6 +85,17 @@ pub fn collect(opts: &FactsOptions) -> Result<NodeFacts, FactsError> {
         _ => {}
     }
     let root = opts.audit.root.as_path();
+    // The home's path as the node sees it (`/opt/wso2am-4.2.0`), not where the root was mounted
+    // on the machine that made the export: the embedded report must not depend on that.
+    if root != Path::new("/") {
+        for a in &mut audits {
+            if let Some(apim) = a.report.apim.as_mut()
+                && let Ok(inside) = Path::new(&apim.home).strip_prefix(root)
+            {
+                apim.home = format!("/{}", inside.display());
+            }
+        }
+    }
     let first = &audits[0];
     let host = host_part(root, first, &mut notes);
     let homes = audits
