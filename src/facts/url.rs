@@ -34,8 +34,10 @@ pub fn parse_all(value: &str, offset: u32) -> Vec<ParsedUrl> {
     while let Some(i) = rest.find("://") {
         let before = &rest[..i];
         let scheme_start = before
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.'))
-            .map_or(0, |p| p + 1);
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+            .map_or(0, |(p, c)| p + c.len_utf8());
         let scheme = &before[scheme_start..];
         let after = &rest[i + 3..];
         let len = url_len(after);
@@ -50,9 +52,14 @@ pub fn parse_all(value: &str, offset: u32) -> Vec<ParsedUrl> {
 /// The length of the URL body starting at `s` (after `://`): up to a list or group separator,
 /// keeping `${…}` placeholders whole.
 fn url_len(s: &str) -> usize {
+    // An IPv6 literal's `]` is not a list's.
+    let start = match s.strip_prefix('[') {
+        Some(rest) => rest.find(']').map_or(0, |e| e + 2),
+        None => 0,
+    };
     let mut depth = 0usize;
     let mut prev = '\0';
-    for (i, c) in s.char_indices() {
+    for (i, c) in s.char_indices().skip_while(|(i, _)| *i < start) {
         match c {
             '{' if prev == '$' => depth += 1,
             '}' if depth > 0 => depth -= 1,
@@ -199,6 +206,16 @@ mod tests {
         assert_eq!(u.host, "host");
         assert_eq!(one("tcp://h:${unknown.port}", 0).port, None);
         assert_eq!(one("tcp://h:99999", 0).port, None);
+    }
+
+    proptest::proptest! {
+        /// Any text, any offset: no panic, and every host is non-empty.
+        #[test]
+        fn any_text_parses_without_panicking(v in "(.|://|\\$\\{|\\[|\\]|:|/){0,40}", offset in proptest::num::u32::ANY) {
+            for u in parse_all(&v, offset) {
+                proptest::prop_assert!(!u.host.is_empty());
+            }
+        }
     }
 
     #[test]
