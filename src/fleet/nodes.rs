@@ -22,11 +22,8 @@ pub struct Export {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error("{file}: cannot read: {source}")]
-    Io {
-        file: String,
-        source: std::io::Error,
-    },
+    #[error("{file}: cannot read: {error}")]
+    Io { file: String, error: std::io::Error },
     #[error(transparent)]
     Facts(#[from] FactsReadError),
 }
@@ -35,10 +32,10 @@ pub enum ExportError {
 /// the result); a second, tiny one only to explain a file that is not.
 pub fn read(path: &Path) -> Result<Export, ExportError> {
     let file = path.display().to_string();
-    let text = crate::source::read_text_at_most(path, MAX_EXPORT_BYTES).map_err(|source| {
+    let text = crate::source::read_text_at_most(path, MAX_EXPORT_BYTES).map_err(|error| {
         ExportError::Io {
             file: file.clone(),
-            source,
+            error,
         }
     })?;
     let facts = parse_once(&file, &text)?;
