@@ -9,7 +9,8 @@ declare_rule! {
     /// ### What it checks
     /// On each node with clustering enabled and the `wka` membership scheme, the
     /// `[clustering.properties] members` (axis2.xml `members` on 2.x) name every other node of
-    /// the same role that also clusters.
+    /// the same role that also clusters, and (with an inventory) no member that is no node of
+    /// the deployment.
     /// ### Why it matters
     /// A node that does not know its peers forms a cluster of its own: cache invalidation and
     /// (on 2.x) artifact synchronisation stop reaching it, and it serves stale data.
@@ -51,17 +52,45 @@ fn check(cx: &FleetContext, out: &mut Vec<Finding>) {
             })
             .map(|p| p.host().to_string())
             .collect();
-        if missing.is_empty() {
+        // A member no node of the deployment answers to (judged with an inventory only: without
+        // one the exports may be a part of the deployment).
+        let strangers: Vec<String> = if cx.inventory.is_some() {
+            m.home
+                .clustering
+                .members
+                .iter()
+                .filter(|entry| {
+                    let host = entry.rsplit_once(':').map(|(h, _)| h).unwrap_or(entry);
+                    let host = host.trim_start_matches('[').trim_end_matches(']');
+                    !host.contains("${") && !cx.nodes.iter().any(|n| cx.names_node(n, host))
+                })
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if missing.is_empty() && strangers.is_empty() {
             continue;
         }
+        let mut says = Vec::new();
+        if !missing.is_empty() {
+            says.push(format!("do not name {}", list(missing.clone())));
+        }
+        if !strangers.is_empty() {
+            says.push(format!(
+                "name {}, no node of the deployment",
+                list(strangers.iter().map(|s| format!("`{s}`")))
+            ));
+        }
+        let expected = if missing.is_empty() {
+            format!("members naming the {} nodes of the deployment", m.role)
+        } else {
+            format!("members naming {}", list(missing))
+        };
         let f = Finding::new(
             RULE.code(),
             m.subject(Subject::setting("deployment.toml", "clustering.properties.members")),
-            format!(
-                "the cluster members of {} do not name {}",
-                m.label(),
-                list(missing.clone())
-            ),
+            format!("the cluster members of {} {}", m.label(), says.join(" and ")),
         )
         .at(m.at(&m.home.clustering.source).or_else(|| Some(m.home_file())))
         .current(if m.home.clustering.members.is_empty() {
@@ -69,7 +98,7 @@ fn check(cx: &FleetContext, out: &mut Vec<Finding>) {
         } else {
             m.home.clustering.members.join(", ")
         })
-        .expected(format!("members naming {}", list(missing)))
+        .expected(expected)
         .why("a node that does not know its peers forms a cluster of its own and misses their cache invalidations")
         .see("hazelcast-clustering");
         let hosts: Vec<String> = std::iter::once(m.host().to_string())

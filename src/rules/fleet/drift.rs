@@ -192,9 +192,11 @@ fn check(cx: &FleetContext, out: &mut Vec<Finding>) {
                 .min_by_key(|ls| ls.len())
                 .and_then(|ls| ls.first())
                 .copied();
+            // …else wherever the value is written (a default has no line to point at).
             let at = rare
                 .and_then(|l| values.get(l))
-                .and_then(|(_, at)| at.clone());
+                .and_then(|(_, at)| at.clone())
+                .or_else(|| values.values().find_map(|(_, at)| at.clone()));
             let mut missing: Vec<String> = members
                 .iter()
                 .map(Member::label)

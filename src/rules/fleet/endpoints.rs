@@ -15,7 +15,8 @@ declare_rule! {
     /// address, hostname, an address, `[server] hostname`, or a load balancer alias from the
     /// inventory's `apim_tune_lb_aliases`) that runs that role, on a port that node listens on
     /// (its base port plus its offset). `localhost` is right only when that role runs on the
-    /// same host.
+    /// same host. A URL the product defaults is judged on gateways only (they call every one);
+    /// other roles never use most of their defaults.
     /// ### Why it matters
     /// A URL that reaches the wrong node, or the right node on a port shifted by the wrong
     /// offset, fails only at run time: token validation, throttling decisions or artifact
@@ -106,6 +107,12 @@ fn check(cx: &FleetContext, out: &mut Vec<Finding>) {
             let Some(roles) = serving_roles(e.target) else {
                 continue;
             };
+            // A default URL matters where the role calls it (a gateway calls every one of
+            // them); elsewhere the product fills defaults the node never uses (a traffic
+            // manager's key-manager URL), and judging them would only be noise.
+            if !e.written && m.role != "gateway" {
+                continue;
+            }
             for u in &e.urls {
                 if let Some((current, expected, note)) = judge(cx, &m, roles, u) {
                     let key = e
@@ -342,6 +349,32 @@ mod tests {
                 want
             );
         }
+    }
+
+    #[test]
+    fn defaults_count_on_gateways_only() {
+        let tm = node("tm1", "traffic-manager")
+            .endpoint(
+                KeyManager,
+                "apim.key_manager.service_url",
+                &["https://localhost:9443/"],
+            )
+            .defaulted();
+        let gw = node("gw1", "gateway")
+            .endpoint(
+                KeyManager,
+                "apim.key_manager.service_url",
+                &["https://localhost:9443/"],
+            )
+            .defaulted();
+        let lines = fleet(vec![tm, gw]).lines(Code::FLEET_ENDPOINT_MISSES_ROLE);
+        assert_eq!(
+            lines,
+            [
+                "FLT004 node:gw1/deployment.toml:apim.key_manager.service_url @gw1/opt/wso2am-4.2.0/repository/conf/deployment.toml \
+              but no key-manager or control-plane or all-in-one runs on gw1 → the address of a node of role key-manager or control-plane or all-in-one"
+            ]
+        );
     }
 
     #[test]

@@ -101,10 +101,15 @@ fn check(cx: &FleetContext, out: &mut Vec<Finding>) {
                 .filter(|p| !std::ptr::eq(p.node, m.node))
                 .map(Member::label)
                 .collect();
+            let peers_wanted = if others.is_empty() {
+                format!("the event URL of another {role} of the deployment")
+            } else {
+                format!("the event URL of {}", list(others.clone()))
+            };
             for (shown, is) in wrong {
                 emit(
                     format!("names `{shown}`, which is {is}"),
-                    format!("the event URL of {}", list(others.clone())),
+                    peers_wanted.clone(),
                 );
             }
             if !missing.is_empty() && !unplaced && peers.len() > 1 {

@@ -1,7 +1,7 @@
 //! FLT006 fleet-gateway-label-without-environment: a gateway deploys the APIs of a label that
 //! no gateway environment of the control plane has.
 
-use super::{FleetContext, placed};
+use super::{FleetContext, Member, list, placed};
 use crate::diag::{Finding, Subject};
 use crate::rules::Check;
 use std::collections::BTreeSet;
@@ -44,31 +44,40 @@ fn check(cx: &FleetContext, out: &mut Vec<Finding>) {
         .map(|e| format!("`{e}`"))
         .collect::<Vec<_>>()
         .join(", ");
+    // One finding per label, naming every gateway that carries it.
+    let mut by_label: std::collections::BTreeMap<&str, Vec<Member>> = Default::default();
     for g in cx.of_role("gateway") {
-        for label in &g.home.gateway_labels {
-            if envs.contains(label.as_str()) {
-                continue;
-            }
-            let f = Finding::new(
-                RULE.code(),
-                g.subject(Subject::setting(
-                    "deployment.toml",
-                    "apim.sync_runtime_artifacts.gateway.gateway_labels",
-                )),
-                format!(
-                    "gateway {} deploys label `{label}`, which no control-plane environment has ({env_list})",
-                    g.label()
-                ),
-            )
-            .at(Some(g.home_file()))
-            .current(format!("`{label}`"))
-            .expected(format!("one of {env_list}"))
-            .why("a gateway whose label names no environment deploys no API: it answers 404 for every request")
-            .see("ansible-apim-distributed");
-            let mut hosts = vec![g.host().to_string()];
-            hosts.extend(planes.iter().map(|p| p.host().to_string()));
-            out.push(placed(f, &hosts, &["gateway", "control-plane"]));
+        let unknown: BTreeSet<&str> = g
+            .home
+            .gateway_labels
+            .iter()
+            .map(String::as_str)
+            .filter(|l| !envs.contains(l))
+            .collect();
+        for label in unknown {
+            by_label.entry(label).or_default().push(g);
         }
+    }
+    for (label, gateways) in by_label {
+        let names = list(gateways.iter().map(Member::label));
+        let f = Finding::new(
+            RULE.code(),
+            Subject::setting(
+                "deployment.toml",
+                "apim.sync_runtime_artifacts.gateway.gateway_labels",
+            ),
+            format!(
+                "gateway label `{label}` (on {names}) is no control-plane environment ({env_list})"
+            ),
+        )
+        .at(Some(gateways[0].home_file()))
+        .current(format!("`{label}` on {names}"))
+        .expected(format!("one of {env_list}"))
+        .why("a gateway deploys only the APIs of the environments its labels name; a label no environment has deploys nothing")
+        .see("ansible-apim-distributed");
+        let mut hosts: Vec<String> = gateways.iter().map(|g| g.host().to_string()).collect();
+        hosts.extend(planes.iter().map(|p| p.host().to_string()));
+        out.push(placed(f, &hosts, &["gateway", "control-plane"]));
     }
 }
 
@@ -94,10 +103,14 @@ mod tests {
                 vec![],
             ),
             (
-                vec![node("gw1", "gateway").labels(&["Default", "Externl"]), cp()],
                 vec![
-                    "FLT006 node:gw1/deployment.toml:apim.sync_runtime_artifacts.gateway.gateway_labels \
-                      @gw1/opt/wso2am-4.2.0/repository/conf/deployment.toml `Externl` → one of `Default`, `internal`",
+                    node("gw1", "gateway").labels(&["Default", "Externl"]),
+                    node("gw2", "gateway").labels(&["Externl"]),
+                    cp(),
+                ],
+                vec![
+                    "FLT006 deployment.toml:apim.sync_runtime_artifacts.gateway.gateway_labels \
+                      @gw1/opt/wso2am-4.2.0/repository/conf/deployment.toml `Externl` on gw1, gw2 → one of `Default`, `internal`",
                 ],
             ),
             // No control plane in the exports: nothing to compare with.

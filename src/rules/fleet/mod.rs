@@ -41,6 +41,7 @@ pub struct FleetContext<'a> {
 }
 
 /// One API-M home of one node, with the role it runs as.
+#[derive(Clone, Copy)]
 pub struct Member<'a> {
     pub node: &'a FleetNode,
     pub home: &'a HomePart,

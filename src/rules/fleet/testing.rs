@@ -227,6 +227,14 @@ impl NodeB {
         });
         self
     }
+    /// The last endpoint added is the product's default, not written.
+    pub(crate) fn defaulted(mut self) -> Self {
+        if let Some(e) = self.last().endpoints.last_mut() {
+            e.written = false;
+            e.source = "default".into();
+        }
+        self
+    }
     pub(crate) fn labels(mut self, labels: &[&str]) -> Self {
         self.last().gateway_labels = labels.iter().map(|s| s.to_string()).collect();
         self
