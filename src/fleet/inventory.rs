@@ -22,6 +22,9 @@ const ROLE_GROUPS: &[(&str, &str)] = &[
 /// generated monster must not recurse without end.
 const MAX_DEPTH: usize = 32;
 
+/// A group as listed: its direct hosts, its children, its `vars` (with `--export`).
+type Groups<'a> = BTreeMap<&'a str, (Vec<String>, Vec<String>, Map<String, Value>)>;
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Inventory {
     /// The file it was read from, for findings and errors.
@@ -96,8 +99,7 @@ pub fn parse(file: &str, text: &str) -> Result<Inventory, InventoryError> {
     };
 
     // Every group's direct hosts, children and vars, checked for shape.
-    let mut direct: BTreeMap<&str, (Vec<String>, Vec<String>, Map<String, Value>)> =
-        BTreeMap::new();
+    let mut direct: Groups = BTreeMap::new();
     for (name, g) in &groups {
         if name == "_meta" {
             continue;
@@ -134,7 +136,7 @@ pub fn parse(file: &str, text: &str) -> Result<Inventory, InventoryError> {
     }
     for group in direct.keys() {
         let mut hosts = BTreeSet::new();
-        collect_hosts(group, &direct, 0, &mut BTreeSet::new(), &mut hosts).map_err(|m| err(m))?;
+        collect_hosts(group, &direct, 0, &mut BTreeSet::new(), &mut hosts).map_err(&err)?;
         for h in hosts {
             member_of.entry(h).or_default().insert(group.to_string());
         }
@@ -266,7 +268,7 @@ pub fn parse(file: &str, text: &str) -> Result<Inventory, InventoryError> {
 
 fn collect_hosts(
     group: &str,
-    direct: &BTreeMap<&str, (Vec<String>, Vec<String>, Map<String, Value>)>,
+    direct: &Groups,
     depth: usize,
     seen: &mut BTreeSet<String>,
     out: &mut BTreeSet<String>,

@@ -66,6 +66,90 @@ fn codes(v: &serde_json::Value) -> BTreeSet<String> {
         .collect()
 }
 
+/// Every code `fleet merge` fires on the fixtures: the four-node roots' exports with their
+/// inventory, and the hand-made sets.
+pub fn merged_codes() -> BTreeSet<String> {
+    let fleet = fixtures().join("fleet");
+    let mut seen = codes(&real_json());
+    seen.extend(codes(&deployment_json(&[]).1));
+    let (_, out, _) = merge(&[&exports("collide")[0], "--format", "json"]);
+    seen.extend(codes(&serde_json::from_str(&out).unwrap()));
+    assert!(fleet.join("exports").is_dir());
+    seen
+}
+
+/// The four-node fixture of tests/fixtures/fleet (its README lists the planted problems).
+fn real_json() -> serde_json::Value {
+    let fleet = fixtures().join("fleet");
+    let mut args: Vec<String> = ["cp1", "gw1", "gw2", "tm1"]
+        .iter()
+        .map(|n| {
+            fleet
+                .join("exports")
+                .join(format!("{n}.json"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    args.extend([
+        "--inventory".into(),
+        fleet.join("inventory.json").display().to_string(),
+        "--format".into(),
+        "json".into(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out, err) = merge(&args);
+    assert_eq!(code, 1, "{err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}):\n{out}\n{err}"))
+}
+
+#[test]
+fn the_four_node_fixture_finds_its_planted_problems_and_nothing_else() {
+    let v = real_json();
+    let got: Vec<String> = findings(&v)
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["code"].as_str().unwrap(),
+                f["subject"].as_str().unwrap()
+            )
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "FLT002 deployment.toml:database:mysql db.example.internal:3306",
+            "FLT003 deployment.toml:apim.cache.km_token.enable",
+            "FLT004 node:gw1/deployment.toml:apim.throttling.url_group[0].traffic_manager_auth_urls",
+            "FLT004 node:gw1/deployment.toml:apim.throttling.url_group[0].traffic_manager_urls",
+            "FLT005 node:cp1/deployment.toml:apim.event_hub.event_duplicate_url",
+            "FLT006 deployment.toml:apim.sync_runtime_artifacts.gateway.gateway_labels",
+            "FLT007 deployment.toml:cache.default_timeout",
+            "FLT007 deployment.toml:database.apim_db.pool_options.maxActive",
+            "FLT007 sysctl:net.core.somaxconn",
+            "FLT010 deployment.toml:keystore.primary",
+            "FLT010 deployment.toml:keystore.tls",
+            "FLT012 node:cp1/deployment.toml:clustering.properties.members",
+            "FLT014 node:tm1/api-manager.sh:-Xmx",
+        ]
+    );
+    // gw1 writes the token cache expiry `900s`, gw2 `15m`: the same value, not drift.
+    assert!(
+        !v["findings"].to_string().contains("token_expiry"),
+        "unit-resolved values compare equal"
+    );
+    let hosts: Vec<&str> = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(hosts, ["cp1", "gw1", "gw2", "tm1"]);
+}
+
 #[test]
 fn the_deployment_fixture_finds_every_planted_problem() {
     let (code, v) = deployment_json(&[]);

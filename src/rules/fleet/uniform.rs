@@ -43,9 +43,13 @@ declare_rule! {
     check: Check::Fleet(check_databases),
 }
 
-fn differing<'a>(
+/// Value → the node labels holding it.
+type ByValue = BTreeMap<String, Vec<String>>;
+
+/// `(host, label, value)`s grouped by value, with the hosts, when there is more than one value.
+fn differing(
     values: impl Iterator<Item = (String, String, String)>,
-) -> Option<(BTreeMap<String, Vec<String>>, Vec<String>)> {
+) -> Option<(ByValue, Vec<String>)> {
     let mut by_value: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut hosts = Vec::new();
     for (host, label, v) in values {
