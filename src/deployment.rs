@@ -157,13 +157,13 @@ pub fn run(opts: &MergeOptions) -> Result<FleetReport, MergeError> {
     if db_max_connections.is_none() {
         notes.push("the database server's max_connections is unknown (--db-max-connections or the inventory's apim_tune_db_max_connections): pools are not summed against it".into());
     }
-    let cx = FleetContext {
-        nodes: &nodes,
-        inventory: inventory.as_ref(),
-        missing: &matching.missing,
-        strays: &strays,
+    let cx = FleetContext::new(
+        &nodes,
+        inventory.as_ref(),
+        &matching.missing,
+        &strays,
         db_max_connections,
-    };
+    );
     let mut findings: Vec<Finding> = crate::rules::run_fleet(&cx);
     if let Some(n) = fingerprints::salt_note(&cx) {
         notes.push(n);

@@ -54,27 +54,63 @@ fn render_fleet(format: Format, r: &FleetReport) -> String {
     }
 }
 
-fn json_doc(r: &FleetReport) -> Value {
-    json!({
-        "schema": "apim-tune/fleet/v1",
-        "version": env!("CARGO_PKG_VERSION"),
-        "nodes": r.nodes.iter().map(|n| json!({
-            "host": n.host,
-            "inventory_role": n.inventory_role,
-            "export_file": n.export_file,
-            "matched_by": n.matched_by,
-            "hostname": n.facts.host.hostname.value,
-            "homes": n.facts.homes.iter().map(|h| json!({
-                "path": h.path,
-                "version": h.version.value,
-                "role": h.role.value,
-                "offset": h.offset.value,
-                "report": h.report,
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "findings": r.findings.iter().map(finding).collect::<Vec<_>>(),
-        "notes": r.notes,
-    })
+/// The JSON document, serialised from borrows: each node's embedded audit is written as it
+/// is held, never copied (a thousand nodes' reports are most of a merge's memory).
+fn json_doc(r: &FleetReport) -> impl serde::Serialize + '_ {
+    #[derive(serde::Serialize)]
+    struct Doc<'a> {
+        schema: &'static str,
+        version: &'static str,
+        nodes: Vec<Node<'a>>,
+        findings: Vec<Value>,
+        notes: &'a [String],
+    }
+    #[derive(serde::Serialize)]
+    struct Node<'a> {
+        host: &'a str,
+        inventory_role: Option<&'a str>,
+        export_file: &'a str,
+        matched_by: &'a str,
+        hostname: Option<&'a str>,
+        homes: Vec<Home<'a>>,
+    }
+    #[derive(serde::Serialize)]
+    struct Home<'a> {
+        path: &'a str,
+        version: Option<&'a str>,
+        role: Option<&'a str>,
+        offset: Option<u32>,
+        report: &'a Value,
+    }
+    Doc {
+        schema: "apim-tune/fleet/v1",
+        version: env!("CARGO_PKG_VERSION"),
+        nodes: r
+            .nodes
+            .iter()
+            .map(|n| Node {
+                host: &n.host,
+                inventory_role: n.inventory_role.as_deref(),
+                export_file: &n.export_file,
+                matched_by: &n.matched_by,
+                hostname: n.facts.host.hostname.value.as_deref(),
+                homes: n
+                    .facts
+                    .homes
+                    .iter()
+                    .map(|h| Home {
+                        path: &h.path,
+                        version: h.version.value.as_deref(),
+                        role: h.role.value.as_deref(),
+                        offset: h.offset.value,
+                        report: &h.report,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        findings: r.findings.iter().map(finding).collect(),
+        notes: &r.notes,
+    }
 }
 
 fn finding(f: &Finding) -> Value {

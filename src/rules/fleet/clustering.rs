@@ -62,7 +62,7 @@ fn check(cx: &FleetContext, out: &mut Vec<Finding>) {
                 .filter(|entry| {
                     let host = entry.rsplit_once(':').map(|(h, _)| h).unwrap_or(entry);
                     let host = host.trim_start_matches('[').trim_end_matches(']');
-                    !host.contains("${") && !cx.nodes.iter().any(|n| cx.names_node(n, host))
+                    !host.contains("${") && cx.named(host).is_empty()
                 })
                 .cloned()
                 .collect()

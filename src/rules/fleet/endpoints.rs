@@ -75,7 +75,7 @@ pub fn reach<'a>(cx: &FleetContext<'a>, u: &ParsedUrl) -> Reached<'a> {
     if is_loopback(host) {
         return Reached::Loopback;
     }
-    let nodes: Vec<&FleetNode> = cx.nodes.iter().filter(|n| cx.names_node(n, host)).collect();
+    let nodes: Vec<&FleetNode> = cx.named(host);
     if !nodes.is_empty() {
         return Reached::Nodes(nodes);
     }
@@ -147,13 +147,19 @@ fn check(cx: &FleetContext, out: &mut Vec<Finding>) {
 }
 
 /// `(current, expected, note)` when the URL is wrong.
-fn judge(
-    cx: &FleetContext,
-    m: &Member,
+fn judge<'a>(
+    cx: &FleetContext<'a>,
+    m: &Member<'a>,
     roles: &[&str],
     u: &ParsedUrl,
 ) -> Option<(String, String, Option<String>)> {
     let want = roles.join(" or ");
+    let on = |nodes: &[&'a FleetNode]| -> Vec<Member<'a>> {
+        nodes
+            .iter()
+            .flat_map(|n| FleetContext::members_of(n))
+            .collect()
+    };
     let candidates: Vec<Member> = match reach(cx, u) {
         Reached::Unknown => return None,
         Reached::Alias(rs) => {
@@ -176,10 +182,9 @@ fn judge(
             ));
         }
         Reached::Loopback => {
-            let here: Vec<Member> = cx
-                .members()
+            let here: Vec<Member> = on(&[m.node])
                 .into_iter()
-                .filter(|o| std::ptr::eq(o.node, m.node) && roles.contains(&o.role))
+                .filter(|o| roles.contains(&o.role))
                 .collect();
             if here.is_empty() {
                 return Some((
@@ -191,18 +196,13 @@ fn judge(
             here
         }
         Reached::Nodes(nodes) => {
-            let of_role: Vec<Member> = cx
-                .members()
+            let of_role: Vec<Member> = on(&nodes)
                 .into_iter()
-                .filter(|o| {
-                    nodes.iter().any(|n| std::ptr::eq(*n, o.node)) && roles.contains(&o.role)
-                })
+                .filter(|o| roles.contains(&o.role))
                 .collect();
             if of_role.is_empty() {
-                let runs: Vec<String> = cx
-                    .members()
+                let runs: Vec<String> = on(&nodes)
                     .into_iter()
-                    .filter(|o| nodes.iter().any(|n| std::ptr::eq(*n, o.node)))
                     .map(|o| format!("{} runs {}", o.host(), o.role))
                     .collect();
                 return Some((

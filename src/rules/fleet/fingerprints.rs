@@ -155,13 +155,13 @@ mod tests {
         ]);
         assert!(unsalted.lines(Code::FLEET_SECRETS_DIFFER).is_empty());
         let cx_note = |f: &Fleet| {
-            super::salt_note(&crate::rules::fleet::FleetContext {
-                nodes: &f.nodes,
-                inventory: None,
-                missing: &[],
-                strays: &[],
-                db_max_connections: None,
-            })
+            super::salt_note(&crate::rules::fleet::FleetContext::new(
+                &f.nodes,
+                None,
+                &[],
+                &[],
+                None,
+            ))
         };
         assert!(
             cx_note(&unsalted)

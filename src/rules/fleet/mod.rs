@@ -38,6 +38,9 @@ pub struct FleetContext<'a> {
     pub strays: &'a [String],
     /// `--db-max-connections`, else the inventory's `apim_tune_db_max_connections`.
     pub db_max_connections: Option<u32>,
+    /// Every name a node answers to (lowercase) → its index in `nodes`: URLs are resolved by
+    /// lookup, so a merge of a thousand nodes is not a thousand scans per URL.
+    names: std::collections::HashMap<String, Vec<usize>>,
 }
 
 /// One API-M home of one node, with the role it runs as.
@@ -121,21 +124,70 @@ pub fn locate(host: &str, home: &str, source: &str) -> Option<Location> {
 }
 
 impl<'a> FleetContext<'a> {
+    pub fn new(
+        nodes: &'a [FleetNode],
+        inventory: Option<&'a Inventory>,
+        missing: &'a [String],
+        strays: &'a [String],
+        db_max_connections: Option<u32>,
+    ) -> FleetContext<'a> {
+        let mut names: std::collections::HashMap<String, Vec<usize>> = Default::default();
+        for (i, n) in nodes.iter().enumerate() {
+            let mut own: Vec<&str> = vec![n.host.as_str()];
+            if let Some(h) = inventory.and_then(|inv| inv.hosts.get(&n.host)) {
+                own.extend(h.names());
+            }
+            own.extend(n.facts.host.hostname.value.as_deref());
+            own.extend(n.facts.host.addresses.iter().map(String::as_str));
+            for h in &n.facts.homes {
+                own.extend(h.hostname.value.as_deref());
+                own.extend(h.node_ip.value.as_deref());
+            }
+            for name in own {
+                let v = names.entry(name.to_ascii_lowercase()).or_default();
+                if v.last() != Some(&i) {
+                    v.push(i);
+                }
+            }
+        }
+        FleetContext {
+            nodes,
+            inventory,
+            missing,
+            strays,
+            db_max_connections,
+            names,
+        }
+    }
+
+    /// The nodes that answer to `name`.
+    pub fn named(&self, name: &str) -> Vec<&'a FleetNode> {
+        let nodes = self.nodes;
+        self.names
+            .get(&name.to_ascii_lowercase())
+            .map(|v| v.iter().map(|&i| &nodes[i]).collect())
+            .unwrap_or_default()
+    }
+
     /// Every home of every node, in node order.
     pub fn members(&self) -> Vec<Member<'a>> {
-        self.nodes
+        self.nodes.iter().flat_map(Self::members_of).collect()
+    }
+
+    /// The homes of one node.
+    pub fn members_of(n: &'a FleetNode) -> Vec<Member<'a>> {
+        n.facts
+            .homes
             .iter()
-            .flat_map(|n| {
-                n.facts.homes.iter().map(move |h| Member {
-                    node: n,
-                    home: h,
-                    role: h
-                        .role
-                        .value
-                        .as_deref()
-                        .or(n.inventory_role.as_deref())
-                        .unwrap_or("unknown"),
-                })
+            .map(|h| Member {
+                node: n,
+                home: h,
+                role: h
+                    .role
+                    .value
+                    .as_deref()
+                    .or(n.inventory_role.as_deref())
+                    .unwrap_or("unknown"),
             })
             .collect()
     }
@@ -147,17 +199,7 @@ impl<'a> FleetContext<'a> {
     /// Whether `name` names this node: its inventory name or address, its kernel hostname, one
     /// of its addresses, or a home's `[server] hostname` / `node_ip`.
     pub fn names_node(&self, node: &FleetNode, name: &str) -> bool {
-        let eq = |x: &str| x.eq_ignore_ascii_case(name);
-        eq(&node.host)
-            || self
-                .inventory_host(&node.host)
-                .is_some_and(|h| h.names().any(eq))
-            || node.facts.host.hostname.value.as_deref().is_some_and(eq)
-            || node.facts.host.addresses.iter().any(|a| eq(a))
-            || node.facts.homes.iter().any(|h| {
-                h.hostname.value.as_deref().is_some_and(eq)
-                    || h.node_ip.value.as_deref().is_some_and(eq)
-            })
+        self.named(name).iter().any(|n| std::ptr::eq(*n, node))
     }
 
     /// The roles a load balancer answers for under `name` (`apim_tune_lb_aliases`).

@@ -325,13 +325,13 @@ impl Fleet {
     }
 
     pub(crate) fn findings(&self, code: Code) -> Vec<crate::diag::Finding> {
-        let cx = FleetContext {
-            nodes: &self.nodes,
-            inventory: self.inventory.as_ref(),
-            missing: &self.missing,
-            strays: &self.strays,
-            db_max_connections: self.max,
-        };
+        let cx = FleetContext::new(
+            &self.nodes,
+            self.inventory.as_ref(),
+            &self.missing,
+            &self.strays,
+            self.max,
+        );
         crate::rules::run_fleet(&cx)
             .into_iter()
             .filter(|f| f.code.code() == code.code())
