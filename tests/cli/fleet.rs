@@ -295,6 +295,15 @@ fn bad_inputs_are_clear_errors() {
         br#"{"schema":"apim-tune/audit/v1","findings":[]}"#,
     );
     let binary = p("bin.json", &[0, 159, 146, 150, 255]);
+    // Nested past serde_json's recursion limit: an error, not a stack overflow.
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&exports("clean")[0]).unwrap()).unwrap();
+    v["homes"][0]["report"] = "DEEP".into();
+    let deep = v.to_string().replace(
+        "\"DEEP\"",
+        &format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+    );
+    let deep = p("deep.json", deep.as_bytes());
     let good = &exports("clean")[0];
     for (args, says) in [
         (vec![broken.as_str()], "broken.json: not JSON"),
@@ -314,6 +323,10 @@ fn bad_inputs_are_clear_errors() {
         (
             vec![good.as_str(), good.as_str()],
             "two exports of one node",
+        ),
+        (
+            vec![deep.as_str()],
+            "deep.json: not JSON: recursion limit exceeded",
         ),
     ] {
         let (code, out, err) = merge(&args);
