@@ -31,6 +31,8 @@ pub enum Family {
     Jvm,
     /// The API-M database (`db audit`).
     Dbg,
+    /// Between the nodes of a deployment (`fleet merge`).
+    Flt,
 }
 
 impl Family {
@@ -44,6 +46,7 @@ impl Family {
         Family::Apm,
         Family::Jvm,
         Family::Dbg,
+        Family::Flt,
     ];
 
     pub fn prefix(self) -> &'static str {
@@ -57,6 +60,7 @@ impl Family {
             Family::Apm => "APM",
             Family::Jvm => "JVM",
             Family::Dbg => "DBG",
+            Family::Flt => "FLT",
         }
     }
 

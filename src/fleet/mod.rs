@@ -7,3 +7,4 @@
 pub mod facts;
 pub mod inventory;
 pub mod k8s;
+pub mod nodes;

@@ -38,6 +38,7 @@ pub mod compare;
 pub mod container;
 pub mod db;
 pub mod expectation;
+pub mod fleet;
 pub mod jvm;
 pub mod limits;
 pub mod service;
@@ -140,6 +141,20 @@ registry! {
     MYSQL_TIME_ZONE_NOT_UTC => db::mysql_time_zone::RULE,
     FOREIGN_BACKUP_TABLE => db::foreign_backup::RULE,
     CLEANUP_RUN_UNFINISHED => db::unfinished_run::RULE,
+    FLEET_NODE_UNMATCHED => fleet::unmatched::RULE,
+    FLEET_DB_CONNECTIONS_EXCEED_SERVER => fleet::db_connections::RULE,
+    FLEET_TOKEN_CACHES_BOTH_ENABLED => fleet::token_caches::RULE,
+    FLEET_ENDPOINT_MISSES_ROLE => fleet::endpoints::RULE,
+    FLEET_EVENT_DUPLICATE_NOT_PEER => fleet::event_duplicate::RULE,
+    FLEET_GATEWAY_LABEL_WITHOUT_ENVIRONMENT => fleet::gateway_labels::RULE,
+    FLEET_ROLE_DRIFT => fleet::drift::RULE,
+    FLEET_VERSIONS_DIFFER => fleet::uniform::RULE,
+    FLEET_DATABASE_NOT_SHARED => fleet::uniform::DATABASE,
+    FLEET_SECRETS_DIFFER => fleet::fingerprints::RULE,
+    FLEET_ROLE_DIFFERS_FROM_INVENTORY => fleet::role_mismatch::RULE,
+    FLEET_CLUSTER_MEMBERS_WRONG => fleet::clustering::RULE,
+    FLEET_HOMES_COLLIDE => fleet::shared_host::RULE,
+    FLEET_HOMES_EXCEED_MEMORY => fleet::shared_host::HEAP,
 }
 
 /// A rule as declared in its file.
@@ -221,6 +236,8 @@ pub enum Check {
     Waivers(fn(&waiver::WaiverUse, &mut Vec<Finding>)),
     /// Over what `db audit` gathered.
     Db(fn(&crate::db::model::DbFacts, &mut db::Judged)),
+    /// Over the nodes of a deployment (`fleet merge`).
+    Fleet(fn(&fleet::FleetContext, &mut Vec<Finding>)),
 }
 
 /// The family of a code literal, checked when the rule is compiled.
@@ -235,6 +252,7 @@ pub const fn family_of(code: &str) -> Family {
         [b'A', b'P', b'M', ..] => Family::Apm,
         [b'J', b'V', b'M', ..] => Family::Jvm,
         [b'D', b'B', b'G', ..] => Family::Dbg,
+        [b'F', b'L', b'T', ..] => Family::Flt,
         _ => panic!("a code starts with a known family prefix"),
     }
 }
@@ -343,6 +361,17 @@ pub fn run_db(facts: &crate::db::model::DbFacts) -> db::Judged {
     for rule in RULES {
         if let Check::Db(check) = rule.check {
             check(facts, &mut out);
+        }
+    }
+    out
+}
+
+/// Runs every cross-node rule, in registry order, over the nodes of a deployment.
+pub fn run_fleet(cx: &fleet::FleetContext) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for rule in RULES {
+        if let Check::Fleet(check) = rule.check {
+            check(cx, &mut out);
         }
     }
     out

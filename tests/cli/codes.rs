@@ -124,6 +124,9 @@ fn every_code_has_a_fixture() {
         let (_, v) = CliTest::new(scenario).json(*home, args);
         seen.extend(codes_of(&v));
     }
+    // The cross-node codes fire in `fleet merge`: on the four-node fixture (FACTS's real
+    // exports) and on the hand-made deployments of tests/fixtures/fleet/merge.
+    seen.extend(super::fleet::merged_codes());
     let missing: Vec<_> = Code::ALL
         .iter()
         // `db audit` codes fire on databases, not homes: tests/cli/db.rs checks each of them.

@@ -19,6 +19,7 @@ mod codes;
 mod converge;
 mod exit_codes;
 mod facts;
+mod fleet;
 mod host;
 mod hostile_apply;
 mod hostile_input;
