@@ -7,13 +7,14 @@
 use super::{Context, Renderable};
 use crate::db::model::{DbAuditReport, TableStats};
 use crate::diag::{Finding, Fix, FixShape, Severity};
-use crate::outcome::AuditReport;
+use crate::outcome::{AuditReport, FleetReport};
 use serde_json::{Value, json};
 
 pub fn render(r: &dyn Renderable) -> String {
     let doc = match r.context() {
         Context::Audit(a) => audit(a),
         Context::Db(d) => db(d),
+        Context::Fleet(f) => fleet(f),
     };
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
     s.push('\n');
@@ -80,6 +81,64 @@ fn db(r: &DbAuditReport) -> Value {
         "tables": r.tables.iter().map(table).collect::<Vec<_>>(),
         "notes": r.notes,
         "findings": r.findings.iter().map(finding).collect::<Vec<_>>(),
+        "summary": summary(r),
+    })
+}
+
+/// `apim-tune/fleet/v1`: the nodes (each with every home's own audit report inside, as that
+/// node wrote it), the deployment findings in the audit's finding shape, the node findings
+/// grouped across nodes, and one summary over both.
+fn fleet(r: &FleetReport) -> Value {
+    let view = super::fleet::View::of(r);
+    let nodes: Vec<Value> = view
+        .nodes
+        .iter()
+        .map(|n| {
+            let facts = &n.node.facts;
+            json!({
+                "host": n.node.host,
+                "roles": n.roles,
+                "inventory_role": n.node.inventory_role,
+                "export_file": n.node.export_file,
+                "matched_by": n.node.matched_by,
+                "hostname": facts.host.hostname.value,
+                "addresses": facts.host.addresses,
+                "notes": facts.notes,
+                "findings": n.findings.len(),
+                "homes": facts.homes.iter().map(|h| json!({
+                    "path": h.path,
+                    "version": h.version.value,
+                    "role": h.role.value,
+                    "offset": h.offset.value,
+                    "report": h.report,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let groups: Vec<Value> = view
+        .groups
+        .iter()
+        .map(|g| {
+            let mut v = finding(&g.finding);
+            v["hosts"] = json!(g.hosts);
+            v["role"] = json!(g.role);
+            v["of"] = json!(g.of);
+            v["locations"] = json!(
+                g.locations
+                    .iter()
+                    .map(|l| json!({ "file": l.file, "line": l.line, "column": l.column }))
+                    .collect::<Vec<_>>()
+            );
+            v
+        })
+        .collect();
+    json!({
+        "schema": "apim-tune/fleet/v1",
+        "version": env!("CARGO_PKG_VERSION"),
+        "nodes": nodes,
+        "notes": view.notes,
+        "findings": r.findings.iter().map(finding).collect::<Vec<_>>(),
+        "node_findings": groups,
         "summary": summary(r),
     })
 }
