@@ -232,6 +232,30 @@ impl<'a> View<'a> {
     pub fn node_finding_iter(&self) -> impl Iterator<Item = &Finding> {
         self.nodes.iter().flat_map(|n| n.findings.iter())
     }
+
+    /// The deployment findings and the node findings (each host's once).
+    pub fn all_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.report.findings.iter().chain(self.node_finding_iter())
+    }
+
+    /// Findings of this severity that count (not waived), deployment and nodes.
+    pub fn count(&self, s: Severity) -> usize {
+        self.all_findings()
+            .filter(|f| f.severity == s && f.waived.is_none())
+            .count()
+    }
+
+    pub fn waived(&self) -> usize {
+        self.all_findings().filter(|f| f.waived.is_some()).count()
+    }
+
+    /// Whether any finding that is not waived is at or above `threshold`.
+    pub fn fails(&self, threshold: Option<Severity>) -> bool {
+        threshold.is_some_and(|t| {
+            self.all_findings()
+                .any(|f| f.severity >= t && f.waived.is_none())
+        })
+    }
 }
 
 /// Groups identical findings (code, subject, current, expected, waived or not) across nodes,

@@ -7,14 +7,22 @@
 use super::{Context, Renderable};
 use crate::db::model::{DbAuditReport, TableStats};
 use crate::diag::{Finding, Fix, FixShape, Severity};
-use crate::outcome::{AuditReport, FleetReport};
+use crate::outcome::AuditReport;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 pub fn render(r: &dyn Renderable) -> String {
     let doc = match r.context() {
         Context::Audit(a) => audit(a),
         Context::Db(d) => db(d),
-        Context::Fleet(f) => fleet(f),
+        // Written straight from borrowed parts: copying every node's embedded reports into
+        // one `Value` first would double the memory of a large fleet's report.
+        Context::Fleet(f) => {
+            let view = super::fleet::View::of(f);
+            let mut s = serde_json::to_string_pretty(&fleet(&view)).unwrap_or_else(|_| "{}".into());
+            s.push('\n');
+            return s;
+        }
     };
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
     s.push('\n');
@@ -88,34 +96,71 @@ fn db(r: &DbAuditReport) -> Value {
 /// `apim-tune/fleet/v1`: the nodes (each with every home's own audit report inside, as that
 /// node wrote it), the deployment findings in the audit's finding shape, the node findings
 /// grouped across nodes, and one summary over both.
-fn fleet(r: &FleetReport) -> Value {
-    let view = super::fleet::View::of(r);
-    let nodes: Vec<Value> = view
+#[derive(Serialize)]
+struct FleetDoc<'a> {
+    schema: &'static str,
+    version: &'static str,
+    nodes: Vec<NodeDoc<'a>>,
+    notes: &'a [String],
+    findings: Vec<Value>,
+    node_findings: Vec<Value>,
+    summary: Value,
+}
+
+#[derive(Serialize)]
+struct NodeDoc<'a> {
+    host: &'a str,
+    roles: &'a [String],
+    inventory_role: Option<&'a str>,
+    export_file: &'a str,
+    matched_by: &'a str,
+    hostname: Option<&'a str>,
+    addresses: &'a [String],
+    notes: &'a [String],
+    findings: usize,
+    homes: Vec<HomeDoc<'a>>,
+}
+
+#[derive(Serialize)]
+struct HomeDoc<'a> {
+    path: &'a str,
+    version: Option<&'a str>,
+    role: Option<&'a str>,
+    offset: Option<u32>,
+    report: &'a Value,
+}
+
+fn fleet<'a>(view: &'a super::fleet::View<'a>) -> FleetDoc<'a> {
+    let nodes = view
         .nodes
         .iter()
         .map(|n| {
             let facts = &n.node.facts;
-            json!({
-                "host": n.node.host,
-                "roles": n.roles,
-                "inventory_role": n.node.inventory_role,
-                "export_file": n.node.export_file,
-                "matched_by": n.node.matched_by,
-                "hostname": facts.host.hostname.value,
-                "addresses": facts.host.addresses,
-                "notes": facts.notes,
-                "findings": n.findings.len(),
-                "homes": facts.homes.iter().map(|h| json!({
-                    "path": h.path,
-                    "version": h.version.value,
-                    "role": h.role.value,
-                    "offset": h.offset.value,
-                    "report": h.report,
-                })).collect::<Vec<_>>(),
-            })
+            NodeDoc {
+                host: &n.node.host,
+                roles: &n.roles,
+                inventory_role: n.node.inventory_role.as_deref(),
+                export_file: &n.node.export_file,
+                matched_by: &n.node.matched_by,
+                hostname: facts.host.hostname.value.as_deref(),
+                addresses: &facts.host.addresses,
+                notes: &facts.notes,
+                findings: n.findings.len(),
+                homes: facts
+                    .homes
+                    .iter()
+                    .map(|h| HomeDoc {
+                        path: &h.path,
+                        version: h.version.value.as_deref(),
+                        role: h.role.value.as_deref(),
+                        offset: h.offset.value,
+                        report: &h.report,
+                    })
+                    .collect(),
+            }
         })
         .collect();
-    let groups: Vec<Value> = view
+    let node_findings = view
         .groups
         .iter()
         .map(|g| {
@@ -132,15 +177,23 @@ fn fleet(r: &FleetReport) -> Value {
             v
         })
         .collect();
-    json!({
-        "schema": "apim-tune/fleet/v1",
-        "version": env!("CARGO_PKG_VERSION"),
-        "nodes": nodes,
-        "notes": view.notes,
-        "findings": r.findings.iter().map(finding).collect::<Vec<_>>(),
-        "node_findings": groups,
-        "summary": summary(r),
-    })
+    FleetDoc {
+        schema: "apim-tune/fleet/v1",
+        version: env!("CARGO_PKG_VERSION"),
+        nodes,
+        notes: &view.notes,
+        findings: view.report.findings.iter().map(finding).collect(),
+        node_findings,
+        summary: json!({
+            "error": view.count(Severity::Error),
+            "warning": view.count(Severity::Warning),
+            "info": view.count(Severity::Info),
+            // A merge applies nothing: fixes are each node's, with `audit --apply` there.
+            "fixable": view.report.findings.iter().filter(|f| f.fixable()).count(),
+            "waived": view.waived(),
+            "nodes": view.nodes.len(),
+        }),
+    }
 }
 
 /// Written out by hand rather than derived: a derived `reasons` would be `[text, rows]` pairs,

@@ -116,7 +116,17 @@ const GROUP_HEADER: &str = "| Severity | Code | Setting | Nodes | Current → Ex
 /// differs between the nodes of that role. Cut to `limit` like an audit's comment.
 fn fleet(r: &FleetReport, limit: usize) -> String {
     let view = super::fleet::View::of(r);
-    let mut out = head(r);
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut out = String::from("## apim-tune fleet merge\n\n");
+    let _ = writeln!(
+        out,
+        "**apim-tune**: {}, {}, {} — {} waived\n",
+        count(view.count(Severity::Error), "error", "errors"),
+        count(view.count(Severity::Warning), "warning", "warnings"),
+        count(view.count(Severity::Info), "info", "info"),
+        view.waived()
+    );
     let nodes: Vec<String> = view
         .nodes
         .iter()

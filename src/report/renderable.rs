@@ -116,32 +116,15 @@ impl Renderable for FleetReport {
     }
 
     fn count(&self, s: Severity) -> usize {
-        let view = super::fleet::View::of(self);
-        self.findings
-            .iter()
-            .chain(view.node_finding_iter())
-            .filter(|f| f.severity == s && f.waived.is_none())
-            .count()
+        super::fleet::View::of(self).count(s)
     }
 
     fn waived(&self) -> usize {
-        let view = super::fleet::View::of(self);
-        self.findings
-            .iter()
-            .chain(view.node_finding_iter())
-            .filter(|f| f.waived.is_some())
-            .count()
+        super::fleet::View::of(self).waived()
     }
 
     fn fails(&self, threshold: Option<Severity>) -> bool {
-        let Some(t) = threshold else {
-            return false;
-        };
-        let view = super::fleet::View::of(self);
-        self.findings
-            .iter()
-            .chain(view.node_finding_iter())
-            .any(|f| f.severity >= t && f.waived.is_none())
+        super::fleet::View::of(self).fails(threshold)
     }
 }
 

@@ -156,7 +156,24 @@ fn fleet(r: &FleetReport, out: &mut String) {
     for g in &view.groups {
         finding_on(&g.finding, false, Some(&g.scope()), &g.locations, out);
     }
-    summary(r, false, out);
+    let (e, w, i) = (
+        view.count(Severity::Error),
+        view.count(Severity::Warning),
+        view.count(Severity::Info),
+    );
+    if e + w + i + view.waived() == 0 {
+        let _ = writeln!(out, "{}", "no findings".green().bold());
+        return;
+    }
+    let waived = match view.waived() {
+        0 => String::new(),
+        n => format!(" ({n} waived)"),
+    };
+    let _ = writeln!(
+        out,
+        "{} {e} error(s), {w} warning(s), {i} info{waived}",
+        "summary:".bold(),
+    );
 }
 
 fn db_header(r: &DbAuditReport, out: &mut String) {
@@ -384,7 +401,7 @@ fn summary(r: &dyn Renderable, applies: bool, out: &mut String) {
         0 => String::new(),
         n => format!(", {n} waived"),
     };
-    if r.findings().is_empty() && e + w + i + r.waived() == 0 {
+    if r.findings().is_empty() {
         let _ = writeln!(out, "{}", "no findings".green().bold());
         return;
     }
