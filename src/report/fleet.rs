@@ -519,6 +519,27 @@ mod tests {
         );
     }
 
+    /// Nothing found anywhere: every format says so rather than printing empty tables.
+    #[test]
+    fn a_clean_fleet() {
+        let mut r = sample::report_of_fleet();
+        r.findings.clear();
+        r.notes.clear();
+        for n in &mut r.nodes {
+            for h in &mut n.facts.homes {
+                h.report = serde_json::json!({ "findings": [] });
+            }
+        }
+        let text = plain(FleetFormat::Text, &r);
+        assert!(text.ends_with("no findings\n"), "{text}");
+        let md = plain(FleetFormat::Markdown, &r);
+        assert!(md.contains("No cross-node finding."), "{md}");
+        assert!(md.contains("No node has a finding of its own."), "{md}");
+        let v: serde_json::Value = serde_json::from_str(&plain(FleetFormat::Json, &r)).unwrap();
+        assert_eq!(v["summary"]["error"], 0);
+        assert_eq!(v["node_findings"], serde_json::json!([]));
+    }
+
     #[test]
     fn text() {
         insta::assert_snapshot!(plain(FleetFormat::Text, &sample::report_of_fleet()));

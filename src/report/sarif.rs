@@ -678,6 +678,31 @@ mod tests {
         assert!(!validator.is_valid(&bad), "format checks are on");
     }
 
+    /// A deployment's one run (its findings and every node's) is valid SARIF too.
+    #[test]
+    fn a_fleet_run_validates_against_the_sarif_schema() {
+        let Some(validator) = validator() else {
+            return;
+        };
+        let r = crate::report::fleet::sample::report_of_fleet();
+        let doc: Value =
+            serde_json::from_str(&render(&r, &crate::report::RenderOptions::default())).unwrap();
+        let errors = schema_errors(&validator, &doc);
+        assert!(errors.is_empty(), "{errors:#?}");
+        assert_eq!(doc["runs"].as_array().map(Vec::len), Some(1));
+        let results = doc["runs"][0]["results"].as_array().unwrap();
+        // gw3's waived finding is an accepted suppression, as in an audit.
+        let waived: Vec<&Value> = results
+            .iter()
+            .filter(|r| r["suppressions"].is_array())
+            .collect();
+        assert_eq!(waived.len(), 1);
+        assert_eq!(
+            waived[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "gw3/opt/wso2am-4.2.0/repository/conf/deployment.toml"
+        );
+    }
+
     fn uris(v: &Value, out: &mut Vec<String>) {
         match v {
             Value::Object(m) => {
