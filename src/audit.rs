@@ -312,7 +312,14 @@ fn audit_reading(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditErr
     // hides the known ones.
     if let Some(path) = &opts.waivers {
         let waivers = crate::waivers::load(path)?;
-        let extra = crate::waivers::apply(&waivers, &mut findings, &crate::clock::today());
+        // A waiver with `hosts` applies when this host is one of them.
+        let host = crate::waivers::hostname_under(root);
+        let scope = crate::waivers::Scope {
+            host: host.as_deref(),
+            roles: &[],
+        };
+        let extra =
+            crate::waivers::apply_on(&waivers, &mut findings, &crate::clock::today(), &scope);
         findings.extend(extra);
     }
     if let Some(path) = &opts.baseline {

@@ -8,12 +8,21 @@ use super::{Context, Renderable};
 use crate::db::model::{DbAuditReport, TableStats};
 use crate::diag::{Finding, Fix, FixShape, Severity};
 use crate::outcome::AuditReport;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 pub fn render(r: &dyn Renderable) -> String {
     let doc = match r.context() {
         Context::Audit(a) => audit(a),
         Context::Db(d) => db(d),
+        // Written straight from borrowed parts: copying every node's embedded reports into
+        // one `Value` first would double the memory of a large fleet's report.
+        Context::Fleet(f) => {
+            let view = super::fleet::View::of(f);
+            let mut s = serde_json::to_string_pretty(&fleet(&view)).unwrap_or_else(|_| "{}".into());
+            s.push('\n');
+            return s;
+        }
     };
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
     s.push('\n');
@@ -82,6 +91,109 @@ fn db(r: &DbAuditReport) -> Value {
         "findings": r.findings.iter().map(finding).collect::<Vec<_>>(),
         "summary": summary(r),
     })
+}
+
+/// `apim-tune/fleet/v1`: the nodes (each with every home's own audit report inside, as that
+/// node wrote it), the deployment findings in the audit's finding shape, the node findings
+/// grouped across nodes, and one summary over both.
+#[derive(Serialize)]
+struct FleetDoc<'a> {
+    schema: &'static str,
+    version: &'static str,
+    nodes: Vec<NodeDoc<'a>>,
+    notes: &'a [String],
+    findings: Vec<Value>,
+    node_findings: Vec<Value>,
+    summary: Value,
+}
+
+#[derive(Serialize)]
+struct NodeDoc<'a> {
+    host: &'a str,
+    roles: &'a [String],
+    inventory_role: Option<&'a str>,
+    export_file: &'a str,
+    matched_by: &'a str,
+    hostname: Option<&'a str>,
+    addresses: &'a [String],
+    notes: &'a [String],
+    findings: usize,
+    homes: Vec<HomeDoc<'a>>,
+}
+
+#[derive(Serialize)]
+struct HomeDoc<'a> {
+    path: &'a str,
+    version: Option<&'a str>,
+    role: Option<&'a str>,
+    offset: Option<u32>,
+    report: &'a Value,
+}
+
+fn fleet<'a>(view: &'a super::fleet::View<'a>) -> FleetDoc<'a> {
+    let nodes = view
+        .nodes
+        .iter()
+        .map(|n| {
+            let facts = &n.node.facts;
+            NodeDoc {
+                host: &n.node.host,
+                roles: &n.roles,
+                inventory_role: n.node.inventory_role.as_deref(),
+                export_file: &n.node.export_file,
+                matched_by: &n.node.matched_by,
+                hostname: facts.host.hostname.value.as_deref(),
+                addresses: &facts.host.addresses,
+                notes: &facts.notes,
+                findings: n.findings.len(),
+                homes: facts
+                    .homes
+                    .iter()
+                    .map(|h| HomeDoc {
+                        path: &h.path,
+                        version: h.version.value.as_deref(),
+                        role: h.role.value.as_deref(),
+                        offset: h.offset.value,
+                        report: &h.report,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let node_findings = view
+        .groups
+        .iter()
+        .map(|g| {
+            let mut v = finding(&g.finding);
+            v["hosts"] = json!(g.hosts);
+            v["role"] = json!(g.role);
+            v["of"] = json!(g.of);
+            v["locations"] = json!(
+                g.locations
+                    .iter()
+                    .map(|l| json!({ "file": l.file, "line": l.line, "column": l.column }))
+                    .collect::<Vec<_>>()
+            );
+            v
+        })
+        .collect();
+    FleetDoc {
+        schema: "apim-tune/fleet/v1",
+        version: env!("CARGO_PKG_VERSION"),
+        nodes,
+        notes: &view.notes,
+        findings: view.report.findings.iter().map(finding).collect(),
+        node_findings,
+        summary: json!({
+            "error": view.count(Severity::Error),
+            "warning": view.count(Severity::Warning),
+            "info": view.count(Severity::Info),
+            // A merge applies nothing: fixes are each node's, with `audit --apply` there.
+            "fixable": view.report.findings.iter().filter(|f| f.fixable()).count(),
+            "waived": view.waived(),
+            "nodes": view.nodes.len(),
+        }),
+    }
 }
 
 /// Written out by hand rather than derived: a derived `reasons` would be `[text, rows]` pairs,

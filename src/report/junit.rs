@@ -9,7 +9,7 @@ use super::sanitize::sanitize;
 use super::{Context, RenderOptions, Renderable};
 use crate::db::model::DbAuditReport;
 use crate::diag::{Finding, Fix, FixShape, Severity};
-use crate::outcome::AuditReport;
+use crate::outcome::{AuditReport, FleetReport};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -49,6 +49,10 @@ fn xs_datetime(compact: &str) -> String {
 type Cases<'a> = BTreeMap<String, Vec<&'a Finding>>;
 
 fn render_at(r: &dyn Renderable, o: &RenderOptions, timestamp: &str) -> String {
+    if let Context::Fleet(fr) = r.context() {
+        return fleet_at(fr, o, timestamp);
+    }
+    let props = properties(r, o);
     let mut suites: BTreeMap<String, Cases> = BTreeMap::new();
     for c in r.checked() {
         suites
@@ -75,7 +79,71 @@ fn render_at(r: &dyn Renderable, o: &RenderOptions, timestamp: &str) -> String {
 
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
     for (id, (name, cases)) in suites.iter().enumerate() {
-        suite(r, o, id, name, cases, timestamp, &mut out);
+        let head = SuiteHead {
+            id,
+            name,
+            hostname: HOSTNAME,
+            timestamp,
+        };
+        suite(&head, &props, o, cases, &mut out);
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+/// A deployment: one suite for the cross-node findings, then one per node (named after the
+/// inventory host, which is also the suite's `hostname`) with one case per subject its own
+/// audit found something on. A node's passing checks are not in its export, so a node with
+/// no finding is a suite with no cases.
+fn fleet_at(r: &FleetReport, o: &RenderOptions, timestamp: &str) -> String {
+    let view = super::fleet::View::of(r);
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+    let fail_on = (
+        "fail_on",
+        o.fail_on.map_or("never", Severity::as_str).to_string(),
+    );
+    let mut cases: Cases = BTreeMap::new();
+    for c in &r.checked {
+        cases.entry(c.subject.to_string()).or_default();
+    }
+    for f in &r.findings {
+        cases.entry(f.subject.to_string()).or_default().push(f);
+    }
+    let props = vec![("nodes", view.nodes.len().to_string()), fail_on.clone()];
+    let head = SuiteHead {
+        id: 0,
+        name: "deployment",
+        hostname: HOSTNAME,
+        timestamp,
+    };
+    suite(&head, &props, o, &cases, &mut out);
+    for (i, n) in view.nodes.iter().enumerate() {
+        let mut cases: Cases = BTreeMap::new();
+        for f in &n.findings {
+            cases.entry(f.subject.to_string()).or_default().push(f);
+        }
+        let versions: Vec<&str> = n
+            .node
+            .facts
+            .homes
+            .iter()
+            .map(|h| h.version.value.as_deref().unwrap_or("unknown"))
+            .collect();
+        let props = vec![
+            ("roles", n.roles.join(", ")),
+            ("export_file", n.node.export_file.clone()),
+            ("matched_by", n.node.matched_by.clone()),
+            ("apim_versions", versions.join(", ")),
+            fail_on.clone(),
+        ];
+        let name = suite_name(&n.node.host);
+        let head = SuiteHead {
+            id: i + 1,
+            name: &name,
+            hostname: &name,
+            timestamp,
+        };
+        suite(&head, &props, o, &cases, &mut out);
     }
     out.push_str("</testsuites>\n");
     out
@@ -115,15 +183,27 @@ fn verdict<'a>(findings: &[&'a Finding], fail_on: Option<Severity>) -> Verdict<'
     v
 }
 
-fn suite(
-    r: &dyn Renderable,
-    o: &RenderOptions,
+/// A `<testsuite>`'s attributes that are not counts.
+struct SuiteHead<'a> {
     id: usize,
-    name: &str,
+    name: &'a str,
+    hostname: &'a str,
+    timestamp: &'a str,
+}
+
+fn suite(
+    head: &SuiteHead,
+    props: &[(&'static str, String)],
+    o: &RenderOptions,
     cases: &Cases,
-    timestamp: &str,
     out: &mut String,
 ) {
+    let SuiteHead {
+        id,
+        name,
+        hostname,
+        timestamp,
+    } = *head;
     let verdicts: Vec<(&String, Verdict)> = cases
         .iter()
         .map(|(subject, fs)| (subject, verdict(fs, o.fail_on)))
@@ -140,13 +220,22 @@ fn suite(
         .count();
     let _ = writeln!(
         out,
-        "  <testsuite name=\"{}\" package=\"apim-tune\" id=\"{id}\" hostname=\"{HOSTNAME}\" \
+        "  <testsuite name=\"{}\" package=\"apim-tune\" id=\"{id}\" hostname=\"{}\" \
          timestamp=\"{timestamp}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" \
          skipped=\"{skipped}\" time=\"0\">",
         attr(name),
+        attr(hostname),
         verdicts.len()
     );
-    properties(r, o, out);
+    out.push_str("    <properties>\n");
+    for (name, value) in props {
+        let _ = writeln!(
+            out,
+            "      <property name=\"{name}\" value=\"{}\"/>",
+            attr(&sanitize(value))
+        );
+    }
+    out.push_str("    </properties>\n");
     let mut system_out = String::new();
     for (subject, v) in &verdicts {
         testcase(name, subject, v, out);
@@ -172,24 +261,19 @@ fn suite(
 }
 
 /// The schema puts properties on each suite, so each carries the facts the audit judged by.
-fn properties(r: &dyn Renderable, o: &RenderOptions, out: &mut String) {
+fn properties(r: &dyn Renderable, o: &RenderOptions) -> Vec<(&'static str, String)> {
     let fail_on = (
         "fail_on",
         o.fail_on.map_or("never", Severity::as_str).to_string(),
     );
-    let props = match r.context() {
+    let mut props = match r.context() {
         Context::Audit(a) => audit_properties(a),
         Context::Db(d) => db_properties(d),
+        // Laid out by `fleet_at`, which never comes here.
+        Context::Fleet(_) => Vec::new(),
     };
-    out.push_str("    <properties>\n");
-    for (name, value) in props.into_iter().chain([fail_on]) {
-        let _ = writeln!(
-            out,
-            "      <property name=\"{name}\" value=\"{}\"/>",
-            attr(&sanitize(&value))
-        );
-    }
-    out.push_str("    </properties>\n");
+    props.push(fail_on);
+    props
 }
 
 fn audit_properties(r: &AuditReport) -> Vec<(&'static str, String)> {
@@ -698,5 +782,38 @@ mod tests {
         let xml = render_at(&r, &RenderOptions::default(), TS);
         assert_schema_valid(&xml);
         assert!(xml.contains("<property name=\"schema_version\" value=\"unknown\"/>"));
+    }
+
+    /// One suite for the deployment and one per node, named after the host; the node suites
+    /// hold the node's own findings, and the whole is valid against the strict schema.
+    #[test]
+    fn a_fleet_report_is_one_suite_per_host_and_schema_valid() {
+        let r = crate::report::fleet::sample::report_of_fleet();
+        let xml = render_at(
+            &r,
+            &RenderOptions {
+                fail_on: Some(Severity::Warning),
+                diff: None,
+            },
+            TS,
+        );
+        assert_schema_valid(&xml);
+        let names: Vec<&str> = xml
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("<testsuite name=\""))
+            .filter_map(|l| l.split('"').next())
+            .collect();
+        assert_eq!(names, ["deployment", "gw1", "gw2", "gw3", "cp1", "tm1"]);
+        assert!(xml.contains("hostname=\"gw2\""), "{xml}");
+        // tm1's limit, reported by both its homes, is one case of tm1.
+        let tm1 = &xml[xml.find("name=\"tm1\"").unwrap()..];
+        assert_eq!(tm1.matches("<testcase ").count(), 1, "{tm1}");
+        // gw3's waived finding is skipped, not failed.
+        let gw3 = &xml[xml.find("name=\"gw3\"").unwrap()..xml.find("name=\"cp1\"").unwrap()];
+        assert!(
+            gw3.contains("<skipped message=\"waived: gw3 is the canary"),
+            "{gw3}"
+        );
+        insta::assert_snapshot!(xml);
     }
 }

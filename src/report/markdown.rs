@@ -10,7 +10,7 @@ use super::sanitize::sanitize;
 use super::{Context, RenderOptions, Renderable};
 use crate::db::model::{DbAuditReport, TableStats};
 use crate::diag::{Finding, Severity};
-use crate::outcome::AuditReport;
+use crate::outcome::{AuditReport, FleetReport};
 use std::fmt::Write;
 
 /// GitHub refuses comments longer than this many characters. Lengths here are counted in
@@ -25,6 +25,9 @@ pub fn render(r: &dyn Renderable, o: &RenderOptions) -> String {
 }
 
 fn render_limited(r: &dyn Renderable, o: &RenderOptions, limit: usize) -> String {
+    if let Context::Fleet(fr) = r.context() {
+        return fleet(fr, limit);
+    }
     let diff = o.diff.filter(|d| !d.trim().is_empty());
     if r.findings().is_empty() {
         let mut out = match r.context() {
@@ -41,6 +44,8 @@ fn render_limited(r: &dyn Renderable, o: &RenderOptions, limit: usize) -> String
                 db_context(d, &mut out);
                 out
             }
+            // Laid out by `fleet`, which returned above.
+            Context::Fleet(_) => String::new(),
         };
         if let Some(d) = diff {
             let room = limit.saturating_sub(out.len() + RESERVE);
@@ -103,6 +108,148 @@ const ACTIVE_HEADER: &str = "| | Severity | Code | Setting | Where | Current →
 const WAIVED_HEADER: &str = "| Severity | Code | Setting | Where | Reason | Expires |\n\
                              | --- | --- | --- | --- | --- | --- |\n";
 
+const GROUP_HEADER: &str = "| Severity | Code | Setting | Nodes | Current → Expected |\n\
+                            | --- | --- | --- | --- | --- |\n";
+
+/// A deployment: the counts, the nodes, the deployment findings, the nodes' own findings with
+/// identical ones of several nodes on one row, then per role a setting × node matrix of what
+/// differs between the nodes of that role. Cut to `limit` like an audit's comment.
+fn fleet(r: &FleetReport, limit: usize) -> String {
+    let view = super::fleet::View::of(r);
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut out = String::from("## apim-tune fleet merge\n\n");
+    let _ = writeln!(
+        out,
+        "**apim-tune**: {}, {}, {} — {} waived\n",
+        count(view.count(Severity::Error), "error", "errors"),
+        count(view.count(Severity::Warning), "warning", "warnings"),
+        count(view.count(Severity::Info), "info", "info"),
+        view.waived()
+    );
+    let nodes: Vec<String> = view
+        .nodes
+        .iter()
+        .map(|n| {
+            let roles = if n.roles.is_empty() {
+                "role unknown".to_string()
+            } else {
+                n.roles.join(", ")
+            };
+            format!("{} ({roles})", code(&n.node.host))
+        })
+        .collect();
+    let _ = writeln!(out, "{} nodes: {}\n", nodes.len(), nodes.join(", "));
+    for n in &view.notes {
+        let _ = writeln!(out, "> {}", text(n));
+    }
+    if !view.notes.is_empty() {
+        out.push('\n');
+    }
+    let deployment: Vec<String> = r
+        .findings
+        .iter()
+        .map(|f| {
+            if f.waived.is_some() {
+                waived_row(f)
+            } else {
+                active_row(f)
+            }
+        })
+        .collect();
+    let groups: Vec<String> = view.groups.iter().map(group_row).collect();
+    let drift = super::fleet::drift(&view);
+    let mut room = limit.saturating_sub(out.len() + 3 * RESERVE);
+    let mut left_out = 0;
+    out.push_str("**Deployment**\n\n");
+    if deployment.is_empty() {
+        out.push_str("No cross-node finding.\n");
+    } else {
+        out.push_str(ACTIVE_HEADER);
+        let shown = fitting(&deployment, &mut room);
+        deployment[..shown].iter().for_each(|row| out.push_str(row));
+        left_out += deployment.len() - shown;
+    }
+    out.push_str("\n**Nodes**\n\n");
+    if groups.is_empty() {
+        out.push_str("No node has a finding of its own.\n");
+    } else {
+        out.push_str(GROUP_HEADER);
+        let shown = fitting(&groups, &mut room);
+        groups[..shown].iter().for_each(|row| out.push_str(row));
+        left_out += groups.len() - shown;
+    }
+    if !drift.is_empty() {
+        out.push_str("\n**Settings that differ between nodes of one role**\n");
+        for d in &drift {
+            let mut table = format!(
+                "\n*{}*\n\n| Setting |",
+                text(&super::fleet::plural(&d.role))
+            );
+            for h in &d.hosts {
+                let _ = write!(table, " {} |", code(h));
+            }
+            table.push_str("\n| --- |");
+            table.push_str(&" --- |".repeat(d.hosts.len()));
+            table.push('\n');
+            let rows: Vec<String> = d
+                .rows
+                .iter()
+                .map(|(k, values)| {
+                    let mut row = format!("| {} |", code(k));
+                    for v in values {
+                        let _ = write!(
+                            row,
+                            " {} |",
+                            v.as_deref().map_or_else(|| "–".to_string(), code)
+                        );
+                    }
+                    row.push('\n');
+                    row
+                })
+                .collect();
+            if table.len() > room {
+                left_out += rows.len();
+                continue;
+            }
+            room -= table.len();
+            out.push_str(&table);
+            let shown = fitting(&rows, &mut room);
+            rows[..shown].iter().for_each(|row| out.push_str(row));
+            left_out += rows.len() - shown;
+        }
+    }
+    if left_out > 0 {
+        let _ = writeln!(
+            out,
+            "\n{left_out} more row{} not shown: the comment would exceed GitHub's size limit",
+            plural(left_out)
+        );
+    }
+    out
+}
+
+/// One finding of several nodes: which nodes, out of how many of their role.
+fn group_row(g: &super::fleet::Group) -> String {
+    let f = &g.finding;
+    let change = match (&f.current, &f.expected) {
+        (None, None) => String::new(),
+        (c, e) => format!(
+            "{} → {}",
+            c.as_deref().map_or_else(|| "–".to_string(), code),
+            e.as_deref().map_or_else(|| "–".to_string(), code)
+        ),
+    };
+    let waived = if f.waived.is_some() { " (waived)" } else { "" };
+    format!(
+        "| {}{waived} | {} | {} | {} | {change} |\n",
+        f.severity.as_str(),
+        code_cell(f),
+        code(&f.subject.to_string()),
+        text(&g.scope()),
+    )
+}
+
 /// How many rows fit in `room`, taking them in order; `room` shrinks by what they use.
 fn fitting(rows: &[String], room: &mut usize) -> usize {
     let mut n = 0;
@@ -137,6 +284,7 @@ fn head(r: &dyn Renderable) -> String {
     let mut out = match r.context() {
         Context::Audit(_) => String::from("## apim-tune audit\n\n"),
         Context::Db(_) => String::from("## apim-tune db audit\n\n"),
+        Context::Fleet(_) => String::from("## apim-tune fleet merge\n\n"),
     };
     let _ = writeln!(
         out,
@@ -152,6 +300,7 @@ fn head(r: &dyn Renderable) -> String {
             db_context(d, &mut out);
             out.push('\n');
         }
+        Context::Fleet(_) => {}
     }
     out
 }

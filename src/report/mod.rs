@@ -1,9 +1,10 @@
-//! Renderers: turn an audit report (of a host or of a database) into text, JSON, SARIF, JUnit or
-//! Markdown. They never judge or read files.
+//! Renderers: turn an audit report (of a host, of a database, or of a deployment of many nodes)
+//! into text, JSON, SARIF, JUnit or Markdown. They never judge or read files.
 
 #[cfg(test)]
 pub(crate) mod db_sample;
 mod figures;
+pub mod fleet;
 pub mod host;
 pub mod json;
 pub mod junit;
@@ -16,6 +17,7 @@ pub mod validate;
 
 use crate::diag::Severity;
 
+pub use fleet::FleetFormat;
 pub use renderable::{Context, Renderable};
 
 /// What a renderer needs besides the report itself.
@@ -25,4 +27,20 @@ pub struct RenderOptions<'a> {
     pub fail_on: Option<Severity>,
     /// The unified diff of the fixable changes (already secret-masked), when computed.
     pub diff: Option<&'a str>,
+}
+
+/// A `fleet merge` report in one format: what `cli` calls, with the format mapped from its
+/// `--format` (report/ cannot import cli).
+pub fn fleet_render(
+    kind: FleetFormat,
+    report: &crate::outcome::FleetReport,
+    o: &RenderOptions,
+) -> String {
+    match kind {
+        FleetFormat::Text => text::render(report),
+        FleetFormat::Json => json::render(report),
+        FleetFormat::Sarif => sarif::render(report, o),
+        FleetFormat::Junit => junit::render(report, o),
+        FleetFormat::Markdown => markdown::render(report, o),
+    }
 }

@@ -6,7 +6,7 @@
 use crate::db::model::DbAuditReport;
 use crate::diag::Checked;
 use crate::diag::{Finding, Severity};
-use crate::outcome::AuditReport;
+use crate::outcome::{AuditReport, FleetReport};
 
 /// The part of a report a renderer lays out differently per command.
 ///
@@ -19,6 +19,9 @@ pub enum Context<'a> {
     Audit(&'a AuditReport),
     /// `apim-tune db audit`: the database, its schema and per-table figures.
     Db(&'a DbAuditReport),
+    /// `apim-tune fleet merge`: the nodes, each with its own audit inside, and the
+    /// deployment-wide findings (which are the report's [`Renderable::findings`]).
+    Fleet(&'a FleetReport),
 }
 
 /// A report the renderers in `report/` accept: findings, checks and notes in the audit's
@@ -90,6 +93,38 @@ impl Renderable for DbAuditReport {
 
     fn context(&self) -> Context<'_> {
         Context::Db(self)
+    }
+}
+
+/// The deployment findings are `findings()`; the counts and the verdict also take in every
+/// node's own findings (each host's once), since `--fail-on` asks about the whole deployment.
+impl Renderable for FleetReport {
+    fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    fn checked(&self) -> &[Checked] {
+        &self.checked
+    }
+
+    fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    fn context(&self) -> Context<'_> {
+        Context::Fleet(self)
+    }
+
+    fn count(&self, s: Severity) -> usize {
+        super::fleet::View::of(self).count(s)
+    }
+
+    fn waived(&self) -> usize {
+        super::fleet::View::of(self).waived()
+    }
+
+    fn fails(&self, threshold: Option<Severity>) -> bool {
+        super::fleet::View::of(self).fails(threshold)
     }
 }
 

@@ -34,7 +34,8 @@ const FINGERPRINT: &str = "apimTune/v1";
 pub fn render(r: &dyn Renderable, _o: &RenderOptions) -> String {
     let rules: Vec<Code> = match r.context() {
         // The host audit can raise every code, so its run describes them all.
-        Context::Audit(_) => Code::ALL.to_vec(),
+        // A deployment runs every node rule on each node and the cross-node rules.
+        Context::Audit(_) | Context::Fleet(_) => Code::ALL.to_vec(),
         // A database audit raises a few codes of its own; listing the host's would describe
         // checks this run never made. `Code::ALL` order keeps the list stable between runs.
         Context::Db(_) => Code::ALL
@@ -43,12 +44,26 @@ pub fn render(r: &dyn Renderable, _o: &RenderOptions) -> String {
             .filter(|c| r.findings().iter().any(|f| f.code == *c))
             .collect(),
     };
+    // A deployment's run holds its own findings, then every node's, each under the node's
+    // host (one result per node: a code-scanning alert is closed per place it is fixed).
+    let view = match r.context() {
+        Context::Fleet(fr) => Some(super::fleet::View::of(fr)),
+        _ => None,
+    };
+    let mut all: Vec<(Option<&str>, &Finding)> = r.findings().iter().map(|f| (None, f)).collect();
+    if let Some(v) = &view {
+        for n in &v.nodes {
+            all.extend(n.findings.iter().map(|f| (Some(n.node.host.as_str()), f)));
+        }
+    }
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let results: Vec<Value> = r
-        .findings()
-        .iter()
-        .map(|f| {
-            let key = format!("{}:{}", f.code.code(), f.subject);
+    let results: Vec<Value> = all
+        .into_iter()
+        .map(|(host, f)| {
+            let key = match host {
+                Some(h) => format!("{}:{h}:{}", f.code.code(), f.subject),
+                None => format!("{}:{}", f.code.code(), f.subject),
+            };
             let n = seen.entry(key.clone()).or_insert(0);
             *n += 1;
             // The same code on the same subject can occur twice (two files set one key); the
@@ -79,6 +94,11 @@ pub fn render(r: &dyn Renderable, _o: &RenderOptions) -> String {
         Context::Audit(_) => {
             run["originalUriBaseIds"] = json!({
                 ROOT_BASE_ID: { "description": { "text": "the directory given as --root" } }
+            });
+        }
+        Context::Fleet(_) => {
+            run["originalUriBaseIds"] = json!({
+                ROOT_BASE_ID: { "description": { "text": "the deployment: each path starts with the node's inventory host name, then the path under that node's root" } }
             });
         }
         // No `--root`, hence no base to resolve relative paths against.
@@ -156,6 +176,13 @@ fn run_properties(r: &dyn Renderable) -> Value {
     match r.context() {
         Context::Audit(a) => audit_properties(a),
         Context::Db(d) => db_properties(d),
+        Context::Fleet(f) => json!({
+            "nodes": f.nodes.iter().map(|n| json!({
+                "host": n.host,
+                "roles": super::fleet::roles(n),
+                "export_file": n.export_file,
+            })).collect::<Vec<_>>(),
+        }),
     }
 }
 
@@ -199,7 +226,9 @@ fn result(f: &Finding, rules: &[Code], fingerprint: String, cx: Context) -> Valu
     );
     let location = match cx {
         Context::Audit(_) => primary_location(f),
-        Context::Db(_) => primary_location(f).or_else(|| Some(logical_location(f))),
+        Context::Db(_) | Context::Fleet(_) => {
+            primary_location(f).or_else(|| Some(logical_location(f)))
+        }
     };
     if let Some(loc) = location {
         res.insert("locations".into(), json!([loc]));
@@ -647,6 +676,31 @@ mod tests {
         let mut bad = doc.clone();
         bad["runs"][0]["tool"]["driver"]["informationUri"] = json!("not a uri");
         assert!(!validator.is_valid(&bad), "format checks are on");
+    }
+
+    /// A deployment's one run (its findings and every node's) is valid SARIF too.
+    #[test]
+    fn a_fleet_run_validates_against_the_sarif_schema() {
+        let Some(validator) = validator() else {
+            return;
+        };
+        let r = crate::report::fleet::sample::report_of_fleet();
+        let doc: Value =
+            serde_json::from_str(&render(&r, &crate::report::RenderOptions::default())).unwrap();
+        let errors = schema_errors(&validator, &doc);
+        assert!(errors.is_empty(), "{errors:#?}");
+        assert_eq!(doc["runs"].as_array().map(Vec::len), Some(1));
+        let results = doc["runs"][0]["results"].as_array().unwrap();
+        // gw3's waived finding is an accepted suppression, as in an audit.
+        let waived: Vec<&Value> = results
+            .iter()
+            .filter(|r| r["suppressions"].is_array())
+            .collect();
+        assert_eq!(waived.len(), 1);
+        assert_eq!(
+            waived[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "gw3/opt/wso2am-4.2.0/repository/conf/deployment.toml"
+        );
     }
 
     fn uris(v: &Value, out: &mut Vec<String>) {

@@ -9,7 +9,8 @@ use super::sanitize::sanitize;
 use super::{Context, Renderable};
 use crate::db::model::{DbAuditReport, TableStats};
 use crate::diag::{Finding, Fix, FixShape, Severity};
-use crate::outcome::AuditReport;
+use crate::model::Location;
+use crate::outcome::{AuditReport, FleetReport};
 use colored::Colorize;
 use std::fmt::Write;
 
@@ -24,6 +25,10 @@ pub fn render(r: &dyn Renderable) -> String {
         Context::Db(d) => {
             db_header(d, &mut out);
             false
+        }
+        Context::Fleet(fr) => {
+            fleet(fr, &mut out);
+            return out;
         }
     };
     for f in r.findings() {
@@ -87,6 +92,88 @@ fn header(r: &AuditReport, out: &mut String) {
         let _ = writeln!(out, "  note     {n}");
     }
     out.push('\n');
+}
+
+/// A deployment: its nodes, the cross-node findings, then the nodes' own findings with the
+/// identical ones of several nodes shown once, then one summary of both.
+fn fleet(r: &FleetReport, out: &mut String) {
+    let view = super::fleet::View::of(r);
+    let _ = writeln!(out, "{}", "apim-tune fleet merge".bold());
+    let _ = writeln!(out, "  nodes    {}", view.nodes.len());
+    for n in &view.nodes {
+        let roles = if n.roles.is_empty() {
+            "role unknown".to_string()
+        } else {
+            n.roles.join(", ")
+        };
+        let homes: Vec<String> = n
+            .node
+            .facts
+            .homes
+            .iter()
+            .map(|h| {
+                format!(
+                    "{} {}",
+                    h.role.value.as_deref().unwrap_or("?"),
+                    h.version.value.as_deref().unwrap_or("version unknown")
+                )
+            })
+            .collect();
+        let homes = if homes.is_empty() {
+            "host only".to_string()
+        } else {
+            homes.join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "    {:<10} {roles}; {homes}; {} ({})",
+            sanitize(&n.node.host),
+            sanitize(&n.node.export_file),
+            n.node.matched_by
+        );
+    }
+    for n in &view.notes {
+        let _ = writeln!(out, "  note     {}", sanitize(n));
+    }
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "{} ({} finding(s))\n",
+        "deployment".bold(),
+        r.findings.len()
+    );
+    for f in &r.findings {
+        finding(f, false, out);
+    }
+    let total: usize = view.nodes.iter().map(|n| n.findings.len()).sum();
+    let _ = writeln!(
+        out,
+        "{} ({total} finding(s) on {} node(s), {} distinct)\n",
+        "nodes".bold(),
+        view.nodes.iter().filter(|n| !n.findings.is_empty()).count(),
+        view.groups.len()
+    );
+    for g in &view.groups {
+        finding_on(&g.finding, false, Some(&g.scope()), &g.locations, out);
+    }
+    let (e, w, i) = (
+        view.count(Severity::Error),
+        view.count(Severity::Warning),
+        view.count(Severity::Info),
+    );
+    if e + w + i + view.waived() == 0 {
+        let _ = writeln!(out, "{}", "no findings".green().bold());
+        return;
+    }
+    let waived = match view.waived() {
+        0 => String::new(),
+        n => format!(" ({n} waived)"),
+    };
+    let _ = writeln!(
+        out,
+        "{} {e} error(s), {w} warning(s), {i} info{waived}",
+        "summary:".bold(),
+    );
 }
 
 fn db_header(r: &DbAuditReport, out: &mut String) {
@@ -182,6 +269,19 @@ fn severity_label(s: Severity) -> String {
 }
 
 fn finding(f: &Finding, applies: bool, out: &mut String) {
+    let at: Vec<Location> = f.location.iter().cloned().collect();
+    finding_on(f, applies, None, &at, out);
+}
+
+/// A finding's block; `scope` says which nodes have it (`on 2 of 3 gateways: gw1, gw2`) and
+/// `locations` are where, one per node.
+fn finding_on(
+    f: &Finding,
+    applies: bool,
+    scope: Option<&str>,
+    locations: &[Location],
+    out: &mut String,
+) {
     let waived = if f.waived.is_some() {
         format!("{} ", "waived".dimmed())
     } else {
@@ -195,8 +295,21 @@ fn finding(f: &Finding, applies: bool, out: &mut String) {
         f.code.name(),
         sanitize(&f.subject.to_string()).bold()
     );
-    if let Some(loc) = &f.location {
+    if let Some(scope) = scope {
+        let _ = writeln!(out, "  {} {}", "@".blue(), sanitize(scope));
+    }
+    // Three places say where; more would bury the message under the same path per node.
+    const SHOWN: usize = 3;
+    for loc in locations.iter().take(SHOWN) {
         let _ = writeln!(out, "  {} {}", "-->".blue(), sanitize(&loc.to_string()));
+    }
+    if locations.len() > SHOWN {
+        let _ = writeln!(
+            out,
+            "  {} and {} more node(s)",
+            "-->".blue(),
+            locations.len() - SHOWN
+        );
     }
     let _ = writeln!(out, "   {} {}", "=".blue(), sanitize(&f.message));
     if f.current.is_some() || f.expected.is_some() {

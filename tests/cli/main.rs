@@ -20,6 +20,7 @@ mod converge;
 mod exit_codes;
 mod facts;
 mod fleet;
+mod fleet_reports;
 mod host;
 mod hostile_apply;
 mod hostile_input;
