@@ -518,7 +518,7 @@ fn surge_of(v: &Value) -> Option<Surge> {
 pub fn memory_mb(q: &str) -> Option<u64> {
     let bytes = quantity(q)?;
     let mib = bytes / f64::from(1u32 << 20);
-    (mib.is_finite() && mib >= 0.0 && mib < 1e15).then_some(mib.floor() as u64)
+    (0.0..1e15).contains(&mib).then_some(mib.floor() as u64)
 }
 
 /// A Kubernetes CPU quantity in millicores (rounded up, as the API server does): `500m`, `2`,
@@ -526,7 +526,7 @@ pub fn memory_mb(q: &str) -> Option<u64> {
 pub fn cpu_millis(q: &str) -> Option<u64> {
     let cores = quantity(q)?;
     let millis = (cores * 1000.0).ceil();
-    (millis.is_finite() && millis >= 0.0 && millis < 1e15).then_some(millis as u64)
+    (0.0..1e15).contains(&millis).then_some(millis as u64)
 }
 
 /// A quantity's value in base units: a decimal number with an optional binary (`Ki`…`Ei`),
@@ -733,6 +733,10 @@ fn mounted_files(
 /// entrypoint) or a `wso2am*` home directory.
 fn home_relative(path: &str) -> Option<String> {
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    // A `..` would climb out of the home (and out of the root `kube` builds).
+    if parts.iter().any(|p| *p == ".." || *p == ".") {
+        return None;
+    }
     let base = parts
         .iter()
         .position(|p| *p == "wso2-config-volume" || p.starts_with("wso2am"))?;
@@ -970,6 +974,10 @@ items:
             Some("bin/api-manager.sh")
         );
         assert_eq!(home_relative("/etc/config/deployment.toml"), None);
+        assert_eq!(
+            home_relative("/home/wso2carbon/wso2am-4.2.0/repository/../../../etc/passwd"),
+            None
+        );
         assert_eq!(
             home_relative("/home/wso2carbon/wso2-config-volume/x.txt"),
             None
