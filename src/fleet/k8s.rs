@@ -193,7 +193,13 @@ fn parse_yaml(file: &str, text: &str) -> Result<Vec<Value>, K8sError> {
             .map_or_else(String::new, |l| format!(":{}:{}", l.line(), l.column()));
         // The error's text repeats the location in its own words; the first line is the cause.
         let message = e.to_string();
-        let message = message.lines().next().unwrap_or("not YAML").to_string();
+        let first = message.lines().next().unwrap_or("not YAML");
+        let first = first.strip_prefix("error: ").unwrap_or(first);
+        // `line 7 column 11: cause`: the place is already in `at`.
+        let message = match first.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
+            Some((_, cause)) if !at.is_empty() => cause.to_string(),
+            _ => first.to_string(),
+        };
         K8sError {
             file: file.to_string(),
             at,
@@ -1001,6 +1007,10 @@ items:
             "a line number: {e}"
         );
         assert!(e.contains("not valid YAML"), "{e}");
+        assert!(
+            !e.contains("column"),
+            "the place once, as file:line:column: {e}"
+        );
     }
 
     #[test]
@@ -1037,5 +1047,74 @@ items:
     fn binary_input_is_an_error() {
         let e = error_of("\u{0}\u{1}\u{2}kind: \u{7f}\u{0}[");
         assert!(e.contains("bad.yaml"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod fixture_tests {
+    use super::*;
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/kubernetes")
+            .join(name)
+    }
+
+    #[test]
+    fn the_distributed_fixture() {
+        let ws = read_files(&[fixture("apim-distributed.yaml")]).expect("reads");
+        let ids: Vec<String> = ws.iter().map(Workload::id).collect();
+        assert_eq!(
+            ids,
+            [
+                "Deployment/apim-gw-wso2am-gateway",
+                "Deployment/apim-cp-wso2am-cp",
+                "StatefulSet/apim-tm-wso2am-tm"
+            ]
+        );
+        let (gw, cp, tm) = (&ws[0], &ws[1], &ws[2]);
+        assert_eq!(gw.source, "apim-distributed.yaml#3");
+        assert_eq!(
+            (gw.replicas, gw.hpa_max_replicas, gw.max_surge),
+            (Some(2), Some(6), Some(1))
+        );
+        assert_eq!(
+            (gw.memory_limit_mb, gw.cpu_limit_millis),
+            (Some(2048), Some(2000))
+        );
+        assert_eq!(gw.sysctls.len(), 2);
+        assert_eq!(
+            gw.env_value("JAVA_OPTS"),
+            Some("-Djdk.tls.ephemeralDHKeySize=2048 -Xmx3072m")
+        );
+        // The entrypoint script is mounted outside the home: not a home file.
+        assert_eq!(gw.files.iter().filter(|f| f.home_rel.is_some()).count(), 1);
+        assert_eq!(cp.max_surge, Some(0));
+        assert_eq!(tm.max_surge, Some(0));
+        assert_eq!(tm.version.as_deref(), Some("4.2.0"));
+        assert_eq!(tm.env_value("JVM_MEM_OPTS"), Some("-Xms1536m -Xmx1536m"));
+        assert!(
+            tm.home_file(DEPLOYMENT_TOML)
+                .and_then(|f| f.text.as_deref())
+                .is_some_and(|t| t.contains("traffic-manager"))
+        );
+        assert!(gw.notes.is_empty() && cp.notes.is_empty() && tm.notes.is_empty());
+    }
+
+    #[test]
+    fn the_bad_fixture_names_its_line() {
+        let e = read_files(&[fixture("bad.yaml")])
+            .expect_err("bad")
+            .to_string();
+        assert!(e.starts_with("bad.yaml:"), "{e}");
+        assert!(
+            read_files(&[fixture("not-apim.yaml")])
+                .expect("reads")
+                .is_empty()
+        );
+        let e = read_files(&[fixture("absent.yaml")])
+            .expect_err("absent")
+            .to_string();
+        assert!(e.contains("absent.yaml"), "{e}");
     }
 }
