@@ -190,6 +190,19 @@ pub fn build_root(w: &Workload, root: &Path) -> std::io::Result<BuiltRoot> {
         .map(|a| format!(" {a}"))
         .unwrap_or_default();
     let _ = writeln!(unit, "ExecStart=/{home_rel}/{script}{profile}");
+    // Whose limits apply: the pod's `runAsUser`, else the image's user (WSO2's images run as
+    // `wso2carbon`); without a `User=` the audit would take the service for root's.
+    match w.run_as_user {
+        Some(uid) => {
+            let _ = writeln!(unit, "User={uid}");
+        }
+        None => {
+            let _ = writeln!(unit, "User=wso2carbon");
+            notes.push(format!(
+                "{id}: no runAsUser: the user is taken to be the image's own (`wso2carbon` in WSO2's images)"
+            ));
+        }
+    }
     for var in JVM_VARS {
         let Some(e) = w.env.iter().rev().find(|e| e.name == var) else {
             continue;

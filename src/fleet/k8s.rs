@@ -90,6 +90,8 @@ pub struct Workload {
     pub cpu_limit_millis: Option<u64>,
     /// Pod `securityContext.sysctls`.
     pub sysctls: BTreeMap<String, String>,
+    /// `runAsUser` of the container, else of the pod; `None`: the image's own user.
+    pub run_as_user: Option<u32>,
     /// The container's environment in effect (`envFrom` first, `env` over it).
     pub env: Vec<EnvVar>,
     /// `command` + `args` of the container, as written.
@@ -404,6 +406,9 @@ fn workload(doc: &Doc, config_maps: &ConfigMaps, hpas: &Hpas) -> Option<Workload
         })
         .unwrap_or_default();
 
+    let run_as_user = at(c, &["securityContext", "runAsUser"])
+        .or_else(|| at(pod, &["securityContext", "runAsUser"]))
+        .and_then(as_u32);
     let env = environment(c, config_maps, ns.as_ref(), &mut notes);
     let command = ["command", "args"]
         .iter()
@@ -427,6 +432,7 @@ fn workload(doc: &Doc, config_maps: &ConfigMaps, hpas: &Hpas) -> Option<Workload
         memory_request_mb,
         cpu_limit_millis,
         sysctls,
+        run_as_user,
         env,
         command,
         files,
@@ -834,6 +840,7 @@ spec:
         assert_eq!(w.memory_request_mb, Some(2048));
         assert_eq!(w.cpu_limit_millis, Some(1500));
         assert_eq!(w.sysctls["net.ipv4.tcp_keepalive_time"], "600");
+        assert_eq!(w.run_as_user, None);
         assert_eq!(w.env_value("JVM_MEM_OPTS"), Some("-Xms1g -Xmx3g"));
         assert_eq!(w.env_value("NODE_IP"), None);
         assert!(
@@ -1083,6 +1090,7 @@ mod fixture_tests {
             (Some(2048), Some(2000))
         );
         assert_eq!(gw.sysctls.len(), 2);
+        assert_eq!(gw.run_as_user, Some(802));
         assert_eq!(
             gw.env_value("JAVA_OPTS"),
             Some("-Djdk.tls.ephemeralDHKeySize=2048 -Xmx3072m")
