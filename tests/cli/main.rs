@@ -18,6 +18,7 @@ mod audit;
 mod codes;
 mod converge;
 mod exit_codes;
+mod facts;
 mod host;
 mod hostile_apply;
 mod hostile_input;
