@@ -322,7 +322,8 @@ fn write(root: &Path, rel: &str, text: &str) -> std::io::Result<()> {
 
 /// Replaces every mention of the temporary root and of the unit that stands for the
 /// container's environment, anywhere in the export (sources, notes, the embedded report), by
-/// what they are: the workload and its env.
+/// what they are: the workload, its container and its env. A finding placed in the stand-in
+/// unit loses its line and column, which would point into a file that does not exist.
 fn scrub(facts: NodeFacts, root: &Path, w: &Workload) -> NodeFacts {
     let Ok(mut value) = serde_json::to_value(&facts) else {
         return facts;
@@ -332,24 +333,64 @@ fn scrub(facts: NodeFacts, root: &Path, w: &Workload) -> NodeFacts {
         roots.push(c.display().to_string());
     }
     roots.sort_by_key(|r| std::cmp::Reverse(r.len()));
-    let env = format!("{} env of container {}", w.source, w.container);
-    let id = format!("{} {}", w.source, w.id());
-    scrub_value(&mut value, &|s: &str| {
+    let env = format!("{} {} env", w.source, w.id());
+    let container = format!("container {}", w.container);
+    let unit_name = UNIT.rsplit('/').next().unwrap_or(UNIT);
+    let fix = |s: &str| {
         let mut s = s.to_string();
         for r in &roots {
-            s = s.replace(&format!("{r}/{UNIT}"), &env);
-            s = s.replace(r.as_str(), &id);
+            s = s.replace(&format!("{r}/{UNIT}"), UNIT);
+            s = s.replace(r.as_str(), &format!("{} {}", w.source, w.id()));
         }
-        s.replace(&format!("/{UNIT}"), &env).replace(UNIT, &env)
-    });
+        let s = replace_with_place(&s.replace(&format!("/{UNIT}"), UNIT), UNIT, &env);
+        s.replace(", which the fix edits through a drop-in of the unit", "")
+            .replace(
+                &format!("{unit_name}'s ExecStart"),
+                &format!("{container}'s command and args"),
+            )
+            .replace(&format!("of {unit_name}"), &format!("of {container}"))
+            .replace(unit_name, &container)
+    };
+    scrub_value(&mut value, &fix, &env);
     serde_json::from_value(value).unwrap_or(facts)
 }
 
-fn scrub_value(v: &mut Value, f: &dyn Fn(&str) -> String) {
+/// Replaces `needle` and the `:line:column` after it (which point into the stand-in file).
+fn replace_with_place(s: &str, needle: &str, with: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find(needle) {
+        out.push_str(&rest[..i]);
+        out.push_str(with);
+        rest = &rest[i + needle.len()..];
+        for _ in 0..2 {
+            let digits = rest
+                .strip_prefix(':')
+                .map_or(0, |r| r.bytes().take_while(u8::is_ascii_digit).count());
+            if digits == 0 {
+                break;
+            }
+            rest = &rest[1 + digits..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn scrub_value(v: &mut Value, f: &dyn Fn(&str) -> String, env: &str) {
     match v {
         Value::String(s) => *s = f(s),
-        Value::Array(items) => items.iter_mut().for_each(|i| scrub_value(i, f)),
-        Value::Object(map) => map.values_mut().for_each(|i| scrub_value(i, f)),
+        Value::Array(items) => items.iter_mut().for_each(|i| scrub_value(i, f, env)),
+        Value::Object(map) => {
+            map.values_mut().for_each(|i| scrub_value(i, f, env));
+            if map.get("file").and_then(Value::as_str) == Some(env) {
+                for place in ["line", "column"] {
+                    if let Some(p) = map.get_mut(place) {
+                        *p = Value::Null;
+                    }
+                }
+            }
+        }
         _ => {}
     }
 }
@@ -519,14 +560,31 @@ spec:
         let root = Path::new("/tmp/apim-tune-pod-1-2-3");
         let mut facts = NodeFacts::default();
         facts.notes.push(format!(
-            "JAVA_OPTS at {}/{UNIT}:5:13 and {}/home/x",
+            "JAVA_OPTS at {}/{UNIT}:5:13 and {}/home/x; `User=` of container-env.service at {UNIT}:6:1, -Dprofile in container-env.service's ExecStart",
             root.display(),
             root.display()
         ));
+        facts.homes.push(crate::fleet::facts::HomePart {
+            report: serde_json::json!({"findings": [
+                {"file": UNIT, "line": 8, "column": 3},
+                {"file": "home/x/deployment.toml", "line": 2, "column": 1},
+            ]}),
+            ..Default::default()
+        });
         let out = scrub(facts, root, &w);
         assert_eq!(
             out.notes[0],
-            "JAVA_OPTS at m.yaml#2 env of container am:5:13 and m.yaml#2 Deployment/wso2am-gw/home/x"
+            "JAVA_OPTS at m.yaml#2 Deployment/wso2am-gw env and m.yaml#2 Deployment/wso2am-gw/home/x; \
+             `User=` of container am at m.yaml#2 Deployment/wso2am-gw env, -Dprofile in container am's command and args"
+        );
+        let findings = &out.homes[0].report["findings"];
+        assert_eq!(findings[0]["file"], "m.yaml#2 Deployment/wso2am-gw env");
+        assert_eq!(findings[0]["line"], Value::Null);
+        assert_eq!(findings[0]["column"], Value::Null);
+        assert_eq!(findings[1]["line"], 2);
+        assert_eq!(
+            replace_with_place("a X:1:2:3 b X: c X:9", "X", "Y"),
+            "a Y:3 b Y: c Y"
         );
     }
 }
