@@ -155,6 +155,16 @@ pub fn build_root(w: &Workload, root: &Path) -> std::io::Result<BuiltRoot> {
         ));
     }
 
+    if !w.files.iter().any(|f| {
+        f.home_rel
+            .as_deref()
+            .is_some_and(|r| r.starts_with("repository/resources/security/"))
+    }) {
+        notes.push(format!(
+            "{id}: the keystores are the image's or a Secret's, not in the manifests: their files are not fingerprinted"
+        ));
+    }
+
     // 4.x starts with api-manager.sh, earlier releases with wso2server.sh.
     let major = w
         .version

@@ -151,6 +151,7 @@ fn one_export_per_workload_with_what_the_pod_gets() {
     assert_eq!(tm["homes"][0]["role"]["value"], "traffic-manager");
     // JVM_MEM_OPTS from a configMapKeyRef is as literal as a value.
     assert_eq!(tm["homes"][0]["heap_max_mb"]["value"], 1536);
+    assert!(!codes(&tm).contains(&"JVM011"), "{:?}", codes(&tm));
 }
 
 #[test]
