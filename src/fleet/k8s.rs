@@ -932,6 +932,47 @@ items:
     }
 
     #[test]
+    fn env_from_a_configmap_with_a_prefix_under_env_and_a_daemonset() {
+        let yaml = r#"
+kind: ConfigMap
+metadata: {name: jvm}
+data: {JAVA_OPTS: "-Xmx1g", JVM_MEM_OPTS: "-Xms512m"}
+---
+kind: DaemonSet
+metadata: {name: edge}
+spec:
+  template:
+    spec:
+      securityContext: {runAsUser: 1000}
+      containers:
+      - name: gw
+        image: wso2/wso2am:4.2.0
+        securityContext: {runAsUser: 802}
+        envFrom:
+        - configMapRef: {name: jvm}
+        - configMapRef: {name: jvm}
+          prefix: OLD_
+        env:
+        - {name: JAVA_OPTS, value: "-Xmx2g"}
+"#;
+        let ws = read_one(yaml);
+        let w = &ws[0];
+        assert_eq!(w.kind, "DaemonSet");
+        assert_eq!(
+            (w.replicas, w.max_surge),
+            (None, None),
+            "the node count is the cluster's"
+        );
+        // `env` wins over `envFrom`; a prefixed copy is another variable.
+        assert_eq!(w.env_value("JAVA_OPTS"), Some("-Xmx2g"));
+        assert_eq!(w.env_value("JVM_MEM_OPTS"), Some("-Xms512m"));
+        assert_eq!(w.env_value("OLD_JAVA_OPTS"), Some("-Xmx1g"));
+        assert_eq!(w.env.iter().filter(|e| e.name == "JAVA_OPTS").count(), 1);
+        // The container's runAsUser over the pod's.
+        assert_eq!(w.run_as_user, Some(802));
+    }
+
+    #[test]
     fn quantities() {
         assert_eq!(memory_mb("512Mi"), Some(512));
         assert_eq!(memory_mb("2Gi"), Some(2048));

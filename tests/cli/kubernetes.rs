@@ -270,3 +270,56 @@ fn a_configmap_in_another_file_is_found() {
     assert_eq!(gw["homes"][0]["role"]["value"], "gateway");
     assert_eq!(gw["homes"][0]["heap_max_mb"]["value"], 3072);
 }
+
+#[test]
+fn a_broken_deployment_toml_in_a_configmap_still_exports_with_the_finding() {
+    let text = std::fs::read_to_string(manifest("apim-distributed.yaml")).expect("fixture");
+    let broken = text.replacen(
+        "    server_role = \"control-plane\"\n",
+        "    server_role = \"control-plane\"\n    [broken\n",
+        1,
+    );
+    assert_ne!(broken, text, "the fixture has the line to break");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("broken.yaml");
+    std::fs::write(&path, broken).expect("write");
+    let r = run(&[&path]);
+    assert_eq!(r.output.status.code(), Some(0), "stderr: {}", stderr(&r));
+    let cp = export(&r, CP);
+    let findings = cp["homes"][0]["report"]["findings"]
+        .as_array()
+        .expect("findings");
+    let src = findings
+        .iter()
+        .find(|f| f["code"].as_str().is_some_and(|c| c.starts_with("SRC")))
+        .unwrap_or_else(|| panic!("a SRC finding: {:?}", codes(&cp)));
+    assert!(
+        src["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("repository/conf/deployment.toml")),
+        "{src}"
+    );
+    // The other workloads are unaffected.
+    assert_eq!(export(&r, GW)["homes"][0]["role"]["value"], "gateway");
+}
+
+#[test]
+fn one_name_in_two_namespaces_gives_two_exports() {
+    let text = std::fs::read_to_string(manifest("apim-distributed.yaml")).expect("fixture");
+    let staging = text.replace("namespace: apim\n", "namespace: staging\n");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (
+        dir.path().join("prod.yaml"),
+        dir.path().join("staging.yaml"),
+    );
+    std::fs::write(&a, &text).expect("write");
+    std::fs::write(&b, staging).expect("write");
+    let r = run(&[&a, &b]);
+    assert_eq!(r.output.status.code(), Some(0), "stderr: {}", stderr(&r));
+    let prod = export(&r, &format!("apim-{GW}"));
+    let stag = export(&r, &format!("staging-{GW}"));
+    assert_eq!(prod["host"]["kubernetes"]["namespace"], "apim");
+    assert_eq!(stag["host"]["kubernetes"]["namespace"], "staging");
+    assert_eq!(prod["host"]["kubernetes"]["source"], "prod.yaml#3");
+    assert_eq!(stag["host"]["kubernetes"]["source"], "staging.yaml#3");
+}
