@@ -202,10 +202,18 @@ fn parse_yaml(file: &str, text: &str) -> Result<Vec<Value>, K8sError> {
             Some((_, cause)) if !at.is_empty() => cause.to_string(),
             _ => first.to_string(),
         };
+        // serde-saphyr's budget: aliases expanded past the node cap (a billion-laughs
+        // document), nesting, or sheer size.
+        let message = match message.strip_prefix("budget breached: ") {
+            Some(what) => format!(
+                "refused: larger or deeper than a manifest can be once its aliases are expanded ({what})"
+            ),
+            None => format!("not valid YAML: {message}"),
+        };
         K8sError {
             file: file.to_string(),
             at,
-            message: format!("not valid YAML: {message}"),
+            message,
         }
     })
 }
@@ -1075,6 +1083,7 @@ spec:
         let e = error_of(&yaml);
         assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
         assert!(e.contains("bad.yaml"), "{e}");
+        assert!(e.contains("refused: larger or deeper"), "{e}");
     }
 
     #[test]
