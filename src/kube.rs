@@ -134,7 +134,6 @@ pub struct BuiltRoot {
 /// Writes the image of one pod of `w` under `root` (an empty directory).
 pub fn build_root(w: &Workload, root: &Path) -> std::io::Result<BuiltRoot> {
     let mut notes = Vec::new();
-    let id = w.id();
     let home_name = match &w.version {
         Some(v) => format!("wso2am-{v}"),
         None => "wso2am".to_string(),
@@ -150,9 +149,7 @@ pub fn build_root(w: &Workload, root: &Path) -> std::io::Result<BuiltRoot> {
         write(root, &format!("{home_rel}/{rel}"), text)?;
     }
     if w.home_file("repository/conf/deployment.toml").is_none() {
-        notes.push(format!(
-            "{id}: no deployment.toml in the manifests' ConfigMaps: the image's own applies and is unknown here"
-        ));
+        notes.push("no deployment.toml in the manifests' ConfigMaps: the image's own applies and is unknown here".to_string());
     }
 
     if !w.files.iter().any(|f| {
@@ -160,9 +157,7 @@ pub fn build_root(w: &Workload, root: &Path) -> std::io::Result<BuiltRoot> {
             .as_deref()
             .is_some_and(|r| r.starts_with("repository/resources/security/"))
     }) {
-        notes.push(format!(
-            "{id}: the keystores are the image's or a Secret's, not in the manifests: their files are not fingerprinted"
-        ));
+        notes.push("the keystores are the image's or a Secret's, not in the manifests: their files are not fingerprinted".to_string());
     }
 
     // 4.x starts with api-manager.sh, earlier releases with wso2server.sh.
@@ -185,7 +180,7 @@ pub fn build_root(w: &Workload, root: &Path) -> std::io::Result<BuiltRoot> {
         write(root, &format!("{home_rel}/{script}"), &stock_script())?;
         if w.env_value("JVM_MEM_OPTS").is_none() {
             notes.push(format!(
-                "{id}: the heap is the stock start script's ({STOCK_MEM_OPTS}): the manifests set no JVM_MEM_OPTS and mount no start script"
+                "the heap is the stock start script's ({STOCK_MEM_OPTS}): the manifests set no JVM_MEM_OPTS and mount no start script"
             ));
         }
     }
@@ -208,9 +203,7 @@ pub fn build_root(w: &Workload, root: &Path) -> std::io::Result<BuiltRoot> {
         }
         None => {
             let _ = writeln!(unit, "User=wso2carbon");
-            notes.push(format!(
-                "{id}: no runAsUser: the user is taken to be the image's own (`wso2carbon` in WSO2's images)"
-            ));
+            notes.push("no runAsUser: the user is taken to be the image's own (`wso2carbon` in WSO2's images)".to_string());
         }
     }
     for var in JVM_VARS {
@@ -222,10 +215,10 @@ pub fn build_root(w: &Workload, root: &Path) -> std::io::Result<BuiltRoot> {
                 let _ = writeln!(unit, "Environment=\"{var}={}\"", unit_escape(v));
             }
             Some(_) => notes.push(format!(
-                "{id}: {var} spans several lines: not read, the JVM options it holds are unknown"
+                "{var} spans several lines: not read, the JVM options it holds are unknown"
             )),
             None => notes.push(format!(
-                "{id}: {var} comes from the cluster ({}): its JVM options are unknown",
+                "{var} comes from the cluster ({}): its JVM options are unknown",
                 e.source
             )),
         }
@@ -240,9 +233,13 @@ pub fn build_root(w: &Workload, root: &Path) -> std::io::Result<BuiltRoot> {
     )?;
     write(root, "proc/1/comm", "docker-entrypoi\n")?;
     write(root, "proc/sys/kernel/hostname", &format!("{}\n", w.name))?;
-    notes.push(format!(
-        "{id}: hostname is the workload's name (pods get generated names); addresses, kernel, JDK, RAM and limits are the cluster's and unknown"
-    ));
+    if !w.services.is_empty() {
+        notes.push(format!(
+            "other nodes reach it through the Service(s) {}",
+            w.services.join(", ")
+        ));
+    }
+    notes.push("hostname is the workload's name (pods get generated names); addresses, kernel, JDK, RAM and limits are the cluster's and unknown".to_string());
 
     match w.memory_limit_mb {
         Some(mb) => write(
@@ -250,9 +247,10 @@ pub fn build_root(w: &Workload, root: &Path) -> std::io::Result<BuiltRoot> {
             "sys/fs/cgroup/memory.max",
             &format!("{}\n", mb.saturating_mul(1 << 20)),
         )?,
-        None => notes.push(format!(
-            "{id}: no resources.limits.memory: the pod may use the node's memory, which is unknown"
-        )),
+        None => notes.push(
+            "no resources.limits.memory: the pod may use the node's memory, which is unknown"
+                .to_string(),
+        ),
     }
     if let Some(millis) = w.cpu_limit_millis.filter(|m| *m > 0) {
         write(
@@ -272,7 +270,7 @@ pub fn build_root(w: &Workload, root: &Path) -> std::io::Result<BuiltRoot> {
             &format!("{online}\n"),
         )?;
         notes.push(format!(
-            "{id}: cores: {cpus}, the CPU limit ({millis}m) rounded up as the JVM counts it"
+            "cores: {cpus}, the CPU limit ({millis}m) rounded up as the JVM counts it"
         ));
     }
     for (key, value) in &w.sysctls {
@@ -282,7 +280,7 @@ pub fn build_root(w: &Workload, root: &Path) -> std::io::Result<BuiltRoot> {
             || key.split('.').any(|p| p.is_empty())
         {
             notes.push(format!(
-                "{id}: sysctl `{key}` is not a kernel parameter name: ignored"
+                "sysctl `{key}` is not a kernel parameter name: ignored"
             ));
             continue;
         }

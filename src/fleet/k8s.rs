@@ -90,6 +90,9 @@ pub struct Workload {
     pub cpu_limit_millis: Option<u64>,
     /// Pod `securityContext.sysctls`.
     pub sysctls: BTreeMap<String, String>,
+    /// Services whose selector picks this workload's pods (`apim-cp-service`): the names other
+    /// nodes reach it by.
+    pub services: Vec<String>,
     /// `runAsUser` of the container, else of the pod; `None`: the image's own user.
     pub run_as_user: Option<u32>,
     /// The container's environment in effect (`envFrom` first, `env` over it).
@@ -176,9 +179,25 @@ pub fn read(texts: &[(String, String)]) -> Result<Vec<Workload>, K8sError> {
     }
     let config_maps = config_maps(&docs);
     let hpas = hpas(&docs);
+    let services = services(&docs);
     let mut out = Vec::new();
     for doc in &docs {
-        if let Some(w) = workload(doc, &config_maps, &hpas) {
+        if let Some(mut w) = workload(doc, &config_maps, &hpas) {
+            let labels = at(&doc.value, &["spec", "template", "metadata", "labels"])
+                .and_then(Value::as_object);
+            w.services = services
+                .iter()
+                .filter(|(ns, _, selector)| {
+                    *ns == w.namespace
+                        && !selector.is_empty()
+                        && labels.is_some_and(|l| {
+                            selector
+                                .iter()
+                                .all(|(k, v)| l.get(k).and_then(scalar_text).as_ref() == Some(v))
+                        })
+                })
+                .map(|(_, name, _)| name.clone())
+                .collect();
             out.push(w);
         }
     }
@@ -300,6 +319,25 @@ fn scalar_text(v: &Value) -> Option<String> {
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
+}
+
+/// Services: (namespace, name, selector). A Service without a selector picks no pod.
+fn services(docs: &[Doc]) -> Vec<(Option<String>, String, BTreeMap<String, String>)> {
+    docs.iter()
+        .filter(|d| kind(&d.value) == Some("Service"))
+        .filter_map(|d| {
+            let name = str_at(&d.value, &["metadata", "name"])?.to_string();
+            let selector = at(&d.value, &["spec", "selector"])
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), scalar_text(v)?)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Some((namespace(&d.value), name, selector))
+        })
+        .collect()
 }
 
 /// HPAs by (namespace, target kind, target name) → maxReplicas.
@@ -440,6 +478,7 @@ fn workload(doc: &Doc, config_maps: &ConfigMaps, hpas: &Hpas) -> Option<Workload
         memory_request_mb,
         cpu_limit_millis,
         sysctls,
+        services: Vec::new(),
         run_as_user,
         env,
         command,
@@ -1141,6 +1180,9 @@ mod fixture_tests {
         );
         assert_eq!(gw.sysctls.len(), 2);
         assert_eq!(gw.run_as_user, Some(802));
+        assert_eq!(gw.services, ["apim-gw-wso2am-gateway-service"]);
+        assert_eq!(cp.services, ["apim-cp-wso2am-cp-service"]);
+        assert_eq!(tm.services, ["apim-tm-wso2am-tm-service"]);
         assert_eq!(
             gw.env_value("JAVA_OPTS"),
             Some("-Djdk.tls.ephemeralDHKeySize=2048 -Xmx3072m")
