@@ -136,6 +136,8 @@ fn one_export_per_workload_with_what_the_pod_gets() {
     assert!(pools.contains(&("apim_db", 50)), "{pools:?}");
     // Heap above the memory limit: the audit's own finding, in the embedded report.
     assert!(codes(&gw).contains(&"JVM011"), "{:?}", codes(&gw));
+    // The pod's port range is judged like a host's.
+    assert!(codes(&gw).contains(&"SYS021"), "{:?}", codes(&gw));
 
     let cp = export(&r, CP);
     assert_eq!(cp["host"]["kubernetes"]["max_surge"], 0, "Recreate");
