@@ -27,6 +27,7 @@ mod hostile_input;
 mod hygiene_advice;
 mod in_effect;
 mod kernel_advice;
+mod kubernetes;
 mod limits_advice;
 mod output;
 mod proc_root;
