@@ -25,7 +25,7 @@ description:
     back (exit code 3).
 version_added: "0.1.0"
 author:
-  - apim-tune contributors
+  - apim-tune contributors (@apim-tune)
 options:
   binary:
     description: Path of the apim-tune binary on the node.

@@ -111,6 +111,6 @@ def test_commands():
     apply = change_command('b', [], '/tmp/r.json', apply=True, backup_dir='/bk')
     assert apply == ['b', 'audit', '--fail-on', 'never', '--color', 'never', '--apply', '--yes',
                      '--backup-dir', '/bk', '--record', '/tmp/r.json']
-    assert facts_command('b', '/r', ['/h1', '/h2']) == ['b', 'facts', '--root', '/r', '--apim-home', '/h1',
-                                                         '--apim-home', '/h2']
+    assert facts_command('b', '/r', ['/h1', '/h2']) == [
+        'b', 'facts', '--root', '/r', '--apim-home', '/h1', '--apim-home', '/h2']
     assert facts_command('b') == ['b', 'facts']
