@@ -297,6 +297,8 @@ export ANSIBLE_HOST_KEY_CHECKING=True
 export ANSIBLE_FORCE_COLOR=0
 export ANSIBLE_NOCOLOR=1
 export ANSIBLE_RETRY_FILES_ENABLED=0
+# One SSH round trip per task instead of three (no temp file for the module).
+export ANSIBLE_PIPELINING=True
 play() { timeout 300 ansible-playbook -i "$lab/inventory.yml" "$@"; }
 
 # The nodes really differ: hostname, address and a per-namespace sysctl each, as a node sees them.
@@ -305,6 +307,12 @@ for n in gw1 gw2; do
         'echo "$(hostname) $(cat /proc/sys/net/core/somaxconn) $(head -1 /proc/meminfo | tr -s " ")"' | sed 's/^/[node] /' >&2
 done
 
+log "install.yml with a wrong pinned checksum: refused before any copy"
+if play "$playbooks/install.yml" -e apim_tune_install_sha256=0000000000000000000000000000000000000000000000000000000000000000 >"$lab/install-bad.log" 2>&1; then
+    log "install accepted a binary whose checksum is not the pinned one"
+    exit 1
+fi
+grep -q 'pinned 0000' "$lab/install-bad.log" || { cat "$lab/install-bad.log" >&2; exit 1; }
 log "install.yml"
 play "$playbooks/install.yml" | tee "$lab/install.log"
 log "tune.yml --check --diff"
@@ -319,9 +327,24 @@ if grep -E '^(gw|cp|tm)[0-9]+ +:' "$lab/tune-again.log" | grep -v 'changed=0' >&
     log "a second tune changed something"
     exit 1
 fi
+# A node whose health port stays down stops the rollout: tm1's stand-in is stopped (and not
+# restarted), so the traffic managers' play fails its wait and no later node is touched.
+log "tune.yml with tm1 down: the rollout stops at tm1"
+ip netns exec apimlab-tm1 sh -c 'kill "$(cat "$1")"' _ "$lab/tm1/opt/apim-tune/lab/listener.pid"
+if play "$playbooks/tune.yml" -e apim_tune_health_timeout=3 >"$lab/tune-down.log" 2>&1; then
+    log "tune.yml went on with tm1 down"
+    exit 1
+fi
+grep -Eq '^tm1 +:.*failed=1' "$lab/tune-down.log" || { cat "$lab/tune-down.log" >&2; exit 1; }
+if grep -q 'PLAY \[Tune the gateways\]' "$lab/tune-down.log" && grep -Eq 'ok: \[gw[12]\]' <(sed -n '/PLAY \[Tune the gateways\]/,$p' "$lab/tune-down.log"); then
+    log "tune.yml touched a gateway after tm1 failed"
+    exit 1
+fi
+ssh -o BatchMode=yes -o UserKnownHostsFile="$lab/known_hosts" -i "$lab/client_key" root@"${addr[tm1]}" /opt/apim-tune/lab/restart lab-up
+
 end=$(date +%s.%N)
 if [ "$has_facts" != true ]; then
-    log "four-node run without merge (bring-up, install, tune check, tune, tune again): $(elapsed "$start" "$end") s wall"
+    log "four-node run without merge (bring-up, install, tune check, tune, tune again, a failing node): $(elapsed "$start" "$end") s wall"
     exit 0
 fi
 log "merge.yml"
@@ -341,8 +364,8 @@ fi
 for n in "${nodes[@]}"; do
     [ -s "$lab/merge/exports/$n.json" ] || { log "no export of $n"; exit 1; }
 done
-log "restarts: $(cat "$lab"/*/opt/apim-tune/lab/restarts.log | grep -vc boot) unit restart(s)"
-log "four-node run (bring-up, install, tune check, tune, tune again, merge): $(elapsed "$start" "$end") s wall"
+log "restarts: $(cat "$lab"/*/opt/apim-tune/lab/restarts.log | grep -vc 'boot\|lab-up') unit restart(s) by the tune handler"
+log "four-node run (bring-up, install, tune check, tune, tune again, a failing node, merge): $(elapsed "$start" "$end") s wall"
 
 # rollback.yml restores every node byte for byte from the backup ids tune.yml recorded (only
 # with a binary that writes the apply record; without one there are no ids to roll back to).
