@@ -354,7 +354,28 @@ end=$(date +%s.%N)
 report=$lab/merge/report.json
 [ -s "$report" ] || { log "no merge report"; exit 1; }
 # The planted problems (tests/fixtures/fleet/README.md) each fire at least one FLT finding.
-codes=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(" ".join(sorted({f["code"] for f in r.get("findings", [])})))' "$report")
+# Every finding's code wherever the report nests it (deployment findings, per-node reports).
+codes=$(python3 - "$report" <<'EOF'
+import json
+import sys
+
+
+def walk(v, out):
+    if isinstance(v, dict):
+        if isinstance(v.get('code'), str):
+            out.add(v['code'])
+        for x in v.values():
+            walk(x, out)
+    elif isinstance(v, list):
+        for x in v:
+            walk(x, out)
+
+
+codes = set()
+walk(json.load(open(sys.argv[1])), codes)
+print(' '.join(sorted(codes)))
+EOF
+)
 log "merge found: $codes"
 flt=$(tr ' ' '\n' <<<"$codes" | grep -c '^FLT' || true)
 if [ "$planted" = true ] && [ "$flt" -lt 5 ]; then
