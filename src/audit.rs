@@ -360,6 +360,7 @@ fn audit_reading(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditErr
             sysctl,
             limits,
             apim: apim_model,
+            home_units: home_units.iter().map(|u| u.name.clone()).collect(),
         },
     ))
 }

@@ -64,6 +64,9 @@ pub struct Sources {
     pub sysctl: sysctl::Sysctl,
     pub limits: limits::Limits,
     pub apim: Option<ApimModel>,
+    /// The systemd units that run the audited home (all API-M units without a home): what a
+    /// change with a restart effect must restart.
+    pub home_units: Vec<String>,
 }
 
 /// What `fleet merge` produced: the nodes as matched to the inventory, the deployment-wide

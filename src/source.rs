@@ -44,6 +44,40 @@ const MAX_LINKS: usize = 40;
 /// The message of the error [`resolve_in_root`] gives when a path holds more links than that.
 pub(crate) const TOO_MANY_LINKS: &str = "too many levels of symbolic links";
 
+/// Splits `/proc/PID/root/rest` (also `/proc/self/root`, `/proc/PID/task/TID/root`) into the
+/// magic root link and the rest; `None` for any other path. The kernel jumps into that process's
+/// root when it walks the link, but reading the link gives `/` for a process in another mount
+/// namespace, so such a root must never be canonicalised: see `cli::options::canonical`.
+pub fn proc_root_split(path: &Path) -> Option<(PathBuf, PathBuf)> {
+    use std::path::Component;
+    let parts: Vec<Component> = path.components().collect();
+    let is_id = |c: &Component| {
+        let s = c.as_os_str().to_string_lossy();
+        s == "self"
+            || s == "thread-self"
+            || (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let name = |c: &Component, n: &str| c.as_os_str() == n;
+    let len = match parts.as_slice() {
+        [Component::RootDir, p, pid, r, ..] if name(p, "proc") && is_id(pid) && name(r, "root") => {
+            4
+        }
+        [Component::RootDir, p, pid, t, tid, r, ..]
+            if name(p, "proc")
+                && is_id(pid)
+                && name(t, "task")
+                && is_id(tid)
+                && name(r, "root") =>
+        {
+            6
+        }
+        _ => return None,
+    };
+    let root: PathBuf = parts[..len].iter().collect();
+    let rest: PathBuf = parts[len..].iter().collect();
+    Some((root, rest))
+}
+
 /// Resolves `rel` (a path inside `root`) component by component. Absolute symlink targets are
 /// taken relative to `root`, and `..` never climbs above it, as in a chroot.
 pub fn resolve_in_root(root: &Path, rel: &Path) -> io::Result<PathBuf> {
@@ -533,6 +567,36 @@ fn lower(e: &io::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn only_a_process_root_link_splits() {
+        let split = |p: &str| {
+            proc_root_split(Path::new(p))
+                .map(|(a, b)| (a.display().to_string(), b.display().to_string()))
+        };
+        let some = |a: &str, b: &str| Some((a.to_string(), b.to_string()));
+        assert_eq!(split("/proc/42/root"), some("/proc/42/root", ""));
+        assert_eq!(
+            split("/proc/42/root/opt/wso2am"),
+            some("/proc/42/root", "opt/wso2am")
+        );
+        assert_eq!(split("/proc/self/root/etc"), some("/proc/self/root", "etc"));
+        assert_eq!(
+            split("/proc/42/task/43/root/etc"),
+            some("/proc/42/task/43/root", "etc")
+        );
+        for other in [
+            "/proc/42/cwd",
+            "/proc/sys/root",
+            "/srv/proc/42/root",
+            "proc/42/root",
+            "/proc/4x/root",
+            "/",
+        ] {
+            assert_eq!(split(other), None, "{other}");
+        }
+    }
+
     use super::*;
 
     fn problem(read: Read) -> String {

@@ -65,9 +65,14 @@ impl ApimHome {
     /// Whether a JVM's `-Dcarbon.home` is this home: resolved under the root (links followed),
     /// it is the same directory. A path that does not resolve is not this home.
     pub fn is_carbon_home(&self, root: &Path, carbon_home: &str) -> bool {
-        let resolved = crate::source::resolve_in_root(root, Path::new(carbon_home))
-            .ok()
-            .and_then(|p| p.canonicalize().ok());
+        let resolved = crate::source::resolve_in_root(root, Path::new(carbon_home)).ok();
+        // A home under the root is compared inside it: canonicalising would leave a
+        // `/proc/PID/root` root (whose link reads `/`) for this machine's tree.
+        if let Ok(rel) = self.path.strip_prefix(root) {
+            let mine = crate::source::resolve_in_root(root, rel).ok();
+            return resolved.is_some() && resolved == mine;
+        }
+        let resolved = resolved.and_then(|p| p.canonicalize().ok());
         resolved.is_some() && resolved == self.path.canonicalize().ok()
     }
 }

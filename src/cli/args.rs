@@ -75,6 +75,37 @@ pub struct FactsArgs {
     /// Write the export here instead of stdout (with `-f`: a directory, one WORKLOAD.json each).
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub output: Option<PathBuf>,
+
+    /// Core count in effect (default: detected, cgroup-aware).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Host")]
+    pub cores: Option<u32>,
+    /// Memory in effect, e.g. 16G or 4096M (default: detected).
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory_size, help_heading = "Host")]
+    pub memory: Option<u64>,
+    /// Whether clients reach this host through NAT.
+    #[arg(long, value_enum, default_value_t = NatChoice::Auto, help_heading = "Host")]
+    pub nat: NatChoice,
+    /// JDK feature release that runs API-M (default: the JAVA_HOME of its unit or JVM).
+    #[arg(long, value_name = "N", help_heading = "Host")]
+    pub java_version: Option<u32>,
+    /// JDK home to read `release` from.
+    #[arg(long, value_name = "DIR", help_heading = "Host")]
+    pub java_home: Option<PathBuf>,
+    /// Kernel release (default: proc/sys/kernel/osrelease under the root).
+    #[arg(long, value_name = "RELEASE", help_heading = "Host")]
+    pub kernel: Option<String>,
+    /// User API-M runs as, for limits (default: detected).
+    #[arg(long, value_name = "NAME", help_heading = "Host")]
+    pub user: Option<String>,
+    /// API-M version, when it cannot be detected (e.g. 4.2.0).
+    #[arg(long, value_name = "X.Y.Z", value_parser = parse_version, help_heading = "API-M")]
+    pub apim_version: Option<Version>,
+    /// Node role (only with one --apim-home: each home declares its own).
+    #[arg(long, value_parser = ["all-in-one", "gateway", "key-manager", "control-plane", "traffic-manager"], help_heading = "Profile")]
+    pub role: Option<String>,
+    /// A profile file instead of the shipped one (only with one --apim-home).
+    #[arg(long, value_name = "FILE", help_heading = "Profile")]
+    pub profile: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,9 @@ use crate::report::RenderOptions;
 pub fn run(a: &AuditArgs) -> anyhow::Result<u8> {
     set_color(a.color);
     let opts = options(a);
+    if a.record.is_some() && !(a.diff || a.apply) {
+        anyhow::bail!("--record writes what --diff or --apply planned or did: give one of them");
+    }
     if a.diff || a.apply {
         return super::changes::diff_or_apply(a, &opts);
     }

@@ -38,6 +38,12 @@ pub fn diff_or_apply(a: &AuditArgs, opts: &AuditOptions) -> anyhow::Result<u8> {
     }
     drop(err);
     if a.diff {
+        if let Some(path) = &a.record {
+            write_record(
+                path,
+                &Record::new("diff", &planned, &diff, &sources.home_units),
+            )?;
+        }
         let mut out = std::io::stdout().lock();
         out.write_all(diff.as_bytes())?;
         out.flush()?;
@@ -47,10 +53,82 @@ pub fn diff_or_apply(a: &AuditArgs, opts: &AuditOptions) -> anyhow::Result<u8> {
             exit_code::FINDINGS
         });
     }
-    apply(a, opts, &planned, &diff)
+    apply(a, opts, &planned, &diff, &sources.home_units)
 }
 
-fn apply(a: &AuditArgs, opts: &AuditOptions, planned: &Plan, diff: &str) -> anyhow::Result<u8> {
+/// What `--record FILE` writes (`apim-tune/apply/v1`): what an orchestrator (the Ansible
+/// module) needs without parsing our text: whether anything changes, the masked diff for review,
+/// the backup to roll back to, and what must be restarted for the change to take effect.
+#[derive(serde::Serialize)]
+struct Record<'a> {
+    schema: &'static str,
+    mode: &'static str,
+    changed: bool,
+    changes: usize,
+    files: Vec<&'a str>,
+    /// The same masked unified diff `--diff` prints: never a secret, never a whole file.
+    diff: &'a str,
+    backup: Option<String>,
+    backup_dir: Option<String>,
+    effects: Vec<&'static str>,
+    /// The units that run the audited home, when a change needs a restart to take effect.
+    units: Vec<&'a str>,
+}
+
+impl<'a> Record<'a> {
+    fn new(mode: &'static str, planned: &'a Plan, diff: &'a str, units: &'a [String]) -> Self {
+        let effects = planned.effects();
+        let restarts =
+            effects.contains(&Effect::RestartApim) || effects.contains(&Effect::RestartService);
+        Record {
+            schema: "apim-tune/apply/v1",
+            mode,
+            changed: !planned.is_empty(),
+            changes: planned.changes(),
+            files: planned.files.iter().map(|f| f.display.as_str()).collect(),
+            diff,
+            backup: None,
+            backup_dir: None,
+            effects: effects.iter().map(|e| e.name()).collect(),
+            units: if restarts {
+                units.iter().map(String::as_str).collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+}
+
+/// Written atomically: a reader never sees half a record.
+fn write_record(path: &Path, record: &Record) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(record)? + "\n";
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .with_context(|| format!("--record `{}` names no file", path.display()))?;
+    let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .with_context(|| format!("cannot write the record `{}`", path.display()))
+}
+
+fn apply(
+    a: &AuditArgs,
+    opts: &AuditOptions,
+    planned: &Plan,
+    diff: &str,
+    units: &[String],
+) -> anyhow::Result<u8> {
+    if crate::source::proc_root_split(&opts.root).is_some() {
+        // The writer refuses the link anyway (it follows none); say why in the operator's terms.
+        bail!(
+            "--apply does not write through a process's root link (`{}`): a container's files come back from its image at the next start; change the image, the ConfigMap or the manifests (--diff shows what to change)",
+            opts.root.display()
+        );
+    }
     // Progress goes to stderr under machine formats, so stdout stays one document.
     let mut say: Box<dyn Write> = match a.format {
         Format::Text | Format::Markdown => Box::new(std::io::stdout()),
@@ -72,6 +150,9 @@ fn apply(a: &AuditArgs, opts: &AuditOptions, planned: &Plan, diff: &str) -> anyh
     }
     if planned.is_empty() {
         writeln!(say, "nothing to change")?;
+        if let Some(path) = &a.record {
+            write_record(path, &Record::new("apply", planned, diff, units))?;
+        }
     } else {
         if !a.yes {
             let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
@@ -114,6 +195,16 @@ fn apply(a: &AuditArgs, opts: &AuditOptions, planned: &Plan, diff: &str) -> anyh
         };
         match write::apply(&changes, &wopts) {
             Ok(record) => {
+                if let Some(path) = &a.record {
+                    write_record(
+                        path,
+                        &Record {
+                            backup: Some(record.id.clone()),
+                            backup_dir: Some(record.dir.display().to_string()),
+                            ..Record::new("apply", planned, diff, units)
+                        },
+                    )?;
+                }
                 say_removed_temp_files(&mut say, &record.removed_temp_files)?;
                 writeln!(
                     say,

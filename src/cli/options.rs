@@ -6,8 +6,19 @@ use crate::host::detect::Overrides;
 
 /// A path made absolute and free of links when it exists, so every path the audit prints
 /// relates to `--root` the same way however the two were spelled.
+///
+/// Not through `/proc/PID/root`: that link reads as `/` for a process in another mount
+/// namespace (a container), so resolving it would audit this machine instead of the container.
+/// Up to and including `/proc/PID/root` the path is kept as given; after it, links are resolved
+/// inside that root, as the container itself would resolve them.
 pub(super) fn canonical(p: &std::path::Path) -> std::path::PathBuf {
-    p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
+    let absolute = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    match crate::source::proc_root_split(&absolute) {
+        Some((proc_root, rest)) => {
+            crate::source::resolve_in_root(&proc_root, &rest).unwrap_or(absolute)
+        }
+        None => p.canonicalize().unwrap_or_else(|_| p.to_path_buf()),
+    }
 }
 
 pub(super) fn options(a: &AuditArgs) -> AuditOptions {

@@ -41,6 +41,16 @@ pub enum Effect {
 }
 
 impl Effect {
+    /// The machine name of the effect, as `--record` writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Effect::SysctlReload => "sysctl_reload",
+            Effect::NewSessions => "new_sessions",
+            Effect::RestartService => "restart_service",
+            Effect::RestartApim => "restart_apim",
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Effect::SysctlReload => {

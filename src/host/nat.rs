@@ -318,6 +318,29 @@ fn is_nat_bridge(name: &str) -> bool {
         .any(|p| name.starts_with(p))
 }
 
+/// The host's own addresses, as the fleet export lists them: the IPv4 `LOCAL` entries of
+/// `proc/net/fib_trie` and the IPv6 addresses of `proc/net/if_inet6`, loopback and IPv6
+/// link-local left out (no other node reaches this one by them). Empty when neither is readable.
+pub fn own_addresses(root: &Path) -> Vec<String> {
+    let mut out: Vec<String> = match read_under(root, FIB_TRIE) {
+        Read::File(f) => local_addresses(&f.text)
+            .into_iter()
+            .map(|a| a.to_string())
+            .collect(),
+        _ => Vec::new(),
+    };
+    if let Read::File(f) = read_under(root, IF_INET6) {
+        out.extend(
+            inet6_addresses(&f.text)
+                .into_iter()
+                // fe80::/10 is link-local: the same on every host's interface, not an identity.
+                .filter(|a| !a.is_loopback() && (a.segments()[0] & 0xffc0) != 0xfe80)
+                .map(|a| a.to_string()),
+        );
+    }
+    out
+}
+
 /// Local IPv4 host addresses in a `/proc/net/fib_trie` text (a `/32 host LOCAL` entry under an
 /// address line), loopback excluded, each once, in the order seen.
 fn local_addresses(fib_trie: &str) -> Vec<Ipv4Addr> {

@@ -427,3 +427,102 @@ fn paths_relate_to_the_root_however_they_are_spelled() {
         "{d}"
     );
 }
+
+fn record(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+#[test]
+fn record_says_what_diff_planned_and_apply_did() {
+    let t = CliTest::new("systemd-unit");
+    let rec = t.root.parent().unwrap().join("record.json");
+    let rec_arg = rec.to_str().unwrap();
+    let out = t
+        .audit(
+            Some("wso2am-4.2.0"),
+            &["--diff", "--java-version", "17", "--record", rec_arg],
+        )
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let planned = record(&rec);
+    assert_eq!(planned["schema"], "apim-tune/apply/v1");
+    assert_eq!(planned["mode"], "diff");
+    assert_eq!(planned["changed"], true, "{planned}");
+    // The record carries the very diff --diff prints, and names no backup: nothing was written.
+    assert_eq!(planned["diff"].as_str(), Some(printed.as_str()));
+    assert!(planned["backup"].is_null());
+    let files: Vec<&str> = planned["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f.as_str())
+        .collect();
+    assert!(files.iter().all(|f| !f.starts_with('/')), "{files:?}");
+
+    let (code, _, stderr) = apply(&t, "wso2am-4.2.0", &["--record", rec_arg]);
+    assert!(code == 0 || code == 1, "{stderr}");
+    let done = record(&rec);
+    assert_eq!(done["mode"], "apply");
+    assert_eq!(done["changes"], planned["changes"]);
+    let id = done["backup"].as_str().expect("a backup id");
+    assert!(
+        t.root.join("var/backups/apim-tune").join(id).is_dir(),
+        "backup `{id}` is not in var/backups/apim-tune"
+    );
+    let effects: Vec<&str> = done["effects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.as_str())
+        .collect();
+    assert!(!effects.is_empty(), "{done}");
+    // Only a restart effect names units to restart, and then the unit that runs this home.
+    if effects.contains(&"restart_apim") || effects.contains(&"restart_service") {
+        assert_eq!(
+            done["units"],
+            serde_json::json!(["wso2am.service"]),
+            "{done}"
+        );
+    } else {
+        assert_eq!(done["units"], serde_json::json!([]), "{done}");
+    }
+
+    // Converged: the next apply records no change and no backup.
+    apply(&t, "wso2am-4.2.0", &["--record", rec_arg]);
+    let again = record(&rec);
+    assert_eq!(
+        (again["changed"].clone(), again["backup"].clone()),
+        (serde_json::json!(false), serde_json::Value::Null),
+        "{again}"
+    );
+}
+
+#[test]
+fn record_never_holds_a_secret_and_needs_diff_or_apply() {
+    let t = CliTest::new("legacy-2.6");
+    let rec = t.root.parent().unwrap().join("record.json");
+    let rec_arg = rec.to_str().unwrap();
+    t.audit(
+        Some("wso2am-2.6.0"),
+        &["--diff", "--java-version", "17", "--record", rec_arg],
+    )
+    .output()
+    .unwrap();
+    let text = std::fs::read_to_string(&rec).unwrap();
+    assert!(text.contains("master-datasources.xml"), "{text}");
+    assert!(!text.contains("legacy-fixture-password"), "{text}");
+
+    let out = t
+        .audit(Some("wso2am-2.6.0"), &["--record", rec_arg])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--record writes what --diff or --apply"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
