@@ -342,9 +342,31 @@ if grep -q 'PLAY \[Tune the gateways\]' "$lab/tune-down.log" && grep -Eq 'ok: \[
 fi
 ssh -o BatchMode=yes -o UserKnownHostsFile="$lab/known_hosts" -i "$lab/client_key" root@"${addr[tm1]}" /opt/apim-tune/lab/restart lab-up
 
+# rollback.yml restores every node byte for byte from the backup ids tune.yml recorded (only
+# with a binary that writes the apply record; without one there are no ids to roll back to).
+# Before the merge, so that the merge sees the nodes as the fixture describes them.
+if [ "$(ls "$lab/records" 2>/dev/null | wc -l)" -gt 0 ]; then
+    log "rollback.yml"
+    play "$playbooks/rollback.yml" | tee "$lab/rollback.log"
+    for n in "${nodes[@]}"; do
+        diff -r "$nodes_src/$n/opt" "$lab/$n/opt" -x apim-tune >&2 || { log "$n: /opt differs from the fixture after rollback"; exit 1; }
+        for sub in sysctl.d security/limits.d; do
+            want=$nodes_src/$n/etc/$sub
+            # A folder the fixture lacks was empty on the node: a file the apply created there must be gone.
+            [ -d "$want" ] || want=$lab/empty
+            mkdir -p "$lab/empty"
+            diff -r "$want" "$lab/$n/etc/$sub" >&2 || { log "$n: etc/$sub differs after rollback"; exit 1; }
+        done
+    done
+    log "rollback restored all 4 nodes byte for byte"
+else
+    log "SKIP rollback: tune.yml recorded no backup ids (the binary writes no apply record)"
+    if [ "${CI:-}" = true ]; then exit 1; fi
+fi
+
 end=$(date +%s.%N)
 if [ "$has_facts" != true ]; then
-    log "four-node run without merge (bring-up, install, tune check, tune, tune again, a failing node): $(elapsed "$start" "$end") s wall"
+    log "four-node run without merge (bring-up, install, tune check, tune, tune again, a failing node, rollback): $(elapsed "$start" "$end") s wall"
     exit 0
 fi
 log "merge.yml"
@@ -386,19 +408,4 @@ for n in "${nodes[@]}"; do
     [ -s "$lab/merge/exports/$n.json" ] || { log "no export of $n"; exit 1; }
 done
 log "restarts: $(cat "$lab"/*/opt/apim-tune/lab/restarts.log | grep -vc 'boot\|lab-up') unit restart(s) by the tune handler"
-log "four-node run (bring-up, install, tune check, tune, tune again, a failing node, merge): $(elapsed "$start" "$end") s wall"
-
-# rollback.yml restores every node byte for byte from the backup ids tune.yml recorded (only
-# with a binary that writes the apply record; without one there are no ids to roll back to).
-if [ "$(ls "$lab/records" 2>/dev/null | wc -l)" -gt 0 ]; then
-    log "rollback.yml"
-    play "$playbooks/rollback.yml" | tee "$lab/rollback.log"
-    for n in "${nodes[@]}"; do
-        diff -r "$nodes_src/$n/opt" "$lab/$n/opt" -x apim-tune >&2 || { log "$n: /opt differs from the fixture after rollback"; exit 1; }
-        diff -r "$nodes_src/$n/etc/sysctl.d" "$lab/$n/etc/sysctl.d" >&2 || { log "$n: etc/sysctl.d differs after rollback"; exit 1; }
-    done
-    log "rollback restored all 4 nodes byte for byte"
-else
-    log "SKIP rollback: tune.yml recorded no backup ids (the binary writes no apply record)"
-    if [ "${CI:-}" = true ]; then exit 1; fi
-fi
+log "four-node run (bring-up, install, tune check, tune, tune again, a failing node, rollback, merge): $(elapsed "$start" "$end") s wall"
