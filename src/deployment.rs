@@ -173,16 +173,20 @@ pub fn run(opts: &MergeOptions) -> Result<FleetReport, MergeError> {
             notes.push(format!("{}: {note}", n.host));
         }
     }
-    if let Some(path) = &opts.waivers {
-        let waivers = crate::waivers::load(path).map_err(|e| MergeError::Waivers(e.to_string()))?;
-        let extra = crate::waivers::apply(&waivers, &mut findings, &opts.today);
-        findings.extend(extra);
-    }
     findings.sort_by_key(|f| f.sort_key());
-    Ok(FleetReport {
+    let mut report = FleetReport {
         nodes,
         findings,
         checked: Vec::new(),
         notes,
-    })
+    };
+    // Waivers see the whole deployment: a waiver naming hosts or roles applies to the
+    // deployment findings about them and to those nodes' own findings.
+    if let Some(path) = &opts.waivers {
+        let waivers = crate::waivers::load(path).map_err(|e| MergeError::Waivers(e.to_string()))?;
+        let extra = crate::waivers::apply_fleet(&waivers, &mut report, &opts.today);
+        report.findings.extend(extra);
+        report.findings.sort_by_key(|f| f.sort_key());
+    }
+    Ok(report)
 }

@@ -96,3 +96,27 @@ pub struct FleetNode {
     pub matched_by: String,
     pub facts: crate::fleet::facts::NodeFacts,
 }
+
+impl FleetNode {
+    /// The roles of a node: the inventory's (a host in two role groups has both, joined with
+    /// `+`), then each home's role in effect, without repeats.
+    pub fn roles(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let inventory = self.inventory_role.iter().flat_map(|r| r.split(['+', ',']));
+        let homes = self
+            .facts
+            .homes
+            .iter()
+            .filter_map(|h| h.role.value.as_deref());
+        for r in inventory
+            .chain(homes)
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+        {
+            if !out.iter().any(|o| o == r) {
+                out.push(r.to_string());
+            }
+        }
+        out
+    }
+}

@@ -282,7 +282,7 @@ pub fn apply_fleet(waivers: &[Waiver], report: &mut FleetReport, today: &str) ->
     let hosts: Vec<(String, Vec<String>)> = report
         .nodes
         .iter()
-        .map(|n| (n.host.clone(), crate::report::fleet::roles(n)))
+        .map(|n| (n.host.clone(), n.roles()))
         .collect();
     let mut uses = Vec::new();
     for w in waivers {
@@ -309,7 +309,7 @@ pub fn apply_fleet(waivers: &[Waiver], report: &mut FleetReport, today: &str) ->
                 f.waived = Some(waived.clone());
             }
             for node in &mut report.nodes {
-                let roles = crate::report::fleet::roles(node);
+                let roles = node.roles();
                 let scope = Scope {
                     host: Some(&node.host),
                     roles: &roles,

@@ -23,26 +23,9 @@ pub enum FleetFormat {
     Markdown,
 }
 
-/// The roles of a node: the inventory's, then each home's role in effect, without repeats.
-/// A host in two role groups (a traffic manager also running a key manager) has both.
+/// The roles of a node (see [`FleetNode::roles`]).
 pub fn roles(node: &FleetNode) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let inventory = node.inventory_role.iter().flat_map(|r| r.split(','));
-    let homes = node
-        .facts
-        .homes
-        .iter()
-        .filter_map(|h| h.role.value.as_deref());
-    for r in inventory
-        .chain(homes)
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-    {
-        if !out.iter().any(|o| o == r) {
-            out.push(r.to_string());
-        }
-    }
-    out
+    node.roles()
 }
 
 /// "gateways", "control planes": how a count of nodes of one role reads.
