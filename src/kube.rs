@@ -573,10 +573,12 @@ spec:
             root.display()
         ));
         facts.homes.push(crate::fleet::facts::HomePart {
-            report: serde_json::json!({"findings": [
-                {"file": UNIT, "line": 8, "column": 3},
-                {"file": "home/x/deployment.toml", "line": 2, "column": 1},
-            ]}),
+            report: crate::fleet::facts::EmbeddedReport::from_value(
+                &serde_json::json!({"findings": [
+                    {"file": UNIT, "line": 8, "column": 3},
+                    {"file": "home/x/deployment.toml", "line": 2, "column": 1},
+                ]}),
+            ),
             ..Default::default()
         });
         let out = scrub(facts, root, &w);
@@ -585,7 +587,8 @@ spec:
             "JAVA_OPTS at m.yaml#2 Deployment/wso2am-gw env and m.yaml#2 Deployment/wso2am-gw/home/x; \
              `User=` of container am at m.yaml#2 Deployment/wso2am-gw env, -Dprofile in container am's command and args"
         );
-        let findings = &out.homes[0].report["findings"];
+        let report = out.homes[0].report.value();
+        let findings = &report["findings"];
         assert_eq!(findings[0]["file"], "m.yaml#2 Deployment/wso2am-gw env");
         assert_eq!(findings[0]["line"], Value::Null);
         assert_eq!(findings[0]["column"], Value::Null);

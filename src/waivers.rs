@@ -318,7 +318,13 @@ pub fn apply_fleet(waivers: &[Waiver], report: &mut FleetReport, today: &str) ->
                     continue;
                 }
                 for home in &mut node.facts.homes {
-                    used.matched += waive_json(w, &mut home.report);
+                    // Parsed and written back only when a waiver applies to this node.
+                    let mut report = home.report.value();
+                    let n = waive_json(w, &mut report);
+                    if n > 0 {
+                        home.report = crate::fleet::facts::EmbeddedReport::from_value(&report);
+                        used.matched += n;
+                    }
                 }
             }
         }
@@ -610,7 +616,7 @@ reason = "roles need a deployment"
         let mut out = Vec::new();
         for n in &r.nodes {
             for h in &n.facts.homes {
-                for f in h.report["findings"].as_array().unwrap() {
+                for f in h.report.value()["findings"].as_array().unwrap() {
                     if f["code"] == code && f["waived"].is_object() && !out.contains(&n.host) {
                         out.push(n.host.clone());
                     }

@@ -1,10 +1,11 @@
 //! `apim-tune fleet merge`: node exports + inventory → deployment-wide findings.
 
 use super::args::{FleetMergeArgs, Format};
-use super::output::{exit_for, set_color, threshold, write_reports};
+use super::output::{exit_for, set_color, threshold};
 use crate::deployment::{self, MergeOptions};
-use crate::outcome::FleetReport;
 use crate::report::{self, FleetFormat, RenderOptions};
+use anyhow::Context as _;
+use std::io::Write as _;
 
 /// The salt of the exports' fingerprints (the same one `apim-tune facts` used), for the
 /// workloads of `-f`; never printed.
@@ -28,18 +29,25 @@ pub fn merge(a: &FleetMergeArgs) -> anyhow::Result<u8> {
         fail_on: threshold(a.fail_on),
         diff: None,
     };
-    write_reports(&a.output, a.format, |f| render_fleet(f, &report, &ro))?;
+    for o in &a.output {
+        let mut file = std::fs::File::create(&o.path)
+            .with_context(|| format!("cannot write `{}`", o.path.display()))?;
+        report::fleet_write(kind_of(o.format), &report, &ro, &mut file)
+            .with_context(|| format!("cannot write `{}`", o.path.display()))?;
+    }
+    let mut out = std::io::stdout().lock();
+    report::fleet_write(kind_of(a.format), &report, &ro, &mut out)?;
+    out.flush()?;
     // The deployment's findings and every node's own count, as in a node's audit.
     Ok(exit_for(&report, a.fail_on))
 }
 
-fn render_fleet(format: Format, r: &FleetReport, ro: &RenderOptions) -> String {
-    let kind = match format {
+fn kind_of(format: Format) -> FleetFormat {
+    match format {
         Format::Text => FleetFormat::Text,
         Format::Json => FleetFormat::Json,
         Format::Sarif => FleetFormat::Sarif,
         Format::Junit => FleetFormat::Junit,
         Format::Markdown => FleetFormat::Markdown,
-    };
-    report::fleet_render(kind, r, ro)
+    }
 }

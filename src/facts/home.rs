@@ -51,10 +51,12 @@ pub(super) fn home_part(root: &Path, m: &ApimModel, a: &Audited, salt: Option<&S
     }
 }
 
-/// Exactly what `apim-tune audit --format json` prints for this home, as a value.
-fn report_json(r: &crate::outcome::AuditReport) -> serde_json::Value {
-    let text = crate::report::json::render(r);
-    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+/// Exactly what `apim-tune audit --format json` prints for this home, compacted: kept as
+/// text by the merge, its own indentation would sit at odds with the export's.
+fn report_json(r: &crate::outcome::AuditReport) -> crate::fleet::facts::EmbeddedReport {
+    serde_json::from_str::<serde_json::Value>(&crate::report::json::render(r))
+        .map(|v| crate::fleet::facts::EmbeddedReport::from_value(&v))
+        .unwrap_or_default()
 }
 
 fn role(a: &Audited) -> Sourced<String> {

@@ -184,7 +184,105 @@ pub struct HomePart {
     /// The node's own audit, as `apim-tune audit --format json` prints it (schema
     /// `apim-tune/audit/v…`), so the merge can show per-node findings.
     #[serde(default)]
-    pub report: serde_json::Value,
+    pub report: EmbeddedReport,
+}
+
+/// A home's own audit report inside an export, kept as the JSON text it arrived as.
+///
+/// A merge holds a thousand of them and reads each once, to list and group the node's findings:
+/// as text a report costs its size; as a parsed `serde_json::Value` several times that (every
+/// string, map and array its own allocation), which alone broke the merge's memory target.
+/// [`EmbeddedReport::value`] parses on demand.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EmbeddedReport(Box<serde_json::value::RawValue>);
+
+impl EmbeddedReport {
+    /// The report parsed (`Value::Null` if the text is not JSON, which parsing the export
+    /// already ruled out).
+    pub fn value(&self) -> serde_json::Value {
+        serde_json::from_str(self.0.get()).unwrap_or(serde_json::Value::Null)
+    }
+
+    pub fn from_value(v: &serde_json::Value) -> EmbeddedReport {
+        serde_json::value::to_raw_value(v)
+            .map(EmbeddedReport)
+            .unwrap_or_default()
+    }
+
+    /// From JSON text (as `report::json::render` writes it); `None` when it is not JSON.
+    pub fn from_json(text: String) -> Option<EmbeddedReport> {
+        serde_json::value::RawValue::from_string(text)
+            .ok()
+            .map(EmbeddedReport)
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// How deep its arrays and objects nest. Kept raw, the report is not parsed with the
+    /// export, so serde_json's recursion limit (128) is not met there: a report nested past it
+    /// is refused on reading (see [`check_reports`]), not silently read later as no findings.
+    fn depth(&self) -> usize {
+        let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+        for b in self.get().bytes() {
+            if in_string {
+                match (escaped, b) {
+                    (true, _) => escaped = false,
+                    (false, b'\\') => escaped = true,
+                    (false, b'"') => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'[' | b'{' => {
+                    depth += 1;
+                    max = max.max(depth);
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        max
+    }
+}
+
+/// The nesting serde_json accepts when it parses a value (its recursion limit).
+const MAX_REPORT_DEPTH: usize = 127;
+
+/// Refuses an export whose embedded report could not be parsed when it is read.
+pub fn check_reports(file: &str, facts: &NodeFacts) -> Result<(), FactsReadError> {
+    match facts
+        .homes
+        .iter()
+        .find(|h| h.report.depth() > MAX_REPORT_DEPTH)
+    {
+        Some(h) => Err(FactsReadError::Json {
+            file: file.to_string(),
+            message: format!(
+                "recursion limit exceeded: the report of home `{}` nests deeper than {MAX_REPORT_DEPTH} levels",
+                h.path
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
+impl Default for EmbeddedReport {
+    fn default() -> Self {
+        EmbeddedReport(serde_json::value::RawValue::NULL.to_owned())
+    }
+}
+
+/// Two reports are equal when they say the same, however their text is laid out.
+impl PartialEq for EmbeddedReport {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get() || self.value() == other.value()
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -317,8 +415,10 @@ pub fn parse(file: &str, text: &str) -> Result<NodeFacts, FactsReadError> {
             found: head.schema,
         });
     }
-    serde_json::from_str(text).map_err(|e| FactsReadError::Json {
+    let facts = serde_json::from_str(text).map_err(|e| FactsReadError::Json {
         file: file.to_string(),
         message: e.to_string(),
-    })
+    })?;
+    check_reports(file, &facts)?;
+    Ok(facts)
 }

@@ -47,7 +47,7 @@ pub fn read(path: &Path) -> Result<Export, ExportError> {
 /// error names a wrong schema rather than a missing field.
 pub fn parse_once(file: &str, text: &str) -> Result<NodeFacts, FactsReadError> {
     match serde_json::from_str::<NodeFacts>(text) {
-        Ok(f) if f.schema == facts::SCHEMA => Ok(f),
+        Ok(f) if f.schema == facts::SCHEMA => facts::check_reports(file, &f).map(|()| f),
         Ok(f) => Err(FactsReadError::Schema {
             file: file.to_string(),
             found: f.schema,

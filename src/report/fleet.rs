@@ -44,7 +44,8 @@ pub fn node_findings(node: &FleetNode) -> (Vec<Finding>, Vec<String>) {
     let mut out: Vec<Finding> = Vec::new();
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
     for home in &node.facts.homes {
-        let Some(list) = home.report.get("findings").and_then(Value::as_array) else {
+        let report = home.report.value();
+        let Some(list) = report.get("findings").and_then(Value::as_array) else {
             continue;
         };
         for v in list {
@@ -467,7 +468,9 @@ mod tests {
         for n in &mut r.nodes {
             if n.host != "gw3" {
                 for h in &mut n.facts.homes {
-                    h.report = serde_json::json!({ "findings": [] });
+                    h.report = crate::fleet::facts::EmbeddedReport::from_value(
+                        &serde_json::json!({ "findings": [] }),
+                    );
                 }
             }
         }
@@ -510,7 +513,9 @@ mod tests {
         r.notes.clear();
         for n in &mut r.nodes {
             for h in &mut n.facts.homes {
-                h.report = serde_json::json!({ "findings": [] });
+                h.report = crate::fleet::facts::EmbeddedReport::from_value(
+                    &serde_json::json!({ "findings": [] }),
+                );
             }
         }
         let text = plain(FleetFormat::Text, &r);

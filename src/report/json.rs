@@ -29,6 +29,19 @@ pub fn render(r: &dyn Renderable) -> String {
     s
 }
 
+/// A fleet's JSON document, streamed to `w` (what [`render`] returns for a fleet, byte for
+/// byte).
+pub fn write_fleet(
+    f: &crate::outcome::FleetReport,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let view = super::fleet::View::of(f);
+    let mut out = std::io::BufWriter::new(w);
+    serde_json::to_writer_pretty(&mut out, &fleet(&view)).map_err(std::io::Error::other)?;
+    std::io::Write::write_all(&mut out, b"\n")?;
+    std::io::Write::flush(&mut out)
+}
+
 fn audit(r: &AuditReport) -> Value {
     let f = &r.facts;
     json!({
@@ -127,7 +140,7 @@ struct HomeDoc<'a> {
     version: Option<&'a str>,
     role: Option<&'a str>,
     offset: Option<u32>,
-    report: &'a Value,
+    report: &'a crate::fleet::facts::EmbeddedReport,
 }
 
 fn fleet<'a>(view: &'a super::fleet::View<'a>) -> FleetDoc<'a> {
@@ -309,6 +322,14 @@ fn also_by_file(also: &[crate::model::Location]) -> Value {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_streamed_fleet_is_the_rendered_fleet() {
+        let r = crate::report::fleet::sample::report_of_fleet();
+        let mut streamed = Vec::new();
+        write_fleet(&r, &mut streamed).unwrap();
+        assert_eq!(String::from_utf8(streamed).unwrap(), render(&r));
+    }
     use super::*;
     use crate::report::db_sample;
 

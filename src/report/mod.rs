@@ -44,3 +44,18 @@ pub fn fleet_render(
         FleetFormat::Markdown => markdown::render(report, o),
     }
 }
+
+/// [`fleet_render`] written to `w`. JSON is streamed from borrowed parts: a thousand nodes'
+/// report is about the size of their exports, and building it as one string first would hold
+/// it twice.
+pub fn fleet_write(
+    kind: FleetFormat,
+    report: &crate::outcome::FleetReport,
+    o: &RenderOptions,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    match kind {
+        FleetFormat::Json => json::write_fleet(report, w),
+        other => w.write_all(fleet_render(other, report, o).as_bytes()),
+    }
+}

@@ -82,7 +82,7 @@ fn home(role: &str, offset: u32, pool: &str, cache: &str, findings: Vec<Finding>
         offset: Sourced::known(offset, "default"),
         heap_max_mb: Sourced::known(2048, "bin/api-manager.sh:120"),
         settings: settings(pool, cache),
-        report: report(findings),
+        report: crate::fleet::facts::EmbeddedReport::from_value(&report(findings)),
         ..HomePart::default()
     }
 }
@@ -146,12 +146,14 @@ pub(crate) fn report_of_fleet() -> FleetReport {
         vec![home("gateway", 0, "50", "900", vec![waived])],
     );
     // An export from a newer apim-tune whose code this one does not know.
-    if let Some(list) = gw3.facts.homes[0].report["findings"].as_array_mut() {
+    let mut future = gw3.facts.homes[0].report.value();
+    if let Some(list) = future["findings"].as_array_mut() {
         list.push(serde_json::json!({
             "code": "XYZ999", "severity": "error", "subject": "sysctl:net.core.somaxconn",
             "message": "from the future",
         }));
     }
+    gw3.facts.homes[0].report = crate::fleet::facts::EmbeddedReport::from_value(&future);
     let nodes = vec![
         node(
             "gw1",
