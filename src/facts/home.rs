@@ -120,7 +120,8 @@ fn settings(m: &ApimModel) -> BTreeMap<String, SettingFact> {
             Some((
                 s.id.clone(),
                 SettingFact {
-                    value: obs.value,
+                    // A setting may be a URL (`revoke_endpoint`): never its credentials.
+                    value: obs.value.map(|v| wiring::printable(&v)),
                     unit: s.unit.clone(),
                     source,
                     written,
@@ -222,14 +223,14 @@ fn endpoints(m: &ApimModel, offset: u32) -> Vec<EndpointFact> {
             EndpointFact {
                 target,
                 setting: key,
-                urls: parse_all(&l.value, offset),
+                urls: parse_all(&wiring::printable(&l.value), offset),
                 source: match (&l.at, &l.note) {
                     (Some(at), _) => at.to_string(),
                     (None, Some(n)) => n.clone(),
                     (None, None) => "not set".to_string(),
                 },
                 written: l.at.is_some(),
-                raw: l.value,
+                raw: wiring::printable(&l.value),
             }
         })
         .collect();
@@ -243,7 +244,7 @@ fn endpoints(m: &ApimModel, offset: u32) -> Vec<EndpointFact> {
             target: EndpointTarget::EventDuplicate,
             setting: "deployment.toml:apim.event_hub.event_duplicate_url".to_string(),
             raw: wiring::printable(&e.value),
-            urls: parse_all(&e.value, offset),
+            urls: parse_all(&wiring::printable(&e.value), offset),
             source: doc.file.location(e.value_span).to_string(),
             written: true,
         });
@@ -328,9 +329,11 @@ fn environments(m: &ApimModel, offset: u32) -> Vec<GatewayEnvironment> {
                 out.push(GatewayEnvironment {
                     name: name.value.clone(),
                     kind: fields.get("type").map(|e| e.value.clone()),
-                    service_url: fields
-                        .get("service_url")
-                        .and_then(|e| parse_all(&e.value, offset).into_iter().next()),
+                    service_url: fields.get("service_url").and_then(|e| {
+                        parse_all(&wiring::printable(&e.value), offset)
+                            .into_iter()
+                            .next()
+                    }),
                     source: doc.file.location(name.value_span).to_string(),
                 });
             }
@@ -356,7 +359,7 @@ fn environments(m: &ApimModel, offset: u32) -> Vec<GatewayEnvironment> {
                     name,
                     kind: env.attr("type").map(|a| a.value.clone()),
                     service_url: text("ServerURL")
-                        .and_then(|u| parse_all(&u, offset).into_iter().next()),
+                        .and_then(|u| parse_all(&wiring::printable(&u), offset).into_iter().next()),
                     source: doc.file.location(env.start_tag).to_string(),
                 });
             }
@@ -378,7 +381,13 @@ fn clustering(m: &ApimModel) -> Clustering {
             let scheme = get("clustering.membership_scheme");
             let members = get("clustering.members")
                 .or_else(|| get("clustering.properties.members"))
-                .map(|v| strings_of(&v))
+                .map(|v| {
+                    strings_of(&wiring::printable(&v))
+                        .into_iter()
+                        // `host:port` is the member; anything before an `@` is credentials.
+                        .map(|m| m.rsplit('@').next().unwrap_or_default().to_string())
+                        .collect()
+                })
                 .unwrap_or_default();
             Clustering {
                 // The 4.x axis2.xml template: `enable="{{clustering.membership_scheme is defined}}"`.
@@ -459,7 +468,7 @@ fn cache_invalidation(m: &ApimModel) -> BTreeMap<String, String> {
             let rest = e.key.strip_prefix("apim.cache_invalidation.")?;
             // Credentials of the invalidation topic are not facts to compare.
             (!crate::redact::is_secret_key(rest) && !rest.ends_with("username"))
-                .then(|| (rest.to_string(), e.value.clone()))
+                .then(|| (rest.to_string(), wiring::printable(&e.value)))
         })
         .collect()
 }

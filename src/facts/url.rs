@@ -105,7 +105,9 @@ fn parse_one(scheme: &str, body: &str, offset: u32) -> Option<ParsedUrl> {
             _ => None,
         },
     };
-    let path = collapse_slashes(&body[auth_end..]);
+    // The path only: a query or fragment is no address, and may carry a token or a password.
+    let rest = &body[auth_end..];
+    let path = collapse_slashes(rest.split(['?', '#']).next().unwrap_or(""));
     Some(ParsedUrl {
         scheme: (!scheme.is_empty()).then(|| scheme.to_ascii_lowercase()),
         host: host.to_string(),

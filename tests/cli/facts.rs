@@ -364,6 +364,52 @@ fn no_secret_value_reaches_the_export() {
 }
 
 #[test]
+fn credentials_written_in_urls_never_reach_the_export() {
+    // See: review of issue 16 — URL settings, event_duplicate_url's query, an environment's
+    // service URL, cache invalidation and cluster members were exported as written.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    copy_tree(&node("cp1"), &root);
+    let toml = root.join("opt/wso2am-4.2.0/repository/conf/deployment.toml");
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace(
+            "event_duplicate_url = [\"",
+            "event_duplicate_url = [\"tcp://dup:LEAK-A@cp2.example.internal:5672?password=LEAK-B&x=1\", \"",
+        )
+        .replace(
+            "members = [\"",
+            "members = [\"admin:LEAK-C@cp9.example.internal:4000\", \"",
+        )
+        .replace(
+            "[apim.cache_invalidation]\n",
+            "[apim.cache_invalidation]\nreceiver_url = \"amqp://admin:LEAK-F@cp1.example.internal:5672\"\n",
+        );
+    let text = format!(
+        "{text}\n[apim.oauth_config]\nrevoke_endpoint = \"https://revoker:LEAK-D@tm1.example.internal:9444/oauth2/revoke?client_secret=LEAK-E\"\n\n[[apim.gateway.environment]]\nname = \"Leaky\"\ntype = \"hybrid\"\nservice_url = \"https://gw:LEAK-G@gw1.example.internal:9443/services/?access_token=LEAK-H\"\n"
+    );
+    std::fs::write(&toml, text).unwrap();
+    let (out, v) = export(&root, &["wso2am-4.2.0"], Some(SALT));
+    for secret in [
+        "LEAK-A", "LEAK-B", "LEAK-C", "LEAK-D", "LEAK-E", "LEAK-F", "LEAK-G", "LEAK-H",
+    ] {
+        assert!(!out.contains(secret), "`{secret}` in the export");
+    }
+    // The addresses are still there to compare.
+    let home = &v["homes"][0];
+    assert!(out.contains("cp2.example.internal"), "{home}");
+    assert!(
+        home["gateway_environments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["service_url"]["host"] == "gw1.example.internal"
+                && e["service_url"]["path"] == "/services/"),
+        "{home}"
+    );
+}
+
+#[test]
 fn the_fixture_exports_are_what_facts_prints_now() {
     // MERGE's tests read tests/fixtures/fleet/exports: they must be this collector's output for
     // these roots (run tests/fixtures/fleet/regen.sh after changing either).
