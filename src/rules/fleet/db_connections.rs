@@ -37,22 +37,16 @@ fn pods(cx: &FleetContext, m: &Member) -> (u32, Option<String>) {
     if let Some(k) = &m.node.facts.host.kubernetes {
         let base = k.hpa_max_replicas.or(k.replicas).unwrap_or(1);
         let surge = k.max_surge.unwrap_or(0);
-        return (
-            base + surge,
-            Some(format!("{} pods ({base} + surge {surge})", base + surge)),
-        );
+        // Saturating: absurd counts from an export or inventory must not wrap to a small one.
+        let n = base.saturating_add(surge);
+        return (n, Some(format!("{n} pods ({base} + surge {surge})")));
     }
     if let Some(h) = cx.inventory_host(m.host()) {
         let base = h.hpa_max.or(h.replicas).unwrap_or(1);
         let surge = h.max_surge.unwrap_or(0);
-        if base + surge != 1 {
-            return (
-                base + surge,
-                Some(format!(
-                    "{} instances ({base} + surge {surge})",
-                    base + surge
-                )),
-            );
+        let n = base.saturating_add(surge);
+        if n != 1 {
+            return (n, Some(format!("{n} instances ({base} + surge {surge})")));
         }
     }
     (1, None)
@@ -108,7 +102,7 @@ fn check(cx: &FleetContext, out: &mut Vec<Finding>) {
             u.roles.push(m.role);
             match d.max_active {
                 Some(a) if a > 0 => {
-                    u.total += a * i64::from(n);
+                    u.total = u.total.saturating_add(a.saturating_mul(i64::from(n)));
                     let times = why.as_ref().map(|w| format!(" × {w}")).unwrap_or_default();
                     u.parts.push(format!("{} {} {a}{times}", m.label(), d.name));
                     if u.first.is_none() {
@@ -241,5 +235,19 @@ mod tests {
               400 (gw shared_db 50 × 6 pods (5 + surge 1), cp1 apim_db 50 × 2 instances (2 + surge 0)) → <= 200"
             ]
         );
+    }
+
+    #[test]
+    fn absurd_counts_saturate_instead_of_wrapping() {
+        // See: review of issue 16 — `apim_tune_hpa_max: 4294967295` + surge wrapped to 0 pods
+        // (no finding) in release builds and panicked in debug builds.
+        let f = fleet(vec![
+            node("gw1", "gateway").datasource("apim_db", "mysql", "db:3306", "apim", Some(i64::MAX)),
+            node("gw2", "gateway").datasource("apim_db", "mysql", "db:3306", "apim", Some(i64::MAX)),
+        ])
+        .inventory(r#"{"_meta":{"hostvars":{"gw1":{"apim_tune_hpa_max":4294967295,"apim_tune_max_surge":1,"apim_tune_db_max_connections":400}}}}"#);
+        let lines = f.lines(Code::FLEET_DB_CONNECTIONS_EXCEED_SERVER);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains(&i64::MAX.to_string()), "{lines:?}");
     }
 }

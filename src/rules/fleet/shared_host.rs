@@ -124,8 +124,8 @@ fn check_heap(cx: &FleetContext, out: &mut Vec<Finding>) {
         else {
             continue;
         };
-        let sum: u64 = heaps.iter().sum();
-        if sum * 2 <= mem {
+        let sum: u64 = heaps.iter().fold(0u64, |a, h| a.saturating_add(*h));
+        if sum.saturating_mul(2) <= mem {
             continue;
         }
         let parts = homes
