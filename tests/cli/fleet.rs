@@ -131,7 +131,6 @@ fn the_four_node_fixture_finds_its_planted_problems_and_nothing_else() {
             "FLT007 deployment.toml:database.apim_db.pool_options.maxActive",
             "FLT007 sysctl:net.core.somaxconn",
             "FLT010 deployment.toml:keystore.primary",
-            "FLT010 deployment.toml:keystore.tls",
             "FLT012 node:cp1/deployment.toml:clustering.properties.members",
             "FLT014 node:tm1/api-manager.sh:-Xmx",
         ]
