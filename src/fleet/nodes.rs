@@ -128,9 +128,14 @@ pub fn match_exports(exports: Vec<Export>, inventory: Option<&Inventory>) -> Mat
             if taken.contains(h.name.as_str()) {
                 continue;
             }
-            if let Some(i) =
-                (0..exports.len()).find(|&i| owner[i].is_none() && test(&exports[i], h))
-            {
+            // Among exports that pass, the one named after the host first: two inventory
+            // hosts on one machine (a traffic manager and a key manager) share a hostname and
+            // an address, and only `HOST.json` tells their exports apart.
+            let passing =
+                || (0..exports.len()).filter(|&i| owner[i].is_none() && test(&exports[i], h));
+            let named =
+                passing().find(|&i| stem(&exports[i].file).as_deref() == Some(h.name.as_str()));
+            if let Some(i) = named.or_else(|| passing().next()) {
                 owner[i] = Some((h.name.clone(), how));
                 taken.insert(h.name.as_str());
             }
@@ -240,6 +245,33 @@ mod tests {
             ]
         );
         assert_eq!(m.missing, ["km1"]);
+    }
+
+    #[test]
+    fn two_inventory_hosts_on_one_machine_get_their_own_exports() {
+        // See: review of issue 16 — tm1 and km1 share a machine, so both exports say hostname
+        // tm1 and address 10.0.0.4; tm1 took km1.json, km1 got tm1.json.
+        let inv = crate::fleet::inventory::parse(
+            "inv.json",
+            r#"{"_meta":{"hostvars":{
+                "tm1":{"ansible_host":"10.0.0.4"},
+                "km1":{"ansible_host":"10.0.0.4"}}}}"#,
+        )
+        .unwrap();
+        let m = match_exports(
+            vec![
+                export("out/km1.json", Some("tm1"), &["10.0.0.4"]),
+                export("out/tm1.json", Some("tm1"), &["10.0.0.4"]),
+            ],
+            Some(&inv),
+        );
+        let got: Vec<(&str, &str)> = m
+            .nodes
+            .iter()
+            .map(|n| (n.host.as_str(), n.export.file.as_str()))
+            .collect();
+        assert_eq!(got, [("km1", "out/km1.json"), ("tm1", "out/tm1.json")]);
+        assert!(m.missing.is_empty());
     }
 
     #[test]
