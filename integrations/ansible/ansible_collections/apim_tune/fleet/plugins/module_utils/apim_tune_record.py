@@ -66,14 +66,44 @@ def change_command(binary, target, record, apply=False, backup_dir=None, waivers
     return cmd + list(extra_args or [])
 
 
-def facts_command(binary, root=None, apim_homes=None):
-    """`facts`: one export for the node, every home in it."""
+# The host overrides `facts` shares with `audit`: the export must describe the node the audit
+# judged (the same role, memory, JDK...), or the merge compares other values than the report's.
+FACTS_OVERRIDES = ('--cores', '--memory', '--nat', '--java-version', '--java-home', '--kernel',
+                   '--user', '--apim-version')
+
+
+def facts_overrides(extra_args):
+    """The words of `extra_args` that `facts` also takes (a flag and its value, or `flag=value`)."""
+    words = list(extra_args or [])
+    out = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w in FACTS_OVERRIDES:
+            out += words[i:i + 2]
+            i += 2
+            continue
+        if any(w.startswith(f + '=') for f in FACTS_OVERRIDES):
+            out.append(w)
+        i += 1
+    return out
+
+
+def facts_command(binary, root=None, apim_homes=None, role=None, profile=None, extra_args=None):
+    """`facts`: one export for the node, every home in it, audited as `audit` audits it."""
     cmd = [binary, 'facts']
     if root:
         cmd += ['--root', root]
-    for home in apim_homes or []:
+    homes = list(apim_homes or [])
+    for home in homes:
         cmd += ['--apim-home', home]
-    return cmd
+    # apim-tune takes --role/--profile with one home only (each home says its own role).
+    if len(homes) <= 1:
+        if role:
+            cmd += ['--role', role]
+        if profile:
+            cmd += ['--profile', profile]
+    return cmd + facts_overrides(extra_args)
 
 
 def _string_list(record, key):

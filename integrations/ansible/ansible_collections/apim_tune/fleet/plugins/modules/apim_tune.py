@@ -269,7 +269,7 @@ def main():
         result['diff'] = ansible_diff(records)
 
     if p['facts']:
-        rc, out, err = run(module, facts_command(p['binary'], p['root'], p['apim_home']), env)
+        rc, out, err = run(module, facts_command(p['binary'], p['root'], p['apim_home'], p['role'], p['profile'], p['extra_args']), env)
         try:
             result['facts'] = parse_json_output('facts', out)
         except RecordError as e:

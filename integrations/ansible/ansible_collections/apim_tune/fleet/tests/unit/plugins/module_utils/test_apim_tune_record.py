@@ -114,3 +114,13 @@ def test_commands():
     assert facts_command('b', '/r', ['/h1', '/h2']) == [
         'b', 'facts', '--root', '/r', '--apim-home', '/h1', '--apim-home', '/h2']
     assert facts_command('b') == ['b', 'facts']
+
+
+def test_facts_audits_as_the_audit_does():
+    # The export must carry the role and overrides the report was audited with (review of
+    # issue 16: without --role, a node without server_role exported all-in-one).
+    assert facts_command('b', None, ['/h'], 'gateway', None, ['--java-version', '17', '--client-timeout', '60', '--memory=8G']) == [
+        'b', 'facts', '--apim-home', '/h', '--role', 'gateway', '--java-version', '17', '--memory=8G']
+    # With two homes each home says its own role.
+    assert facts_command('b', None, ['/a', '/b'], 'gateway', 'p.toml') == [
+        'b', 'facts', '--apim-home', '/a', '--apim-home', '/b']
