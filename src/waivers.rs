@@ -310,14 +310,22 @@ pub fn apply_fleet(waivers: &[Waiver], report: &mut FleetReport, today: &str) ->
             }
             for node in &mut report.nodes {
                 let roles = node.roles();
-                let scope = Scope {
-                    host: Some(&node.host),
-                    roles: &roles,
-                };
-                if !w.in_scope(&scope) {
-                    continue;
-                }
+                let host = node.host.clone();
                 for home in &mut node.facts.homes {
+                    // A home is in the scope of its own role: on a host running a traffic
+                    // manager and a key manager, `roles = ["key-manager"]` waives the key
+                    // manager's findings only (see: review of issue 16).
+                    let home_roles: Vec<String> = match &home.role.value {
+                        Some(r) => vec![r.clone()],
+                        None => roles.clone(),
+                    };
+                    let scope = Scope {
+                        host: Some(&host),
+                        roles: &home_roles,
+                    };
+                    if !w.in_scope(&scope) {
+                        continue;
+                    }
                     // Parsed and written back only when a waiver applies to this node.
                     let mut report = home.report.value();
                     let n = waive_json(w, &mut report);

@@ -41,20 +41,40 @@ pub fn plural(role: &str) -> String {
 /// appears in each home's report; it is one finding of the host, so exact repeats are kept
 /// once. Returns the findings and notes on what could not be read.
 pub fn node_findings(node: &FleetNode) -> (Vec<Finding>, Vec<String>) {
+    let (findings, _, notes) = node_findings_with_roles(node);
+    (findings, notes)
+}
+
+/// [`node_findings`], with the role of the home each finding came from: `None` for a finding
+/// of the host that every home reports (a sysctl, a limit), or a home whose role is unknown.
+/// On a host with two homes, a heap finding is the traffic manager's or the key manager's,
+/// not the host's (see: review of issue 16).
+pub fn node_findings_with_roles(
+    node: &FleetNode,
+) -> (Vec<Finding>, Vec<Option<String>>, Vec<String>) {
     let mut out: Vec<Finding> = Vec::new();
+    let mut out_roles: Vec<Option<String>> = Vec::new();
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
     for home in &node.facts.homes {
+        let home_role = home.role.value.clone();
         let report = home.report.value();
         let Some(list) = report.get("findings").and_then(Value::as_array) else {
             continue;
         };
         for v in list {
             match finding(&node.host, v) {
-                Some(f) => {
-                    if !out.iter().any(|o| same(o, &f)) {
-                        out.push(f);
+                Some(f) => match out.iter().position(|o| same(o, &f)) {
+                    // Reported by another home too: the host's, not one home's.
+                    Some(i) => {
+                        if out_roles[i] != home_role {
+                            out_roles[i] = None;
+                        }
                     }
-                }
+                    None => {
+                        out.push(f);
+                        out_roles.push(home_role.clone());
+                    }
+                },
                 None => {
                     let code = v.get("code").and_then(Value::as_str).unwrap_or("?");
                     *skipped.entry(code.to_string()).or_default() += 1;
@@ -62,7 +82,9 @@ pub fn node_findings(node: &FleetNode) -> (Vec<Finding>, Vec<String>) {
             }
         }
     }
-    out.sort_by_cached_key(Finding::sort_key);
+    let mut paired: Vec<(Finding, Option<String>)> = out.into_iter().zip(out_roles).collect();
+    paired.sort_by_cached_key(|(f, _)| f.sort_key());
+    let (out, out_roles): (Vec<Finding>, Vec<Option<String>>) = paired.into_iter().unzip();
     let notes = skipped
         .into_iter()
         .map(|(code, n)| {
@@ -73,7 +95,7 @@ pub fn node_findings(node: &FleetNode) -> (Vec<Finding>, Vec<String>) {
             )
         })
         .collect();
-    (out, notes)
+    (out, out_roles, notes)
 }
 
 /// The same finding of one host (two homes reporting one host fact), location included.
@@ -185,6 +207,8 @@ pub struct NodeView<'a> {
     pub node: &'a FleetNode,
     pub roles: Vec<String>,
     pub findings: Vec<Finding>,
+    /// The role of the home each of `findings` came from (`None`: the host's).
+    pub finding_roles: Vec<Option<String>>,
 }
 
 impl<'a> View<'a> {
@@ -194,12 +218,13 @@ impl<'a> View<'a> {
             .nodes
             .iter()
             .map(|node| {
-                let (findings, more) = node_findings(node);
+                let (findings, finding_roles, more) = node_findings_with_roles(node);
                 notes.extend(more);
                 NodeView {
                     node,
                     roles: roles(node),
                     findings,
+                    finding_roles,
                 }
             })
             .collect();
@@ -248,8 +273,10 @@ fn group(nodes: &[NodeView]) -> Vec<Group> {
     type Key = (String, String, Option<String>, Option<String>, bool);
     let mut index: BTreeMap<Key, usize> = BTreeMap::new();
     let mut groups: Vec<Group> = Vec::new();
+    // The home roles each group's findings came from, by group index.
+    let mut home_roles: Vec<Vec<Option<String>>> = Vec::new();
     for n in nodes {
-        for f in &n.findings {
+        for (f, home_role) in n.findings.iter().zip(&n.finding_roles) {
             let key = (
                 f.code.code().to_string(),
                 f.subject.to_string(),
@@ -267,10 +294,12 @@ fn group(nodes: &[NodeView]) -> Vec<Group> {
                     if !g.hosts.contains(&n.node.host) {
                         g.hosts.push(n.node.host.clone());
                         g.locations.push(at);
+                        home_roles[i].push(home_role.clone());
                     }
                 }
                 None => {
                     index.insert(key, groups.len());
+                    home_roles.push(vec![home_role.clone()]);
                     groups.push(Group {
                         finding: f.clone(),
                         hosts: vec![n.node.host.clone()],
@@ -282,7 +311,15 @@ fn group(nodes: &[NodeView]) -> Vec<Group> {
             }
         }
     }
-    for g in &mut groups {
+    for (g, from) in groups.iter_mut().zip(&home_roles) {
+        // Every finding of the group from a home of one role: that role.
+        if let Some(Some(r)) = from.first()
+            && from.iter().all(|x| x.as_ref() == Some(r))
+        {
+            g.of = nodes.iter().filter(|n| n.roles.contains(r)).count();
+            g.role = Some(r.clone());
+            continue;
+        }
         let roles_of = |h: &String| {
             nodes
                 .iter()

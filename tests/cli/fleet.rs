@@ -376,3 +376,50 @@ fn an_unsalted_export_is_a_note_not_a_finding() {
         "{out}"
     );
 }
+
+#[test]
+fn a_home_is_judged_and_waived_by_its_own_role() {
+    // See: review of issue 16 — on tm1 (a traffic manager and a key manager) the traffic
+    // manager's heap finding was labelled "the only key manager", and a waiver for the key
+    // manager's role waived it.
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = fixtures().join("fleet");
+    let exports: Vec<String> = ["cp1", "gw1", "gw2", "tm1"]
+        .iter()
+        .map(|n| {
+            fleet
+                .join(format!("exports/{n}.json"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    let inv = fleet.join("inventory.json").display().to_string();
+    let heap = |role: &str| {
+        let w = dir.path().join(format!("{role}.toml"));
+        std::fs::write(
+            &w,
+            format!(
+                "[[waiver]]\ncode = \"JVM011\"\nroles = [\"{role}\"]\nreason = \"sized by hand\"\n"
+            ),
+        )
+        .unwrap();
+        let mut args: Vec<&str> = exports.iter().map(String::as_str).collect();
+        let w = w.display().to_string();
+        args.extend(["--inventory", &inv, "--format", "json", "--waivers", &w]);
+        let (_, out, err) = merge(&args);
+        let v: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+        v["node_findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == "JVM011" && f["hosts"] == serde_json::json!(["tm1"]))
+            .cloned()
+            .unwrap_or_else(|| panic!("no JVM011 on tm1: {v}"))
+    };
+    let other = heap("key-manager");
+    assert_eq!(other["role"], "traffic-manager", "{other}");
+    assert!(other["waived"].is_null(), "{other}");
+    let own = heap("traffic-manager");
+    assert!(!own["waived"].is_null(), "{own}");
+}
