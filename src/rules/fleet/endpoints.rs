@@ -114,7 +114,14 @@ fn check(cx: &FleetContext, out: &mut Vec<Finding>) {
                 continue;
             }
             for u in &e.urls {
-                if let Some((current, expected, note)) = judge(cx, &m, roles, u) {
+                if let Some((problem, expected, note)) = judge(cx, &m, roles, u) {
+                    // `current` is the address written (what a pipeline compares with
+                    // `expected`); what is wrong with it goes in the message.
+                    let written = format!(
+                        "{}{}",
+                        u.host,
+                        u.port.map(|p| format!(":{p}")).unwrap_or_default()
+                    );
                     let key = e
                         .setting
                         .rsplit(':')
@@ -124,15 +131,10 @@ fn check(cx: &FleetContext, out: &mut Vec<Finding>) {
                     let mut f = Finding::new(
                         RULE.code(),
                         m.subject(Subject::setting("deployment.toml", key.clone())),
-                        format!(
-                            "`{key}` on {} points at `{}{}`, {current}",
-                            m.label(),
-                            u.host,
-                            u.port.map(|p| format!(":{p}")).unwrap_or_default()
-                        ),
+                        format!("`{key}` on {} points at `{written}`, {problem}", m.label()),
                     )
                     .at(m.at(&e.source).or_else(|| Some(m.home_file())))
-                    .current(current)
+                    .current(written)
                     .expected(expected)
                     .why("a call to the wrong node or port fails only at run time: token validation, throttling or artifact events stop")
                     .see("distributed-deployment");
@@ -146,7 +148,7 @@ fn check(cx: &FleetContext, out: &mut Vec<Finding>) {
     }
 }
 
-/// `(current, expected, note)` when the URL is wrong.
+/// `(what is wrong, expected, note)` when the URL is wrong.
 fn judge<'a>(
     cx: &FleetContext<'a>,
     m: &Member<'a>,
@@ -310,7 +312,7 @@ mod tests {
                 ),
                 vec![
                     "FLT004 node:gw1/deployment.toml:apim.throttling.url_group @gw1/opt/wso2am-4.2.0/repository/conf/deployment.toml:40:1 \
-                      a port tm1 does not listen on (its offset is 0) → tm1:9611",
+                      tm1:9612 → tm1:9611",
                 ],
             ),
             // The key manager URL names a gateway; localhost with no key manager here; a stranger.
@@ -333,11 +335,11 @@ mod tests {
                     ),
                 vec![
                     "FLT004 node:gw1/deployment.toml:apim.key_manager.service_url @gw1/opt/wso2am-4.2.0/repository/conf/deployment.toml:40:1 \
-                     but gw1 runs gateway → a node of role key-manager or control-plane or all-in-one",
+                     gw1:9443 → a node of role key-manager or control-plane or all-in-one",
                     "FLT004 node:gw1/deployment.toml:apim.event_hub.service_url @gw1/opt/wso2am-4.2.0/repository/conf/deployment.toml:40:1 \
-                     but no control-plane or all-in-one runs on gw1 → the address of a node of role control-plane or all-in-one",
+                     localhost:9443 → the address of a node of role control-plane or all-in-one",
                     "FLT004 node:gw1/deployment.toml:apim.throttling.service_url @gw1/opt/wso2am-4.2.0/repository/conf/deployment.toml:40:1 \
-                     which names no node of the deployment → a node of role traffic-manager or control-plane or all-in-one, or a load balancer listed in `apim_tune_lb_aliases`",
+                     tm9.example.com:9443 → a node of role traffic-manager or control-plane or all-in-one, or a load balancer listed in `apim_tune_lb_aliases`",
                 ],
             ),
         ];
@@ -372,7 +374,7 @@ mod tests {
             lines,
             [
                 "FLT004 node:gw1/deployment.toml:apim.key_manager.service_url @gw1/opt/wso2am-4.2.0/repository/conf/deployment.toml \
-              but no key-manager or control-plane or all-in-one runs on gw1 → the address of a node of role key-manager or control-plane or all-in-one"
+              localhost:9443 → the address of a node of role key-manager or control-plane or all-in-one"
             ]
         );
     }
@@ -396,7 +398,7 @@ mod tests {
             lines,
             [
                 "FLT004 node:tm1/deployment.toml:apim.throttling.service_url @tm1/opt/wso2am-km/repository/conf/deployment.toml:40:1 \
-              a port tm1 (traffic-manager) does not listen on (its offset is 0) → localhost:9443"
+              localhost:9444 → localhost:9443"
             ]
         );
     }
