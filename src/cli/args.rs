@@ -76,24 +76,8 @@ pub struct FactsArgs {
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub output: Option<PathBuf>,
 
-    /// Core count in effect (default: detected, cgroup-aware).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Host")]
-    pub cores: Option<u32>,
-    /// Memory in effect, e.g. 16G or 4096M (default: detected).
-    #[arg(long, value_name = "SIZE", value_parser = parse_memory_size, help_heading = "Host")]
-    pub memory: Option<u64>,
-    /// Whether clients reach this host through NAT.
-    #[arg(long, value_enum, default_value_t = NatChoice::Auto, help_heading = "Host")]
-    pub nat: NatChoice,
-    /// JDK feature release that runs API-M (default: the JAVA_HOME of its unit or JVM).
-    #[arg(long, value_name = "N", help_heading = "Host")]
-    pub java_version: Option<u32>,
-    /// JDK home to read `release` from.
-    #[arg(long, value_name = "DIR", help_heading = "Host")]
-    pub java_home: Option<PathBuf>,
-    /// Kernel release (default: proc/sys/kernel/osrelease under the root).
-    #[arg(long, value_name = "RELEASE", help_heading = "Host")]
-    pub kernel: Option<String>,
+    #[command(flatten)]
+    pub host: HostOverrideArgs,
     /// User API-M runs as, for limits (default: detected).
     #[arg(long, value_name = "NAME", help_heading = "Host")]
     pub user: Option<String>,
@@ -624,19 +608,8 @@ pub struct HostArgs {
     pub root: PathBuf,
     #[arg(long, value_enum, default_value_t = HostFormat::Text)]
     pub format: HostFormat,
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub cores: Option<u32>,
-    #[arg(long, value_name = "SIZE", value_parser = parse_memory_size)]
-    pub memory: Option<u64>,
-    #[arg(long, value_enum, default_value_t = NatChoice::Auto)]
-    pub nat: NatChoice,
-    #[arg(long, value_name = "N")]
-    pub java_version: Option<u32>,
-    #[arg(long, value_name = "DIR")]
-    pub java_home: Option<PathBuf>,
-    /// Kernel release, when the root does not hold `proc/sys/kernel/osrelease`.
-    #[arg(long, value_name = "RELEASE")]
-    pub kernel: Option<String>,
+    #[command(flatten)]
+    pub host: HostOverrideArgs,
     /// Role whose recommended kernel parameters `--format k8s` prints.
     #[arg(long, default_value = "all-in-one", value_parser = ["all-in-one", "gateway", "key-manager", "control-plane", "traffic-manager"])]
     pub role: String,
@@ -714,11 +687,10 @@ pub enum FailOn {
 }
 
 /// What to look at: the host (or a root standing for it), the API-M home, the profile.
+/// What the host is, when it cannot be read (or is to be tuned for another size): shared by
+/// `audit`, `host`, `facts` and `validate`, so each spells and checks them the same way.
 #[derive(Debug, Args)]
-pub struct TargetArgs {
-    /// Read host files under this directory instead of / (a mounted image, a fake root).
-    #[arg(long, default_value = "/", value_name = "DIR", help_heading = "Host")]
-    pub root: PathBuf,
+pub struct HostOverrideArgs {
     /// Core count to tune for (default: detected, cgroup-aware).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Host")]
     pub cores: Option<u32>,
@@ -737,6 +709,15 @@ pub struct TargetArgs {
     /// Kernel release, e.g. 6.1.0-18-amd64 (default: proc/sys/kernel/osrelease under the root).
     #[arg(long, value_name = "RELEASE", help_heading = "Host")]
     pub kernel: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Read host files under this directory instead of / (a mounted image, a fake root).
+    #[arg(long, default_value = "/", value_name = "DIR", help_heading = "Host")]
+    pub root: PathBuf,
+    #[command(flatten)]
+    pub host: HostOverrideArgs,
     /// User API-M runs as, for limits (default: detected from the limits files or the home).
     #[arg(long, value_name = "NAME", help_heading = "Host")]
     pub user: Option<String>,

@@ -4,7 +4,6 @@ use super::args::FactsArgs;
 use super::options::canonical;
 use crate::audit::AuditOptions;
 use crate::facts::{FactsOptions, collect};
-use crate::host::detect::Overrides;
 use anyhow::Context as _;
 
 /// The environment variable holding the fleet's fingerprint salt (the same on every node of one
@@ -28,14 +27,7 @@ pub fn run(a: &FactsArgs) -> anyhow::Result<u8> {
             apim_version: a.apim_version,
             role: a.role.clone(),
             profile_file: a.profile.clone(),
-            overrides: Overrides {
-                cores: a.cores,
-                memory_mb: a.memory,
-                nat: Some(a.nat.into()),
-                java_version: a.java_version,
-                java_home: a.java_home.clone(),
-                kernel: a.kernel.clone(),
-            },
+            overrides: super::options::overrides(&a.host),
             user: a.user.clone(),
             ..AuditOptions::default()
         },

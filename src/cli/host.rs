@@ -2,7 +2,7 @@
 
 use super::args::{HostArgs, HostFormat};
 use crate::exit_code;
-use crate::host::detect::{self, Overrides};
+use crate::host::detect;
 use crate::host::{process, systemd};
 use crate::profile::resolve::{self, Check, Context};
 use crate::profile::{self, Family};
@@ -14,14 +14,7 @@ pub fn run(a: &HostArgs) -> anyhow::Result<u8> {
     if !root.is_dir() {
         anyhow::bail!("root `{}` is not a directory", root.display());
     }
-    let ov = Overrides {
-        cores: a.cores,
-        memory_mb: a.memory,
-        nat: Some(a.nat.into()),
-        java_version: a.java_version,
-        java_home: a.java_home.clone(),
-        kernel: a.kernel.clone(),
-    };
+    let ov = super::options::overrides(&a.host);
     let mut facts = detect::detect(&root, &ov);
     let (units, _problems) = systemd::find_apim_units(&root);
     let default_nofile = systemd::default_limit_nofile(&root);

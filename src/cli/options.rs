@@ -1,6 +1,6 @@
 //! The audit's options from the command line: root, home, profile, host overrides, waivers.
 
-use super::args::{AuditArgs, TargetArgs};
+use super::args::{AuditArgs, HostOverrideArgs, TargetArgs};
 use crate::audit::AuditOptions;
 use crate::host::detect::Overrides;
 
@@ -41,18 +41,23 @@ pub(super) fn target_options(a: &TargetArgs) -> AuditOptions {
         apim_version: a.apim_version,
         role: a.role.clone(),
         profile_file: a.profile.clone(),
-        overrides: Overrides {
-            cores: a.cores,
-            memory_mb: a.memory,
-            nat: Some(a.nat.into()),
-            java_version: a.java_version,
-            java_home: a.java_home.clone(),
-            kernel: a.kernel.clone(),
-        },
+        overrides: overrides(&a.host),
         user: a.user.clone(),
         waivers: None,
         baseline: None,
         client_timeout_s: None,
         db_max_connections: a.db_max_connections,
+    }
+}
+
+/// The host facts given on the command line, as the detector takes them.
+pub(super) fn overrides(a: &HostOverrideArgs) -> Overrides {
+    Overrides {
+        cores: a.cores,
+        memory_mb: a.memory,
+        nat: Some(a.nat.into()),
+        java_version: a.java_version,
+        java_home: a.java_home.clone(),
+        kernel: a.kernel.clone(),
     }
 }
