@@ -50,8 +50,16 @@ pub fn check(cx: &RuleContext, out: &mut Vec<Finding>) {
         let mut set: Vec<_> = aliases.iter().filter_map(|k| doc.get(k)).collect();
         set.sort_by_key(|e| e.line);
         set.dedup_by_key(|e| e.key.clone());
-        let distinct: std::collections::BTreeSet<&str> =
-            set.iter().map(|e| e.value.as_str()).collect();
+        // Compared as the product converts them: `"900s"` and `"15m"` are one value where
+        // the template takes seconds (unit-resolve.json).
+        let unit = mapper.units.get(*template);
+        let distinct: std::collections::BTreeSet<String> = set
+            .iter()
+            .map(|e| {
+                unit.and_then(|u| crate::apim::mapper::resolve_unit(&e.value, u))
+                    .unwrap_or_else(|| e.value.clone())
+            })
+            .collect();
         if set.len() < 2 || distinct.len() < 2 {
             continue;
         }

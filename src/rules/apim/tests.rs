@@ -288,6 +288,14 @@ fn apim_rules() {
             ],
         ),
         (
+            "two aliases with one value in two units: nothing (900s is 15m; found in review of issue 16)",
+            modern(
+                "[apim.cache.gateway_token]\nexpiry_time = \"900s\"\n\n[apim.cache.km_token]\nexpiry_time = \"15m\"\n",
+            ),
+            Code::TOML_ALIASES_CONFLICT,
+            vec![],
+        ),
+        (
             "two aliases with the same value: nothing",
             modern(
                 "[apim.cache.gateway_token]\nexpiry_time = \"900s\"\n\n[apim.cache.km_token]\nexpiry_time = \"900s\"\n",

@@ -121,11 +121,14 @@ fn check(cx: &FleetContext, out: &mut Vec<Finding>) {
             RULE.code(),
             Subject::setting("deployment.toml", format!("database:{server}")),
             format!(
-                "the pools of {} nodes can open {} connections to `{server}`, more than its `max_connections` of {max}",
+                "the pools of {} can open {} connections to `{server}`, more than its `max_connections` of {max}",
                 {
                     let mut h = u.hosts.clone();
                     h.dedup();
-                    h.len()
+                    match h.len() {
+                        1 => "1 node".to_string(),
+                        n => format!("{n} nodes"),
+                    }
                 },
                 u.total
             ),
