@@ -313,7 +313,7 @@ fn audit_reading(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditErr
     if let Some(path) = &opts.waivers {
         let waivers = crate::waivers::load(path)?;
         // A waiver with `hosts` applies when this host is one of them.
-        let host = crate::waivers::hostname_under(root);
+        let host = crate::host::detect::hostname(root).map(|(name, _)| name);
         let scope = crate::waivers::Scope {
             host: host.as_deref(),
             roles: &[],

@@ -164,7 +164,7 @@ pub fn run(opts: &MergeOptions) -> Result<FleetReport, MergeError> {
         &strays,
         db_max_connections,
     );
-    let mut findings: Vec<Finding> = crate::rules::run_fleet(&cx);
+    let findings: Vec<Finding> = crate::rules::run_fleet(&cx);
     if let Some(n) = fingerprints::salt_note(&cx) {
         notes.push(n);
     }
@@ -173,7 +173,6 @@ pub fn run(opts: &MergeOptions) -> Result<FleetReport, MergeError> {
             notes.push(format!("{}: {note}", n.host));
         }
     }
-    findings.sort_by_key(|f| f.sort_key());
     let mut report = FleetReport {
         nodes,
         findings,
@@ -186,7 +185,9 @@ pub fn run(opts: &MergeOptions) -> Result<FleetReport, MergeError> {
         let waivers = crate::waivers::load(path).map_err(|e| MergeError::Waivers(e.to_string()))?;
         let extra = crate::waivers::apply_fleet(&waivers, &mut report, &opts.today);
         report.findings.extend(extra);
-        report.findings.sort_by_key(|f| f.sort_key());
     }
+    // Sorted once, with the waivers' own findings among them; the key is built once per
+    // finding (it formats the subject), as in the audit.
+    report.findings.sort_by_cached_key(Finding::sort_key);
     Ok(report)
 }

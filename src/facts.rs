@@ -184,19 +184,14 @@ fn known_nonzero<T: Default + PartialEq + Copy>(v: T, source: &str) -> Sourced<T
     }
 }
 
-/// `proc/sys/kernel/hostname` (the UTS name in effect), else `etc/hostname` (what boot sets).
+/// See [`crate::host::detect::hostname`].
 fn hostname(root: &Path) -> Sourced<String> {
-    for rel in ["proc/sys/kernel/hostname", "etc/hostname"] {
-        if let Some(text) = crate::source::read_text(root, rel)
-            && let Some(name) = text
-                .lines()
-                .map(str::trim)
-                .find(|l| !l.is_empty() && !l.starts_with('#'))
-        {
-            return Sourced::known(name.to_string(), rel);
+    match crate::host::detect::hostname(root) {
+        Some((name, rel)) => Sourced::known(name, rel),
+        None => {
+            Sourced::unknown("neither proc/sys/kernel/hostname nor etc/hostname under the root")
         }
     }
-    Sourced::unknown("neither proc/sys/kernel/hostname nor etc/hostname under the root")
 }
 
 /// `nofile` and `nproc` for the API-M user: a service gets its unit's `Limit*=` (pam_limits

@@ -410,16 +410,6 @@ fn waive_json(w: &Waiver, report: &mut serde_json::Value) -> usize {
     n
 }
 
-/// The name of the host under `root` (`proc/sys/kernel/hostname`, else `etc/hostname`), for
-/// a plain audit's waivers with `hosts`; `None` when neither says.
-pub fn hostname_under(root: &Path) -> Option<String> {
-    ["proc/sys/kernel/hostname", "etc/hostname"]
-        .iter()
-        .filter_map(|p| crate::source::read_text_at_most(&root.join(p), 4096).ok())
-        .filter_map(|t| t.lines().next().map(|l| l.trim().to_string()))
-        .find(|h| !h.is_empty())
-}
-
 fn describe(w: &Waiver) -> String {
     let what = match (&w.code, &w.subject) {
         (Some(c), Some(s)) => format!("{} on `{s}`", c.code()),
@@ -710,18 +700,5 @@ reason = "no control plane has this finding"
         let extra = apply_fleet(&ws, &mut r, "2026-11-22");
         assert!(waived_hosts(&r, "SYS010").is_empty());
         assert_eq!(extra[0].code, Code::WAIVER_EXPIRED);
-    }
-
-    #[test]
-    fn the_hostname_under_a_root() {
-        let dir = tempfile::tempdir().unwrap();
-        assert_eq!(hostname_under(dir.path()), None);
-        std::fs::create_dir_all(dir.path().join("etc")).unwrap();
-        std::fs::write(dir.path().join("etc/hostname"), "gw1\n").unwrap();
-        assert_eq!(hostname_under(dir.path()).as_deref(), Some("gw1"));
-        // The kernel's name wins: /etc/hostname is only what the next boot sets.
-        std::fs::create_dir_all(dir.path().join("proc/sys/kernel")).unwrap();
-        std::fs::write(dir.path().join("proc/sys/kernel/hostname"), "gw1-live\n").unwrap();
-        assert_eq!(hostname_under(dir.path()).as_deref(), Some("gw1-live"));
     }
 }

@@ -375,6 +375,23 @@ fn java_from_services(
     None
 }
 
+/// The host's name and the file it was read from: `proc/sys/kernel/hostname` (the UTS name in
+/// effect), else `etc/hostname` (what boot sets); comment lines skipped. `None` when neither
+/// says (never this machine's name).
+pub fn hostname(root: &Path) -> Option<(String, &'static str)> {
+    ["proc/sys/kernel/hostname", "etc/hostname"]
+        .into_iter()
+        .find_map(|rel| {
+            let text = read_text(root, rel)?;
+            let name = text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with('#'))?
+                .to_string();
+            Some((name, rel))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,6 +401,20 @@ mod tests {
     /// A cloud VM with Docker: a private eth0 address and docker0.
     fn fib_private() -> String {
         fib_trie(&[("10.0.0.5", 24), ("172.17.0.1", 16)])
+    }
+
+    #[test]
+    fn the_hostname_under_a_root() {
+        let hostname_under = |root: &Path| hostname(root).map(|(name, _)| name);
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(hostname_under(dir.path()), None);
+        std::fs::create_dir_all(dir.path().join("etc")).unwrap();
+        std::fs::write(dir.path().join("etc/hostname"), "gw1\n").unwrap();
+        assert_eq!(hostname_under(dir.path()).as_deref(), Some("gw1"));
+        // The kernel's name wins: /etc/hostname is only what the next boot sets.
+        std::fs::create_dir_all(dir.path().join("proc/sys/kernel")).unwrap();
+        std::fs::write(dir.path().join("proc/sys/kernel/hostname"), "gw1-live\n").unwrap();
+        assert_eq!(hostname_under(dir.path()).as_deref(), Some("gw1-live"));
     }
 
     #[test]

@@ -23,11 +23,6 @@ pub enum FleetFormat {
     Markdown,
 }
 
-/// The roles of a node (see [`FleetNode::roles`]).
-pub fn roles(node: &FleetNode) -> Vec<String> {
-    node.roles()
-}
-
 /// "gateways", "control planes": how a count of nodes of one role reads.
 pub fn plural(role: &str) -> String {
     match role {
@@ -37,21 +32,13 @@ pub fn plural(role: &str) -> String {
 }
 
 /// One node's own findings, read back from every home's embedded report, with file paths
-/// prefixed by the host (`gw1/etc/sysctl.d/…`). A host-level finding (a sysctl, a limit)
-/// appears in each home's report; it is one finding of the host, so exact repeats are kept
-/// once. Returns the findings and notes on what could not be read.
-pub fn node_findings(node: &FleetNode) -> (Vec<Finding>, Vec<String>) {
-    let (findings, _, notes) = node_findings_with_roles(node);
-    (findings, notes)
-}
-
-/// [`node_findings`], with the role of the home each finding came from: `None` for a finding
-/// of the host that every home reports (a sysctl, a limit), or a home whose role is unknown.
-/// On a host with two homes, a heap finding is the traffic manager's or the key manager's,
-/// not the host's (see: review of issue 16).
-pub fn node_findings_with_roles(
-    node: &FleetNode,
-) -> (Vec<Finding>, Vec<Option<String>>, Vec<String>) {
+/// prefixed by the host (`gw1/etc/sysctl.d/…`), and the role of the home each came from. A
+/// host-level finding (a sysctl, a limit) appears in each home's report; it is one finding of
+/// the host, so exact repeats are kept once, with no home role (`None`, as for a home whose
+/// role is unknown). On a host with two homes, a heap finding is the traffic manager's or the
+/// key manager's, not the host's (see: review of issue 16). Returns the findings, their home
+/// roles, and notes on what could not be read.
+pub fn node_findings(node: &FleetNode) -> (Vec<Finding>, Vec<Option<String>>, Vec<String>) {
     let mut out: Vec<Finding> = Vec::new();
     let mut out_roles: Vec<Option<String>> = Vec::new();
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
@@ -218,11 +205,11 @@ impl<'a> View<'a> {
             .nodes
             .iter()
             .map(|node| {
-                let (findings, finding_roles, more) = node_findings_with_roles(node);
+                let (findings, finding_roles, more) = node_findings(node);
                 notes.extend(more);
                 NodeView {
                     node,
-                    roles: roles(node),
+                    roles: node.roles(),
                     findings,
                     finding_roles,
                 }

@@ -124,7 +124,14 @@ impl Renderable for FleetReport {
     }
 
     fn fails(&self, threshold: Option<Severity>) -> bool {
-        super::fleet::View::of(self).fails(threshold)
+        // The node findings live in each export's embedded report: they are parsed (every
+        // report of the deployment) only when no deployment finding already decides.
+        threshold.is_some_and(|t| {
+            self.findings
+                .iter()
+                .any(|f| f.severity >= t && f.waived.is_none())
+                || super::fleet::View::of(self).fails(Some(t))
+        })
     }
 }
 

@@ -179,7 +179,7 @@ fn run_properties(r: &dyn Renderable) -> Value {
         Context::Fleet(f) => json!({
             "nodes": f.nodes.iter().map(|n| json!({
                 "host": n.host,
-                "roles": super::fleet::roles(n),
+                "roles": n.roles(),
                 "export_file": n.export_file,
             })).collect::<Vec<_>>(),
         }),
