@@ -15,6 +15,7 @@ macro_rules! in_snapshots {
 mod advice;
 mod apply;
 mod audit;
+mod backups;
 mod codes;
 mod completions;
 mod converge;
@@ -22,6 +23,7 @@ mod exit_codes;
 mod facts;
 mod fleet;
 mod fleet_reports;
+mod gateway;
 mod help;
 mod host;
 mod hostile_apply;
