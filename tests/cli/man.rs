@@ -105,3 +105,19 @@ fn plain(s: &str) -> String {
     // After a backspace the next character replaces the popped one.
     out.into_iter().collect()
 }
+
+/// Without `--out`, the main page goes to stdout (to pipe into `man -l -`), naming the commands.
+#[test]
+fn man_without_out_prints_the_main_page() {
+    let out = assert_cmd::Command::cargo_bin("apim-tune")
+        .unwrap()
+        .arg("man")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(page.contains(".TH apim-tune 1"), "{page}");
+    for sub in ["audit", "rollback", "completions"] {
+        assert!(page.contains(sub), "no {sub} in the main page");
+    }
+}
