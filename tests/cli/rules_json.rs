@@ -118,3 +118,22 @@ fn explain_json_says_what_the_text_says_for_every_code() {
     let (code, stdout) = run(&["explain", "NOPE42", "--format", "json"]);
     assert_eq!((code, stdout.as_str()), (2, ""));
 }
+
+/// README's "Families:" sentence and its per-family list name every family `rules` prints (it
+/// used to miss WAV, SVC and PRC).
+#[test]
+fn readme_names_every_family() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let start = readme.find("## Rule codes").expect("a Rule codes section");
+    let families_sentence = &readme[start..][..readme[start..].find("The full list").unwrap()];
+    let v = json(&["rules", "--format", "json"]);
+    for f in v["families"].as_array().unwrap() {
+        let f = f.as_str().unwrap();
+        assert!(
+            families_sentence.contains(&format!("`{f}`")),
+            "README's families sentence lacks `{f}`:\n{families_sentence}"
+        );
+    }
+}
