@@ -27,6 +27,7 @@ pub(super) fn write_reports(
 
 pub(super) fn render(format: Format, report: &AuditReport, ro: &RenderOptions) -> String {
     match format {
+        Format::Text if ro.concise => report::text::concise(report),
         Format::Text => report::text::render(report),
         Format::Json => report::json::render(report),
         Format::Sarif => report::sarif::render(report, ro),

@@ -508,6 +508,7 @@ pub(crate) mod sample {
             checked,
             sysctl: Vec::new(),
             notes: Vec::new(),
+            paths: crate::model::ShownPaths::as_stored(),
         }
     }
 
