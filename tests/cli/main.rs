@@ -30,6 +30,7 @@ mod kernel_advice;
 mod kubernetes;
 mod limits_advice;
 mod output;
+mod paths;
 mod proc_root;
 mod reports;
 mod secret_property;
@@ -37,6 +38,7 @@ mod secrets;
 #[path = "../../src/test_support/skip.rs"]
 mod skip;
 mod sysctl_boot;
+mod text_report;
 mod transport_advice;
 mod validate;
 mod wiring_advice;
