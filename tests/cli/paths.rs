@@ -174,3 +174,32 @@ fn machine_formats_keep_root_relative_names() {
         "{locations}"
     );
 }
+
+/// `host` names where each fact came from the same way.
+#[test]
+fn host_names_its_sources_as_the_user_can_open_them() {
+    let cwd = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("apim-tune")
+        .unwrap()
+        .current_dir(cwd.path())
+        .arg("host")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("(/proc/sys/kernel/osrelease)"),
+        "this host's kernel comes from /proc: {text}"
+    );
+    for slashless in ["(proc/", "(etc/", "(sys/", " proc/", " etc/"] {
+        assert!(!text.contains(slashless), "{slashless}: {text}");
+    }
+    let t = CliTest::new("systemd-unit");
+    let out = t.command("host", None, &[]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("(proc/sys/kernel/osrelease)"), "{text}");
+    assert!(
+        text.contains("LimitNOFILE=4096 (etc/systemd/system/wso2am.service:11:13)"),
+        "{text}"
+    );
+}
