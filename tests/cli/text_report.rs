@@ -193,3 +193,103 @@ fn identical_findings_are_one_block_listing_their_places() {
         "{out}"
     );
 }
+
+fn apim_tune(args: &[&str]) -> (i32, String) {
+    let out = assert_cmd::Command::cargo_bin("apim-tune")
+        .unwrap()
+        .env_remove("NO_COLOR")
+        .env_remove("APIM_TUNE_DB_URL")
+        .env_remove("APIM_TUNE_FLEET_SALT")
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.code().is_some_and(|c| c < 2), "{text}{err}");
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// Every line but the last is `place: severity[CODE] message`, errors first.
+fn assert_concise(out: &str, findings: usize) {
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), findings + 1, "{out}");
+    assert!(lines[findings].starts_with("summary: "), "{out}");
+    let order: Vec<u8> = lines[..findings]
+        .iter()
+        .map(|l| {
+            let (_, rest) = l
+                .split_once(": ")
+                .unwrap_or_else(|| panic!("no place: {l}"));
+            severity_of(rest).unwrap_or_else(|| panic!("no severity[CODE]: {l}"))
+        })
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] >= w[1]), "{out}");
+}
+
+#[test]
+fn concise_db_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("apim.db").display());
+    apim_tune(&["db", "init", "--url", &url]);
+    apim_tune(&["db", "seed", "--url", &url, "--tokens", "100"]);
+    let (_, json) = apim_tune(&["db", "audit", "--url", &url, "--format", "json"]);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let n = findings(&v).len();
+    assert!(n > 1, "{json}");
+    let (_, out) = apim_tune(&[
+        "db",
+        "audit",
+        "--url",
+        &url,
+        "--color",
+        "never",
+        "--concise",
+    ]);
+    assert_concise(&out, n);
+    assert!(
+        out.contains("db:IDN_OAUTH2_ACCESS_TOKEN: info[DBG001] "),
+        "{out}"
+    );
+}
+
+#[test]
+fn concise_fleet_merge() {
+    let set = super::fixtures().join("fleet/merge/deployment");
+    let mut args: Vec<String> = std::fs::read_dir(&set)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.ends_with("inventory.json"))
+        .map(|p| p.display().to_string())
+        .collect();
+    args.sort();
+    args.extend([
+        "--inventory".to_string(),
+        set.join("inventory.json").display().to_string(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut json_args = vec!["fleet", "merge", "--format", "json"];
+    json_args.extend(&args);
+    let (_, json) = apim_tune(&json_args);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    // The deployment's findings, then each node finding once per node that has it.
+    let node_places: usize = v["node_findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["locations"].as_array().unwrap().len())
+        .sum();
+    let mut concise_args = vec!["fleet", "merge", "--color", "never", "--concise"];
+    concise_args.extend(&args);
+    let (code, out) = apim_tune(&concise_args);
+    assert_eq!(code, 1);
+    let lines = out.lines().count() - 1;
+    assert_eq!(lines, findings(&v).len() + node_places, "{out}\n{json}");
+    assert!(
+        out.contains("cp1/opt/wso2am-4.2.0/repository/conf/deployment.toml:30:1: error[FLT009] "),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("summary: 2 error(s), 14 warning(s), 0 info\n"),
+        "{out}"
+    );
+}
