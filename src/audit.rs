@@ -355,6 +355,12 @@ fn audit_reading(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditErr
             .as_ref()
             .map(|m| crate::model::display_path(root, &m.home.path))
             .as_deref(),
+    )
+    .given(
+        [&opts.waivers, &opts.baseline, &opts.profile_file]
+            .into_iter()
+            .flatten()
+            .map(|p| p.to_string_lossy().into_owned()),
     );
     let report = AuditReport {
         paths,

@@ -297,6 +297,9 @@ struct LiveRoot {
     /// the API-M home's. A name starting otherwise (a waivers file named as given, an embedded
     /// profile `profiles/base.toml`, a path inside the home such as `bin/…`) is left alone.
     tops: Vec<String>,
+    /// Files named as the user gave them (`--waivers etc/w.toml` from a checkout): relative to
+    /// the current directory already, whatever their first component.
+    given: Vec<String>,
 }
 
 /// Top-level directories of a Linux root whose files an audit reads or names. Not `bin` or
@@ -333,13 +336,24 @@ impl ShownPaths {
                     .filter(|c| c.is_absolute() && *c != Path::new("/"))
                     .map(Path::to_path_buf),
                 tops,
+                given: Vec::new(),
             }),
         }
     }
 
+    /// Names the user gave on the command line, shown as given.
+    pub fn given(mut self, names: impl IntoIterator<Item = String>) -> ShownPaths {
+        if let Some(live) = &mut self.live {
+            live.given.extend(names);
+        }
+        self
+    }
+
     fn is_root_relative(live: &LiveRoot, name: &str) -> bool {
         let first = name.split('/').next().unwrap_or("");
-        name.contains('/') && live.tops.iter().any(|t| t == first)
+        name.contains('/')
+            && live.tops.iter().any(|t| t == first)
+            && !live.given.iter().any(|g| g == name)
     }
 
     /// A stored file name as the user can open it.
@@ -498,6 +512,14 @@ mod tests {
         // From `/` itself, absolute: a name relative to `/` is what the bug printed.
         let at_root = ShownPaths::for_root(Path::new("/"), Some(Path::new("/")), None);
         assert_eq!(at_root.file("etc/sysctl.conf"), "/etc/sysctl.conf");
+        // A file the user named from the current directory, as given.
+        let given = live.clone().given(["etc/waivers.toml".to_string()]);
+        assert_eq!(given.file("etc/waivers.toml"), "etc/waivers.toml");
+        assert_eq!(
+            given.text("unused (etc/waivers.toml:3:1)"),
+            "unused (etc/waivers.toml:3:1)"
+        );
+        assert_eq!(given.file("etc/sysctl.conf"), "/etc/sysctl.conf");
         // With a --root, as stored.
         let given = ShownPaths::for_root(Path::new("/mnt/img"), Some(cwd), None);
         assert_eq!(given.file("etc/sysctl.conf"), "etc/sysctl.conf");

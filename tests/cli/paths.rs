@@ -203,3 +203,20 @@ fn host_names_its_sources_as_the_user_can_open_them() {
         "{text}"
     );
 }
+
+/// A file the user names from the current directory stays as given, even when its first
+/// component is also a directory of `/` (`--waivers etc/waivers.toml` in a checkout).
+#[test]
+fn files_given_on_the_command_line_are_named_as_given() {
+    let home = Home::new();
+    let cwd = home.work();
+    std::fs::create_dir(cwd.join("etc")).unwrap();
+    std::fs::write(
+        cwd.join("etc/waivers.toml"),
+        "[[waiver]]\ncode = \"SYS010\"\nsubject = \"sysctl:no.such.key\"\nreason = \"nothing matches this\"\n",
+    )
+    .unwrap();
+    let text = home.audit(&cwd, &["--waivers", "etc/waivers.toml"]);
+    assert!(text.contains("--> etc/waivers.toml:1:1"), "{text}");
+    assert!(!text.contains("/etc/waivers.toml"), "{text}");
+}
