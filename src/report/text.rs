@@ -234,7 +234,7 @@ fn header(r: &AuditReport, out: &mut String) {
     match &r.apim {
         Some(a) => {
             let version = match &a.version {
-                Some(v) => format!("{v} (from {})", a.version_source),
+                Some(v) => format!("{v} (from {})", p.text(&a.version_source)),
                 None => format!("unknown, assuming {}", a.assumed_version),
             };
             let _ = writeln!(
@@ -658,7 +658,7 @@ fn overview(r: &dyn Renderable, applies: bool, out: &mut String) {
                 "{} {} ({})",
                 fam.prefix(),
                 e + w + i,
-                parts.join(" ")
+                parts.join(", ")
             ))
         })
         .collect();
