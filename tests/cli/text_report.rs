@@ -293,3 +293,21 @@ fn concise_fleet_merge() {
         "{out}"
     );
 }
+
+/// `--concise` quotes messages, which quote values: no secret in them either.
+#[test]
+fn concise_masks_secrets() {
+    const SECRET: &str = "Zq9-concise-S3cret";
+    let t = CliTest::new("modern-4.2");
+    let toml = t
+        .root
+        .join("opt/wso2am-4.2.0/repository/conf/deployment.toml");
+    let text = std::fs::read_to_string(&toml).unwrap().replace(
+        "jdbc:postgresql://db.example.internal:5432/apim",
+        &format!("jdbc:postgresql://apim:{SECRET}@db.example.internal:5432/apim?password={SECRET}"),
+    );
+    std::fs::write(&toml, text).unwrap();
+    let (_, out, err) = t.run(Some("wso2am-4.2.0"), &["--java-version", "17", "--concise"]);
+    assert!(out.contains("[APM013] datasource `apim_db`"), "{out}");
+    assert!(!out.contains(SECRET) && !err.contains(SECRET), "{out}{err}");
+}
