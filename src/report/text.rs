@@ -67,7 +67,7 @@ pub fn concise(r: &dyn Renderable) -> String {
                     .collect::<Vec<_>>()
             })
             .collect();
-        all.sort_by_key(|f| order_key(f));
+        all.sort_by_cached_key(|f| order_key(f));
         for f in all {
             let _ = writeln!(out, "{}", concise_line(f, f.location.as_ref(), paths));
         }
@@ -203,10 +203,17 @@ fn block(g: &Group, applies: bool, paths: &ShownPaths, out: &mut String) {
             fixes.push(fix);
         }
     }
-    finding_block(
-        first, &subject, applies, None, &places, &notes, &fixes, paths, out,
-    );
+    let b = Block {
+        f: first,
+        subject,
+        scope: None,
+        places,
+        notes,
+        fixes,
+    };
+    finding_block(&b, applies, paths, out);
 }
+
 fn header(r: &AuditReport, out: &mut String) {
     let f = &r.facts;
     let p = &r.paths;
@@ -341,19 +348,15 @@ fn fleet(r: &FleetReport, out: &mut String) {
         )
     });
     for g in groups {
-        let places: Vec<String> = g.locations.iter().map(Location::to_string).collect();
-        let notes = g.finding.notes.clone();
-        finding_block(
-            &g.finding,
-            &g.finding.subject.to_string(),
-            false,
-            Some(&g.scope()),
-            &places,
-            &notes,
-            &[],
-            &STORED,
-            out,
-        );
+        let b = Block {
+            f: &g.finding,
+            subject: g.finding.subject.to_string(),
+            scope: Some(g.scope()),
+            places: g.locations.iter().map(Location::to_string).collect(),
+            notes: g.finding.notes.clone(),
+            fixes: Vec::new(),
+        };
+        finding_block(&b, false, &STORED, out);
     }
     fleet_summary(&view, out);
 }
@@ -474,34 +477,42 @@ fn severity_label(s: Severity) -> String {
 
 /// A deployment finding: its own block, names as stored (a node's name, then its path).
 fn finding(f: &Finding, out: &mut String) {
-    let places: Vec<String> = f.location.iter().map(Location::to_string).collect();
-    finding_block(
+    let b = Block {
         f,
-        &f.subject.to_string(),
-        false,
-        None,
-        &places,
-        &f.notes,
-        &[],
-        &STORED,
-        out,
-    );
+        subject: f.subject.to_string(),
+        scope: None,
+        places: f.location.iter().map(Location::to_string).collect(),
+        notes: f.notes.clone(),
+        fixes: Vec::new(),
+    };
+    finding_block(&b, false, &STORED, out);
 }
 
-/// A finding's block: `scope` says which nodes have it (`on 2 of 3 gateways: gw1, gw2`),
-/// `places` where (shown), `notes` and `fixes` are those of every finding of the block.
-#[allow(clippy::too_many_arguments)]
-fn finding_block(
-    f: &Finding,
-    subject: &str,
-    applies: bool,
-    scope: Option<&str>,
-    places: &[String],
-    notes: &[String],
-    fixes: &[String],
-    paths: &ShownPaths,
-    out: &mut String,
-) {
+/// What one block of the text report shows: a finding, or several that say the same thing.
+struct Block<'a> {
+    /// The finding whose message, values, why and source the block shows.
+    f: &'a Finding,
+    /// Its subject, or how many places when they are about different settings.
+    subject: String,
+    /// Which nodes have it (`on 2 of 3 gateways: gw1, gw2`), in a deployment.
+    scope: Option<String>,
+    /// Where, as the reader can open it.
+    places: Vec<String>,
+    /// The notes and `--apply` fixes of every finding of the block, each once.
+    notes: Vec<String>,
+    fixes: Vec<String>,
+}
+
+fn finding_block(b: &Block, applies: bool, paths: &ShownPaths, out: &mut String) {
+    let Block {
+        f,
+        subject,
+        scope,
+        places,
+        notes,
+        fixes,
+    } = b;
+    let (subject, scope) = (subject.as_str(), scope.as_deref());
     let waived = if f.waived.is_some() {
         format!("{} ", "waived".dimmed())
     } else {
