@@ -349,6 +349,12 @@ impl ShownPaths {
         self
     }
 
+    /// Whether the stored names are relative to `/` (no `--root`): then they can be resolved
+    /// without knowing where the audit ran, as SARIF's `file:///` base says.
+    pub fn root_is_slash(&self) -> bool {
+        self.live.is_some()
+    }
+
     fn is_root_relative(live: &LiveRoot, name: &str) -> bool {
         let first = name.split('/').next().unwrap_or("");
         name.contains('/')

@@ -131,6 +131,16 @@ fn without_root_names_outside_the_current_directory_are_absolute() {
 #[test]
 fn with_root_names_are_relative_to_it() {
     let t = CliTest::new("modern-4.2");
+    let (_, sarif, _) = t.run(
+        Some("wso2am-4.2.0"),
+        &["--java-version", "17", "--format", "sarif"],
+    );
+    let sarif: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    let base = &sarif["runs"][0]["originalUriBaseIds"]["ROOT"];
+    assert!(
+        base.get("uri").is_none(),
+        "a --root is not known to the viewer: {base}"
+    );
     let (_, out, _) = t.run(Some("wso2am-4.2.0"), &["--java-version", "17"]);
     assert!(
         out.contains("--> opt/wso2am-4.2.0/repository/conf/deployment.toml:"),
@@ -167,6 +177,11 @@ fn machine_formats_keep_root_relative_names() {
     );
     let sarif: serde_json::Value =
         serde_json::from_str(&home.audit(&cwd, &["--format", "sarif"])).unwrap();
+    // The base is `/`, which a viewer resolves without knowing where the audit ran.
+    assert_eq!(
+        sarif["runs"][0]["originalUriBaseIds"]["ROOT"]["uri"],
+        "file:///"
+    );
     let locations = sarif.to_string();
     assert!(
         locations.contains(&format!("{{\"uri\":\"{stored}\",\"uriBaseId\":\"ROOT\"}}"))
