@@ -135,8 +135,9 @@ struct Group<'a> {
 }
 
 fn groups<'a>(sorted: &[&'a Finding], paths: &ShownPaths) -> Vec<Group<'a>> {
+    // Waived findings group only under the same waiver reason: the block shows one waiver.
     type Key<'k> = (
-        bool,
+        Option<&'k str>,
         Severity,
         &'static str,
         String,
@@ -147,7 +148,7 @@ fn groups<'a>(sorted: &[&'a Finding], paths: &ShownPaths) -> Vec<Group<'a>> {
     let mut out: Vec<Group<'a>> = Vec::new();
     for &f in sorted {
         let key: Key<'a> = (
-            f.waived.is_some(),
+            f.waived.as_ref().map(|w| w.reason.as_str()),
             f.severity,
             f.code.code(),
             paths.text(&f.message).into_owned(),
