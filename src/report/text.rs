@@ -796,6 +796,57 @@ mod tests {
         assert!(text.contains("(0 fixable with --apply)"), "{text}");
     }
 
+    /// Identical findings share a block, but findings accepted by different waivers do not:
+    /// a block shows one waiver's reason.
+    #[test]
+    fn identical_findings_group_but_not_across_waivers() {
+        use crate::diag::{Code, Finding, Waived};
+        let broken = |line: u32, reason: Option<&str>| {
+            let mut f = Finding::new(
+                Code::SOURCE_UNPARSEABLE,
+                "file:etc/sysctl.d/30-junk.conf",
+                "expected `key = value`",
+            )
+            .at(Some(Location::at("etc/sysctl.d/30-junk.conf", line, 1)));
+            f.waived = reason.map(|r| Waived {
+                reason: r.into(),
+                expires: None,
+                at: Location::at("w.toml", 1, 1),
+            });
+            f
+        };
+        let r = crate::report::sarif::sample::report(
+            vec![
+                broken(1, None),
+                broken(2, None),
+                broken(3, Some("vendor file")),
+                broken(4, Some("being replaced")),
+                broken(5, Some("vendor file")),
+            ],
+            &[],
+        );
+        let text = plain(&r);
+        let blocks: Vec<&str> = text
+            .split("\n\n")
+            .filter(|b| b.contains("[SRC002]"))
+            .collect();
+        assert_eq!(blocks.len(), 3, "{text}");
+        let lines = |b: &str| -> Vec<u32> {
+            b.lines()
+                .filter_map(|l| l.trim().strip_prefix("--> etc/sysctl.d/30-junk.conf:"))
+                .map(|l| l.split(':').next().unwrap().parse().unwrap())
+                .collect()
+        };
+        assert_eq!(lines(blocks[0]), [1, 2]);
+        assert!(!blocks[0].contains("waived"), "{}", blocks[0]);
+        let waived: Vec<(Vec<u32>, bool)> = blocks[1..]
+            .iter()
+            .map(|b| (lines(b), b.contains("vendor file")))
+            .collect();
+        assert!(waived.contains(&(vec![3, 5], true)), "{text}");
+        assert!(waived.contains(&(vec![4], false)), "{text}");
+    }
+
     #[test]
     fn a_db_report() {
         insta::assert_snapshot!(plain(&db_sample::report()));
