@@ -45,8 +45,16 @@ pub(super) fn threshold(fail_on: FailOn) -> Option<Severity> {
     }
 }
 
-pub(super) fn print_report(format: Format, report: &AuditReport) -> anyhow::Result<()> {
-    let text = render(format, report, &RenderOptions::default());
+pub(super) fn print_report(
+    format: Format,
+    concise: bool,
+    report: &AuditReport,
+) -> anyhow::Result<()> {
+    let ro = RenderOptions {
+        concise,
+        ..RenderOptions::default()
+    };
+    let text = render(format, report, &ro);
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;

@@ -311,3 +311,25 @@ fn concise_masks_secrets() {
     assert!(out.contains("[APM013] datasource `apim_db`"), "{out}");
     assert!(!out.contains(SECRET) && !err.contains(SECRET), "{out}{err}");
 }
+
+/// After `--apply`, the audit of what remains is printed as asked: one line per finding.
+#[test]
+fn concise_after_apply() {
+    let t = CliTest::new("legacy-2.6");
+    let (code, out, err) = t.run(
+        Some(HOME),
+        &["--apply", "--yes", "--concise", "--java-version", "17"],
+    );
+    assert!(code < 2, "{err}");
+    let (_, v) = t.json(Some(HOME), &ARGS);
+    let n = findings(&v).len();
+    assert!(n > 0 && v["summary"]["fixable"] == 0, "{v:#}");
+    // What was applied comes first; the report of what remains is the last n + 1 lines.
+    let lines: Vec<&str> = out.lines().filter(|l| !l.is_empty()).collect();
+    let report = &lines[lines.len() - (n + 1)..];
+    assert!(report[n].starts_with("summary: "), "{out}");
+    for l in &report[..n] {
+        let (_, rest) = l.split_once(": ").unwrap_or_else(|| panic!("{l}\n{out}"));
+        assert!(severity_of(rest).is_some(), "{l}\n{out}");
+    }
+}
