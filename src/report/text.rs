@@ -1,5 +1,8 @@
 //! `--format text`: a header with the facts used (for `db audit`, the database and a table of
-//! per-table figures), then one block per finding, then a summary.
+//! per-table figures), a summary that fits on one screen, the findings by severity then file and
+//! line (identical ones as one block listing their places), and the summary line again.
+//! `--concise` is one line per finding. Files are named through the report's
+//! [`ShownPaths`](crate::model::ShownPaths).
 //!
 //! Colour comes from `colored`, whose global override `cli` sets once from `--color`/NO_COLOR;
 //! nothing here decides whether to colour.
