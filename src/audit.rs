@@ -347,7 +347,23 @@ fn audit_reading(opts: &AuditOptions) -> Result<(AuditReport, Sources), AuditErr
         assumed_version: m.home.effective_version.to_string(),
         layout: m.home.layout.as_str(),
     });
+    // The reader's view of the stored names: from where the command was run.
+    let paths = crate::model::ShownPaths::for_root(
+        root,
+        std::env::current_dir().ok().as_deref(),
+        apim_model
+            .as_ref()
+            .map(|m| crate::model::display_path(root, &m.home.path))
+            .as_deref(),
+    )
+    .given(
+        [&opts.waivers, &opts.baseline, &opts.profile_file]
+            .into_iter()
+            .flatten()
+            .map(|p| p.to_string_lossy().into_owned()),
+    );
     let report = AuditReport {
+        paths,
         facts,
         apim,
         user,

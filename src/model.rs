@@ -275,6 +275,188 @@ pub fn display_path(root: &Path, path: &Path) -> String {
     }
 }
 
+/// How a report names files to the person reading it.
+///
+/// Inside, a file is named relative to the root ([`display_path`]): the planner, waivers and
+/// SARIF's `uriBaseId` rely on that. Without `--root` the root is `/` and that name lacks its
+/// leading slash (`etc/sysctl.conf`, `work/x/bin/api-manager.sh`), which opens nothing from the
+/// user's directory. So renderers show names through this presenter, which the report carries:
+/// relative to the current directory when under it, else absolute; relative to `--root` (as
+/// stored) only when one was given.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShownPaths {
+    /// `None`: names are shown as stored (a `--root` was given, or a report of a deployment).
+    live: Option<LiveRoot>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct LiveRoot {
+    /// The current directory, when it is not `/` (relative to `/` reads as the bug did).
+    cwd: Option<PathBuf>,
+    /// First components that mark a root-relative name: the usual top-level directories and
+    /// the API-M home's. A name starting otherwise (a waivers file named as given, an embedded
+    /// profile `profiles/base.toml`, a path inside the home such as `bin/…`) is left alone.
+    tops: Vec<String>,
+    /// Files named as the user gave them (`--waivers etc/w.toml` from a checkout): relative to
+    /// the current directory already, whatever their first component.
+    given: Vec<String>,
+}
+
+/// Top-level directories of a Linux root whose files an audit reads or names. Not `bin` or
+/// `lib`: messages name paths inside the API-M home (`bin/api-manager.sh`) that would read as
+/// root-relative.
+const ROOT_TOPS: [&str; 15] = [
+    "etc", "proc", "sys", "run", "usr", "var", "opt", "home", "srv", "tmp", "boot", "mnt", "media",
+    "root", "dev",
+];
+
+impl ShownPaths {
+    /// Names as stored: relative to the given `--root`.
+    pub const fn as_stored() -> ShownPaths {
+        ShownPaths { live: None }
+    }
+
+    /// The presenter for an audit of `root`, run from `cwd`, of a home whose stored name is
+    /// `home` (root-relative). Only a root of `/` (no `--root`) changes how names are shown.
+    pub fn for_root(root: &Path, cwd: Option<&Path>, home: Option<&str>) -> ShownPaths {
+        if root != Path::new("/") {
+            return ShownPaths::as_stored();
+        }
+        let mut tops: Vec<String> = ROOT_TOPS.iter().map(|t| t.to_string()).collect();
+        if let Some(first) = home
+            .filter(|h| !h.starts_with('/'))
+            .and_then(|h| h.split('/').next())
+            .filter(|f| !f.is_empty() && !tops.iter().any(|t| t == f))
+        {
+            tops.push(first.to_string());
+        }
+        ShownPaths {
+            live: Some(LiveRoot {
+                cwd: cwd
+                    .filter(|c| c.is_absolute() && *c != Path::new("/"))
+                    .map(Path::to_path_buf),
+                tops,
+                given: Vec::new(),
+            }),
+        }
+    }
+
+    /// Names the user gave on the command line, shown as given.
+    pub fn given(mut self, names: impl IntoIterator<Item = String>) -> ShownPaths {
+        if let Some(live) = &mut self.live {
+            live.given.extend(names);
+        }
+        self
+    }
+
+    /// Whether the stored names are relative to `/` (no `--root`): then they can be resolved
+    /// without knowing where the audit ran, as SARIF's `file:///` base says.
+    pub fn root_is_slash(&self) -> bool {
+        self.live.is_some()
+    }
+
+    fn is_root_relative(live: &LiveRoot, name: &str) -> bool {
+        let first = name.split('/').next().unwrap_or("");
+        name.contains('/')
+            && live.tops.iter().any(|t| t == first)
+            && !live.given.iter().any(|g| g == name)
+    }
+
+    /// A stored file name as the user can open it.
+    pub fn file<'a>(&self, name: &'a str) -> std::borrow::Cow<'a, str> {
+        use std::borrow::Cow;
+        let Some(live) = &self.live else {
+            return Cow::Borrowed(name);
+        };
+        if !Self::is_root_relative(live, name) {
+            return Cow::Borrowed(name);
+        }
+        let absolute = Path::new("/").join(name);
+        if let Some(rel) = live
+            .cwd
+            .as_deref()
+            .and_then(|c| absolute.strip_prefix(c).ok())
+        {
+            if rel.as_os_str().is_empty() {
+                return Cow::Borrowed(".");
+            }
+            return Cow::Owned(rel.to_string_lossy().into_owned());
+        }
+        Cow::Owned(absolute.to_string_lossy().into_owned())
+    }
+
+    /// An absolute path (the API-M home) as [`ShownPaths::file`] shows its root-relative name.
+    pub fn absolute<'a>(&self, path: &'a str) -> std::borrow::Cow<'a, str> {
+        match (&self.live, path.strip_prefix('/')) {
+            (Some(_), Some(name)) => match self.file(name) {
+                std::borrow::Cow::Borrowed(_) => std::borrow::Cow::Borrowed(path),
+                shown => std::borrow::Cow::Owned(shown.into_owned()),
+            },
+            _ => std::borrow::Cow::Borrowed(path),
+        }
+    }
+
+    /// `file:line:col` with the file as [`ShownPaths::file`] shows it.
+    pub fn location(&self, l: &Location) -> String {
+        let mut shown = l.clone();
+        shown.file = self.file(&l.file).into_owned();
+        shown.to_string()
+    }
+
+    /// Free text (a message, a note) with each root-relative file name in it shown as
+    /// [`ShownPaths::file`] shows it. A name starts at a word boundary (not after `/`, so an
+    /// absolute `/etc/sysctl.conf` stays) and ends at white space, a quote, a bracket or a
+    /// comma; a trailing `:line:col` or full stop is not part of it.
+    pub fn text<'a>(&self, s: &'a str) -> std::borrow::Cow<'a, str> {
+        use std::borrow::Cow;
+        let Some(live) = &self.live else {
+            return Cow::Borrowed(s);
+        };
+        let mut out = String::new();
+        let mut copied = 0;
+        let mut prev: Option<char> = None;
+        for (i, c) in s.char_indices() {
+            let boundary = prev.is_none_or(|p| {
+                !(p.is_alphanumeric() || matches!(p, '/' | '.' | '_' | '-' | '~' | '$'))
+            });
+            prev = Some(c);
+            if !boundary || i < copied || !c.is_alphanumeric() {
+                continue;
+            }
+            let rest = &s[i..];
+            let len = rest
+                .find(|ch: char| ch.is_whitespace() || "`'\"()[]{},;<>".contains(ch))
+                .unwrap_or(rest.len());
+            let name = trim_position(&rest[..len]);
+            if !Self::is_root_relative(live, name) {
+                continue;
+            }
+            out.push_str(&s[copied..i]);
+            out.push_str(&self.file(name));
+            copied = i + name.len();
+        }
+        if copied == 0 {
+            return Cow::Borrowed(s);
+        }
+        out.push_str(&s[copied..]);
+        Cow::Owned(out)
+    }
+}
+
+/// `etc/x.conf:3:7.` → `etc/x.conf`: a position or a full stop after a name is not part of it.
+fn trim_position(token: &str) -> &str {
+    let mut t = token.trim_end_matches(['.', ':']);
+    for _ in 0..2 {
+        match t.rsplit_once(':') {
+            Some((head, tail)) if !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit()) => {
+                t = head
+            }
+            _ => break,
+        }
+    }
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,6 +490,75 @@ mod tests {
         assert_eq!(
             display_path(Path::new("/tmp/r"), Path::new("/opt/x")),
             "/opt/x"
+        );
+    }
+
+    #[test]
+    fn names_are_shown_as_the_user_can_open_them() {
+        let cwd = Path::new("/work/repo");
+        let live = ShownPaths::for_root(Path::new("/"), Some(cwd), Some("work/repo/apim"));
+        // Under the current directory: relative to it.
+        assert_eq!(
+            live.file("work/repo/apim/bin/api-manager.sh"),
+            "apim/bin/api-manager.sh"
+        );
+        assert_eq!(live.file("work/repo"), ".");
+        assert_eq!(live.absolute("/work/repo/apim"), "apim");
+        assert_eq!(live.absolute("/srv/apim"), "/srv/apim");
+        // Elsewhere: absolute.
+        assert_eq!(live.file("etc/sysctl.conf"), "/etc/sysctl.conf");
+        assert_eq!(live.file("work/other/x.toml"), "/work/other/x.toml");
+        // Not a root-relative name: a waivers file as given, an embedded profile, absolute.
+        assert_eq!(
+            live.file("apim-tune-waivers.toml"),
+            "apim-tune-waivers.toml"
+        );
+        assert_eq!(live.file("profiles/base.toml"), "profiles/base.toml");
+        assert_eq!(live.file("/opt/x"), "/opt/x");
+        // From `/` itself, absolute: a name relative to `/` is what the bug printed.
+        let at_root = ShownPaths::for_root(Path::new("/"), Some(Path::new("/")), None);
+        assert_eq!(at_root.file("etc/sysctl.conf"), "/etc/sysctl.conf");
+        // A file the user named from the current directory, as given.
+        let given = live.clone().given(["etc/waivers.toml".to_string()]);
+        assert_eq!(given.file("etc/waivers.toml"), "etc/waivers.toml");
+        assert_eq!(
+            given.text("unused (etc/waivers.toml:3:1)"),
+            "unused (etc/waivers.toml:3:1)"
+        );
+        assert_eq!(given.file("etc/sysctl.conf"), "/etc/sysctl.conf");
+        // With a --root, as stored.
+        let given = ShownPaths::for_root(Path::new("/mnt/img"), Some(cwd), None);
+        assert_eq!(given.file("etc/sysctl.conf"), "etc/sysctl.conf");
+        assert_eq!(given.text("see etc/sysctl.conf:3"), "see etc/sysctl.conf:3");
+    }
+
+    #[test]
+    fn names_in_text_are_shown_and_the_rest_is_kept() {
+        let live = ShownPaths::for_root(
+            Path::new("/"),
+            Some(Path::new("/work/repo")),
+            Some("work/repo/apim"),
+        );
+        assert_eq!(
+            live.text(
+                "cache enabled at work/repo/apim/conf/deployment.toml:45:10, and `proc/sys/vm/x`."
+            ),
+            "cache enabled at apim/conf/deployment.toml:45:10, and `/proc/sys/vm/x`."
+        );
+        // Absolute names, home-relative names, URLs and words stay as they are.
+        for kept in [
+            "applies /etc/sysctl.conf last",
+            "edit bin/api-manager.sh",
+            "see https://example.org/etc/x",
+            "set etc to 3",
+            "the 3933 MiB from proc/meminfo",
+        ] {
+            let expected = kept.replace("proc/meminfo", "/proc/meminfo");
+            assert_eq!(live.text(kept), expected);
+        }
+        assert_eq!(
+            live.text("(etc/sysctl.d/99-x.conf)"),
+            "(/etc/sysctl.d/99-x.conf)"
         );
     }
 }

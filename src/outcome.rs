@@ -39,6 +39,8 @@ pub struct AuditReport {
     pub sysctl: Vec<SysctlKeyReport>,
     /// Things the reader should know that are not findings (e.g. "host only").
     pub notes: Vec<String>,
+    /// How renderers name files to the reader (stored names are root-relative).
+    pub paths: crate::model::ShownPaths,
 }
 
 /// One sysctl line as reported: where it is and what it sets.

@@ -191,6 +191,9 @@ pub struct FleetMergeArgs {
     /// Colour the text output (auto: on a terminal, unless NO_COLOR is set).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, help_heading = "Output")]
     pub color: ColorChoice,
+    /// Text: one line per finding, `file:line:col: severity[CODE] message`.
+    #[arg(long, help_heading = "Output")]
+    pub concise: bool,
 }
 
 #[derive(Debug, Args)]
@@ -301,6 +304,9 @@ pub struct DbAuditArgs {
     /// Colour the text output (auto: on a terminal, unless NO_COLOR is set).
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
+    /// Text: one line per finding, `subject: severity[CODE] message`.
+    #[arg(long)]
+    pub concise: bool,
 }
 
 #[derive(Debug, Args)]
@@ -835,6 +841,9 @@ pub struct AuditArgs {
     /// Lowest severity that makes the exit code 1.
     #[arg(long, value_enum, default_value_t = FailOn::Warning, help_heading = "Output")]
     pub fail_on: FailOn,
+    /// Text: one line per finding, `file:line:col: severity[CODE] message`.
+    #[arg(long, help_heading = "Output")]
+    pub concise: bool,
     /// The idle timeout of the clients or load balancer in front of the gateway, in seconds:
     /// APM020 then checks it lies between the global timeout and the socket timeout.
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..), help_heading = "API-M")]

@@ -37,6 +37,7 @@ pub fn run(a: &AuditArgs) -> anyhow::Result<u8> {
     let ro = RenderOptions {
         fail_on: threshold(a.fail_on),
         diff: diff.as_deref(),
+        concise: a.concise,
     };
     write_reports(&a.output, a.format, |f| render(f, &report, &ro))?;
     Ok(exit_for(&report, a.fail_on))

@@ -245,7 +245,7 @@ fn apply(
     drop(say);
     // What remains after the change decides the exit code.
     let after = run_audit(opts)?;
-    print_report(a.format, &after)?;
+    print_report(a.format, a.concise, &after)?;
     Ok(exit_for(&after, a.fail_on))
 }
 

@@ -158,6 +158,7 @@ fn audit(a: &DbAuditArgs) -> anyhow::Result<u8> {
     let ro = RenderOptions {
         fail_on: super::output::threshold(a.fail_on),
         diff: None,
+        concise: a.concise,
     };
     super::output::write_reports(&a.output, a.format, |f| render(f, &report, &ro))?;
     Ok(super::output::exit_for(&report, a.fail_on))
@@ -165,6 +166,7 @@ fn audit(a: &DbAuditArgs) -> anyhow::Result<u8> {
 
 fn render(format: Format, report: &DbAuditReport, ro: &RenderOptions) -> String {
     match format {
+        Format::Text if ro.concise => crate::report::text::concise(report),
         Format::Text => crate::report::text::render(report),
         Format::Json => crate::report::json::render(report),
         Format::Sarif => crate::report::sarif::render(report, ro),

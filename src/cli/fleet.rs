@@ -28,6 +28,7 @@ pub fn merge(a: &FleetMergeArgs) -> anyhow::Result<u8> {
     let ro = RenderOptions {
         fail_on: threshold(a.fail_on),
         diff: None,
+        concise: a.concise,
     };
     for o in &a.output {
         let mut file = std::fs::File::create(&o.path)

@@ -76,6 +76,11 @@ pub fn run(a: &HostArgs) -> anyhow::Result<u8> {
         processes: &processes,
         sysctls,
         notes,
+        paths: crate::model::ShownPaths::for_root(
+            &root,
+            std::env::current_dir().ok().as_deref(),
+            None,
+        ),
     };
     let text = match a.format {
         HostFormat::Text => render::text(&view),

@@ -27,6 +27,7 @@ pub(super) fn write_reports(
 
 pub(super) fn render(format: Format, report: &AuditReport, ro: &RenderOptions) -> String {
     match format {
+        Format::Text if ro.concise => report::text::concise(report),
         Format::Text => report::text::render(report),
         Format::Json => report::json::render(report),
         Format::Sarif => report::sarif::render(report, ro),
@@ -44,8 +45,16 @@ pub(super) fn threshold(fail_on: FailOn) -> Option<Severity> {
     }
 }
 
-pub(super) fn print_report(format: Format, report: &AuditReport) -> anyhow::Result<()> {
-    let text = render(format, report, &RenderOptions::default());
+pub(super) fn print_report(
+    format: Format,
+    concise: bool,
+    report: &AuditReport,
+) -> anyhow::Result<()> {
+    let ro = RenderOptions {
+        concise,
+        ..RenderOptions::default()
+    };
+    let text = render(format, report, &ro);
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;

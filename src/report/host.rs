@@ -6,6 +6,7 @@ use crate::host::HostFacts;
 use crate::host::namespaced::{is_k8s_safe, is_namespaced};
 use crate::host::process::JvmProcess;
 use crate::host::systemd::{SYSTEMD_DEFAULT_NOFILE, Unit, UnitSetting};
+use crate::model::ShownPaths;
 use serde_json::{Value, json};
 use std::fmt::Write;
 
@@ -19,6 +20,8 @@ pub struct HostView<'a> {
     pub sysctls: Vec<(String, String)>,
     /// The memory in effect when something caps it, and the facts that are unknown.
     pub notes: Vec<String>,
+    /// How the text names files (JSON keeps root-relative names, as the audit's does).
+    pub paths: ShownPaths,
 }
 
 fn setting(s: &Option<UnitSetting>) -> Value {
@@ -86,16 +89,28 @@ pub fn json(v: &HostView) -> String {
 
 pub fn text(v: &HostView) -> String {
     let f = v.facts;
+    let p = &v.paths;
     let mut o = String::new();
-    let _ = writeln!(o, "cores      {} ({})", f.cores.value, f.cores.source);
+    let _ = writeln!(
+        o,
+        "cores      {} ({})",
+        f.cores.value,
+        p.text(&f.cores.source)
+    );
     let _ = writeln!(
         o,
         "memory     {} MiB ({})",
-        f.memory_mb.value, f.memory_mb.source
+        f.memory_mb.value,
+        p.text(&f.memory_mb.source)
     );
     match &f.kernel {
         Some(k) => {
-            let _ = writeln!(o, "kernel     {} ({})", sanitize(&k.value), k.source);
+            let _ = writeln!(
+                o,
+                "kernel     {} ({})",
+                sanitize(&k.value),
+                p.text(&k.source)
+            );
         }
         None => {
             let _ = writeln!(o, "kernel     unknown");
@@ -108,19 +123,23 @@ pub fn text(v: &HostView) -> String {
                 "distro     {} {} ({})",
                 sanitize(&d.id),
                 sanitize(d.version_id.as_deref().unwrap_or("")),
-                d.source
+                p.text(&d.source)
             );
         }
         None => {
-            let _ = writeln!(o, "distro     unknown (no etc/os-release)");
+            let _ = writeln!(o, "distro     unknown (no {})", p.file("etc/os-release"));
         }
     }
     let fact = |name: &str, v: &Option<crate::host::Fact<String>>, none: &str| match v {
-        Some(x) => format!("{name:<10} {} ({})\n", sanitize(&x.value), x.source),
+        Some(x) => format!(
+            "{name:<10} {} ({})\n",
+            sanitize(&x.value),
+            p.text(&x.source)
+        ),
         None => format!("{name:<10} {none}\n"),
     };
     for note in &v.notes {
-        let _ = writeln!(o, "note       {}", sanitize(note));
+        let _ = writeln!(o, "note       {}", sanitize(&p.text(note)));
     }
     o.push_str(&fact("cloud", &f.cloud, "none detected"));
     o.push_str(&fact("container", &f.container, "none detected"));
@@ -131,11 +150,11 @@ pub fn text(v: &HostView) -> String {
         );
     }
     if let Some(j) = &f.java {
-        let _ = writeln!(o, "jdk        {} ({})", j.value, j.source);
+        let _ = writeln!(o, "jdk        {} ({})", j.value, p.text(&j.source));
     }
     let _ = writeln!(o, "nat        {}", f.nat_verdict.as_str());
     for s in &f.nat_evidence {
-        let _ = writeln!(o, "  - {}: {}", s.name, sanitize(&s.detail));
+        let _ = writeln!(o, "  - {}: {}", s.name, sanitize(&p.text(&s.detail)));
     }
     if v.units.is_empty() {
         let _ = writeln!(
@@ -144,16 +163,25 @@ pub fn text(v: &HostView) -> String {
         );
     }
     for u in v.units {
-        let _ = writeln!(o, "service    {} ({})", u.name, u.file.display);
+        let _ = writeln!(o, "service    {} ({})", u.name, p.file(&u.file.display));
         let show = |k: &str, s: &Option<UnitSetting>| match s {
-            Some(x) => format!("  {k}={} ({})\n", sanitize(&x.value), x.location),
+            Some(x) => format!(
+                "  {k}={} ({})\n",
+                sanitize(&x.value),
+                p.location(&x.location)
+            ),
             None => format!("  {k} not set\n"),
         };
         o.push_str(&show("User", &u.user));
         o.push_str(&show("LimitNOFILE", &u.limit_nofile));
         o.push_str(&show("LimitNPROC", &u.limit_nproc));
         if let Some(j) = u.environment.get("JAVA_HOME") {
-            let _ = writeln!(o, "  JAVA_HOME={} ({})", sanitize(&j.value), j.location);
+            let _ = writeln!(
+                o,
+                "  JAVA_HOME={} ({})",
+                sanitize(&j.value),
+                p.location(&j.location)
+            );
         }
     }
     for p in v.processes {
@@ -173,7 +201,7 @@ pub fn text(v: &HostView) -> String {
             lim(p.nproc),
             p.xms.as_deref().unwrap_or("?"),
             p.xmx.as_deref().unwrap_or("?"),
-            p.source
+            v.paths.text(&p.source)
         );
     }
     o

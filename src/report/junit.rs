@@ -9,6 +9,7 @@ use super::sanitize::sanitize;
 use super::{Context, RenderOptions, Renderable};
 use crate::db::model::DbAuditReport;
 use crate::diag::{Finding, Fix, FixShape, Severity};
+use crate::model::ShownPaths;
 use crate::outcome::{AuditReport, FleetReport};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -84,6 +85,7 @@ fn render_at(r: &dyn Renderable, o: &RenderOptions, timestamp: &str) -> String {
             name,
             hostname: HOSTNAME,
             timestamp,
+            paths: r.paths(),
         };
         suite(&head, &props, o, cases, &mut out);
     }
@@ -115,6 +117,7 @@ fn fleet_at(r: &FleetReport, o: &RenderOptions, timestamp: &str) -> String {
         name: "deployment",
         hostname: HOSTNAME,
         timestamp,
+        paths: &ShownPaths::as_stored(),
     };
     suite(&head, &props, o, &cases, &mut out);
     for (i, n) in view.nodes.iter().enumerate() {
@@ -142,6 +145,7 @@ fn fleet_at(r: &FleetReport, o: &RenderOptions, timestamp: &str) -> String {
             name: &name,
             hostname: &name,
             timestamp,
+            paths: &ShownPaths::as_stored(),
         };
         suite(&head, &props, o, &cases, &mut out);
     }
@@ -189,6 +193,8 @@ struct SuiteHead<'a> {
     name: &'a str,
     hostname: &'a str,
     timestamp: &'a str,
+    /// How the suite's findings name files (a host audit's presenter; as stored for a fleet).
+    paths: &'a ShownPaths,
 }
 
 fn suite(
@@ -203,6 +209,7 @@ fn suite(
         name,
         hostname,
         timestamp,
+        paths,
     } = *head;
     let verdicts: Vec<(&String, Verdict)> = cases
         .iter()
@@ -238,10 +245,10 @@ fn suite(
     out.push_str("    </properties>\n");
     let mut system_out = String::new();
     for (subject, v) in &verdicts {
-        testcase(name, subject, v, out);
+        testcase(name, subject, v, paths, out);
         for f in &v.waived {
             let _ = writeln!(system_out, "{}", waived_line(f));
-            push_block(&mut system_out, f);
+            push_block(&mut system_out, f, paths);
         }
         for f in &v.quiet {
             let why = match o.fail_on {
@@ -249,7 +256,7 @@ fn suite(
                 None => "--fail-on never".to_string(),
             };
             let _ = writeln!(system_out, "passes ({why}):");
-            push_block(&mut system_out, f);
+            push_block(&mut system_out, f, paths);
         }
     }
     if system_out.is_empty() {
@@ -324,7 +331,7 @@ fn db_properties(r: &DbAuditReport) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn testcase(suite: &str, subject: &str, v: &Verdict, out: &mut String) {
+fn testcase(suite: &str, subject: &str, v: &Verdict, paths: &ShownPaths, out: &mut String) {
     let _ = write!(
         out,
         "    <testcase classname=\"{}\" name=\"{}\" time=\"0\"",
@@ -333,11 +340,15 @@ fn testcase(suite: &str, subject: &str, v: &Verdict, out: &mut String) {
     );
     if !v.failing.is_empty() {
         // The schema allows one `failure` per case; several findings on one setting share it.
-        let message: Vec<String> = v.failing.iter().map(|f| sanitize(&f.message)).collect();
+        let message: Vec<String> = v
+            .failing
+            .iter()
+            .map(|f| sanitize(&paths.text(&f.message)))
+            .collect();
         let types: Vec<&str> = v.failing.iter().map(|f| f.code.code()).collect();
         let mut body = String::new();
         for f in &v.failing {
-            push_block(&mut body, f);
+            push_block(&mut body, f, paths);
         }
         let _ = writeln!(
             out,
@@ -378,17 +389,17 @@ fn waived_line(f: &Finding) -> String {
 }
 
 /// A finding as plain lines: what, where, current → expected, why, fix.
-fn push_block(out: &mut String, f: &Finding) {
+fn push_block(out: &mut String, f: &Finding, paths: &ShownPaths) {
     let _ = writeln!(
         out,
         "{} {} ({}): {}",
         f.code.code(),
         f.code.name(),
         f.severity.as_str(),
-        sanitize(&f.message)
+        sanitize(&paths.text(&f.message))
     );
     if let Some(l) = &f.location {
-        let _ = writeln!(out, "  at {}", sanitize(&l.to_string()));
+        let _ = writeln!(out, "  at {}", sanitize(&paths.location(l)));
     }
     if f.current.is_some() || f.expected.is_some() {
         let _ = writeln!(
@@ -405,7 +416,7 @@ fn push_block(out: &mut String, f: &Finding) {
         let _ = writeln!(out, "  see: {}", sanitize(see));
     }
     for n in &f.notes {
-        let _ = writeln!(out, "  note: {}", sanitize(n));
+        let _ = writeln!(out, "  note: {}", sanitize(&paths.text(n)));
     }
     match f.applied_fix().map(Fix::shape) {
         Some(FixShape::Replace { value, .. }) => {
@@ -417,7 +428,7 @@ fn push_block(out: &mut String, f: &Finding) {
                 "  fix: --apply adds `{}` = `{}` to {}",
                 sanitize(&key),
                 sanitize(value),
-                sanitize(file)
+                sanitize(&paths.file(file))
             );
         }
         Some(FixShape::RemoveLine { also, .. }) => {
@@ -439,8 +450,8 @@ fn push_block(out: &mut String, f: &Finding) {
                 "  fix: --apply adds `{}` = `{}` to {} and comments out {}{}",
                 sanitize(&key),
                 sanitize(value),
-                sanitize(file),
-                sanitize(&line_of(from)),
+                sanitize(&paths.file(file)),
+                sanitize(&line_of(from, paths)),
                 earlier_too(also)
             );
         }
@@ -449,10 +460,11 @@ fn push_block(out: &mut String, f: &Finding) {
 }
 
 /// `file:line` of a location, or the file alone.
-fn line_of(l: &crate::model::Location) -> String {
+fn line_of(l: &crate::model::Location, paths: &ShownPaths) -> String {
+    let file = paths.file(&l.file);
     match l.line {
-        Some(n) => format!("{}:{n}", l.file),
-        None => l.file.clone(),
+        Some(n) => format!("{file}:{n}"),
+        None => file.into_owned(),
     }
 }
 
@@ -583,6 +595,7 @@ mod tests {
             &RenderOptions {
                 fail_on,
                 diff: None,
+                concise: false,
             },
             TS,
         )
@@ -740,6 +753,7 @@ mod tests {
             &RenderOptions {
                 fail_on,
                 diff: None,
+                concise: false,
             },
             TS,
         )
@@ -794,6 +808,7 @@ mod tests {
             &RenderOptions {
                 fail_on: Some(Severity::Warning),
                 diff: None,
+                concise: false,
             },
             TS,
         );

@@ -10,6 +10,7 @@ use super::sanitize::sanitize;
 use super::{Context, RenderOptions, Renderable};
 use crate::db::model::{DbAuditReport, TableStats};
 use crate::diag::{Finding, Severity};
+use crate::model::ShownPaths;
 use crate::outcome::{AuditReport, FleetReport};
 use std::fmt::Write;
 
@@ -58,8 +59,8 @@ fn render_limited(r: &dyn Renderable, o: &RenderOptions, limit: usize) -> String
     let mut out = head(r);
     let active: Vec<&Finding> = r.findings().iter().filter(|f| f.waived.is_none()).collect();
     let waived: Vec<&Finding> = r.findings().iter().filter(|f| f.waived.is_some()).collect();
-    let active_rows: Vec<String> = active.iter().map(|f| active_row(f)).collect();
-    let waived_rows: Vec<String> = waived.iter().map(|f| waived_row(f)).collect();
+    let active_rows: Vec<String> = active.iter().map(|f| active_row(f, r.paths())).collect();
+    let waived_rows: Vec<String> = waived.iter().map(|f| waived_row(f, r.paths())).collect();
 
     // The tables come first: the findings matter more than the diff that fixes some of them.
     let fixed = out.len() + ACTIVE_HEADER.len() + WAIVED_HEADER.len() + RESERVE;
@@ -151,9 +152,9 @@ fn fleet(r: &FleetReport, limit: usize) -> String {
         .iter()
         .map(|f| {
             if f.waived.is_some() {
-                waived_row(f)
+                waived_row(f, &ShownPaths::as_stored())
             } else {
-                active_row(f)
+                active_row(f, &ShownPaths::as_stored())
             }
         })
         .collect();
@@ -387,7 +388,7 @@ fn audit_context(r: &AuditReport, out: &mut String) {
     );
 }
 
-fn active_row(f: &Finding) -> String {
+fn active_row(f: &Finding, paths: &ShownPaths) -> String {
     let change = match (&f.current, &f.expected) {
         (None, None) => String::new(),
         (c, e) => format!(
@@ -402,11 +403,11 @@ fn active_row(f: &Finding) -> String {
         f.severity.as_str(),
         code_cell(f),
         code(&f.subject.to_string()),
-        place(f),
+        place(f, paths),
     )
 }
 
-fn waived_row(f: &Finding) -> String {
+fn waived_row(f: &Finding, paths: &ShownPaths) -> String {
     let (reason, expires) = match &f.waived {
         Some(w) => (
             text(&w.reason),
@@ -421,7 +422,7 @@ fn waived_row(f: &Finding) -> String {
         f.severity.as_str(),
         code_cell(f),
         code(&f.subject.to_string()),
-        place(f),
+        place(f, paths),
     )
 }
 
@@ -429,11 +430,11 @@ fn code_cell(f: &Finding) -> String {
     format!("`{}` {}", f.code.code(), f.code.name())
 }
 
-fn place(f: &Finding) -> String {
+fn place(f: &Finding, paths: &ShownPaths) -> String {
     match &f.location {
         Some(l) => match l.line {
-            Some(line) => code(&format!("{}:{line}", l.file)),
-            None => code(&l.file),
+            Some(line) => code(&format!("{}:{line}", paths.file(&l.file))),
+            None => code(&paths.file(&l.file)),
         },
         None => "–".to_string(),
     }
@@ -579,6 +580,7 @@ mod tests {
             &RenderOptions {
                 fail_on: Some(Severity::Warning),
                 diff,
+                concise: false,
             },
         )
     }

@@ -27,6 +27,8 @@ pub struct RenderOptions<'a> {
     pub fail_on: Option<Severity>,
     /// The unified diff of the fixable changes (already secret-masked), when computed.
     pub diff: Option<&'a str>,
+    /// `--concise`: the text report as one line per finding.
+    pub concise: bool,
 }
 
 /// A `fleet merge` report in one format: what `cli` calls, with the format mapped from its
@@ -37,6 +39,7 @@ pub fn fleet_render(
     o: &RenderOptions,
 ) -> String {
     match kind {
+        FleetFormat::Text if o.concise => text::concise(report),
         FleetFormat::Text => text::render(report),
         FleetFormat::Json => json::render(report),
         FleetFormat::Sarif => sarif::render(report, o),

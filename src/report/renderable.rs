@@ -6,7 +6,11 @@
 use crate::db::model::DbAuditReport;
 use crate::diag::Checked;
 use crate::diag::{Finding, Severity};
+use crate::model::ShownPaths;
 use crate::outcome::{AuditReport, FleetReport};
+
+/// Names as stored, for reports of no one host (a database's, a deployment's).
+static STORED: ShownPaths = ShownPaths::as_stored();
 
 /// The part of a report a renderer lays out differently per command.
 ///
@@ -34,6 +38,14 @@ pub trait Renderable {
     /// Things the reader should know that are not findings.
     fn notes(&self) -> &[String];
     fn context(&self) -> Context<'_>;
+
+    /// How to name files to the reader: a host audit's presenter; names as stored otherwise.
+    fn paths(&self) -> &ShownPaths {
+        match self.context() {
+            Context::Audit(a) => &a.paths,
+            Context::Db(_) | Context::Fleet(_) => &STORED,
+        }
+    }
 
     /// Findings of this severity that count (not waived).
     fn count(&self, s: Severity) -> usize {

@@ -91,6 +91,12 @@ pub fn render(r: &dyn Renderable, _o: &RenderOptions) -> String {
         "properties": run_properties(r),
     });
     match r.context() {
+        // Without --root the base is `/`, which a viewer can resolve on its own.
+        Context::Audit(a) if a.paths.root_is_slash() => {
+            run["originalUriBaseIds"] = json!({
+                ROOT_BASE_ID: { "uri": "file:///", "description": { "text": "/ (no --root was given)" } }
+            });
+        }
         Context::Audit(_) => {
             run["originalUriBaseIds"] = json!({
                 ROOT_BASE_ID: { "description": { "text": "the directory given as --root" } }
@@ -508,6 +514,7 @@ pub(crate) mod sample {
             checked,
             sysctl: Vec::new(),
             notes: Vec::new(),
+            paths: crate::model::ShownPaths::as_stored(),
         }
     }
 
@@ -676,6 +683,22 @@ mod tests {
         let mut bad = doc.clone();
         bad["runs"][0]["tool"]["driver"]["informationUri"] = json!("not a uri");
         assert!(!validator.is_valid(&bad), "format checks are on");
+    }
+
+    /// Without `--root` the base is `/`, given as `file:///`, and the run is still valid.
+    #[test]
+    fn a_run_without_root_names_its_base() {
+        let mut r = sample::report(sample::findings(), &[]);
+        r.paths = crate::model::ShownPaths::for_root(std::path::Path::new("/"), None, None);
+        let doc: Value = serde_json::from_str(&render(&r, &RenderOptions::default())).unwrap();
+        assert_eq!(
+            doc["runs"][0]["originalUriBaseIds"]["ROOT"]["uri"],
+            "file:///"
+        );
+        if let Some(validator) = validator() {
+            let errors = schema_errors(&validator, &doc);
+            assert!(errors.is_empty(), "{errors:#?}");
+        }
     }
 
     /// A deployment's one run (its findings and every node's) is valid SARIF too.

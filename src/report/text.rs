@@ -1,5 +1,8 @@
 //! `--format text`: a header with the facts used (for `db audit`, the database and a table of
-//! per-table figures), then one block per finding, then a summary.
+//! per-table figures), a summary that fits on one screen, the findings by severity then file and
+//! line (identical ones as one block listing their places), and the summary line again.
+//! `--concise` is one line per finding. Files are named through the report's
+//! [`ShownPaths`](crate::model::ShownPaths).
 //!
 //! Colour comes from `colored`, whose global override `cli` sets once from `--color`/NO_COLOR;
 //! nothing here decides whether to colour.
@@ -8,8 +11,8 @@ use super::figures;
 use super::sanitize::sanitize;
 use super::{Context, Renderable};
 use crate::db::model::{DbAuditReport, TableStats};
-use crate::diag::{Finding, Fix, FixShape, Severity};
-use crate::model::Location;
+use crate::diag::{Effect, Family, Finding, Fix, FixShape, Severity};
+use crate::model::{Location, ShownPaths};
 use crate::outcome::{AuditReport, FleetReport};
 use colored::Colorize;
 use std::fmt::Write;
@@ -17,6 +20,7 @@ use std::fmt::Write;
 pub fn render(r: &dyn Renderable) -> String {
     let mut out = String::new();
     // `db audit` findings are fixed by running `db clean`, never by `--apply`.
+    let paths = r.paths();
     let applies = match r.context() {
         Context::Audit(a) => {
             header(a, &mut out);
@@ -31,46 +35,223 @@ pub fn render(r: &dyn Renderable) -> String {
             return out;
         }
     };
-    for f in r.findings() {
-        finding(f, applies, &mut out);
+    if r.findings().is_empty() {
+        let _ = writeln!(out, "{}", "no findings".green().bold());
+        return out;
     }
+    // The summary first: one screen says how bad it is and what it takes, before the details.
+    overview(r, applies, &mut out);
+    for g in groups(&in_report_order(r.findings()), paths) {
+        block(&g, applies, paths, &mut out);
+    }
+    // Again at the end, where a reader who scrolled through the findings is.
     summary(r, applies, &mut out);
     out
 }
 
+/// `--concise`: one line per finding, `file:line:col: severity[CODE] message` (as ruff's
+/// `--output-format concise`), in the full report's order, then the summary line. A finding
+/// without a file names its subject instead.
+pub fn concise(r: &dyn Renderable) -> String {
+    let mut out = String::new();
+    let paths = r.paths();
+    let applies = matches!(r.context(), Context::Audit(_));
+    let mut all: Vec<&Finding> = r.findings().iter().collect();
+    if let Context::Fleet(fr) = r.context() {
+        // A deployment's own findings, then each node's, each once.
+        let view = super::fleet::View::of(fr);
+        let node_lines: Vec<String> = view
+            .groups
+            .iter()
+            .flat_map(|g| {
+                g.locations
+                    .iter()
+                    .map(|l| concise_line(&g.finding, Some(l), paths))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        all.sort_by_cached_key(|f| order_key(f));
+        for f in all {
+            let _ = writeln!(out, "{}", concise_line(f, f.location.as_ref(), paths));
+        }
+        for l in node_lines {
+            let _ = writeln!(out, "{l}");
+        }
+        fleet_summary(&view, &mut out);
+        return out;
+    }
+    for f in in_report_order(r.findings()) {
+        let _ = writeln!(out, "{}", concise_line(f, f.location.as_ref(), paths));
+    }
+    if r.findings().is_empty() {
+        let _ = writeln!(out, "{}", "no findings".green().bold());
+    } else {
+        summary(r, applies, &mut out);
+    }
+    out
+}
+
+fn concise_line(f: &Finding, at: Option<&Location>, paths: &ShownPaths) -> String {
+    let at = match at {
+        Some(l) => paths.location(l),
+        None => f.subject.to_string(),
+    };
+    let waived = if f.waived.is_some() { " (waived)" } else { "" };
+    format!(
+        "{}: {}[{}] {}{waived}",
+        sanitize(&at),
+        severity_label(f.severity),
+        f.code.code(),
+        sanitize(&paths.text(&f.message))
+    )
+}
+
+/// Names as stored, for reports that name no file of a host (a database's).
+static STORED: ShownPaths = ShownPaths::as_stored();
+
+/// Errors first, then warnings, then infos, each by file and line; waived findings (which do
+/// not count) after the ones that do.
+fn order_key(
+    f: &Finding,
+) -> (
+    bool,
+    std::cmp::Reverse<Severity>,
+    (bool, String, u32, crate::diag::Code, String),
+) {
+    (
+        f.waived.is_some(),
+        std::cmp::Reverse(f.severity),
+        f.sort_key(),
+    )
+}
+
+fn in_report_order(findings: &[Finding]) -> Vec<&Finding> {
+    let mut v: Vec<&Finding> = findings.iter().collect();
+    v.sort_by_cached_key(|f| order_key(f));
+    v
+}
+
+/// Findings that say the same thing (code, severity, message, current and expected value,
+/// waived or not) in several places: one block listing the places.
+struct Group<'a> {
+    members: Vec<&'a Finding>,
+}
+
+fn groups<'a>(sorted: &[&'a Finding], paths: &ShownPaths) -> Vec<Group<'a>> {
+    // Waived findings group only under the same waiver reason: the block shows one waiver.
+    type Key<'k> = (
+        Option<&'k str>,
+        Severity,
+        &'static str,
+        String,
+        Option<&'k str>,
+        Option<&'k str>,
+    );
+    let mut index: std::collections::HashMap<Key<'a>, usize> = std::collections::HashMap::new();
+    let mut out: Vec<Group<'a>> = Vec::new();
+    for &f in sorted {
+        let key: Key<'a> = (
+            f.waived.as_ref().map(|w| w.reason.as_str()),
+            f.severity,
+            f.code.code(),
+            paths.text(&f.message).into_owned(),
+            f.current.as_deref(),
+            f.expected.as_deref(),
+        );
+        match index.get(&key) {
+            Some(&i) => out[i].members.push(f),
+            None => {
+                index.insert(key, out.len());
+                out.push(Group { members: vec![f] });
+            }
+        }
+    }
+    out
+}
+
+/// A group's block: one finding's, with every place it was found and, deduplicated, the
+/// notes and fixes of all of them.
+fn block(g: &Group, applies: bool, paths: &ShownPaths, out: &mut String) {
+    let first = g.members[0];
+    let same_subject = g.members.iter().all(|f| f.subject == first.subject);
+    // Each place once, with its subject when the places are about different settings.
+    let mut places: Vec<String> = Vec::new();
+    for f in &g.members {
+        let at = f.location.as_ref().map(|l| paths.location(l));
+        let place = match (at, same_subject) {
+            (Some(at), true) => at,
+            (Some(at), false) => format!("{at} ({})", f.subject),
+            (None, true) => continue,
+            (None, false) => f.subject.to_string(),
+        };
+        if !places.contains(&place) {
+            places.push(place);
+        }
+    }
+    let subject = if same_subject {
+        first.subject.to_string()
+    } else {
+        format!("{} places", g.members.len())
+    };
+    let mut notes: Vec<String> = Vec::new();
+    let mut fixes: Vec<String> = Vec::new();
+    for f in &g.members {
+        for n in &f.notes {
+            let n = paths.text(n).into_owned();
+            if !notes.contains(&n) {
+                notes.push(n);
+            }
+        }
+        let fix = fix_hint(f, paths);
+        if !fixes.contains(&fix) {
+            fixes.push(fix);
+        }
+    }
+    let b = Block {
+        f: first,
+        subject,
+        scope: None,
+        places,
+        notes,
+        fixes,
+    };
+    finding_block(&b, applies, paths, out);
+}
+
 fn header(r: &AuditReport, out: &mut String) {
     let f = &r.facts;
+    let p = &r.paths;
     let kernel = f
         .kernel
         .as_ref()
-        .map(|k| format!("kernel {} ({})", k.value, k.source))
+        .map(|k| format!("kernel {} ({})", k.value, p.text(&k.source)))
         .unwrap_or_else(|| "kernel unknown".into());
     let java = f
         .java
         .as_ref()
-        .map(|j| format!(", JDK {} ({})", j.value, j.source))
+        .map(|j| format!(", JDK {} ({})", j.value, p.text(&j.source)))
         .unwrap_or_default();
     let _ = writeln!(out, "{}", "apim-tune audit".bold());
     let _ = writeln!(
         out,
         "  host     {} cores ({}), {} MiB ({}), {kernel}, NAT {} ({}){java}",
         f.cores.value,
-        f.cores.source,
+        p.text(&f.cores.source),
         f.memory_mb.value,
-        f.memory_mb.source,
+        p.text(&f.memory_mb.source),
         f.nat.value.as_str(),
-        f.nat.source
+        p.text(&f.nat.source)
     );
     match &r.apim {
         Some(a) => {
             let version = match &a.version {
-                Some(v) => format!("{v} (from {})", a.version_source),
+                Some(v) => format!("{v} (from {})", p.text(&a.version_source)),
                 None => format!("unknown, assuming {}", a.assumed_version),
             };
             let _ = writeln!(
                 out,
                 "  api-m    {} ({}), {} layout, version {version}",
-                sanitize(&a.home),
+                sanitize(&p.absolute(&a.home)),
                 a.chosen_by,
                 a.layout
             );
@@ -89,7 +270,7 @@ fn header(r: &AuditReport, out: &mut String) {
         r.user.chosen_by
     );
     for n in &r.notes {
-        let _ = writeln!(out, "  note     {n}");
+        let _ = writeln!(out, "  note     {}", p.text(n));
     }
     out.push('\n');
 }
@@ -136,14 +317,24 @@ fn fleet(r: &FleetReport, out: &mut String) {
         let _ = writeln!(out, "  note     {}", sanitize(n));
     }
     out.push('\n');
+    let any = view.count(Severity::Error)
+        + view.count(Severity::Warning)
+        + view.count(Severity::Info)
+        + view.waived()
+        > 0;
+    // The summary first when there is something to sum up; "no findings" is said once, last.
+    if any {
+        fleet_summary(&view, out);
+        out.push('\n');
+    }
     let _ = writeln!(
         out,
         "{} ({} finding(s))\n",
         "deployment".bold(),
         r.findings.len()
     );
-    for f in &r.findings {
-        finding(f, false, out);
+    for f in in_report_order(&r.findings) {
+        finding(f, out);
     }
     let total: usize = view.nodes.iter().map(|n| n.findings.len()).sum();
     let _ = writeln!(
@@ -153,9 +344,29 @@ fn fleet(r: &FleetReport, out: &mut String) {
         view.nodes.iter().filter(|n| !n.findings.is_empty()).count(),
         view.groups.len()
     );
-    for g in &view.groups {
-        finding_on(&g.finding, false, Some(&g.scope()), &g.locations, out);
+    let mut groups: Vec<_> = view.groups.iter().collect();
+    groups.sort_by_key(|g| {
+        (
+            g.finding.waived.is_some(),
+            std::cmp::Reverse(g.finding.severity),
+        )
+    });
+    for g in groups {
+        let b = Block {
+            f: &g.finding,
+            subject: g.finding.subject.to_string(),
+            scope: Some(g.scope()),
+            places: g.locations.iter().map(Location::to_string).collect(),
+            notes: g.finding.notes.clone(),
+            fixes: Vec::new(),
+        };
+        finding_block(&b, false, &STORED, out);
     }
+    fleet_summary(&view, out);
+}
+
+/// The deployment's one-line summary: before the findings and again after them.
+fn fleet_summary(view: &super::fleet::View, out: &mut String) {
     let (e, w, i) = (
         view.count(Severity::Error),
         view.count(Severity::Warning),
@@ -268,20 +479,44 @@ fn severity_label(s: Severity) -> String {
     }
 }
 
-fn finding(f: &Finding, applies: bool, out: &mut String) {
-    let at: Vec<Location> = f.location.iter().cloned().collect();
-    finding_on(f, applies, None, &at, out);
+/// A deployment finding: its own block, names as stored (a node's name, then its path).
+fn finding(f: &Finding, out: &mut String) {
+    let b = Block {
+        f,
+        subject: f.subject.to_string(),
+        scope: None,
+        places: f.location.iter().map(Location::to_string).collect(),
+        notes: f.notes.clone(),
+        fixes: Vec::new(),
+    };
+    finding_block(&b, false, &STORED, out);
 }
 
-/// A finding's block; `scope` says which nodes have it (`on 2 of 3 gateways: gw1, gw2`) and
-/// `locations` are where, one per node.
-fn finding_on(
-    f: &Finding,
-    applies: bool,
-    scope: Option<&str>,
-    locations: &[Location],
-    out: &mut String,
-) {
+/// What one block of the text report shows: a finding, or several that say the same thing.
+struct Block<'a> {
+    /// The finding whose message, values, why and source the block shows.
+    f: &'a Finding,
+    /// Its subject, or how many places when they are about different settings.
+    subject: String,
+    /// Which nodes have it (`on 2 of 3 gateways: gw1, gw2`), in a deployment.
+    scope: Option<String>,
+    /// Where, as the reader can open it.
+    places: Vec<String>,
+    /// The notes and `--apply` fixes of every finding of the block, each once.
+    notes: Vec<String>,
+    fixes: Vec<String>,
+}
+
+fn finding_block(b: &Block, applies: bool, paths: &ShownPaths, out: &mut String) {
+    let Block {
+        f,
+        subject,
+        scope,
+        places,
+        notes,
+        fixes,
+    } = b;
+    let (subject, scope) = (subject.as_str(), scope.as_deref());
     let waived = if f.waived.is_some() {
         format!("{} ", "waived".dimmed())
     } else {
@@ -293,38 +528,49 @@ fn finding_on(
         severity_label(f.severity),
         f.code.code(),
         f.code.name(),
-        sanitize(&f.subject.to_string()).bold()
+        sanitize(subject).bold()
     );
     if let Some(scope) = scope {
         let _ = writeln!(out, "  {} {}", "@".blue(), sanitize(scope));
     }
-    // Three places say where; more would bury the message under the same path per node.
-    const SHOWN: usize = 3;
-    for loc in locations.iter().take(SHOWN) {
-        let _ = writeln!(out, "  {} {}", "-->".blue(), sanitize(&loc.to_string()));
+    // A node's path per node says little after three; a grouped finding's places are its
+    // point, so more of them are listed.
+    let shown = if scope.is_some() { 3 } else { 10 };
+    for place in places.iter().take(shown) {
+        let _ = writeln!(out, "  {} {}", "-->".blue(), sanitize(place));
     }
-    if locations.len() > SHOWN {
+    if places.len() > shown {
+        let what = if scope.is_some() {
+            "node(s)"
+        } else {
+            "place(s)"
+        };
         let _ = writeln!(
             out,
-            "  {} and {} more node(s)",
+            "  {} and {} more {what}",
             "-->".blue(),
-            locations.len() - SHOWN
+            places.len() - shown
         );
     }
-    let _ = writeln!(out, "   {} {}", "=".blue(), sanitize(&f.message));
+    let _ = writeln!(
+        out,
+        "   {} {}",
+        "=".blue(),
+        sanitize(&paths.text(&f.message))
+    );
     if f.current.is_some() || f.expected.is_some() {
         let _ = writeln!(
             out,
             "     current: {}   expected: {}",
-            sanitize(f.current.as_deref().unwrap_or("-")),
-            sanitize(f.expected.as_deref().unwrap_or("-"))
+            sanitize(&paths.text(f.current.as_deref().unwrap_or("-"))),
+            sanitize(&paths.text(f.expected.as_deref().unwrap_or("-")))
         );
     }
-    for n in &f.notes {
+    for n in notes {
         let _ = writeln!(out, "     note: {}", sanitize(n));
     }
     if let Some(why) = &f.why {
-        let _ = writeln!(out, "     why: {}", sanitize(why));
+        let _ = writeln!(out, "     why: {}", sanitize(&paths.text(why)));
     }
     if let Some(see) = &f.see {
         let _ = writeln!(out, "     see: {}", sanitize(see));
@@ -345,7 +591,17 @@ fn finding_on(
             sanitize(&w.reason)
         );
     }
-    let fix = match f.applied_fix().map(Fix::shape) {
+    if applies {
+        for fix in fixes {
+            let _ = writeln!(out, "     {}", fix.dimmed());
+        }
+    }
+    out.push('\n');
+}
+
+/// What `--apply` does about a finding, in a line; files as the reader can open them.
+fn fix_hint(f: &Finding, paths: &ShownPaths) -> String {
+    match f.applied_fix().map(Fix::shape) {
         Some(FixShape::Replace { value: "", .. }) => {
             "fixable with --apply (remove the option)".to_string()
         }
@@ -356,7 +612,7 @@ fn finding_on(
             "fixable with --apply (add `{}` = `{}` to {})",
             sanitize(&key),
             sanitize(value),
-            sanitize(file)
+            sanitize(&paths.file(file))
         ),
         Some(FixShape::RemoveLine { also: [], .. }) => {
             "fixable with --apply (comment out the line)".into()
@@ -375,7 +631,7 @@ fn finding_on(
             "fixable with --apply (add `{}` = `{}` to {} and comment out this line{})",
             sanitize(&key),
             sanitize(value),
-            sanitize(file),
+            sanitize(&paths.file(file)),
             if also.is_empty() {
                 String::new()
             } else {
@@ -383,11 +639,80 @@ fn finding_on(
             }
         ),
         None => "not fixable automatically".into(),
-    };
+    }
+}
+
+/// The summary that comes first: counts by severity and by family, what `--apply` can fix and
+/// what it then takes for the changes to be in effect.
+fn overview(r: &dyn Renderable, applies: bool, out: &mut String) {
+    summary(r, applies, out);
+    let counted: Vec<&Finding> = r.findings().iter().filter(|f| f.waived.is_none()).collect();
+    let families: Vec<String> = Family::ALL
+        .iter()
+        .filter_map(|fam| {
+            let of = |s: Severity| {
+                counted
+                    .iter()
+                    .filter(|f| f.code.family() == *fam && f.severity == s)
+                    .count()
+            };
+            let (e, w, i) = (
+                of(Severity::Error),
+                of(Severity::Warning),
+                of(Severity::Info),
+            );
+            if e + w + i == 0 {
+                return None;
+            }
+            let parts: Vec<String> = [(e, "error"), (w, "warning"), (i, "info")]
+                .iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, s)| format!("{n} {s}"))
+                .collect();
+            Some(format!(
+                "{} {} ({})",
+                fam.prefix(),
+                e + w + i,
+                parts.join(", ")
+            ))
+        })
+        .collect();
+    if !families.is_empty() {
+        let _ = writeln!(out, "  families  {}", families.join("; "));
+    }
     if applies {
-        let _ = writeln!(out, "     {}", fix.dimmed());
+        let mut effects: std::collections::BTreeMap<Effect, usize> = Default::default();
+        for f in &counted {
+            if let Some(fix) = f.applied_fix() {
+                *effects.entry(fix.effect).or_default() += 1;
+            }
+        }
+        let fixable: usize = effects.values().sum();
+        let manual = counted.len() - fixable;
+        let _ = writeln!(
+            out,
+            "  fixable   {fixable} with --apply, {manual} for a person to fix"
+        );
+        if !effects.is_empty() {
+            let after: Vec<String> = effects
+                .iter()
+                .map(|(e, n)| format!("{} ({n})", effect_label(*e)))
+                .collect();
+            let _ = writeln!(out, "  then      {}", after.join("; "));
+        }
     }
     out.push('\n');
+}
+
+/// What it takes for an applied change to be in effect, short (`explain` and `--apply` say it
+/// in full).
+fn effect_label(e: Effect) -> &'static str {
+    match e {
+        Effect::SysctlReload => "reload kernel parameters, no reboot",
+        Effect::NewSessions => "new login sessions",
+        Effect::RestartService => "daemon-reload and restart the unit",
+        Effect::RestartApim => "restart API-M",
+    }
 }
 
 fn summary(r: &dyn Renderable, applies: bool, out: &mut String) {
@@ -396,7 +721,12 @@ fn summary(r: &dyn Renderable, applies: bool, out: &mut String) {
         r.count(Severity::Warning),
         r.count(Severity::Info),
     );
-    let fixable = r.findings().iter().filter(|f| f.fixable()).count();
+    // Waived findings do not count, nor does what `--apply` would fix of them.
+    let fixable = r
+        .findings()
+        .iter()
+        .filter(|f| f.fixable() && f.waived.is_none())
+        .count();
     let waived = match r.waived() {
         0 => String::new(),
         n => format!(", {n} waived"),
@@ -467,6 +797,57 @@ mod tests {
         assert!(text.contains("not fixable automatically"), "{text}");
         assert!(!text.contains("fixable with --apply ("), "{text}");
         assert!(text.contains("(0 fixable with --apply)"), "{text}");
+    }
+
+    /// Identical findings share a block, but findings accepted by different waivers do not:
+    /// a block shows one waiver's reason.
+    #[test]
+    fn identical_findings_group_but_not_across_waivers() {
+        use crate::diag::{Code, Finding, Waived};
+        let broken = |line: u32, reason: Option<&str>| {
+            let mut f = Finding::new(
+                Code::SOURCE_UNPARSEABLE,
+                "file:etc/sysctl.d/30-junk.conf",
+                "expected `key = value`",
+            )
+            .at(Some(Location::at("etc/sysctl.d/30-junk.conf", line, 1)));
+            f.waived = reason.map(|r| Waived {
+                reason: r.into(),
+                expires: None,
+                at: Location::at("w.toml", 1, 1),
+            });
+            f
+        };
+        let r = crate::report::sarif::sample::report(
+            vec![
+                broken(1, None),
+                broken(2, None),
+                broken(3, Some("vendor file")),
+                broken(4, Some("being replaced")),
+                broken(5, Some("vendor file")),
+            ],
+            &[],
+        );
+        let text = plain(&r);
+        let blocks: Vec<&str> = text
+            .split("\n\n")
+            .filter(|b| b.contains("[SRC002]"))
+            .collect();
+        assert_eq!(blocks.len(), 3, "{text}");
+        let lines = |b: &str| -> Vec<u32> {
+            b.lines()
+                .filter_map(|l| l.trim().strip_prefix("--> etc/sysctl.d/30-junk.conf:"))
+                .map(|l| l.split(':').next().unwrap().parse().unwrap())
+                .collect()
+        };
+        assert_eq!(lines(blocks[0]), [1, 2]);
+        assert!(!blocks[0].contains("waived"), "{}", blocks[0]);
+        let waived: Vec<(Vec<u32>, bool)> = blocks[1..]
+            .iter()
+            .map(|b| (lines(b), b.contains("vendor file")))
+            .collect();
+        assert!(waived.contains(&(vec![3, 5], true)), "{text}");
+        assert!(waived.contains(&(vec![4], false)), "{text}");
     }
 
     #[test]

@@ -35,6 +35,7 @@ mod kubernetes;
 mod limits_advice;
 mod man;
 mod output;
+mod paths;
 mod proc_root;
 mod reports;
 mod rules_json;
@@ -43,6 +44,7 @@ mod secrets;
 #[path = "../../src/test_support/skip.rs"]
 mod skip;
 mod sysctl_boot;
+mod text_report;
 mod transport_advice;
 mod validate;
 mod wiring_advice;
