@@ -27,7 +27,11 @@ pub fn unified(plan: &Plan) -> String {
     }
     if masked > 0 {
         out.push_str(&format!(
-            "# apim-tune: {masked} changed line(s) masked because they hold a secret: the hunks holding them do not apply with `patch`; `--apply` writes the real bytes\n"
+            "# apim-tune: {masked} changed {} masked because {} a secret: the {} holding {} not apply with `patch`; `--apply` writes the real bytes\n",
+            if masked == 1 { "line" } else { "lines" },
+            if masked == 1 { "it holds" } else { "they hold" },
+            if masked == 1 { "hunk" } else { "hunks" },
+            if masked == 1 { "it does" } else { "them do" },
         ));
     }
     out

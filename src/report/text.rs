@@ -329,9 +329,9 @@ fn fleet(r: &FleetReport, out: &mut String) {
     }
     let _ = writeln!(
         out,
-        "{} ({} finding(s))\n",
+        "{} ({})\n",
         "deployment".bold(),
-        r.findings.len()
+        counted(r.findings.len(), "finding", "findings")
     );
     for f in in_report_order(&r.findings) {
         finding(f, out);
@@ -339,9 +339,14 @@ fn fleet(r: &FleetReport, out: &mut String) {
     let total: usize = view.nodes.iter().map(|n| n.findings.len()).sum();
     let _ = writeln!(
         out,
-        "{} ({total} finding(s) on {} node(s), {} distinct)\n",
+        "{} ({} on {}, {} distinct)\n",
         "nodes".bold(),
-        view.nodes.iter().filter(|n| !n.findings.is_empty()).count(),
+        counted(total, "finding", "findings"),
+        counted(
+            view.nodes.iter().filter(|n| !n.findings.is_empty()).count(),
+            "node",
+            "nodes"
+        ),
         view.groups.len()
     );
     let mut groups: Vec<_> = view.groups.iter().collect();
@@ -380,11 +385,7 @@ fn fleet_summary(view: &super::fleet::View, out: &mut String) {
         0 => String::new(),
         n => format!(" ({n} waived)"),
     };
-    let _ = writeln!(
-        out,
-        "{} {e} error(s), {w} warning(s), {i} info{waived}",
-        "summary:".bold(),
-    );
+    let _ = writeln!(out, "{} {}{waived}", "summary:".bold(), severities(e, w, i));
 }
 
 fn db_header(r: &DbAuditReport, out: &mut String) {
@@ -540,17 +541,13 @@ fn finding_block(b: &Block, applies: bool, paths: &ShownPaths, out: &mut String)
         let _ = writeln!(out, "  {} {}", "-->".blue(), sanitize(place));
     }
     if places.len() > shown {
+        let more = places.len() - shown;
         let what = if scope.is_some() {
-            "node(s)"
+            counted(more, "node", "nodes")
         } else {
-            "place(s)"
+            counted(more, "place", "places")
         };
-        let _ = writeln!(
-            out,
-            "  {} and {} more {what}",
-            "-->".blue(),
-            places.len() - shown
-        );
+        let _ = writeln!(out, "  {} and {what} more", "-->".blue());
     }
     let _ = writeln!(
         out,
@@ -646,12 +643,12 @@ fn fix_hint(f: &Finding, paths: &ShownPaths) -> String {
 /// what it then takes for the changes to be in effect.
 fn overview(r: &dyn Renderable, applies: bool, out: &mut String) {
     summary(r, applies, out);
-    let counted: Vec<&Finding> = r.findings().iter().filter(|f| f.waived.is_none()).collect();
+    let kept: Vec<&Finding> = r.findings().iter().filter(|f| f.waived.is_none()).collect();
     let families: Vec<String> = Family::ALL
         .iter()
         .filter_map(|fam| {
             let of = |s: Severity| {
-                counted
+                kept
                     .iter()
                     .filter(|f| f.code.family() == *fam && f.severity == s)
                     .count()
@@ -664,11 +661,15 @@ fn overview(r: &dyn Renderable, applies: bool, out: &mut String) {
             if e + w + i == 0 {
                 return None;
             }
-            let parts: Vec<String> = [(e, "error"), (w, "warning"), (i, "info")]
-                .iter()
-                .filter(|(n, _)| *n > 0)
-                .map(|(n, s)| format!("{n} {s}"))
-                .collect();
+            let parts: Vec<String> = [
+                (e, "error", "errors"),
+                (w, "warning", "warnings"),
+                (i, "info", "info"),
+            ]
+            .iter()
+            .filter(|(n, ..)| *n > 0)
+            .map(|&(n, one, many)| counted(n, one, many))
+            .collect();
             Some(format!(
                 "{} {} ({})",
                 fam.prefix(),
@@ -682,13 +683,13 @@ fn overview(r: &dyn Renderable, applies: bool, out: &mut String) {
     }
     if applies {
         let mut effects: std::collections::BTreeMap<Effect, usize> = Default::default();
-        for f in &counted {
+        for f in &kept {
             if let Some(fix) = f.applied_fix() {
                 *effects.entry(fix.effect).or_default() += 1;
             }
         }
         let fixable: usize = effects.values().sum();
-        let manual = counted.len() - fixable;
+        let manual = kept.len() - fixable;
         let _ = writeln!(
             out,
             "  fixable   {fixable} with --apply, {manual} for a person to fix"
@@ -744,12 +745,25 @@ fn summary(r: &dyn Renderable, applies: bool, out: &mut String) {
     };
     let _ = writeln!(
         out,
-        "{} {} error(s), {} warning(s), {} info{fixable}",
+        "{} {}{fixable}",
         "summary:".bold(),
-        e,
-        w,
-        i,
+        severities(e, w, i)
     );
+}
+
+/// "1 error", "2 errors": a count with its noun in the right number ("1 batches" read as a
+/// prototype's).
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// "2 errors, 1 warning, 0 info": every severity, so a pipeline's grep finds each.
+fn severities(e: usize, w: usize, i: usize) -> String {
+    format!(
+        "{}, {}, {i} info",
+        counted(e, "error", "errors"),
+        counted(w, "warning", "warnings")
+    )
 }
 
 /// "the 3 earlier lines of the same key", for a fix that comments out more than one line.

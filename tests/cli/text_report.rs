@@ -132,7 +132,7 @@ fn concise_prints_one_line_per_finding() {
         lines
             .last()
             .unwrap()
-            .starts_with("summary: 6 error(s), 19 warning(s), 12 info")
+            .starts_with("summary: 6 errors, 19 warnings, 12 info")
     );
     // Every finding of the JSON is a line `file:line:col: severity[CODE] message`.
     for f in findings(&v) {
@@ -189,7 +189,10 @@ fn identical_findings_are_one_block_listing_their_places() {
     assert_eq!(src, 3);
     let errors = v["summary"]["error"].as_u64().unwrap();
     assert!(
-        out.contains(&format!("summary: {errors} error(s)")),
+        out.contains(&format!(
+            "summary: {errors} error{},",
+            if errors == 1 { "" } else { "s" }
+        )),
         "{out}"
     );
 }
@@ -289,7 +292,7 @@ fn concise_fleet_merge() {
         "{out}"
     );
     assert!(
-        out.ends_with("summary: 2 error(s), 14 warning(s), 0 info\n"),
+        out.ends_with("summary: 2 errors, 14 warnings, 0 info\n"),
         "{out}"
     );
 }
