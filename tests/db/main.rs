@@ -1,6 +1,7 @@
 //! `db`: audit, clean, backup and restore against SQLite, PostgreSQL and MariaDB.
 
 mod cli;
+mod edges;
 mod hardening;
 mod model;
 mod oracle;

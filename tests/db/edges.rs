@@ -1,0 +1,53 @@
+//! Issue 17's database edges through the binary: a validity period of 0.
+
+use crate::cli::apim_tune;
+use crate::support::{self, TestDb, keys};
+
+fn seed(db: &TestDb, args: &[&str]) {
+    apim_tune()
+        .args(["db", "seed", "--url", &db.url])
+        .args(args)
+        .assert()
+        .success();
+}
+
+/// WSO2's `OAuth2Util` treats only a negative validity period as "never expires": an ACTIVE
+/// token whose periods are 0 expired when it was created, and `db clean` removes it; one with
+/// -1 stays.
+#[test]
+fn a_validity_period_of_zero_is_expired_and_a_negative_one_never_expires() {
+    for db in support::databases("validity_zero") {
+        support::reset(&db);
+        seed(&db, &["--tokens", "40", "--codes", "0", "--sessions", "0"]);
+        let mut c = db.connect();
+        let active = keys(
+            &mut c,
+            "SELECT TOKEN_ID FROM IDN_OAUTH2_ACCESS_TOKEN WHERE TOKEN_STATE = 'ACTIVE'",
+        );
+        assert!(active.len() >= 2, "{}: {active:?}", db.label);
+        let (zero, negative) = (&active[0], &active[1]);
+        for (id, period) in [(zero, 0i64), (negative, -1)] {
+            c.execute(
+                "UPDATE IDN_OAUTH2_ACCESS_TOKEN SET VALIDITY_PERIOD = ?, \
+                 REFRESH_TOKEN_VALIDITY_PERIOD = ?, TIME_CREATED = '2020-01-01 00:00:00', \
+                 REFRESH_TOKEN_TIME_CREATED = '2020-01-01 00:00:00' WHERE TOKEN_ID = ?",
+                &[
+                    apim_tune::db::Arg::Int(period),
+                    apim_tune::db::Arg::Int(period),
+                    apim_tune::db::Arg::Text(id.clone()),
+                ],
+            )
+            .expect("update");
+        }
+        drop(c);
+        apim_tune()
+            .args(["db", "clean", "--url", &db.url, "--tokens", "--yes"])
+            .args(["--pause", "0ms"])
+            .assert()
+            .code(0);
+        let mut c = db.connect();
+        let left = keys(&mut c, "SELECT TOKEN_ID FROM IDN_OAUTH2_ACCESS_TOKEN");
+        assert!(!left.contains(zero), "{}: period 0 kept", db.label);
+        assert!(left.contains(negative), "{}: period -1 removed", db.label);
+    }
+}
