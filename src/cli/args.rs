@@ -179,6 +179,11 @@ pub struct DbTargetArgs {
     /// server that accepts and never answers fails a cron job or timer instead of hanging it.
     #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=crate::db::target::MAX_CONNECT_TIMEOUT_SECS))]
     pub connect_timeout: u64,
+    /// PEM file of the CA(s) the server's TLS certificate must chain to (PostgreSQL,
+    /// MySQL/MariaDB). Unless the URL sets `sslmode` (PostgreSQL) or `ssl-mode` (MySQL), it
+    /// also turns full verification on: verify-full / VERIFY_IDENTITY.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

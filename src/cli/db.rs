@@ -43,7 +43,16 @@ fn target(t: &DbTargetArgs) -> anyhow::Result<Target> {
              WSO2AM_DB datasource"
         ),
     };
-    Ok(target.with_connect_timeout(Duration::from_secs(t.connect_timeout)))
+    with_options(target, t)
+}
+
+/// The connect timeout and CA file every target gets.
+fn with_options(target: Target, t: &DbTargetArgs) -> anyhow::Result<Target> {
+    let target = target.with_connect_timeout(Duration::from_secs(t.connect_timeout));
+    match &t.ca_file {
+        Some(ca) => target.with_ca_file(ca).map_err(|e| anyhow!(e)),
+        None => Ok(target),
+    }
 }
 
 fn init(a: &DbInitArgs) -> anyhow::Result<u8> {

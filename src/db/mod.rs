@@ -125,9 +125,25 @@ fn describe(e: &sqlx::Error) -> String {
             Some(code) => format!("{} (code {code})", d.message()),
             None => d.message().to_string(),
         },
+        // rustls reports a certificate that does not verify as an I/O error.
+        sqlx::Error::Io(io) if io.to_string().contains("certificate") => format!(
+            "TLS: {io} (the server's certificate must chain to --ca-file or the system's trust \
+             store, and name the host of the URL)"
+        ),
         sqlx::Error::Io(io) => format!("I/O error: {io}"),
-        sqlx::Error::Tls(_) => {
-            "the server requires TLS, which this build does not speak (see README, Limits)".into()
+        // rustls's own words ("invalid peer certificate: UnknownIssuer") say what to fix; the
+        // source chain is walked because sqlx wraps them.
+        sqlx::Error::Tls(e) => {
+            let mut reason = format!("TLS: {e}");
+            let mut source = std::error::Error::source(e.as_ref());
+            while let Some(s) = source {
+                let text = s.to_string();
+                if !reason.contains(&text) {
+                    reason.push_str(&format!(": {text}"));
+                }
+                source = s.source();
+            }
+            crate::redact::redact_url(&reason)
         }
         other => crate::redact::redact_url(&other.to_string()),
     }

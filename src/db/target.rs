@@ -19,7 +19,20 @@ pub struct Target {
     /// How long opening a connection may take, handshake and login included
     /// ([`DEFAULT_CONNECT_TIMEOUT`] unless `--connect-timeout` says otherwise).
     pub connect_timeout: Duration,
+    /// `--ca-file`: the PEM certificates a server's TLS certificate must chain to.
+    pub ca: Option<CaFile>,
 }
+
+/// A CA file, read once when the command starts (so a missing or wrong file is an error before
+/// any connection, named with its path).
+#[derive(Clone, Debug)]
+pub struct CaFile {
+    pub path: PathBuf,
+    pub pem: Vec<u8>,
+}
+
+/// A CA bundle larger than this is not a CA bundle (Debian's whole system bundle is ~220 KB).
+const MAX_CA_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Long enough for a server across a WAN and a TLS-less login, short enough that a cron job or
 /// timer facing a server that accepts and never answers fails in seconds instead of hanging.
@@ -57,6 +70,41 @@ impl Target {
             display: redact_connection_url(&url),
             url: Secret::new(url),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            ca: None,
+        })
+    }
+
+    /// The same target verifying the server against the certificates in `path` (`--ca-file`).
+    /// Without an `sslmode`/`ssl-mode` in the URL, giving a CA file means "verify": the mode
+    /// becomes verify-full (PostgreSQL) or VERIFY_IDENTITY (MySQL/MariaDB).
+    pub fn with_ca_file(mut self, path: &Path) -> Result<Target, String> {
+        if self.engine == Engine::Sqlite {
+            return Err("--ca-file is for PostgreSQL and MySQL/MariaDB servers, not SQLite".into());
+        }
+        let text = crate::source::read_text_at_most(path, MAX_CA_BYTES)
+            .map_err(|e| format!("--ca-file {}: {e}", path.display()))?;
+        if !text.contains("-----BEGIN CERTIFICATE-----") {
+            return Err(format!(
+                "--ca-file {}: no PEM certificate in it (`-----BEGIN CERTIFICATE-----`)",
+                path.display()
+            ));
+        }
+        self.ca = Some(CaFile {
+            path: path.to_path_buf(),
+            pem: text.into_bytes(),
+        });
+        Ok(self)
+    }
+
+    /// Whether the URL chooses its own TLS mode (`sslmode=` or `ssl-mode=`).
+    pub fn names_tls_mode(&self) -> bool {
+        let url = self.url.expose();
+        let Some((_, query)) = url.split_once('?') else {
+            return false;
+        };
+        query.split('&').any(|pair| {
+            let key = pair.split('=').next().unwrap_or_default();
+            key.eq_ignore_ascii_case("sslmode") || key.eq_ignore_ascii_case("ssl-mode")
         })
     }
 
@@ -108,14 +156,53 @@ pub fn from_jdbc(jdbc: &str, user: &str, password: &str, source: &str) -> Result
             redact_url(jdbc)
         ));
     };
-    // JDBC query options (useSSL=…, autoReconnect=…) mean nothing to sqlx: drop them.
-    let host_db = rest.split(['?', ';']).next().unwrap_or(rest);
+    // Of the JDBC query options only the TLS mode means something to sqlx; the others
+    // (autoReconnect=…, characterEncoding=…) are dropped.
+    let mut parts = rest.splitn(2, ['?', ';']);
+    let host_db = parts.next().unwrap_or(rest);
+    let tls = parts.next().and_then(|q| jdbc_tls_mode(scheme, q));
     let url = format!(
-        "{scheme}://{}:{}@{host_db}",
+        "{scheme}://{}:{}@{host_db}{}",
         percent_encode(user),
-        percent_encode(password)
+        percent_encode(password),
+        tls.map(|m| format!("?{m}")).unwrap_or_default()
     );
     Target::parse(&url)
+}
+
+/// The sqlx TLS mode a JDBC URL's options ask for: PostgreSQL's `sslmode=…` as is; MySQL
+/// Connector/J's `sslMode=…`, else `useSSL=false|true` (DISABLED / REQUIRED, as Connector/J
+/// does without server verification).
+fn jdbc_tls_mode(scheme: &str, query: &str) -> Option<String> {
+    let pairs: Vec<(String, String)> = query
+        .split(['&', ';'])
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    let safe = |v: &str| {
+        !v.is_empty()
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    if scheme == "postgres" {
+        return get("sslmode")
+            .filter(|v| safe(v))
+            .map(|v| format!("sslmode={}", v.to_ascii_lowercase()));
+    }
+    if let Some(v) = get("sslmode").filter(|v| safe(v)) {
+        return Some(format!("ssl-mode={}", v.to_ascii_uppercase()));
+    }
+    match get("usessl")?.to_ascii_lowercase().as_str() {
+        "false" => Some("ssl-mode=DISABLED".into()),
+        "true" => Some("ssl-mode=REQUIRED".into()),
+        _ => None,
+    }
 }
 
 fn strip_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -259,7 +346,31 @@ mod tests {
         assert_eq!(t.engine, Engine::MySql);
         assert_eq!(
             t.url.expose(),
-            "mysql://apimuser:p%40ss%3Aword%2F1@db.local:3306/apim_db"
+            "mysql://apimuser:p%40ss%3Aword%2F1@db.local:3306/apim_db?ssl-mode=DISABLED"
+        );
+        // The JDBC URL's TLS mode carries over; other options do not.
+        let tls = |jdbc: &str| {
+            from_jdbc(jdbc, "u", "p", "x")
+                .expect("url")
+                .url
+                .expose()
+                .to_string()
+        };
+        assert_eq!(
+            tls("jdbc:postgresql://h:5432/am?sslmode=verify-full&amp;x=1"),
+            "postgres://u:p@h:5432/am?sslmode=verify-full"
+        );
+        assert_eq!(
+            tls("jdbc:mysql://h/am?autoReconnect=true&sslMode=verify_identity"),
+            "mysql://u:p@h/am?ssl-mode=VERIFY_IDENTITY"
+        );
+        assert_eq!(
+            tls("jdbc:mysql://h/am?useSSL=true"),
+            "mysql://u:p@h/am?ssl-mode=REQUIRED"
+        );
+        assert_eq!(
+            tls("jdbc:mysql://h/am?autoReconnect=true"),
+            "mysql://u:p@h/am"
         );
         assert!(!t.display.contains("p%40ss"));
         let t = from_jdbc("jdbc:postgresql://h/db", "u", "it's#S3cret", "x").expect("pg");

@@ -10,3 +10,4 @@ mod schedule;
 #[expect(dead_code, reason = "db's tests skip engines, never a `shared/` file")]
 mod skip;
 mod support;
+mod tls;
