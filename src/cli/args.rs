@@ -263,6 +263,16 @@ pub struct DbCleanArgs {
     /// Output format of the summary.
     #[arg(long, value_enum, default_value = "text")]
     pub format: DbFormat,
+    /// Append every deleted row to FILE as JSON lines (created mode 0600: the rows hold
+    /// tokens), written and synced before each batch commits; `db restore --backup-file`
+    /// puts them back. Instead of --backup's BAK_ tables.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "backup",
+        help_heading = "How"
+    )]
+    pub backup_file: Option<PathBuf>,
     /// Test hook: stop as Ctrl-C would after this many batches.
     #[arg(long, hide = true, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
     pub stop_after_batches: Option<u64>,
@@ -367,6 +377,9 @@ pub struct DbRestoreArgs {
     pub yes: bool,
     #[arg(long, value_enum, default_value = "text")]
     pub format: DbFormat,
+    /// Put back the rows of a `db clean --backup-file FILE` instead of the BAK_ tables.
+    #[arg(long, value_name = "FILE")]
+    pub backup_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

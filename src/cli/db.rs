@@ -184,11 +184,14 @@ fn render(format: Format, report: &DbAuditReport, ro: &RenderOptions) -> String 
 
 fn clean(a: &DbCleanArgs) -> anyhow::Result<u8> {
     let t = target(&a.target)?;
-    let plan = CleanPlan {
+    let mut plan = CleanPlan {
         dry_run: a.dry_run,
         stop_after_batches: a.stop_after_batches,
         ..clean_plan(&a.clean)
     };
+    if a.backup_file.is_some() {
+        plan.backup = Backup::File;
+    }
     if a.print_sql {
         let mut out = std::io::stdout().lock();
         for s in db::plain_sql(&t, &plan)? {
@@ -197,20 +200,21 @@ fn clean(a: &DbCleanArgs) -> anyhow::Result<u8> {
         return Ok(exit_code::OK);
     }
     if !a.dry_run && !a.yes {
+        let backup = match &a.backup_file {
+            Some(f) => format!(", backing them up to {}", f.display()),
+            None if a.clean.backup => ", backing them up to BAK_ tables".to_string(),
+            None => " WITHOUT a backup".to_string(),
+        };
         confirm(&format!(
-            "delete the removable rows of {} ({}){}?",
+            "delete the removable rows of {} ({}){backup}?",
             t.display,
             selected(&plan),
-            if a.clean.backup {
-                ", backing them up to BAK_ tables"
-            } else {
-                " WITHOUT a backup"
-            }
         ))?;
     }
     let bar = Bar::new();
-    let r = db::clean(&t, &plan, &bar)?;
+    let r = db::clean_with_file(&t, &plan, a.backup_file.as_deref(), &bar);
     bar.clear();
+    let r = r?;
     print_clean(&r, a.format)?;
     Ok(if r.interrupted {
         exit_code::INTERRUPTED
@@ -334,14 +338,19 @@ fn print_clean(r: &CleanReport, format: DbFormat) -> anyhow::Result<()> {
 fn restore(a: &DbRestoreArgs) -> anyhow::Result<u8> {
     let t = target(&a.target)?;
     if !a.yes {
-        confirm(&format!(
-            "put the rows of apim-tune's BAK_ tables back into {}?",
-            t.display
-        ))?;
+        let from = match &a.backup_file {
+            Some(f) => f.display().to_string(),
+            None => "apim-tune's BAK_ tables".to_string(),
+        };
+        confirm(&format!("put the rows of {from} back into {}?", t.display))?;
     }
     let bar = Bar::new();
-    let r = db::restore(&t, &bar)?;
+    let r = match &a.backup_file {
+        Some(f) => db::restore_file(&t, f, &bar),
+        None => db::restore(&t, &bar),
+    };
     bar.clear();
+    let r = r?;
     print_restore(&r, a.format)?;
     // Rows left in the backup are not an error, but a script must be able to tell.
     Ok(if r.skipped_present > 0 {
@@ -364,17 +373,21 @@ fn print_restore(r: &RestoreReport, format: DbFormat) -> anyhow::Result<()> {
     for n in &r.notes {
         writeln!(out, "  note: {n}")?;
     }
+    let stay = match &r.backup_file {
+        Some(f) => format!("they stay in {f}, which a restore never changes"),
+        None => "they stay in the BAK_ tables".to_string(),
+    };
     if r.conflicts > 0 {
         writeln!(
             out,
-            "  {} backed-up rows conflict with rows created since (a unique index, or their parent did not come back): not put back, they stay in the BAK_ tables",
+            "  {} backed-up rows conflict with rows created since (a unique index, or their parent did not come back): not put back, {stay}",
             r.conflicts
         )?;
     }
     if r.skipped_present > r.conflicts {
         writeln!(
             out,
-            "  {} backed-up rows were not put back: a row with the same key exists again (they stay in the BAK_ tables)",
+            "  {} backed-up rows were not put back: a row with the same key exists again ({stay})",
             r.skipped_present - r.conflicts
         )?;
     }

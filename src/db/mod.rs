@@ -7,6 +7,7 @@
 //! ([`model`]).
 
 mod audit;
+mod backup_file;
 mod clean;
 mod conn;
 pub mod dialect;
@@ -240,6 +241,16 @@ pub fn clean(
     plan: &CleanPlan,
     progress: &dyn Progress,
 ) -> Result<model::CleanReport, DbError> {
+    clean_with_file(t, plan, None, progress)
+}
+
+/// [`clean`], with `plan.backup` [`Backup::File`] appending every deleted row to `file`.
+pub fn clean_with_file(
+    t: &Target,
+    plan: &CleanPlan,
+    file: Option<&std::path::Path>,
+    progress: &dyn Progress,
+) -> Result<model::CleanReport, DbError> {
     block_on(async {
         let stop = stop::Stop::on_signals();
         // A dry run only counts: it opens the database as `db audit` does.
@@ -249,7 +260,7 @@ pub fn clean(
             Open::Existing
         };
         let mut c = Conn::open(t, how).await?;
-        let r = clean::run(&mut c, t, plan, progress, &stop).await;
+        let r = clean::run(&mut c, t, plan, file, progress, &stop).await;
         c.close().await;
         r
     })?
@@ -266,6 +277,20 @@ pub fn restore(t: &Target, progress: &dyn Progress) -> Result<model::RestoreRepo
     block_on(async {
         let mut c = Conn::open(t, Open::Existing).await?;
         let r = restore::run(&mut c, t, progress).await;
+        c.close().await;
+        r
+    })?
+}
+
+/// Puts the rows of a `db clean --backup-file` file back.
+pub fn restore_file(
+    t: &Target,
+    file: &std::path::Path,
+    progress: &dyn Progress,
+) -> Result<model::RestoreReport, DbError> {
+    block_on(async {
+        let mut c = Conn::open(t, Open::Existing).await?;
+        let r = restore::run_file(&mut c, t, file, progress).await;
         c.close().await;
         r
     })?

@@ -169,6 +169,9 @@ pub struct RestoreReport {
     /// Of those, rows that conflicted with a unique index (not their key).
     pub conflicts: u64,
     pub notes: Vec<String>,
+    /// `db restore --backup-file`: the file the rows came from (it is never changed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_file: Option<String>,
 }
 
 /// The result of `db seed`.

@@ -1,5 +1,6 @@
 //! `db`: audit, clean, backup and restore against SQLite, PostgreSQL and MariaDB.
 
+mod backup_file;
 mod cli;
 mod edges;
 mod hardening;
