@@ -6,7 +6,7 @@ use super::args::{
     DbScheduleArgs, DbSeedArgs, DbTargetArgs, Format, ScheduledClean,
 };
 use crate::apim::{self, ApimModel};
-use crate::db::model::{CleanReport, DbAuditReport, RestoreReport, TableOutcome};
+use crate::db::model::{CleanReport, DbAuditReport, NamedBy, RestoreReport, TableOutcome};
 use crate::db::schedule::{self, ScheduleError, ScheduleOptions};
 use crate::db::schema::{self, Generation};
 use crate::db::{
@@ -52,6 +52,26 @@ fn with_options(target: Target, t: &DbTargetArgs) -> anyhow::Result<Target> {
     match &t.ca_file {
         Some(ca) => target.with_ca_file(ca).map_err(|e| anyhow!(e)),
         None => Ok(target),
+    }
+}
+
+/// How the database was named: `--url` on the command line, the URL from APIM_TUNE_DB_URL
+/// (clap fills the same field from either, so the command line tells them apart), or the home.
+fn named_by(t: &DbTargetArgs) -> NamedBy {
+    match (&t.url, &t.apim_home) {
+        (Some(_), _) => {
+            let on_command_line = std::env::args_os().any(|a| {
+                let a = a.to_string_lossy();
+                a == "--url" || a.starts_with("--url=")
+            });
+            if on_command_line {
+                NamedBy::Url
+            } else {
+                NamedBy::Env
+            }
+        }
+        (None, Some(home)) => NamedBy::ApimHome(home.display().to_string()),
+        (None, None) => NamedBy::Url,
     }
 }
 
@@ -161,6 +181,7 @@ fn audit(a: &DbAuditArgs) -> anyhow::Result<u8> {
             safe_period: a.safe_period,
             audit_older_than: a.older_than,
             context,
+            named_by: named_by(&a.target),
         },
     )?;
     crate::audit::judge_db(&mut report);
@@ -282,7 +303,8 @@ fn outcome_line(o: &TableOutcome, verb: &str) -> String {
         s.push_str(&format!(", {} dependent rows", o.dependent_rows));
     }
     if o.batches > 0 {
-        s.push_str(&format!(" in {} batches", o.batches));
+        let plural = if o.batches == 1 { "batch" } else { "batches" };
+        s.push_str(&format!(" in {} {plural}", o.batches));
     }
     if o.backed_up > 0 {
         s.push_str(&format!(", {} backed up", o.backed_up));

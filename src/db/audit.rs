@@ -8,7 +8,8 @@ use super::clean::{self, Backup, CleanPlan, Cutoffs, Job, RUN_TABLE};
 use super::conn::{Arg, Conn};
 use super::dialect::{self, Engine};
 use super::model::{
-    ConfigContext, DbAuditReport, DbFacts, IndexNeed, ServerTimeZone, TableStats, UnfinishedRun,
+    ConfigContext, DbAuditReport, DbFacts, IndexNeed, NamedBy, ServerTimeZone, TableStats,
+    UnfinishedRun,
 };
 use super::schema;
 use super::{DbError, Target};
@@ -21,6 +22,8 @@ pub struct AuditSpec {
     /// The age past which token audit rows count as removable.
     pub audit_older_than: Duration,
     pub context: ConfigContext,
+    /// How the command named the database, for the fix hints.
+    pub named_by: NamedBy,
 }
 
 pub(crate) async fn run(
@@ -347,6 +350,7 @@ async fn gather(
         cleanup_indexes,
         audit_older_than: spec.audit_older_than,
         context: spec.context.clone(),
+        named_by: spec.named_by.clone(),
         time_zone,
         foreign_backups,
         unfinished_runs,

@@ -85,6 +85,35 @@ pub struct DbFacts {
     pub foreign_backups: Vec<(String, i64)>,
     /// `db clean` runs that stopped before they finished.
     pub unfinished_runs: Vec<UnfinishedRun>,
+    /// How the command named the database, so a fix hint names it the same way.
+    pub named_by: NamedBy,
+}
+
+/// How a `db` command was told which database to open.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum NamedBy {
+    /// `--url` on the command line.
+    #[default]
+    Url,
+    /// The `APIM_TUNE_DB_URL` environment variable.
+    Env,
+    /// `--apim-home DIR`: the home's datasource.
+    ApimHome(String),
+}
+
+impl NamedBy {
+    /// The options a `db` command needs to reach the same database (the URL itself is never
+    /// repeated: it may hold the password), and a note when nothing needs repeating.
+    pub fn hint_args(&self) -> (String, Option<&'static str>) {
+        match self {
+            NamedBy::Url => ("--url … ".to_string(), None),
+            NamedBy::Env => (
+                String::new(),
+                Some(" (the database comes from APIM_TUNE_DB_URL, as for this audit)"),
+            ),
+            NamedBy::ApimHome(home) => (format!("--apim-home {home} "), None),
+        }
+    }
 }
 
 impl DbFacts {

@@ -1,7 +1,9 @@
-//! Issue 17's database edges through the binary: a validity period of 0.
+//! Issue 17's database edges through the binary: a validity period of 0, the fix hint that
+//! names the database as the audit did, and "1 batch".
 
 use crate::cli::apim_tune;
 use crate::support::{self, TestDb, keys};
+use predicates::prelude::*;
 
 fn seed(db: &TestDb, args: &[&str]) {
     apim_tune()
@@ -50,4 +52,56 @@ fn a_validity_period_of_zero_is_expired_and_a_negative_one_never_expires() {
         assert!(!left.contains(zero), "{}: period 0 kept", db.label);
         assert!(left.contains(negative), "{}: period -1 removed", db.label);
     }
+}
+
+fn sqlite_with_removable_tokens() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = format!("sqlite://{}", dir.path().join("apim.db").display());
+    apim_tune()
+        .args(["db", "init", "--url", &url])
+        .assert()
+        .success();
+    apim_tune()
+        .args(["db", "seed", "--url", &url, "--tokens", "100"])
+        .assert()
+        .success();
+    (dir, url)
+}
+
+#[test]
+fn the_fix_hint_names_the_database_the_way_the_audit_was_told() {
+    let (_dir, url) = sqlite_with_removable_tokens();
+    apim_tune()
+        .args(["db", "audit", "--url", &url])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "fix: apim-tune db clean --url … --tokens",
+        ));
+    // From the environment: no `--url …` to type (and show in `ps`); the hint says where the
+    // URL comes from.
+    apim_tune()
+        .env("APIM_TUNE_DB_URL", &url)
+        .args(["db", "audit"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "fix: apim-tune db clean --tokens (the database comes from APIM_TUNE_DB_URL",
+        ))
+        .stdout(predicate::str::contains("--url …").not());
+}
+
+#[test]
+fn one_batch_is_one_batch() {
+    let (_dir, url) = sqlite_with_removable_tokens();
+    apim_tune()
+        .args([
+            "db", "clean", "--url", &url, "--tokens", "--yes", "--pause", "0ms",
+        ])
+        .assert()
+        .code(0)
+        .stdout(
+            predicate::str::contains(" in 1 batch\n").or(predicate::str::contains(" in 1 batch,")),
+        )
+        .stdout(predicate::str::contains("1 batches").not());
 }
