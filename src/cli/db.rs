@@ -46,7 +46,7 @@ fn target(t: &DbTargetArgs) -> anyhow::Result<Target> {
     with_options(target, t)
 }
 
-/// The connect timeout and CA file every target gets.
+/// The connect timeout and CA file every target gets, the registry's included.
 fn with_options(target: Target, t: &DbTargetArgs) -> anyhow::Result<Target> {
     let target = target.with_connect_timeout(Duration::from_secs(t.connect_timeout));
     match &t.ca_file {
@@ -73,6 +73,21 @@ fn named_by(t: &DbTargetArgs) -> NamedBy {
         (None, Some(home)) => NamedBy::ApimHome(home.display().to_string()),
         (None, None) => NamedBy::Url,
     }
+}
+
+/// With `--apim-home` (and no URL), the registry's own datasource when REG_LOG is cleaned and
+/// it is another database than the API-M one: `[database.shared_db]`, or on 2.x the one
+/// registry.xml mounts.
+fn registry_target(t: &DbTargetArgs, apim: &Target) -> anyhow::Result<Option<Target>> {
+    let (None, Some(home)) = (&t.url, &t.apim_home) else {
+        return Ok(None);
+    };
+    let reg = db::target::datasource_of_home(home, db::target::Datasource::Registry)
+        .map_err(|e| anyhow!("--registry: {e}"))?;
+    if reg.url.expose() == apim.url.expose() {
+        return Ok(None);
+    }
+    with_options(reg, t).map(Some)
 }
 
 fn init(a: &DbInitArgs) -> anyhow::Result<u8> {
@@ -213,10 +228,44 @@ fn clean(a: &DbCleanArgs) -> anyhow::Result<u8> {
     if a.backup_file.is_some() {
         plan.backup = Backup::File;
     }
+    // REG_LOG lives in the registry's database: with --apim-home it is cleaned there, in a run
+    // of its own, and the API-M database gets the other tables.
+    let registry = if plan.registry {
+        registry_target(&a.target, &t)?
+    } else {
+        None
+    };
+    let runs: Vec<(&Target, CleanPlan)> = match &registry {
+        Some(reg) => {
+            let main = CleanPlan {
+                registry: false,
+                ..plan.clone()
+            };
+            let reg_plan = CleanPlan {
+                tokens: false,
+                codes: false,
+                sessions: false,
+                audit_older_than: None,
+                ..plan.clone()
+            };
+            let mut v = Vec::new();
+            if !selected(&main).is_empty() {
+                v.push((&t, main));
+            }
+            v.push((reg, reg_plan));
+            v
+        }
+        None => vec![(&t, plan.clone())],
+    };
     if a.print_sql {
         let mut out = std::io::stdout().lock();
-        for s in db::plain_sql(&t, &plan)? {
-            writeln!(out, "{s};")?;
+        for (target, plan) in &runs {
+            if runs.len() > 1 {
+                writeln!(out, "-- {}", target.display)?;
+            }
+            for s in db::plain_sql(target, plan)? {
+                writeln!(out, "{s};")?;
+            }
         }
         return Ok(exit_code::OK);
     }
@@ -226,18 +275,33 @@ fn clean(a: &DbCleanArgs) -> anyhow::Result<u8> {
             None if a.clean.backup => ", backing them up to BAK_ tables".to_string(),
             None => " WITHOUT a backup".to_string(),
         };
-        confirm(&format!(
-            "delete the removable rows of {} ({}){backup}?",
-            t.display,
-            selected(&plan),
-        ))?;
+        let what = runs
+            .iter()
+            .map(|(target, plan)| format!("{} ({})", target.display, selected(plan)))
+            .collect::<Vec<_>>()
+            .join(" and of ");
+        confirm(&format!("delete the removable rows of {what}{backup}?"))?;
     }
-    let bar = Bar::new();
-    let r = db::clean_with_file(&t, &plan, a.backup_file.as_deref(), &bar);
-    bar.clear();
-    let r = r?;
+    let mut reports = Vec::new();
+    for (target, plan) in &runs {
+        let bar = Bar::new();
+        let r = db::clean_with_file(target, plan, a.backup_file.as_deref(), &bar);
+        bar.clear();
+        let r = r?;
+        let interrupted = r.interrupted;
+        reports.push(r);
+        if interrupted {
+            break;
+        }
+    }
+    let mut it = reports.into_iter();
+    let Some(mut r) = it.next() else {
+        bail!("nothing selected");
+    };
+    r.registry = it.next().map(Box::new);
     print_clean(&r, a.format)?;
-    Ok(if r.interrupted {
+    let interrupted = r.interrupted || r.registry.as_ref().is_some_and(|x| x.interrupted);
+    Ok(if interrupted {
         exit_code::INTERRUPTED
     } else {
         exit_code::OK
@@ -324,6 +388,16 @@ fn print_clean(r: &CleanReport, format: DbFormat) -> anyhow::Result<()> {
         writeln!(out, "{}", serde_json::to_string(r)?)?;
         return Ok(());
     }
+    drop(out);
+    print_clean_text(r)?;
+    if let Some(reg) = &r.registry {
+        print_clean_text(reg)?;
+    }
+    Ok(())
+}
+
+fn print_clean_text(r: &CleanReport) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     let verb = if r.dry_run { "removable" } else { "deleted" };
     writeln!(
         out,

@@ -590,6 +590,7 @@ pub(crate) async fn run(
         scan_seconds: 0.0,
         batch_seconds: 0.0,
         pause_seconds: 0.0,
+        registry: None,
     };
     if plan.dry_run {
         let cuts = Cutoffs::at(now, plan.safe_period, plan.audit_older_than);

@@ -185,6 +185,10 @@ pub struct CleanReport {
     pub scan_seconds: f64,
     pub batch_seconds: f64,
     pub pause_seconds: f64,
+    /// With `--apim-home` and `--registry`: the run on the registry's own database (REG_LOG
+    /// is not in the API-M database).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<Box<CleanReport>>,
 }
 
 /// The result of `db restore`.

@@ -1,9 +1,11 @@
 //! Issue 17's database edges through the binary: a validity period of 0, the fix hint that
-//! names the database as the audit did, and "1 batch".
+//! names the database as the audit did, "1 batch", and REG_LOG read from the registry's own
+//! datasource of an API-M home.
 
 use crate::cli::apim_tune;
 use crate::support::{self, TestDb, keys};
 use predicates::prelude::*;
+use serde_json::Value;
 
 fn seed(db: &TestDb, args: &[&str]) {
     apim_tune()
@@ -104,4 +106,95 @@ fn one_batch_is_one_batch() {
             predicate::str::contains(" in 1 batch\n").or(predicate::str::contains(" in 1 batch,")),
         )
         .stdout(predicate::str::contains("1 batches").not());
+}
+
+/// `jdbc:…` URL, user and password of a server test database.
+fn jdbc(db: &TestDb) -> (String, String, String) {
+    let (scheme, rest) = db.url.split_once("://").expect("url");
+    let (userinfo, host_db) = rest.rsplit_once('@').expect("credentials");
+    let (user, password) = userinfo.split_once(':').expect("password");
+    let scheme = if scheme == "postgres" {
+        "postgresql"
+    } else {
+        "mysql"
+    };
+    (
+        format!("jdbc:{scheme}://{host_db}"),
+        user.to_string(),
+        password.to_string(),
+    )
+}
+
+/// With `--apim-home`, `--registry` cleans REG_LOG in `[database.shared_db]`, where it is, and
+/// the tokens in `[database.apim_db]`.
+#[test]
+fn the_registry_log_is_cleaned_in_the_shared_database_of_the_home() {
+    let apim = support::databases("home_apim");
+    let shared = support::databases("home_shared");
+    for (a, s) in apim
+        .iter()
+        .zip(&shared)
+        .filter(|(a, _)| a.label != "sqlite")
+    {
+        support::reset(a);
+        support::reset(s);
+        seed(a, &["--tokens", "100", "--registry", "0"]);
+        seed(s, &["--tokens", "0", "--registry", "200"]);
+        let home = tempfile::tempdir().expect("tmp");
+        let conf = home.path().join("repository/conf");
+        std::fs::create_dir_all(&conf).expect("mkdir");
+        let (au, auser, apass) = jdbc(a);
+        let (su, suser, spass) = jdbc(s);
+        std::fs::write(
+            conf.join("deployment.toml"),
+            format!(
+                "[database.apim_db]\nurl = \"{au}\"\nusername = \"{auser}\"\npassword = \"{apass}\"\n\n\
+                 [database.shared_db]\nurl = \"{su}\"\nusername = \"{suser}\"\npassword = \"{spass}\"\n"
+            ),
+        )
+        .expect("toml");
+        let reg_before = keys(&mut s.connect(), "SELECT REG_LOG_ID FROM REG_LOG").len();
+        let out = apim_tune()
+            .args(["db", "clean", "--apim-home"])
+            .arg(home.path())
+            .args([
+                "--tokens",
+                "--registry",
+                "--yes",
+                "--pause",
+                "0ms",
+                "--format",
+                "json",
+            ])
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout
+            .clone();
+        let r: Value = serde_json::from_slice(&out).expect("json");
+        assert!(
+            r["target"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("home_apim")),
+            "{r}"
+        );
+        let reg = &r["registry"];
+        assert!(
+            reg["target"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("home_shared")),
+            "{r}"
+        );
+        assert_eq!(reg["tables"][0]["table"], "REG_LOG", "{r}");
+        let removed = reg["tables"][0]["rows"].as_u64().expect("rows");
+        assert!(removed > 0, "{}: {r}", a.label);
+        let reg_after = keys(&mut s.connect(), "SELECT REG_LOG_ID FROM REG_LOG").len();
+        assert_eq!(reg_before - reg_after, removed as usize, "{}", a.label);
+        assert!(
+            r["tables"][0]["rows"].as_u64().is_some_and(|n| n > 0),
+            "{}: tokens in the API-M database: {r}",
+            a.label
+        );
+        assert!(!String::from_utf8_lossy(&out).contains(&format!(":{apass}@")));
+    }
 }
