@@ -190,15 +190,25 @@ fn audit(a: &DbAuditArgs) -> anyhow::Result<u8> {
         Some(home) => config_context(home)?,
         None => ConfigContext::default(),
     };
-    let mut report = db::audit(
-        &t,
-        &AuditSpec {
-            safe_period: a.safe_period,
-            audit_older_than: a.older_than,
-            context,
-            named_by: named_by(&a.target),
-        },
-    )?;
+    let spec = AuditSpec {
+        safe_period: a.safe_period,
+        audit_older_than: a.older_than,
+        context,
+        named_by: named_by(&a.target),
+        registry_only: false,
+    };
+    let mut report = db::audit(&t, &spec)?;
+    // REG_LOG is judged where it is: the home's registry database, when that is another one.
+    if let Some(reg) = registry_target(&a.target, &t)? {
+        let registry = db::audit(
+            &reg,
+            &AuditSpec {
+                registry_only: true,
+                ..spec.clone()
+            },
+        )?;
+        take_registry_log(&mut report, registry);
+    }
     crate::audit::judge_db(&mut report);
     let ro = RenderOptions {
         fail_on: super::output::threshold(a.fail_on),
@@ -206,6 +216,34 @@ fn audit(a: &DbAuditArgs) -> anyhow::Result<u8> {
     };
     super::output::write_reports(&a.output, a.format, |f| render(f, &report, &ro))?;
     Ok(super::output::exit_for(&report, a.fail_on))
+}
+
+/// REG_LOG's figures and index needs from the registry database's audit, in place of the
+/// API-M database's (where REG_LOG is usually absent).
+fn take_registry_log(report: &mut DbAuditReport, registry: DbAuditReport) {
+    let is_reg = |t: &str| t == schema::REG_LOG;
+    let reg_stats = registry.tables.into_iter().find(|s| is_reg(&s.table));
+    if let Some(stats) = reg_stats {
+        for tables in [&mut report.tables, &mut report.facts.tables] {
+            match tables.iter_mut().find(|s| is_reg(&s.table)) {
+                Some(s) => *s = stats.clone(),
+                None => tables.push(stats.clone()),
+            }
+        }
+    }
+    report.facts.cleanup_indexes.retain(|n| !is_reg(&n.table));
+    report.facts.cleanup_indexes.extend(
+        registry
+            .facts
+            .cleanup_indexes
+            .into_iter()
+            .filter(|n| is_reg(&n.table)),
+    );
+    report.notes.push(format!(
+        "{} read from the registry's database, {}",
+        schema::REG_LOG,
+        registry.target
+    ));
 }
 
 fn render(format: Format, report: &DbAuditReport, ro: &RenderOptions) -> String {

@@ -24,6 +24,9 @@ pub struct AuditSpec {
     pub context: ConfigContext,
     /// How the command named the database, for the fix hints.
     pub named_by: NamedBy,
+    /// The registry's own database (`--apim-home` with a separate shared database): only
+    /// REG_LOG is expected there.
+    pub registry_only: bool,
 }
 
 pub(crate) async fn run(
@@ -57,7 +60,17 @@ pub(crate) async fn run(
             present.push(t);
         }
     }
-    if !present.contains(&schema::TOKEN) && !present.contains(&schema::SESSION) {
+    if spec.registry_only && !present.contains(&schema::REG_LOG) {
+        return Err(DbError::Schema(format!(
+            "{} has no `{}`: the registry datasource of the home holds no registry log",
+            target.display,
+            schema::REG_LOG
+        )));
+    }
+    if !spec.registry_only
+        && !present.contains(&schema::TOKEN)
+        && !present.contains(&schema::SESSION)
+    {
         return Err(DbError::Schema(format!(
             "{} has neither `{}` nor `{}`: not an API-M database (or --url names another \
              database; `db init` creates the tables)",

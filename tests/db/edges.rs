@@ -154,6 +154,31 @@ fn the_registry_log_is_cleaned_in_the_shared_database_of_the_home() {
         )
         .expect("toml");
         let reg_before = keys(&mut s.connect(), "SELECT REG_LOG_ID FROM REG_LOG").len();
+        // `db audit` judges REG_LOG where it is, too.
+        let out = apim_tune()
+            .args(["db", "audit", "--apim-home"])
+            .arg(home.path())
+            .args(["--format", "json", "--fail-on", "error"])
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout
+            .clone();
+        let audit: Value = serde_json::from_slice(&out).expect("json");
+        let reg_log = audit["tables"]
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["table"] == "REG_LOG"))
+            .expect("REG_LOG in the audit");
+        assert_eq!(
+            reg_log["rows"].as_u64(),
+            Some(reg_before as u64),
+            "{}: {reg_log}",
+            a.label
+        );
+        assert!(
+            reg_log["removable"].as_u64().is_some_and(|n| n > 0),
+            "{reg_log}"
+        );
         let out = apim_tune()
             .args(["db", "clean", "--apim-home"])
             .arg(home.path())
