@@ -36,7 +36,7 @@ die() {
 }
 usage() {
     echo "usage:" >&2
-    sed -n '7,9p' "$0" | sed 's/^#//' >&2
+    sed -n '7,11p' "$0" | sed 's/^#//' >&2
     exit 2
 }
 
@@ -124,6 +124,8 @@ wait_gone() {
 install_missing() {
     local want_pg=$1 want_my=$2 log=$3
     local need=()
+    # The throwaway CA and server certificate for the TLS tests.
+    command -v openssl >/dev/null 2>&1 || need+=(openssl)
     if [ "$want_pg" = 1 ]; then
         newest_pgbin >/dev/null || need+=(postgresql)
         command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
