@@ -354,6 +354,42 @@ impl Reader {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// A batch's lines reach the file only when synced, and a rolled-back batch leaves the
+    /// file as it was: the file holds what was deleted, no more. Reading it back skips the
+    /// headers of every run.
+    #[test]
+    fn a_rolled_back_batch_leaves_no_lines() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("b.jsonl");
+        let mut w = Writer::open(&path, json!({ "apim_tune_backup": FORMAT })).expect("open");
+        let header_len = std::fs::metadata(&path).expect("meta").len();
+        w.begin().expect("begin");
+        w.line(&json!({ "table": "REG_LOG", "row": { "REG_LOG_ID": 1 } }));
+        w.sync().expect("sync");
+        let one = std::fs::metadata(&path).expect("meta").len();
+        assert!(one > header_len);
+        w.begin().expect("begin");
+        w.line(&json!({ "table": "REG_LOG", "row": { "REG_LOG_ID": 2 } }));
+        w.sync().expect("sync");
+        w.rollback();
+        assert_eq!(std::fs::metadata(&path).expect("meta").len(), one);
+        drop(w);
+        // A second run appends its own header.
+        let mut w = Writer::open(&path, json!({ "apim_tune_backup": FORMAT })).expect("open");
+        w.begin().expect("begin");
+        w.line(&json!({ "table": "REG_LOG", "row": { "REG_LOG_ID": 3 } }));
+        w.sync().expect("sync");
+        let mut r = Reader::open(&path).expect("read");
+        let mut ids = Vec::new();
+        while let Some((t, row)) = r.next_row().expect("row") {
+            assert_eq!(t, "REG_LOG");
+            ids.push(row["REG_LOG_ID"].as_i64());
+        }
+        assert_eq!(ids, [Some(1), Some(3)]);
+    }
+
     #[test]
     fn hex_round_trips_and_refuses_odd_input() {
         let all: Vec<u8> = (0..=255).collect();
