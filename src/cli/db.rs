@@ -471,23 +471,44 @@ fn print_clean_text(r: &CleanReport) -> anyhow::Result<()> {
 
 fn restore(a: &DbRestoreArgs) -> anyhow::Result<u8> {
     let t = target(&a.target)?;
+    // A clean with --apim-home put REG_LOG's rows in the registry's database (or the file's
+    // REG_LOG lines came from there): they go back there, never into the API-M database.
+    let registry = registry_target(&a.target, &t)?;
     if !a.yes {
         let from = match &a.backup_file {
             Some(f) => f.display().to_string(),
             None => "apim-tune's BAK_ tables".to_string(),
         };
-        confirm(&format!("put the rows of {from} back into {}?", t.display))?;
+        let into = match &registry {
+            Some(reg) => format!("{} (REG_LOG: {})", t.display, reg.display),
+            None => t.display.clone(),
+        };
+        confirm(&format!("put the rows of {from} back into {into}?"))?;
     }
+    let file = a.backup_file.as_deref();
     let bar = Bar::new();
-    let r = match &a.backup_file {
-        Some(f) => db::restore_file(&t, f, &bar),
-        None => db::restore(&t, &bar),
+    let r = match &registry {
+        None => db::restore_part(&t, file, db::RestorePart::All, &bar),
+        Some(reg) => db::restore_part(&t, file, db::RestorePart::WithoutRegistry, &bar).and_then(
+            |mut main| {
+                let r = db::restore_part(reg, file, db::RestorePart::RegistryOnly, &bar)?;
+                if main.tables.is_empty() && r.tables.is_empty() {
+                    return Err(db::DbError::Refused(format!(
+                        "neither {} nor {} has anything to restore",
+                        main.target, r.target
+                    )));
+                }
+                main.registry = Some(Box::new(r));
+                Ok(main)
+            },
+        ),
     };
     bar.clear();
     let r = r?;
     print_restore(&r, a.format)?;
     // Rows left in the backup are not an error, but a script must be able to tell.
-    Ok(if r.skipped_present > 0 {
+    let skipped = r.skipped_present + r.registry.as_ref().map_or(0, |x| x.skipped_present);
+    Ok(if skipped > 0 {
         exit_code::FINDINGS
     } else {
         exit_code::OK
@@ -500,6 +521,16 @@ fn print_restore(r: &RestoreReport, format: DbFormat) -> anyhow::Result<()> {
         writeln!(out, "{}", serde_json::to_string(r)?)?;
         return Ok(());
     }
+    drop(out);
+    print_restore_text(r)?;
+    if let Some(reg) = &r.registry {
+        print_restore_text(reg)?;
+    }
+    Ok(())
+}
+
+fn print_restore_text(r: &RestoreReport) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     writeln!(out, "restored {}", r.target)?;
     for o in &r.tables {
         writeln!(out, "{}", outcome_line(o, "put back"))?;

@@ -23,6 +23,7 @@ pub use audit::AuditSpec;
 pub use clean::{Backup, CleanPlan, MAX_BATCH, MAX_PAUSE, MAX_PERIOD};
 pub use conn::Arg;
 pub use model::{ConfigContext, ConfigFlag};
+pub use restore::Part as RestorePart;
 pub use seed::{MAX_SEED_ROWS, SeedSpec};
 pub use target::Target;
 
@@ -274,12 +275,7 @@ pub fn plain_sql(t: &Target, plan: &CleanPlan) -> Result<Vec<String>, DbError> {
 
 /// Puts the rows of every apim-tune `BAK_*` table back.
 pub fn restore(t: &Target, progress: &dyn Progress) -> Result<model::RestoreReport, DbError> {
-    block_on(async {
-        let mut c = Conn::open(t, Open::Existing).await?;
-        let r = restore::run(&mut c, t, progress).await;
-        c.close().await;
-        r
-    })?
+    restore_part(t, None, RestorePart::All, progress)
 }
 
 /// Puts the rows of a `db clean --backup-file` file back.
@@ -288,9 +284,23 @@ pub fn restore_file(
     file: &std::path::Path,
     progress: &dyn Progress,
 ) -> Result<model::RestoreReport, DbError> {
+    restore_part(t, Some(file), RestorePart::All, progress)
+}
+
+/// [`restore`] or [`restore_file`] of some tables only; a part with nothing to put back is an
+/// empty report, not an error.
+pub fn restore_part(
+    t: &Target,
+    file: Option<&std::path::Path>,
+    part: RestorePart,
+    progress: &dyn Progress,
+) -> Result<model::RestoreReport, DbError> {
     block_on(async {
         let mut c = Conn::open(t, Open::Existing).await?;
-        let r = restore::run_file(&mut c, t, file, progress).await;
+        let r = match file {
+            Some(f) => restore::run_file(&mut c, t, f, part, progress).await,
+            None => restore::run(&mut c, t, part, progress).await,
+        };
         c.close().await;
         r
     })?

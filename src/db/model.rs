@@ -205,6 +205,9 @@ pub struct RestoreReport {
     /// `db restore --backup-file`: the file the rows came from (it is never changed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backup_file: Option<String>,
+    /// With `--apim-home` and a registry database of its own: REG_LOG's restore there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<Box<RestoreReport>>,
 }
 
 /// The result of `db seed`.

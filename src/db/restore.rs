@@ -12,16 +12,53 @@ use super::{DbError, Progress, Target};
 use serde_json::{Map, Value};
 use std::path::Path;
 
+/// Which tables a restore puts back: with `--apim-home` and a registry database of its own,
+/// REG_LOG goes back there and the other tables to the API-M database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    All,
+    WithoutRegistry,
+    RegistryOnly,
+}
+
+impl Part {
+    fn takes(self, table: &str) -> bool {
+        match self {
+            Part::All => true,
+            Part::WithoutRegistry => table != schema::REG_LOG,
+            Part::RegistryOnly => table == schema::REG_LOG,
+        }
+    }
+
+    /// An empty report where a part of a split restore has nothing to put back.
+    fn nothing(self, target: &Target, file: Option<&Path>) -> Option<RestoreReport> {
+        (self != Part::All).then(|| RestoreReport {
+            target: target.display.clone(),
+            tables: Vec::new(),
+            skipped_present: 0,
+            conflicts: 0,
+            notes: Vec::new(),
+            backup_file: file.map(|f| f.display().to_string()),
+            registry: None,
+        })
+    }
+}
+
 /// Keys per batch: under SQLite's 32766 parameters for the widest key (4 columns, twice).
 const KEYS_PER_BATCH: usize = 2_000;
 
 pub(crate) async fn run(
     c: &mut Conn,
     target: &Target,
+    part: Part,
     progress: &dyn Progress,
 ) -> Result<RestoreReport, DbError> {
-    let backups = our_backups(c).await?;
+    let mut backups = our_backups(c).await?;
+    backups.retain(|(_, source)| part.takes(source));
     if backups.is_empty() {
+        if let Some(empty) = part.nothing(target, None) {
+            return Ok(empty);
+        }
         return Err(DbError::Refused(format!(
             "{} has no backup made by `db clean --backup`: nothing to restore",
             target.display
@@ -36,6 +73,7 @@ pub(crate) async fn run(
         conflicts: 0,
         notes: Vec::new(),
         backup_file: None,
+        registry: None,
     };
     // Parents first, so foreign keys hold when children come back.
     for table in schema::runtime_tables() {
@@ -209,6 +247,7 @@ pub(crate) async fn run_file(
     c: &mut Conn,
     target: &Target,
     path: &Path,
+    part: Part,
     progress: &dyn Progress,
 ) -> Result<RestoreReport, DbError> {
     let order = schema::runtime_tables();
@@ -222,12 +261,18 @@ pub(crate) async fn run_file(
                 path.display()
             )));
         }
+        if !part.takes(&table) {
+            continue;
+        }
         match counts.iter_mut().find(|(t, _)| *t == table) {
             Some((_, n)) => *n += 1,
             None => counts.push((table, 1)),
         }
     }
     if counts.is_empty() {
+        if let Some(empty) = part.nothing(target, Some(path)) {
+            return Ok(empty);
+        }
         return Err(DbError::Refused(format!(
             "{} holds no rows: nothing to restore",
             path.display()
@@ -242,6 +287,7 @@ pub(crate) async fn run_file(
         conflicts: 0,
         notes: Vec::new(),
         backup_file: Some(path.display().to_string()),
+        registry: None,
     };
     for table in order {
         let Some((_, total)) = counts.iter().find(|(t, _)| t == table) else {

@@ -179,6 +179,11 @@ fn the_registry_log_is_cleaned_in_the_shared_database_of_the_home() {
             reg_log["removable"].as_u64().is_some_and(|n| n > 0),
             "{reg_log}"
         );
+        let tokens_before = keys(
+            &mut a.connect(),
+            "SELECT TOKEN_ID FROM IDN_OAUTH2_ACCESS_TOKEN",
+        );
+        let file = home.path().join("clean.jsonl");
         let out = apim_tune()
             .args(["db", "clean", "--apim-home"])
             .arg(home.path())
@@ -191,6 +196,8 @@ fn the_registry_log_is_cleaned_in_the_shared_database_of_the_home() {
                 "--format",
                 "json",
             ])
+            .arg("--backup-file")
+            .arg(&file)
             .assert()
             .code(0)
             .get_output()
@@ -221,5 +228,28 @@ fn the_registry_log_is_cleaned_in_the_shared_database_of_the_home() {
             a.label
         );
         assert!(!String::from_utf8_lossy(&out).contains(&format!(":{apass}@")));
+        // Both runs wrote to the one file; each table's rows go back to its own database.
+        apim_tune()
+            .args(["db", "restore", "--apim-home"])
+            .arg(home.path())
+            .args(["--yes", "--backup-file"])
+            .arg(&file)
+            .assert()
+            .code(0);
+        let reg_restored = keys(&mut s.connect(), "SELECT REG_LOG_ID FROM REG_LOG").len();
+        assert_eq!(
+            reg_restored, reg_before,
+            "{}: REG_LOG back in the shared db",
+            a.label
+        );
+        assert_eq!(
+            keys(
+                &mut a.connect(),
+                "SELECT TOKEN_ID FROM IDN_OAUTH2_ACCESS_TOKEN"
+            ),
+            tokens_before,
+            "{}",
+            a.label
+        );
     }
 }
