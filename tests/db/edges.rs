@@ -165,6 +165,12 @@ fn the_registry_log_is_cleaned_in_the_shared_database_of_the_home() {
             .stdout
             .clone();
         let audit: Value = serde_json::from_slice(&out).expect("json");
+        // The fix hint names the home, as the audit was told.
+        let hint = format!(
+            "fix: apim-tune db clean --apim-home {} --registry",
+            home.path().display()
+        );
+        assert!(audit.to_string().contains(&hint), "{}: {audit}", a.label);
         let reg_log = audit["tables"]
             .as_array()
             .and_then(|t| t.iter().find(|t| t["table"] == "REG_LOG"))
