@@ -5,7 +5,9 @@
 # Runs as root: apt-get, and `runuser` to the postgres user because initdb refuses root.
 #
 #   envf=$(.ci/db-servers.sh start [--realistic] [--pg-port N] [--my-port N] [--only pg|mariadb])
-#   . "$envf"        # exports APIM_TUNE_TEST_PG_URL, APIM_TUNE_TEST_MYSQL_URL, APIM_TUNE_DB_DIR
+#   . "$envf"        # exports APIM_TUNE_TEST_PG_URL, APIM_TUNE_TEST_MYSQL_URL, APIM_TUNE_DB_DIR,
+#                    # and the TLS ones: APIM_TUNE_TEST_PG_TLS_URL, APIM_TUNE_TEST_MYSQL_TLS_URL,
+#                    # APIM_TUNE_TEST_CA_FILE, APIM_TUNE_TEST_OTHER_CA_FILE
 #   .ci/db-servers.sh stop "$APIM_TUNE_DB_DIR"
 #
 # `start` prints the path of the env file as its only stdout line; everything else goes to stderr.
@@ -13,6 +15,10 @@
 # `--realistic` (for benchmarks) keeps the flushes on and sizes PostgreSQL's shared_buffers and
 # max_wal_size. MariaDB runs at `--default-time-zone=+05:30` on purpose, so code that relies on a
 # UTC server or session shows up in the tests.
+# Both servers speak TLS with a certificate for 127.0.0.1/localhost signed by a throwaway CA made
+# here with openssl; a second user (`apim_tls`) may log in over TLS only, so a test that connects
+# as it proves the connection was encrypted. A second, unrelated CA is there for the "wrong CA"
+# test.
 # `stop` is idempotent: an already stopped server or an absent directory is not an error.
 set -euo pipefail
 
@@ -20,6 +26,8 @@ readonly MARKER=.apimtune-db-servers
 readonly WAIT_SECONDS=60
 # Role/user, password and database the tests connect with (throwaway servers on 127.0.0.1 only).
 readonly DB_USER=apim DB_PASS=apim DB_NAME=apim
+# The user that may only log in over TLS.
+readonly TLS_USER=apim_tls TLS_PASS=apim_tls
 
 say() { printf 'db-servers: %s\n' "$*" >&2; }
 die() {
@@ -28,7 +36,7 @@ die() {
 }
 usage() {
     echo "usage:" >&2
-    sed -n '7,9p' "$0" | sed 's/^#//' >&2
+    sed -n '7,11p' "$0" | sed 's/^#//' >&2
     exit 2
 }
 
@@ -116,6 +124,8 @@ wait_gone() {
 install_missing() {
     local want_pg=$1 want_my=$2 log=$3
     local need=()
+    # The throwaway CA and server certificate for the TLS tests.
+    command -v openssl >/dev/null 2>&1 || need+=(openssl)
     if [ "$want_pg" = 1 ]; then
         newest_pgbin >/dev/null || need+=(postgresql)
         command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
@@ -131,6 +141,35 @@ install_missing() {
     # caller's pipes open.
     logged "$log" apt-get update -q
     logged "$log" apt-get install -y -q --no-install-recommends "${need[@]}"
+}
+
+# A CA, a server certificate it signs (for 127.0.0.1 and localhost, as the tests connect), and
+# an unrelated CA, in DIR/tls. Throwaway: 2-day certificates, keys without a passphrase.
+make_certs() {
+    local tls=$1/tls log=$1/tls/openssl.log
+    mkdir -p "$tls"
+    command -v openssl >/dev/null 2>&1 || die "openssl is needed for the TLS certificates"
+    local ca
+    for ca in ca other-ca; do
+        logged "$log" openssl req -x509 -newkey rsa:2048 -nodes -days 2 -sha256 \
+            -subj "/CN=apim-tune test $ca" -keyout "$tls/$ca.key" -out "$tls/$ca.pem"
+    done
+    logged "$log" openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=localhost" \
+        -keyout "$tls/server.key" -out "$tls/server.csr"
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' \
+        >"$tls/server.ext"
+    logged "$log" openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
+        -CAcreateserial -days 2 -sha256 -extfile "$tls/server.ext" -out "$tls/server.pem"
+    chmod 755 "$tls"
+    chmod 644 "$tls/ca.pem" "$tls/other-ca.pem" "$tls/server.pem"
+}
+
+# A copy of the server key readable by USER only (PostgreSQL refuses a key others can read).
+server_key_for() {
+    local user=$1 dest=$2
+    cp "$DIR/tls/server.key" "$dest"
+    chown "$user:$user" "$dest"
+    chmod 600 "$dest"
 }
 
 # ---- start ----------------------------------------------------------------------------------
@@ -165,6 +204,9 @@ start_pg() {
         echo "listen_addresses = '127.0.0.1'"
         echo "port = $port"
         echo "unix_socket_directories = '$pg'"
+        echo "ssl = on"
+        echo "ssl_cert_file = '$dir/tls/server.pem'"
+        echo "ssl_key_file = '$pg/server.key'"
         if [ "$realistic" = 1 ]; then
             echo "shared_buffers = 256MB"
             echo "max_wal_size = 4GB"
@@ -175,6 +217,16 @@ start_pg() {
             echo "full_page_writes = off"
         fi
     } >>"$pg/data/postgresql.conf"
+    server_key_for postgres "$pg/server.key"
+    # The TLS-only user: refused without TLS, before the general rules initdb wrote.
+    {
+        echo "# added by .ci/db-servers.sh: $TLS_USER logs in over TLS only"
+        echo "hostnossl all $TLS_USER all reject"
+        echo "hostssl all $TLS_USER 127.0.0.1/32 scram-sha-256"
+        cat "$pg/data/pg_hba.conf"
+    } >"$pg/pg_hba.new"
+    mv "$pg/pg_hba.new" "$pg/data/pg_hba.conf"
+    chown postgres:postgres "$pg/data/pg_hba.conf"
     if ! logged "$pg/pg_ctl.log" as_user postgres "$pgbin/pg_ctl" -D "$pg/data" -l "$pg/server.log" \
         -w -t "$WAIT_SECONDS" start; then
         log_tail "$pg/server.log"
@@ -195,7 +247,10 @@ start_pg() {
     # Superuser over the socket (trust), then the test role over TCP with its password.
     logged "$pg/setup.log" "$pgbin/psql" -X -q -h "$pg" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
         -c "CREATE ROLE $DB_USER LOGIN CREATEDB PASSWORD '$DB_PASS'" \
-        -c "CREATE DATABASE $DB_NAME OWNER $DB_USER"
+        -c "CREATE DATABASE $DB_NAME OWNER $DB_USER" \
+        -c "CREATE ROLE $TLS_USER LOGIN CREATEDB PASSWORD '$TLS_PASS'" \
+        -c "GRANT ALL ON DATABASE $DB_NAME TO $TLS_USER" \
+        -c "GRANT ALL ON SCHEMA public TO $TLS_USER"
     PGPASSWORD=$DB_PASS logged "$pg/setup.log" "$pgbin/psql" -X -q -w -h 127.0.0.1 -p "$port" \
         -U "$DB_USER" -d "$DB_NAME" -v ON_ERROR_STOP=1 -c 'SELECT 1'
 }
@@ -215,7 +270,9 @@ start_mariadb() {
     # caller does not reach it; the EXIT trap or `stop` shuts it down.
     local opts=(--no-defaults --user=mysql --datadir="$my/data" --socket="$my/mysqld.sock"
         --pid-file="$my/mysqld.pid" --bind-address=127.0.0.1 --port="$port" --skip-name-resolve
-        --default-time-zone=+05:30 --log-error="$my/error.log")
+        --default-time-zone=+05:30 --log-error="$my/error.log"
+        --ssl-ca="$dir/tls/ca.pem" --ssl-cert="$dir/tls/server.pem" --ssl-key="$my/server.key")
+    server_key_for mysql "$my/server.key"
     if [ "$realistic" != 1 ]; then
         # Test data is throwaway: no flush per commit, no doublewrite (like PostgreSQL's fsync=off).
         opts+=(--innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0)
@@ -246,7 +303,9 @@ start_mariadb() {
     logged "$my/setup.log" mariadb --no-defaults --socket="$my/mysqld.sock" -uroot -e "
         CREATE DATABASE $DB_NAME;
         CREATE USER '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASS';
-        GRANT ALL ON *.* TO '$DB_USER'@'127.0.0.1' WITH GRANT OPTION;"
+        GRANT ALL ON *.* TO '$DB_USER'@'127.0.0.1' WITH GRANT OPTION;
+        CREATE USER '$TLS_USER'@'127.0.0.1' IDENTIFIED BY '$TLS_PASS' REQUIRE SSL;
+        GRANT ALL ON *.* TO '$TLS_USER'@'127.0.0.1';"
     logged "$my/setup.log" mariadb --no-defaults --protocol=TCP -h127.0.0.1 -P"$port" \
         -u"$DB_USER" -p"$DB_PASS" "$DB_NAME" -e 'SELECT 1'
 }
@@ -298,6 +357,7 @@ do_start() {
     say "data directory $DIR"
 
     install_missing "$want_pg" "$want_my" "$DIR/apt.log"
+    make_certs "$DIR"
     [ "$want_pg" = 0 ] || start_pg "$DIR" "$pg_port" "$realistic"
     [ "$want_my" = 0 ] || start_mariadb "$DIR" "$my_port" "$realistic"
 
@@ -306,6 +366,10 @@ do_start() {
         echo "# written by .ci/db-servers.sh start; stop with: .ci/db-servers.sh stop $DIR"
         [ "$want_pg" = 0 ] || echo "export APIM_TUNE_TEST_PG_URL=postgres://$DB_USER:$DB_PASS@127.0.0.1:$pg_port/$DB_NAME"
         [ "$want_my" = 0 ] || echo "export APIM_TUNE_TEST_MYSQL_URL=mysql://$DB_USER:$DB_PASS@127.0.0.1:$my_port/$DB_NAME"
+        [ "$want_pg" = 0 ] || echo "export APIM_TUNE_TEST_PG_TLS_URL=postgres://$TLS_USER:$TLS_PASS@127.0.0.1:$pg_port/$DB_NAME"
+        [ "$want_my" = 0 ] || echo "export APIM_TUNE_TEST_MYSQL_TLS_URL=mysql://$TLS_USER:$TLS_PASS@127.0.0.1:$my_port/$DB_NAME"
+        echo "export APIM_TUNE_TEST_CA_FILE=$DIR/tls/ca.pem"
+        echo "export APIM_TUNE_TEST_OTHER_CA_FILE=$DIR/tls/other-ca.pem"
         echo "export APIM_TUNE_DB_DIR=$DIR"
     } >"$ENVFILE"
     START_OK=1

@@ -243,6 +243,11 @@ pub struct DbTargetArgs {
     /// server that accepts and never answers fails a cron job or timer instead of hanging it.
     #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=crate::db::target::MAX_CONNECT_TIMEOUT_SECS))]
     pub connect_timeout: u64,
+    /// PEM file of the CA(s) the server's TLS certificate must chain to (PostgreSQL,
+    /// MySQL/MariaDB). Unless the URL sets `sslmode` (PostgreSQL) or `ssl-mode` (MySQL), it
+    /// also turns full verification on: verify-full / VERIFY_IDENTITY.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -327,6 +332,16 @@ pub struct DbCleanArgs {
     /// Output format of the summary.
     #[arg(long, value_enum, default_value = "text")]
     pub format: DbFormat,
+    /// Append every deleted row to FILE as JSON lines (created mode 0600: the rows hold
+    /// tokens), written and synced before each batch commits; `db restore --backup-file`
+    /// puts them back. Instead of --backup's BAK_ tables.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "backup",
+        help_heading = "How"
+    )]
+    pub backup_file: Option<PathBuf>,
     /// Test hook: stop as Ctrl-C would after this many batches.
     #[arg(long, hide = true, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
     pub stop_after_batches: Option<u64>,
@@ -432,6 +447,9 @@ pub struct DbRestoreArgs {
     /// Output format of the summary.
     #[arg(long, value_enum, default_value = "text")]
     pub format: DbFormat,
+    /// Put back the rows of a `db clean --backup-file FILE` instead of the BAK_ tables.
+    #[arg(long, value_name = "FILE")]
+    pub backup_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

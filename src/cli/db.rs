@@ -6,7 +6,7 @@ use super::args::{
     DbScheduleArgs, DbSeedArgs, DbTargetArgs, Format, ScheduledClean,
 };
 use crate::apim::{self, ApimModel};
-use crate::db::model::{CleanReport, DbAuditReport, RestoreReport, TableOutcome};
+use crate::db::model::{CleanReport, DbAuditReport, NamedBy, RestoreReport, TableOutcome};
 use crate::db::schedule::{self, ScheduleError, ScheduleOptions};
 use crate::db::schema::{self, Generation};
 use crate::db::{
@@ -43,7 +43,51 @@ fn target(t: &DbTargetArgs) -> anyhow::Result<Target> {
              WSO2AM_DB datasource"
         ),
     };
-    Ok(target.with_connect_timeout(Duration::from_secs(t.connect_timeout)))
+    with_options(target, t)
+}
+
+/// The connect timeout and CA file every target gets, the registry's included.
+fn with_options(target: Target, t: &DbTargetArgs) -> anyhow::Result<Target> {
+    let target = target.with_connect_timeout(Duration::from_secs(t.connect_timeout));
+    match &t.ca_file {
+        Some(ca) => target.with_ca_file(ca).map_err(|e| anyhow!(e)),
+        None => Ok(target),
+    }
+}
+
+/// How the database was named: `--url` on the command line, the URL from APIM_TUNE_DB_URL
+/// (clap fills the same field from either, so the command line tells them apart), or the home.
+fn named_by(t: &DbTargetArgs) -> NamedBy {
+    match (&t.url, &t.apim_home) {
+        (Some(_), _) => {
+            let on_command_line = std::env::args_os().any(|a| {
+                let a = a.to_string_lossy();
+                a == "--url" || a.starts_with("--url=")
+            });
+            if on_command_line {
+                NamedBy::Url
+            } else {
+                NamedBy::Env
+            }
+        }
+        (None, Some(home)) => NamedBy::ApimHome(home.display().to_string()),
+        (None, None) => NamedBy::Url,
+    }
+}
+
+/// With `--apim-home` (and no URL), the registry's own datasource when REG_LOG is cleaned and
+/// it is another database than the API-M one: `[database.shared_db]`, or on 2.x the one
+/// registry.xml mounts.
+fn registry_target(t: &DbTargetArgs, apim: &Target) -> anyhow::Result<Option<Target>> {
+    let (None, Some(home)) = (&t.url, &t.apim_home) else {
+        return Ok(None);
+    };
+    let reg = db::target::datasource_of_home(home, db::target::Datasource::Registry)
+        .map_err(|e| anyhow!("--registry: {e}"))?;
+    if reg.url.expose() == apim.url.expose() {
+        return Ok(None);
+    }
+    with_options(reg, t).map(Some)
 }
 
 fn init(a: &DbInitArgs) -> anyhow::Result<u8> {
@@ -146,14 +190,25 @@ fn audit(a: &DbAuditArgs) -> anyhow::Result<u8> {
         Some(home) => config_context(home)?,
         None => ConfigContext::default(),
     };
-    let mut report = db::audit(
-        &t,
-        &AuditSpec {
-            safe_period: a.safe_period,
-            audit_older_than: a.older_than,
-            context,
-        },
-    )?;
+    let spec = AuditSpec {
+        safe_period: a.safe_period,
+        audit_older_than: a.older_than,
+        context,
+        named_by: named_by(&a.target),
+        registry_only: false,
+    };
+    let mut report = db::audit(&t, &spec)?;
+    // REG_LOG is judged where it is: the home's registry database, when that is another one.
+    if let Some(reg) = registry_target(&a.target, &t)? {
+        let registry = db::audit(
+            &reg,
+            &AuditSpec {
+                registry_only: true,
+                ..spec.clone()
+            },
+        )?;
+        take_registry_log(&mut report, registry);
+    }
     crate::audit::judge_db(&mut report);
     let ro = RenderOptions {
         fail_on: super::output::threshold(a.fail_on),
@@ -162,6 +217,34 @@ fn audit(a: &DbAuditArgs) -> anyhow::Result<u8> {
     };
     super::output::write_reports(&a.output, a.format, |f| render(f, &report, &ro))?;
     Ok(super::output::exit_for(&report, a.fail_on))
+}
+
+/// REG_LOG's figures and index needs from the registry database's audit, in place of the
+/// API-M database's (where REG_LOG is usually absent).
+fn take_registry_log(report: &mut DbAuditReport, registry: DbAuditReport) {
+    let is_reg = |t: &str| t == schema::REG_LOG;
+    let reg_stats = registry.tables.into_iter().find(|s| is_reg(&s.table));
+    if let Some(stats) = reg_stats {
+        for tables in [&mut report.tables, &mut report.facts.tables] {
+            match tables.iter_mut().find(|s| is_reg(&s.table)) {
+                Some(s) => *s = stats.clone(),
+                None => tables.push(stats.clone()),
+            }
+        }
+    }
+    report.facts.cleanup_indexes.retain(|n| !is_reg(&n.table));
+    report.facts.cleanup_indexes.extend(
+        registry
+            .facts
+            .cleanup_indexes
+            .into_iter()
+            .filter(|n| is_reg(&n.table)),
+    );
+    report.notes.push(format!(
+        "{} read from the registry's database, {}",
+        schema::REG_LOG,
+        registry.target
+    ));
 }
 
 fn render(format: Format, report: &DbAuditReport, ro: &RenderOptions) -> String {
@@ -177,35 +260,88 @@ fn render(format: Format, report: &DbAuditReport, ro: &RenderOptions) -> String 
 
 fn clean(a: &DbCleanArgs) -> anyhow::Result<u8> {
     let t = target(&a.target)?;
-    let plan = CleanPlan {
+    let mut plan = CleanPlan {
         dry_run: a.dry_run,
         stop_after_batches: a.stop_after_batches,
         ..clean_plan(&a.clean)
     };
+    if a.backup_file.is_some() {
+        plan.backup = Backup::File;
+    }
+    // REG_LOG lives in the registry's database: with --apim-home it is cleaned there, in a run
+    // of its own, and the API-M database gets the other tables.
+    let registry = if plan.registry {
+        registry_target(&a.target, &t)?
+    } else {
+        None
+    };
+    let runs: Vec<(&Target, CleanPlan)> = match &registry {
+        Some(reg) => {
+            let main = CleanPlan {
+                registry: false,
+                ..plan.clone()
+            };
+            let reg_plan = CleanPlan {
+                tokens: false,
+                codes: false,
+                sessions: false,
+                audit_older_than: None,
+                ..plan.clone()
+            };
+            let mut v = Vec::new();
+            if !selected(&main).is_empty() {
+                v.push((&t, main));
+            }
+            v.push((reg, reg_plan));
+            v
+        }
+        None => vec![(&t, plan.clone())],
+    };
     if a.print_sql {
         let mut out = std::io::stdout().lock();
-        for s in db::plain_sql(&t, &plan)? {
-            writeln!(out, "{s};")?;
+        for (target, plan) in &runs {
+            if runs.len() > 1 {
+                writeln!(out, "-- {}", target.display)?;
+            }
+            for s in db::plain_sql(target, plan)? {
+                writeln!(out, "{s};")?;
+            }
         }
         return Ok(exit_code::OK);
     }
     if !a.dry_run && !a.yes {
-        confirm(&format!(
-            "delete the removable rows of {} ({}){}?",
-            t.display,
-            selected(&plan),
-            if a.clean.backup {
-                ", backing them up to BAK_ tables"
-            } else {
-                " WITHOUT a backup"
-            }
-        ))?;
+        let backup = match &a.backup_file {
+            Some(f) => format!(", backing them up to {}", f.display()),
+            None if a.clean.backup => ", backing them up to BAK_ tables".to_string(),
+            None => " WITHOUT a backup".to_string(),
+        };
+        let what = runs
+            .iter()
+            .map(|(target, plan)| format!("{} ({})", target.display, selected(plan)))
+            .collect::<Vec<_>>()
+            .join(" and of ");
+        confirm(&format!("delete the removable rows of {what}{backup}?"))?;
     }
-    let bar = Bar::new();
-    let r = db::clean(&t, &plan, &bar)?;
-    bar.clear();
+    let mut reports = Vec::new();
+    for (target, plan) in &runs {
+        let bar = Bar::new();
+        let r = db::clean_with_file(target, plan, a.backup_file.as_deref(), &bar);
+        bar.clear();
+        let r = r?;
+        let interrupted = r.interrupted;
+        reports.push(r);
+        if interrupted {
+            break;
+        }
+    }
+    let mut it = reports.into_iter();
+    let Some(mut r) = it.next() else {
+        bail!("nothing selected");
+    };
+    r.registry = it.next().map(Box::new);
     print_clean(&r, a.format)?;
-    Ok(if r.interrupted {
+    let interrupted = r.interrupted || r.registry.as_ref().is_some_and(|x| x.interrupted);
+    Ok(if interrupted {
         exit_code::INTERRUPTED
     } else {
         exit_code::OK
@@ -271,7 +407,8 @@ fn outcome_line(o: &TableOutcome, verb: &str) -> String {
         s.push_str(&format!(", {} dependent rows", o.dependent_rows));
     }
     if o.batches > 0 {
-        s.push_str(&format!(" in {} batches", o.batches));
+        let plural = if o.batches == 1 { "batch" } else { "batches" };
+        s.push_str(&format!(" in {} {plural}", o.batches));
     }
     if o.backed_up > 0 {
         s.push_str(&format!(", {} backed up", o.backed_up));
@@ -291,6 +428,16 @@ fn print_clean(r: &CleanReport, format: DbFormat) -> anyhow::Result<()> {
         writeln!(out, "{}", serde_json::to_string(r)?)?;
         return Ok(());
     }
+    drop(out);
+    print_clean_text(r)?;
+    if let Some(reg) = &r.registry {
+        print_clean_text(reg)?;
+    }
+    Ok(())
+}
+
+fn print_clean_text(r: &CleanReport) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     let verb = if r.dry_run { "removable" } else { "deleted" };
     writeln!(
         out,
@@ -326,18 +473,44 @@ fn print_clean(r: &CleanReport, format: DbFormat) -> anyhow::Result<()> {
 
 fn restore(a: &DbRestoreArgs) -> anyhow::Result<u8> {
     let t = target(&a.target)?;
+    // A clean with --apim-home put REG_LOG's rows in the registry's database (or the file's
+    // REG_LOG lines came from there): they go back there, never into the API-M database.
+    let registry = registry_target(&a.target, &t)?;
     if !a.yes {
-        confirm(&format!(
-            "put the rows of apim-tune's BAK_ tables back into {}?",
-            t.display
-        ))?;
+        let from = match &a.backup_file {
+            Some(f) => f.display().to_string(),
+            None => "apim-tune's BAK_ tables".to_string(),
+        };
+        let into = match &registry {
+            Some(reg) => format!("{} (REG_LOG: {})", t.display, reg.display),
+            None => t.display.clone(),
+        };
+        confirm(&format!("put the rows of {from} back into {into}?"))?;
     }
+    let file = a.backup_file.as_deref();
     let bar = Bar::new();
-    let r = db::restore(&t, &bar)?;
+    let r = match &registry {
+        None => db::restore_part(&t, file, db::RestorePart::All, &bar),
+        Some(reg) => db::restore_part(&t, file, db::RestorePart::WithoutRegistry, &bar).and_then(
+            |mut main| {
+                let r = db::restore_part(reg, file, db::RestorePart::RegistryOnly, &bar)?;
+                if main.tables.is_empty() && r.tables.is_empty() {
+                    return Err(db::DbError::Refused(format!(
+                        "neither {} nor {} has anything to restore",
+                        main.target, r.target
+                    )));
+                }
+                main.registry = Some(Box::new(r));
+                Ok(main)
+            },
+        ),
+    };
     bar.clear();
+    let r = r?;
     print_restore(&r, a.format)?;
     // Rows left in the backup are not an error, but a script must be able to tell.
-    Ok(if r.skipped_present > 0 {
+    let skipped = r.skipped_present + r.registry.as_ref().map_or(0, |x| x.skipped_present);
+    Ok(if skipped > 0 {
         exit_code::FINDINGS
     } else {
         exit_code::OK
@@ -350,6 +523,16 @@ fn print_restore(r: &RestoreReport, format: DbFormat) -> anyhow::Result<()> {
         writeln!(out, "{}", serde_json::to_string(r)?)?;
         return Ok(());
     }
+    drop(out);
+    print_restore_text(r)?;
+    if let Some(reg) = &r.registry {
+        print_restore_text(reg)?;
+    }
+    Ok(())
+}
+
+fn print_restore_text(r: &RestoreReport) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     writeln!(out, "restored {}", r.target)?;
     for o in &r.tables {
         writeln!(out, "{}", outcome_line(o, "put back"))?;
@@ -357,17 +540,21 @@ fn print_restore(r: &RestoreReport, format: DbFormat) -> anyhow::Result<()> {
     for n in &r.notes {
         writeln!(out, "  note: {n}")?;
     }
+    let stay = match &r.backup_file {
+        Some(f) => format!("they stay in {f}, which a restore never changes"),
+        None => "they stay in the BAK_ tables".to_string(),
+    };
     if r.conflicts > 0 {
         writeln!(
             out,
-            "  {} backed-up rows conflict with rows created since (a unique index, or their parent did not come back): not put back, they stay in the BAK_ tables",
+            "  {} backed-up rows conflict with rows created since (a unique index, or their parent did not come back): not put back, {stay}",
             r.conflicts
         )?;
     }
     if r.skipped_present > r.conflicts {
         writeln!(
             out,
-            "  {} backed-up rows were not put back: a row with the same key exists again (they stay in the BAK_ tables)",
+            "  {} backed-up rows were not put back: a row with the same key exists again ({stay})",
             r.skipped_present - r.conflicts
         )?;
     }

@@ -8,7 +8,8 @@ use super::clean::{self, Backup, CleanPlan, Cutoffs, Job, RUN_TABLE};
 use super::conn::{Arg, Conn};
 use super::dialect::{self, Engine};
 use super::model::{
-    ConfigContext, DbAuditReport, DbFacts, IndexNeed, ServerTimeZone, TableStats, UnfinishedRun,
+    ConfigContext, DbAuditReport, DbFacts, IndexNeed, NamedBy, ServerTimeZone, TableStats,
+    UnfinishedRun,
 };
 use super::schema;
 use super::{DbError, Target};
@@ -21,6 +22,11 @@ pub struct AuditSpec {
     /// The age past which token audit rows count as removable.
     pub audit_older_than: Duration,
     pub context: ConfigContext,
+    /// How the command named the database, for the fix hints.
+    pub named_by: NamedBy,
+    /// The registry's own database (`--apim-home` with a separate shared database): only
+    /// REG_LOG is expected there.
+    pub registry_only: bool,
 }
 
 pub(crate) async fn run(
@@ -54,7 +60,17 @@ pub(crate) async fn run(
             present.push(t);
         }
     }
-    if !present.contains(&schema::TOKEN) && !present.contains(&schema::SESSION) {
+    if spec.registry_only && !present.contains(&schema::REG_LOG) {
+        return Err(DbError::Schema(format!(
+            "{} has no `{}`: the registry datasource of the home holds no registry log",
+            target.display,
+            schema::REG_LOG
+        )));
+    }
+    if !spec.registry_only
+        && !present.contains(&schema::TOKEN)
+        && !present.contains(&schema::SESSION)
+    {
         return Err(DbError::Schema(format!(
             "{} has neither `{}` nor `{}`: not an API-M database (or --url names another \
              database; `db init` creates the tables)",
@@ -347,6 +363,7 @@ async fn gather(
         cleanup_indexes,
         audit_older_than: spec.audit_older_than,
         context: spec.context.clone(),
+        named_by: spec.named_by.clone(),
         time_zone,
         foreign_backups,
         unfinished_runs,

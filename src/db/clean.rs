@@ -14,6 +14,7 @@
 //!   `BAK_*` tables carry the source table's key as a unique index: a row can never be backed
 //!   up twice.
 
+use super::backup_file::{self, FileColumn};
 use super::conn::{Arg, Conn};
 use super::dialect::{self, Engine, Param, Predicate, in_list};
 use super::model::{CleanReport, TableOutcome};
@@ -21,6 +22,8 @@ use super::schema::{self, Generation, Requirement};
 use super::stop::Stop;
 use super::{DbError, Progress, Target};
 use crate::clock;
+use std::cell::RefCell;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Keys fetched per candidate scan. One filtered scan per chunk is much cheaper than a keyset
@@ -46,6 +49,9 @@ pub enum Backup {
     None,
     /// Copy each deleted row to `BAK_<TABLE>` in the same transaction.
     Tables,
+    /// Append each deleted row to a JSON-lines file (`--backup-file`), synced before the
+    /// batch commits; the path goes to [`run`] beside the plan.
+    File,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,8 +90,10 @@ impl CleanPlan {
             parts.push(format!("audit-table>{}s", d.as_secs()));
         }
         parts.push(format!("safe-period={}s", self.safe_period.as_secs()));
-        if self.backup == Backup::Tables {
-            parts.push("backup".into());
+        match self.backup {
+            Backup::Tables => parts.push("backup".into()),
+            Backup::File => parts.push("backup-file".into()),
+            Backup::None => {}
         }
         parts.join(" ")
     }
@@ -545,10 +553,16 @@ pub(crate) async fn run(
     c: &mut Conn,
     target: &Target,
     plan: &CleanPlan,
+    backup_file: Option<&Path>,
     progress: &dyn Progress,
     stop: &Stop,
 ) -> Result<CleanReport, DbError> {
     let started = Instant::now();
+    if (plan.backup == Backup::File) != backup_file.is_some() {
+        return Err(DbError::Refused(
+            "internal: a backup file plan without its file (or a file without the plan)".into(),
+        ));
+    }
     if plan.batch == 0 || plan.batch > MAX_BATCH {
         return Err(DbError::Refused(format!(
             "--batch must be between 1 and {MAX_BATCH}"
@@ -576,6 +590,7 @@ pub(crate) async fn run(
         scan_seconds: 0.0,
         batch_seconds: 0.0,
         pause_seconds: 0.0,
+        registry: None,
     };
     if plan.dry_run {
         let cuts = Cutoffs::at(now, plan.safe_period, plan.audit_older_than);
@@ -595,6 +610,11 @@ pub(crate) async fn run(
 
     // Every check before the first write: tables, columns, then backup tables.
     ensure_bookkeeping(c).await?;
+    if plan.backup == Backup::File {
+        for (j, d) in jobs.iter().zip(&deps) {
+            check_uncovered_cascades(c, j, d).await?;
+        }
+    }
     if plan.backup == Backup::Tables {
         for (j, d) in jobs.iter().zip(&deps) {
             for (t, _) in d {
@@ -614,6 +634,20 @@ pub(crate) async fn run(
     report.run_id = Some(run_id);
     report.resumed_run = resumed.then_some(run_id);
     report.cutoff = cuts.cutoff.clone();
+    // Opened after every check: a refused run leaves no header behind.
+    let writer = match backup_file {
+        Some(path) => Some(RefCell::new(backup_file::Writer::open(
+            path,
+            serde_json::json!({
+                "apim_tune_backup": backup_file::FORMAT,
+                "engine": e.as_str(),
+                "target": target.display,
+                "run_id": run_id,
+                "cutoff": cuts.cutoff,
+            }),
+        )?)),
+        None => None,
+    };
 
     let mut batches_total = 0u64;
     'jobs: for (j, d) in jobs.iter().zip(&deps) {
@@ -634,9 +668,12 @@ pub(crate) async fn run(
             .collect();
         // The column lists the backup copies, read once per table, not once per batch.
         let mut backup_columns = Vec::new();
-        if plan.backup == Backup::Tables {
-            for t in std::iter::once(j.table).chain(d.iter().map(|(t, _)| *t)) {
-                backup_columns.push((t, c.columns(t).await?.join(", ")));
+        let mut file_columns = Vec::new();
+        for t in std::iter::once(j.table).chain(d.iter().map(|(t, _)| *t)) {
+            match plan.backup {
+                Backup::Tables => backup_columns.push((t, c.columns(t).await?.join(", "))),
+                Backup::File => file_columns.push((t, backup_file::columns(c, t).await?)),
+                Backup::None => {}
             }
         }
         // Only PostgreSQL's batches leave cascading dependents to the foreign key (the others
@@ -671,8 +708,9 @@ pub(crate) async fn run(
                     deps: d,
                     cascading: &cascading,
                     backup_columns: &backup_columns,
+                    file_columns: &file_columns,
+                    writer: writer.as_ref(),
                     cuts: &cuts,
-                    backup: plan.backup,
                     run_id,
                 };
                 let (rows, dependent, backed_up) = delete_batch(c, &batch_plan, batch).await?;
@@ -796,18 +834,30 @@ struct BatchPlan<'a> {
     cascading: &'a [&'static str],
     /// With `--backup`: each table's columns, which the copy names.
     backup_columns: &'a [(&'static str, String)],
+    /// With `--backup-file`: each table's columns and how each is written to the file.
+    file_columns: &'a [(&'static str, Vec<FileColumn>)],
+    writer: Option<&'a RefCell<backup_file::Writer>>,
     cuts: &'a Cutoffs,
-    backup: Backup,
     run_id: i64,
 }
 
+/// Where the rows of one table go before they are deleted.
+#[derive(Clone, Copy)]
+enum Copy<'a> {
+    /// Its `BAK_` table, these columns.
+    Table(&'a str),
+    /// The backup file.
+    File(&'a [FileColumn], &'a RefCell<backup_file::Writer>),
+}
+
 impl BatchPlan<'_> {
-    /// The columns to copy from `table` to its backup, `None` without `--backup`.
-    fn copy_columns(&self, table: &str) -> Option<&str> {
-        self.backup_columns
-            .iter()
-            .find(|(t, _)| *t == table)
-            .map(|(_, cols)| cols.as_str())
+    /// Where the rows of `table` are copied, `None` without a backup.
+    fn copy(&self, table: &str) -> Option<Copy<'_>> {
+        if let Some((_, cols)) = self.backup_columns.iter().find(|(t, _)| *t == table) {
+            return Some(Copy::Table(cols.as_str()));
+        }
+        let (_, cols) = self.file_columns.iter().find(|(t, _)| *t == table)?;
+        Some(Copy::File(cols, self.writer?))
     }
 }
 
@@ -821,11 +871,26 @@ async fn delete_batch(
     let mut attempt = 0;
     loop {
         let e = c.engine();
-        let result = match c.run(e.begin()).await {
-            Ok(()) => match batch_body(c, p, batch).await {
-                Ok(done) => c.run("COMMIT").await.map(|()| done),
-                Err(err) => Err(err),
-            },
+        if let Some(w) = p.writer {
+            w.borrow_mut().begin()?;
+        }
+        let body = match c.run(e.begin()).await {
+            Ok(()) => batch_body(c, p, batch).await,
+            Err(err) => Err(err),
+        };
+        // The file holds the batch's rows on disk before they can be gone from the database;
+        // a batch that rolls back takes its lines with it.
+        let body = match (body, p.writer) {
+            (Ok(done), Some(w)) => w.borrow_mut().sync().map(|()| done),
+            (other, _) => other,
+        };
+        if body.is_err()
+            && let Some(w) = p.writer
+        {
+            w.borrow_mut().rollback();
+        }
+        let result = match body {
+            Ok(done) => c.run("COMMIT").await.map(|()| done),
             Err(err) => Err(err),
         };
         match result {
@@ -871,7 +936,6 @@ async fn batch_body(
 ) -> Result<(u64, u64, u64), DbError> {
     let e = c.engine();
     let j = p.job;
-    let backup = p.backup == Backup::Tables;
     let pred_args = p.cuts.args(&j.predicate.params);
     let mut dependent = 0;
     let mut backed_up = 0;
@@ -889,16 +953,13 @@ async fn batch_body(
             let cond = format!("{col} IN ({keys_sql})");
             if p.cascading.contains(t) {
                 // The foreign key removes them with their parent; only the copy is ours.
-                if backup {
-                    let copied = match p.copy_columns(t) {
-                        Some(cols) => copy_rows(c, t, cols, &cond, &args).await?,
-                        None => 0,
-                    };
+                if let Some(copy) = p.copy(t) {
+                    let copied = copy_rows(c, t, copy, &cond, &args).await?;
                     backed_up += copied;
                     dependent += copied;
                 }
             } else {
-                let (n, copied) = remove_rows(c, t, &cond, &args, p.copy_columns(t)).await?;
+                let (n, copied) = remove_rows(c, t, &cond, &args, p.copy(t)).await?;
                 dependent += n;
                 backed_up += copied;
             }
@@ -909,7 +970,7 @@ async fn batch_body(
         } else {
             removable
         };
-        let (n, copied) = remove_rows(c, j.table, &whole, &args, p.copy_columns(j.table)).await?;
+        let (n, copied) = remove_rows(c, j.table, &whole, &args, p.copy(j.table)).await?;
         rows = n;
         backed_up += copied;
     } else {
@@ -937,12 +998,12 @@ async fn batch_body(
         // counts must match, or the batch is retried.
         for (t, col) in p.deps {
             let (cond, keys) = key_match(e, &[col], &live);
-            let (n, copied) = remove_rows(c, t, &cond, &keys, p.copy_columns(t)).await?;
+            let (n, copied) = remove_rows(c, t, &cond, &keys, p.copy(t)).await?;
             dependent += n;
             backed_up += copied;
         }
         let (cond, keys) = key_match(e, &j.key, &live);
-        let (n, copied) = remove_rows(c, j.table, &cond, &keys, p.copy_columns(j.table)).await?;
+        let (n, copied) = remove_rows(c, j.table, &cond, &keys, p.copy(j.table)).await?;
         rows = n;
         backed_up += copied;
     }
@@ -963,16 +1024,16 @@ async fn remove_rows(
     table: &str,
     cond: &str,
     args: &[Arg],
-    copy_columns: Option<&str>,
+    copy: Option<Copy<'_>>,
 ) -> Result<(u64, u64), DbError> {
-    let copied = match copy_columns {
-        Some(cols) => copy_rows(c, table, cols, cond, args).await?,
+    let copied = match copy {
+        Some(copy) => copy_rows(c, table, copy, cond, args).await?,
         None => 0,
     };
     let deleted = c
         .execute(&format!("DELETE FROM {table} WHERE {cond}"), args)
         .await?;
-    if copy_columns.is_some() && deleted != copied {
+    if copy.is_some() && deleted != copied {
         return Err(moved(table, copied, deleted));
     }
     Ok((deleted, copied))
@@ -1013,22 +1074,44 @@ pub(crate) async fn cascading_children(c: &mut Conn, parent: &str) -> Result<Vec
 }
 
 /// Copies the rows of `table` matching `cond` to its `BAK_` table, column by column (by name,
-/// so a differently ordered backup table still lines up).
+/// so a differently ordered backup table still lines up), or to the backup file's batch.
 async fn copy_rows(
     c: &mut Conn,
     table: &str,
-    cols: &str,
+    copy: Copy<'_>,
     cond: &str,
     args: &[Arg],
 ) -> Result<u64, DbError> {
-    c.execute(
-        &format!(
-            "INSERT INTO {} ({cols}) SELECT {cols} FROM {table} WHERE {cond}",
-            bak(table)
-        ),
-        args,
-    )
-    .await
+    match copy {
+        Copy::Table(cols) => {
+            c.execute(
+                &format!(
+                    "INSERT INTO {} ({cols}) SELECT {cols} FROM {table} WHERE {cond}",
+                    bak(table)
+                ),
+                args,
+            )
+            .await
+        }
+        Copy::File(cols, writer) => {
+            let e = c.engine();
+            let rows = c
+                .fetch(
+                    &format!(
+                        "SELECT {} FROM {table} WHERE {cond}",
+                        backup_file::select_list(e, cols)
+                    ),
+                    args,
+                )
+                .await?;
+            let n = rows.len() as u64;
+            for row in rows {
+                let line = backup_file::encode_row(table, cols, row)?;
+                writer.borrow_mut().line(&line);
+            }
+            Ok(n)
+        }
+    }
 }
 
 /// The plain, unbatched DELETE statements for `plan` with its cut-offs written in as literals:

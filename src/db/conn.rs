@@ -5,8 +5,8 @@
 use super::DbError;
 use super::dialect::{Engine, numbered};
 use super::target::Target;
-use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
-use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlSslMode};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode};
 use sqlx::{AssertSqlSafe, ConnectOptions, Row, TypeInfo, ValueRef};
 use std::str::FromStr;
@@ -236,15 +236,27 @@ impl Conn {
                 if how == Open::ReadOnly {
                     opts = opts.options([("default_transaction_read_only", "on")]);
                 }
+                if let Some(ca) = &target.ca {
+                    opts = opts.ssl_root_cert_from_pem(ca.pem.clone());
+                    if !target.names_tls_mode() {
+                        opts = opts.ssl_mode(PgSslMode::VerifyFull);
+                    }
+                }
                 Ok(Conn::Postgres(opts.connect().await.map_err(connect_err)?))
             }
             Engine::MySql => {
                 // Keep the server's default time zone, which is what API-M's sessions use:
                 // sqlx would otherwise set UTC, and a TIMESTAMP reads back as written only in
                 // the zone it was written in.
-                let opts = MySqlConnectOptions::from_str(url)
+                let mut opts = MySqlConnectOptions::from_str(url)
                     .map_err(connect_err)?
                     .timezone(None::<String>);
+                if let Some(ca) = &target.ca {
+                    opts = opts.ssl_ca_from_pem(ca.pem.clone());
+                    if !target.names_tls_mode() {
+                        opts = opts.ssl_mode(MySqlSslMode::VerifyIdentity);
+                    }
+                }
                 let mut c = Conn::MySql(opts.connect().await.map_err(connect_err)?);
                 // Fewer gap locks on live traffic than REPEATABLE READ; each batch locks its own
                 // rows explicitly.

@@ -21,7 +21,8 @@ pub enum Engine {
 }
 
 /// ACTIVE tokens and codes whose validity is at or above this (ms, ~3170 years) never expire:
-/// WSO2 stores "never" as a huge period, and its procedures skip these rows.
+/// WSO2 stores "never" as a huge period, and its procedures skip these rows. A negative period
+/// never expires either (`OAuth2Util.getAccessTokenExpireMillis`); 0 is expired at once.
 pub const NEVER_EXPIRES_MS: i64 = 99_999_999_999_990;
 
 /// `OPERATION = 'DELETE'` session rows older than this are removed with their whole session
@@ -263,11 +264,12 @@ fn col(alias: &str, c: &str) -> String {
 }
 
 /// IDN_OAUTH2_ACCESS_TOKEN: INACTIVE/REVOKED/EXPIRED at any age, or ACTIVE with both the access
-/// and the refresh token expired before the cut-off; never-expiring periods (≤ 0 or ≥
-/// [`NEVER_EXPIRES_MS`]) are never removable.
+/// and the refresh token expired before the cut-off; never-expiring periods (< 0 or ≥
+/// [`NEVER_EXPIRES_MS`]) are never removable. A period of 0 is expired from its creation on:
+/// WSO2's `OAuth2Util` treats only a negative period as "never expires".
 pub fn token_removable(e: Engine, alias: &str) -> Predicate {
     let c = |n: &str| col(alias, n);
-    let bounded = |vp: &str| format!("{vp} > 0 AND {vp} < {NEVER_EXPIRES_MS}");
+    let bounded = |vp: &str| format!("{vp} >= 0 AND {vp} < {NEVER_EXPIRES_MS}");
     // CASE fixes the order: the date arithmetic only runs on bounded periods (PostgreSQL's
     // interval and MySQL's BIGINT arithmetic fail on a period near i64::MAX; a bare AND may be
     // evaluated in any order).
@@ -330,7 +332,7 @@ pub fn code_removable(e: Engine, alias: &str, tokens_too: bool) -> Predicate {
     let vp = c("VALIDITY_PERIOD");
     Predicate {
         sql: format!(
-            "({token_gone} AND ((CASE WHEN {vp} > 0 AND {vp} < {NEVER_EXPIRES_MS} \
+            "({token_gone} AND ((CASE WHEN {vp} >= 0 AND {vp} < {NEVER_EXPIRES_MS} \
              THEN (CASE WHEN {} THEN 1 ELSE 0 END) ELSE 0 END = 1) OR {} = 'INACTIVE'))",
             e.expired(&c("TIME_CREATED"), &vp, "?"),
             c("STATE")

@@ -7,6 +7,7 @@
 //! ([`model`]).
 
 mod audit;
+mod backup_file;
 mod clean;
 mod conn;
 pub mod dialect;
@@ -22,6 +23,7 @@ pub use audit::AuditSpec;
 pub use clean::{Backup, CleanPlan, MAX_BATCH, MAX_PAUSE, MAX_PERIOD};
 pub use conn::Arg;
 pub use model::{ConfigContext, ConfigFlag};
+pub use restore::Part as RestorePart;
 pub use seed::{MAX_SEED_ROWS, SeedSpec};
 pub use target::Target;
 
@@ -125,9 +127,25 @@ fn describe(e: &sqlx::Error) -> String {
             Some(code) => format!("{} (code {code})", d.message()),
             None => d.message().to_string(),
         },
+        // rustls reports a certificate that does not verify as an I/O error.
+        sqlx::Error::Io(io) if io.to_string().contains("certificate") => format!(
+            "TLS: {io} (the server's certificate must chain to --ca-file or the system's trust \
+             store, and name the host of the URL)"
+        ),
         sqlx::Error::Io(io) => format!("I/O error: {io}"),
-        sqlx::Error::Tls(_) => {
-            "the server requires TLS, which this build does not speak (see README, Limits)".into()
+        // rustls's own words ("invalid peer certificate: UnknownIssuer") say what to fix; the
+        // source chain is walked because sqlx wraps them.
+        sqlx::Error::Tls(e) => {
+            let mut reason = format!("TLS: {e}");
+            let mut source = std::error::Error::source(e.as_ref());
+            while let Some(s) = source {
+                let text = s.to_string();
+                if !reason.contains(&text) {
+                    reason.push_str(&format!(": {text}"));
+                }
+                source = s.source();
+            }
+            crate::redact::redact_url(&reason)
         }
         other => crate::redact::redact_url(&other.to_string()),
     }
@@ -224,6 +242,16 @@ pub fn clean(
     plan: &CleanPlan,
     progress: &dyn Progress,
 ) -> Result<model::CleanReport, DbError> {
+    clean_with_file(t, plan, None, progress)
+}
+
+/// [`clean`], with `plan.backup` [`Backup::File`] appending every deleted row to `file`.
+pub fn clean_with_file(
+    t: &Target,
+    plan: &CleanPlan,
+    file: Option<&std::path::Path>,
+    progress: &dyn Progress,
+) -> Result<model::CleanReport, DbError> {
     block_on(async {
         let stop = stop::Stop::on_signals();
         // A dry run only counts: it opens the database as `db audit` does.
@@ -233,7 +261,7 @@ pub fn clean(
             Open::Existing
         };
         let mut c = Conn::open(t, how).await?;
-        let r = clean::run(&mut c, t, plan, progress, &stop).await;
+        let r = clean::run(&mut c, t, plan, file, progress, &stop).await;
         c.close().await;
         r
     })?
@@ -247,9 +275,32 @@ pub fn plain_sql(t: &Target, plan: &CleanPlan) -> Result<Vec<String>, DbError> {
 
 /// Puts the rows of every apim-tune `BAK_*` table back.
 pub fn restore(t: &Target, progress: &dyn Progress) -> Result<model::RestoreReport, DbError> {
+    restore_part(t, None, RestorePart::All, progress)
+}
+
+/// Puts the rows of a `db clean --backup-file` file back.
+pub fn restore_file(
+    t: &Target,
+    file: &std::path::Path,
+    progress: &dyn Progress,
+) -> Result<model::RestoreReport, DbError> {
+    restore_part(t, Some(file), RestorePart::All, progress)
+}
+
+/// [`restore`] or [`restore_file`] of some tables only; a part with nothing to put back is an
+/// empty report, not an error.
+pub fn restore_part(
+    t: &Target,
+    file: Option<&std::path::Path>,
+    part: RestorePart,
+    progress: &dyn Progress,
+) -> Result<model::RestoreReport, DbError> {
     block_on(async {
         let mut c = Conn::open(t, Open::Existing).await?;
-        let r = restore::run(&mut c, t, progress).await;
+        let r = match file {
+            Some(f) => restore::run_file(&mut c, t, f, part, progress).await,
+            None => restore::run(&mut c, t, part, progress).await,
+        };
         c.close().await;
         r
     })?

@@ -85,6 +85,35 @@ pub struct DbFacts {
     pub foreign_backups: Vec<(String, i64)>,
     /// `db clean` runs that stopped before they finished.
     pub unfinished_runs: Vec<UnfinishedRun>,
+    /// How the command named the database, so a fix hint names it the same way.
+    pub named_by: NamedBy,
+}
+
+/// How a `db` command was told which database to open.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum NamedBy {
+    /// `--url` on the command line.
+    #[default]
+    Url,
+    /// The `APIM_TUNE_DB_URL` environment variable.
+    Env,
+    /// `--apim-home DIR`: the home's datasource.
+    ApimHome(String),
+}
+
+impl NamedBy {
+    /// The options a `db` command needs to reach the same database (the URL itself is never
+    /// repeated: it may hold the password), and a note when nothing needs repeating.
+    pub fn hint_args(&self) -> (String, Option<&'static str>) {
+        match self {
+            NamedBy::Url => ("--url … ".to_string(), None),
+            NamedBy::Env => (
+                String::new(),
+                Some(" (the database comes from APIM_TUNE_DB_URL, as for this audit)"),
+            ),
+            NamedBy::ApimHome(home) => (format!("--apim-home {home} "), None),
+        }
+    }
 }
 
 impl DbFacts {
@@ -156,6 +185,10 @@ pub struct CleanReport {
     pub scan_seconds: f64,
     pub batch_seconds: f64,
     pub pause_seconds: f64,
+    /// With `--apim-home` and `--registry`: the run on the registry's own database (REG_LOG
+    /// is not in the API-M database).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<Box<CleanReport>>,
 }
 
 /// The result of `db restore`.
@@ -169,6 +202,12 @@ pub struct RestoreReport {
     /// Of those, rows that conflicted with a unique index (not their key).
     pub conflicts: u64,
     pub notes: Vec<String>,
+    /// `db restore --backup-file`: the file the rows came from (it is never changed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_file: Option<String>,
+    /// With `--apim-home` and a registry database of its own: REG_LOG's restore there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<Box<RestoreReport>>,
 }
 
 /// The result of `db seed`.

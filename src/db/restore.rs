@@ -3,11 +3,46 @@
 //! overwritten and stays in the backup; every row put back leaves the backup in the same
 //! transaction, so a restore can be interrupted and run again.
 
+use super::backup_file::{self, FileColumn};
 use super::clean::{bak, key_match, our_backups, row_key};
 use super::conn::{Arg, Conn};
 use super::model::{RestoreReport, TableOutcome};
 use super::schema::{self, Generation};
 use super::{DbError, Progress, Target};
+use serde_json::{Map, Value};
+use std::path::Path;
+
+/// Which tables a restore puts back: with `--apim-home` and a registry database of its own,
+/// REG_LOG goes back there and the other tables to the API-M database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    All,
+    WithoutRegistry,
+    RegistryOnly,
+}
+
+impl Part {
+    fn takes(self, table: &str) -> bool {
+        match self {
+            Part::All => true,
+            Part::WithoutRegistry => table != schema::REG_LOG,
+            Part::RegistryOnly => table == schema::REG_LOG,
+        }
+    }
+
+    /// An empty report where a part of a split restore has nothing to put back.
+    fn nothing(self, target: &Target, file: Option<&Path>) -> Option<RestoreReport> {
+        (self != Part::All).then(|| RestoreReport {
+            target: target.display.clone(),
+            tables: Vec::new(),
+            skipped_present: 0,
+            conflicts: 0,
+            notes: Vec::new(),
+            backup_file: file.map(|f| f.display().to_string()),
+            registry: None,
+        })
+    }
+}
 
 /// Keys per batch: under SQLite's 32766 parameters for the widest key (4 columns, twice).
 const KEYS_PER_BATCH: usize = 2_000;
@@ -15,10 +50,15 @@ const KEYS_PER_BATCH: usize = 2_000;
 pub(crate) async fn run(
     c: &mut Conn,
     target: &Target,
+    part: Part,
     progress: &dyn Progress,
 ) -> Result<RestoreReport, DbError> {
-    let backups = our_backups(c).await?;
+    let mut backups = our_backups(c).await?;
+    backups.retain(|(_, source)| part.takes(source));
     if backups.is_empty() {
+        if let Some(empty) = part.nothing(target, None) {
+            return Ok(empty);
+        }
         return Err(DbError::Refused(format!(
             "{} has no backup made by `db clean --backup`: nothing to restore",
             target.display
@@ -32,6 +72,8 @@ pub(crate) async fn run(
         skipped_present: 0,
         conflicts: 0,
         notes: Vec::new(),
+        backup_file: None,
+        registry: None,
     };
     // Parents first, so foreign keys hold when children come back.
     for table in schema::runtime_tables() {
@@ -192,4 +234,236 @@ async fn put_back_retrying(
             other => return other,
         }
     }
+}
+
+/// Rows per transaction when putting back the rows of a backup file.
+const FILE_ROWS_PER_BATCH: usize = 500;
+
+/// `db restore --backup-file`: the file's rows go back table by table, parents first (one pass
+/// over the file per table, so memory holds one batch, not the file). A row whose key is there
+/// again is skipped, as one that conflicts with a row created since; the file is not changed,
+/// so a second restore skips every row.
+pub(crate) async fn run_file(
+    c: &mut Conn,
+    target: &Target,
+    path: &Path,
+    part: Part,
+    progress: &dyn Progress,
+) -> Result<RestoreReport, DbError> {
+    let order = schema::runtime_tables();
+    // A first pass checks every line and table before anything is written.
+    let mut counts: Vec<(String, u64)> = Vec::new();
+    let mut reader = backup_file::Reader::open(path)?;
+    while let Some((table, _)) = reader.next_row()? {
+        if !order.contains(&table.as_str()) {
+            return Err(DbError::Refused(format!(
+                "{}: rows of `{table}`, which `db clean` never removes: not an apim-tune                  backup file? Nothing was restored",
+                path.display()
+            )));
+        }
+        if !part.takes(&table) {
+            continue;
+        }
+        match counts.iter_mut().find(|(t, _)| *t == table) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((table, 1)),
+        }
+    }
+    if counts.is_empty() {
+        if let Some(empty) = part.nothing(target, Some(path)) {
+            return Ok(empty);
+        }
+        return Err(DbError::Refused(format!(
+            "{} holds no rows: nothing to restore",
+            path.display()
+        )));
+    }
+    let token_cols = c.columns(schema::TOKEN).await?;
+    let generation = schema::detect(&token_cols).unwrap_or(Generation::V4_2);
+    let mut report = RestoreReport {
+        target: target.display.clone(),
+        tables: Vec::new(),
+        skipped_present: 0,
+        conflicts: 0,
+        notes: Vec::new(),
+        backup_file: Some(path.display().to_string()),
+        registry: None,
+    };
+    for table in order {
+        let Some((_, total)) = counts.iter().find(|(t, _)| t == table) else {
+            continue;
+        };
+        let key = row_key(generation, table)
+            .ok_or_else(|| DbError::Refused(format!("`{table}` has no key to restore by")))?;
+        let cols = backup_file::columns(c, table).await?;
+        if cols.is_empty() {
+            return Err(DbError::Schema(format!(
+                "`{table}` does not exist: create it (`db init`) before restoring its rows"
+            )));
+        }
+        progress.begin(table, Some(*total));
+        let mut outcome = TableOutcome {
+            table: table.to_string(),
+            ..TableOutcome::default()
+        };
+        let mut reader = backup_file::Reader::open(path)?;
+        let mut batch: Vec<Map<String, Value>> = Vec::with_capacity(FILE_ROWS_PER_BATCH);
+        loop {
+            let next = reader.next_row()?;
+            let done = next.is_none();
+            if let Some((t, row)) = next
+                && t == table
+            {
+                batch.push(row);
+            }
+            if batch.len() == FILE_ROWS_PER_BATCH || (done && !batch.is_empty()) {
+                let n = batch.len() as u64;
+                put_rows(c, table, &key, &cols, &batch, &mut outcome, &mut report).await?;
+                outcome.batches += 1;
+                progress.advance(n);
+                batch.clear();
+            }
+            if done {
+                break;
+            }
+        }
+        progress.end(table);
+        report.tables.push(outcome);
+    }
+    Ok(report)
+}
+
+/// What happened to one row of the file.
+enum Put {
+    Inserted,
+    Present,
+}
+
+/// Puts one batch of file rows back in one transaction; a constraint violation sends it through
+/// row by row, leaving out (and counting) the rows that conflict.
+async fn put_rows(
+    c: &mut Conn,
+    table: &str,
+    key: &[&str],
+    cols: &[FileColumn],
+    batch: &[Map<String, Value>],
+    outcome: &mut TableOutcome,
+    report: &mut RestoreReport,
+) -> Result<(), DbError> {
+    let tally = |puts: Vec<Put>, outcome: &mut TableOutcome, report: &mut RestoreReport| {
+        for p in puts {
+            match p {
+                Put::Inserted => outcome.rows += 1,
+                Put::Present => report.skipped_present += 1,
+            }
+        }
+    };
+    match put_rows_tx(c, table, key, cols, batch).await {
+        Ok(puts) => {
+            tally(puts, outcome, report);
+            Ok(())
+        }
+        Err(DbError::Sql { reason, .. }) if is_constraint(&reason) => {
+            for one in batch.chunks(1) {
+                match put_rows_tx(c, table, key, cols, one).await {
+                    Ok(puts) => tally(puts, outcome, report),
+                    Err(DbError::Sql { reason, .. }) if is_constraint(&reason) => {
+                        report.conflicts += 1;
+                        report.skipped_present += 1;
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+            if !report.notes.iter().any(|n| n.starts_with(table)) {
+                report.notes.push(format!(
+                    "{table}: some rows of the file conflict with rows created since ({reason}); they were not put back"
+                ));
+            }
+            Ok(())
+        }
+        Err(other) => Err(other),
+    }
+}
+
+async fn put_rows_tx(
+    c: &mut Conn,
+    table: &str,
+    key: &[&str],
+    cols: &[FileColumn],
+    rows: &[Map<String, Value>],
+) -> Result<Vec<Put>, DbError> {
+    c.run(c.engine().begin()).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    let mut step = async {
+        for row in rows {
+            out.push(put_row(c, table, key, cols, row).await?);
+        }
+        Ok::<(), DbError>(())
+    }
+    .await;
+    if step.is_ok() {
+        step = c.run("COMMIT").await;
+    }
+    match step {
+        Ok(()) => Ok(out),
+        Err(e) => {
+            let _ = c.run("ROLLBACK").await;
+            Err(e)
+        }
+    }
+}
+
+/// Inserts one row of the file unless a row with its key is there.
+async fn put_row(
+    c: &mut Conn,
+    table: &str,
+    key: &[&str],
+    cols: &[FileColumn],
+    row: &Map<String, Value>,
+) -> Result<Put, DbError> {
+    let e = c.engine();
+    let col = |name: &str| {
+        cols.iter().find(|c| c.name == name).ok_or_else(|| {
+            DbError::Schema(format!(
+                "`{table}` has no column {name}, which the backup file has: the table changed                  since the clean"
+            ))
+        })
+    };
+    let bad = |why: String| DbError::Refused(format!("backup file, `{table}`: {why}"));
+    let mut cond = Vec::new();
+    let mut key_args = Vec::new();
+    for k in key {
+        let v = row.get(*k).unwrap_or(&Value::Null);
+        let (sql, arg) = backup_file::value_sql(e, col(k)?, v).map_err(bad)?;
+        cond.push(format!("{k} = {sql}"));
+        key_args.push(arg);
+    }
+    let present = c
+        .scalar(
+            &format!("SELECT COUNT(*) FROM {table} WHERE {}", cond.join(" AND ")),
+            &key_args,
+        )
+        .await?;
+    if present > 0 {
+        return Ok(Put::Present);
+    }
+    let mut names = Vec::new();
+    let mut exprs = Vec::new();
+    let mut args = Vec::new();
+    for (name, v) in row {
+        let (sql, arg) = backup_file::value_sql(e, col(name)?, v).map_err(bad)?;
+        names.push(name.as_str());
+        exprs.push(sql);
+        args.push(arg);
+    }
+    c.execute(
+        &format!(
+            "INSERT INTO {table} ({}) VALUES ({})",
+            names.join(", "),
+            exprs.join(", ")
+        ),
+        &args,
+    )
+    .await?;
+    Ok(Put::Inserted)
 }

@@ -19,7 +19,20 @@ pub struct Target {
     /// How long opening a connection may take, handshake and login included
     /// ([`DEFAULT_CONNECT_TIMEOUT`] unless `--connect-timeout` says otherwise).
     pub connect_timeout: Duration,
+    /// `--ca-file`: the PEM certificates a server's TLS certificate must chain to.
+    pub ca: Option<CaFile>,
 }
+
+/// A CA file, read once when the command starts (so a missing or wrong file is an error before
+/// any connection, named with its path).
+#[derive(Clone, Debug)]
+pub struct CaFile {
+    pub path: PathBuf,
+    pub pem: Vec<u8>,
+}
+
+/// A CA bundle larger than this is not a CA bundle (Debian's whole system bundle is ~220 KB).
+const MAX_CA_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Long enough for a server across a WAN and a TLS-less login, short enough that a cron job or
 /// timer facing a server that accepts and never answers fails in seconds instead of hanging.
@@ -57,6 +70,41 @@ impl Target {
             display: redact_connection_url(&url),
             url: Secret::new(url),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            ca: None,
+        })
+    }
+
+    /// The same target verifying the server against the certificates in `path` (`--ca-file`).
+    /// Without an `sslmode`/`ssl-mode` in the URL, giving a CA file means "verify": the mode
+    /// becomes verify-full (PostgreSQL) or VERIFY_IDENTITY (MySQL/MariaDB).
+    pub fn with_ca_file(mut self, path: &Path) -> Result<Target, String> {
+        if self.engine == Engine::Sqlite {
+            return Err("--ca-file is for PostgreSQL and MySQL/MariaDB servers, not SQLite".into());
+        }
+        let text = crate::source::read_text_at_most(path, MAX_CA_BYTES)
+            .map_err(|e| format!("--ca-file {}: {e}", path.display()))?;
+        if !text.contains("-----BEGIN CERTIFICATE-----") {
+            return Err(format!(
+                "--ca-file {}: no PEM certificate in it (`-----BEGIN CERTIFICATE-----`)",
+                path.display()
+            ));
+        }
+        self.ca = Some(CaFile {
+            path: path.to_path_buf(),
+            pem: text.into_bytes(),
+        });
+        Ok(self)
+    }
+
+    /// Whether the URL chooses its own TLS mode (`sslmode=` or `ssl-mode=`).
+    pub fn names_tls_mode(&self) -> bool {
+        let url = self.url.expose();
+        let Some((_, query)) = url.split_once('?') else {
+            return false;
+        };
+        query.split('&').any(|pair| {
+            let key = pair.split('=').next().unwrap_or_default();
+            key.eq_ignore_ascii_case("sslmode") || key.eq_ignore_ascii_case("ssl-mode")
         })
     }
 
@@ -108,14 +156,53 @@ pub fn from_jdbc(jdbc: &str, user: &str, password: &str, source: &str) -> Result
             redact_url(jdbc)
         ));
     };
-    // JDBC query options (useSSL=…, autoReconnect=…) mean nothing to sqlx: drop them.
-    let host_db = rest.split(['?', ';']).next().unwrap_or(rest);
+    // Of the JDBC query options only the TLS mode means something to sqlx; the others
+    // (autoReconnect=…, characterEncoding=…) are dropped.
+    let mut parts = rest.splitn(2, ['?', ';']);
+    let host_db = parts.next().unwrap_or(rest);
+    let tls = parts.next().and_then(|q| jdbc_tls_mode(scheme, q));
     let url = format!(
-        "{scheme}://{}:{}@{host_db}",
+        "{scheme}://{}:{}@{host_db}{}",
         percent_encode(user),
-        percent_encode(password)
+        percent_encode(password),
+        tls.map(|m| format!("?{m}")).unwrap_or_default()
     );
     Target::parse(&url)
+}
+
+/// The sqlx TLS mode a JDBC URL's options ask for: PostgreSQL's `sslmode=…` as is; MySQL
+/// Connector/J's `sslMode=…`, else `useSSL=false|true` (DISABLED / REQUIRED, as Connector/J
+/// does without server verification).
+fn jdbc_tls_mode(scheme: &str, query: &str) -> Option<String> {
+    let pairs: Vec<(String, String)> = query
+        .split(['&', ';'])
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    let safe = |v: &str| {
+        !v.is_empty()
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    if scheme == "postgres" {
+        return get("sslmode")
+            .filter(|v| safe(v))
+            .map(|v| format!("sslmode={}", v.to_ascii_lowercase()));
+    }
+    if let Some(v) = get("sslmode").filter(|v| safe(v)) {
+        return Some(format!("ssl-mode={}", v.to_ascii_uppercase()));
+    }
+    match get("usessl")?.to_ascii_lowercase().as_str() {
+        "false" => Some("ssl-mode=DISABLED".into()),
+        "true" => Some("ssl-mode=REQUIRED".into()),
+        _ => None,
+    }
 }
 
 fn strip_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -135,73 +222,165 @@ fn percent_encode(s: &str) -> String {
     utf8_percent_encode(s, USERINFO).to_string()
 }
 
+/// Which of an API-M home's databases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Datasource {
+    /// The API-M database (tokens, codes, sessions): `[database.apim_db]`, WSO2AM_DB.
+    Apim,
+    /// The registry's database, which holds REG_LOG: `[database.shared_db]` (3.x/4.x); on
+    /// 2.x the datasource registry.xml mounts (else WSO2_CARBON_DB, the registry's default).
+    Registry,
+}
+
 /// The WSO2AM_DB datasource of an API-M home: deployment.toml (3.x/4.x) or
 /// master-datasources.xml (2.x). Values are read from the raw file text, since the parsed
 /// models mask passwords.
 pub fn from_home(home: &Path) -> Result<Target, String> {
+    datasource_of_home(home, Datasource::Apim)
+}
+
+/// One of the home's datasources as a [`Target`].
+pub fn datasource_of_home(home: &Path, which: Datasource) -> Result<Target, String> {
     let toml_path = home.join("repository/conf/deployment.toml");
     if toml_path.is_file() {
-        // Capped and regular-file only, as every config read: a FIFO here must not hang `db`.
-        let text = crate::source::read_text_at_most(&toml_path, crate::source::MAX_FILE_BYTES)
-            .map_err(|e| format!("{}: {e}", toml_path.display()))?;
-        let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            let file = SourceFile::new(
-                toml_path.clone(),
-                toml_path.display().to_string(),
-                text.clone(),
-            );
-            let (line, column) = e.span().map(|s| file.line_col(s.start)).unwrap_or((1, 1));
-            format!(
-                "{}:{line}:{column}: not valid TOML: {}",
-                toml_path.display(),
-                e.message()
-            )
-        })?;
-        let db = doc
-            .get("database")
-            .and_then(|d| d.get("apim_db"))
-            .ok_or_else(|| {
-                format!(
-                    "{} has no [database.apim_db]: pass --url",
-                    toml_path.display()
-                )
-            })?;
-        let get = |k: &str| db.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
-        let source = format!("{} [database.apim_db]", toml_path.display());
-        let url = get("url");
-        if url.is_empty() {
-            return Err(format!("{source} has no `url`: pass --url"));
-        }
-        return from_jdbc(&url, &get("username"), &get("password"), &source);
+        let key = match which {
+            Datasource::Apim => "apim_db",
+            Datasource::Registry => "shared_db",
+        };
+        return from_deployment_toml(&toml_path, key);
     }
-    let xml_path = home.join("repository/conf/datasources/master-datasources.xml");
-    let text = crate::source::read_text_at_most(&xml_path, crate::source::MAX_FILE_BYTES).map_err(|e| {
+    let name = match which {
+        Datasource::Apim => "WSO2AM_DB".to_string(),
+        Datasource::Registry => registry_datasource_2x(home)?,
+    };
+    from_master_datasources(home, &name)
+}
+
+/// `[database.KEY]` of a deployment.toml.
+fn from_deployment_toml(toml_path: &Path, key: &str) -> Result<Target, String> {
+    // Capped and regular-file only, as every config read: a FIFO here must not hang `db`.
+    let text = crate::source::read_text_at_most(toml_path, crate::source::MAX_FILE_BYTES)
+        .map_err(|e| format!("{}: {e}", toml_path.display()))?;
+    let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let file = SourceFile::new(
+            toml_path.to_path_buf(),
+            toml_path.display().to_string(),
+            text.clone(),
+        );
+        let (line, column) = e.span().map(|s| file.line_col(s.start)).unwrap_or((1, 1));
         format!(
-            "{} has neither deployment.toml nor a readable master-datasources.xml ({e}): pass --url",
-            home.display()
+            "{}:{line}:{column}: not valid TOML: {}",
+            toml_path.display(),
+            e.message()
         )
     })?;
-    let source = format!("{} WSO2AM_DB", xml_path.display());
-    // The audit's own XML parser: comments (WSO2 ships commented-out MySQL examples) are not
-    // datasources, and a broken file is reported with its line and column.
-    let file = SourceFile::new(xml_path.clone(), xml_path.display().to_string(), text);
-    let doc =
-        // Only where: the parser's message may quote the text at the error, which can be the
-        // password.
-        crate::apim::xml::parse(file)
-            .map_err(|p| format!("{}: not well-formed XML: pass --url", p.location))?;
-    let field = |name: &str| {
-        let path = format!(
-            "/datasources-configuration/datasources/datasource[name='WSO2AM_DB']/definition/configuration/{name}"
-        );
-        crate::apim::xml::XPath::parse(&path)
-            .ok()
-            .and_then(|x| doc.query(&x).into_iter().next())
-            .map(|h| h.value)
+    let db = doc
+        .get("database")
+        .and_then(|d| d.get(key))
+        .ok_or_else(|| {
+            format!(
+                "{} has no [database.{key}]: pass --url",
+                toml_path.display()
+            )
+        })?;
+    let get = |k: &str| db.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let source = format!("{} [database.{key}]", toml_path.display());
+    let url = get("url");
+    if url.is_empty() {
+        return Err(format!("{source} has no `url`: pass --url"));
+    }
+    from_jdbc(&url, &get("username"), &get("password"), &source)
+}
+
+/// A 2.x home's XML config file, parsed with the audit's own parser (comments are not
+/// elements, a broken file is reported with its line and column but never its text, which can
+/// be the password).
+fn read_xml(path: &Path, what: &str) -> Result<crate::apim::xml::XmlDoc, String> {
+    let text = crate::source::read_text_at_most(path, crate::source::MAX_FILE_BYTES)
+        .map_err(|e| format!("{what} ({e}): pass --url"))?;
+    let file = SourceFile::new(path.to_path_buf(), path.display().to_string(), text);
+    crate::apim::xml::parse(file)
+        .map_err(|p| format!("{}: not well-formed XML: pass --url", p.location))
+}
+
+/// The first value at `path` in `doc`.
+fn xml_value(doc: &crate::apim::xml::XmlDoc, path: &str) -> Option<String> {
+    crate::apim::xml::XPath::parse(path)
+        .ok()
+        .and_then(|x| doc.query(&x).into_iter().next())
+        .map(|h| h.value)
+}
+
+/// The datasource (by name in master-datasources.xml) that holds a 2.x home's registry: the
+/// one whose JNDI name registry.xml's mounted `dbConfig` (a `remoteInstance`) uses, else its
+/// `currentDBConfig`'s; WSO2_CARBON_DB when registry.xml is absent (the shipped default).
+fn registry_datasource_2x(home: &Path) -> Result<String, String> {
+    let reg_path = home.join("repository/conf/registry.xml");
+    if !reg_path.is_file() {
+        return Ok("WSO2_CARBON_DB".into());
+    }
+    let reg = read_xml(&reg_path, &format!("{}", reg_path.display()))?;
+    let config = xml_value(&reg, "/wso2registry/remoteInstance/dbConfig")
+        .or_else(|| xml_value(&reg, "/wso2registry/currentDBConfig"))
+        .ok_or_else(|| format!("{} names no dbConfig: pass --url", reg_path.display()))?;
+    let jndi = xml_value(
+        &reg,
+        &format!(
+            "/wso2registry/dbConfig[@name='{}']/dataSource",
+            config.trim()
+        ),
+    )
+    .ok_or_else(|| {
+        format!(
+            "{}: dbConfig `{}` has no dataSource: pass --url",
+            reg_path.display(),
+            config.trim()
+        )
+    })?;
+    let xml_path = home.join("repository/conf/datasources/master-datasources.xml");
+    let doc = read_xml(&xml_path, &format!("{}", xml_path.display()))?;
+    let base = "/datasources-configuration/datasources/datasource";
+    let names = crate::apim::xml::XPath::parse(&format!("{base}/name"))
+        .map(|x| doc.query(&x))
+        .unwrap_or_default();
+    names
+        .into_iter()
+        .map(|h| h.value)
+        .find(|n| {
+            xml_value(&doc, &format!("{base}[name='{n}']/jndiConfig/name"))
+                .is_some_and(|j| j.trim() == jndi.trim())
+        })
+        .ok_or_else(|| {
+            format!(
+                "{}: no datasource has the JNDI name `{}` that registry.xml uses: pass --url",
+                xml_path.display(),
+                jndi.trim()
+            )
+        })
+}
+
+/// The datasource `name` of a 2.x home's master-datasources.xml.
+fn from_master_datasources(home: &Path, name: &str) -> Result<Target, String> {
+    let xml_path = home.join("repository/conf/datasources/master-datasources.xml");
+    let doc = read_xml(
+        &xml_path,
+        &format!(
+            "{} has neither deployment.toml nor a readable master-datasources.xml",
+            home.display()
+        ),
+    )?;
+    let source = format!("{} {name}", xml_path.display());
+    let field = |f: &str| {
+        xml_value(
+            &doc,
+            &format!(
+                "/datasources-configuration/datasources/datasource[name='{name}']/definition/configuration/{f}"
+            ),
+        )
     };
     let url = field("url").ok_or_else(|| {
         format!(
-            "{} has no WSO2AM_DB datasource with a url: pass --url",
+            "{} has no {name} datasource with a url: pass --url",
             xml_path.display()
         )
     })?;
@@ -259,7 +438,31 @@ mod tests {
         assert_eq!(t.engine, Engine::MySql);
         assert_eq!(
             t.url.expose(),
-            "mysql://apimuser:p%40ss%3Aword%2F1@db.local:3306/apim_db"
+            "mysql://apimuser:p%40ss%3Aword%2F1@db.local:3306/apim_db?ssl-mode=DISABLED"
+        );
+        // The JDBC URL's TLS mode carries over; other options do not.
+        let tls = |jdbc: &str| {
+            from_jdbc(jdbc, "u", "p", "x")
+                .expect("url")
+                .url
+                .expose()
+                .to_string()
+        };
+        assert_eq!(
+            tls("jdbc:postgresql://h:5432/am?sslmode=verify-full&amp;x=1"),
+            "postgres://u:p@h:5432/am?sslmode=verify-full"
+        );
+        assert_eq!(
+            tls("jdbc:mysql://h/am?autoReconnect=true&sslMode=verify_identity"),
+            "mysql://u:p@h/am?ssl-mode=VERIFY_IDENTITY"
+        );
+        assert_eq!(
+            tls("jdbc:mysql://h/am?useSSL=true"),
+            "mysql://u:p@h/am?ssl-mode=REQUIRED"
+        );
+        assert_eq!(
+            tls("jdbc:mysql://h/am?autoReconnect=true"),
+            "mysql://u:p@h/am"
         );
         assert!(!t.display.contains("p%40ss"));
         let t = from_jdbc("jdbc:postgresql://h/db", "u", "it's#S3cret", "x").expect("pg");
@@ -353,6 +556,71 @@ mod tests {
             from_home(dir.path())
                 .expect_err("no db")
                 .contains("[database.apim_db]")
+        );
+    }
+
+    /// REG_LOG's datasource: `[database.shared_db]` on 3.x/4.x; on 2.x the datasource whose
+    /// JNDI name registry.xml's mounted dbConfig uses, else WSO2_CARBON_DB.
+    #[test]
+    fn the_registry_datasource_of_a_home() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let conf = dir.path().join("repository/conf");
+        std::fs::create_dir_all(conf.join("datasources")).expect("mkdir");
+        let ds = |name: &str, jndi: &str, url: &str| {
+            format!(
+                "<datasource><name>{name}</name><jndiConfig><name>{jndi}</name></jndiConfig>\
+                 <definition type=\"RDBMS\"><configuration><url>{url}</url>\
+                 <username>u</username><password>p</password></configuration></definition>\
+                 </datasource>"
+            )
+        };
+        std::fs::write(
+            conf.join("datasources/master-datasources.xml"),
+            format!(
+                "<datasources-configuration><datasources>{}{}{}</datasources></datasources-configuration>",
+                ds("WSO2_CARBON_DB", "jdbc/WSO2CarbonDB", "jdbc:mysql://carbon/db"),
+                ds("WSO2AM_DB", "jdbc/WSO2AM_DB", "jdbc:mysql://am/db"),
+                ds("WSO2REG_DB", "jdbc/WSO2RegDB", "jdbc:mysql://reg/db"),
+            ),
+        )
+        .expect("write");
+        let reg = |home: &Path| {
+            datasource_of_home(home, Datasource::Registry).map(|t| t.url.expose().to_string())
+        };
+        assert_eq!(reg(dir.path()).as_deref(), Ok("mysql://u:p@carbon/db"));
+        assert_eq!(
+            from_home(dir.path())
+                .map(|t| t.url.expose().to_string())
+                .as_deref(),
+            Ok("mysql://u:p@am/db")
+        );
+        std::fs::write(
+            conf.join("registry.xml"),
+            "<wso2registry><currentDBConfig>wso2registry</currentDBConfig>\
+             <dbConfig name=\"wso2registry\"><dataSource>jdbc/WSO2CarbonDB</dataSource></dbConfig>\
+             <dbConfig name=\"govregistry\"><dataSource>jdbc/WSO2RegDB</dataSource></dbConfig>\
+             <remoteInstance url=\"https://localhost:9443/registry\"><id>gov</id>\
+             <dbConfig>govregistry</dbConfig></remoteInstance></wso2registry>",
+        )
+        .expect("write");
+        assert_eq!(reg(dir.path()).as_deref(), Ok("mysql://u:p@reg/db"));
+        // 3.x/4.x: the shared database.
+        std::fs::write(
+            conf.join("deployment.toml"),
+            "[database.apim_db]\nurl = \"jdbc:postgresql://am/db\"\n\
+             [database.shared_db]\nurl = \"jdbc:postgresql://shared/db\"\nusername = \"s\"\n",
+        )
+        .expect("write");
+        assert_eq!(reg(dir.path()).as_deref(), Ok("postgres://s:@shared/db"));
+        std::fs::write(
+            conf.join("deployment.toml"),
+            "[database.apim_db]\nurl = \"x\"\n",
+        )
+        .expect("write");
+        assert!(
+            reg(dir.path())
+                .expect_err("none")
+                .contains("[database.shared_db]")
         );
     }
 }

@@ -1,6 +1,8 @@
 //! `db`: audit, clean, backup and restore against SQLite, PostgreSQL and MariaDB.
 
+mod backup_file;
 mod cli;
+mod edges;
 mod hardening;
 mod model;
 mod oracle;
@@ -9,3 +11,4 @@ mod schedule;
 #[expect(dead_code, reason = "db's tests skip engines, never a `shared/` file")]
 mod skip;
 mod support;
+mod tls;

@@ -36,7 +36,7 @@ fn near_cutoff() -> impl Strategy<Value = i64> {
 
 /// A creation time whose expiry (`+ validity`) lands near or far from the cut-off.
 fn created_for(base: i64, validity_ms: i64, rel: i64) -> i64 {
-    if validity_ms > 0 && validity_ms < 400 * 86_400_000 {
+    if (0..400 * 86_400_000).contains(&validity_ms) {
         base + rel - validity_ms / 1000
     } else {
         base + rel - 400 * 86_400

@@ -83,8 +83,10 @@ pub struct Removed {
     pub audit: BTreeSet<i64>,
 }
 
+/// A period that can expire: WSO2's `OAuth2Util` treats only a negative one as "never
+/// expires" (0 is expired from the start); the huge one is WSO2's stored "never".
 fn bounded(v: i64) -> bool {
-    v > 0 && v < NEVER
+    (0..NEVER).contains(&v)
 }
 
 /// `created + validity` strictly before the cut-off, in milliseconds.

@@ -80,7 +80,13 @@ pub fn check(facts: &DbFacts, out: &mut Judged) {
         if let Some(o) = &s.oldest_removable {
             f = f.note(format!("oldest removable row: {o} UTC"));
         }
-        f = f.note(format!("fix: apim-tune db clean --url … {flag}"));
+        // The database named as the audit named it: `--url …` would send someone whose URL is
+        // in APIM_TUNE_DB_URL to type it on a command line, where `ps` shows it.
+        let (target, note) = facts.named_by.hint_args();
+        f = f.note(format!(
+            "fix: apim-tune db clean {target}{flag}{}",
+            note.unwrap_or_default()
+        ));
         out.findings.push(f);
     }
 }
