@@ -24,6 +24,7 @@ mod fleet_reports;
 mod host;
 mod hostile_apply;
 mod hostile_input;
+mod html;
 mod hygiene_advice;
 mod in_effect;
 mod kernel_advice;
