@@ -6,10 +6,11 @@
 use super::page::esc;
 use std::fmt::Write;
 
-/// Colours of the series, in order: distinguishable for the common colour blindnesses
-/// (Okabe–Ito) and in greyscale print by their lightness.
-pub const PALETTE: [&str; 8] = [
+/// Colours of the series, in order: Okabe–Ito's eight, distinguishable for the common colour
+/// blindnesses, then two of Tol's muted ones (a database audit has up to ten reasons).
+pub const PALETTE: [&str; 10] = [
     "#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#000000",
+    "#882255", "#117733",
 ];
 
 /// The upper end of an axis that starts at 0: 1, 2 or 5 times a power of ten, at or above
