@@ -1,6 +1,7 @@
 //! The summary (counts by severity and by family, what `--apply` fixes and what that takes to
 //! be in effect) and the findings table with its filters (severity, family, file).
 
+use super::super::Renderable;
 use super::page::{esc, prose, reference};
 use crate::diag::{Effect, Family, Finding, Fix, FixShape, Severity};
 use crate::model::Location;
@@ -43,13 +44,14 @@ pub fn sort(rows: &mut [Row]) {
 
 const SEVERITIES: [Severity; 3] = [Severity::Error, Severity::Warning, Severity::Info];
 
-/// Counts by severity (waived apart), by family, and — when `applies` (an audit, where
-/// `--apply` fixes) — what is fixable and what it takes to be in effect.
-pub fn summary(rows: &[Row], applies: bool, out: &mut String) {
+/// Counts by severity (waived apart) as `--fail-on` counts them (a deployment counts each
+/// node's findings, not the rows that group them), by family, and — when `applies` (an audit,
+/// where `--apply` fixes) — what is fixable and what it takes to be in effect.
+pub fn summary(r: &dyn Renderable, rows: &[Row], applies: bool, out: &mut String) {
     let active = || rows.iter().filter(|r| r.finding.waived.is_none());
     out.push_str("<div class=\"cards\">");
     for s in SEVERITIES {
-        let n = active().filter(|r| r.finding.severity == s).count();
+        let n = r.count(s);
         let _ = write!(
             out,
             "<div class=\"card {0}\"><b>{n}</b>{0}{1}</div>",
@@ -61,8 +63,7 @@ pub fn summary(rows: &[Row], applies: bool, out: &mut String) {
             }
         );
     }
-    let waived = rows.len() - active().count();
-    let _ = write!(out, "<div class=\"card\"><b>{waived}</b>waived</div>");
+    let _ = write!(out, "<div class=\"card\"><b>{}</b>waived</div>", r.waived());
     if applies {
         let fixable = active().filter(|r| r.finding.fixable()).count();
         let _ = write!(

@@ -46,7 +46,7 @@ pub fn render(r: &dyn Renderable, o: &RenderOptions) -> String {
         "<p class=\"muted\">{} checks made.</p>",
         r.checked().len()
     );
-    findings::summary(&rows, applies, &mut body);
+    findings::summary(r, &rows, applies, &mut body);
     if let Context::Db(d) = r.context() {
         db_tables(d, &mut body);
     }
@@ -316,13 +316,13 @@ fn fleet(r: &FleetReport, out: &mut String) {
     out.push_str("<h2>Summary</h2>\n");
     let _ = writeln!(
         out,
-        "<p class=\"muted\">{} deployment finding(s); {} node finding(s) on {} node(s), {} distinct.</p>",
+        "<p class=\"muted\">{} deployment finding(s); {} node finding(s) on {} node(s), {} distinct (the counts below take in every node's own).</p>",
         r.findings.len(),
         view.nodes.iter().map(|n| n.findings.len()).sum::<usize>(),
         view.nodes.iter().filter(|n| !n.findings.is_empty()).count(),
         view.groups.len()
     );
-    findings::summary(&rows, false, out);
+    findings::summary(r, &rows, false, out);
     let drift = super::fleet::drift(&view);
     out.push_str("<h2>Settings that differ between nodes of one role</h2>\n");
     if drift.is_empty() {

@@ -197,3 +197,24 @@ fn an_audit_page() {
     let page = audit_page();
     insta::assert_snapshot!(between(&page, "<body>\n", "<script>"));
 }
+
+/// A deployment's counts are `--fail-on`'s: each node's finding once per node, not once per
+/// row that groups identical findings of several nodes.
+#[test]
+fn a_deployment_counts_every_nodes_findings() {
+    let r = fleet_sample::report_of_fleet();
+    let view = crate::report::fleet::View::of(&r);
+    let page = render(&r, &RenderOptions::default());
+    let rows = page.matches("<tr class=\"finding").count();
+    let mut counted = 0;
+    for s in [Severity::Error, Severity::Warning, Severity::Info] {
+        let n = view.count(s);
+        counted += n;
+        assert!(
+            page.contains(&format!("<div class=\"card {}\"><b>{n}</b>", s.as_str())),
+            "{s:?}: {n}"
+        );
+    }
+    // The sample has findings shared by nodes, so the two ways of counting differ.
+    assert!(counted + view.waived() > rows, "{counted} + {} vs {rows}", view.waived());
+}
