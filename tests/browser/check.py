@@ -20,6 +20,7 @@ fail on a page planted with a network request and an inline handler.
 import base64
 import json
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -199,6 +200,17 @@ return {
 """
 
 
+# Run in the page under print media: the filter bar's display, and the elements (outside
+# the diff, which wraps) whose right edge passes the page's.
+PRINT_JS = """
+const f = document.querySelector('.filters');
+const wide = Array.from(document.querySelectorAll('body *'))
+  .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+  .slice(0, 5).map(e => e.tagName + '.' + e.getAttribute('class'));
+return {filters: f ? getComputedStyle(f).display : null, wide: wide};
+"""
+
+
 def check_page(d, path, reference_dir, update, compare_reference=True):
     name = os.path.splitext(os.path.basename(path))[0]
     url = "file://" + os.path.abspath(path)
@@ -259,9 +271,20 @@ def check_page(d, path, reference_dir, update, compare_reference=True):
             f"on a phone the page scrolls sideways ({phone['scrollWidth']} px in {phone['innerWidth']})"
         )
 
-    # Printed: a PDF of at least one page.
+    # Printed: with print media at an A4 page's width (794 CSS px), no filter bar and nothing
+    # wider than the page; then a PDF of at least one page.
+    d.window(794, HEIGHT)
+    d.s("POST", "/goog/cdp/execute", {"cmd": "Emulation.setEmulatedMedia",
+                                       "params": {"media": "print"}})
+    printed = d.script(PRINT_JS)
+    d.s("POST", "/goog/cdp/execute", {"cmd": "Emulation.setEmulatedMedia",
+                                       "params": {"media": ""}})
+    if printed["filters"] not in (None, "none"):
+        problems.append(f"printed, the filter bar shows (display {printed['filters']!r})")
+    if printed["wide"]:
+        problems.append(f"printed, wider than the page: {printed['wide']}")
     pdf = base64.b64decode(d.s("POST", "/print", {"background": True}))
-    if not pdf.startswith(b"%PDF") or pdf.count(b"/Type /Page") + pdf.count(b"/Type/Page") == 0:
+    if not pdf.startswith(b"%PDF") or not re.search(rb"/Type\s*/Page[^s]", pdf):
         problems.append("printing gave no PDF page")
 
     print(f"  {name}: {os.path.getsize(path)} bytes, {state['rows']} findings, {state['svgs']} plots, "
