@@ -216,5 +216,24 @@ fn a_deployment_counts_every_nodes_findings() {
         );
     }
     // The sample has findings shared by nodes, so the two ways of counting differ.
-    assert!(counted + view.waived() > rows, "{counted} + {} vs {rows}", view.waived());
+    assert!(
+        counted + view.waived() > rows,
+        "{counted} + {} vs {rows}",
+        view.waived()
+    );
+}
+
+/// The body of a database audit's page (facts, summary, the plot of table sizes and what is
+/// removable, the figures, the findings), pinned.
+#[test]
+fn a_db_audit_page() {
+    let page = render(&db_sample::report(), &RenderOptions::default());
+    insta::assert_snapshot!(between(&page, "<body>\n", "<script>"));
+}
+
+/// The body of a deployment's page (nodes, summary, the heatmap, grouped findings), pinned.
+#[test]
+fn a_deployment_page() {
+    let page = render(&fleet_sample::report_of_fleet(), &RenderOptions::default());
+    insta::assert_snapshot!(between(&page, "<body>\n", "<script>"));
 }
