@@ -329,18 +329,41 @@ fn fleet(r: &FleetReport, out: &mut String) {
         out.push_str("<p>Every role's nodes agree on every setting compared.</p>\n");
     }
     for d in &drift {
-        let role = super::fleet::plural(&d.role);
-        let _ = writeln!(
-            out,
-            "<figure class=\"scroll\">{}<figcaption>{}: one colour per distinct value in a row; – where a node does not say.</figcaption></figure>",
-            svg::heatmap(&format!("{role}: setting × node"), &d.hosts, &d.rows),
-            esc(&role)
-        );
+        heatmap_figure(&super::fleet::plural(&d.role), &d.hosts, &d.rows, out);
     }
     if !rows.is_empty() {
         out.push_str("<h2>Findings</h2>\n");
         findings::table(&rows, false, out);
     }
+}
+
+/// Past this many columns a heatmap's cell is too narrow to read on any screen or page; the
+/// findings still name every node.
+const HEATMAP_NODES: usize = 40;
+
+/// One role's setting × node heatmap, cut to its first [`HEATMAP_NODES`] nodes.
+fn heatmap_figure(
+    role: &str,
+    hosts: &[String],
+    rows: &[(String, Vec<Option<String>>)],
+    out: &mut String,
+) {
+    let shown = hosts.len().min(HEATMAP_NODES);
+    let rows: Vec<(String, Vec<Option<String>>)> = rows
+        .iter()
+        .map(|(k, v)| (k.clone(), v.iter().take(shown).cloned().collect()))
+        .collect();
+    let cut = if shown < hosts.len() {
+        format!(" The first {shown} of {} nodes.", hosts.len())
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "<figure class=\"scroll\">{}<figcaption>{}: one colour per distinct value in a row; – where a node does not say.{cut}</figcaption></figure>",
+        svg::heatmap(&format!("{role}: setting × node"), &hosts[..shown], &rows),
+        esc(role)
+    );
 }
 
 /// `validate`: the load, the settings side by side, plots of latency percentiles and

@@ -237,3 +237,31 @@ fn a_deployment_page() {
     let page = render(&fleet_sample::report_of_fleet(), &RenderOptions::default());
     insta::assert_snapshot!(between(&page, "<body>\n", "<script>"));
 }
+
+/// A role of many nodes gets the heatmap of its first 40, and says so.
+#[test]
+fn a_heatmap_of_many_nodes_is_cut_and_says_so() {
+    let hosts: Vec<String> = (1..=45).map(|i| format!("gw{i}")).collect();
+    let values = hosts.iter().map(|h| Some(h.len().to_string())).collect();
+    let mut out = String::new();
+    heatmap_figure(
+        "gateways",
+        &hosts,
+        &[("somaxconn".into(), values)],
+        &mut out,
+    );
+    assert!(
+        out.contains(">gw40</text>") && !out.contains(">gw41</text>"),
+        "{out}"
+    );
+    assert_eq!(out.matches("<rect").count(), 40);
+    assert!(out.contains("The first 40 of 45 nodes."));
+    let mut few = String::new();
+    heatmap_figure(
+        "gateways",
+        &hosts[..3],
+        &[("k".into(), vec![None; 3])],
+        &mut few,
+    );
+    assert!(!few.contains("The first"), "{few}");
+}
