@@ -70,4 +70,17 @@ if [ "${1:-}" != --update ]; then
         >"$work/planted/inline-script.html"
     echo "browser: pages with planted problems, which the checks must catch"
     python3 tests/browser/check.py "$work/planted" tests/browser/reference --expect-failure
+
+    # The screenshot comparison must tell pages apart: the audit against the deployment's
+    # reference must fail.
+    mkdir "$work/swapped" "$work/swapped-reference"
+    cp "$out/audit.html" "$work/swapped/"
+    cp tests/browser/reference/points.json "$work/swapped-reference/"
+    cp tests/browser/reference/fleet-merge.png "$work/swapped-reference/audit.png"
+    echo "browser: the audit against the deployment's reference screenshot, which must differ"
+    if python3 tests/browser/check.py "$work/swapped" "$work/swapped-reference" 2>"$work/swapped.log"; then
+        echo "FAIL: the screenshot comparison did not tell the audit from the deployment" >&2
+        exit 1
+    fi
+    sed 's/^/  found, as planted: /' "$work/swapped.log"
 fi
