@@ -3,6 +3,7 @@
 //! from the network and no `unsafe-inline`), and the document shell.
 
 use super::super::sanitize::sanitize;
+use crate::diag::sources::{self, Target};
 use sha2::{Digest, Sha256};
 
 /// Text for HTML content and attribute values: terminal controls and bidi overrides made
@@ -39,19 +40,46 @@ pub fn prose(s: &str) -> String {
     out
 }
 
-/// A `see` reference: a link only for an http(s) URL (nothing is fetched unless the reader
-/// follows it), else text.
-pub fn reference(s: &str) -> String {
-    let url = s.trim();
+/// A `see` string: each cited source by its title, a link to its address when that is a web
+/// URL (nothing is fetched unless the reader follows it), with the part of it that matters.
+/// A string that is not in the citation format is shown as it is.
+pub fn reference(see: &str) -> String {
+    let Ok(cites) = sources::parse_see(see) else {
+        return link_or_text(see.trim(), &prose(see));
+    };
+    let parts: Vec<String> = cites
+        .iter()
+        .map(|c| {
+            // A source of the table by its title; a URL cited in full by itself.
+            let (name, url) = match &c.target {
+                Target::Known(id) => match sources::get(id) {
+                    Some(s) => (s.title.as_str(), s.url.as_str()),
+                    None => (*id, ""),
+                },
+                Target::Url(u) => (u.as_str(), u.as_str()),
+            };
+            let mut part = link_or_text(url, &esc(name));
+            if let Some(d) = &c.detail {
+                part.push_str(", ");
+                part.push_str(&prose(d));
+            }
+            part
+        })
+        .collect();
+    parts.join("; ")
+}
+
+/// `shown` (already HTML) as a link to `url` when it is an http(s) URL, else as it is.
+fn link_or_text(url: &str, shown: &str) -> String {
     let is_url = (url.starts_with("https://") || url.starts_with("http://"))
         && !url.contains(char::is_whitespace);
     if is_url {
         format!(
-            "<a href=\"{0}\" rel=\"noreferrer noopener\">{0}</a>",
+            "<a href=\"{}\" rel=\"noreferrer noopener\">{shown}</a>",
             esc(url)
         )
     } else {
-        prose(s)
+        shown.to_string()
     }
 }
 
@@ -132,6 +160,23 @@ mod tests {
         );
         assert!(!reference("javascript:alert(1)").contains("href"));
         assert!(!reference("WSO2 docs, `tuning`").contains("href"));
+    }
+
+    /// Source ids resolve to their titles and addresses; `verified-facts` (tests in this
+    /// repository, no web address) stays text.
+    #[test]
+    fn cited_sources_are_linked_by_title() {
+        let html = reference("jdk-8256717; verified-facts, -XX:MaxPermSize on 17");
+        assert!(
+            html.starts_with("<a href=\"https://bugs.openjdk.org/browse/JDK-8256717\" rel=\"noreferrer noopener\">JDK-8256717: Expire"),
+            "{html}"
+        );
+        assert!(html.contains("; apim-tune&#39;s own tests"), "{html}");
+        assert!(
+            html.ends_with("(JDK, systemd), -XX:MaxPermSize on 17"),
+            "{html}"
+        );
+        assert_eq!(html.matches("href").count(), 1, "{html}");
     }
 
     /// Checked against coreutils' `base64` for the three padding cases.
