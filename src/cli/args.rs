@@ -33,12 +33,9 @@ pub enum Command {
     /// Print the host facts the audit uses, each with where it came from.
     Host(HostArgs),
     /// List every finding code with its name, severity and one line.
-    Rules,
+    Rules(RulesArgs),
     /// Print the documentation of a finding code (e.g. `apim-tune explain SYS010`).
-    Explain {
-        /// The code (`SYS010`) or its name (`tcp-tw-recycle-enabled`).
-        code: String,
-    },
+    Explain(ExplainArgs),
     /// Run the embedded gateway, key manager and backend on loopback with a home's settings.
     Gateway(GatewayArgs),
     /// Run the current and the proposed settings under the same bounded load, side by side.
@@ -54,6 +51,67 @@ pub enum Command {
     Facts(FactsArgs),
     /// A deployment of many nodes: merge the nodes' facts exports and judge across nodes.
     Fleet(FleetArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell) on stdout.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+    /// Write a man page for apim-tune and each of its subcommands.
+    Man(ManArgs),
+}
+
+/// Where each shell looks for a completion script: a user rarely knows, and a wrong place fails
+/// silently.
+const COMPLETIONS_HELP: &str = "\
+Install:
+  bash        apim-tune completions bash > ~/.local/share/bash-completion/completions/apim-tune
+  zsh         apim-tune completions zsh > ~/.zfunc/_apim-tune   (with fpath+=~/.zfunc before compinit)
+  fish        apim-tune completions fish > ~/.config/fish/completions/apim-tune.fish
+  powershell  apim-tune completions powershell >> $PROFILE";
+
+/// `rules` and `explain`: text for people, JSON for tooling (editors, dashboards, CI bots).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DocFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// `json` prints one object (`apim-tune/rules/v1`) with every code, family and severity.
+    #[arg(long, value_enum, default_value_t = DocFormat::Text)]
+    pub format: DocFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The code (`SYS010`) or its name (`tcp-tw-recycle-enabled`).
+    pub code: String,
+    /// `json` prints one object (`apim-tune/explain/v1`): the doc, the rule, profile entries,
+    /// sources.
+    #[arg(long, value_enum, default_value_t = DocFormat::Text)]
+    pub format: DocFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write apim-tune.1 and one apim-tune-SUBCOMMAND.1 per subcommand into this directory
+    /// (created if missing); without it, print apim-tune.1 on stdout.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +176,7 @@ pub struct FleetMergeArgs {
     /// The database server's max_connections (else the inventory's `apim_tune_db_max_connections`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub db_max_connections: Option<u32>,
+    /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text, help_heading = "Output")]
     pub format: Format,
     /// Also write a report to a file, as FORMAT=FILE (repeatable).
@@ -126,8 +185,10 @@ pub struct FleetMergeArgs {
     /// Accepted deviations; a waiver may name `hosts` and `roles`.
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub waivers: Option<PathBuf>,
+    /// Lowest severity that makes the exit code 1.
     #[arg(long, value_enum, default_value_t = FailOn::Warning, help_heading = "Output")]
     pub fail_on: FailOn,
+    /// Colour the text output (auto: on a terminal, unless NO_COLOR is set).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, help_heading = "Output")]
     pub color: ColorChoice,
 }
@@ -228,6 +289,7 @@ pub struct DbAuditArgs {
     /// Token audit rows older than this count as removable.
     #[arg(long, default_value = "90d", value_parser = parse_period, value_name = "DURATION")]
     pub older_than: Duration,
+    /// Output format on stdout.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// Also write a report: FORMAT=FILE (repeatable).
@@ -236,6 +298,7 @@ pub struct DbAuditArgs {
     /// Exit 1 when a finding at or above this severity is not waived.
     #[arg(long, value_enum, default_value = "warning")]
     pub fail_on: FailOn,
+    /// Colour the text output (auto: on a terminal, unless NO_COLOR is set).
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
 }
@@ -360,6 +423,7 @@ pub struct DbRestoreArgs {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Output format of the summary.
     #[arg(long, value_enum, default_value = "text")]
     pub format: DbFormat,
 }
@@ -525,6 +589,8 @@ pub struct ValidateArgs {
     /// Only the load, no checks.
     #[arg(long, help_heading = "Load")]
     pub no_checks: bool,
+    /// `json` prints one object (`apim-tune/validate/v1`) with both runs and the checks; `html`
+    /// one self-contained page with plots of both runs.
     #[arg(long, value_enum, default_value_t = ValidateFormat::Text, help_heading = "Output")]
     pub format: ValidateFormat,
     /// Also write a report to a file, as FORMAT=FILE (repeatable), e.g. --output html=validate.html.
@@ -585,8 +651,10 @@ pub struct BackendArgs {
 pub struct LoadArgs {
     /// `http://127.0.0.1:PORT/path` (loopback only).
     pub url: String,
+    /// Concurrent keep-alive connections.
     #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=20_000))]
     pub connections: u64,
+    /// How long to send, in seconds.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
     pub duration: Duration,
     /// At most this many requests.
@@ -604,6 +672,7 @@ pub struct LoadArgs {
     /// Runtime threads of the load generator.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub threads: u64,
+    /// `json` prints one object with the counts, throughput and latency percentiles.
     #[arg(long, value_enum, default_value_t = RunFormat::Text)]
     pub format: RunFormat,
 }
@@ -637,8 +706,10 @@ pub enum HostFormat {
 
 #[derive(Debug, Args)]
 pub struct HostArgs {
+    /// Read host files under this directory instead of / (a mounted image, `/proc/PID/root`).
     #[arg(long, default_value = "/", value_name = "DIR")]
     pub root: PathBuf,
+    /// `text` for people, `json` for tools, `k8s` for a pod's securityContext and docker.
     #[arg(long, value_enum, default_value_t = HostFormat::Text)]
     pub format: HostFormat,
     #[command(flatten)]
@@ -650,8 +721,10 @@ pub struct HostArgs {
 
 #[derive(Debug, Args)]
 pub struct BackupsArgs {
+    /// The root the applies were made under.
     #[arg(long, default_value = "/", value_name = "DIR")]
     pub root: PathBuf,
+    /// Where the backups are (default: var/backups/apim-tune under the root).
     #[arg(long, value_name = "DIR")]
     pub backup_dir: Option<PathBuf>,
 }
@@ -810,7 +883,7 @@ pub struct AuditArgs {
     #[arg(long, help_heading = "Changes")]
     pub apply: bool,
     /// Apply without asking (required when not on a terminal).
-    #[arg(long, requires = "apply", help_heading = "Changes")]
+    #[arg(long, short = 'y', requires = "apply", help_heading = "Changes")]
     pub yes: bool,
     /// Also write kernel parameters to the running kernel (/proc/sys); only without --root, as root.
     #[arg(long, requires = "apply", help_heading = "Changes")]

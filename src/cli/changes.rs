@@ -342,21 +342,75 @@ pub fn rollback(a: &RollbackArgs) -> anyhow::Result<u8> {
 pub fn backups(a: &BackupsArgs) -> anyhow::Result<u8> {
     let dir = backup_dir(&super::options::canonical(&a.root), a.backup_dir.as_deref());
     let list = write::list_backups(&dir)?;
+    let mut out = std::io::stdout().lock();
     if list.is_empty() {
-        println!("no backups in {}", dir.display());
+        writeln!(out, "no backups in {}", dir.display())?;
+        return Ok(exit_code::OK);
     }
-    for b in list {
-        let state = match &b.rolled_back {
-            Some(when) => format!("  (rolled back {when})"),
-            None => String::new(),
-        };
-        println!(
-            "{}  {}  {} file(s)  {}{state}",
-            b.id,
-            b.created,
-            b.files,
-            b.dir.display()
-        );
-    }
+    out.write_all(backups_table(&dir, &list).as_bytes())?;
     Ok(exit_code::OK)
+}
+
+/// The backups as a table with a header, then what each column is: the id and the time used to
+/// be two unlabelled columns of the same `20261122T054801Z` shape.
+fn backups_table(dir: &Path, list: &[write::BackupSummary]) -> String {
+    const HEADER: [&str; 4] = ["ID", "MADE (UTC)", "FILES", "ROLLED BACK (UTC)"];
+    let rows: Vec<[String; 4]> = list
+        .iter()
+        .map(|b| {
+            [
+                b.id.clone(),
+                readable_stamp(&b.created),
+                b.files.to_string(),
+                b.rolled_back
+                    .as_deref()
+                    .map_or_else(|| "-".to_string(), readable_stamp),
+            ]
+        })
+        .collect();
+    let width = |i: usize| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .chain([HEADER[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    let mut text = format!("Backups in {}, oldest first:\n", dir.display());
+    let mut line = |c: [&str; 4]| {
+        let row = format!("{:<w0$}  {:<w1$}  {:>w2$}  {}", c[0], c[1], c[2], c[3]);
+        text.push_str(row.trim_end());
+        text.push('\n');
+    };
+    line(HEADER);
+    for r in &rows {
+        line([&r[0], &r[1], &r[2], &r[3]]);
+    }
+    text.push_str(
+        "\nID: what `rollback --to ID` takes (default: the newest); its files are in the folder ID\n\
+         \x20   under the directory above.\n\
+         MADE: when the --apply that saved them ran. FILES: how many files it changed.\n\
+         ROLLED BACK: when `rollback` restored them (\"-\": not rolled back).\n",
+    );
+    text
+}
+
+/// `20261122T054801Z` (the stamp backups are named and dated with) as `2026-11-22 05:48:01`;
+/// anything else as it is.
+fn readable_stamp(s: &str) -> String {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() == 16 && b[8] == b'T' && b[15] == b'Z' && digits(0..8) && digits(9..15) {
+        format!(
+            "{}-{}-{} {}:{}:{}",
+            &s[0..4],
+            &s[4..6],
+            &s[6..8],
+            &s[9..11],
+            &s[11..13],
+            &s[13..15]
+        )
+    } else {
+        s.to_string()
+    }
 }

@@ -5,6 +5,7 @@
 //! Writes through a locked stdout and returns its errors, so `explain X | head -1` ends quietly
 //! like every other command (a closed pipe is not a failure).
 
+use super::args::DocFormat;
 use crate::diag::sources::{self, Cite};
 use crate::diag::{Code, Family};
 use crate::exit_code;
@@ -12,75 +13,173 @@ use crate::profile::schema::Entry;
 use crate::profile::{self, Profile};
 use crate::rules::Check;
 use anyhow::bail;
+use serde::Serialize;
 use std::io::Write;
 
-pub fn rules() -> anyhow::Result<u8> {
+/// One line of `rules`, and one element of its JSON `rules` array.
+#[derive(Serialize)]
+struct RuleRow {
+    code: &'static str,
+    name: &'static str,
+    family: &'static str,
+    severity: &'static str,
+    summary: &'static str,
+}
+
+impl RuleRow {
+    fn of(c: Code) -> RuleRow {
+        RuleRow {
+            code: c.code(),
+            name: c.name(),
+            family: c.family().prefix(),
+            severity: c.default_severity().as_str(),
+            summary: c.summary(),
+        }
+    }
+}
+
+/// `rules --format json`: a struct, so `schema` comes first as in every other JSON output.
+#[derive(Serialize)]
+struct RulesDoc {
+    schema: &'static str,
+    families: Vec<&'static str>,
+    rules: Vec<RuleRow>,
+}
+
+pub fn rules(format: DocFormat) -> anyhow::Result<u8> {
     let mut out = std::io::stdout().lock();
-    for c in Code::ALL {
-        writeln!(
-            out,
-            "{:<7} {:<38} {:<8} {}",
-            c.code(),
-            c.name(),
-            c.default_severity().as_str(),
-            c.summary()
-        )?;
+    match format {
+        DocFormat::Text => {
+            for c in Code::ALL {
+                writeln!(
+                    out,
+                    "{:<7} {:<38} {:<8} {}",
+                    c.code(),
+                    c.name(),
+                    c.default_severity().as_str(),
+                    c.summary()
+                )?;
+            }
+        }
+        DocFormat::Json => {
+            let doc = RulesDoc {
+                schema: "apim-tune/rules/v1",
+                families: Family::ALL.iter().map(|f| f.prefix()).collect(),
+                rules: Code::ALL.iter().copied().map(RuleRow::of).collect(),
+            };
+            writeln!(out, "{}", serde_json::to_string(&doc)?)?;
+        }
     }
     Ok(exit_code::OK)
 }
 
-pub fn explain(code: &str) -> anyhow::Result<u8> {
+/// A shipped profile entry that produces a generic code.
+#[derive(Serialize)]
+struct ProfileEntry {
+    /// `net.core.somaxconn`, `limits.nofile`, `apim.…`.
+    key: String,
+    /// Where the entry is declared (`profiles/base.toml:12`).
+    at: String,
+    why: String,
+    see: Option<String>,
+}
+
+impl ProfileEntry {
+    fn line(&self) -> String {
+        let see = self
+            .see
+            .as_ref()
+            .map(|s| format!(" (see: {s})"))
+            .unwrap_or_default();
+        format!("- `{}` ({}): {}{see}", self.key, self.at, self.why)
+    }
+}
+
+/// One row of the sources table.
+#[derive(Serialize)]
+struct SourceRow {
+    id: String,
+    title: String,
+    url: String,
+}
+
+/// Everything `explain` says about a code, rendered as text or as JSON from the same data.
+#[derive(Serialize)]
+struct Explanation {
+    schema: &'static str,
+    #[serde(flatten)]
+    row: RuleRow,
+    /// The rule's documentation (Markdown, without its sources: they are `sources`).
+    doc: String,
+    declared_at: String,
+    /// Produced by the generic profile check rather than code of its own.
+    generic: bool,
+    reads: Vec<String>,
+    profile_entries: Vec<ProfileEntry>,
+    sources: Vec<SourceRow>,
+}
+
+pub fn explain(code: &str, format: DocFormat) -> anyhow::Result<u8> {
     let Some(c) = Code::from_code(code) else {
         bail!("`{code}` is not a finding code (list them with `apim-tune rules`)");
     };
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "{} {} ({} by default)\n\n{}\n",
-        c.code(),
-        c.name(),
-        c.default_severity().as_str(),
-        c.summary()
-    )?;
-    writeln!(
-        out,
-        "{}",
-        sources::strip_doc_sources(&c.doc()).replace("### ", "## ")
-    )?;
     let Some(rule) = c.rule() else {
         bail!("`{code}` has no rule in the registry");
     };
+    let (profile_entries, cites) = profile_entries(c)?;
+    let e = Explanation {
+        schema: "apim-tune/explain/v1",
+        row: RuleRow::of(c),
+        doc: sources::strip_doc_sources(&c.doc()),
+        declared_at: c.declared_at(),
+        generic: matches!(rule.check, Check::Expectation),
+        reads: rule.inputs.iter().map(|i| i.describe()).collect(),
+        profile_entries,
+        sources: source_rows(c, cites),
+    };
+    let mut out = std::io::stdout().lock();
+    match format {
+        DocFormat::Text => write_text(&mut out, &e)?,
+        DocFormat::Json => writeln!(out, "{}", serde_json::to_string(&e)?)?,
+    }
+    Ok(exit_code::OK)
+}
+
+fn write_text(out: &mut impl Write, e: &Explanation) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{} {} ({} by default)\n\n{}\n",
+        e.row.code, e.row.name, e.row.severity, e.row.summary
+    )?;
+    writeln!(out, "{}", e.doc.replace("### ", "## "))?;
     writeln!(out, "\n## The rule\n")?;
-    writeln!(out, "Declared in `{}`.", c.declared_at())?;
-    if let Check::Expectation = rule.check {
+    writeln!(out, "Declared in `{}`.", e.declared_at)?;
+    if e.generic {
         writeln!(
             out,
             "Produced by the generic profile check in `src/rules/expectation/mod.rs`."
         )?;
     }
-    if !rule.inputs.is_empty() {
-        let reads: Vec<String> = rule.inputs.iter().map(|i| i.describe()).collect();
-        writeln!(out, "Reads: {}.", reads.join("; "))?;
+    if !e.reads.is_empty() {
+        writeln!(out, "Reads: {}.", e.reads.join("; "))?;
     }
-    let (entries, cites) = profile_entries(c)?;
-    if entries.is_empty() {
+    if e.profile_entries.is_empty() {
         writeln!(
             out,
             "\n## Where the recommendation comes from\nThis check is built into apim-tune; its reasons are above, its sources below."
         )?;
     } else {
         writeln!(out, "\n## Profile entries that use it\n")?;
-        for e in entries {
-            writeln!(out, "{e}")?;
+        for entry in &e.profile_entries {
+            writeln!(out, "{}", entry.line())?;
         }
     }
-    write_sources(&mut out, c, cites)?;
-    Ok(exit_code::OK)
+    write_sources(out, &e.sources)
 }
 
 /// The shipped entries (every role: they all live in base.toml) that produce `c`, and the
 /// sources their `see` strings cite.
-fn profile_entries(c: Code) -> anyhow::Result<(Vec<String>, Vec<Cite>)> {
+fn profile_entries(c: Code) -> anyhow::Result<(Vec<ProfileEntry>, Vec<Cite>)> {
     let mut out = Vec::new();
     let mut cites = Vec::new();
     if !c
@@ -93,12 +192,12 @@ fn profile_entries(c: Code) -> anyhow::Result<(Vec<String>, Vec<Cite>)> {
     if c.family() == Family::Lim {
         for (item, rec) in &p.limits {
             cites.extend(cited(&rec.entry.see));
-            out.push(format!(
-                "- `limits.{item}` ({}): {}{}",
-                rec.at,
-                rec.entry.why.clone().unwrap_or_default(),
-                see(&rec.entry.see)
-            ));
+            out.push(ProfileEntry {
+                key: format!("limits.{item}"),
+                at: rec.at.to_string(),
+                why: rec.entry.why.clone().unwrap_or_default(),
+                see: rec.entry.see.clone(),
+            });
         }
         return Ok((out, cites));
     }
@@ -112,12 +211,12 @@ fn profile_entries(c: Code) -> anyhow::Result<(Vec<String>, Vec<Cite>)> {
     for (key, rec) in map {
         if produces(&rec.entry, number) {
             cites.extend(cited(&rec.entry.see));
-            out.push(format!(
-                "- `{key}` ({}): {}{}",
-                rec.at,
-                rec.entry.why.clone().unwrap_or_default(),
-                see(&rec.entry.see)
-            ));
+            out.push(ProfileEntry {
+                key: key.to_string(),
+                at: rec.at.to_string(),
+                why: rec.entry.why.clone().unwrap_or_default(),
+                see: rec.entry.see.clone(),
+            });
         }
     }
     Ok((out, cites))
@@ -131,27 +230,34 @@ fn cited(see: &Option<String>) -> Vec<Cite> {
         .unwrap_or_default()
 }
 
-/// The sources the code uses, once each, as a table: the rule doc's `### Sources` first, then
-/// those the profile entries producing it cite.
-fn write_sources(out: &mut impl Write, c: Code, more: Vec<Cite>) -> std::io::Result<()> {
+/// The sources the code uses, once each: the rule doc's `### Sources` first, then those the
+/// profile entries producing it cite.
+fn source_rows(c: Code, more: Vec<Cite>) -> Vec<SourceRow> {
     let mut cites = match sources::parse_doc(&c.doc()) {
         Some(Ok(cites)) => cites,
         _ => Vec::new(),
     };
     cites.extend(more);
     let mut seen = std::collections::BTreeSet::new();
-    let rows: Vec<_> = cites
+    cites
         .iter()
         .filter(|c| seen.insert(c.id().to_string()))
-        .map(Cite::row)
-        .collect();
+        .map(|c| {
+            let (id, title, url) = c.row();
+            SourceRow { id, title, url }
+        })
+        .collect()
+}
+
+/// The sources as a Markdown table (nothing when there are none).
+fn write_sources(out: &mut impl Write, rows: &[SourceRow]) -> std::io::Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
     writeln!(out, "\n## Sources\n")?;
     writeln!(out, "| id | title | URL |\n|---|---|---|")?;
-    for (id, title, url) in rows {
-        writeln!(out, "| {id} | {title} | {url} |")?;
+    for r in rows {
+        writeln!(out, "| {} | {} | {} |", r.id, r.title, r.url)?;
     }
     Ok(())
 }
@@ -166,12 +272,6 @@ fn produces(e: &Entry, number: &str) -> bool {
         "004" => e.absent == Some(true),
         _ => false,
     }
-}
-
-fn see(s: &Option<String>) -> String {
-    s.as_ref()
-        .map(|s| format!(" (see: {s})"))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -211,7 +311,7 @@ mod tests {
             let c = rule.code();
             let (_, cites) = profile_entries(c).unwrap();
             let mut out = Vec::new();
-            write_sources(&mut out, c, cites.clone()).unwrap();
+            write_sources(&mut out, &source_rows(c, cites.clone())).unwrap();
             let text = String::from_utf8(out).unwrap();
             assert!(text.contains("## Sources"), "{}: {text}", c.code());
             let doc_cites = match sources::parse_doc(&c.doc()) {
@@ -238,12 +338,16 @@ mod tests {
             let c = rule.code();
             let (entries, cites) = profile_entries(c).unwrap();
             let mut table = Vec::new();
-            write_sources(&mut table, c, cites).unwrap();
+            write_sources(&mut table, &source_rows(c, cites)).unwrap();
             let table = String::from_utf8(table).unwrap();
             let body = format!(
                 "{}\n{}",
                 sources::strip_doc_sources(&c.doc()),
-                entries.join("\n")
+                entries
+                    .iter()
+                    .map(ProfileEntry::line)
+                    .collect::<Vec<_>>()
+                    .join("\n")
             );
             for s in sources::all() {
                 let bare = body

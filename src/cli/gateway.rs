@@ -45,13 +45,19 @@ pub fn run(a: &GatewayArgs) -> anyhow::Result<u8> {
     match a.format {
         RunFormat::Json => {
             let shown = |v: &[String]| v.iter().take(TOKENS_SHOWN).cloned().collect::<Vec<_>>();
+            let g = running.addr;
             let doc = serde_json::json!({
                 "schema": "apim-tune/gateway/v1",
                 "config": which,
                 "home": configs.home,
-                "gateway": format!("http://{}", running.addr),
+                "gateway": format!("http://{g}"),
                 "backend": format!("http://{}", running.backend_addr),
-                "revoke": format!("http://{}/revoke", running.addr),
+                "revoke": format!("http://{g}/revoke"),
+                "apis": apis_json(g),
+                "try": try_lines(&running).map(|(call, revoke)| serde_json::json!({
+                    "call": call,
+                    "revoke": revoke,
+                })),
                 "settings": settings.rows(),
                 "notes": configs.notes,
                 "tokens": {
@@ -101,16 +107,10 @@ fn banner(
     let g = running.addr;
     let _ = writeln!(s, "gateway listening on http://{g}");
     let _ = writeln!(s, "backend            http://{}", running.backend_addr);
-    let _ = writeln!(
-        s,
-        "APIs: /pizzashack/1.0.0 (GET /menu, POST /order, GET|PUT|DELETE /order/{{orderId}}), /admin/1.0.0 (not subscribed: 403)"
-    );
-    if let Some(t) = running.tokens.active.first() {
-        let _ = writeln!(
-            s,
-            "try:    curl -H 'Authorization: Bearer {t}' http://{g}/pizzashack/1.0.0/menu"
-        );
-        let _ = writeln!(s, "revoke: curl -d 'token={t}' http://{g}/revoke");
+    let _ = writeln!(s, "APIs: {}", apis_line());
+    if let Some((call, revoke)) = try_lines(running) {
+        let _ = writeln!(s, "try:    {call}");
+        let _ = writeln!(s, "revoke: {revoke}");
     }
     let _ = writeln!(
         s,
@@ -120,6 +120,74 @@ fn banner(
         running.tokens.revoked.len()
     );
     s
+}
+
+/// The published APIs in one line, from [`gateway::APIS`] (so the banner cannot drift from
+/// what the gateway routes): `/pizzashack/1.0.0 (GET /menu, …, GET|PUT|DELETE /order/{orderId})`.
+fn apis_line() -> String {
+    let mut apis = Vec::new();
+    for api in gateway::APIS {
+        if !api.subscribed() {
+            apis.push(format!("{} (not subscribed: 403)", api.context));
+            continue;
+        }
+        // Verbs of one template together, in the order the templates first appear.
+        let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+        for r in api.resources {
+            match groups.iter_mut().find(|(t, _)| *t == r.template) {
+                Some((_, verbs)) => verbs.push(r.method),
+                None => groups.push((r.template, vec![r.method])),
+            }
+        }
+        let resources: Vec<String> = groups
+            .iter()
+            .map(|(t, verbs)| format!("{} {t}", verbs.join("|")))
+            .collect();
+        apis.push(format!("{} ({})", api.context, resources.join(", ")));
+    }
+    apis.join(", ")
+}
+
+/// `--format json`'s `apis`: every API with its resources as full URLs on this gateway.
+fn apis_json(g: SocketAddr) -> serde_json::Value {
+    gateway::APIS
+        .iter()
+        .map(|api| {
+            let resources: Vec<serde_json::Value> = api
+                .resources
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "method": r.method,
+                        "path": format!("{}{}", api.context, r.template),
+                        "url": format!("http://{g}{}{}", api.context, r.template),
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "name": api.name,
+                "context": api.context,
+                "subscribed": api.subscribed(),
+                "resources": resources,
+            })
+        })
+        .collect()
+}
+
+/// A call that works (the first resource of the first subscribed API, with the first active
+/// token) and the revocation of that token, as curl command lines.
+fn try_lines(running: &Running) -> Option<(String, String)> {
+    let g = running.addr;
+    let t = running.tokens.active.first()?;
+    let api = gateway::APIS.iter().find(|a| a.subscribed())?;
+    let r = api.resources.iter().find(|r| r.method == "GET")?;
+    Some((
+        format!(
+            "curl -H 'Authorization: Bearer {t}' http://{g}{}{}",
+            api.context, r.template
+        ),
+        format!("curl -d 'token={t}' http://{g}/revoke"),
+    ))
 }
 
 pub fn backend(a: &BackendArgs) -> anyhow::Result<u8> {

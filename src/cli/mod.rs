@@ -3,12 +3,14 @@
 pub mod args;
 mod audit;
 mod changes;
+mod completions;
 mod db;
 mod explain;
 mod facts;
 mod fleet;
 mod gateway;
 mod host;
+mod man;
 mod options;
 mod output;
 mod validate;
@@ -25,8 +27,8 @@ pub fn main() -> u8 {
         Command::Rollback(a) => changes::rollback(a),
         Command::Backups(a) => changes::backups(a),
         Command::Host(a) => host::run(a),
-        Command::Rules => explain::rules(),
-        Command::Explain { code } => explain::explain(code),
+        Command::Rules(a) => explain::rules(a.format),
+        Command::Explain(a) => explain::explain(&a.code, a.format),
         Command::Gateway(a) => gateway::run(a),
         Command::Validate(a) => validate::run(a),
         Command::Backend(a) => gateway::backend(a),
@@ -36,6 +38,8 @@ pub fn main() -> u8 {
         Command::Fleet(a) => match &a.command {
             args::FleetCommand::Merge(m) => fleet::merge(m),
         },
+        Command::Completions(a) => completions::run(a.shell),
+        Command::Man(a) => man::run(a.out.as_deref()),
     };
     match result {
         Ok(code) => code,

@@ -2,7 +2,7 @@
 
 use super::args::{ValidateArgs, ValidateFormat};
 use crate::exit_code;
-use crate::gateway::checks::Status;
+use crate::gateway::checks::{self, Status};
 use crate::gateway::validate::{self, LoadOptions, ValidatePlan};
 use crate::report;
 use crate::runtime_config;
@@ -29,6 +29,8 @@ pub fn run(a: &ValidateArgs) -> anyhow::Result<u8> {
         },
         run_checks: !a.no_checks,
     };
+    // Before anything runs: `validate --duration 3` takes about 16 s, which no option says.
+    eprintln!("{}", plan_line(&plan));
     let bar = std::io::stderr()
         .is_terminal()
         .then(|| progress_bar(a.duration));
@@ -70,6 +72,41 @@ pub fn run(a: &ValidateArgs) -> anyhow::Result<u8> {
     } else {
         exit_code::OK
     })
+}
+
+/// `validate: 2 configurations × 10 s of load (at most 1000000 requests each), then 5 checks
+/// each (about 10 s): about 30 s in all`.
+fn plan_line(plan: &ValidatePlan) -> String {
+    let n = plan.configs.len() as u32;
+    let load = plan.load.duration * n;
+    let mut line = format!(
+        "validate: {n} configurations × {} of load (at most {} requests each)",
+        secs(plan.load.duration),
+        plan.load.max_requests
+    );
+    let total = if plan.run_checks {
+        let checks = checks::ESTIMATED_PER_CONFIG * n;
+        line.push_str(&format!(
+            ", then {} checks each (about {})",
+            checks::NAMES.len(),
+            secs(checks)
+        ));
+        load + checks
+    } else {
+        load
+    };
+    line.push_str(&format!(": about {} in all", secs(total)));
+    line
+}
+
+/// Whole seconds, or one decimal below 10 s (`--duration 0.5`).
+fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 10.0 && s.fract() != 0.0 {
+        format!("{s:.1} s")
+    } else {
+        format!("{s:.0} s")
+    }
 }
 
 fn progress_bar(duration: Duration) -> ProgressBar {

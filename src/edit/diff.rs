@@ -1,13 +1,18 @@
-//! Renders a plan as a unified diff (`similar`), uncoloured, with secrets masked.
+//! Renders a plan as a unified diff (`similar` finds the changes), uncoloured, with secrets
+//! kept out.
 //!
 //! Headers name each file `a/<path>` / `b/<path>` relative to `--root` (absolute when the file
 //! is outside it; `/dev/null` for a new file), so `patch -p1 -d ROOT < diff` writes what
-//! `--apply` writes. A line that would show a secret is masked; such a hunk no longer applies
-//! with `patch`, and the renderer says so.
+//! `--apply` writes. A line holding a secret is never a context line: a hunk's context stops
+//! at it (and two changes on either side of it make two hunks), so every hunk applies with
+//! `patch -p1` and no fuzz. GNU patch and `git apply` take a hunk with less context on one
+//! side as long as its line numbers are exact, which they are: the diff is made against the
+//! very bytes `--apply` edits. Only a changed line that itself holds a secret is masked; such
+//! a hunk cannot apply, and the diff says so.
 
 use super::plan::{Plan, PlannedFile};
 use crate::redact::{MASK, is_plain_non_secret_line, redact_line};
-use similar::TextDiff;
+use similar::{ChangeTag, TextDiff};
 
 /// Lines of context around each change, as `diff -u`.
 const CONTEXT: usize = 3;
@@ -22,7 +27,7 @@ pub fn unified(plan: &Plan) -> String {
     }
     if masked > 0 {
         out.push_str(&format!(
-            "# apim-tune: {masked} line(s) masked because they hold a secret; `--apply` writes the real bytes\n"
+            "# apim-tune: {masked} changed line(s) masked because they hold a secret: the hunks holding them do not apply with `patch`; `--apply` writes the real bytes\n"
         ));
     }
     out
@@ -47,39 +52,146 @@ fn file_diff(f: &PlannedFile) -> (String, usize) {
         };
         (old, format!("b/{name}"))
     };
-    let diff = TextDiff::from_lines(before, f.after.as_str());
-    let text = diff
-        .unified_diff()
-        .context_radius(CONTEXT)
-        .header(&old_name, &new_name)
-        .to_string();
-    mask(&text, &f.secrets)
+    let values = known_values(&f.secrets);
+    let rows = rows(before, &f.after);
+    let hunks = hunks(&rows, |line| mask_line(line, &values) != line);
+    if hunks.is_empty() {
+        return (String::new(), 0);
+    }
+    let mut out = format!("--- {old_name}\n+++ {new_name}\n");
+    let mut masked = 0;
+    for h in hunks {
+        masked += write_hunk(&mut out, &rows[h], &values);
+    }
+    (out, masked)
 }
 
-/// Masks secrets in the body lines of a diff: known secret values (each line of a multi-line
-/// one too), and whatever [`redact_line`] recognises on the line itself (secret keys, XML
-/// elements and attributes, `-D` flags, URL credentials; the vocabulary is `crate::redact`'s).
-fn mask(diff: &str, secrets: &[String]) -> (String, usize) {
-    let values = known_values(secrets);
-    let mut out = String::with_capacity(diff.len());
-    let mut count = 0;
-    for line in diff.split_inclusive('\n') {
-        let is_body =
-            !(line.starts_with("---") || line.starts_with("+++") || line.starts_with("@@"));
-        if !is_body || line.len() < 2 {
-            out.push_str(line);
-            continue;
+/// One line of the diff: what it is, its 1-based numbers in the old and new file (the line
+/// before it where it has none), and its text with its line end.
+#[derive(Debug)]
+struct Row {
+    tag: ChangeTag,
+    old_line: usize,
+    new_line: usize,
+    text: String,
+}
+
+fn rows(before: &str, after: &str) -> Vec<Row> {
+    let diff = TextDiff::from_lines(before, after);
+    let (mut old_line, mut new_line) = (0, 0);
+    let mut out = Vec::new();
+    for change in diff.iter_all_changes() {
+        match change.tag() {
+            ChangeTag::Equal => {
+                old_line += 1;
+                new_line += 1;
+            }
+            ChangeTag::Delete => old_line += 1,
+            ChangeTag::Insert => new_line += 1,
         }
-        // The first byte is the diff's own marker (`+`, `-`, ` `, `\`), not part of the file.
-        let (marker, body) = line.split_at(1);
-        let masked = mask_known(body, &values);
-        let masked = format!("{marker}{}", redact_line(&masked));
-        if masked != line {
-            count += 1;
-        }
-        out.push_str(&masked);
+        out.push(Row {
+            tag: change.tag(),
+            old_line,
+            new_line,
+            text: change.value().to_string(),
+        });
     }
-    (out, count)
+    out
+}
+
+/// The row ranges of the hunks: each change with up to [`CONTEXT`] unchanged lines on either
+/// side, context never crossing a line `is_secret` says holds a secret. Changes closer than
+/// twice the context (with no secret between them) share a hunk, as `diff -u` has it.
+fn hunks(rows: &[Row], is_secret: impl Fn(&str) -> bool) -> Vec<std::ops::Range<usize>> {
+    let context_ok = |r: &Row| r.tag == ChangeTag::Equal && !is_secret(&r.text);
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut i = 0;
+    while let Some(first) = (i..rows.len()).find(|&k| rows[k].tag != ChangeTag::Equal) {
+        let floor = out.last().map_or(0, |h| h.end);
+        let mut start = first;
+        while start > floor && first - start < CONTEXT && context_ok(&rows[start - 1]) {
+            start -= 1;
+        }
+        let mut end = first;
+        loop {
+            while end < rows.len() && rows[end].tag != ChangeTag::Equal {
+                end += 1;
+            }
+            let usable = rows[end..].iter().take_while(|r| context_ok(r)).count();
+            let next = end + usable;
+            let joins = next < rows.len() && rows[next].tag != ChangeTag::Equal;
+            if joins && usable <= 2 * CONTEXT {
+                end = next;
+            } else {
+                end += usable.min(CONTEXT);
+                break;
+            }
+        }
+        out.push(start..end);
+        i = end;
+    }
+    out
+}
+
+/// Writes one hunk; returns how many of its changed lines had to be masked.
+fn write_hunk(out: &mut String, rows: &[Row], values: &[String]) -> usize {
+    let count = |tag: ChangeTag| rows.iter().filter(|r| r.tag != tag).count();
+    let (old_len, new_len) = (count(ChangeTag::Insert), count(ChangeTag::Delete));
+    // A range starts at its first line; an empty one names the line before it (0 at the top),
+    // which is the number every row of the hunk carries then.
+    let first = |len: usize, line: fn(&Row) -> usize, skip: ChangeTag| {
+        let row = if len == 0 {
+            rows.first()
+        } else {
+            rows.iter().find(|r| r.tag != skip)
+        };
+        row.map_or(0, line)
+    };
+    let old_start = first(old_len, |r| r.old_line, ChangeTag::Insert);
+    let new_start = first(new_len, |r| r.new_line, ChangeTag::Delete);
+    out.push_str(&format!(
+        "@@ -{} +{} @@\n",
+        range(old_start, old_len),
+        range(new_start, new_len)
+    ));
+    let mut masked = 0;
+    for r in rows {
+        let marker = match r.tag {
+            ChangeTag::Equal => ' ',
+            ChangeTag::Delete => '-',
+            ChangeTag::Insert => '+',
+        };
+        let shown = if r.tag == ChangeTag::Equal {
+            r.text.clone()
+        } else {
+            mask_line(&r.text, values)
+        };
+        if shown != r.text {
+            masked += 1;
+        }
+        out.push(marker);
+        out.push_str(&shown);
+        if !shown.ends_with('\n') {
+            out.push_str("\n\\ No newline at end of file\n");
+        }
+    }
+    masked
+}
+
+/// `N,LEN`, or `N` alone for one line, as `diff -u` writes a range.
+fn range(start: usize, len: usize) -> String {
+    if len == 1 {
+        start.to_string()
+    } else {
+        format!("{start},{len}")
+    }
+}
+
+/// One line of a file as a diff may show it: known secret values masked, then whatever
+/// [`redact_line`] recognises on the line itself (secret keys, XML elements and attributes,
+/// `-D` flags, URL credentials; the vocabulary is `crate::redact`'s).
+fn mask_line(line: &str, values: &[String]) -> String {
+    redact_line(&mask_known(line, values))
 }
 
 /// Masks the known secret values on one line of a file, where they can be a secret:
@@ -179,10 +291,41 @@ fn known_values(secrets: &[String]) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// The masked diff lines for `text` (each line prefixed by its marker), as the old
+    /// whole-diff masker gave them: the marker stays, the body is masked.
+    fn mask(lines: &str, secrets: &[String]) -> (String, usize) {
+        let values = known_values(secrets);
+        let mut n = 0;
+        let out = lines
+            .split_inclusive('\n')
+            .map(|l| {
+                let (marker, body) = l.split_at(1);
+                let m = mask_line(body, &values);
+                n += usize::from(m != body);
+                format!("{marker}{m}")
+            })
+            .collect();
+        (out, n)
+    }
+
+    fn plan_diff(before: &str, after: &str, secrets: &[&str]) -> (String, usize) {
+        file_diff(&PlannedFile {
+            path: "x".into(),
+            display: "x".into(),
+            real: "x".into(),
+            before: Some(before.into()),
+            after: after.into(),
+            changes: Vec::new(),
+            secrets: secrets.iter().map(|s| s.to_string()).collect(),
+        })
+    }
+
     #[test]
-    fn secrets_are_masked_in_body_lines_only() {
-        let diff = "--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n password = \"hunter22\"\n-a = 1\n+a = 2\n <password>hunter22</password>\n";
-        let (out, n) = mask(diff, &["hunter22".into()]);
+    fn secrets_are_masked_on_each_line() {
+        let (out, n) = mask(
+            " password = \"hunter22\"\n-a = 1\n+a = 2\n <password>hunter22</password>\n",
+            &["hunter22".into()],
+        );
         assert!(!out.contains("hunter22"), "{out}");
         assert_eq!(n, 2);
         assert!(out.contains("+a = 2"));
@@ -222,5 +365,64 @@ mod tests {
         let (out, n) = mask(diff, &["first = part\n  [second]  ".into()]);
         assert_eq!(out, "+password = ****\n+****\n+  ****  \n+\"\"\"\n",);
         assert_eq!(n, 3);
+    }
+
+    /// Without secrets the hunks are those of `diff -u`: three lines of context, changes six
+    /// or fewer lines apart in one hunk, `N` alone for a one-line range.
+    #[test]
+    fn hunks_are_those_of_diff_u() {
+        let before = "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n17\n18\n19\n20\n";
+        let after: String = before
+            .lines()
+            .filter(|l| *l != "19")
+            .map(|l| match l {
+                "2" => "two\n".to_string(),
+                "9" => "nine\n".to_string(),
+                l => format!("{l}\n"),
+            })
+            .collect();
+        let (out, n) = plan_diff(before, &after, &[]);
+        assert_eq!(n, 0);
+        assert_eq!(
+            out,
+            "--- a/x\n+++ b/x\n@@ -1,12 +1,12 @@\n 1\n-2\n+two\n 3\n 4\n 5\n 6\n 7\n 8\n-9\n+nine\n 10\n 11\n 12\n@@ -16,5 +16,4 @@\n 16\n 17\n 18\n-19\n 20\n"
+        );
+        let (out, _) = plan_diff("a\n", "a\nb", &[]);
+        assert_eq!(
+            out,
+            "--- a/x\n+++ b/x\n@@ -1 +1,2 @@\n a\n+b\n\\ No newline at end of file\n"
+        );
+        let (out, _) = plan_diff("a\n", "a\n", &[]);
+        assert_eq!(out, "");
+    }
+
+    /// A secret line is never context: the context stops at it, and the changes on either
+    /// side of it make two hunks, so both apply with `patch` (issue 17).
+    #[test]
+    fn context_stops_at_a_secret_line() {
+        let before = "[db]\nurl = \"x\"\npassword = \"hunter22\"\npool = 1\nmax = 2\n";
+        let after = "[db]\nurl = \"y\"\npassword = \"hunter22\"\npool = 1\nmax = 3\n";
+        let (out, n) = plan_diff(before, after, &["hunter22"]);
+        assert_eq!(n, 0, "{out}");
+        assert_eq!(
+            out,
+            "--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n [db]\n-url = \"x\"\n+url = \"y\"\n@@ -4,2 +4,2 @@\n pool = 1\n-max = 2\n+max = 3\n"
+        );
+        // A secret right before and after a change: a hunk with no context at all.
+        let before = "key_password = a1b2c3\nx = 1\nstore_password = d4e5f6\n";
+        let after = "key_password = a1b2c3\nx = 2\nstore_password = d4e5f6\n";
+        let (out, _) = plan_diff(before, after, &[]);
+        assert_eq!(out, "--- a/x\n+++ b/x\n@@ -2 +2 @@\n-x = 1\n+x = 2\n");
+        // Inserting after a secret line: an empty old range names the line before it.
+        let (out, _) = plan_diff("password = p4ss\n", "password = p4ss\nnew = 1\n", &[]);
+        assert_eq!(out, "--- a/x\n+++ b/x\n@@ -1,0 +2 @@\n+new = 1\n");
+    }
+
+    /// Only a changed line holding a secret is masked, and the diff counts it.
+    #[test]
+    fn a_changed_secret_line_is_masked_and_counted() {
+        let (out, n) = plan_diff("password = old1\n", "password = new2\n", &["old1", "new2"]);
+        assert_eq!(n, 2, "{out}");
+        assert!(!out.contains("old1") && !out.contains("new2"), "{out}");
     }
 }

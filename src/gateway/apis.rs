@@ -55,6 +55,13 @@ pub const APIS: &[Api] = &[
     },
 ];
 
+impl Api {
+    /// Whether the seeded applications subscribe to it (else its calls get 403).
+    pub fn subscribed(&self) -> bool {
+        super::tokens::SUBSCRIPTIONS.contains(&self.name)
+    }
+}
+
 /// The resource a request matched and the path to send to the backend.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Matched<'a> {

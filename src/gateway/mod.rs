@@ -25,6 +25,7 @@ pub mod validate;
 mod worker_pool;
 mod workload;
 
+pub use apis::{APIS, Api, Resource};
 pub use cache::CacheStats;
 // The HTTP/1.1 response framing, reachable only for the fuzz targets in `fuzz/` (issue 15).
 #[doc(hidden)]

@@ -36,7 +36,7 @@ pub enum Validation {
 }
 
 /// Every seeded application subscribes to the sample API; none to the admin API (→ 403).
-const SUBSCRIPTIONS: &[&str] = &["PizzaShackAPI"];
+pub(super) const SUBSCRIPTIONS: &[&str] = &["PizzaShackAPI"];
 
 /// How long seeded active tokens stay valid: API-M's default access-token validity.
 const ACTIVE_VALIDITY: Duration = Duration::from_secs(3600);

@@ -27,25 +27,10 @@ fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
-/// The same scenario in two roots, with datasource passwords removed: a masked secret in a
-/// diff hunk would (rightly) stop `patch` from applying it.
+/// The same scenario in two roots. Their datasource passwords stay: a secret line is never a
+/// diff's context, so the hunks around it still apply with `patch` (issue 17).
 fn pair(scenario: &str) -> (CliTest, CliTest) {
-    let strip = |t: &CliTest| {
-        for (rel, bytes) in files(&t.root) {
-            let text = String::from_utf8_lossy(&bytes);
-            if text.contains("password") {
-                let kept: String = text
-                    .split_inclusive('\n')
-                    .filter(|l| !l.contains("password"))
-                    .collect();
-                std::fs::write(t.root.join(rel), kept).unwrap();
-            }
-        }
-    };
-    let (a, b) = (CliTest::new(scenario), CliTest::new(scenario));
-    strip(&a);
-    strip(&b);
-    (a, b)
+    (CliTest::new(scenario), CliTest::new(scenario))
 }
 
 const EPOCH: &str = "1795326481";
@@ -325,6 +310,9 @@ fn diff_masks_secrets_and_names_files_relative_to_the_root() {
     let t = CliTest::new("legacy-2.6");
     let (_, d) = diff(&t, "wso2am-2.6.0");
     assert!(!d.contains("legacy-fixture-password"), "{d}");
+    // The datasource password next to a change is not the hunk's context, not even masked:
+    // the hunk stops before it and still applies (issue 17).
+    assert!(!d.contains("****") && !d.contains("masked"), "{d}");
     assert!(
         d.contains("--- a/opt/wso2am-2.6.0/repository/conf/datasources/master-datasources.xml"),
         "{d}"

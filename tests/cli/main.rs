@@ -15,12 +15,16 @@ macro_rules! in_snapshots {
 mod advice;
 mod apply;
 mod audit;
+mod backups;
 mod codes;
+mod completions;
 mod converge;
 mod exit_codes;
 mod facts;
 mod fleet;
 mod fleet_reports;
+mod gateway;
+mod help;
 mod host;
 mod hostile_apply;
 mod hostile_input;
@@ -30,9 +34,11 @@ mod in_effect;
 mod kernel_advice;
 mod kubernetes;
 mod limits_advice;
+mod man;
 mod output;
 mod proc_root;
 mod reports;
+mod rules_json;
 mod secret_property;
 mod secrets;
 #[path = "../../src/test_support/skip.rs"]
