@@ -613,9 +613,43 @@ pub struct ValidateArgs {
     /// Only the load, no checks.
     #[arg(long, help_heading = "Load")]
     pub no_checks: bool,
-    /// `json` prints one object (`apim-tune/validate/v1`) with both runs and the checks.
-    #[arg(long, value_enum, default_value_t = RunFormat::Text, help_heading = "Output")]
-    pub format: RunFormat,
+    /// `json` prints one object (`apim-tune/validate/v1`) with both runs and the checks; `html`
+    /// one self-contained page with plots of both runs.
+    #[arg(long, value_enum, default_value_t = ValidateFormat::Text, help_heading = "Output")]
+    pub format: ValidateFormat,
+    /// Also write a report to a file, as FORMAT=FILE (repeatable), e.g. --output html=validate.html.
+    #[arg(long, value_name = "FORMAT=FILE", value_parser = parse_validate_output, help_heading = "Output")]
+    pub output: Vec<ValidateOutput>,
+}
+
+/// `validate`'s formats: the runs side by side as text, JSON, or a page with plots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ValidateFormat {
+    Text,
+    Json,
+    Html,
+}
+
+/// `validate --output FORMAT=FILE`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidateOutput {
+    pub format: ValidateFormat,
+    pub path: PathBuf,
+}
+
+fn parse_validate_output(s: &str) -> Result<ValidateOutput, String> {
+    let (format, path) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not FORMAT=FILE (e.g. html=validate.html)"))?;
+    let format = ValidateFormat::from_str(format, true)
+        .map_err(|_| format!("`{format}` is not a format (text, json, html)"))?;
+    if path.is_empty() {
+        return Err(format!("`{s}` names no file"));
+    }
+    Ok(ValidateOutput {
+        format,
+        path: PathBuf::from(path),
+    })
 }
 
 #[derive(Debug, Args)]
@@ -743,6 +777,7 @@ pub enum Format {
     Sarif,
     Junit,
     Markdown,
+    Html,
 }
 
 /// `--output FORMAT=FILE`.
@@ -756,8 +791,9 @@ fn parse_output(s: &str) -> Result<OutputSpec, String> {
     let (format, path) = s
         .split_once('=')
         .ok_or_else(|| format!("`{s}` is not FORMAT=FILE (e.g. sarif=apim.sarif)"))?;
-    let format = Format::from_str(format, true)
-        .map_err(|_| format!("`{format}` is not a format (text, json, sarif, junit, markdown)"))?;
+    let format = Format::from_str(format, true).map_err(|_| {
+        format!("`{format}` is not a format (text, json, sarif, junit, markdown, html)")
+    })?;
     if path.is_empty() {
         return Err(format!("`{s}` names no file"));
     }

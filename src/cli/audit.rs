@@ -15,10 +15,10 @@ pub fn run(a: &AuditArgs) -> anyhow::Result<u8> {
     if a.diff || a.apply {
         return super::changes::diff_or_apply(a, &opts);
     }
-    let needs_diff =
-        a.format == Format::Markdown || a.output.iter().any(|o| o.format == Format::Markdown);
+    // The Markdown and HTML reports carry the diff of what --apply would change.
+    let with_diff = |f: Format| matches!(f, Format::Markdown | Format::Html);
+    let needs_diff = with_diff(a.format) || a.output.iter().any(|o| with_diff(o.format));
     let (report, diff) = if needs_diff {
-        // The Markdown report carries the diff of what --apply would change.
         let (report, sources) = run_with_sources(&opts)?;
         let today = crate::clock::today();
         let planned = crate::edit::plan::plan(

@@ -132,7 +132,7 @@ fn apply(
     // Progress goes to stderr under machine formats, so stdout stays one document.
     let mut say: Box<dyn Write> = match a.format {
         Format::Text | Format::Markdown => Box::new(std::io::stdout()),
-        Format::Json | Format::Sarif | Format::Junit => Box::new(std::io::stderr()),
+        Format::Json | Format::Sarif | Format::Junit | Format::Html => Box::new(std::io::stderr()),
     };
     if a.live {
         if opts.root != Path::new("/") {

@@ -255,6 +255,7 @@ fn render(format: Format, report: &DbAuditReport, ro: &RenderOptions) -> String 
         Format::Sarif => crate::report::sarif::render(report, ro),
         Format::Junit => crate::report::junit::render(report, ro),
         Format::Markdown => crate::report::markdown::render(report, ro),
+        Format::Html => crate::report::html::render(report, ro),
     }
 }
 

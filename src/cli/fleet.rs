@@ -50,5 +50,6 @@ fn kind_of(format: Format) -> FleetFormat {
         Format::Sarif => FleetFormat::Sarif,
         Format::Junit => FleetFormat::Junit,
         Format::Markdown => FleetFormat::Markdown,
+        Format::Html => FleetFormat::Html,
     }
 }

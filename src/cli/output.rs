@@ -33,6 +33,7 @@ pub(super) fn render(format: Format, report: &AuditReport, ro: &RenderOptions) -
         Format::Sarif => report::sarif::render(report, ro),
         Format::Junit => report::junit::render(report, ro),
         Format::Markdown => report::markdown::render(report, ro),
+        Format::Html => report::html::render(report, ro),
     }
 }
 

@@ -1,11 +1,12 @@
 //! `apim-tune validate`: current and proposed settings under one bounded load, then checks.
 
-use super::args::{RunFormat, ValidateArgs};
+use super::args::{ValidateArgs, ValidateFormat};
 use crate::exit_code;
 use crate::gateway::checks::{self, Status};
 use crate::gateway::validate::{self, LoadOptions, ValidatePlan};
 use crate::report;
 use crate::runtime_config;
+use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
@@ -54,12 +55,17 @@ pub fn run(a: &ValidateArgs) -> anyhow::Result<u8> {
     }
     report.home = configs.home.clone();
     report.notes.splice(0..0, configs.notes.iter().cloned());
-    let text = match a.format {
-        RunFormat::Json => report::validate::json(&report),
-        RunFormat::Text => report::validate::text(&report),
+    let render = |format| match format {
+        ValidateFormat::Json => report::validate::json(&report),
+        ValidateFormat::Text => report::validate::text(&report),
+        ValidateFormat::Html => report::html::validate(&report),
     };
+    for o in &a.output {
+        std::fs::write(&o.path, render(o.format))
+            .with_context(|| format!("cannot write `{}`", o.path.display()))?;
+    }
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
+    out.write_all(render(a.format).as_bytes())?;
     out.flush()?;
     Ok(if report.checks.iter().any(|c| c.status == Status::Fail) {
         exit_code::FINDINGS

@@ -21,6 +21,7 @@ pub enum FleetFormat {
     Sarif,
     Junit,
     Markdown,
+    Html,
 }
 
 /// "gateways", "control planes": how a count of nodes of one role reads.

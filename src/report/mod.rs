@@ -1,11 +1,12 @@
 //! Renderers: turn an audit report (of a host, of a database, or of a deployment of many nodes)
-//! into text, JSON, SARIF, JUnit or Markdown. They never judge or read files.
+//! into text, JSON, SARIF, JUnit, Markdown or HTML. They never judge or read files.
 
 #[cfg(test)]
 pub(crate) mod db_sample;
 mod figures;
 pub mod fleet;
 pub mod host;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -45,6 +46,7 @@ pub fn fleet_render(
         FleetFormat::Sarif => sarif::render(report, o),
         FleetFormat::Junit => junit::render(report, o),
         FleetFormat::Markdown => markdown::render(report, o),
+        FleetFormat::Html => html::render(report, o),
     }
 }
 

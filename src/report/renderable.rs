@@ -149,7 +149,7 @@ impl Renderable for FleetReport {
 
 #[cfg(test)]
 mod tests {
-    use crate::report::{RenderOptions, db_sample, json, junit, markdown, sarif, text};
+    use crate::report::{RenderOptions, db_sample, html, json, junit, markdown, sarif, text};
 
     /// The target is masked before it reaches a report; no renderer may add back what the
     /// mask took out (say, by re-reading a field the mask does not cover).
@@ -164,6 +164,7 @@ mod tests {
             ("sarif", sarif::render(&r, &o)),
             ("junit", junit::render(&r, &o)),
             ("markdown", markdown::render(&r, &o)),
+            ("html", html::render(&r, &o)),
         ] {
             assert!(
                 !out.contains("s3cret"),

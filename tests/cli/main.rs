@@ -28,6 +28,7 @@ mod help;
 mod host;
 mod hostile_apply;
 mod hostile_input;
+mod html;
 mod hygiene_advice;
 mod in_effect;
 mod kernel_advice;

@@ -331,7 +331,7 @@ fn plant_unit(t: &CliTest, s: &Plan) {
 /// of `--diff`, and (when `apply`) of `--apply --yes`.
 fn outputs(t: &CliTest, home: &str, apply: bool) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let files: Vec<(String, std::path::PathBuf)> = ["text", "json", "sarif", "junit"]
+    let files: Vec<(String, std::path::PathBuf)> = ["text", "json", "sarif", "junit", "html"]
         .iter()
         .map(|f| (f.to_string(), t.dir.path().join(format!("report.{f}"))))
         .collect();
@@ -379,6 +379,16 @@ fn outputs(t: &CliTest, home: &str, apply: bool) -> Vec<(String, String)> {
             for (format, path) in &files {
                 let text = std::fs::read_to_string(path)
                     .unwrap_or_else(|e| panic!("{what} wrote no {format} report: {e}"));
+                // HTML escapes `<`, `&` and quotes: a secret holding one must still be found.
+                let text = if format == "html" {
+                    text.replace("&lt;", "<")
+                        .replace("&gt;", ">")
+                        .replace("&quot;", "\"")
+                        .replace("&#39;", "'")
+                        .replace("&amp;", "&")
+                } else {
+                    text
+                };
                 out.push((format!("{home} {what}: --output {format}"), text));
             }
         }

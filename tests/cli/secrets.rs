@@ -61,7 +61,7 @@ fn passwords_never_reach_any_output() {
     }
 
     for (t, home) in [(&t, "wso2am-4.2.0"), (&legacy, "wso2am-2.6.0")] {
-        for format in ["text", "json", "sarif", "junit", "markdown"] {
+        for format in ["text", "json", "sarif", "junit", "markdown", "html"] {
             let report = t.dir.path().join(format!("report.{format}"));
             let output = format!("{format}={}", report.display());
             let (_, out, err) = t.run(
@@ -111,7 +111,7 @@ fn secret_jvm_options_are_masked() {
         "[meta]\nname='s'\nsummary='s'\nextends='gateway'\n[jvm.'-Djavax.net.ssl.trustStorePassword']\nabsent = true\nwhy = 'keep store passwords out of the command line'\n",
     )
     .unwrap();
-    for format in ["text", "json"] {
+    for format in ["text", "json", "html"] {
         let (_, out, err) = t.run(
             Some("wso2am-4.2.0"),
             &["--profile", profile.to_str().unwrap(), "--format", format],
