@@ -4,6 +4,7 @@
 #[cfg(test)]
 pub(crate) mod db_sample;
 mod figures;
+mod fix_words;
 pub mod fleet;
 pub mod host;
 pub mod html;

@@ -11,7 +11,7 @@ use super::figures;
 use super::sanitize::sanitize;
 use super::{Context, Renderable};
 use crate::db::model::{DbAuditReport, TableStats};
-use crate::diag::{Effect, Family, Finding, Fix, FixShape, Severity};
+use crate::diag::{Effect, Family, Finding, Severity};
 use crate::model::{Location, ShownPaths};
 use crate::outcome::{AuditReport, FleetReport};
 use colored::Colorize;
@@ -598,42 +598,12 @@ fn finding_block(b: &Block, applies: bool, paths: &ShownPaths, out: &mut String)
 
 /// What `--apply` does about a finding, in a line; files as the reader can open them.
 fn fix_hint(f: &Finding, paths: &ShownPaths) -> String {
-    match f.applied_fix().map(Fix::shape) {
-        Some(FixShape::Replace { value: "", .. }) => {
-            "fixable with --apply (remove the option)".to_string()
-        }
-        Some(FixShape::Replace { value, .. }) => {
-            format!("fixable with --apply (set `{}`)", sanitize(value))
-        }
-        Some(FixShape::Insert { file, key, value }) => format!(
-            "fixable with --apply (add `{}` = `{}` to {})",
-            sanitize(&key),
-            sanitize(value),
-            sanitize(&paths.file(file))
-        ),
-        Some(FixShape::RemoveLine { also: [], .. }) => {
-            "fixable with --apply (comment out the line)".into()
-        }
-        Some(FixShape::RemoveLine { also, .. }) => format!(
-            "fixable with --apply (comment out the line and {})",
-            more_lines(also.len())
-        ),
-        Some(FixShape::Move {
-            file,
-            key,
-            value,
-            also,
-            ..
-        }) => format!(
-            "fixable with --apply (add `{}` = `{}` to {} and comment out this line{})",
-            sanitize(&key),
-            sanitize(value),
-            sanitize(&paths.file(file)),
-            if also.is_empty() {
-                String::new()
-            } else {
-                format!(" and {}", more_lines(also.len()))
-            }
+    match f.applied_fix() {
+        Some(fix) => format!(
+            "fixable with --apply ({})",
+            super::fix_words::action(fix, &|s| format!("`{}`", sanitize(s)), &|file| {
+                sanitize(&paths.file(file))
+            })
         ),
         None => "not fixable automatically".into(),
     }
@@ -648,8 +618,7 @@ fn overview(r: &dyn Renderable, applies: bool, out: &mut String) {
         .iter()
         .filter_map(|fam| {
             let of = |s: Severity| {
-                kept
-                    .iter()
+                kept.iter()
                     .filter(|f| f.code.family() == *fam && f.severity == s)
                     .count()
             };
@@ -764,14 +733,6 @@ fn severities(e: usize, w: usize, i: usize) -> String {
         counted(e, "error", "errors"),
         counted(w, "warning", "warnings")
     )
-}
-
-/// "the 3 earlier lines of the same key", for a fix that comments out more than one line.
-fn more_lines(n: usize) -> String {
-    match n {
-        1 => "the earlier line of the same key".to_string(),
-        n => format!("the {n} earlier lines of the same key"),
-    }
 }
 
 #[cfg(test)]

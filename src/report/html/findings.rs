@@ -3,8 +3,8 @@
 
 use super::super::Renderable;
 use super::page::{esc, prose, reference};
-use crate::diag::{Effect, Family, Finding, Fix, FixShape, Severity};
-use crate::model::Location;
+use crate::diag::{Effect, Family, Finding, Fix, Severity};
+use crate::model::{Location, ShownPaths};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
@@ -12,15 +12,25 @@ use std::fmt::Write;
 /// nodes share) and, for a deployment, on which nodes.
 pub struct Row<'a> {
     pub finding: &'a Finding,
+    /// How the report names files (as the reader can open them, for an audit without --root).
+    pub paths: &'a ShownPaths,
     pub locations: Vec<Location>,
     pub scope: Option<String>,
 }
 
 impl<'a> Row<'a> {
-    pub fn of(finding: &'a Finding) -> Row<'a> {
+    pub fn of(finding: &'a Finding, paths: &'a ShownPaths) -> Row<'a> {
         Row {
             finding,
-            locations: finding.location.iter().cloned().collect(),
+            paths,
+            locations: finding
+                .location
+                .iter()
+                .map(|l| Location {
+                    file: paths.file(&l.file).into_owned(),
+                    ..l.clone()
+                })
+                .collect(),
             scope: None,
         }
     }
@@ -234,7 +244,11 @@ fn row(r: &Row, applies: bool, out: &mut String) {
             r.locations.len() - SHOWN
         );
     }
-    let _ = write!(out, "</td><td><div>{}</div>", prose(&f.message));
+    let _ = write!(
+        out,
+        "</td><td><div>{}</div>",
+        prose(&r.paths.text(&f.message))
+    );
     if f.current.is_some() || f.expected.is_some() {
         let _ = write!(
             out,
@@ -244,7 +258,11 @@ fn row(r: &Row, applies: bool, out: &mut String) {
         );
     }
     for n in &f.notes {
-        let _ = write!(out, "<div class=\"detail\"><b>note</b> {}</div>", prose(n));
+        let _ = write!(
+            out,
+            "<div class=\"detail\"><b>note</b> {}</div>",
+            prose(&r.paths.text(n))
+        );
     }
     if let Some(why) = &f.why {
         let _ = write!(out, "<div class=\"detail\"><b>why</b> {}</div>", prose(why));
@@ -267,7 +285,7 @@ fn row(r: &Row, applies: bool, out: &mut String) {
         let _ = write!(
             out,
             "<div class=\"detail\"><b>fix</b> {}</div>",
-            fix_text(f.applied_fix())
+            fix_text(f.applied_fix(), r.paths)
         );
     }
     if let Some(w) = &f.waived {
@@ -287,41 +305,12 @@ fn row(r: &Row, applies: bool, out: &mut String) {
 }
 
 /// What `--apply` would do for a finding, and what it takes to be in effect.
-fn fix_text(fix: Option<&Fix>) -> String {
+fn fix_text(fix: Option<&Fix>, paths: &ShownPaths) -> String {
     let Some(fix) = fix else {
         return "not fixable automatically".into();
     };
-    let more = |n: usize| match n {
-        0 => String::new(),
-        1 => " and the earlier line of the same key".into(),
-        n => format!(" and the {n} earlier lines of the same key"),
-    };
-    let what = match fix.shape() {
-        FixShape::Replace { value: "", .. } => "remove the option".to_string(),
-        FixShape::Replace { value, .. } => format!("set <code>{}</code>", esc(value)),
-        FixShape::Insert { file, key, value } => format!(
-            "add <code>{}</code> = <code>{}</code> to <code>{}</code>",
-            esc(&key),
-            esc(value),
-            esc(file)
-        ),
-        FixShape::RemoveLine { also, .. } => {
-            format!("comment out the line{}", more(also.len()))
-        }
-        FixShape::Move {
-            file,
-            key,
-            value,
-            also,
-            ..
-        } => format!(
-            "add <code>{}</code> = <code>{}</code> to <code>{}</code> and comment out this line{}",
-            esc(&key),
-            esc(value),
-            esc(file),
-            more(also.len())
-        ),
-    };
+    let code = |s: &str| format!("<code>{}</code>", esc(s));
+    let what = super::super::fix_words::action(fix, &code, &|file| code(&paths.file(file)));
     format!(
         "<code>--apply</code> will {what}; then {}",
         prose(fix.effect.describe())

@@ -38,7 +38,8 @@ pub fn render(r: &dyn Renderable, o: &RenderOptions) -> String {
             return page::document("apim-tune fleet merge", &body);
         }
     };
-    let mut rows: Vec<Row> = r.findings().iter().map(Row::of).collect();
+    let paths = r.paths();
+    let mut rows: Vec<Row> = r.findings().iter().map(|f| Row::of(f, paths)).collect();
     findings::sort(&mut rows);
     body.push_str("<h2>Summary</h2>\n");
     let _ = writeln!(
@@ -306,9 +307,11 @@ fn fleet(r: &FleetReport, out: &mut String) {
         let notes: Vec<(&str, String)> = view.notes.iter().map(|n| ("note", prose(n))).collect();
         facts(out, &notes);
     }
-    let mut rows: Vec<Row> = r.findings.iter().map(Row::of).collect();
+    let paths = r.paths();
+    let mut rows: Vec<Row> = r.findings.iter().map(|f| Row::of(f, paths)).collect();
     rows.extend(view.groups.iter().map(|g| Row {
         finding: &g.finding,
+        paths,
         locations: g.locations.clone(),
         scope: Some(g.scope()),
     }));

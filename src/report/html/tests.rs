@@ -141,6 +141,7 @@ fn the_diff_is_highlighted_line_by_line() {
         &RenderOptions {
             fail_on: None,
             diff: Some(diff),
+            concise: false,
         },
     );
     assert!(
