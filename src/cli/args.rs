@@ -374,7 +374,7 @@ pub struct DbCleanOptions {
     #[arg(long, default_value = "2h", value_parser = parse_period, value_name = "DURATION", help_heading = "What")]
     pub safe_period: Duration,
     /// Rows per batch; each batch is one short transaction.
-    #[arg(long, default_value_t = 10_000, value_parser = parse_batch, help_heading = "How")]
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = parse_batch, help_heading = "How")]
     pub batch: u64,
     /// Pause between batches, so live traffic gets the locks and I/O.
     #[arg(long, default_value = "100ms", value_parser = parse_pause, value_name = "DURATION", help_heading = "How")]

@@ -22,6 +22,12 @@ use crate::diag::Severity;
 pub use fleet::FleetFormat;
 pub use renderable::{Context, Renderable};
 
+/// "1 error", "2 errors": a count with its noun in the right number ("in 1 batches" and
+/// "2 error(s)" read as a prototype's).
+pub(crate) fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// What a renderer needs besides the report itself.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RenderOptions<'a> {

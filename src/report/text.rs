@@ -7,6 +7,7 @@
 //! Colour comes from `colored`, whose global override `cli` sets once from `--color`/NO_COLOR;
 //! nothing here decides whether to colour.
 
+use super::counted;
 use super::figures;
 use super::sanitize::sanitize;
 use super::{Context, Renderable};
@@ -718,12 +719,6 @@ fn summary(r: &dyn Renderable, applies: bool, out: &mut String) {
         "summary:".bold(),
         severities(e, w, i)
     );
-}
-
-/// "1 error", "2 errors": a count with its noun in the right number ("1 batches" read as a
-/// prototype's).
-fn counted(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// "2 errors, 1 warning, 0 info": every severity, so a pipeline's grep finds each.

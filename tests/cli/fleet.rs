@@ -253,7 +253,7 @@ fn colliding_homes_and_a_clean_pair() {
     let clean = exports("clean");
     let (code, out, err) = merge(&[&clean[0], &clean[1]]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("deployment (0 finding(s))"), "{out}");
+    assert!(out.contains("deployment (0 findings)"), "{out}");
     assert!(out.contains("no inventory"), "{out}");
 }
 

@@ -9,7 +9,7 @@ mod page;
 mod svg;
 
 use super::figures;
-use super::{Context, RenderOptions, Renderable};
+use super::{Context, RenderOptions, Renderable, counted};
 use crate::db::model::{DbAuditReport, TableStats};
 use crate::gateway::checks::Status;
 use crate::gateway::validate::ValidateReport;
@@ -319,10 +319,22 @@ fn fleet(r: &FleetReport, out: &mut String) {
     out.push_str("<h2>Summary</h2>\n");
     let _ = writeln!(
         out,
-        "<p class=\"muted\">{} deployment finding(s); {} node finding(s) on {} node(s), {} distinct (the counts below take in every node's own).</p>",
-        r.findings.len(),
-        view.nodes.iter().map(|n| n.findings.len()).sum::<usize>(),
-        view.nodes.iter().filter(|n| !n.findings.is_empty()).count(),
+        "<p class=\"muted\">{}; {} on {}, {} distinct (the counts below take in every node's own).</p>",
+        counted(
+            r.findings.len(),
+            "deployment finding",
+            "deployment findings"
+        ),
+        counted(
+            view.nodes.iter().map(|n| n.findings.len()).sum::<usize>(),
+            "node finding",
+            "node findings"
+        ),
+        counted(
+            view.nodes.iter().filter(|n| !n.findings.is_empty()).count(),
+            "node",
+            "nodes"
+        ),
         view.groups.len()
     );
     findings::summary(r, &rows, false, out);
