@@ -5,10 +5,12 @@
 //! is outside it; `/dev/null` for a new file), so `patch -p1 -d ROOT < diff` writes what
 //! `--apply` writes. A line holding a secret is never a context line: a hunk's context stops
 //! at it (and two changes on either side of it make two hunks), so every hunk applies with
-//! `patch -p1` and no fuzz. GNU patch and `git apply` take a hunk with less context on one
-//! side as long as its line numbers are exact, which they are: the diff is made against the
-//! very bytes `--apply` edits. Only a changed line that itself holds a secret is masked; such
-//! a hunk cannot apply, and the diff says so.
+//! `patch -p1` and no fuzz: a hunk whose trailing context a secret cuts short gets no more
+//! leading context than that (see [`hunks`]), and the line numbers are exact, since the diff is made against the
+//! very bytes `--apply` edits. `git apply` takes them too, except a hunk left with no context
+//! at all (a secret right before and right after a change), which it takes only with
+//! `--unidiff-zero`. Only a changed line that itself holds a secret is masked; such a hunk
+//! cannot apply, and the diff says so.
 
 use super::plan::{Plan, PlannedFile};
 use crate::redact::{MASK, is_plain_non_secret_line, redact_line};
@@ -106,33 +108,39 @@ fn rows(before: &str, after: &str) -> Vec<Row> {
 /// The row ranges of the hunks: each change with up to [`CONTEXT`] unchanged lines on either
 /// side, context never crossing a line `is_secret` says holds a secret. Changes closer than
 /// twice the context (with no secret between them) share a hunk, as `diff -u` has it.
+///
+/// GNU patch reads a hunk with less context after than before it as anchored at the end of the
+/// file (that is where `diff` makes them): so a trailing side cut short by a secret, not by the
+/// file's end, cuts the leading side to the same length. (Less context before is read as
+/// nothing special: the tests below apply every arrangement with the real `patch`.)
 fn hunks(rows: &[Row], is_secret: impl Fn(&str) -> bool) -> Vec<std::ops::Range<usize>> {
     let context_ok = |r: &Row| r.tag == ChangeTag::Equal && !is_secret(&r.text);
     let mut out: Vec<std::ops::Range<usize>> = Vec::new();
     let mut i = 0;
     while let Some(first) = (i..rows.len()).find(|&k| rows[k].tag != ChangeTag::Equal) {
         let floor = out.last().map_or(0, |h| h.end);
-        let mut start = first;
-        while start > floor && first - start < CONTEXT && context_ok(&rows[start - 1]) {
-            start -= 1;
+        let mut lead = 0;
+        while first - lead > floor && lead < CONTEXT && context_ok(&rows[first - lead - 1]) {
+            lead += 1;
         }
-        let mut end = first;
-        loop {
-            while end < rows.len() && rows[end].tag != ChangeTag::Equal {
-                end += 1;
+        let mut last = first;
+        let trail = loop {
+            while last < rows.len() && rows[last].tag != ChangeTag::Equal {
+                last += 1;
             }
-            let usable = rows[end..].iter().take_while(|r| context_ok(r)).count();
-            let next = end + usable;
+            let usable = rows[last..].iter().take_while(|r| context_ok(r)).count();
+            let next = last + usable;
             let joins = next < rows.len() && rows[next].tag != ChangeTag::Equal;
             if joins && usable <= 2 * CONTEXT {
-                end = next;
+                last = next;
             } else {
-                end += usable.min(CONTEXT);
-                break;
+                break usable.min(CONTEXT);
             }
-        }
-        out.push(start..end);
-        i = end;
+        };
+        let at_end = last + trail == rows.len();
+        let lead = if trail < lead && !at_end { trail } else { lead };
+        out.push(first - lead..last + trail);
+        i = last + trail;
     }
     out
 }
@@ -410,7 +418,7 @@ mod tests {
         assert_eq!(n, 0, "{out}");
         assert_eq!(
             out,
-            "--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n [db]\n-url = \"x\"\n+url = \"y\"\n@@ -4,2 +4,2 @@\n pool = 1\n-max = 2\n+max = 3\n"
+            "--- a/x\n+++ b/x\n@@ -2 +2 @@\n-url = \"x\"\n+url = \"y\"\n@@ -4,2 +4,2 @@\n pool = 1\n-max = 2\n+max = 3\n"
         );
         // A secret right before and after a change: a hunk with no context at all.
         let before = "key_password = a1b2c3\nx = 1\nstore_password = d4e5f6\n";
@@ -420,6 +428,69 @@ mod tests {
         // Inserting after a secret line: an empty old range names the line before it.
         let (out, _) = plan_diff("password = p4ss\n", "password = p4ss\nnew = 1\n", &[]);
         assert_eq!(out, "--- a/x\n+++ b/x\n@@ -1,0 +2 @@\n+new = 1\n");
+    }
+
+    /// Every arrangement of six lines, each plain, a secret or changed, diffed and applied with
+    /// the real `patch -p1 --fuzz=0`: each gives the new file, and no secret is context. A hunk
+    /// cut short by a secret on its trailing side only used to be read as anchored at the end
+    /// of the file and refused (found in review of issue 17).
+    #[test]
+    fn every_arrangement_of_secrets_and_changes_applies_with_patch() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tried = 0;
+        for n in 0..3usize.pow(6) {
+            let kinds: Vec<usize> = (0..6).map(|i| n / 3usize.pow(i) % 3).collect();
+            if !kinds.contains(&2) {
+                continue;
+            }
+            let line = |i: usize, k: usize, new: bool| match k {
+                0 => format!("plain{i} = 1\n"),
+                1 => format!("password{i} = s3cr3t{i}\n"),
+                _ => format!("c{i} = {}\n", if new { 2 } else { 1 }),
+            };
+            let before: String = kinds
+                .iter()
+                .enumerate()
+                .map(|(i, &k)| line(i, k, false))
+                .collect();
+            let after: String = kinds
+                .iter()
+                .enumerate()
+                .map(|(i, &k)| line(i, k, true))
+                .collect();
+            let (diff, masked) = plan_diff(&before, &after, &[]);
+            assert_eq!(masked, 0, "{diff}");
+            no_secret_in_context(&diff);
+            std::fs::write(dir.path().join("x"), &before).unwrap();
+            let out = std::process::Command::new("patch")
+                .args(["-p1", "--fuzz=0", "-s", "-d"])
+                .arg(dir.path())
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .and_then(|mut child| {
+                    // `.ci/run` installs `patch`; its absence fails here, as in tests/cli/apply.rs.
+                    use std::io::Write;
+                    child.stdin.take().unwrap().write_all(diff.as_bytes())?;
+                    child.wait_with_output()
+                })
+                .unwrap();
+            let patched = std::fs::read_to_string(dir.path().join("x")).unwrap();
+            assert!(
+                out.status.success() && patched == after,
+                "{kinds:?}: {}\n{diff}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+            tried += 1;
+        }
+        assert_eq!(tried, 729 - 64);
+    }
+
+    fn no_secret_in_context(diff: &str) {
+        for l in diff.lines().filter(|l| l.starts_with(' ')) {
+            assert!(!l.contains("password"), "{l:?} is context in:\n{diff}");
+        }
     }
 
     /// Only a changed line holding a secret is masked, and the diff counts it.

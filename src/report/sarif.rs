@@ -228,7 +228,7 @@ fn result(f: &Finding, rules: &[Code], fingerprint: String, cx: Context) -> Valu
     res.insert("level".into(), json!(level(f.severity)));
     res.insert(
         "message".into(),
-        json!({ "text": message(f, sarif_fix.is_some()) }),
+        json!({ "text": message(f, sarif_fix.is_some(), paths(cx)) }),
     );
     let location = match cx {
         Context::Audit(_) => primary_location(f),
@@ -285,10 +285,20 @@ fn result(f: &Finding, rules: &[Code], fingerprint: String, cx: Context) -> Valu
     Value::Object(res)
 }
 
+/// How a message names files: as the reader can open them, as in the text report (the
+/// locations keep their root-relative URIs and base).
+fn paths<'a>(cx: Context<'a>) -> &'a crate::model::ShownPaths {
+    static STORED: crate::model::ShownPaths = crate::model::ShownPaths::as_stored();
+    match cx {
+        Context::Audit(a) => &a.paths,
+        Context::Db(_) | Context::Fleet(_) => &STORED,
+    }
+}
+
 /// The message, plus current/expected when known, plus the fix when SARIF cannot carry it as a
 /// `fix` object (an insertion's place is chosen at apply time).
-fn message(f: &Finding, has_sarif_fix: bool) -> String {
-    let mut text = f.message.clone();
+fn message(f: &Finding, has_sarif_fix: bool, paths: &crate::model::ShownPaths) -> String {
+    let mut text = paths.text(&f.message).into_owned();
     match (&f.current, &f.expected) {
         (Some(c), Some(e)) => text.push_str(&format!(" (current: {c}, expected: {e})")),
         (Some(c), None) => text.push_str(&format!(" (current: {c})")),
@@ -298,7 +308,8 @@ fn message(f: &Finding, has_sarif_fix: bool) -> String {
     if !has_sarif_fix {
         match f.applied_fix().map(Fix::shape) {
             Some(FixShape::Insert { file, key, value }) => text.push_str(&format!(
-                "; fixable with `apim-tune audit --apply`, which adds `{key}` = `{value}` to {file}"
+                "; fixable with `apim-tune audit --apply`, which adds `{key}` = `{value}` to {}",
+                paths.file(file)
             )),
             Some(FixShape::Replace { value, .. }) => text.push_str(&format!(
                 "; fixable with `apim-tune audit --apply`, which sets `{value}`"
@@ -314,8 +325,9 @@ fn message(f: &Finding, has_sarif_fix: bool) -> String {
                 value,
                 also,
             }) => text.push_str(&format!(
-                "; fixable with `apim-tune audit --apply`, which adds `{key}` = `{value}` to {file} and comments out {}{}{}",
-                from.file,
+                "; fixable with `apim-tune audit --apply`, which adds `{key}` = `{value}` to {} and comments out {}{}{}",
+                paths.file(file),
+                paths.file(&from.file),
                 from.line.map(|n| format!(":{n}")).unwrap_or_default(),
                 also_text(also)
             )),

@@ -92,9 +92,21 @@ fn without_root_names_are_relative_to_the_current_directory() {
             .any(|l| l.starts_with("wso2am-4.2.0/bin/api-manager.sh:4:")),
         "{concise}"
     );
+    // SARIF's URIs stay root-relative (with their base); its messages name files as the text
+    // does (found in review of issue 17: a fix's "which adds … to work/…").
+    let sarif: serde_json::Value =
+        serde_json::from_str(&home.audit(&cwd, &["--format", "sarif"])).unwrap();
+    let messages: String = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{}\n", r["message"]["text"].as_str().unwrap()))
+        .collect();
+    assert!(messages.contains("to wso2am-4.2.0/"), "{messages}");
     for (format, out) in [
         ("text", &text),
         ("concise", &concise),
+        ("sarif messages", &messages),
         ("markdown", &home.audit(&cwd, &["--format", "markdown"])),
         ("junit", &home.audit(&cwd, &["--format", "junit"])),
     ] {
