@@ -193,6 +193,8 @@ return {
   rows: rows.length,
   visible: rows.filter(r => !r.hidden).map(r => r.getAttribute('data-severity')),
   severities: rows.map(r => r.getAttribute('data-severity')),
+  files: rows.map(r => r.getAttribute('data-file')),
+  visibleFiles: rows.filter(r => !r.hidden).map(r => r.getAttribute('data-file')),
   svgs: document.querySelectorAll('svg').length,
   scrollWidth: document.documentElement.scrollWidth,
   innerWidth: window.innerWidth,
@@ -262,6 +264,21 @@ def check_page(d, path, reference_dir, update, compare_reference=True):
             problems.append(f"filter {want}: visible rows {after['visible']}, expected {n} × {want}")
         if after["shown"] != f"{n} of {state['rows']} shown":
             problems.append(f"filter {want}: counter says {after['shown']!r}")
+
+        # The file filter: back to every severity, then the first file option (findings
+        # without a file first, as "-"): only that file's rows remain. "(no file)" once had the
+        # value of "all" and filtered nothing (found in review of issue 17).
+        def pick(select, value):
+            el = d.s("POST", "/element", {"using": "css selector",
+                                           "value": f"#filter-{select} option[value='{value}']"})
+            d.s("POST", f"/element/{list(el.values())[0]}/click", {})
+        pick("severity", "")
+        file = sorted(set(state["files"]))[0]
+        pick("file", file)
+        after = d.script(STATE_JS)
+        n = state["files"].count(file)
+        if after["visibleFiles"] != [file] * n:
+            problems.append(f"file filter {file!r}: visible rows {after['visibleFiles']}, expected {n}")
 
     # On a phone: everything fits the width (tables wrap or scroll inside their box).
     d.window(*PHONE)

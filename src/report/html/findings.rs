@@ -8,6 +8,10 @@ use crate::model::{Location, ShownPaths};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
+/// The file filter's value for a finding without a file: not `""`, which is the filter's "all"
+/// (found in review of issue 17: "(no file)" showed every row).
+const NO_FILE: &str = "-";
+
 /// One row of the table: a finding, where it is (several places for a finding that several
 /// nodes share) and, for a deployment, on which nodes.
 pub struct Row<'a> {
@@ -35,9 +39,9 @@ impl<'a> Row<'a> {
         }
     }
 
-    /// The file the file filter knows the row by: its first location's.
+    /// The file the file filter knows the row by: its first location's, or [`NO_FILE`].
     fn file(&self) -> &str {
-        self.locations.first().map_or("", |l| l.file.as_str())
+        self.locations.first().map_or(NO_FILE, |l| l.file.as_str())
     }
 }
 
@@ -162,7 +166,7 @@ pub fn table(rows: &[Row], applies: bool, out: &mut String) {
         "file",
         "File",
         files.iter().map(|f| {
-            let shown = if f.is_empty() { "(no file)" } else { f };
+            let shown = if *f == NO_FILE { "(no file)" } else { f };
             (f.to_string(), shown.to_string())
         }),
     );
@@ -304,6 +308,24 @@ fn row(r: &Row, applies: bool, out: &mut String) {
     out.push_str("</td></tr>\n");
 }
 
+/// One diff line for a `<pre>`: HTML's five characters escaped, a CR as a character reference,
+/// everything else (tabs included) as it is.
+fn diff_text(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    for c in line.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\r' => out.push_str("&#13;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// What `--apply` would do for a finding, and what it takes to be in effect.
 fn fix_text(fix: Option<&Fix>, paths: &ShownPaths) -> String {
     let Some(fix) = fix else {
@@ -317,12 +339,21 @@ fn fix_text(fix: Option<&Fix>, paths: &ShownPaths) -> String {
     )
 }
 
-/// The unified diff `--apply` would make, a span per line coloured by its kind; the newlines
-/// stay, so a copy of it still applies with `patch -p1`.
+/// The unified diff `--apply` would make, a span per line coloured by its kind. A copy of it
+/// still applies with `patch -p1`: the newlines, tabs and carriage returns stay (a CR as
+/// `&#13;`, since HTML reads a bare CR as a line end), and only `& < > " '` are escaped (the
+/// diff is masked already; `esc` would also turn tabs into spaces). Found in review of issue 17.
 pub fn diff(d: &str, out: &mut String) {
     out.push_str("<pre class=\"diff\">");
-    for line in d.lines() {
-        let class = if line.starts_with("+++") || line.starts_with("---") {
+    let lines: Vec<&str> = d.split_inclusive('\n').collect();
+    for (i, raw) in lines.iter().enumerate() {
+        let line = raw.strip_suffix('\n').unwrap_or(raw);
+        // A file header is a `--- ` line followed by a `+++ ` line: a removed line that starts
+        // with `--` (a SQL comment) is a removed line.
+        let header = (line.starts_with("--- ")
+            && lines.get(i + 1).is_some_and(|n| n.starts_with("+++ ")))
+            || (line.starts_with("+++ ") && i > 0 && lines[i - 1].starts_with("--- "));
+        let class = if header {
             "d-file"
         } else if line.starts_with('+') {
             "d-add"
@@ -333,10 +364,11 @@ pub fn diff(d: &str, out: &mut String) {
         } else {
             ""
         };
+        let body = diff_text(line);
         if class.is_empty() {
-            let _ = writeln!(out, "<span>{}</span>", esc(line));
+            let _ = writeln!(out, "<span>{body}</span>");
         } else {
-            let _ = writeln!(out, "<span class=\"{class}\">{}</span>", esc(line));
+            let _ = writeln!(out, "<span class=\"{class}\">{body}</span>");
         }
     }
     out.push_str("</pre>\n");

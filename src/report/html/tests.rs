@@ -266,3 +266,25 @@ fn a_heatmap_of_many_nodes_is_cut_and_says_so() {
     );
     assert!(!few.contains("The first"), "{few}");
 }
+
+/// A copy of the page's diff is the diff: tabs stay, a CR survives HTML's line-end rule as a
+/// character reference, and a removed `-- comment` line is a removed line, not a file header
+/// (found in review of issue 17).
+#[test]
+fn the_diff_keeps_tabs_and_carriage_returns() {
+    let diff = "--- a/x.sql\n+++ b/x.sql\n@@ -1,2 +1,2 @@\n--- old comment\r\n+\tnew = 1\r\n a\n";
+    let mut out = String::new();
+    super::findings::diff(diff, &mut out);
+    assert!(
+        out.contains("<span class=\"d-file\">--- a/x.sql</span>\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("<span class=\"d-del\">--- old comment&#13;</span>\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("<span class=\"d-add\">+\tnew = 1&#13;</span>\n"),
+        "{out}"
+    );
+}
