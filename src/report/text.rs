@@ -139,9 +139,10 @@ struct Group<'a> {
 }
 
 fn groups<'a>(sorted: &[&'a Finding], paths: &ShownPaths) -> Vec<Group<'a>> {
-    // Waived findings group only under the same waiver reason: the block shows one waiver.
+    // Waived findings group only under the same waiver (reason, end date and the waiver's own
+    // place): the block shows one waiver.
     type Key<'k> = (
-        Option<&'k str>,
+        Option<(&'k str, Option<&'k str>, String)>,
         Severity,
         &'static str,
         String,
@@ -152,7 +153,9 @@ fn groups<'a>(sorted: &[&'a Finding], paths: &ShownPaths) -> Vec<Group<'a>> {
     let mut out: Vec<Group<'a>> = Vec::new();
     for &f in sorted {
         let key: Key<'a> = (
-            f.waived.as_ref().map(|w| w.reason.as_str()),
+            f.waived
+                .as_ref()
+                .map(|w| (w.reason.as_str(), w.expires.as_deref(), w.at.to_string())),
             f.severity,
             f.code.code(),
             paths.text(&f.message).into_owned(),
@@ -774,7 +777,7 @@ mod tests {
     #[test]
     fn identical_findings_group_but_not_across_waivers() {
         use crate::diag::{Code, Finding, Waived};
-        let broken = |line: u32, reason: Option<&str>| {
+        let broken = |line: u32, reason: Option<&str>, expires: Option<&str>| {
             let mut f = Finding::new(
                 Code::SOURCE_UNPARSEABLE,
                 "file:etc/sysctl.d/30-junk.conf",
@@ -783,18 +786,20 @@ mod tests {
             .at(Some(Location::at("etc/sysctl.d/30-junk.conf", line, 1)));
             f.waived = reason.map(|r| Waived {
                 reason: r.into(),
-                expires: None,
+                expires: expires.map(str::to_string),
                 at: Location::at("w.toml", 1, 1),
             });
             f
         };
         let r = crate::report::sarif::sample::report(
             vec![
-                broken(1, None),
-                broken(2, None),
-                broken(3, Some("vendor file")),
-                broken(4, Some("being replaced")),
-                broken(5, Some("vendor file")),
+                broken(1, None, None),
+                broken(2, None, None),
+                broken(3, Some("vendor file"), None),
+                broken(4, Some("being replaced"), None),
+                broken(5, Some("vendor file"), None),
+                // The same reason with its own end date is another waiver: its own block.
+                broken(6, Some("vendor file"), Some("2027-01-31")),
             ],
             &[],
         );
@@ -803,7 +808,7 @@ mod tests {
             .split("\n\n")
             .filter(|b| b.contains("[SRC002]"))
             .collect();
-        assert_eq!(blocks.len(), 3, "{text}");
+        assert_eq!(blocks.len(), 4, "{text}");
         let lines = |b: &str| -> Vec<u32> {
             b.lines()
                 .filter_map(|l| l.trim().strip_prefix("--> etc/sysctl.d/30-junk.conf:"))
@@ -818,6 +823,7 @@ mod tests {
             .collect();
         assert!(waived.contains(&(vec![3, 5], true)), "{text}");
         assert!(waived.contains(&(vec![4], false)), "{text}");
+        assert!(waived.contains(&(vec![6], true)), "{text}");
     }
 
     #[test]
