@@ -20,6 +20,9 @@ pub struct Row<'a> {
     pub paths: &'a ShownPaths,
     pub locations: Vec<Location>,
     pub scope: Option<String>,
+    /// How many findings the row stands for: a deployment's row for a finding several nodes
+    /// share counts once per node, as the severity counts and `--fail-on` do.
+    pub weight: usize,
 }
 
 impl<'a> Row<'a> {
@@ -36,6 +39,7 @@ impl<'a> Row<'a> {
                 })
                 .collect(),
             scope: None,
+            weight: 1,
         }
     }
 
@@ -79,7 +83,10 @@ pub fn summary(r: &dyn Renderable, rows: &[Row], applies: bool, out: &mut String
     }
     let _ = write!(out, "<div class=\"card\"><b>{}</b>waived</div>", r.waived());
     if applies {
-        let fixable = active().filter(|r| r.finding.fixable()).count();
+        let fixable: usize = active()
+            .filter(|r| r.finding.fixable())
+            .map(|r| r.weight)
+            .sum();
         let _ = write!(
             out,
             "<div class=\"card\"><b>{fixable}</b>fixable with <code>--apply</code></div>"
@@ -97,7 +104,7 @@ pub fn summary(r: &dyn Renderable, rows: &[Row], applies: bool, out: &mut String
             .iter()
             .position(|s| *s == r.finding.severity)
             .unwrap_or(2);
-        counts[i] += 1;
+        counts[i] += r.weight;
     }
     if !by_family.is_empty() {
         out.push_str(
@@ -119,7 +126,7 @@ pub fn summary(r: &dyn Renderable, rows: &[Row], applies: bool, out: &mut String
         let mut effects: BTreeMap<Effect, usize> = BTreeMap::new();
         for r in active() {
             if let Some(fix) = r.finding.applied_fix() {
-                *effects.entry(fix.effect).or_default() += 1;
+                *effects.entry(fix.effect).or_default() += r.weight;
             }
         }
         if !effects.is_empty() {

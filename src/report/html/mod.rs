@@ -314,6 +314,7 @@ fn fleet(r: &FleetReport, out: &mut String) {
         paths,
         locations: g.locations.clone(),
         scope: Some(g.scope()),
+        weight: g.hosts.len(),
     }));
     findings::sort(&mut rows);
     out.push_str("<h2>Summary</h2>\n");
