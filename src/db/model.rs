@@ -210,6 +210,21 @@ pub struct RestoreReport {
     pub registry: Option<Box<RestoreReport>>,
 }
 
+impl RestoreReport {
+    /// Nothing restored yet, into `target`, from `backup_file` when the rows come from one.
+    pub fn new(target: &str, backup_file: Option<String>) -> RestoreReport {
+        RestoreReport {
+            target: target.to_string(),
+            tables: Vec::new(),
+            skipped_present: 0,
+            conflicts: 0,
+            notes: Vec::new(),
+            backup_file,
+            registry: None,
+        }
+    }
+}
+
 /// The result of `db seed`.
 #[derive(Clone, Debug, Serialize)]
 pub struct SeedReport {

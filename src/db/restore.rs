@@ -32,15 +32,8 @@ impl Part {
 
     /// An empty report where a part of a split restore has nothing to put back.
     fn nothing(self, target: &Target, file: Option<&Path>) -> Option<RestoreReport> {
-        (self != Part::All).then(|| RestoreReport {
-            target: target.display.clone(),
-            tables: Vec::new(),
-            skipped_present: 0,
-            conflicts: 0,
-            notes: Vec::new(),
-            backup_file: file.map(|f| f.display().to_string()),
-            registry: None,
-        })
+        (self != Part::All)
+            .then(|| RestoreReport::new(&target.display, file.map(|f| f.display().to_string())))
     }
 }
 
@@ -66,15 +59,7 @@ pub(crate) async fn run(
     }
     let token_cols = c.columns(schema::TOKEN).await?;
     let generation = schema::detect(&token_cols).unwrap_or(Generation::V4_2);
-    let mut report = RestoreReport {
-        target: target.display.clone(),
-        tables: Vec::new(),
-        skipped_present: 0,
-        conflicts: 0,
-        notes: Vec::new(),
-        backup_file: None,
-        registry: None,
-    };
+    let mut report = RestoreReport::new(&target.display, None);
     // Parents first, so foreign keys hold when children come back.
     for table in schema::runtime_tables() {
         let name = bak(table);
@@ -280,15 +265,7 @@ pub(crate) async fn run_file(
     }
     let token_cols = c.columns(schema::TOKEN).await?;
     let generation = schema::detect(&token_cols).unwrap_or(Generation::V4_2);
-    let mut report = RestoreReport {
-        target: target.display.clone(),
-        tables: Vec::new(),
-        skipped_present: 0,
-        conflicts: 0,
-        notes: Vec::new(),
-        backup_file: Some(path.display().to_string()),
-        registry: None,
-    };
+    let mut report = RestoreReport::new(&target.display, Some(path.display().to_string()));
     for table in order {
         let Some((_, total)) = counts.iter().find(|(t, _)| t == table) else {
             continue;

@@ -39,6 +39,21 @@ pub fn plural(role: &str) -> String {
 /// role is unknown). On a host with two homes, a heap finding is the traffic manager's or the
 /// key manager's, not the host's (see: review of issue 16). Returns the findings, their home
 /// roles, and notes on what could not be read.
+/// Each home of a node as "gateway 4.2.0": what the text and the HTML node tables show.
+pub fn homes(node: &FleetNode) -> Vec<String> {
+    node.facts
+        .homes
+        .iter()
+        .map(|h| {
+            format!(
+                "{} {}",
+                h.role.value.as_deref().unwrap_or("?"),
+                h.version.value.as_deref().unwrap_or("version unknown")
+            )
+        })
+        .collect()
+}
+
 pub fn node_findings(node: &FleetNode) -> (Vec<Finding>, Vec<Option<String>>, Vec<String>) {
     let mut out: Vec<Finding> = Vec::new();
     let mut out_roles: Vec<Option<String>> = Vec::new();

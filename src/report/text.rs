@@ -291,19 +291,7 @@ fn fleet(r: &FleetReport, out: &mut String) {
         } else {
             n.roles.join(", ")
         };
-        let homes: Vec<String> = n
-            .node
-            .facts
-            .homes
-            .iter()
-            .map(|h| {
-                format!(
-                    "{} {}",
-                    h.role.value.as_deref().unwrap_or("?"),
-                    h.version.value.as_deref().unwrap_or("version unknown")
-                )
-            })
-            .collect();
+        let homes = super::fleet::homes(n.node);
         let homes = if homes.is_empty() {
             "host only".to_string()
         } else {

@@ -2,7 +2,7 @@
 //! be in effect) and the findings table with its filters (severity, family, file).
 
 use super::super::Renderable;
-use super::page::{esc, prose, reference};
+use super::page::{esc, markup_safe, prose, reference};
 use crate::diag::{Effect, Family, Finding, Fix, Severity};
 use crate::model::{Location, ShownPaths};
 use std::collections::{BTreeMap, BTreeSet};
@@ -315,24 +315,6 @@ fn row(r: &Row, applies: bool, out: &mut String) {
     out.push_str("</td></tr>\n");
 }
 
-/// One diff line for a `<pre>`: HTML's five characters escaped, a CR as a character reference,
-/// everything else (tabs included) as it is.
-fn diff_text(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    for c in line.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\r' => out.push_str("&#13;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// What `--apply` would do for a finding, and what it takes to be in effect.
 fn fix_text(fix: Option<&Fix>, paths: &ShownPaths) -> String {
     let Some(fix) = fix else {
@@ -371,7 +353,8 @@ pub fn diff(d: &str, out: &mut String) {
         } else {
             ""
         };
-        let body = diff_text(line);
+        // Not `esc`: it would turn tabs into spaces (the diff is masked already).
+        let body = markup_safe(line, true);
         if class.is_empty() {
             let _ = writeln!(out, "<span>{body}</span>");
         } else {

@@ -270,19 +270,7 @@ fn fleet(r: &FleetReport, out: &mut String) {
         "<div class=\"scroll\"><table><thead><tr><th>Node</th><th>Roles</th><th>Homes</th><th>Export</th><th class=\"n\">Findings</th></tr></thead><tbody>\n",
     );
     for n in &view.nodes {
-        let homes: Vec<String> = n
-            .node
-            .facts
-            .homes
-            .iter()
-            .map(|h| {
-                format!(
-                    "{} {}",
-                    h.role.value.as_deref().unwrap_or("?"),
-                    h.version.value.as_deref().unwrap_or("version unknown")
-                )
-            })
-            .collect();
+        let homes = super::fleet::homes(n.node);
         let _ = writeln!(
             out,
             "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td><code>{}</code> ({})</td><td class=\"n\">{}</td></tr>",

@@ -10,15 +10,21 @@ use sha2::{Digest, Sha256};
 /// visible first (a value read from a file could reorder what the reader sees), then the five
 /// characters HTML gives meaning to.
 pub fn esc(s: &str) -> String {
-    let clean = sanitize(s);
-    let mut out = String::with_capacity(clean.len());
-    for c in clean.chars() {
+    markup_safe(&sanitize(s), false)
+}
+
+/// `s` with the five characters HTML gives meaning to escaped, and with `cr` a carriage return
+/// as `&#13;` (HTML reads a bare one as a line end): the diff keeps its bytes this way.
+pub fn markup_safe(s: &str, cr: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            '\r' if cr => out.push_str("&#13;"),
             c => out.push(c),
         }
     }
