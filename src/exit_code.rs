@@ -38,7 +38,8 @@ pub const TOOL: &[Meaning] = &[
     m(
         FINDINGS,
         "findings at or above `--fail-on`; `db restore`: some backed-up rows could not go back\n\
-         (their key exists again, or they conflict with a newer row) and stay in the `BAK_` tables",
+         (their key exists again, or they conflict with a newer row) and stay in the `BAK_` tables\n\
+         or the `--backup-file`",
     ),
     m(
         TOOL_ERROR,
@@ -110,7 +111,8 @@ pub const DB: &[Meaning] = &[
     m(
         FINDINGS,
         "db audit: findings at or above --fail-on; db restore: some backed-up rows could not\n\
-         go back (their key exists again, or they conflict with a newer row) and stay in BAK_",
+         go back (their key exists again, or they conflict with a newer row) and stay in BAK_\n\
+         or the --backup-file",
     ),
     m(
         TOOL_ERROR,

@@ -35,7 +35,7 @@ pub fn run(cmd: &DbCommand) -> anyhow::Result<u8> {
 }
 
 fn target(t: &DbTargetArgs) -> anyhow::Result<Target> {
-    let target = match (&t.url, &t.apim_home) {
+    let target = match (url(t), &t.apim_home) {
         (Some(url), _) => Target::parse(url).map_err(|e| anyhow!(e))?,
         (None, Some(home)) => db::target::from_home(home).map_err(|e| anyhow!(e))?,
         (None, None) => bail!(
@@ -44,6 +44,23 @@ fn target(t: &DbTargetArgs) -> anyhow::Result<Target> {
         ),
     };
     with_options(target, t)
+}
+
+/// Whether `--url` is on the command line (clap fills the same field from APIM_TUNE_DB_URL).
+fn url_on_command_line() -> bool {
+    std::env::args_os().any(|a| {
+        let a = a.to_string_lossy();
+        a == "--url" || a.starts_with("--url=")
+    })
+}
+
+/// The URL to use: `--url`, else APIM_TUNE_DB_URL unless `--apim-home` is on the command line
+/// (a home named for this run beats a variable left in the environment; found in review of
+/// issue 17: the variable won silently and the registry's own database was never used).
+fn url(t: &DbTargetArgs) -> Option<&String> {
+    t.url
+        .as_ref()
+        .filter(|_| t.apim_home.is_none() || url_on_command_line())
 }
 
 /// The connect timeout and CA file every target gets, the registry's included.
@@ -58,18 +75,9 @@ fn with_options(target: Target, t: &DbTargetArgs) -> anyhow::Result<Target> {
 /// How the database was named: `--url` on the command line, the URL from APIM_TUNE_DB_URL
 /// (clap fills the same field from either, so the command line tells them apart), or the home.
 fn named_by(t: &DbTargetArgs) -> NamedBy {
-    match (&t.url, &t.apim_home) {
-        (Some(_), _) => {
-            let on_command_line = std::env::args_os().any(|a| {
-                let a = a.to_string_lossy();
-                a == "--url" || a.starts_with("--url=")
-            });
-            if on_command_line {
-                NamedBy::Url
-            } else {
-                NamedBy::Env
-            }
-        }
+    match (url(t), &t.apim_home) {
+        (Some(_), _) if url_on_command_line() => NamedBy::Url,
+        (Some(_), _) => NamedBy::Env,
         (None, Some(home)) => NamedBy::ApimHome(home.display().to_string()),
         (None, None) => NamedBy::Url,
     }
@@ -79,7 +87,7 @@ fn named_by(t: &DbTargetArgs) -> NamedBy {
 /// it is another database than the API-M one: `[database.shared_db]`, or on 2.x the one
 /// registry.xml mounts.
 fn registry_target(t: &DbTargetArgs, apim: &Target) -> anyhow::Result<Option<Target>> {
-    let (None, Some(home)) = (&t.url, &t.apim_home) else {
+    let (None, Some(home)) = (url(t), &t.apim_home) else {
         return Ok(None);
     };
     let reg = db::target::datasource_of_home(home, db::target::Datasource::Registry)
@@ -88,6 +96,23 @@ fn registry_target(t: &DbTargetArgs, apim: &Target) -> anyhow::Result<Option<Tar
         return Ok(None);
     }
     with_options(reg, t).map(Some)
+}
+
+/// [`registry_target`] where REG_LOG is only read or put back (`db audit`, `db restore`): a
+/// home without a usable registry datasource (none, or the shipped embedded H2) keeps REG_LOG
+/// in the API-M database, with a note saying why, instead of failing a command that may not
+/// touch REG_LOG at all (found in review of issue 17).
+fn registry_target_or_note(t: &DbTargetArgs, apim: &Target) -> (Option<Target>, Option<String>) {
+    match registry_target(t, apim) {
+        Ok(reg) => (reg, None),
+        Err(e) => (
+            None,
+            Some(format!(
+                "REG_LOG is taken from the API-M database: the home's registry datasource is not usable ({})",
+                e.to_string().trim_start_matches("--registry: ")
+            )),
+        ),
+    }
 }
 
 fn init(a: &DbInitArgs) -> anyhow::Result<u8> {
@@ -199,7 +224,9 @@ fn audit(a: &DbAuditArgs) -> anyhow::Result<u8> {
     };
     let mut report = db::audit(&t, &spec)?;
     // REG_LOG is judged where it is: the home's registry database, when that is another one.
-    if let Some(reg) = registry_target(&a.target, &t)? {
+    let (registry, note) = registry_target_or_note(&a.target, &t);
+    report.notes.extend(note);
+    if let Some(reg) = registry {
         let registry = db::audit(
             &reg,
             &AuditSpec {
@@ -476,7 +503,10 @@ fn restore(a: &DbRestoreArgs) -> anyhow::Result<u8> {
     let t = target(&a.target)?;
     // A clean with --apim-home put REG_LOG's rows in the registry's database (or the file's
     // REG_LOG lines came from there): they go back there, never into the API-M database.
-    let registry = registry_target(&a.target, &t)?;
+    let (registry, note) = registry_target_or_note(&a.target, &t);
+    if let Some(note) = note {
+        eprintln!("note: {note}");
+    }
     if !a.yes {
         let from = match &a.backup_file {
             Some(f) => f.display().to_string(),

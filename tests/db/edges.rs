@@ -259,3 +259,69 @@ fn the_registry_log_is_cleaned_in_the_shared_database_of_the_home() {
         );
     }
 }
+
+/// `db audit` and `db restore` with a home that has no registry datasource of its own (no
+/// `[database.shared_db]`, the shipped layout of a single-database install) work on the API-M
+/// database and say where REG_LOG was taken from; they used to fail with "--registry: … has no
+/// [database.shared_db]" although `db restore` has no `--registry` (found in review of
+/// issue 17). And an APIM_TUNE_DB_URL left in the environment does not beat an `--apim-home`
+/// given for this run.
+#[test]
+fn a_home_without_a_registry_datasource_audits_and_restores_its_own_database() {
+    for a in support::databases("home_single")
+        .iter()
+        .filter(|a| a.label != "sqlite")
+    {
+        support::reset(a);
+        seed(a, &["--tokens", "50", "--registry", "20"]);
+        let home = tempfile::tempdir().expect("tmp");
+        let conf = home.path().join("repository/conf");
+        std::fs::create_dir_all(&conf).expect("mkdir");
+        let (au, auser, apass) = jdbc(a);
+        std::fs::write(
+            conf.join("deployment.toml"),
+            format!(
+                "[database.apim_db]\nurl = \"{au}\"\nusername = \"{auser}\"\npassword = \"{apass}\"\n"
+            ),
+        )
+        .expect("toml");
+        let elsewhere = tempfile::tempdir().expect("tmp");
+        let stray = format!("sqlite://{}", elsewhere.path().join("stray.db").display());
+        let out = apim_tune()
+            .env("APIM_TUNE_DB_URL", &stray)
+            .args(["db", "audit", "--apim-home"])
+            .arg(home.path())
+            .args(["--format", "json", "--fail-on", "never"])
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout
+            .clone();
+        let audit: Value = serde_json::from_slice(&out).expect("json");
+        let text = audit.to_string();
+        assert!(!text.contains("stray.db"), "{}: {audit}", a.label);
+        assert!(
+            text.contains("REG_LOG is taken from the API-M database"),
+            "{}: {audit}",
+            a.label
+        );
+        let out = apim_tune()
+            .env("APIM_TUNE_DB_URL", &stray)
+            .args(["db", "restore", "--apim-home"])
+            .arg(home.path())
+            .args(["--yes"])
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !err.contains("--registry") && !err.contains("stray.db"),
+            "{}: {err}",
+            a.label
+        );
+        assert!(
+            err.contains("note: REG_LOG is taken from the API-M database"),
+            "{}: {err}",
+            a.label
+        );
+    }
+}
