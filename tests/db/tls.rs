@@ -272,3 +272,98 @@ fn a_private_key_in_the_ca_file_is_never_printed() {
         .stdout(predicate::str::contains(key_line).not())
         .stderr(predicate::str::contains(key_line).not());
 }
+
+/// Forwards TCP from a port on 127.0.0.2, a loopback address the CI server certificate does not
+/// name (its SANs are `localhost` and 127.0.0.1), to `to`; None where that address cannot be
+/// bound (Linux routes all of 127/8 to loopback, other systems may not).
+fn forwarder(to: std::net::SocketAddr) -> Option<std::net::SocketAddr> {
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    fn pump(mut from: TcpStream, mut to: TcpStream) {
+        // Either side closing ends the copy; the error is the end of the stream here.
+        let _ = std::io::copy(&mut from, &mut to);
+        let _ = to.shutdown(Shutdown::Write);
+    }
+    let listener = TcpListener::bind("127.0.0.2:0").ok()?;
+    let addr = listener.local_addr().ok()?;
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(to) else {
+                continue;
+            };
+            let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) else {
+                continue;
+            };
+            std::thread::spawn(move || pump(client, server));
+            std::thread::spawn(move || pump(s2, c2));
+        }
+    });
+    Some(addr)
+}
+
+/// Reached by an address its certificate does not name, the server fails full verification
+/// (the host name is checked) and passes the chain-only mode, with the same CA file.
+fn host_name_check(url_env: &str, label: &str, chain_only: &str, full: &str) {
+    let Some((base, ca, _)) = setup(url_env, label) else {
+        return;
+    };
+    let url = fresh_database(&base, &ca, &format!("apimtune_tls_name_{label}"));
+    apim_tune()
+        .args(["db", "init", "--url", &url, "--ca-file", &ca])
+        .assert()
+        .code(0);
+    // postgres://user:pass@HOST:PORT/db: the server's address, then the same URL via the
+    // forwarder.
+    let (head, tail) = url.split_once('@').expect("userinfo in url");
+    let (host_port, db) = tail.split_once('/').expect("db in url");
+    let server: std::net::SocketAddr = host_port.parse().expect("an IP:port in the CI url");
+    let Some(fwd) = forwarder(server) else {
+        crate::skip::skip(&format!(
+            "{label} TLS host name: 127.0.0.2 cannot be bound here"
+        ));
+        return;
+    };
+    let via = |q: &str| format!("{head}@{fwd}/{db}?{q}");
+    for q in [full, ""] {
+        // `""`: no mode in the URL, which --ca-file makes full verification.
+        apim_tune()
+            .args(["db", "audit", "--url", &via(q), "--ca-file", &ca])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "certificate not valid for name \"127.0.0.2\"",
+            ));
+    }
+    apim_tune()
+        .args([
+            "db",
+            "audit",
+            "--url",
+            &via(chain_only),
+            "--ca-file",
+            &ca,
+            "--fail-on",
+            "error",
+        ])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn postgresql_verify_full_checks_the_host_name_and_verify_ca_does_not() {
+    host_name_check(
+        "APIM_TUNE_TEST_PG_TLS_URL",
+        "postgresql",
+        "sslmode=verify-ca",
+        "sslmode=verify-full",
+    );
+}
+
+#[test]
+fn mariadb_verify_identity_checks_the_host_name_and_verify_ca_does_not() {
+    host_name_check(
+        "APIM_TUNE_TEST_MYSQL_TLS_URL",
+        "mysql",
+        "ssl-mode=VERIFY_CA",
+        "ssl-mode=VERIFY_IDENTITY",
+    );
+}
