@@ -4,7 +4,7 @@
 
 use super::DbError;
 use super::dialect::{Engine, numbered};
-use super::target::Target;
+use super::target::{Target, Verify};
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlSslMode};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode};
@@ -202,6 +202,12 @@ impl Conn {
             if let Some(p) = &password {
                 reason = reason.replace(p.as_str(), crate::redact::MASK);
             }
+            // sqlx quotes an inline CA it could not use whole; only certificates are passed
+            // (Target::with_ca_file), but no PEM text is shown either way.
+            if let Some(at) = reason.find("-----BEGIN") {
+                reason.truncate(at);
+                reason.push_str("(the PEM of --ca-file, not shown)");
+            }
             DbError::Connect {
                 target: target.display.clone(),
                 reason,
@@ -237,10 +243,14 @@ impl Conn {
                     opts = opts.options([("default_transaction_read_only", "on")]);
                 }
                 if let Some(ca) = &target.ca {
-                    opts = opts.ssl_root_cert_from_pem(ca.pem.clone());
-                    if !target.names_tls_mode() {
-                        opts = opts.ssl_mode(PgSslMode::VerifyFull);
-                    }
+                    // Always a verifying mode: sqlx reads the CA in no other (Target::with_ca_file
+                    // chose it from the URL's mode).
+                    opts = opts
+                        .ssl_root_cert_from_pem(ca.pem.clone())
+                        .ssl_mode(match ca.verify {
+                            Verify::Full => PgSslMode::VerifyFull,
+                            Verify::Ca => PgSslMode::VerifyCa,
+                        });
                 }
                 Ok(Conn::Postgres(opts.connect().await.map_err(connect_err)?))
             }
@@ -252,10 +262,12 @@ impl Conn {
                     .map_err(connect_err)?
                     .timezone(None::<String>);
                 if let Some(ca) = &target.ca {
-                    opts = opts.ssl_ca_from_pem(ca.pem.clone());
-                    if !target.names_tls_mode() {
-                        opts = opts.ssl_mode(MySqlSslMode::VerifyIdentity);
-                    }
+                    opts = opts
+                        .ssl_ca_from_pem(ca.pem.clone())
+                        .ssl_mode(match ca.verify {
+                            Verify::Full => MySqlSslMode::VerifyIdentity,
+                            Verify::Ca => MySqlSslMode::VerifyCa,
+                        });
                 }
                 let mut c = Conn::MySql(opts.connect().await.map_err(connect_err)?);
                 // Fewer gap locks on live traffic than REPEATABLE READ; each batch locks its own

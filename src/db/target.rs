@@ -28,7 +28,21 @@ pub struct Target {
 #[derive(Clone, Debug)]
 pub struct CaFile {
     pub path: PathBuf,
+    /// Only the file's certificate sections: a private key kept in the same bundle never
+    /// reaches sqlx, whose errors quote the PEM it was given.
     pub pem: Vec<u8>,
+    /// How the server is checked against these certificates.
+    pub verify: Verify,
+}
+
+/// How far a server's certificate is checked when `--ca-file` is given. sqlx reads the CA file
+/// only in its verifying modes, so a CA file always means one of these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verify {
+    /// The chain and the host name: verify-full (PostgreSQL), VERIFY_IDENTITY (MySQL).
+    Full,
+    /// The chain only: verify-ca (PostgreSQL), VERIFY_CA (MySQL).
+    Ca,
 }
 
 /// A CA bundle larger than this is not a CA bundle (Debian's whole system bundle is ~220 KB).
@@ -65,6 +79,11 @@ impl Target {
             Some(rest) => format!("mysql://{rest}"),
             None => url.to_string(),
         };
+        if engine != Engine::Sqlite {
+            // Refuses a TLS key sqlx would ignore (`SSLMODE=`), which would leave TLS at its
+            // unverified default without a word.
+            url_tls_mode(&url)?;
+        }
         Ok(Target {
             engine,
             display: redact_connection_url(&url),
@@ -76,36 +95,27 @@ impl Target {
 
     /// The same target verifying the server against the certificates in `path` (`--ca-file`).
     /// Without an `sslmode`/`ssl-mode` in the URL, giving a CA file means "verify": the mode
-    /// becomes verify-full (PostgreSQL) or VERIFY_IDENTITY (MySQL/MariaDB).
+    /// becomes verify-full (PostgreSQL) or VERIFY_IDENTITY (MySQL/MariaDB). sqlx reads the CA
+    /// file in its verifying modes only, so `require`/`REQUIRED` becomes verify-ca/VERIFY_CA
+    /// (as libpq does when it finds a root certificate), and a mode that may skip TLS or the
+    /// check (disable, allow, prefer; DISABLED, PREFERRED) is refused rather than ignoring the
+    /// file.
     pub fn with_ca_file(mut self, path: &Path) -> Result<Target, String> {
         if self.engine == Engine::Sqlite {
             return Err("--ca-file is for PostgreSQL and MySQL/MariaDB servers, not SQLite".into());
         }
+        let verify = ca_verify(self.engine, url_tls_mode(self.url.expose())?.as_deref())
+            .map_err(|why| format!("--ca-file {}: {why}", path.display()))?;
         let text = crate::source::read_text_at_most(path, MAX_CA_BYTES)
             .map_err(|e| format!("--ca-file {}: {e}", path.display()))?;
-        if !text.contains("-----BEGIN CERTIFICATE-----") {
-            return Err(format!(
-                "--ca-file {}: no PEM certificate in it (`-----BEGIN CERTIFICATE-----`)",
-                path.display()
-            ));
-        }
+        let pem = certificates_only(&text)
+            .map_err(|why| format!("--ca-file {}: {why}", path.display()))?;
         self.ca = Some(CaFile {
             path: path.to_path_buf(),
-            pem: text.into_bytes(),
+            pem,
+            verify,
         });
         Ok(self)
-    }
-
-    /// Whether the URL chooses its own TLS mode (`sslmode=` or `ssl-mode=`).
-    pub fn names_tls_mode(&self) -> bool {
-        let url = self.url.expose();
-        let Some((_, query)) = url.split_once('?') else {
-            return false;
-        };
-        query.split('&').any(|pair| {
-            let key = pair.split('=').next().unwrap_or_default();
-            key.eq_ignore_ascii_case("sslmode") || key.eq_ignore_ascii_case("ssl-mode")
-        })
     }
 
     /// The same target with another connect timeout.
@@ -125,6 +135,99 @@ impl Target {
         };
         PathBuf::from(path)
     }
+}
+
+/// The TLS mode a PostgreSQL or MySQL URL names (`sslmode=` or `ssl-mode=`, which sqlx reads
+/// for both engines), as written. A key that is one of those in other letter case
+/// (`SSLMODE=`) is refused: sqlx matches the keys exactly and would skip it silently.
+fn url_tls_mode(url: &str) -> Result<Option<String>, String> {
+    let Some((_, query)) = url.split_once('?') else {
+        return Ok(None);
+    };
+    let mut mode = None;
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        // sqlx percent-decodes the keys, so `ssl%6Dode` is `sslmode` to it.
+        let key = percent_encoding::percent_decode_str(key).decode_utf8_lossy();
+        if key == "sslmode" || key == "ssl-mode" {
+            mode = Some(
+                percent_encoding::percent_decode_str(value)
+                    .decode_utf8_lossy()
+                    .into_owned(),
+            );
+        } else if key.eq_ignore_ascii_case("sslmode") || key.eq_ignore_ascii_case("ssl-mode") {
+            return Err(format!(
+                "the URL's `{key}=` would be ignored (the database driver reads only the \
+                 lower-case `sslmode=` or `ssl-mode=`), leaving TLS unverified: write it in \
+                 lower case"
+            ));
+        }
+    }
+    Ok(mode)
+}
+
+/// How a `--ca-file` verifies under the URL's TLS mode `mode`; the reason when the mode would
+/// never read the file. An unknown mode is left to sqlx, which refuses it when it parses the URL.
+fn ca_verify(engine: Engine, mode: Option<&str>) -> Result<Verify, String> {
+    let Some(mode) = mode else {
+        return Ok(Verify::Full);
+    };
+    let lower = mode.to_ascii_lowercase();
+    let (key, full, ca) = match engine {
+        Engine::MySql => ("ssl-mode", "VERIFY_IDENTITY", "VERIFY_CA"),
+        _ => ("sslmode", "verify-full", "verify-ca"),
+    };
+    match (engine, lower.as_str()) {
+        (Engine::Postgres, "require" | "verify-ca") | (Engine::MySql, "required" | "verify_ca") => {
+            Ok(Verify::Ca)
+        }
+        (Engine::Postgres, "disable" | "allow" | "prefer")
+        | (Engine::MySql, "disabled" | "preferred") => Err(format!(
+            "the URL's {key}={mode} may connect without TLS or without checking the server's \
+             certificate, so the CA file would never be read: use {key}={full} (or {ca}), or \
+             leave out --ca-file"
+        )),
+        _ => Ok(Verify::Full),
+    }
+}
+
+/// The certificate sections of a CA file's text, checked the way sqlx checks them, so sqlx
+/// never refuses them with an error that quotes the whole file (a private key kept in the same
+/// bundle included). The reason names no part of the file's content.
+fn certificates_only(text: &str) -> Result<Vec<u8>, String> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let mut count = 0usize;
+    for cert in CertificateDer::pem_slice_iter(text.as_bytes()) {
+        if cert.is_err() {
+            return Err(
+                "a PEM section in it is not valid (bad base64 or a missing END line)".into(),
+            );
+        }
+        count += 1;
+    }
+    if count == 0 {
+        return Err("no PEM certificate in it (`-----BEGIN CERTIFICATE-----`)".into());
+    }
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(BEGIN) {
+        let Some(len) = rest[start..].find(END) else {
+            break;
+        };
+        out.push_str(&rest[start..start + len + END.len()]);
+        out.push('\n');
+        rest = &rest[start + len + END.len()..];
+    }
+    // The cut-out sections must be the same certificates the parser found, or a section was
+    // cut wrong: refuse rather than verify against fewer CAs than the file holds.
+    let again: Vec<_> = CertificateDer::pem_slice_iter(out.as_bytes()).collect();
+    if again.len() != count || again.iter().any(|c| c.is_err()) {
+        return Err("its certificate sections could not be read apart from the rest".into());
+    }
+    Ok(out.into_bytes())
 }
 
 /// A JDBC URL and credentials from the API-M home turned into a [`Target`].
@@ -170,14 +273,20 @@ pub fn from_jdbc(jdbc: &str, user: &str, password: &str, source: &str) -> Result
     Target::parse(&url)
 }
 
-/// The sqlx TLS mode a JDBC URL's options ask for: PostgreSQL's `sslmode=…` as is; MySQL
-/// Connector/J's `sslMode=…`, else `useSSL=false|true` (DISABLED / REQUIRED, as Connector/J
-/// does without server verification).
+/// The sqlx TLS mode a JDBC URL's options ask for, never a weaker one than the driver would use:
+///
+/// - pgjdbc: `sslmode=…` as is; else `ssl=true` (or a bare `ssl`) is verify-full, which is what
+///   pgjdbc does with `ssl` and no `sslmode`.
+/// - MySQL Connector/J and MariaDB Connector/J: `sslMode=…` (either driver's spelling); else
+///   `useSSL=true` is VERIFY_CA, or REQUIRED with `verifyServerCertificate=false` /
+///   `trustServerCertificate=true`; `requireSSL=true` is at least REQUIRED; `useSSL=false` alone
+///   is DISABLED.
 fn jdbc_tls_mode(scheme: &str, query: &str) -> Option<String> {
     let pairs: Vec<(String, String)> = query
         .split(['&', ';'])
-        .filter_map(|p| p.split_once('='))
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .filter(|(k, _)| !k.is_empty())
         .collect();
     let get = |k: &str| {
         pairs
@@ -185,24 +294,52 @@ fn jdbc_tls_mode(scheme: &str, query: &str) -> Option<String> {
             .find(|(key, _)| key == k)
             .map(|(_, v)| v.clone())
     };
+    let is = |k: &str, want: &str| get(k).is_some_and(|v| v.eq_ignore_ascii_case(want));
     let safe = |v: &str| {
         !v.is_empty()
             && v.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     };
     if scheme == "postgres" {
-        return get("sslmode")
-            .filter(|v| safe(v))
-            .map(|v| format!("sslmode={}", v.to_ascii_lowercase()));
+        if let Some(v) = get("sslmode").filter(|v| safe(v)) {
+            return Some(format!("sslmode={}", v.to_ascii_lowercase()));
+        }
+        // pgjdbc (SslMode.of): without sslmode, `ssl=true` or a bare `ssl` is verify-full;
+        // any other value falls back to prefer, which is sqlx's default too.
+        return match get("ssl") {
+            Some(v) if v.is_empty() || v.eq_ignore_ascii_case("true") => {
+                Some("sslmode=verify-full".into())
+            }
+            _ => None,
+        };
     }
     if let Some(v) = get("sslmode").filter(|v| safe(v)) {
-        return Some(format!("ssl-mode={}", v.to_ascii_uppercase()));
+        let mode = match v.to_ascii_lowercase().as_str() {
+            // MariaDB Connector/J 3's names, then Connector/J's.
+            "disable" | "disabled" => "DISABLED".to_string(),
+            "trust" | "required" => "REQUIRED".to_string(),
+            "verify-ca" | "verify_ca" => "VERIFY_CA".to_string(),
+            "verify-full" | "verify_identity" => "VERIFY_IDENTITY".to_string(),
+            // PREFERRED, or a value sqlx refuses by name when it parses the URL.
+            _ => v.to_ascii_uppercase(),
+        };
+        return Some(format!("ssl-mode={mode}"));
     }
-    match get("usessl")?.to_ascii_lowercase().as_str() {
-        "false" => Some("ssl-mode=DISABLED".into()),
-        "true" => Some("ssl-mode=REQUIRED".into()),
-        _ => None,
+    let unverified = is("verifyservercertificate", "false") || is("trustservercertificate", "true");
+    if is("usessl", "true") {
+        return Some(
+            if unverified {
+                "ssl-mode=REQUIRED"
+            } else {
+                "ssl-mode=VERIFY_CA"
+            }
+            .into(),
+        );
     }
+    if is("requiressl", "true") {
+        return Some("ssl-mode=REQUIRED".into());
+    }
+    is("usessl", "false").then(|| "ssl-mode=DISABLED".into())
 }
 
 fn strip_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -426,6 +563,136 @@ mod tests {
         assert!(Target::parse("sqlite://").is_err());
     }
 
+    /// Each JDBC TLS option maps to the sqlx mode the driver would use, never a weaker one.
+    #[test]
+    fn jdbc_tls_options_map_to_no_weaker_sqlx_mode() {
+        let table: &[(&str, &str, Option<&str>)] = &[
+            // pgjdbc: sslmode wins; `ssl` alone means verify-full.
+            ("postgres", "sslmode=require", Some("sslmode=require")),
+            ("postgres", "sslMode=VERIFY-CA", Some("sslmode=verify-ca")),
+            ("postgres", "ssl=true", Some("sslmode=verify-full")),
+            ("postgres", "ssl", Some("sslmode=verify-full")),
+            (
+                "postgres",
+                "ssl=true&sslmode=require",
+                Some("sslmode=require"),
+            ),
+            ("postgres", "ssl=false", None),
+            ("postgres", "loginTimeout=5", None),
+            // Connector/J's sslMode, and MariaDB Connector/J 3's names for the same modes.
+            (
+                "mysql",
+                "sslMode=VERIFY_IDENTITY",
+                Some("ssl-mode=VERIFY_IDENTITY"),
+            ),
+            ("mysql", "sslMode=preferred", Some("ssl-mode=PREFERRED")),
+            (
+                "mysql",
+                "sslMode=verify-full",
+                Some("ssl-mode=VERIFY_IDENTITY"),
+            ),
+            ("mysql", "sslMode=verify-ca", Some("ssl-mode=VERIFY_CA")),
+            ("mysql", "sslMode=trust", Some("ssl-mode=REQUIRED")),
+            ("mysql", "sslMode=disable", Some("ssl-mode=DISABLED")),
+            // The legacy options.
+            ("mysql", "useSSL=true", Some("ssl-mode=VERIFY_CA")),
+            (
+                "mysql",
+                "useSSL=true&verifyServerCertificate=false",
+                Some("ssl-mode=REQUIRED"),
+            ),
+            (
+                "mysql",
+                "useSsl=true;trustServerCertificate=true",
+                Some("ssl-mode=REQUIRED"),
+            ),
+            (
+                "mysql",
+                "useSSL=true&requireSSL=true",
+                Some("ssl-mode=VERIFY_CA"),
+            ),
+            ("mysql", "requireSSL=true", Some("ssl-mode=REQUIRED")),
+            (
+                "mysql",
+                "useSSL=false&requireSSL=true",
+                Some("ssl-mode=REQUIRED"),
+            ),
+            ("mysql", "useSSL=false", Some("ssl-mode=DISABLED")),
+            ("mysql", "autoReconnect=true", None),
+        ];
+        for (scheme, query, want) in table {
+            assert_eq!(
+                jdbc_tls_mode(scheme, query).as_deref(),
+                *want,
+                "{scheme} {query}"
+            );
+        }
+    }
+
+    /// sqlx reads `sslmode` / `ssl-mode` exactly; another letter case would be skipped.
+    #[test]
+    fn a_tls_key_in_other_letter_case_is_refused() {
+        for url in [
+            "postgres://u:p@h/db?SSLMODE=verify-full",
+            "postgres://u:p@h/db?x=1&SslMode=require",
+            "mysql://u:p@h/db?SSL-MODE=VERIFY_IDENTITY",
+            "mariadb://u:p@h/db?ssl-Mode=REQUIRED",
+        ] {
+            let e = Target::parse(url).expect_err(url);
+            assert!(e.contains("lower case") && !e.contains(":p@"), "{e}");
+        }
+        assert_eq!(
+            url_tls_mode("postgres://u:p@h/db?ssl%6Dode=verify-ca").expect("decoded key"),
+            Some("verify-ca".into())
+        );
+        assert!(Target::parse("postgres://u:p@h/db?sslmode=verify-full").is_ok());
+        assert!(Target::parse("mysql://u:p@h/db?ssl-mode=REQUIRED").is_ok());
+        assert!(Target::parse("sqlite://SSLMODE=x.db").is_ok());
+    }
+
+    /// With a CA file the mode always verifies: require is raised, the modes that may skip
+    /// the check are refused with why.
+    #[test]
+    fn a_ca_file_raises_or_refuses_an_unverified_mode() {
+        use Engine::{MySql, Postgres};
+        assert_eq!(ca_verify(Postgres, None), Ok(Verify::Full));
+        assert_eq!(ca_verify(Postgres, Some("require")), Ok(Verify::Ca));
+        assert_eq!(ca_verify(Postgres, Some("verify-ca")), Ok(Verify::Ca));
+        assert_eq!(ca_verify(Postgres, Some("verify-full")), Ok(Verify::Full));
+        assert_eq!(ca_verify(MySql, None), Ok(Verify::Full));
+        assert_eq!(ca_verify(MySql, Some("REQUIRED")), Ok(Verify::Ca));
+        assert_eq!(ca_verify(MySql, Some("VERIFY_CA")), Ok(Verify::Ca));
+        assert_eq!(ca_verify(MySql, Some("VERIFY_IDENTITY")), Ok(Verify::Full));
+        for (engine, mode) in [
+            (Postgres, "disable"),
+            (Postgres, "allow"),
+            (Postgres, "prefer"),
+            (MySql, "DISABLED"),
+            (MySql, "preferred"),
+        ] {
+            let e = ca_verify(engine, Some(mode)).expect_err(mode);
+            assert!(e.contains("would never be read"), "{e}");
+        }
+    }
+
+    /// Only certificate sections go on; a bundle whose sections do not all decode is refused
+    /// without quoting any of it.
+    #[test]
+    fn a_ca_bundle_keeps_only_its_certificates() {
+        let cert = "-----BEGIN CERTIFICATE-----\nMIIBAA==\n-----END CERTIFICATE-----";
+        let key = "-----BEGIN PRIVATE KEY-----\nU0VDUkVUS0VZ\n-----END PRIVATE KEY-----";
+        let out = certificates_only(&format!("# bundle\n{key}\n{cert}\n")).expect("certs");
+        assert_eq!(String::from_utf8(out).expect("utf8"), format!("{cert}\n"));
+        let broken = "-----BEGIN CERTIFICATE-----\n!!notbase64!!\n-----END CERTIFICATE-----";
+        let e = certificates_only(&format!("{key}\n{broken}\n")).expect_err("broken");
+        assert!(
+            !e.contains("U0VDUkVUS0VZ") && !e.contains("notbase64"),
+            "{e}"
+        );
+        let e = certificates_only(&format!("{key}\n")).expect_err("no cert");
+        assert!(e.contains("no PEM certificate"), "{e}");
+    }
+
     #[test]
     fn jdbc_urls_from_the_home() {
         let t = from_jdbc(
@@ -458,7 +725,7 @@ mod tests {
         );
         assert_eq!(
             tls("jdbc:mysql://h/am?useSSL=true"),
-            "mysql://u:p@h/am?ssl-mode=REQUIRED"
+            "mysql://u:p@h/am?ssl-mode=VERIFY_CA"
         );
         assert_eq!(
             tls("jdbc:mysql://h/am?autoReconnect=true"),
