@@ -244,8 +244,9 @@ pub struct DbTargetArgs {
     #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=crate::db::target::MAX_CONNECT_TIMEOUT_SECS))]
     pub connect_timeout: u64,
     /// PEM file of the CA(s) the server's TLS certificate must chain to (PostgreSQL,
-    /// MySQL/MariaDB). Unless the URL sets `sslmode` (PostgreSQL) or `ssl-mode` (MySQL), it
-    /// also turns full verification on: verify-full / VERIFY_IDENTITY.
+    /// MySQL/MariaDB). It always verifies: without `sslmode`/`ssl-mode` in the URL,
+    /// verify-full / VERIFY_IDENTITY; require/REQUIRED becomes verify-ca/VERIFY_CA; disable,
+    /// allow, prefer / DISABLED, PREFERRED are refused.
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
 }
