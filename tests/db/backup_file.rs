@@ -449,3 +449,38 @@ fn a_symlink_an_open_file_and_a_foreign_file_are_refused() {
     }
     assert_eq!(dump_all(&db), before, "a refused clean deleted rows");
 }
+
+/// PostgreSQL: a batch whose COMMIT fails (a deferred constraint trigger raises at COMMIT)
+/// deleted nothing, so its lines leave the file as a rolled-back batch's do.
+#[test]
+fn a_failed_commit_leaves_no_lines_on_postgresql() {
+    for db in support::databases("backup_file_commit") {
+        if db.label != "postgresql" {
+            continue;
+        }
+        seed(&db);
+        let mut c = db.connect();
+        c.run(
+            "CREATE FUNCTION apim_tune_test_refuse() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$",
+        )
+        .expect("function");
+        c.run(
+            "CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER DELETE ON REG_LOG \
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION apim_tune_test_refuse()",
+        )
+        .expect("trigger");
+        let before = dump_all(&db);
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("commit.jsonl");
+        clean_into(&db, &["--registry"], &file)
+            .failure()
+            .stderr(predicates::str::contains("refused at commit"));
+        assert_eq!(dump_all(&db), before, "the failed COMMIT deleted rows");
+        let text = std::fs::read_to_string(&file).expect("file");
+        assert!(
+            !text.contains("\"row\""),
+            "lines of rows never deleted: {text:.300}"
+        );
+    }
+}
