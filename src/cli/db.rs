@@ -575,18 +575,28 @@ fn print_restore_text(r: &RestoreReport) -> anyhow::Result<()> {
         Some(f) => format!("they stay in {f}, which a restore never changes"),
         None => "they stay in the BAK_ tables".to_string(),
     };
+    // "1 backed-up row conflicts", "2 backed-up rows conflict".
+    let rows = |n: u64| if n == 1 { "row" } else { "rows" };
     if r.conflicts > 0 {
+        let verb = if r.conflicts == 1 {
+            "conflicts"
+        } else {
+            "conflict"
+        };
         writeln!(
             out,
-            "  {} backed-up rows conflict with rows created since (a unique index, or their parent did not come back): not put back, {stay}",
-            r.conflicts
+            "  {} backed-up {} {verb} with rows created since (a unique index, or their parent did not come back): not put back, {stay}",
+            r.conflicts,
+            rows(r.conflicts),
         )?;
     }
     if r.skipped_present > r.conflicts {
+        let n = r.skipped_present - r.conflicts;
         writeln!(
             out,
-            "  {} backed-up rows were not put back: a row with the same key exists again ({stay})",
-            r.skipped_present - r.conflicts
+            "  {n} backed-up {} {} not put back: a row with the same key exists again ({stay})",
+            rows(n),
+            if n == 1 { "was" } else { "were" },
         )?;
     }
     Ok(())

@@ -49,9 +49,10 @@ pub async fn columns(c: &mut Conn, table: &str) -> Result<Vec<FileColumn>, DbErr
     let e = c.engine();
     let sql = match e {
         Engine::Sqlite => "SELECT name, type FROM pragma_table_info(?) ORDER BY cid",
-        // format_type gives a name a CAST accepts (`timestamp without time zone`, `bytea`).
+        // format_type gives a name a CAST accepts (`timestamp without time zone`, `bytea`);
+        // with the type modifier, as a CAST to plain `character` is CHAR(1) and cuts the value.
         Engine::Postgres => {
-            "SELECT CAST(a.attname AS TEXT), format_type(a.atttypid, NULL) FROM pg_attribute a \
+            "SELECT CAST(a.attname AS TEXT), format_type(a.atttypid, a.atttypmod) FROM pg_attribute a \
              JOIN pg_class t ON t.oid = a.attrelid \
              WHERE t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) \
              AND lower(t.relname) = lower(?) AND a.attnum > 0 AND NOT a.attisdropped \
@@ -215,25 +216,97 @@ pub struct Writer {
     pending: Vec<u8>,
 }
 
+/// How an existing file starts when apim-tune wrote it: the header's first key (serde_json
+/// writes an object's keys sorted, and `apim_tune_backup` sorts first).
+const HEADER_START: &[u8] = b"{\"apim_tune_backup\":";
+
 impl Writer {
     /// Opens (or creates, mode 0600) `path` for appending and writes the run's header line.
-    pub fn open(path: &Path, header: Value) -> Result<Writer, DbError> {
+    /// Returns a note when a torn last line of an earlier run was cut off.
+    ///
+    /// The file holds tokens, so it is refused when it is a symlink (it could point anywhere),
+    /// when group or others may read or write it (chmod-ing it behind the user's back would hide
+    /// that it was exposed), and when it is not empty and does not start with an apim-tune
+    /// header (appending rows to some other file, or cutting its torn line, would damage it).
+    pub fn open(path: &Path, header: Value) -> Result<(Writer, Option<String>), DbError> {
         let fail = |e: std::io::Error| {
             DbError::Refused(format!(
                 "--backup-file {}: {e}; nothing was deleted",
                 path.display()
             ))
         };
+        let refuse = |why: &str| {
+            DbError::Refused(format!(
+                "--backup-file {}: {why}; nothing was deleted",
+                path.display()
+            ))
+        };
         let mut opts = std::fs::OpenOptions::new();
         opts.create(true).append(true).read(true);
         #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let file = opts.open(path).map_err(fail)?;
-        if !file.metadata().map_err(fail)?.is_file() {
-            return Err(DbError::Refused(format!(
-                "--backup-file {} is not a regular file; nothing was deleted",
-                path.display()
-            )));
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+            // A symlink as the last component fails with ELOOP instead of being followed.
+            opts.custom_flags(nix::libc::O_NOFOLLOW);
+        }
+        let mut file = opts.open(path).map_err(|e| {
+            #[cfg(unix)]
+            if e.raw_os_error() == Some(nix::libc::ELOOP) {
+                return refuse("is a symbolic link; give the real file's path");
+            }
+            fail(e)
+        })?;
+        let meta = file.metadata().map_err(fail)?;
+        if !meta.is_file() {
+            return Err(refuse("is not a regular file"));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{MetadataExt, PermissionsExt};
+            // Someone else's file (possible for root): its owner reads the tokens.
+            let me = nix::unistd::geteuid().as_raw();
+            if meta.uid() != me {
+                return Err(refuse(&format!(
+                    "belongs to user id {}, not to the user running apim-tune ({me}), and \
+                     would hold tokens; give a file of your own",
+                    meta.uid()
+                )));
+            }
+            let mode = meta.permissions().mode();
+            if mode & 0o077 != 0 {
+                return Err(refuse(&format!(
+                    "group or others have access to it (mode {:o}) and it holds tokens; \
+                     `chmod 600` it (and check who read it) or give a new file",
+                    mode & 0o777
+                )));
+            }
+        }
+        let mut note = None;
+        let len = meta.len();
+        if len > 0 {
+            let mut start = vec![0u8; HEADER_START.len()];
+            file.seek(std::io::SeekFrom::Start(0)).map_err(fail)?;
+            let read = read_up_to(&mut file, &mut start).map_err(fail)?;
+            if read < HEADER_START.len() || start != HEADER_START {
+                return Err(refuse(
+                    "is not empty and is not an apim-tune backup file (no header line); \
+                     give a new file or an earlier --backup-file",
+                ));
+            }
+            // A run that died mid-write left a line without its `\n`: the next header would
+            // be glued onto it and the line unreadable. Cut it off; its row was never deleted,
+            // as its batch did not commit before the line was complete and synced.
+            let keep = end_of_last_line(&mut file, len).map_err(fail)?;
+            if keep < len {
+                file.set_len(keep).map_err(fail)?;
+                file.sync_data().map_err(fail)?;
+                note = Some(format!(
+                    "{}: cut off an incomplete last line ({} bytes) an interrupted run left",
+                    path.display(),
+                    len - keep
+                ));
+            }
         }
         let mut w = Writer {
             file,
@@ -244,7 +317,7 @@ impl Writer {
         w.begin()?;
         w.line(&header);
         w.sync()?;
-        Ok(w)
+        Ok((w, note))
     }
 
     fn io(&self, e: std::io::Error) -> DbError {
@@ -283,6 +356,37 @@ impl Writer {
     }
 }
 
+/// Reads into `buf` until it is full or the file ends; the bytes read.
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// The length of `file` up to and with its last `\n` (0 when it has none), read backwards in
+/// blocks so a large file is not read whole.
+fn end_of_last_line(file: &mut File, len: u64) -> std::io::Result<u64> {
+    const BLOCK: u64 = 64 * 1024;
+    let mut end = len;
+    let mut buf = vec![0u8; BLOCK as usize];
+    while end > 0 {
+        let start = end.saturating_sub(BLOCK);
+        let chunk = &mut buf[..(end - start) as usize];
+        file.seek(std::io::SeekFrom::Start(start))?;
+        file.read_exact(chunk)?;
+        if let Some(i) = chunk.iter().rposition(|b| *b == b'\n') {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
 /// One row of a backup file: its table and its values by column.
 pub type FileRow = (String, Map<String, Value>);
 
@@ -291,6 +395,8 @@ pub struct Reader {
     lines: BufReader<File>,
     path: PathBuf,
     number: u64,
+    /// The line number of a torn last line that was left out.
+    pub torn: Option<u64>,
 }
 
 impl Reader {
@@ -301,6 +407,7 @@ impl Reader {
             lines: BufReader::new(file),
             path: path.to_path_buf(),
             number: 0,
+            torn: None,
         })
     }
 
@@ -323,8 +430,16 @@ impl Reader {
                 continue;
             }
             // Only where: a row's values are tokens, and never go into a message.
-            let v: Value =
-                serde_json::from_slice(&buf).map_err(|_| self.bad("not a JSON object"))?;
+            let v: Value = match serde_json::from_slice(&buf) {
+                Ok(v) => v,
+                // A last line without its `\n` that is not JSON: a clean died writing it, before
+                // its batch could commit, so its row was never deleted. The file ends there.
+                Err(_) if buf.last() != Some(&b'\n') => {
+                    self.torn = Some(self.number);
+                    return Ok(None);
+                }
+                Err(_) => return Err(self.bad("not a JSON object")),
+            };
             if let Some(f) = v.get("apim_tune_backup") {
                 if f.as_i64() != Some(FORMAT) {
                     return Err(self.bad("a backup file format this apim-tune does not know"));
@@ -363,7 +478,7 @@ mod tests {
     fn a_rolled_back_batch_leaves_no_lines() {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("b.jsonl");
-        let mut w = Writer::open(&path, json!({ "apim_tune_backup": FORMAT })).expect("open");
+        let (mut w, _) = Writer::open(&path, json!({ "apim_tune_backup": FORMAT })).expect("open");
         let header_len = std::fs::metadata(&path).expect("meta").len();
         w.begin().expect("begin");
         w.line(&json!({ "table": "REG_LOG", "row": { "REG_LOG_ID": 1 } }));
@@ -377,7 +492,7 @@ mod tests {
         assert_eq!(std::fs::metadata(&path).expect("meta").len(), one);
         drop(w);
         // A second run appends its own header.
-        let mut w = Writer::open(&path, json!({ "apim_tune_backup": FORMAT })).expect("open");
+        let (mut w, _) = Writer::open(&path, json!({ "apim_tune_backup": FORMAT })).expect("open");
         w.begin().expect("begin");
         w.line(&json!({ "table": "REG_LOG", "row": { "REG_LOG_ID": 3 } }));
         w.sync().expect("sync");
@@ -388,6 +503,28 @@ mod tests {
             ids.push(row["REG_LOG_ID"].as_i64());
         }
         assert_eq!(ids, [Some(1), Some(3)]);
+    }
+
+    /// A torn last line longer than the block the search reads backwards is cut off whole,
+    /// back to the end of the last complete line.
+    #[cfg(unix)]
+    #[test]
+    fn a_long_torn_line_is_cut_back_to_the_last_complete_line() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("b.jsonl");
+        let head = "{\"apim_tune_backup\":1}\n";
+        std::fs::write(
+            &path,
+            format!("{head}{{\"table\":\"{}", "x".repeat(200_000)),
+        )
+        .expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let (w, note) = Writer::open(&path, json!({ "apim_tune_backup": FORMAT })).expect("open");
+        drop(w);
+        assert!(note.expect("a note").contains("incomplete last line"));
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(text, format!("{head}{head}"));
     }
 
     #[test]

@@ -636,16 +636,23 @@ pub(crate) async fn run(
     report.cutoff = cuts.cutoff.clone();
     // Opened after every check: a refused run leaves no header behind.
     let writer = match backup_file {
-        Some(path) => Some(RefCell::new(backup_file::Writer::open(
-            path,
-            serde_json::json!({
-                "apim_tune_backup": backup_file::FORMAT,
-                "engine": e.as_str(),
-                "target": target.display,
-                "run_id": run_id,
-                "cutoff": cuts.cutoff,
-            }),
-        )?)),
+        Some(path) => {
+            let (w, note) = backup_file::Writer::open(
+                path,
+                serde_json::json!({
+                    "apim_tune_backup": backup_file::FORMAT,
+                    "engine": e.as_str(),
+                    "target": target.display,
+                    "run_id": run_id,
+                    "cutoff": cuts.cutoff,
+                }),
+            )?;
+            // CleanReport has no notes: stderr, where neither --format json nor csv looks.
+            if let Some(note) = note {
+                eprintln!("apim-tune db clean: note: {note}");
+            }
+            Some(RefCell::new(w))
+        }
         None => None,
     };
 
@@ -879,20 +886,22 @@ async fn delete_batch(
             Err(err) => Err(err),
         };
         // The file holds the batch's rows on disk before they can be gone from the database;
-        // a batch that rolls back takes its lines with it.
+        // a batch that rolls back, or whose COMMIT fails, takes its lines with it: else they
+        // stay as copies of rows never deleted, which a restore could put back over the copy a
+        // later run writes.
         let body = match (body, p.writer) {
             (Ok(done), Some(w)) => w.borrow_mut().sync().map(|()| done),
             (other, _) => other,
         };
-        if body.is_err()
-            && let Some(w) = p.writer
-        {
-            w.borrow_mut().rollback();
-        }
         let result = match body {
             Ok(done) => c.run("COMMIT").await.map(|()| done),
             Err(err) => Err(err),
         };
+        if result.is_err()
+            && let Some(w) = p.writer
+        {
+            w.borrow_mut().rollback();
+        }
         match result {
             Ok(done) => return Ok(done),
             Err(err) => {

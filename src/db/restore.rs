@@ -10,6 +10,7 @@ use super::model::{RestoreReport, TableOutcome};
 use super::schema::{self, Generation};
 use super::{DbError, Progress, Target};
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// Which tables a restore puts back: with `--apim-home` and a registry database of its own,
@@ -236,26 +237,53 @@ pub(crate) async fn run_file(
     progress: &dyn Progress,
 ) -> Result<RestoreReport, DbError> {
     let order = schema::runtime_tables();
-    // A first pass checks every line and table before anything is written.
-    let mut counts: Vec<(String, u64)> = Vec::new();
+    let token_cols = c.columns(schema::TOKEN).await?;
+    let generation = schema::detect(&token_cols).unwrap_or(Generation::V4_2);
+    // A first pass checks every line and table before anything is written, and finds the last
+    // copy of each key: a file can hold one row twice (a clean whose COMMIT failed kept its
+    // lines, and a later clean deleted the row and wrote it again), and the last copy is the
+    // row as it was when it was deleted.
+    let mut last: HashMap<(String, String), u64> = HashMap::new();
+    let mut rows_seen = 0u64;
+    let mut taken_rows = 0u64;
     let mut reader = backup_file::Reader::open(path)?;
-    while let Some((table, _)) = reader.next_row()? {
+    while let Some((table, row)) = reader.next_row()? {
+        let index = rows_seen;
+        rows_seen += 1;
         if !order.contains(&table.as_str()) {
             return Err(DbError::Refused(format!(
-                "{}: rows of `{table}`, which `db clean` never removes: not an apim-tune                  backup file? Nothing was restored",
+                "{}: rows of `{table}`, which `db clean` never removes: not an apim-tune \
+                 backup file? Nothing was restored",
                 path.display()
             )));
         }
         if !part.takes(&table) {
             continue;
         }
-        match counts.iter_mut().find(|(t, _)| *t == table) {
+        let key = row_key(generation, &table)
+            .ok_or_else(|| DbError::Refused(format!("`{table}` has no key to restore by")))?;
+        let id = key_of(&row, &key);
+        last.insert((table, id), index);
+        taken_rows += 1;
+    }
+    let mut report = RestoreReport::new(&target.display, Some(path.display().to_string()));
+    if let Some(line) = reader.torn {
+        report.notes.push(format!(
+            "{}:{line}: an incomplete last line (a clean was interrupted while writing it, \
+             before its rows were deleted): left out",
+            path.display()
+        ));
+    }
+    let mut counts: Vec<(String, u64)> = Vec::new();
+    for (table, _) in last.keys() {
+        match counts.iter_mut().find(|(t, _)| t == table) {
             Some((_, n)) => *n += 1,
-            None => counts.push((table, 1)),
+            None => counts.push((table.clone(), 1)),
         }
     }
     if counts.is_empty() {
-        if let Some(empty) = part.nothing(target, Some(path)) {
+        if let Some(mut empty) = part.nothing(target, Some(path)) {
+            empty.notes = report.notes;
             return Ok(empty);
         }
         return Err(DbError::Refused(format!(
@@ -263,9 +291,6 @@ pub(crate) async fn run_file(
             path.display()
         )));
     }
-    let token_cols = c.columns(schema::TOKEN).await?;
-    let generation = schema::detect(&token_cols).unwrap_or(Generation::V4_2);
-    let mut report = RestoreReport::new(&target.display, Some(path.display().to_string()));
     for table in order {
         let Some((_, total)) = counts.iter().find(|(t, _)| t == table) else {
             continue;
@@ -285,13 +310,17 @@ pub(crate) async fn run_file(
         };
         let mut reader = backup_file::Reader::open(path)?;
         let mut batch: Vec<Map<String, Value>> = Vec::with_capacity(FILE_ROWS_PER_BATCH);
+        let mut index = 0u64;
         loop {
             let next = reader.next_row()?;
             let done = next.is_none();
-            if let Some((t, row)) = next
-                && t == table
-            {
-                batch.push(row);
+            if let Some((t, row)) = next {
+                let this = index;
+                index += 1;
+                // Only the last copy of a key goes back.
+                if t == table && last.get(&(t, key_of(&row, &key))) == Some(&this) {
+                    batch.push(row);
+                }
             }
             if batch.len() == FILE_ROWS_PER_BATCH || (done && !batch.is_empty()) {
                 let n = batch.len() as u64;
@@ -307,7 +336,24 @@ pub(crate) async fn run_file(
         progress.end(table);
         report.tables.push(outcome);
     }
+    let earlier = taken_rows - last.len() as u64;
+    if earlier > 0 {
+        report.notes.push(format!(
+            "{earlier} earlier {} of rows the file holds again further down left out: the last \
+             copy of a row is the one put back",
+            if earlier == 1 { "copy" } else { "copies" }
+        ));
+    }
     Ok(report)
+}
+
+/// A row's key in the file, as one comparable string (its key columns' JSON values).
+fn key_of(row: &Map<String, Value>, key: &[&str]) -> String {
+    let values: Vec<&Value> = key
+        .iter()
+        .map(|k| row.get(*k).unwrap_or(&Value::Null))
+        .collect();
+    serde_json::to_string(&values).unwrap_or_default()
 }
 
 /// What happened to one row of the file.
@@ -402,7 +448,8 @@ async fn put_row(
     let col = |name: &str| {
         cols.iter().find(|c| c.name == name).ok_or_else(|| {
             DbError::Schema(format!(
-                "`{table}` has no column {name}, which the backup file has: the table changed                  since the clean"
+                "`{table}` has no column {name}, which the backup file has: the table changed \
+                 since the clean"
             ))
         })
     };

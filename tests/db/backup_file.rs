@@ -7,7 +7,9 @@ use crate::support::{self, TestDb};
 use apim_tune::db::dialect::Engine;
 use apim_tune::db::schema;
 use apim_tune::db::{Arg, Connection};
+use predicates::prelude::PredicateBooleanExt;
 use serde_json::Value;
+use std::path::Path;
 
 /// Every row of `table`, each value in a form that differs whenever the stored bytes (or, on
 /// SQLite, the storage class) differ; sorted.
@@ -232,4 +234,253 @@ fn a_broken_backup_file_is_refused_before_anything_is_restored() {
         .stderr(predicates::str::contains("cannot be used with"));
 }
 
-use predicates::prelude::PredicateBooleanExt;
+/// Seeds `db` with rows every clean option removes.
+fn seed(db: &TestDb) {
+    support::reset(db);
+    apim_tune()
+        .args(["db", "seed", "--url", &db.url, "--tokens", "60"])
+        .args(["--codes", "20", "--sessions", "20", "--registry", "30"])
+        .assert()
+        .success();
+}
+
+/// `db clean --backup-file file` with `what` (e.g. `--tokens`); the binary's output.
+fn clean_into(db: &TestDb, what: &[&str], file: &Path) -> assert_cmd::assert::Assert {
+    apim_tune()
+        .args(["db", "clean", "--url", &db.url])
+        .args(what)
+        .args([
+            "--older-than",
+            "1d",
+            "--batch",
+            "7",
+            "--pause",
+            "0ms",
+            "--yes",
+        ])
+        .arg("--backup-file")
+        .arg(file)
+        .assert()
+}
+
+fn restore_from(db: &TestDb, file: &Path) -> assert_cmd::assert::Assert {
+    apim_tune()
+        .args(["db", "restore", "--url", &db.url, "--yes", "--backup-file"])
+        .arg(file)
+        .assert()
+}
+
+fn append(file: &Path, bytes: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(file)
+        .expect("append");
+    f.write_all(bytes.as_bytes()).expect("write");
+}
+
+/// A clean that died mid-line leaves a line without its `\n`. The next clean cuts it off
+/// (instead of gluing its header onto it), and a restore takes a torn last line as the end
+/// of the file, not as a broken file.
+#[test]
+fn a_torn_last_line_is_cut_off_by_the_next_clean_and_left_out_by_a_restore() {
+    let db = support::databases("backup_file_torn").remove(0);
+    seed(&db);
+    let before = dump_all(&db);
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("torn.jsonl");
+    clean_into(&db, &["--tokens"], &file).code(0);
+    let torn = "{\"table\":\"IDN_AUTH_SESSION_STORE\",\"row\":{\"SESSION_ID\":\"torn-s3cret";
+    append(&file, torn);
+    clean_into(&db, &["--sessions", "--registry"], &file)
+        .code(0)
+        .stderr(predicates::str::contains("cut off an incomplete last line"));
+    let text = std::fs::read_to_string(&file).expect("file");
+    assert!(!text.contains("torn-s3cret"), "{text:.300}");
+    for line in text.lines() {
+        serde_json::from_str::<Value>(line).expect("every line is JSON");
+    }
+    assert_eq!(text.matches("\"apim_tune_backup\"").count(), 2);
+    assert_ne!(dump_all(&db), before, "the cleans removed nothing");
+    // Torn again (the second run died too): the restore puts back every complete line.
+    append(&file, torn);
+    restore_from(&db, &file)
+        .code(0)
+        .stdout(predicates::str::contains("an incomplete last line"))
+        .stdout(predicates::str::contains("torn-s3cret").not());
+    assert_eq!(dump_all(&db), before, "not every row came back");
+}
+
+/// A file holding one row twice (a stale copy from a batch whose COMMIT failed, then the copy a
+/// later clean wrote when it deleted the row) restores the last copy, not the first.
+#[test]
+fn the_last_copy_of_a_row_in_the_file_is_the_one_restored() {
+    let db = support::databases("backup_file_twice").remove(0);
+    seed(&db);
+    let before = dump_all(&db);
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("twice.jsonl");
+    clean_into(&db, &["--registry"], &file).code(0);
+    let text = std::fs::read_to_string(&file).expect("file");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("\"REG_LOG\""))
+        .expect("a REG_LOG row in the file");
+    let mut stale: Value = serde_json::from_str(&lines[at]).expect("json");
+    stale["row"]["REG_PATH"] = Value::String("/stale-copy".into());
+    // The stale copy first (under the header), the current one further down.
+    lines.insert(1, stale.to_string());
+    std::fs::write(&file, lines.join("\n") + "\n").expect("write");
+    restore_from(&db, &file)
+        .code(0)
+        .stdout(predicates::str::contains("1 earlier copy"));
+    let mut c = db.connect();
+    assert!(
+        support::keys(
+            &mut c,
+            "SELECT REG_PATH FROM REG_LOG WHERE REG_PATH = '/stale-copy'"
+        )
+        .is_empty(),
+        "the stale copy went back"
+    );
+    assert_eq!(dump_all(&db), before);
+    // One row that is there again: the summary counts it in the singular.
+    let one = dir.path().join("one.jsonl");
+    std::fs::write(&one, format!("{}\n{}\n", lines[0], lines[at + 1])).expect("write");
+    restore_from(&db, &one)
+        .code(1)
+        .stdout(predicates::str::contains(
+            "  1 backed-up row was not put back",
+        ));
+    // A table `db clean` never touches: the message reads as one sentence.
+    std::fs::write(&one, "{\"table\":\"UM_USER\",\"row\":{}}\n").expect("write");
+    restore_from(&db, &one)
+        .code(2)
+        .stderr(predicates::str::contains(
+            "not an apim-tune backup file? Nothing was restored",
+        ));
+}
+
+/// PostgreSQL: a CHAR(n) column goes back whole (a CAST to plain `character` is CHAR(1)).
+#[test]
+fn a_char_column_round_trips_on_postgresql() {
+    for db in support::databases("backup_file_char") {
+        if db.label != "postgresql" {
+            continue;
+        }
+        seed(&db);
+        let mut c = db.connect();
+        c.run("ALTER TABLE REG_LOG ADD COLUMN X_CODE CHAR(25)")
+            .expect("add column");
+        c.run("UPDATE REG_LOG SET X_CODE = 'abcdefghij'")
+            .expect("set");
+        let before = dump_all(&db);
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("char.jsonl");
+        clean_into(&db, &["--registry"], &file).code(0);
+        assert_ne!(dump_all(&db), before);
+        restore_from(&db, &file).code(0);
+        assert!(
+            support::keys(
+                &mut c,
+                "SELECT X_CODE FROM REG_LOG WHERE X_CODE <> 'abcdefghij'"
+            )
+            .is_empty(),
+            "a CHAR(25) value was cut"
+        );
+        assert_eq!(dump_all(&db), before);
+    }
+}
+
+/// The file holds tokens: a symlink, a file others can read and a file that is not an apim-tune
+/// backup are refused before anything is deleted, and left as they were.
+#[cfg(unix)]
+#[test]
+fn a_symlink_an_open_file_and_a_foreign_file_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = support::databases("backup_file_refuse").remove(0);
+    seed(&db);
+    let before = dump_all(&db);
+    let dir = tempfile::tempdir().expect("tmp");
+    let set_mode = |p: &Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).expect("chmod")
+    };
+    let header = "{\"apim_tune_backup\":1}\n";
+
+    let real = dir.path().join("real.jsonl");
+    std::fs::write(&real, header).expect("write");
+    set_mode(&real, 0o600);
+    let link = dir.path().join("link.jsonl");
+    std::os::unix::fs::symlink(&real, &link).expect("symlink");
+    clean_into(&db, &["--tokens"], &link)
+        .code(2)
+        .stderr(predicates::str::contains("symbolic link"));
+    assert_eq!(std::fs::read_to_string(&real).expect("read"), header);
+
+    let open = dir.path().join("open.jsonl");
+    std::fs::write(&open, header).expect("write");
+    set_mode(&open, 0o644);
+    clean_into(&db, &["--tokens"], &open)
+        .code(2)
+        .stderr(predicates::str::contains("group or others have access"));
+    assert_eq!(std::fs::read_to_string(&open).expect("read"), header);
+
+    let foreign = dir.path().join("notes.txt");
+    std::fs::write(&foreign, "my notes\nno newline at the end").expect("write");
+    set_mode(&foreign, 0o600);
+    clean_into(&db, &["--tokens"], &foreign)
+        .code(2)
+        .stderr(predicates::str::contains("not an apim-tune backup file"));
+    assert_eq!(
+        std::fs::read_to_string(&foreign).expect("read"),
+        "my notes\nno newline at the end"
+    );
+    // Someone else's file: only root can make one here (and only root could open it).
+    if nix::unistd::geteuid().is_root() {
+        let theirs = dir.path().join("theirs.jsonl");
+        std::fs::write(&theirs, header).expect("write");
+        set_mode(&theirs, 0o600);
+        std::os::unix::fs::chown(&theirs, Some(65534), None).expect("chown");
+        clean_into(&db, &["--tokens"], &theirs)
+            .code(2)
+            .stderr(predicates::str::contains("belongs to user id 65534"));
+        assert_eq!(std::fs::read_to_string(&theirs).expect("read"), header);
+    }
+    assert_eq!(dump_all(&db), before, "a refused clean deleted rows");
+}
+
+/// PostgreSQL: a batch whose COMMIT fails (a deferred constraint trigger raises at COMMIT)
+/// deleted nothing, so its lines leave the file as a rolled-back batch's do.
+#[test]
+fn a_failed_commit_leaves_no_lines_on_postgresql() {
+    for db in support::databases("backup_file_commit") {
+        if db.label != "postgresql" {
+            continue;
+        }
+        seed(&db);
+        let mut c = db.connect();
+        c.run(
+            "CREATE FUNCTION apim_tune_test_refuse() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$",
+        )
+        .expect("function");
+        c.run(
+            "CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER DELETE ON REG_LOG \
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION apim_tune_test_refuse()",
+        )
+        .expect("trigger");
+        let before = dump_all(&db);
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("commit.jsonl");
+        clean_into(&db, &["--registry"], &file)
+            .failure()
+            .stderr(predicates::str::contains("refused at commit"));
+        assert_eq!(dump_all(&db), before, "the failed COMMIT deleted rows");
+        let text = std::fs::read_to_string(&file).expect("file");
+        assert!(
+            !text.contains("\"row\""),
+            "lines of rows never deleted: {text:.300}"
+        );
+    }
+}
