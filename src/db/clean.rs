@@ -886,22 +886,24 @@ async fn delete_batch(
             Err(err) => Err(err),
         };
         // The file holds the batch's rows on disk before they can be gone from the database;
-        // a batch that rolls back, or whose COMMIT fails, takes its lines with it: else they
-        // stay as copies of rows never deleted, which a restore could put back over the copy a
-        // later run writes.
+        // a batch that rolls back takes its lines with it. A COMMIT that returns an error
+        // keeps them: its outcome can be unknown (a connection lost during COMMIT may have
+        // committed), and a copy of a row that was never deleted is harmless, since a restore
+        // skips a row that is still there and puts back only the last copy of a key (review
+        // of issue 17).
         let body = match (body, p.writer) {
             (Ok(done), Some(w)) => w.borrow_mut().sync().map(|()| done),
             (other, _) => other,
         };
-        let result = match body {
-            Ok(done) => c.run("COMMIT").await.map(|()| done),
-            Err(err) => Err(err),
-        };
-        if result.is_err()
+        if body.is_err()
             && let Some(w) = p.writer
         {
             w.borrow_mut().rollback();
         }
+        let result = match body {
+            Ok(done) => c.run("COMMIT").await.map(|()| done),
+            Err(err) => Err(err),
+        };
         match result {
             Ok(done) => return Ok(done),
             Err(err) => {
