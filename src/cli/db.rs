@@ -102,16 +102,23 @@ fn registry_target(t: &DbTargetArgs, apim: &Target) -> anyhow::Result<Option<Tar
 /// home without a usable registry datasource (none, or the shipped embedded H2) keeps REG_LOG
 /// in the API-M database, with a note saying why, instead of failing a command that may not
 /// touch REG_LOG at all (found in review of issue 17).
-fn registry_target_or_note(t: &DbTargetArgs, apim: &Target) -> (Option<Target>, Option<String>) {
+fn registry_target_or_note(
+    t: &DbTargetArgs,
+    apim: &Target,
+) -> anyhow::Result<(Option<Target>, Option<String>)> {
     match registry_target(t, apim) {
-        Ok(reg) => (reg, None),
-        Err(e) => (
+        Ok(reg) => Ok((reg, None)),
+        // Only a home that keeps no registry database of its own falls back: one it cannot use
+        // (a Secure Vault password, an unknown URL, a refused TLS mode) stays an error, since
+        // REG_LOG's rows must never land in the wrong database (review of issue 17).
+        Err(e) if db::target::is_no_server_database(&e.to_string()) => Ok((
             None,
             Some(format!(
                 "REG_LOG is taken from the API-M database: the home's registry datasource is not usable ({})",
                 e.to_string().trim_start_matches("--registry: ")
             )),
-        ),
+        )),
+        Err(e) => Err(e),
     }
 }
 
@@ -224,7 +231,7 @@ fn audit(a: &DbAuditArgs) -> anyhow::Result<u8> {
     };
     let mut report = db::audit(&t, &spec)?;
     // REG_LOG is judged where it is: the home's registry database, when that is another one.
-    let (registry, note) = registry_target_or_note(&a.target, &t);
+    let (registry, note) = registry_target_or_note(&a.target, &t)?;
     report.notes.extend(note);
     if let Some(reg) = registry {
         let registry = db::audit(
@@ -503,7 +510,7 @@ fn restore(a: &DbRestoreArgs) -> anyhow::Result<u8> {
     let t = target(&a.target)?;
     // A clean with --apim-home put REG_LOG's rows in the registry's database (or the file's
     // REG_LOG lines came from there): they go back there, never into the API-M database.
-    let (registry, note) = registry_target_or_note(&a.target, &t);
+    let (registry, note) = registry_target_or_note(&a.target, &t)?;
     if let Some(note) = note {
         eprintln!("note: {note}");
     }

@@ -261,6 +261,16 @@ impl Writer {
         if !meta.is_file() {
             return Err(refuse("is not a regular file"));
         }
+        // One writer at a time, for the whole run: a second clean appending to the same file
+        // could cut the first one's line in flight as "torn", and a rollback's truncation
+        // would drop the other run's committed batches (found in review of issue 17).
+        file.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => refuse(
+                "is being written by another `db clean` (it holds the file's lock); give \
+                 another file or wait for it",
+            ),
+            std::fs::TryLockError::Error(e) => fail(e),
+        })?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -525,6 +535,23 @@ mod tests {
         assert!(note.expect("a note").contains("incomplete last line"));
         let text = std::fs::read_to_string(&path).expect("read");
         assert_eq!(text, format!("{head}{head}"));
+    }
+
+    /// A second writer is refused while the first holds the file, and nothing of the first's
+    /// is touched; once the first is done the file can be appended to again.
+    #[test]
+    fn a_second_writer_is_refused_while_the_first_holds_the_file() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("b.jsonl");
+        let (first, _) = Writer::open(&path, json!({ "apim_tune_backup": FORMAT })).expect("open");
+        let before = std::fs::read(&path).expect("read");
+        let Err(e) = Writer::open(&path, json!({ "apim_tune_backup": FORMAT })) else {
+            panic!("a second writer was let in");
+        };
+        assert!(e.to_string().contains("another `db clean`"), "{e}");
+        assert_eq!(std::fs::read(&path).expect("read"), before);
+        drop(first);
+        Writer::open(&path, json!({ "apim_tune_backup": FORMAT })).expect("open again");
     }
 
     #[test]

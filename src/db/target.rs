@@ -252,7 +252,7 @@ pub fn from_jdbc(jdbc: &str, user: &str, password: &str, source: &str) -> Result
     } else if let Some(r) = strip_ci(jdbc, "jdbc:mysql://") {
         ("mysql", r)
     } else if let Some(r) = strip_ci(jdbc, "jdbc:mariadb://") {
-        ("mysql", r)
+        ("mariadb", r)
     } else {
         return Err(format!(
             "{source}: `{}` is not a PostgreSQL or MySQL/MariaDB JDBC URL; pass --url",
@@ -264,6 +264,8 @@ pub fn from_jdbc(jdbc: &str, user: &str, password: &str, source: &str) -> Result
     let mut parts = rest.splitn(2, ['?', ';']);
     let host_db = parts.next().unwrap_or(rest);
     let tls = parts.next().and_then(|q| jdbc_tls_mode(scheme, q));
+    // sqlx speaks MySQL's protocol to MariaDB; only the TLS options differ (above).
+    let scheme = if scheme == "mariadb" { "mysql" } else { scheme };
     let url = format!(
         "{scheme}://{}:{}@{host_db}{}",
         percent_encode(user),
@@ -278,9 +280,11 @@ pub fn from_jdbc(jdbc: &str, user: &str, password: &str, source: &str) -> Result
 /// - pgjdbc: `sslmode=…` as is; else `ssl=true` (or a bare `ssl`) is verify-full, which is what
 ///   pgjdbc does with `ssl` and no `sslmode`.
 /// - MySQL Connector/J and MariaDB Connector/J: `sslMode=…` (either driver's spelling); else
-///   `useSSL=true` is VERIFY_CA, or REQUIRED with `verifyServerCertificate=false` /
-///   `trustServerCertificate=true`; `requireSSL=true` is at least REQUIRED; `useSSL=false` alone
-///   is DISABLED.
+///   Connector/J's `useSSL=true`, `requireSSL=true` or `verifyServerCertificate=true` is
+///   VERIFY_CA, or REQUIRED with `verifyServerCertificate=false` /
+///   `trustServerCertificate=true`; MariaDB Connector/J's `useSsl=true` is VERIFY_IDENTITY
+///   (VERIFY_CA with `disableSslHostnameVerification=true`, REQUIRED with
+///   `trustServerCertificate=true`); `useSSL=false` alone is DISABLED.
 fn jdbc_tls_mode(scheme: &str, query: &str) -> Option<String> {
     let pairs: Vec<(String, String)> = query
         .split(['&', ';'])
@@ -326,7 +330,27 @@ fn jdbc_tls_mode(scheme: &str, query: &str) -> Option<String> {
         return Some(format!("ssl-mode={mode}"));
     }
     let unverified = is("verifyservercertificate", "false") || is("trustservercertificate", "true");
-    if is("usessl", "true") {
+    if scheme == "mariadb" {
+        // MariaDB Connector/J 2: `useSsl` checks the chain and the host name unless told not
+        // to (found in review of issue 17: VERIFY_CA dropped the host-name check).
+        return if is("usessl", "true") || is("requiressl", "true") {
+            Some(
+                if is("trustservercertificate", "true") {
+                    "ssl-mode=REQUIRED"
+                } else if is("disablesslhostnameverification", "true") {
+                    "ssl-mode=VERIFY_CA"
+                } else {
+                    "ssl-mode=VERIFY_IDENTITY"
+                }
+                .into(),
+            )
+        } else {
+            is("usessl", "false").then(|| "ssl-mode=DISABLED".into())
+        };
+    }
+    // Connector/J: `requireSSL` or `verifyServerCertificate=true` means TLS (its `useSSL`
+    // defaults to on) and, unless told otherwise, a checked chain.
+    if is("usessl", "true") || is("requiressl", "true") || is("verifyservercertificate", "true") {
         return Some(
             if unverified {
                 "ssl-mode=REQUIRED"
@@ -335,9 +359,6 @@ fn jdbc_tls_mode(scheme: &str, query: &str) -> Option<String> {
             }
             .into(),
         );
-    }
-    if is("requiressl", "true") {
-        return Some("ssl-mode=REQUIRED".into());
     }
     is("usessl", "false").then(|| "ssl-mode=DISABLED".into())
 }
@@ -374,6 +395,14 @@ pub enum Datasource {
 /// models mask passwords.
 pub fn from_home(home: &Path) -> Result<Target, String> {
     datasource_of_home(home, Datasource::Apim)
+}
+
+/// Whether an error of [`datasource_of_home`] says the home keeps no server database of that
+/// kind (no `[database.…]` table, or the shipped embedded H2), as opposed to one it cannot use
+/// (a Secure Vault password, an unknown JDBC URL): only the first lets a caller fall back to
+/// the API-M database. The two messages are this module's own, below and in [`from_jdbc`].
+pub fn is_no_server_database(err: &str) -> bool {
+    err.contains(" points at an embedded H2 database;") || err.contains(" has no [database.")
 }
 
 /// One of the home's datasources as a [`Target`].
@@ -611,11 +640,39 @@ mod tests {
                 "useSSL=true&requireSSL=true",
                 Some("ssl-mode=VERIFY_CA"),
             ),
-            ("mysql", "requireSSL=true", Some("ssl-mode=REQUIRED")),
+            ("mysql", "requireSSL=true", Some("ssl-mode=VERIFY_CA")),
+            (
+                "mysql",
+                "requireSSL=true&verifyServerCertificate=false",
+                Some("ssl-mode=REQUIRED"),
+            ),
             (
                 "mysql",
                 "useSSL=false&requireSSL=true",
+                Some("ssl-mode=VERIFY_CA"),
+            ),
+            (
+                "mysql",
+                "verifyServerCertificate=true",
+                Some("ssl-mode=VERIFY_CA"),
+            ),
+            // MariaDB Connector/J 2 checks the host name too, unless told not to.
+            ("mariadb", "useSsl=true", Some("ssl-mode=VERIFY_IDENTITY")),
+            (
+                "mariadb",
+                "useSsl=true&disableSslHostnameVerification=true",
+                Some("ssl-mode=VERIFY_CA"),
+            ),
+            (
+                "mariadb",
+                "useSsl=true&trustServerCertificate=true",
                 Some("ssl-mode=REQUIRED"),
+            ),
+            ("mariadb", "useSsl=false", Some("ssl-mode=DISABLED")),
+            (
+                "mariadb",
+                "sslMode=verify-full",
+                Some("ssl-mode=VERIFY_IDENTITY"),
             ),
             ("mysql", "useSSL=false", Some("ssl-mode=DISABLED")),
             ("mysql", "autoReconnect=true", None),
@@ -626,6 +683,39 @@ mod tests {
                 *want,
                 "{scheme} {query}"
             );
+        }
+    }
+
+    /// Only a home that keeps no registry database (no `[database.shared_db]`, or the shipped
+    /// H2 one) may fall back to the API-M database; one it cannot use may not (review of
+    /// issue 17: a Secure Vault password moved REG_LOG's rows into the wrong database).
+    #[test]
+    fn only_a_missing_or_embedded_registry_database_is_no_server_database() {
+        let apim = "[database.apim_db]\nurl = \"jdbc:postgresql://db/apim\"\nusername = \"u\"\npassword = \"p\"\n";
+        let cases = [
+            ("", true),
+            (
+                "[database.shared_db]\nurl = \"jdbc:h2:./repository/database/WSO2SHARED_DB\"\nusername = \"u\"\npassword = \"p\"\n",
+                true,
+            ),
+            (
+                "[database.shared_db]\nurl = \"jdbc:postgresql://db/shared\"\nusername = \"u\"\npassword = \"$secret{shared}\"\n",
+                false,
+            ),
+            (
+                "[database.shared_db]\nurl = \"jdbc:oracle:thin:@db:1521/SHARED\"\nusername = \"u\"\npassword = \"p\"\n",
+                false,
+            ),
+        ];
+        for (shared, absent) in cases {
+            let home = tempfile::tempdir().expect("tmp");
+            let conf = home.path().join("repository/conf");
+            std::fs::create_dir_all(&conf).expect("mkdir");
+            std::fs::write(conf.join("deployment.toml"), format!("{apim}\n{shared}"))
+                .expect("toml");
+            let err = datasource_of_home(home.path(), Datasource::Registry)
+                .expect_err("no usable registry database");
+            assert_eq!(is_no_server_database(&err), absent, "{shared}: {err}");
         }
     }
 
