@@ -10,7 +10,9 @@ use crate::model::ShownPaths;
 use crate::outcome::{AuditReport, FleetReport};
 
 /// Names as stored, for reports of no one host (a database's, a deployment's).
-static STORED: ShownPaths = ShownPaths::as_stored();
+/// Names as stored: every report but a host audit, and the parts of a report that quote another
+/// node's names.
+pub(super) static STORED: ShownPaths = ShownPaths::as_stored();
 
 /// The part of a report a renderer lays out differently per command.
 ///
@@ -28,6 +30,16 @@ pub enum Context<'a> {
     Fleet(&'a FleetReport),
 }
 
+impl<'a> Context<'a> {
+    /// How to name files to the reader: a host audit's presenter; names as stored otherwise.
+    pub fn paths(self) -> &'a ShownPaths {
+        match self {
+            Context::Audit(a) => &a.paths,
+            Context::Db(_) | Context::Fleet(_) => &STORED,
+        }
+    }
+}
+
 /// A report the renderers in `report/` accept: findings, checks and notes in the audit's
 /// finding model, and a [`Context`] for the rest.
 pub trait Renderable {
@@ -39,12 +51,9 @@ pub trait Renderable {
     fn notes(&self) -> &[String];
     fn context(&self) -> Context<'_>;
 
-    /// How to name files to the reader: a host audit's presenter; names as stored otherwise.
+    /// How to name files to the reader: see [`Context::paths`].
     fn paths(&self) -> &ShownPaths {
-        match self.context() {
-            Context::Audit(a) => &a.paths,
-            Context::Db(_) | Context::Fleet(_) => &STORED,
-        }
+        self.context().paths()
     }
 
     /// Findings of this severity that count (not waived).

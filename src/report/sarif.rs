@@ -228,7 +228,7 @@ fn result(f: &Finding, rules: &[Code], fingerprint: String, cx: Context) -> Valu
     res.insert("level".into(), json!(level(f.severity)));
     res.insert(
         "message".into(),
-        json!({ "text": message(f, sarif_fix.is_some(), paths(cx)) }),
+        json!({ "text": message(f, sarif_fix.is_some(), cx.paths()) }),
     );
     let location = match cx {
         Context::Audit(_) => primary_location(f),
@@ -283,16 +283,6 @@ fn result(f: &Finding, rules: &[Code], fingerprint: String, cx: Context) -> Valu
     }
     res.insert("properties".into(), props);
     Value::Object(res)
-}
-
-/// How a message names files: as the reader can open them, as in the text report (the
-/// locations keep their root-relative URIs and base).
-fn paths<'a>(cx: Context<'a>) -> &'a crate::model::ShownPaths {
-    static STORED: crate::model::ShownPaths = crate::model::ShownPaths::as_stored();
-    match cx {
-        Context::Audit(a) => &a.paths,
-        Context::Db(_) | Context::Fleet(_) => &STORED,
-    }
 }
 
 /// The message, plus current/expected when known, plus the fix when SARIF cannot carry it as a

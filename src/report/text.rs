@@ -107,9 +107,6 @@ fn concise_line(f: &Finding, at: Option<&Location>, paths: &ShownPaths) -> Strin
     )
 }
 
-/// Names as stored, for reports that name no file of a host (a database's).
-static STORED: ShownPaths = ShownPaths::as_stored();
-
 /// Errors first, then warnings, then infos, each by file and line; waived findings (which do
 /// not count) after the ones that do.
 fn order_key(
@@ -357,7 +354,7 @@ fn fleet(r: &FleetReport, out: &mut String) {
             notes: g.finding.notes.clone(),
             fixes: Vec::new(),
         };
-        finding_block(&b, false, &STORED, out);
+        finding_block(&b, false, &super::renderable::STORED, out);
     }
     fleet_summary(&view, out);
 }
@@ -482,7 +479,7 @@ fn finding(f: &Finding, out: &mut String) {
         notes: f.notes.clone(),
         fixes: Vec::new(),
     };
-    finding_block(&b, false, &STORED, out);
+    finding_block(&b, false, &super::renderable::STORED, out);
 }
 
 /// What one block of the text report shows: a finding, or several that say the same thing.
